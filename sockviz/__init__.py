@@ -1,0 +1,3 @@
+"""sockviz: the life of a TCP socket, made visible."""
+
+__version__ = "0.1.0"

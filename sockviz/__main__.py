@@ -1,0 +1,3 @@
+from sockviz.cli import main
+
+main()

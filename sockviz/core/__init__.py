@@ -1,0 +1,58 @@
+"""The socket work of sockviz, with no user interface: steps, sessions, snapshots, events.
+
+Nothing here imports Textual (an import-linter contract checks it), so a
+scripted run, a test or another front end can use the core as it is.
+"""
+
+from sockviz.core.addresses import DEFAULT_PORT, Endpoint, check_host, endpoint, parse_port, resolve
+from sockviz.core.errors import InputError
+from sockviz.core.events import (
+    Call,
+    Event,
+    SocketAdded,
+    StepBlocked,
+    StepCalled,
+    StepFailed,
+    StepFinished,
+    StepRefused,
+    StepReturned,
+)
+from sockviz.core.payload import parse_payload, show_bytes
+from sockviz.core.session import Session, StepArgs
+from sockviz.core.snapshot import SocketSnapshot, take_snapshot
+from sockviz.core.steps import STEPS, Action, Side, Step, Target, step, steps_of
+from sockviz.core.tracked import Role, TrackedSocket
+
+__all__ = [
+    "DEFAULT_PORT",
+    "STEPS",
+    "Action",
+    "Call",
+    "Endpoint",
+    "Event",
+    "InputError",
+    "Role",
+    "Session",
+    "Side",
+    "SocketAdded",
+    "SocketSnapshot",
+    "Step",
+    "StepArgs",
+    "StepBlocked",
+    "StepCalled",
+    "StepFailed",
+    "StepFinished",
+    "StepRefused",
+    "StepReturned",
+    "Target",
+    "TrackedSocket",
+    "check_host",
+    "endpoint",
+    "parse_payload",
+    "parse_port",
+    "resolve",
+    "show_bytes",
+    "step",
+    "steps_of",
+    "take_snapshot",
+]

@@ -1,0 +1,95 @@
+"""Hosts, ports and families as typed by the user, checked before any socket call."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+
+from sockviz.core.errors import InputError
+
+DEFAULT_PORT = 12354
+"""The course's port."""
+
+LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
+ALL_INTERFACES = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
+FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
+
+_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A checked address to bind or connect to."""
+
+    family: socket.AddressFamily
+    host: str
+    """A numeric address of `family`."""
+    port: int
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The tuple that bind() and connect() take, written as the course writes it."""
+        return (self.host, self.port)
+
+    @property
+    def all_interfaces(self) -> bool:
+        """True when binding here would accept clients from every network, not only this machine."""
+        return ipaddress.ip_address(self.host.split("%")[0]).is_unspecified
+
+
+def parse_port(text: str) -> int:
+    """A port number from 1 to 65535, or an InputError saying what is wrong."""
+    text = text.strip()
+    if not text:
+        raise InputError("port", "enter a port number from 1 to 65535")
+    if not text.isdecimal():
+        raise InputError("port", f"{text!r} is not a whole number: a port is a number from 1 to 65535")
+    port = int(text)
+    if port == 0:
+        raise InputError("port", "port 0 lets the kernel pick one, and the client would not know it: use 1 to 65535")
+    if port > 65535:
+        raise InputError("port", f"{port} is too large: TCP ports go up to 65535")
+    return port
+
+
+def check_host(text: str, family: socket.AddressFamily) -> str | None:
+    """Check a host's form for `family`: its numeric address, or None if it is a name to look up."""
+    host = text.strip()
+    if not host:
+        raise InputError("host", f"enter a host, such as {LOOPBACK[family]}")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOSTNAME.match(host):
+            raise InputError("host", f"{host!r} is neither an IP address nor a host name") from None
+        return None
+    if family == socket.AF_INET6 and address.version == 4:
+        raise InputError("host", f"{host} is an IPv4 address; in IPv6 mode use ::1, or switch to IPv4")
+    if family == socket.AF_INET and address.version == 6:
+        raise InputError("host", f"{host} is an IPv6 address; in IPv4 mode use 127.0.0.1, or switch to IPv6")
+    return str(address)
+
+
+def resolve(text: str, family: socket.AddressFamily) -> str:
+    """The numeric address of a host for `family`.
+
+    A name is looked up, which may wait on a name server: call it off the UI thread.
+    """
+    numeric = check_host(text, family)
+    if numeric is not None:
+        return numeric
+    host = text.strip()
+    try:
+        infos = socket.getaddrinfo(host, None, family, socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise InputError(
+            "host", f"{host!r} does not resolve to an {FAMILY_NAMES[family]} address ({error.strerror})"
+        ) from None
+    return str(infos[0][4][0])
+
+
+def endpoint(host: str, port: str, family: socket.AddressFamily) -> Endpoint:
+    """Check and resolve host and port together, as a scripted run wants them."""
+    return Endpoint(family, resolve(host, family), parse_port(port))

@@ -1,0 +1,106 @@
+"""The stream of events a session tells its front ends, in the order things happened.
+
+Events are immutable and carry everything needed to tell the story later:
+a log, a transcript or a test reads them without asking the session again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sockviz.core.explain import ErrorReport
+from sockviz.core.steps import Side, Step
+
+
+@dataclass(frozen=True)
+class Call:
+    """One run of a step: which step, on which socket, with which line of Python."""
+
+    id: int
+    step: Step
+    socket_name: str
+    """The Python name of the socket the call acts on, or makes: `s`, `conn2`, `c`."""
+    code: str
+    started: float
+    """Seconds since the session began."""
+
+    @property
+    def label(self) -> str:
+        """`accept()`, the way people say it."""
+        return f"{self.step.action.call}()"
+
+    @property
+    def who(self) -> str:
+        """`client c.connect()`: enough to tell which click this was."""
+        return f"{self.step.side.value} {self.socket_name}.{self.step.action.call}()"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    seq: int
+    """Position in the session's stream; strictly increasing."""
+    at: float
+    """Seconds since the session began."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepCalled(Event):
+    """A step began: its Python line is about to run."""
+
+    call: Call
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepBlocked(Event):
+    """The call has not returned within the session's grace period: it is waiting."""
+
+    call: Call
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFinished(Event):
+    """Common to a call's two endings."""
+
+    call: Call
+    waited: float
+    """Seconds from call to return."""
+    blocked: bool
+    """Whether StepBlocked was told for this call."""
+    woken_by: str | None
+    """For a blocked call: the latest other call made while it waited, in words."""
+    cancelled: bool
+    """True when the wait ended because this session closed the socket."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepReturned(StepFinished):
+    """The call returned normally."""
+
+    result: str
+    """What it gave back, in words (for bytes, an escaped preview)."""
+    data: bytes | None = None
+    """Bytes sent or received, for send and recv."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFailed(StepFinished):
+    """The call raised: the real exception, explained."""
+
+    error: ErrorReport
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRefused(Event):
+    """The step could not even be written as Python: there is no socket for it to act on."""
+
+    step: Step
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SocketAdded(Event):
+    """A new socket joined the session: from socket() or from accept()."""
+
+    socket_id: int
+    name: str
+    side: Side

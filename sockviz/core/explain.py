@@ -1,0 +1,112 @@
+"""Plain-words reasons for the errors a socket lesson meets.
+
+The exception itself is always shown as Python raised it; these sentences only
+add the why, in the terms of the lesson (listener, connection, peer).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from dataclasses import dataclass
+
+from sockviz.core.steps import Action
+
+_EAI_NAMES: dict[int, str] = {
+    value: name for name, value in vars(socket).items() if name.startswith("EAI_") and isinstance(value, int)
+}
+
+# (action, errno) first, then errno alone.
+_BY_ACTION: dict[tuple[Action | None, int], str] = {
+    (Action.BIND, errno.EINVAL): "This socket already has an address: a socket is bound once, and "
+    "listen() or connect() may already have bound it to an ephemeral port.",
+    (Action.ACCEPT, errno.EINVAL): "accept() works only on a listening socket: call listen() first.",
+    (Action.LISTEN, errno.EINVAL): "A connected socket cannot become a listener: listen() needs a "
+    "fresh or bound socket.",
+    (Action.CONNECT, errno.EINVAL): "This socket cannot connect: a listening socket only accepts.",
+    (Action.SHUTDOWN, errno.ENOTCONN): "There is no connection to shut down: shutdown() acts on a connected socket.",
+    (Action.BIND, errno.EACCES): "Ports below 1024 are reserved for privileged programs: use a port of 1024 or above.",
+    (Action.SEND, errno.EPIPE): "Nobody is listening on the other end: this socket is not connected, "
+    "or the peer has closed and the kernel refuses more data.",
+}
+
+_BY_ERRNO: dict[int, str] = {
+    errno.EADDRINUSE: "Another socket already holds this address and port: a listener, or a closed "
+    "connection the kernel keeps in TIME_WAIT for a while. Choose another port, wait, or set "
+    "SO_REUSEADDR before bind().",
+    errno.EADDRNOTAVAIL: "That address does not belong to this machine, so nothing can bind or connect from it.",
+    errno.EACCES: "The system does not allow this program to do that.",
+    errno.EINVAL: "The kernel rejected the call in this socket's present state.",
+    errno.ENOTCONN: "This socket is not connected to anyone, so there is no data to move. Connect "
+    "it first (or, on the server, use the socket that accept() returned).",
+    errno.EPIPE: "The connection is gone: the peer closed it, or it was never connected.",
+    errno.ECONNREFUSED: "Nothing is listening on that address and port, so the other side answered "
+    "the connection request with a reset.",
+    errno.ECONNRESET: "The peer reset the connection (RST): it closed with data left unread, or aborted.",
+    errno.EISCONN: "This socket is already connected; a TCP socket connects once. Make a new socket "
+    "for a new connection.",
+    errno.EBADF: "This socket is closed: its file descriptor is gone and no call can use it.",
+    errno.EAFNOSUPPORT: "This address does not fit the socket's family (IPv4 or IPv6).",
+    errno.ETIMEDOUT: "The other side never answered, and the kernel gave up.",
+    errno.EAGAIN: "The call would have to wait, and this socket is set not to wait.",
+    errno.EALREADY: "A connect() on this socket is still in progress.",
+    errno.EINPROGRESS: "The connection has started and is not finished yet.",
+    errno.ENETUNREACH: "There is no route to that network from this machine.",
+    errno.EHOSTUNREACH: "There is no route to that host.",
+    errno.EMFILE: "This process has used up its file descriptors: close some sockets.",
+}
+
+_BY_EAI: dict[str, str] = {
+    "EAI_ADDRFAMILY": "That address is not of this socket's family: an IPv4 address on an IPv6 socket, or the reverse.",
+    "EAI_FAMILY": "That address is not of this socket's family: an IPv4 address on an IPv6 socket, or the reverse.",
+    "EAI_NONAME": "That host name does not resolve to an address.",
+    "EAI_AGAIN": "The name server did not answer in time.",
+}
+
+_LISTENER_NOT_CONNECTED = (
+    "A listening socket never carries data; it only hands out connections. Use the socket that accept() returned."
+)
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """An exception as the log shows it: Python's words first, then the lesson's."""
+
+    exception: str
+    """Class name, as raised: `ConnectionRefusedError`."""
+    errno: int | None
+    errno_name: str | None
+    """Symbolic name: `ECONNREFUSED`."""
+    message: str
+    """str() of the exception, exactly as Python prints it."""
+    reason: str
+    """One sentence of why, in plain words."""
+
+    def __str__(self) -> str:
+        code = f" {self.errno_name} ({self.errno})" if self.errno_name else ""
+        return f"{self.exception}{code}: {self.message}"
+
+
+def explain(error: BaseException, action: Action | None = None, *, on_listener: bool = False) -> ErrorReport:
+    """Describe an exception raised by a step; never raises itself."""
+    number = error.errno if isinstance(error, OSError) and isinstance(error.errno, int) else None
+    if isinstance(error, socket.gaierror) and number is not None:
+        name = _EAI_NAMES.get(number)
+        reason = _BY_EAI.get(name or "", "The address could not be looked up.")
+    elif number is not None:
+        name = errno.errorcode.get(number)
+        if on_listener and number in (errno.ENOTCONN, errno.EPIPE):
+            reason = _LISTENER_NOT_CONNECTED
+        else:
+            reason = _BY_ACTION.get((action, number)) or _BY_ERRNO.get(number, "The kernel refused the call.")
+    elif isinstance(error, TimeoutError):
+        name, reason = None, "The socket's timeout ran out before the call could finish."
+    else:
+        name, reason = None, "The call was given a value it cannot use."
+    return ErrorReport(
+        exception=type(error).__name__,
+        errno=number,
+        errno_name=name,
+        message=str(error),
+        reason=reason,
+    )

@@ -1,0 +1,49 @@
+"""A socket's attributes at one moment, as Python reports them, plus the kernel's view."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from sockviz.core.kernel import KernelReading, read_kernel
+
+Address = tuple  # ('127.0.0.1', 12354) or ('::1', 12354, 0, 0), exactly as Python gives it
+
+
+@dataclass(frozen=True)
+class SocketSnapshot:
+    """What `print(s)` shows, field by field, and what the kernel adds to it."""
+
+    fd: int
+    family: str
+    type: str
+    proto: int
+    laddr: Address | None
+    raddr: Address | None
+    closed: bool
+    repr: str
+    kernel: KernelReading | None
+
+
+def _address(read) -> Address | None:
+    try:
+        return read()
+    except OSError:
+        return None
+
+
+def take_snapshot(sock: socket.socket) -> SocketSnapshot:
+    """Read a socket without changing it; safe on a closed socket and from any thread."""
+    fd = sock.fileno()
+    closed = fd < 0
+    return SocketSnapshot(
+        fd=fd,
+        family=sock.family.name,
+        type=sock.type.name,
+        proto=sock.proto,
+        laddr=None if closed else _address(sock.getsockname),
+        raddr=None if closed else _address(sock.getpeername),
+        closed=closed,
+        repr=repr(sock),
+        kernel=None if closed else read_kernel(sock),
+    )

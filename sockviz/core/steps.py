@@ -1,0 +1,285 @@
+"""The catalogue of steps: one entry per button, key, code line and help text.
+
+Everything that shows or runs a step (the panes, the keys, the log, the help
+screen, a scripted run) reads it from here, so adding a step is one entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    """Which half of the lesson a step belongs to."""
+
+    SERVER = "server"
+    CLIENT = "client"
+
+
+class Action(StrEnum):
+    """The socket call a step makes."""
+
+    SOCKET = "socket"
+    BIND = "bind"
+    LISTEN = "listen"
+    ACCEPT = "accept"
+    CONNECT = "connect"
+    SEND = "send"
+    RECV = "recv"
+    SHUTDOWN = "shutdown"
+    CLOSE = "close"
+
+    @property
+    def call(self) -> str:
+        """The method Python runs for it: send is `sendall`, as in the course."""
+        return "sendall" if self is Action.SEND else self.value
+
+
+class Target(StrEnum):
+    """Which socket a step acts on; the session picks the current one of that kind."""
+
+    NEW = "new"
+    """The step makes a new socket."""
+    LISTENER = "listener"
+    """The server's own socket, `s`: the one that binds, listens and accepts."""
+    CONNECTION = "connection"
+    """The connection that accept() returned (or `s` while there is none)."""
+    CLIENT = "client"
+    """The client's socket, `c`."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a socket's life, as the user sees and runs it."""
+
+    id: str
+    """Stable widget id, also used by scripts: `server-accept`."""
+    side: Side
+    action: Action
+    target: Target
+    key: str
+    """The key that runs the step from anywhere in the app."""
+    label: str
+    course_step: int | None
+    """The step number in the course notebooks, where they number it."""
+    code: str
+    """The Python line, with `{sock}`, `{new}`, `{family}`, `{address}`,
+    `{payload}`, `{how}` and `{bufsize}` filled in by the session."""
+    blocks_until: str | None
+    """Plain words for what a blocked call waits for; None if it never waits."""
+    explains: str
+    """One or two sentences for the help screen."""
+
+    @property
+    def title(self) -> str:
+        """The course's step number (if it has one) and the call, as the button shows them."""
+        number = str(self.course_step) if self.course_step else "·"
+        return f"{number:>2} {self.label}"
+
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "server-socket",
+        Side.SERVER,
+        Action.SOCKET,
+        Target.NEW,
+        "s",
+        "socket()",
+        1,
+        "{new} = socket.socket({family}, socket.SOCK_STREAM)",
+        None,
+        "Asks the kernel for a new TCP socket. It gets a file descriptor but no address yet, and nobody can reach it.",
+    ),
+    Step(
+        "server-bind",
+        Side.SERVER,
+        Action.BIND,
+        Target.LISTENER,
+        "b",
+        "bind()",
+        2,
+        "{sock}.bind({address})",
+        None,
+        "Gives the socket its local address and port (laddr). A port can belong "
+        "to one socket at a time, so a second bind to it fails.",
+    ),
+    Step(
+        "server-listen",
+        Side.SERVER,
+        Action.LISTEN,
+        Target.LISTENER,
+        "l",
+        "listen()",
+        3,
+        "{sock}.listen()",
+        None,
+        "Turns the socket into a listener: from now on the kernel completes "
+        "clients' handshakes on its own and queues them until accept().",
+    ),
+    Step(
+        "server-accept",
+        Side.SERVER,
+        Action.ACCEPT,
+        Target.LISTENER,
+        "a",
+        "accept()",
+        4,
+        "{new}, addr = {sock}.accept()",
+        "a client connects",
+        "Takes the next finished connection from the listener's queue and returns "
+        "it as a new socket with its own fd. With the queue empty it waits. Press it "
+        "again to take the next client.",
+    ),
+    Step(
+        "server-recv",
+        Side.SERVER,
+        Action.RECV,
+        Target.CONNECTION,
+        "r",
+        "recv()",
+        9,
+        "data = {sock}.recv({bufsize})",
+        "the client sends data or closes",
+        "Returns the bytes waiting in the connection's receive buffer, at most "
+        "1024. With none waiting it waits; b'' means the peer closed its side.",
+    ),
+    Step(
+        "server-send",
+        Side.SERVER,
+        Action.SEND,
+        Target.CONNECTION,
+        "e",
+        "sendall()",
+        10,
+        "{sock}.sendall({payload})",
+        "the client's receive buffer has room",
+        "Copies the message (or, with the field empty, the last data received) "
+        "into the kernel's send buffer. It waits only when the buffers are full.",
+    ),
+    Step(
+        "server-shutdown",
+        Side.SERVER,
+        Action.SHUTDOWN,
+        Target.CONNECTION,
+        "h",
+        "shutdown()",
+        None,
+        "{sock}.shutdown({how})",
+        None,
+        "Closes one direction of the connection without giving up the socket: "
+        "SHUT_WR sends FIN (the peer's recv returns b''), SHUT_RD stops reading.",
+    ),
+    Step(
+        "server-close-conn",
+        Side.SERVER,
+        Action.CLOSE,
+        Target.CONNECTION,
+        "x",
+        "close conn",
+        11,
+        "{sock}.close()",
+        None,
+        "Closes the connection: the kernel sends FIN and the fd is freed. The "
+        "listening socket stays open and can accept the next client.",
+    ),
+    Step(
+        "server-close",
+        Side.SERVER,
+        Action.CLOSE,
+        Target.LISTENER,
+        "z",
+        "close s",
+        13,
+        "{sock}.close()",
+        None,
+        "Closes the listening socket. New clients are now refused; connections already accepted live on.",
+    ),
+    Step(
+        "client-socket",
+        Side.CLIENT,
+        Action.SOCKET,
+        Target.NEW,
+        "S",
+        "socket()",
+        5,
+        "{new} = socket.socket({family}, socket.SOCK_STREAM)",
+        None,
+        "Makes the client's socket. A client needs no bind: connect() picks a free ephemeral port for it.",
+    ),
+    Step(
+        "client-connect",
+        Side.CLIENT,
+        Action.CONNECT,
+        Target.CLIENT,
+        "C",
+        "connect()",
+        6,
+        "{sock}.connect({address})",
+        "the listener's queue has room",
+        "Runs the three-way handshake with the listener. It returns as soon as the "
+        "kernel on the server side answers, before the server calls accept().",
+    ),
+    Step(
+        "client-send",
+        Side.CLIENT,
+        Action.SEND,
+        Target.CLIENT,
+        "E",
+        "sendall()",
+        7,
+        "{sock}.sendall({payload})",
+        "the server's receive buffer has room",
+        "Copies the message into the kernel's send buffer; the kernel delivers it. "
+        "Returning does not mean the server has read it.",
+    ),
+    Step(
+        "client-recv",
+        Side.CLIENT,
+        Action.RECV,
+        Target.CLIENT,
+        "R",
+        "recv()",
+        8,
+        "data = {sock}.recv({bufsize})",
+        "the server sends data or closes",
+        "Returns the bytes waiting for the client, at most 1024. With none waiting "
+        "it waits; b'' means the server closed its side.",
+    ),
+    Step(
+        "client-shutdown",
+        Side.CLIENT,
+        Action.SHUTDOWN,
+        Target.CLIENT,
+        "H",
+        "shutdown()",
+        None,
+        "{sock}.shutdown({how})",
+        None,
+        "Closes one direction: SHUT_WR tells the server 'no more data' while the client can still receive its answer.",
+    ),
+    Step(
+        "client-close",
+        Side.CLIENT,
+        Action.CLOSE,
+        Target.CLIENT,
+        "X",
+        "close()",
+        12,
+        "{sock}.close()",
+        None,
+        "Closes the client's socket. Create a new socket to connect again: a TCP socket connects only once.",
+    ),
+)
+
+STEPS_BY_ID: dict[str, Step] = {step.id: step for step in STEPS}
+
+
+def steps_of(side: Side) -> tuple[Step, ...]:
+    """The steps of one side, in the order the lesson uses them."""
+    return tuple(step for step in STEPS if step.side is side)
+
+
+def step(step_id: str) -> Step:
+    """Look a step up by its id; a KeyError names the unknown id."""
+    return STEPS_BY_ID[step_id]

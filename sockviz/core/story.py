@@ -1,0 +1,60 @@
+"""The log's sentences: each event told in plain words, the same for every front end."""
+
+from __future__ import annotations
+
+from sockviz.core.events import (
+    Event,
+    SocketAdded,
+    StepBlocked,
+    StepCalled,
+    StepFailed,
+    StepFinished,
+    StepRefused,
+    StepReturned,
+)
+
+
+def duration(seconds: float) -> str:
+    """`4.81 s` for a human wait, `35 ms` for a short one."""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 0.001:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds * 1_000_000:.0f} µs"
+
+
+def _after(event: StepFinished) -> str:
+    return f" after {duration(event.waited)}" if event.blocked else ""
+
+
+def _woken(event: StepFinished) -> str:
+    if not event.blocked or event.cancelled:
+        return ""
+    return f" (woken by {event.woken_by or 'something outside this session'})"
+
+
+def tell(event: Event) -> str:
+    """One line of the story for an event."""
+    if isinstance(event, StepCalled):
+        return event.call.code
+    if isinstance(event, StepBlocked):
+        waits = event.call.step.blocks_until or "the kernel lets it finish"
+        return f"{event.call.label} blocks: it waits until {waits}"
+    if isinstance(event, StepReturned):
+        return f"{event.call.label} returned{_after(event)}: {event.result}{_woken(event)}"
+    if isinstance(event, StepFailed):
+        if event.cancelled:
+            return f"{event.call.label} gave up{_after(event)}: {event.woken_by} woke it with {event.error}"
+        return f"{event.call.label} failed{_after(event)}: {event.error}{_woken(event)}"
+    if isinstance(event, StepRefused):
+        return f"{event.step.side.value} {event.step.label} not run: {event.reason}"
+    if isinstance(event, SocketAdded):
+        return f"new socket {event.name} on the {event.side.value} side"
+    return type(event).__name__
+
+
+def reason(event: Event) -> str | None:
+    """The plain-words why under an error, if the event has one."""
+    if isinstance(event, StepFailed) and not event.cancelled:
+        return event.error.reason
+    return None

@@ -1,0 +1,54 @@
+"""A socket the session made, with the identity and history that the fd cannot give.
+
+fds are reused as soon as a socket closes, so nothing is keyed by fd: each
+socket keeps a session-unique id and the Python name it has in the lesson.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sockviz.core.events import Call
+from sockviz.core.snapshot import SocketSnapshot, take_snapshot
+from sockviz.core.steps import Side
+
+
+class Role(StrEnum):
+    """What a socket is for in the lesson."""
+
+    SERVER = "server"
+    """Made by the server's socket(): binds, listens, accepts."""
+    CONNECTION = "connection"
+    """Returned by accept(): the server's end of one client's connection."""
+    CLIENT = "client"
+    """Made by the client's socket(): connects."""
+
+    @property
+    def side(self) -> Side:
+        return Side.CLIENT if self is Role.CLIENT else Side.SERVER
+
+
+@dataclass(eq=False)
+class TrackedSocket:
+    """One socket of the session, open or closed."""
+
+    id: int
+    name: str
+    role: Role
+    sock: socket.socket
+    created: float
+    in_flight: list[Call] = field(default_factory=list)
+    """Calls running on this socket now; several may run at once (recv and sendall, say)."""
+    last_received: bytes | None = None
+    """What the last recv() returned, for the server's echo."""
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+    def snapshot(self) -> SocketSnapshot:
+        return take_snapshot(self.sock)
+
+    @property
+    def closed(self) -> bool:
+        return self.sock.fileno() < 0

@@ -1,0 +1,53 @@
+"""What each step does and which key runs it, in the lesson's words."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from sockviz.core import STEPS
+
+INTRO = (
+    "Every button makes one real call on a real socket, in its own thread. A call that "
+    "must wait blocks only its thread: go to the other side and press the step it waits "
+    "for. The table shows each socket as Python and the kernel see it; the log tells the "
+    "story. Closing a socket whose call is blocked wakes that call."
+)
+
+
+def steps_table() -> Table:
+    table = Table(expand=True, show_edge=False, pad_edge=False)
+    table.add_column("key", no_wrap=True)
+    table.add_column("#", no_wrap=True)
+    table.add_column("step", no_wrap=True)
+    table.add_column("what it does")
+    for step in STEPS:
+        table.add_row(
+            Text(step.key, style="bold"),
+            Text(str(step.course_step or "")),
+            Text(f"{step.side.value} {step.label}"),
+            Text(step.explains),
+        )
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys and the steps."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,question_mark,q", "dismiss", "close help")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Static(Text(INTRO), id="help-intro")
+            yield Static(steps_table(), id="help-steps")
+            yield Static(
+                Text("6 switches IPv4/IPv6 · escape leaves a text field · ctrl+q quits", style="dim"),
+                id="help-keys",
+            )

@@ -1,0 +1,1 @@
+"""The widgets of sockviz: thin views of the core's snapshots and events."""

@@ -1,0 +1,132 @@
+"""Where the server binds and the client connects: host, port and address family."""
+
+from __future__ import annotations
+
+import socket
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Input, Label, Select
+from textual.worker import Worker, WorkerState
+
+from sockviz.core import Endpoint, InputError, check_host, parse_port, resolve
+from sockviz.core.addresses import FAMILY_NAMES, LOOPBACK
+from sockviz.widgets.field import Field
+
+_FAMILIES = [(name, family) for family, name in FAMILY_NAMES.items()]
+
+
+class EndpointBar(Horizontal):
+    """Host, port and family, checked as they are typed; names are looked up off the UI thread."""
+
+    family: reactive[socket.AddressFamily] = reactive(socket.AF_INET, init=False)
+
+    def __init__(self, host: str, port: int, family: socket.AddressFamily, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._start = (host, port, family)
+        self._looked_up: dict[tuple[str, socket.AddressFamily], str | InputError] = {}
+        self.set_reactive(EndpointBar.family, family)
+
+    def compose(self) -> ComposeResult:
+        host, port, family = self._start
+        yield Label("sockviz", id="brand")
+        yield Field("host", host, self._check_host, input_id="host", id="host-field")
+        yield Field("port", str(port), parse_port, input_id="port", id="port-field")
+        yield Select(_FAMILIES, value=family, allow_blank=False, compact=True, id="family")
+        yield Label("", id="exposure", markup=False)
+
+    def on_mount(self) -> None:
+        self._host_changed()
+
+    @property
+    def host_field(self) -> Field[str | None]:
+        return self.query_one("#host-field", Field)
+
+    def _check_host(self, text: str) -> str | None:
+        return check_host(text, self.family)
+
+    def endpoint(self) -> Endpoint:
+        """The checked address; raises InputError (shown at its field) if host or port is bad."""
+        port = self.query_one("#port-field", Field).parsed()
+        numeric = self.host_field.parsed()
+        if numeric is None:
+            key = (self.host_field.value.strip(), self.family)
+            found = self._looked_up.get(key)
+            if found is None:
+                raise InputError("host", f"still looking up {key[0]!r}")
+            if isinstance(found, InputError):
+                self.host_field.refuse(found.reason)
+                raise found
+            numeric = found
+        return Endpoint(self.family, numeric, port)
+
+    def toggle_family(self) -> None:
+        self.family = socket.AF_INET6 if self.family == socket.AF_INET else socket.AF_INET
+
+    @on(Select.Changed, "#family")
+    def _family_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, int):
+            self.family = socket.AddressFamily(event.value)
+
+    def watch_family(self, old: socket.AddressFamily, new: socket.AddressFamily) -> None:
+        self.query_one("#family", Select).value = new
+        if self.host_field.value.strip() == LOOPBACK[old]:
+            self.host_field.value = LOOPBACK[new]
+        self.host_field.set_parser(self._check_host)
+        self._host_changed()
+
+    @on(Input.Changed, "#host")
+    def _host_typed(self) -> None:
+        self._host_changed()
+
+    def _host_changed(self) -> None:
+        try:
+            numeric = check_host(self.host_field.value, self.family)
+        except InputError:
+            self._show_exposure(None)
+            return
+        if numeric is not None:
+            self._show_exposure(numeric)
+            return
+        key = (self.host_field.value.strip(), self.family)
+        found = self._looked_up.get(key)
+        if found is None:
+            self.host_field.note(f"looking up {key[0]}…")
+            self._look_up(*key)
+        else:
+            self._show_looked_up(key, found)
+
+    @work(thread=True, exclusive=True, group="resolve", exit_on_error=False, description="look up host")
+    def _look_up(
+        self, host: str, family: socket.AddressFamily
+    ) -> tuple[tuple[str, socket.AddressFamily], str | InputError]:
+        """getaddrinfo may wait on a name server: never on the UI thread."""
+        try:
+            return (host, family), resolve(host, family)
+        except InputError as error:
+            return (host, family), error
+
+    @on(Worker.StateChanged)
+    def _looked_up_done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "resolve" or event.state is not WorkerState.SUCCESS:
+            return
+        key, found = event.worker.result
+        self._looked_up[key] = found
+        if key == (self.host_field.value.strip(), self.family):
+            self._show_looked_up(key, found)
+
+    def _show_looked_up(self, key: tuple[str, socket.AddressFamily], found: str | InputError) -> None:
+        if isinstance(found, InputError):
+            self.host_field.refuse(found.reason)
+            self._show_exposure(None)
+        else:
+            self.host_field.note(f"{key[0]} is {found}")
+            self._show_exposure(found)
+
+    def _show_exposure(self, numeric: str | None) -> None:
+        exposed = numeric is not None and Endpoint(self.family, numeric, 1).all_interfaces
+        label = self.query_one("#exposure", Label)
+        label.set_class(exposed, "-exposed")
+        label.update("⚠ all interfaces: a listener here is reachable from other machines" if exposed else "")

@@ -1,0 +1,114 @@
+"""A labelled input that refuses bad values with a reason, using the core's own parsers.
+
+The reason shows under the field as plain text (never as markup: a typed
+`[bold]` stays literal), and nothing is sent to a socket until the value parses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label
+
+from sockviz.core import InputError
+
+T = TypeVar("T")
+
+
+class ParsedBy(Validator):
+    """Accepts what a core parser accepts; the parser's reason becomes the failure text."""
+
+    def __init__(self, parse: Callable[[str], object]) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            self.parse(value)
+        except InputError as error:
+            return self.failure(error.reason, value)
+        return self.success()
+
+
+class Field(Vertical, Generic[T]):
+    """Title, input and the reason it refuses a value."""
+
+    DEFAULT_CLASSES = "field"
+
+    def __init__(
+        self,
+        title: str,
+        value: str,
+        parse: Callable[[str], T],
+        *,
+        input_id: str,
+        placeholder: str = "",
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._title = title
+        self._parse = parse
+        self._input = Input(
+            value,
+            placeholder=placeholder,
+            id=input_id,
+            compact=True,
+            validators=[ParsedBy(lambda text: self._parse(text))],
+        )
+        self._note = Label("", classes="field-note", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title, classes="field-title", markup=False)
+        yield self._input
+        yield self._note
+
+    @property
+    def input(self) -> Input:
+        return self._input
+
+    @property
+    def value(self) -> str:
+        return self._input.value
+
+    @value.setter
+    def value(self, text: str) -> None:
+        self._input.value = text
+
+    def set_parser(self, parse: Callable[[str], T]) -> None:
+        """Change the rule (the host rule depends on the family) and check the value again."""
+        self._parse = parse
+        self._show(self._input.validate(self._input.value))
+
+    def note(self, text: str) -> None:
+        """Show a remark under the field that is not a refusal (a looked-up address, say)."""
+        self._note.set_class(False, "-refused")
+        self._note.set_class(bool(text), "-shown")
+        self._note.update(text)
+
+    def parsed(self) -> T:
+        """The value as the parser reads it; raises InputError, and shows why, if it is bad."""
+        try:
+            return self._parse(self._input.value)
+        except InputError as error:
+            self.refuse(error.reason)
+            raise
+
+    def refuse(self, reason: str) -> None:
+        self._input.set_class(True, "-invalid")
+        self._note.set_class(True, "-refused", "-shown")
+        self._note.update(reason)
+
+    @on(Input.Changed)
+    def _check(self, event: Input.Changed) -> None:
+        self._show(event.validation_result)
+
+    def _show(self, result: ValidationResult | None) -> None:
+        if result is None or result.is_valid:
+            self.note("")
+        else:
+            self.refuse(result.failure_descriptions[0])

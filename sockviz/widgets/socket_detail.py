@@ -1,0 +1,24 @@
+"""The selected socket as the notebook prints it, and what the kernel adds."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from sockviz.core import SocketSnapshot, TrackedSocket
+
+
+class SocketDetail(Static):
+    """`print(s)` for the socket under the table's cursor."""
+
+    def show(self, tracked: TrackedSocket | None, snap: SocketSnapshot | None) -> None:
+        if tracked is None or snap is None:
+            self.update(Text("select a socket in the table to see print() of it", style="dim"))
+            return
+        text = Text.assemble((f">>> print({tracked.name})\n", "dim"), snap.repr)
+        if snap.kernel is not None:
+            text.append(f"\nkernel: {snap.kernel.state}", style="dim")
+            if snap.kernel.queues:
+                text.append(f", {snap.kernel.queues}", style="dim")
+        text.append(f"\nsent {tracked.bytes_sent} bytes, received {tracked.bytes_received}", style="dim")
+        self.update(text)

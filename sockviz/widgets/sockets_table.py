@@ -1,0 +1,105 @@
+"""Every socket of the session, one row each, refreshed in place.
+
+Rows are keyed by the session's socket id, never by fd (fds are reused as soon
+as a socket closes). Only cells whose text changed are written, so a refresh
+of many rows costs little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from sockviz.core import Call, SocketSnapshot, TrackedSocket
+from sockviz.core.story import duration
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "socket"),
+    ("fd", "fd"),
+    ("open", "open"),
+    ("state", "tcp state"),
+    ("now", "now"),
+    ("laddr", "laddr"),
+    ("raddr", "raddr"),
+    ("queues", "queues"),
+    ("role", "role"),
+    ("family", "family"),
+    ("type", "type"),
+    ("proto", "proto"),
+)
+
+
+def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool) -> str:
+    """What the socket is doing: `blocked in accept() 3.2 s`, `in recv()`, `idle`."""
+    parts = []
+    for call in calls:
+        if call.id in blocked:
+            parts.append(f"blocked in {call.label} {duration(now - call.started)}")
+        else:
+            parts.append(f"in {call.label}")
+    if parts:
+        return ", ".join(parts)
+    return "—" if closed else "idle"
+
+
+def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> tuple[str, ...]:
+    kernel = snap.kernel
+    cells = {
+        "name": tracked.name,
+        "fd": str(snap.fd),
+        "role": tracked.role.value,
+        "open": "closed" if snap.closed else "open",
+        "state": "" if kernel is None else kernel.state,
+        "now": doing,
+        "laddr": "" if snap.laddr is None else str(snap.laddr),
+        "raddr": "" if snap.raddr is None else str(snap.raddr),
+        "queues": "" if kernel is None else kernel.queues,
+        "family": snap.family,
+        "type": snap.type,
+        "proto": str(snap.proto),
+    }
+    return tuple(cells[key] for key, _ in COLUMNS)
+
+
+class SocketsTable(DataTable[Text]):
+    """The live table of sockets."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self._shown: dict[str, tuple[str, ...]] = {}
+
+    def on_mount(self) -> None:
+        for key, title in COLUMNS:
+            self.add_column(title, key=key)
+
+    def show(self, rows: Iterable[tuple[TrackedSocket, SocketSnapshot, str]]) -> None:
+        """Bring the table up to date, writing only what changed."""
+        for tracked, snap, doing in rows:
+            key = str(tracked.id)
+            texts = row_texts(tracked, snap, doing)
+            before = self._shown.get(key)
+            if before is None:
+                self.add_row(
+                    *(Text(t, style=self._style(c, t)) for (c, _), t in zip(COLUMNS, texts, strict=True)), key=key
+                )
+            elif before != texts:
+                for (column, _), old, new in zip(COLUMNS, before, texts, strict=True):
+                    if old != new:
+                        self.update_cell(key, column, Text(new, style=self._style(column, new)), update_width=True)
+            self._shown[key] = texts
+
+    @staticmethod
+    def _style(column: str, text: str) -> str:
+        if column == "open" and text == "closed":
+            return "dim"
+        if column == "now" and text.startswith("blocked"):
+            return "bold"
+        return ""
+
+    def socket_id_at_cursor(self) -> int | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return None if key is None else int(key)
