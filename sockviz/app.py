@@ -95,14 +95,23 @@ class SockvizApp(App[None]):
     # ----- building -------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield EndpointBar(self.host, self.port, self.family, id="endpoint")
+        # The app keeps its widgets: a query would search whichever screen is on top (help, say).
+        self._bar = EndpointBar(self.host, self.port, self.family, id="endpoint")
+        self._panes = {
+            Side.SERVER: StepPane(Side.SERVER, id="server-pane"),
+            Side.CLIENT: StepPane(Side.CLIENT, message=DEFAULT_CLIENT_MESSAGE, id="client-pane"),
+        }
+        self._table = SocketsTable(id="sockets")
+        self._detail = SocketDetail(id="repr")
+        self._log = EventLog(id="log")
+        yield self._bar
         with Horizontal(id="main"):
-            yield StepPane(Side.SERVER, id="server-pane")
+            yield self._panes[Side.SERVER]
             with Vertical(id="middle"):
-                yield SocketsTable(id="sockets")
-                yield SocketDetail(id="repr")
-            yield StepPane(Side.CLIENT, message=DEFAULT_CLIENT_MESSAGE, id="client-pane")
-        yield EventLog(id="log")
+                yield self._table
+                yield self._detail
+            yield self._panes[Side.CLIENT]
+        yield self._log
         yield Footer(compact=True)
 
     def on_load(self) -> None:
@@ -113,7 +122,7 @@ class SockvizApp(App[None]):
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
         self.refresh_sockets()
-        self.query_one(SocketsTable).focus()
+        self._table.focus()
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
@@ -146,8 +155,8 @@ class SockvizApp(App[None]):
         )
 
     def _args_for(self, chosen: Step) -> StepArgs:
-        bar = self.query_one(EndpointBar)
-        pane = self._pane(chosen.side)
+        bar = self._bar
+        pane = self._panes[chosen.side]
         args = StepArgs(family=bar.family)
         if chosen.action in (Action.BIND, Action.CONNECT):
             args.endpoint = bar.endpoint()
@@ -162,9 +171,6 @@ class SockvizApp(App[None]):
             args.how = pane.how()
         return args
 
-    def _pane(self, side: Side) -> StepPane:
-        return self.query_one(f"#{side.value}-pane", StepPane)
-
     # ----- what comes back -------------------------------------------------
 
     def _from_session(self, event: object) -> None:
@@ -178,24 +184,26 @@ class SockvizApp(App[None]):
             self._blocked.add(event.call.id)
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
-        self.query_one(EventLog).show(event)
+        self._log.show(event)
         if isinstance(event, (SocketAdded, StepFinished)):
             self._show_targets()
         self.refresh_sockets()
 
     def refresh_sockets(self) -> None:
         """Re-read every socket (a few microseconds each) and update what changed."""
+        if not self._table.is_attached:
+            return  # the app is closing
         now = self.session.now()
         rows = []
         for tracked in self.session.sockets:
             snap = tracked.snapshot()
             rows.append((tracked, snap, activity(tuple(tracked.in_flight), self._blocked, now, snap.closed)))
-        self.query_one(SocketsTable).show(rows)
+        self._table.show(rows)
         self._show_detail()
 
     def _show_detail(self) -> None:
-        tracked = self._socket(self.query_one(SocketsTable).socket_id_at_cursor())
-        self.query_one(SocketDetail).show(tracked, tracked.snapshot() if tracked else None)
+        tracked = self._socket(self._table.socket_id_at_cursor())
+        self._detail.show(tracked, tracked.snapshot() if tracked else None)
 
     def _show_targets(self) -> None:
         """Say on each pane which sockets its steps act on now."""
@@ -203,11 +211,11 @@ class SockvizApp(App[None]):
         conn = self.session.current(Target.CONNECTION)
         client = self.session.current(Target.CLIENT)
         chosen_conn = conn if conn is not None and conn.role is Role.CONNECTION else None
-        server = self._pane(Side.SERVER)
+        server = self._panes[Side.SERVER]
         server.border_subtitle = (
             "acts on " + ", ".join(dict.fromkeys(t.name for t in (listener, conn) if t is not None)) if listener else ""
         )
-        self._pane(Side.CLIENT).border_subtitle = f"acts on {client.name}" if client else ""
+        self._panes[Side.CLIENT].border_subtitle = f"acts on {client.name}" if client else ""
         choices = [
             (f"{t.name} {'closed' if t.closed else '← :' + str(t.snapshot().raddr[1])}", t.id)
             for t in self.session.sockets
@@ -241,10 +249,10 @@ class SockvizApp(App[None]):
     # ----- other keys ------------------------------------------------------
 
     def action_toggle_family(self) -> None:
-        self.query_one(EndpointBar).toggle_family()
+        self._bar.toggle_family()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     def action_leave_field(self) -> None:
-        self.query_one(SocketsTable).focus()
+        self._table.focus()

@@ -28,6 +28,9 @@ TCP_STATES: dict[int, str] = {
     11: "CLOSING",
 }
 
+_NO_QUEUES = {"CLOSE", "SYN_SENT"}
+"""States with no connection to queue for: the ioctls answer with leftovers of the handshake."""
+
 _TCP_INFO_SIZE = 104
 _QUEUE_OFFSET = 24
 """tcpi_unacked and tcpi_sacked: for a listener, the accept queue and backlog."""
@@ -76,6 +79,8 @@ def read_kernel(sock: socket.socket) -> KernelReading | None:
     if state == "LISTEN":
         queued, backlog = struct.unpack_from("II", info, _QUEUE_OFFSET)
         return KernelReading(state, accept_queue=queued, backlog=backlog)
+    if state in _NO_QUEUES:
+        return KernelReading(state)
     try:
         return KernelReading(
             state,

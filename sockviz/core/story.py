@@ -47,7 +47,7 @@ def tell(event: Event) -> str:
             return f"{event.call.label} gave up{_after(event)}: {event.woken_by} woke it with {event.error}"
         return f"{event.call.label} failed{_after(event)}: {event.error}{_woken(event)}"
     if isinstance(event, StepRefused):
-        return f"{event.step.side.value} {event.step.label} not run: {event.reason}"
+        return f"{event.step.label} not run: {event.reason}"
     if isinstance(event, SocketAdded):
         return f"new socket {event.name} on the {event.side.value} side"
     return type(event).__name__

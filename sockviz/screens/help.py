@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,7 +24,7 @@ INTRO = (
 
 
 def steps_table() -> Table:
-    table = Table(expand=True, show_edge=False, pad_edge=False)
+    table = Table(expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("key", no_wrap=True)
     table.add_column("#", no_wrap=True)
     table.add_column("step", no_wrap=True)
@@ -44,7 +45,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,question_mark,q", "dismiss", "close help")]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
+        with VerticalScroll(id="help") as help_box:
+            help_box.border_title = "sockviz: the steps and their keys"
+            help_box.border_subtitle = "escape closes"
             yield Static(Text(INTRO), id="help-intro")
             yield Static(steps_table(), id="help-steps")
             yield Static(

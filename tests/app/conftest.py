@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from helpers import Recorder, free_port
+from textual.pilot import Pilot
+
+from sockviz.app import SockvizApp
+from sockviz.core import Event, StepBlocked, StepFinished, StepRefused, step
+from sockviz.messages import SessionEvent
+
+WAITS = {"finish": StepFinished, "block": StepBlocked}
+
+
+class Lecture:
+    """Drives the app as a lecturer does (clicks and keys) and waits for what the UI is told."""
+
+    def __init__(self, app: SockvizApp, pilot: Pilot, delivered: list[Event]) -> None:
+        self.app = app
+        self.pilot = pilot
+        self.events = Recorder(app.session)
+        self.delivered = delivered
+
+    async def until(self, condition, what: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await self.pilot.pause(0.01)
+
+    async def _do(self, step_id: str, by_key: bool, wait_for: str) -> Event:
+        """Run a step and wait until its event (finish, block or refusal) has reached the UI."""
+        kind = WAITS[wait_for]
+        before = len(self.delivered)
+
+        def arrived() -> list[Event]:
+            return [
+                e
+                for e in self.delivered[before:]
+                if (isinstance(e, kind) and e.call.step.id == step_id)
+                or (isinstance(e, StepRefused) and e.step.id == step_id)
+            ]
+
+        if by_key:
+            await self.pilot.press(step(step_id).key)
+        else:
+            await asyncio.sleep(0.21)  # a Button ignores a second click within 0.2 s
+            assert await self.pilot.click(f"#{step_id}")
+        await self.until(arrived, f"{step_id} to {wait_for}")
+        await self.pilot.pause()
+        return arrived()[0]
+
+    async def click(self, step_id: str, wait_for: str = "finish") -> Event:
+        return await self._do(step_id, False, wait_for)
+
+    async def press(self, step_id: str, wait_for: str = "finish") -> Event:
+        return await self._do(step_id, True, wait_for)
+
+    def log_text(self) -> str:
+        """The log as written: one line per entry, with the lines that wrapping made joined again."""
+        entries: list[str] = []
+        for line in self.app.query_one("#log").lines:
+            text = line.text.rstrip()
+            if re.match(r"^\s*\d+\.\d{3} ", text) or not entries:
+                entries.append(text.strip())
+            else:
+                entries[-1] += " " + text.strip()
+        return "\n".join(entries)
+
+    def cell(self, name: str, column: str) -> str:
+        table = self.app.query_one("#sockets")
+        for tracked in self.app.session.sockets:
+            if tracked.name == name:
+                return str(table.get_cell(str(tracked.id), column))
+        raise KeyError(name)
+
+
+@contextlib.asynccontextmanager
+async def lecture(app: SockvizApp, size: tuple[int, int] = (140, 44)) -> AsyncIterator[Lecture]:
+    delivered: list[Event] = []
+
+    def hear(message: object) -> None:
+        if isinstance(message, SessionEvent):
+            delivered.append(message.event)
+
+    async with app.run_test(size=size, message_hook=hear) as pilot:
+        yield Lecture(app, pilot, delivered)
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()

@@ -1,0 +1,268 @@
+"""Whole lessons clicked through in the real app, on real loopback sockets."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+
+from conftest import lecture
+from helpers import wait_for
+
+from sockviz.app import SockvizApp
+from sockviz.core import StepBlocked, StepFailed, StepReturned, Target
+
+HELLO = "Hello, Wireshark. You are an amazing tool!"
+
+
+async def test_the_seed_lesson_steps_1_to_13(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen"):
+            await lect.click(step_id)
+        assert lect.cell("s", "state") == "LISTEN"
+        await lect.click("server-accept", wait_for="block")
+        assert lect.cell("s", "now").startswith("blocked in accept()")
+        await lect.click("client-socket")
+        await lect.click("client-connect")
+        accepted = [e for e in lect.delivered if isinstance(e, StepReturned) and e.call.step.id == "server-accept"]
+        await lect.until(lambda: accepted or [
+            e for e in lect.delivered if isinstance(e, StepReturned) and e.call.step.id == "server-accept"
+        ], "accept to return")
+        await lect.click("client-send")
+        got = await lect.click("server-recv")
+        assert got.data == HELLO.encode()
+        await lect.click("server-send")  # the message field is empty: echo
+        back = await lect.click("client-recv")
+        assert back.data == HELLO.encode()
+        await lect.click("server-close-conn")
+        assert lect.cell("conn", "open") == "closed" and lect.cell("conn", "fd") == "-1"
+        await lect.click("client-close")
+        # Step 4 again on the same listening socket, and a fresh client.
+        await lect.click("server-accept", wait_for="block")
+        await lect.click("client-socket")
+        await lect.click("client-connect")
+        await lect.until(lambda: len(app.session.sockets) == 5, "the second connection")
+        assert [t.name for t in app.session.sockets] == ["s", "c", "conn", "c2", "conn2"]
+        await lect.click("server-close-conn")
+        await lect.click("client-close")
+        await lect.click("server-close")
+        await lect.click("client-socket")
+        refused = await lect.click("client-connect")
+        assert isinstance(refused, StepFailed) and refused.error.errno_name == "ECONNREFUSED"
+        await lect.pilot.pause(0.3)
+        log = lect.log_text()
+        assert re.search(r"accept\(\) returned after [\d.]+ m?s: connection from \('127\.0\.0\.1', \d+\)", log)
+        assert "woken by client c.connect()" in log
+        assert f"c.sendall(b'{HELLO}')" in log
+        assert "conn.sendall(data)" in log
+        assert "conn2, addr = s.accept()" in log
+        assert "ConnectionRefusedError ECONNREFUSED (111): [Errno 111] Connection refused" in log
+        assert "why: Nothing is listening on that address and port" in log
+        assert all(lect.cell(name, "open") == "closed" for name in ("s", "c", "conn", "c2", "conn2"))
+        assert lect.cell("c3", "open") == "open"
+
+
+async def test_the_blocking_order_lesson(port):
+    """Server recv first; then client send and recv; then server send. Each block and wake in order."""
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+            await lect.press(step_id)
+        await lect.press("server-accept")
+        await lect.press("server-recv", wait_for="block")
+        await lect.press("client-send")
+        await lect.until(lambda: "recv() returned after" in lect.log_text(), "server recv to wake")
+        await lect.press("client-recv", wait_for="block")
+        await lect.press("server-send")
+        await lect.until(lambda: lect.log_text().count("recv() returned after") == 2, "client recv to wake")
+        story = re.findall(r"^[\d.]+ (server|client) recv\(\) (blocks|returned after)", lect.log_text(), re.M)
+        assert story == [
+            ("server", "blocks"),
+            ("server", "returned after"),
+            ("client", "blocks"),
+            ("client", "returned after"),
+        ]
+        assert "(woken by client c.sendall())" in lect.log_text()
+
+
+async def test_quit_with_accept_and_recv_blocked_does_not_hang(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+            await lect.press(step_id)
+        await lect.press("client-recv", wait_for="block")
+        await lect.press("server-accept")
+        await lect.press("server-accept", wait_for="block")
+        await lect.press("server-recv", wait_for="block")
+        assert len(app.session.running()) == 3
+        await lect.pilot.press("ctrl+q")
+    assert not app.session.running()
+    assert all(t.closed for t in app.session.sockets)
+
+
+async def test_sixty_four_blocked_steps_keep_the_app_live(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen"):
+            await lect.press(step_id)
+        for _ in range(64):
+            await lect.pilot.press("a")
+        await lect.until(lambda: len(lect.events.of(StepBlocked)) == 64, "64 blocked accepts", timeout=10)
+        await lect.press("client-socket")  # the UI still answers
+        await lect.press("client-connect")
+        await lect.until(lambda: len(app.session.running()) == 63, "one accept to return")
+
+
+async def test_peer_bytes_are_shown_literally(port):
+    """Markup and escape codes from a peer must not style, move or clear the screen."""
+    app = SockvizApp(port=port)
+    hostile = b"[bold red]boom[/] [x] \x1b[2J\x1b]0;pwned\x07 \r\n\xff"
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen"):
+            await lect.press(step_id)
+        peer = socket.create_connection(("127.0.0.1", port))
+        try:
+            await lect.press("server-accept")
+            peer.sendall(hostile)
+            got = await lect.press("server-recv")
+            assert got.data == hostile
+            log = lect.log_text()
+            assert repr(hostile) in log
+            assert "\x1b" not in log and "\x07" not in log
+            assert "[bold red]boom[/] [x]" in log
+        finally:
+            peer.close()
+
+
+async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press("server-socket")
+        for bad, reason in [("abc", "not a whole number"), ("-1", "not a whole number"), ("70000", "too large"), ("", "enter a port")]:
+            app.query_one("#port").value = bad
+            await lect.pilot.pause()
+            await lect.pilot.click("#server-bind")
+            await lect.pilot.pause(0.22)
+            assert reason in str(app.query_one("#port-field .field-note").render())
+        assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
+        app.query_one("#port").value = str(port)
+        app.query_one("#host").value = "127.0.0.1 x"
+        await lect.pilot.pause()
+        assert "neither an IP address nor a host name" in str(app.query_one("#host-field .field-note").render())
+        app.query_one("#host").value = "no-such-host.invalid"
+        await lect.until(
+            lambda: "does not resolve" in str(app.query_one("#host-field .field-note").render()), "the lookup to fail"
+        )
+        await lect.pilot.click("#server-bind")
+        await lect.pilot.pause(0.22)
+        assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
+        app.query_one("#host").value = "localhost"
+        await lect.until(lambda: "localhost is 127.0.0.1" in str(app.query_one("#host-field .field-note").render()), "lookup")
+        bound = await lect.click("server-bind")
+        assert isinstance(bound, StepReturned) and "127.0.0.1" in bound.call.code
+        app.query_one("#client-message").value = "bad \\q escape"
+        await lect.pilot.pause()
+        assert "not an escape" in str(app.query_one("#client-message-field .field-note").render())
+
+
+async def test_ipv4_literal_in_ipv6_mode_is_refused(port):
+    app = SockvizApp(port=port, ipv6=True)
+    async with lecture(app) as lect:
+        assert app.query_one("#host").value == "::1"
+        app.query_one("#host").value = "127.0.0.1"
+        await lect.pilot.pause()
+        assert "IPv4 address; in IPv6 mode use ::1" in str(app.query_one("#host-field .field-note").render())
+
+
+async def test_the_ipv6_lesson(port):
+    app = SockvizApp(port=port, ipv6=True)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+            await lect.press(step_id)
+        await lect.press("server-accept")
+        assert lect.cell("s", "family") == "AF_INET6"
+        assert lect.cell("s", "laddr") == f"('::1', {port}, 0, 0)"
+        assert re.fullmatch(r"\('::1', \d+, 0, 0\)", lect.cell("conn", "raddr"))
+        assert "s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)" in lect.log_text()
+
+
+async def test_the_family_key_switches_host_and_sockets(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("6")
+        assert app.query_one("#host").value == "::1"
+        await lect.press("server-socket")
+        assert lect.cell("s", "family") == "AF_INET6"
+        await lect.pilot.press("6")
+        assert app.query_one("#host").value == "127.0.0.1"
+
+
+async def test_closing_a_blocked_listener_wakes_accept(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen"):
+            await lect.press(step_id)
+        await lect.press("server-accept", wait_for="block")
+        await lect.click("server-close")
+        await lect.until(lambda: "accept() gave up after" in lect.log_text(), "accept to give up")
+        assert "s.shutdown(socket.SHUT_RDWR); s.close()" in lect.log_text()
+        assert "closing s here woke it with OSError EINVAL (22)" in lect.log_text()
+        assert not app.session.running()
+
+
+async def test_the_user_chooses_the_connection_that_steps_act_on(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen"):
+            await lect.press(step_id)
+        peers = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        try:
+            await lect.press("server-accept")
+            await lect.press("server-accept")
+            assert app.session.current(Target.CONNECTION).name == "conn2"
+            first = next(t for t in app.session.sockets if t.name == "conn")
+            app.query_one("#server-conn").value = first.id
+            await lect.pilot.pause()
+            assert app.session.current(Target.CONNECTION) is first
+            peers[0].sendall(b"one")
+            got = await lect.press("server-recv")
+            assert got.call.code == "data = conn.recv(1024)" and got.data == b"one"
+            # Choosing a row in the table does the same.
+            table = app.query_one("#sockets")
+            table.focus()
+            row = next(i for i, t in enumerate(app.session.sockets) if t.name == "conn2")
+            table.move_cursor(row=row)
+            await lect.pilot.press("enter")
+            assert app.session.current(Target.CONNECTION).name == "conn2"
+            assert app.query_one("#server-pane").border_subtitle == "acts on s, conn2"
+        finally:
+            for peer in peers:
+                peer.close()
+
+
+async def test_help_lists_every_step(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("f1")
+        await lect.pilot.pause()
+        assert app.screen.id is None and type(app.screen).__name__ == "HelpScreen"
+        await lect.pilot.press("escape")
+        await lect.pilot.pause()
+        assert type(app.screen).__name__ != "HelpScreen"
+
+
+def test_no_step_thread_outlives_the_app(port):
+    """After the app exits, every thread it started for steps has ended."""
+    import asyncio
+
+    async def lesson() -> SockvizApp:
+        app = SockvizApp(port=port)
+        async with lecture(app) as lect:
+            for step_id in ("server-socket", "server-bind", "server-listen"):
+                await lect.press(step_id)
+            await lect.press("server-accept", wait_for="block")
+        return app
+
+    asyncio.run(lesson())
+    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("sockviz")], what="threads to end")

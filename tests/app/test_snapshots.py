@@ -1,0 +1,26 @@
+"""The main screens, pixel for pixel, with fds, ports and times pinned (see tests/scenes.py)."""
+
+from __future__ import annotations
+
+import pytest
+from scenes import SCENES, SIZE, Scene, release_fds
+
+
+@pytest.fixture
+def scene():
+    made = Scene()
+    made.app.cursor_blink = False  # type: ignore[attr-defined]
+    yield made
+    release_fds(made.fds)
+
+
+class TestMainScreens:
+    @pytest.mark.parametrize("name", ["fresh", "mid_lesson", "errors", "help"])
+    def test_screen(self, snap_compare, scene, name):
+        async def play(pilot):
+            await SCENES[name](scene, pilot)
+
+        assert snap_compare(scene.app, terminal_size=SIZE, run_before=play)
+
+    def test_fresh_at_80_by_24(self, snap_compare, scene):
+        assert snap_compare(scene.app, terminal_size=(80, 24))

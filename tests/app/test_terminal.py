@@ -1,0 +1,68 @@
+"""sockviz as a real process in a real pseudo-terminal: keys in, quit with calls blocked."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+
+from helpers import free_port, wait_for
+
+
+def _listening(port: int) -> bool:
+    """Whether the kernel has a listener on this port, from /proc/net/tcp (state 0A is LISTEN)."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return any(row[1].endswith(f":{port:04X}") and row[3] == "0A" for row in rows)
+
+
+def test_quit_with_accept_and_recv_blocked_exits_at_once():
+    port = free_port()
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "sockviz", "--port", str(port)],
+        stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True, start_new_session=True,
+    )  # fmt: skip
+    os.close(follower)
+    screen = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            screen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: b"sockviz" in screen, timeout=20, what="the app to draw")
+        for key in b"sbla":
+            os.write(leader, bytes([key]))
+            time.sleep(0.3)
+        wait_for(lambda: _listening(port), what="the listener")
+        for key in b"SCR":  # a client connects (accept returns), then the client's recv blocks
+            os.write(leader, bytes([key]))
+            time.sleep(0.3)
+        os.write(leader, b"a")  # a second accept blocks
+        time.sleep(0.5)
+        os.write(leader, b"\x11")  # ctrl+q
+        app.wait(timeout=10)
+        assert app.returncode == 0, bytes(screen[-2000:])
+        assert not _listening(port)
+    finally:
+        if app.poll() is None:
+            os.killpg(app.pid, 9)
+            app.wait()
+        os.close(leader)

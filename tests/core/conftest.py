@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from helpers import Background, Recorder, free_port
+
+from sockviz.core import Endpoint, Session, StepArgs, step
+
+
+class Lesson:
+    """A session on a free loopback port, with a recorder and a thread runner."""
+
+    def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
+        host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+        self.session = Session()
+        self.events = Recorder(self.session)
+        self.background = Background(self.session)
+        self.family = family
+        self.endpoint = Endpoint(family, host, free_port(host))
+
+    def args(self, **fields: object) -> StepArgs:
+        return StepArgs(family=self.family, endpoint=self.endpoint, **fields)  # type: ignore[arg-type]
+
+    def run(self, step_id: str, **fields: object):
+        """Run a step that returns at once, in this thread; its finishing event."""
+        call = self.session.perform(step(step_id), self.args(**fields))
+        assert call is not None, f"{step_id} was refused"
+        return next(e for e in self.events.finished(step_id) if e.call.id == call.id)
+
+    def start(self, step_id: str, **fields: object):
+        """Run a step in a thread, as the app does."""
+        return self.background.start(step_id, self.args(**fields))
+
+    def server_listening(self) -> None:
+        for step_id in ("server-socket", "server-bind", "server-listen"):
+            self.run(step_id)
+
+    def connected(self) -> None:
+        """Server listening, client connected, connection accepted."""
+        self.server_listening()
+        self.run("client-socket")
+        self.run("client-connect")
+        self.run("server-accept")
+
+
+@pytest.fixture
+def lesson() -> Iterator[Lesson]:
+    made = Lesson()
+    yield made
+    assert made.session.close(), "a step was still running after close()"
+    assert not made.background.join(), "a step thread outlived the session"
+
+
+@pytest.fixture
+def lesson6() -> Iterator[Lesson]:
+    made = Lesson(socket.AF_INET6)
+    yield made
+    assert made.session.close()
+    assert not made.background.join()

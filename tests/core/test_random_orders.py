@@ -1,0 +1,110 @@
+"""Thousands of random step orders on both sides: every call ends in exactly one event,
+nothing escapes, and closing the session leaves no fd and no thread behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+from helpers import Background, Recorder, free_port
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from sockviz.core import (
+    STEPS,
+    Endpoint,
+    Role,
+    Session,
+    Step,
+    StepArgs,
+    StepCalled,
+    StepFailed,
+    StepFinished,
+    StepRefused,
+    StepReturned,
+    TrackedSocket,
+    step,
+)
+
+PAYLOADS = st.one_of(st.none(), st.binary(min_size=1, max_size=64))
+HOW = st.sampled_from([socket.SHUT_RD, socket.SHUT_WR, socket.SHUT_RDWR])
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+class RandomLesson(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fds_before = _open_fds()
+        self.threads_before = set(threading.enumerate())
+        self.session = Session(block_after=0.005)
+        self.events = Recorder(self.session)
+        self.background = Background(self.session)
+        self.escaped: list[BaseException] = []
+        self.endpoint = Endpoint(socket.AF_INET, "127.0.0.1", free_port())
+
+    def _perform(self, chosen: Step, args: StepArgs, target: TrackedSocket | None = None) -> None:
+        try:
+            self.session.perform(chosen, args, target=target)
+        except BaseException as error:  # noqa: BLE001 - the test is that nothing ever gets here
+            self.escaped.append(error)
+
+    @rule(chosen=st.sampled_from(STEPS), payload=PAYLOADS, how=HOW)
+    def run_step(self, chosen, payload, how) -> None:
+        args = StepArgs(endpoint=self.endpoint, payload=payload, how=how)
+        thread = threading.Thread(target=self._perform, args=(chosen, args), daemon=True)
+        thread.start()
+        self.background.threads.append(thread)
+        thread.join(0.01)  # let quick calls finish, so orders vary between "after" and "during"
+
+    @precondition(lambda self: len(self.session.running()) > 3)
+    @rule(data=st.data())
+    def close_a_socket_with_blocked_calls(self, data) -> None:
+        """Calls block forever in random orders; closing their socket must wake them."""
+        busy = [t for t in self.session.sockets if t.in_flight]
+        if busy:
+            tracked = data.draw(st.sampled_from(busy))
+            close = step("client-close" if tracked.role is Role.CLIENT else "server-close-conn")
+            self._perform(close, StepArgs(), target=tracked)
+
+    @invariant()
+    def nothing_escaped(self) -> None:
+        assert not self.escaped, self.escaped
+
+    @invariant()
+    def every_finished_call_was_called_once(self) -> None:
+        called = [e.call.id for e in self.events.of(StepCalled)]
+        finished = [e.call.id for e in self.events.of(StepFinished)]
+        assert len(set(called)) == len(called)
+        assert len(set(finished)) == len(finished)
+        assert set(finished) <= set(called)
+
+    def teardown(self) -> None:
+        assert self.session.close(timeout=2.0), "a call was still running after close()"
+        assert not self.background.join(2.0), "a step thread outlived the session"
+        assert not self.escaped, self.escaped
+        called = {e.call.id for e in self.events.of(StepCalled)}
+        finished = {e.call.id for e in self.events.of(StepFinished)}
+        assert called == finished, "a call never ended with an event"
+        for event in self.events.of(StepFailed):
+            assert event.error.exception and event.error.reason and event.error.message
+        for event in self.events.of(StepReturned):
+            assert isinstance(event.result, str)
+        for event in self.events.of(StepRefused):
+            assert event.reason
+        assert _open_fds() <= self.fds_before, "an fd was left open"
+        leftover = set(threading.enumerate()) - self.threads_before
+        assert not [t for t in leftover if t.is_alive()], leftover
+
+
+RandomLesson.TestCase.settings = settings(
+    max_examples=400,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_random_step_orders = RandomLesson.TestCase

@@ -1,0 +1,72 @@
+"""What the core tests and the app tests share: ports, waiting, and recording events."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from sockviz.core import Event, Session, StepArgs, StepFinished, step
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """An ephemeral port that nothing listens on right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+class Recorder:
+    """Every event of a session, in order, for assertions."""
+
+    def __init__(self, session: Session) -> None:
+        self.events: list[Event] = []
+        self._lock = threading.Lock()
+        session.subscribe(self._add)
+
+    def _add(self, event: Event) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def of(self, kind: type[Event]) -> list:
+        with self._lock:
+            return [e for e in self.events if isinstance(e, kind)]
+
+    def finished(self, step_id: str) -> list[StepFinished]:
+        return [e for e in self.of(StepFinished) if e.call.step.id == step_id]
+
+    def last(self, kind: type[Event]):
+        found = self.of(kind)
+        assert found, f"no {kind.__name__} event"
+        return found[-1]
+
+
+class Background:
+    """Runs steps in threads, as a front end does, and makes sure every thread ends."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.threads: list[threading.Thread] = []
+
+    def start(self, step_id: str, args: StepArgs | None = None) -> threading.Thread:
+        thread = threading.Thread(target=self.session.perform, args=(step(step_id), args), daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        return thread
+
+    def join(self, timeout: float = 2.0) -> list[threading.Thread]:
+        """Threads still alive after `timeout`."""
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [t for t in self.threads if t.is_alive()]

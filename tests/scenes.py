@@ -1,0 +1,136 @@
+"""Lessons played to a fixed picture: for the snapshot tests and for screenshots/make.py.
+
+A picture of real sockets varies with fds, ephemeral ports and time. Each
+scene pins them without faking anything: the session reads a clock the scene
+sets, the fds below a floor are taken so the sockets get the same numbers,
+the client's ephemeral range is narrowed to one port, and the server listens
+on a fixed port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable
+
+from textual.pilot import Pilot
+
+from sockviz.app import SockvizApp
+from sockviz.core import Event, Session, StepBlocked, StepFinished, StepRefused, Target, step
+
+SERVER_PORT = 47001
+CLIENT_PORT = 47111
+FD_FLOOR = 100
+IP_LOCAL_PORT_RANGE = 51  # Linux 6.3+: the ephemeral range of one socket
+SIZE = (120, 36)
+
+
+class ManualClock:
+    """A session clock that moves only when the scene says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def pin_fds(floor: int = FD_FLOOR) -> list[int]:
+    """Take every free fd below `floor`, so the next sockets get floor, floor + 1, ..."""
+    taken = []
+    while True:
+        fd = os.open(os.devnull, os.O_RDONLY)
+        if fd >= floor:
+            os.close(fd)
+            return taken
+        taken.append(fd)
+
+
+def release_fds(taken: list[int]) -> None:
+    for fd in taken:
+        os.close(fd)
+
+
+class Scene:
+    """An app on fixed ports with a manual clock, and a way to step it and wait."""
+
+    def __init__(self) -> None:
+        self.clock = ManualClock()
+        self.session = Session(clock=self.clock)
+        self.app = SockvizApp(port=SERVER_PORT, session=self.session)
+        self.events: list[Event] = []
+        self.session.subscribe(self.events.append)
+        self.fds: list[int] = []
+
+    async def run(self, pilot: Pilot, step_id: str, at: float, wait_for: type[Event] = StepFinished) -> None:
+        """At scene time `at` (seconds), press the step's key and wait until the UI has its outcome."""
+        self.clock.now = 1000.0 + at
+        before = len(self.events)
+        await pilot.press(step(step_id).key)
+        deadline = time.monotonic() + 5
+
+        def seen() -> bool:
+            return any(
+                (isinstance(e, wait_for) and e.call.step.id == step_id) or isinstance(e, StepRefused)
+                for e in self.events[before:]
+            )
+
+        while not seen():
+            assert time.monotonic() < deadline, f"{step_id} did not reach {wait_for.__name__}"
+            await pilot.pause(0.01)
+        if step_id == "client-socket":
+            self._pin_client_port()
+        await pilot.pause(0.3)  # one table refresh at least
+
+    def _pin_client_port(self) -> None:
+        client = self.session.current(Target.CLIENT)
+        assert client is not None
+        client.sock.setsockopt(socket.IPPROTO_IP, IP_LOCAL_PORT_RANGE, struct.pack("I", CLIENT_PORT << 16 | CLIENT_PORT))
+
+
+async def fresh(scene: Scene, pilot: Pilot) -> None:
+    """The app as it opens."""
+
+
+async def mid_lesson(scene: Scene, pilot: Pilot) -> None:
+    """Echo done; the client has not read it yet (42 bytes wait in its queue); the server waits in recv()."""
+    scene.fds = pin_fds()
+    await scene.run(pilot, "server-socket", 1.0)
+    await scene.run(pilot, "server-bind", 2.5)
+    await scene.run(pilot, "server-listen", 4.0)
+    await scene.run(pilot, "server-accept", 5.0, StepBlocked)
+    await scene.run(pilot, "client-socket", 8.0)
+    await scene.run(pilot, "client-connect", 9.81)
+    await scene.run(pilot, "client-send", 12.0)
+    await scene.run(pilot, "server-recv", 14.0)
+    await scene.run(pilot, "server-send", 15.5)
+    await scene.run(pilot, "server-recv", 17.0, StepBlocked)
+    scene.clock.now = 1000.0 + 20.25
+    await pilot.pause(0.3)
+
+
+async def errors(scene: Scene, pilot: Pilot) -> None:
+    """Wrong orders: recv before connect, connect with nobody listening, and a port refused at its field."""
+    scene.fds = pin_fds()
+    await scene.run(pilot, "client-socket", 1.0)
+    await scene.run(pilot, "client-recv", 2.0)
+    await scene.run(pilot, "client-connect", 3.5)
+    await scene.run(pilot, "server-recv", 4.0)
+    scene.app.query_one("#port").value = "70000"
+    await pilot.pause(0.3)
+
+
+async def help_screen(scene: Scene, pilot: Pilot) -> None:
+    """The help screen over the app."""
+    await pilot.press("f1")
+    await pilot.pause(0.3)
+
+
+SCENES: dict[str, Callable[[Scene, Pilot], Awaitable[None]]] = {
+    "fresh": fresh,
+    "mid_lesson": mid_lesson,
+    "errors": errors,
+    "help": help_screen,
+}
