@@ -90,6 +90,7 @@ class SockvizApp(App[None]):
         self.port = port
         self.session = session or Session()
         self._blocked: set[int] = set()
+        self._refresh_due = False
         self._unsubscribe = self.session.subscribe(self._from_session)
 
     # ----- building -------------------------------------------------------
@@ -187,10 +188,14 @@ class SockvizApp(App[None]):
         self._log.show(event)
         if isinstance(event, (SocketAdded, StepFinished)):
             self._show_targets()
-        self.refresh_sockets()
+        if not self._refresh_due:
+            # A burst of events (a thousand connects, say) costs one table refresh per frame, not one per event.
+            self._refresh_due = True
+            self.call_after_refresh(self.refresh_sockets)
 
     def refresh_sockets(self) -> None:
         """Re-read every socket (a few microseconds each) and update what changed."""
+        self._refresh_due = False
         if not self._table.is_attached:
             return  # the app is closing
         now = self.session.now()

@@ -87,7 +87,9 @@ class Scene:
     def _pin_client_port(self) -> None:
         client = self.session.current(Target.CLIENT)
         assert client is not None
-        client.sock.setsockopt(socket.IPPROTO_IP, IP_LOCAL_PORT_RANGE, struct.pack("I", CLIENT_PORT << 16 | CLIENT_PORT))
+        client.sock.setsockopt(
+            socket.IPPROTO_IP, IP_LOCAL_PORT_RANGE, struct.pack("I", CLIENT_PORT << 16 | CLIENT_PORT)
+        )
 
 
 async def fresh(scene: Scene, pilot: Pilot) -> None:

@@ -14,12 +14,15 @@ from sockviz.core import Event, StepBlocked, StepCalled, StepFailed, StepRefused
 from sockviz.core.events import SocketAdded
 from sockviz.core.story import reason, tell
 
+MAX_LINES = 10_000
+"""Enough for a whole lecture; older lines go first."""
+
 
 class EventLog(RichLog):
     """The event log."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, min_width=40, **kwargs)  # type: ignore[arg-type]
+        super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)  # type: ignore[arg-type]
 
     def show(self, event: Event) -> None:
         if isinstance(event, SocketAdded):

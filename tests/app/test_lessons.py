@@ -26,9 +26,13 @@ async def test_the_seed_lesson_steps_1_to_13(port):
         await lect.click("client-socket")
         await lect.click("client-connect")
         accepted = [e for e in lect.delivered if isinstance(e, StepReturned) and e.call.step.id == "server-accept"]
-        await lect.until(lambda: accepted or [
-            e for e in lect.delivered if isinstance(e, StepReturned) and e.call.step.id == "server-accept"
-        ], "accept to return")
+        await lect.until(
+            lambda: (
+                accepted
+                or [e for e in lect.delivered if isinstance(e, StepReturned) and e.call.step.id == "server-accept"]
+            ),
+            "accept to return",
+        )
         await lect.click("client-send")
         got = await lect.click("server-recv")
         assert got.data == HELLO.encode()
@@ -139,7 +143,12 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
         await lect.press("server-socket")
-        for bad, reason in [("abc", "not a whole number"), ("-1", "not a whole number"), ("70000", "too large"), ("", "enter a port")]:
+        for bad, reason in [
+            ("abc", "not a whole number"),
+            ("-1", "not a whole number"),
+            ("70000", "too large"),
+            ("", "enter a port"),
+        ]:
             app.query_one("#port").value = bad
             await lect.pilot.pause()
             await lect.pilot.click("#server-bind")
@@ -158,7 +167,9 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
         await lect.pilot.pause(0.22)
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
         app.query_one("#host").value = "localhost"
-        await lect.until(lambda: "localhost is 127.0.0.1" in str(app.query_one("#host-field .field-note").render()), "lookup")
+        await lect.until(
+            lambda: "localhost is 127.0.0.1" in str(app.query_one("#host-field .field-note").render()), "lookup"
+        )
         bound = await lect.click("server-bind")
         assert isinstance(bound, StepReturned) and "127.0.0.1" in bound.call.code
         app.query_one("#client-message").value = "bad \\q escape"
@@ -266,3 +277,16 @@ def test_no_step_thread_outlives_the_app(port):
 
     asyncio.run(lesson())
     wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("sockviz")], what="threads to end")
+
+
+async def test_listening_on_all_interfaces_is_said_on_screen(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        assert not app.query_one("#exposure").has_class("-exposed")
+        app.query_one("#host").value = "0.0.0.0"
+        await lect.pilot.pause()
+        assert app.query_one("#exposure").has_class("-exposed")
+        assert "all interfaces" in str(app.query_one("#exposure").render())
+        app.query_one("#host").value = "127.0.0.1"
+        await lect.pilot.pause()
+        assert not app.query_one("#exposure").has_class("-exposed")

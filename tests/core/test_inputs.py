@@ -90,7 +90,9 @@ def test_payload_escapes(typed, sent):
     assert parse_payload(typed) == sent
 
 
-@pytest.mark.parametrize(("typed", "reason"), [("\\x4", "not a byte"), ("\\q", "not an escape"), ("end\\", "lone backslash")])
+@pytest.mark.parametrize(
+    ("typed", "reason"), [("\\x4", "not a byte"), ("\\q", "not an escape"), ("end\\", "lone backslash")]
+)
 def test_bad_payload_escapes_are_refused(typed, reason):
     with pytest.raises(InputError) as refused:
         parse_payload(typed)
