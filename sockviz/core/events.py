@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sockviz.core.explain import ErrorReport
+from sockviz.core.predict import Prediction
 from sockviz.core.steps import Side, Step
 
 
@@ -23,6 +24,10 @@ class Call:
     code: str
     started: float
     """Seconds since the session began."""
+    prediction: Prediction | None = None
+    """What the kernel said, just before the call, about whether it would block."""
+    burst_of: int | None = None
+    """For the connects of a burst: the burst's call id, so a front end can sum them up."""
 
     @property
     def label(self) -> str:

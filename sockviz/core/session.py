@@ -8,6 +8,7 @@ else (snapshots, `close()`) is safe to call from any thread while steps block.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import socket
 import threading
@@ -16,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sockviz.core.addresses import Endpoint
+from sockviz.core.calls import CALLS, MAX_BURST, SHUTDOWN_NAMES, Context, Outcome, StepArgs
 from sockviz.core.events import (
     Call,
     Event,
@@ -28,19 +29,20 @@ from sockviz.core.events import (
     StepReturned,
 )
 from sockviz.core.explain import explain
+from sockviz.core.lingering import KernelTable
 from sockviz.core.payload import show_bytes
-from sockviz.core.steps import Action, Side, Step, Target
+from sockviz.core.predict import Prediction, predict
+from sockviz.core.steps import Action, Side, Step, Target, step
 from sockviz.core.tracked import Role, TrackedSocket
 from sockviz.core.watch import BlockWatch
 
-Listener = Callable[[Event], None]
+__all__ = ["Session", "StepArgs"]
 
-SHUTDOWN_NAMES = {socket.SHUT_RD: "SHUT_RD", socket.SHUT_WR: "SHUT_WR", socket.SHUT_RDWR: "SHUT_RDWR"}
-RECV_SIZE = 1024
-"""As in the course notebook: `conn.recv(1024)`."""
+Listener = Callable[[Event], None]
 
 _NAME_BASES = {Role.SERVER: "s", Role.CONNECTION: "conn", Role.CLIENT: "c"}
 _RECENT_CALLS = 64
+_TARGET_OF_ROLE = {Role.SERVER: Target.LISTENER, Role.CONNECTION: Target.CONNECTION, Role.CLIENT: Target.CLIENT}
 
 
 @dataclass(eq=False)
@@ -53,25 +55,8 @@ class _Running:
     done: bool = False
     cancelled: bool = False
     watch_token: int = 0
-
-
-@dataclass
-class _Outcome:
-    result: str
-    data: bytes | None = None
-    added: TrackedSocket | None = None
-
-
-@dataclass
-class StepArgs:
-    """The values a step may need beyond its socket; each step reads only its own."""
-
-    family: socket.AddressFamily = socket.AF_INET
-    endpoint: Endpoint | None = None
-    payload: bytes | None = None
-    """For send: the bytes; None echoes what the socket last received."""
-    how: int = socket.SHUT_RDWR
-    bufsize: int = RECV_SIZE
+    done_bytes: int = 0
+    total_bytes: int | None = None
 
 
 class Session:
@@ -87,11 +72,13 @@ class Session:
         self._current: dict[Target, TrackedSocket] = {}
         self._running: dict[int, _Running] = {}
         self._recent: deque[Call] = deque(maxlen=_RECENT_CALLS)
+        self._threads: list[threading.Thread] = []
         self._seq = itertools.count(1)
         self._call_ids = itertools.count(1)
         self._socket_ids = itertools.count(1)
         self._name_counts: dict[Role, int] = dict.fromkeys(Role, 0)
         self._watch = BlockWatch(block_after)
+        self._kernel_table = KernelTable()
         self._closed = False
 
     # ----- reading ---------------------------------------------------------
@@ -106,28 +93,70 @@ class Session:
         with self._lock:
             return tuple(self._sockets)
 
-    def current(self, target: Target) -> TrackedSocket | None:
+    def current(self, target: Target, side: Side = Side.SERVER) -> TrackedSocket | None:
         """The socket a step with this target acts on when none is chosen.
 
         For a connection step that is the chosen (or newest) accepted
         connection; with none accepted yet it is the server's own socket, so
-        that `recv()` before `accept()` shows the real error.
+        that `recv()` before `accept()` shows the real error. For BUSY, the
+        newest socket of `side` with a call running.
         """
         with self._lock:
             if target is Target.CONNECTION:
                 return self._current.get(Target.CONNECTION) or self._current.get(Target.LISTENER)
+            if target is Target.BUSY:
+                busy = [r.tracked for r in self._running.values() if r.tracked and r.call.step.side is side]
+                return busy[-1] if busy else None
             return self._current.get(target)
 
     def select(self, tracked: TrackedSocket) -> None:
         """Make this socket the one its side's steps act on."""
-        target = {Role.SERVER: Target.LISTENER, Role.CONNECTION: Target.CONNECTION, Role.CLIENT: Target.CLIENT}
         with self._lock:
-            self._current[target[tracked.role]] = tracked
+            self._current[_TARGET_OF_ROLE[tracked.role]] = tracked
 
     def running(self) -> tuple[Call, ...]:
         """Calls in progress, oldest first."""
         with self._lock:
             return tuple(r.call for r in self._running.values())
+
+    def progress(self) -> dict[int, tuple[int, int]]:
+        """For calls that move a known number of bytes: call id to (done, total)."""
+        with self._lock:
+            return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
+
+    def predict(self, chosen: Step, args: StepArgs | None = None) -> Prediction | None:
+        """Would this step block if run now? None when it never waits, or there is no socket yet."""
+        with self._lock:
+            tracked = self._default_target(chosen)
+        return None if tracked is None else self._predict_for(chosen, tracked, args or StepArgs())
+
+    def _predict_for(self, chosen: Step, tracked: TrackedSocket, args: StepArgs) -> Prediction | None:
+        with self._lock:
+            listeners = [t.sock for t in self._sockets if t.role is Role.SERVER and not t.closed]
+        return predict(
+            chosen.action,
+            tracked.sock,
+            payload_size=self._payload_size(tracked, args),
+            listeners=listeners,
+            address=args.endpoint.address if args.endpoint else None,
+        )
+
+    def read_lingering(self) -> None:
+        """Ask the kernel about closed connections it still holds (TIME_WAIT and the like).
+
+        A netlink query of about a millisecond (plus a one-off import): call it
+        off the UI thread. Each closed socket's `after_close` is updated; once
+        the kernel has dropped a connection it is not asked about again.
+        """
+        with self._lock:
+            watched = [t for t in self._sockets if t.closed and t.ends is not None and not t.gone]
+        if not watched:
+            return
+        found = self._kernel_table.lookup(t.ends for t in watched if t.ends)
+        with self._lock:
+            for tracked in watched:
+                tracked.after_close = found.get(tracked.ends) if tracked.ends else None
+                tracked.gone = tracked.after_close is None
 
     # ----- listening -------------------------------------------------------
 
@@ -155,46 +184,57 @@ class Session:
 
     # ----- running steps ---------------------------------------------------
 
-    def perform(self, step: Step, args: StepArgs | None = None, *, target: TrackedSocket | None = None) -> Call | None:
+    def perform(
+        self, chosen: Step, args: StepArgs | None = None, *, target: TrackedSocket | None = None
+    ) -> Call | None:
         """Run one step to its end in this thread; returns the call, or None if refused.
 
         Never raises for anything the socket does: errors become StepFailed events.
         """
         args = args or StepArgs()
-        running = self._begin(step, args, target)
+        running = self._begin(chosen, args, target)
         if running is None:
             return None
         call = running.call
         started = self._clock()
+        context = Context(call, running.tracked, args, self, lambda: running.cancelled)
         try:
-            outcome = self._execute(step.action, running, args)
+            outcome: Outcome = CALLS[chosen.action](context)
         except Exception as error:  # noqa: BLE001 - every error is part of the lesson
             waited = self._clock() - started
             on_listener = running.tracked is not None and running.tracked.role is Role.SERVER
-            report = explain(error, step.action, on_listener=on_listener)
-            self._finish(running, StepFailed, waited, error=report)
+            self._finish(running, StepFailed, waited, error=explain(error, chosen.action, on_listener=on_listener))
         else:
             waited = self._clock() - started
-            if outcome.added is not None:
-                self._emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=step.side)
+            if outcome.added is not None and chosen.action is not Action.BURST:
+                self._emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=chosen.side)
             self._finish(running, StepReturned, waited, result=outcome.result, data=outcome.data)
         return call
 
-    def _begin(self, step: Step, args: StepArgs, target: TrackedSocket | None) -> _Running | None:
+    def _default_target(self, chosen: Step) -> TrackedSocket | None:
+        if chosen.target is Target.NEW:
+            return None
+        return self.current(chosen.target, chosen.side)
+
+    def _begin(self, chosen: Step, args: StepArgs, target: TrackedSocket | None) -> _Running | None:
         with self._lock:
             if self._closed:
-                self._emit(StepRefused, step=step, reason="the session has ended")
+                self._emit(StepRefused, step=chosen, reason="the session has ended")
                 return None
-            tracked = None if step.target is Target.NEW else (target or self.current(step.target))
-            reason = self._refusal(step, args, tracked)
+            tracked = None if chosen.target is Target.NEW else (target or self._default_target(chosen))
+            reason = self._refusal(chosen, args, tracked)
             if reason:
-                self._emit(StepRefused, step=step, reason=reason)
+                self._emit(StepRefused, step=chosen, reason=reason)
                 return None
+            if chosen.action is Action.CANCEL and tracked is not None:
+                args.how = self._cancel_how(tracked)
             name = (
-                tracked.name if tracked else self._next_name(Role.CLIENT if step.side is Side.CLIENT else Role.SERVER)
+                tracked.name if tracked else self._next_name(Role.CLIENT if chosen.side is Side.CLIENT else Role.SERVER)
             )
-            call = Call(next(self._call_ids), step, name, self._code(step, args, tracked, name), self.now())
-            running = _Running(call, tracked)
+            prediction = None if tracked is None else self._predict_for(chosen, tracked, args)
+            code = self._code(chosen, args, tracked, name)
+            call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of)
+            running = _Running(call, tracked, total_bytes=args.bulk if chosen.action is Action.SEND else args.expect)
             self._running[call.id] = running
             self._recent.append(call)
             if tracked is not None:
@@ -203,44 +243,72 @@ class Session:
             running.watch_token = self._watch.start(lambda: self._mark_blocked(running))
             return running
 
-    def _refusal(self, step: Step, args: StepArgs, tracked: TrackedSocket | None) -> str | None:
-        if step.target is not Target.NEW and tracked is None:
-            who = "client" if step.side is Side.CLIENT else "server"
+    def _refusal(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None) -> str | None:
+        who = chosen.side.value
+        if chosen.target is Target.BUSY and tracked is None:
+            return f"no {who} call is running, so there is nothing to cancel"
+        if chosen.target is not Target.NEW and tracked is None:
             return f"there is no {who} socket yet: run {who} socket() first (in Python this line would be a NameError)"
-        if step.action in (Action.BIND, Action.CONNECT) and args.endpoint is None:
-            return f"{step.action.value}() needs an address"
-        if (
-            step.action is Action.SEND
-            and args.payload is None
-            and tracked is not None
-            and tracked.last_received is None
-        ):
+        if chosen.action in (Action.BIND, Action.CONNECT, Action.BURST) and args.endpoint is None:
+            return f"{chosen.action.call}() needs an address"
+        if chosen.action is Action.OPTION and args.option is None:
+            return "choose an option and its value first"
+        if chosen.action is Action.BURST and not 1 <= args.count <= MAX_BURST:
+            return f"a burst opens from 1 to {MAX_BURST} clients"
+        no_echo = args.payload is None and args.bulk is None and tracked is not None and tracked.last_received is None
+        if chosen.action is Action.SEND and no_echo:
+            assert tracked is not None
             return f"nothing has been received on {tracked.name} yet, so there is nothing to echo: type a message"
         return None
+
+    def _cancel_how(self, tracked: TrackedSocket) -> int:
+        """SHUT_RD wakes accept() and recv() and keeps the sending side; connect() and sendall() need SHUT_RDWR."""
+        writers = (Action.CONNECT, Action.SEND, Action.BURST)
+        busy = [r for r in self._running.values() if r.tracked is tracked and r.call.step.action in writers]
+        return socket.SHUT_RDWR if busy else socket.SHUT_RD
 
     def _next_name(self, role: Role) -> str:
         self._name_counts[role] += 1
         count = self._name_counts[role]
         return _NAME_BASES[role] + ("" if count == 1 else str(count))
 
-    def _code(self, step: Step, args: StepArgs, tracked: TrackedSocket | None, name: str) -> str:
-        new = name
-        if step.action is Action.ACCEPT:
-            count = self._name_counts[Role.CONNECTION] + 1
-            new = "conn" + ("" if count == 1 else str(count))
-        payload = "data" if args.payload is None else show_bytes(args.payload, 60)
-        code = step.code.format(
+    def _code(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None, name: str) -> str:
+        count = self._name_counts[Role.CONNECTION] + 1
+        address = repr(args.endpoint.address) if args.endpoint else ""
+        family = f"socket.{args.family.name}"
+        if args.bulk is not None:
+            send = f"for i in range(0, {args.bulk}, 65536): {name}.sendall(data[i:i + 65536])"
+        elif args.payload is None:
+            send = f"{name}.sendall(data)"
+        else:
+            send = f"{name}.sendall({show_bytes(args.payload, 60)})"
+        if args.expect is None:
+            recv_all = f"while chunk := {name}.recv(65536): received += len(chunk)"
+        else:
+            recv_all = f"while received < {args.expect}: received += len({name}.recv(65536))"
+        code = chosen.code.format(
             sock=name,
-            new=new,
-            family=f"socket.{args.family.name}",
-            address=repr(args.endpoint.address) if args.endpoint else "",
-            payload=payload,
+            new="conn" + ("" if count == 1 else str(count)) if chosen.action is Action.ACCEPT else name,
+            family=family,
+            address=address,
+            send=send,
+            recv_all=recv_all,
             how=f"socket.{SHUTDOWN_NAMES.get(args.how, args.how)}",
             bufsize=args.bufsize,
+            backlog="" if args.backlog is None else args.backlog,
+            option=args.option.option.line(name, args.option.value) if args.option else "",
+            burst=f"for _ in range({args.count}): start a thread that runs "
+            f"socket.socket({family}, socket.SOCK_STREAM).connect({address})",
         )
-        if step.action is Action.CLOSE and tracked is not None and tracked.in_flight:
+        if chosen.action is Action.CLOSE and tracked is not None and tracked.in_flight:
             code = f"{name}.shutdown(socket.SHUT_RDWR); {code}"
         return code
+
+    def _payload_size(self, tracked: TrackedSocket, args: StepArgs) -> int | None:
+        if args.bulk is not None:
+            return args.bulk
+        data = args.payload if args.payload is not None else tracked.last_received
+        return None if data is None else len(data)
 
     def _mark_blocked(self, running: _Running) -> None:
         with self._lock:
@@ -254,8 +322,9 @@ class Session:
         with self._lock:
             running.done = True
             woken_by = None
-            if running.cancelled:
-                woken_by = f"closing {running.call.socket_name} here"
+            if running.cancelled and running.tracked is not None:
+                name = running.call.socket_name
+                woken_by = f"closing {name} here" if running.tracked.closed else f"cancelling it with {name}.shutdown()"
             elif running.blocked:
                 woken_by = self._waker(running.call)
             self._emit(
@@ -281,102 +350,19 @@ class Session:
                 return other.who
         return None
 
-    # ----- the calls themselves -------------------------------------------
+    # ----- what calls ask of the session (the CallSite) ---------------------
 
-    def _execute(self, action: Action, running: _Running, args: StepArgs) -> _Outcome:
-        tracked = running.tracked
-        if action is Action.SOCKET:
-            return self._make_socket(running.call, args.family)
-        assert tracked is not None
-        sock = tracked.sock
-        if action is Action.BIND:
-            assert args.endpoint is not None
-            sock.bind(args.endpoint.address)
-            return _Outcome(f"laddr is now {sock.getsockname()}")
-        if action is Action.LISTEN:
-            was = sock.getsockname()
-            sock.listen()
-            now = sock.getsockname()
-            if was[1] == 0:
-                return _Outcome(f"it had no port, so Linux bound it to an ephemeral one: {now}")
-            return _Outcome(f"listening on {now}; the kernel now completes handshakes on its own")
-        if action is Action.ACCEPT:
-            conn, addr = sock.accept()
-            added = self._adopt(conn, Role.CONNECTION, select=Target.CONNECTION)
-            return _Outcome(f"connection from {addr}; {added.name} is a new socket, fd {conn.fileno()}", added=added)
-        if action is Action.CONNECT:
-            assert args.endpoint is not None
-            sock.connect(args.endpoint.address)
-            return _Outcome(f"connected from {sock.getsockname()} to {sock.getpeername()}")
-        if action is Action.SEND:
-            data = tracked.last_received if args.payload is None else args.payload
-            assert data is not None
-            sock.sendall(data)
-            with self._lock:
-                tracked.bytes_sent += len(data)
-            return _Outcome(f"{len(data)} bytes handed to the kernel: {show_bytes(data)}", data=data)
-        if action is Action.RECV:
-            data = sock.recv(args.bufsize)
-            with self._lock:
-                tracked.bytes_received += len(data)
-                tracked.last_received = data or tracked.last_received
-            if data:
-                return _Outcome(f"{len(data)} bytes: {show_bytes(data)}", data=data)
-            if running.cancelled:
-                return _Outcome("b'': no more data, because this socket was shut down here", data=data)
-            return _Outcome("b'': the peer closed its side, so no more data will come", data=data)
-        if action is Action.SHUTDOWN:
-            sock.shutdown(args.how)
-            return _Outcome(self._shutdown_result(args.how))
-        if action is Action.CLOSE:
-            return self._close(running)
-        raise AssertionError(f"no call for {action}")
-
-    def _make_socket(self, call: Call, family: socket.AddressFamily) -> _Outcome:
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        role = Role.CLIENT if call.step.side is Side.CLIENT else Role.SERVER
-        target = Target.CLIENT if role is Role.CLIENT else Target.LISTENER
-        added = self._adopt(sock, role, select=target, name=call.socket_name)
-        return _Outcome(f"{added.name} is {sock!r}", added=added)
-
-    def _adopt(self, sock: socket.socket, role: Role, *, select: Target, name: str | None = None) -> TrackedSocket:
+    def adopt(self, sock: socket.socket, role: Role, *, select: Target, name: str | None = None) -> TrackedSocket:
+        """Take a new socket into the session (from socket(), accept() or a burst)."""
         with self._lock:
-            tracked = TrackedSocket(
-                id=next(self._socket_ids),
-                name=name or self._next_name(role),
-                role=role,
-                sock=sock,
-                created=self.now(),
-            )
+            tracked = TrackedSocket(next(self._socket_ids), name or self._next_name(role), role, sock, self.now())
             self._sockets.append(tracked)
             self._current[select] = tracked
             return tracked
 
-    @staticmethod
-    def _shutdown_result(how: int) -> str:
-        if how == socket.SHUT_WR:
-            return "FIN sent: the peer's recv() now returns b'', and this side can still receive"
-        if how == socket.SHUT_RD:
-            return "this side reads no more: recv() here returns b'' at once"
-        return "both directions closed: the peer reads b'', and recv() here returns b''"
-
-    def _close(self, running: _Running) -> _Outcome:
-        tracked = running.tracked
-        assert tracked is not None
-        fd = tracked.sock.fileno()
-        woken = self._cancel_calls_on(tracked, except_call=running.call)
-        tracked.sock.close()
-        if woken:
-            calls = ", ".join(woken)
-            return _Outcome(
-                f"{tracked.name} closed, fd {fd} is free. It was shut down first to wake {calls}: "
-                "on Linux close() alone leaves a blocked call waiting"
-            )
-        if fd < 0:
-            return _Outcome(f"{tracked.name} was already closed; closing twice is harmless")
-        return _Outcome(f"{tracked.name} closed; fd {fd} is free for the next socket to reuse")
-
-    def _cancel_calls_on(self, tracked: TrackedSocket, except_call: Call | None = None) -> list[str]:
+    def wake_calls_on(
+        self, tracked: TrackedSocket, *, except_call: Call | None = None, how: int = socket.SHUT_RDWR
+    ) -> list[str]:
         """Wake every call blocked on this socket with shutdown(), the one thing Linux wakes them with."""
         with self._lock:
             others = [r for r in self._running.values() if r.tracked is tracked and r.call is not except_call]
@@ -385,8 +371,48 @@ class Session:
         if others:
             # A listener or a connecting socket answers ENOTCONN, yet the shutdown still wakes the call.
             with contextlib.suppress(OSError):
-                tracked.sock.shutdown(socket.SHUT_RDWR)
+                tracked.sock.shutdown(how)
         return [other.call.label for other in others]
+
+    def count(self, tracked: TrackedSocket, call: Call, *, sent: int = 0, received: int = 0) -> None:
+        """Add to a socket's byte counts, and to the progress of the call moving them."""
+        with self._lock:
+            tracked.bytes_sent += sent
+            tracked.bytes_received += received
+            running = self._running.get(call.id)
+            if running is not None:
+                running.done_bytes += sent + received
+
+    def peer_of(self, tracked: TrackedSocket) -> TrackedSocket | None:
+        """The session's socket at the other end of this connection, if the session has it."""
+        ends = tracked.ends or tracked.current_ends()
+        if ends is None:
+            return None
+        mirrored = (ends[1], ends[0])
+        with self._lock:
+            candidates = [t for t in self._sockets if t is not tracked]
+        for other in candidates:
+            if (other.ends or other.current_ends()) == mirrored:
+                return other
+        return None
+
+    def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> None:
+        """Connect each client of a burst in its own thread, so each may wait in SYN_SENT on its own."""
+        connect = step("client-connect")
+        with self._lock:
+            for tracked in clients:
+                self._emit(SocketAdded, socket_id=tracked.id, name=tracked.name, side=Side.CLIENT)
+        for tracked in clients:
+            thread = threading.Thread(
+                target=self.perform,
+                args=(connect, dataclasses.replace(args, burst_of=call.id)),
+                kwargs={"target": tracked},
+                name=f"sockviz-burst-{tracked.name}",
+                daemon=True,
+            )
+            with self._lock:
+                self._threads.append(thread)
+            thread.start()
 
     # ----- the end ---------------------------------------------------------
 
@@ -401,14 +427,19 @@ class Session:
             order = sorted(self._sockets, key=lambda t: (t.role is not Role.CLIENT, t.role is Role.SERVER))
         deadline = time.monotonic() + timeout
         for tracked in order:
-            self._cancel_calls_on(tracked)
+            tracked.remember_ends()
+            self.wake_calls_on(tracked)
             tracked.sock.close()
         with self._lock:
             while self._running and time.monotonic() < deadline:
                 # A call that began just as its socket closed may have missed the wake-up.
                 for tracked in {id(r.tracked): r.tracked for r in self._running.values() if r.tracked}.values():
-                    self._cancel_calls_on(tracked)
+                    self.wake_calls_on(tracked)
                 self._idle.wait(0.05)
             finished = not self._running
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._watch.stop()
-        return finished
+        self._kernel_table.close()
+        return finished and not any(t.is_alive() for t in threads)

@@ -29,11 +29,24 @@ class Action(StrEnum):
     RECV = "recv"
     SHUTDOWN = "shutdown"
     CLOSE = "close"
+    OPTION = "option"
+    CANCEL = "cancel"
+    RECV_ALL = "recv-all"
+    BURST = "burst"
 
     @property
     def call(self) -> str:
-        """The method Python runs for it: send is `sendall`, as in the course."""
-        return "sendall" if self is Action.SEND else self.value
+        """The socket method the step runs, as the log names it."""
+        return _CALL_NAMES.get(self, self.value)
+
+
+_CALL_NAMES = {
+    Action.SEND: "sendall",
+    Action.OPTION: "setsockopt",
+    Action.CANCEL: "shutdown",
+    Action.RECV_ALL: "recv",
+    Action.BURST: "connect",
+}
 
 
 class Target(StrEnum):
@@ -47,6 +60,8 @@ class Target(StrEnum):
     """The connection that accept() returned (or `s` while there is none)."""
     CLIENT = "client"
     """The client's socket, `c`."""
+    BUSY = "busy"
+    """The newest socket of the step's side with a call in progress."""
 
 
 @dataclass(frozen=True)
@@ -78,199 +93,98 @@ class Step:
         return f"{number:>2} {self.label}"
 
 
+# fmt: off
 STEPS: tuple[Step, ...] = (
-    Step(
-        "server-socket",
-        Side.SERVER,
-        Action.SOCKET,
-        Target.NEW,
-        "s",
-        "socket()",
-        1,
-        "{new} = socket.socket({family}, socket.SOCK_STREAM)",
-        None,
-        "Asks the kernel for a new TCP socket. It gets a file descriptor but no address yet, and nobody can reach it.",
-    ),
-    Step(
-        "server-bind",
-        Side.SERVER,
-        Action.BIND,
-        Target.LISTENER,
-        "b",
-        "bind()",
-        2,
-        "{sock}.bind({address})",
-        None,
-        "Gives the socket its local address and port (laddr). A port can belong "
-        "to one socket at a time, so a second bind to it fails.",
-    ),
-    Step(
-        "server-listen",
-        Side.SERVER,
-        Action.LISTEN,
-        Target.LISTENER,
-        "l",
-        "listen()",
-        3,
-        "{sock}.listen()",
-        None,
-        "Turns the socket into a listener: from now on the kernel completes "
-        "clients' handshakes on its own and queues them until accept().",
-    ),
-    Step(
-        "server-accept",
-        Side.SERVER,
-        Action.ACCEPT,
-        Target.LISTENER,
-        "a",
-        "accept()",
-        4,
-        "{new}, addr = {sock}.accept()",
-        "a client connects",
-        "Takes the next finished connection from the listener's queue and returns "
-        "it as a new socket with its own fd. With the queue empty it waits. Press it "
-        "again to take the next client.",
-    ),
-    Step(
-        "server-recv",
-        Side.SERVER,
-        Action.RECV,
-        Target.CONNECTION,
-        "r",
-        "recv()",
-        9,
-        "data = {sock}.recv({bufsize})",
-        "the client sends data or closes",
-        "Returns the bytes waiting in the connection's receive buffer, at most "
-        "1024. With none waiting it waits; b'' means the peer closed its side.",
-    ),
-    Step(
-        "server-send",
-        Side.SERVER,
-        Action.SEND,
-        Target.CONNECTION,
-        "e",
-        "sendall()",
-        10,
-        "{sock}.sendall({payload})",
-        "the client's receive buffer has room",
-        "Copies the message (or, with the field empty, the last data received) "
-        "into the kernel's send buffer. It waits only when the buffers are full.",
-    ),
-    Step(
-        "server-shutdown",
-        Side.SERVER,
-        Action.SHUTDOWN,
-        Target.CONNECTION,
-        "h",
-        "shutdown()",
-        None,
-        "{sock}.shutdown({how})",
-        None,
-        "Closes one direction of the connection without giving up the socket: "
-        "SHUT_WR sends FIN (the peer's recv returns b''), SHUT_RD stops reading.",
-    ),
-    Step(
-        "server-close-conn",
-        Side.SERVER,
-        Action.CLOSE,
-        Target.CONNECTION,
-        "x",
-        "close conn",
-        11,
-        "{sock}.close()",
-        None,
-        "Closes the connection: the kernel sends FIN and the fd is freed. The "
-        "listening socket stays open and can accept the next client.",
-    ),
-    Step(
-        "server-close",
-        Side.SERVER,
-        Action.CLOSE,
-        Target.LISTENER,
-        "z",
-        "close s",
-        13,
-        "{sock}.close()",
-        None,
-        "Closes the listening socket. New clients are now refused; connections already accepted live on.",
-    ),
-    Step(
-        "client-socket",
-        Side.CLIENT,
-        Action.SOCKET,
-        Target.NEW,
-        "S",
-        "socket()",
-        5,
-        "{new} = socket.socket({family}, socket.SOCK_STREAM)",
-        None,
-        "Makes the client's socket. A client needs no bind: connect() picks a free ephemeral port for it.",
-    ),
-    Step(
-        "client-connect",
-        Side.CLIENT,
-        Action.CONNECT,
-        Target.CLIENT,
-        "C",
-        "connect()",
-        6,
-        "{sock}.connect({address})",
-        "the listener's queue has room",
-        "Runs the three-way handshake with the listener. It returns as soon as the "
-        "kernel on the server side answers, before the server calls accept().",
-    ),
-    Step(
-        "client-send",
-        Side.CLIENT,
-        Action.SEND,
-        Target.CLIENT,
-        "E",
-        "sendall()",
-        7,
-        "{sock}.sendall({payload})",
-        "the server's receive buffer has room",
-        "Copies the message into the kernel's send buffer; the kernel delivers it. "
-        "Returning does not mean the server has read it.",
-    ),
-    Step(
-        "client-recv",
-        Side.CLIENT,
-        Action.RECV,
-        Target.CLIENT,
-        "R",
-        "recv()",
-        8,
-        "data = {sock}.recv({bufsize})",
-        "the server sends data or closes",
-        "Returns the bytes waiting for the client, at most 1024. With none waiting "
-        "it waits; b'' means the server closed its side.",
-    ),
-    Step(
-        "client-shutdown",
-        Side.CLIENT,
-        Action.SHUTDOWN,
-        Target.CLIENT,
-        "H",
-        "shutdown()",
-        None,
-        "{sock}.shutdown({how})",
-        None,
-        "Closes one direction: SHUT_WR tells the server 'no more data' while the client can still receive its answer.",
-    ),
-    Step(
-        "client-close",
-        Side.CLIENT,
-        Action.CLOSE,
-        Target.CLIENT,
-        "X",
-        "close()",
-        12,
-        "{sock}.close()",
-        None,
-        "Closes the client's socket. Create a new socket to connect again: a TCP socket connects only once.",
-    ),
+    # ----- server ----------------------------------------------------------
+    Step("server-socket", Side.SERVER, Action.SOCKET, Target.NEW, "s", "socket()", 1,
+         "{new} = socket.socket({family}, socket.SOCK_STREAM)", None,
+         "Asks the kernel for a new TCP socket. It gets a file descriptor but no address yet, "
+         "and nobody can reach it."),
+    Step("server-bind", Side.SERVER, Action.BIND, Target.LISTENER, "b", "bind()", 2,
+         "{sock}.bind({address})", None,
+         "Gives the socket its local address and port (laddr). A port can belong to one socket "
+         "at a time, so a second bind to it fails."),
+    Step("server-listen", Side.SERVER, Action.LISTEN, Target.LISTENER, "l", "listen()", 3,
+         "{sock}.listen({backlog})", None,
+         "Turns the socket into a listener: from now on the kernel completes clients' handshakes "
+         "on its own and queues them (up to the backlog) until accept()."),
+    Step("server-accept", Side.SERVER, Action.ACCEPT, Target.LISTENER, "a", "accept()", 4,
+         "{new}, addr = {sock}.accept()", "a client connects",
+         "Takes the next finished connection from the listener's queue and returns it as a new "
+         "socket with its own fd. With the queue empty it waits. Press it again for the next client."),
+    Step("server-recv", Side.SERVER, Action.RECV, Target.CONNECTION, "r", "recv()", 9,
+         "data = {sock}.recv({bufsize})", "the client sends data or closes",
+         "Returns the bytes waiting in the connection's receive buffer, at most 1024. With none "
+         "waiting it waits; b'' means the peer closed its side."),
+    Step("server-send", Side.SERVER, Action.SEND, Target.CONNECTION, "e", "sendall()", 10,
+         "{send}", "the client's receive buffer has room",
+         "Copies the message (or, with the field empty, the last data received) into the kernel's "
+         "send buffer. It waits only when the buffers are full."),
+    Step("server-recv-all", Side.SERVER, Action.RECV_ALL, Target.CONNECTION, "g", "recv all", None,
+         "{recv_all}", "the client has sent everything",
+         "Calls recv() again and again, counting the bytes, until the expected size has arrived or "
+         "the peer closes; then compares the count with what was sent."),
+    Step("server-shutdown", Side.SERVER, Action.SHUTDOWN, Target.CONNECTION, "h", "shutdown()", None,
+         "{sock}.shutdown({how})", None,
+         "Closes one direction of the connection but keeps the socket: SHUT_WR sends FIN (the "
+         "peer's recv() returns b''), SHUT_RD stops reading."),
+    Step("server-option", Side.SERVER, Action.OPTION, Target.LISTENER, "o", "setsockopt", None,
+         "{option}", None,
+         "Sets the chosen option on s: SO_REUSEADDR before bind(), buffer sizes before listen() "
+         "(accepted connections inherit them), a timeout before the call it should limit."),
+    Step("server-cancel", Side.SERVER, Action.CANCEL, Target.BUSY, "k", "cancel", None,
+         "{sock}.shutdown({how})", None,
+         "Wakes a blocked server call the only way Linux allows: shutdown() of its socket. accept() "
+         "and recv() need only SHUT_RD; connect() and sendall() need SHUT_RDWR."),
+    Step("server-close-conn", Side.SERVER, Action.CLOSE, Target.CONNECTION, "x", "close conn", 11,
+         "{sock}.close()", None,
+         "Closes the connection: the kernel sends FIN and the fd is freed. The listening socket "
+         "stays open and can accept the next client."),
+    Step("server-close", Side.SERVER, Action.CLOSE, Target.LISTENER, "z", "close s", 13,
+         "{sock}.close()", None,
+         "Closes the listening socket. New clients are now refused; connections already accepted "
+         "live on."),
+    # ----- client ----------------------------------------------------------
+    Step("client-socket", Side.CLIENT, Action.SOCKET, Target.NEW, "S", "socket()", 5,
+         "{new} = socket.socket({family}, socket.SOCK_STREAM)", None,
+         "Makes a client socket. A client needs no bind: connect() picks a free ephemeral port "
+         "for it. Press it again for another client."),
+    Step("client-connect", Side.CLIENT, Action.CONNECT, Target.CLIENT, "C", "connect()", 6,
+         "{sock}.connect({address})", "the listener's queue has room",
+         "Runs the three-way handshake with the listener. It returns as soon as the kernel on the "
+         "server side answers, before the server calls accept()."),
+    Step("client-send", Side.CLIENT, Action.SEND, Target.CLIENT, "E", "sendall()", 7,
+         "{send}", "the server's receive buffer has room",
+         "Copies the message into the kernel's send buffer; the kernel delivers it. Returning does "
+         "not mean the server has read it."),
+    Step("client-recv", Side.CLIENT, Action.RECV, Target.CLIENT, "R", "recv()", 8,
+         "data = {sock}.recv({bufsize})", "the server sends data or closes",
+         "Returns the bytes waiting for the client, at most 1024. With none waiting it waits; b'' "
+         "means the server closed its side."),
+    Step("client-recv-all", Side.CLIENT, Action.RECV_ALL, Target.CLIENT, "G", "recv all", None,
+         "{recv_all}", "the server has sent everything",
+         "Calls recv() until the expected size has arrived or the server closes, counting as it goes."),
+    Step("client-shutdown", Side.CLIENT, Action.SHUTDOWN, Target.CLIENT, "H", "shutdown()", None,
+         "{sock}.shutdown({how})", None,
+         "Closes one direction: SHUT_WR tells the server 'no more data' while the client can still "
+         "receive the answer."),
+    Step("client-option", Side.CLIENT, Action.OPTION, Target.CLIENT, "O", "setsockopt", None,
+         "{option}", None,
+         "Sets the chosen option on the client's socket: a small SO_SNDBUF makes sendall() block "
+         "sooner; settimeout(0) makes every waiting call raise instead."),
+    Step("client-cancel", Side.CLIENT, Action.CANCEL, Target.BUSY, "K", "cancel", None,
+         "{sock}.shutdown({how})", None,
+         "Wakes a blocked client call with shutdown() of its socket."),
+    Step("client-burst", Side.CLIENT, Action.BURST, Target.NEW, "B", "burst", None,
+         "{burst}", None,
+         "Opens many clients at once, each connecting in its own thread. With a small backlog the "
+         "listener's queue fills, and the extra clients wait in SYN_SENT until the server accepts."),
+    Step("client-close", Side.CLIENT, Action.CLOSE, Target.CLIENT, "X", "close()", 12,
+         "{sock}.close()", None,
+         "Closes the client's socket. Make a new socket to connect again: a TCP socket connects "
+         "only once."),
 )
+# fmt: on
 
 STEPS_BY_ID: dict[str, Step] = {step.id: step for step in STEPS}
 

@@ -33,15 +33,27 @@ def _woken(event: StepFinished) -> str:
     return f" (woken by {event.woken_by or 'something outside this session'})"
 
 
+def _hint(event: StepBlocked | StepFinished) -> str:
+    """How the call compared with the kernel's prediction, where it differs or is worth saying."""
+    predicted = event.call.prediction
+    if predicted is None:
+        return ""
+    if isinstance(event, StepBlocked):
+        return " (as the hint said)" if predicted.blocks else f" (unlike the hint: {predicted.why})"
+    if predicted.blocks and not event.blocked:
+        return f" (the hint said it would block: {predicted.why}; it did not)"
+    return ""
+
+
 def tell(event: Event) -> str:
     """One line of the story for an event."""
     if isinstance(event, StepCalled):
         return event.call.code
     if isinstance(event, StepBlocked):
         waits = event.call.step.blocks_until or "the kernel lets it finish"
-        return f"{event.call.label} blocks: it waits until {waits}"
+        return f"{event.call.label} blocks: it waits until {waits}{_hint(event)}"
     if isinstance(event, StepReturned):
-        return f"{event.call.label} returned{_after(event)}: {event.result}{_woken(event)}"
+        return f"{event.call.label} returned{_after(event)}: {event.result}{_woken(event)}{_hint(event)}"
     if isinstance(event, StepFailed):
         if event.cancelled:
             return f"{event.call.label} gave up{_after(event)}: {event.woken_by} woke it with {event.error}"

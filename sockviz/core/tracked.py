@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sockviz.core.events import Call
+from sockviz.core.lingering import Ends, Lingering
 from sockviz.core.snapshot import SocketSnapshot, take_snapshot
 from sockviz.core.steps import Side
 
@@ -45,6 +46,12 @@ class TrackedSocket:
     """What the last recv() returned, for the server's echo."""
     bytes_sent: int = 0
     bytes_received: int = 0
+    ends: Ends | None = None
+    """(local, remote) host and port, kept at close so the kernel can be asked about the connection later."""
+    after_close: Lingering | None = None
+    """What the kernel still holds of the connection after close (TIME_WAIT, say)."""
+    gone: bool = False
+    """True once the kernel has dropped the closed connection."""
 
     def snapshot(self) -> SocketSnapshot:
         return take_snapshot(self.sock)
@@ -52,3 +59,16 @@ class TrackedSocket:
     @property
     def closed(self) -> bool:
         return self.sock.fileno() < 0
+
+    def current_ends(self) -> Ends | None:
+        """(local, remote) as (host, port) pairs while connected; None otherwise."""
+        try:
+            local, remote = self.sock.getsockname(), self.sock.getpeername()
+        except OSError:
+            return None
+        return (local[0], local[1]), (remote[0], remote[1])
+
+    def remember_ends(self) -> None:
+        """Keep the connection's addresses before close() forgets them."""
+        if self.ends is None:
+            self.ends = self.current_ends()

@@ -33,11 +33,11 @@ def test_course_numbers_follow_the_notebook():
 
 def test_blocking_steps_say_what_they_wait_for():
     waits = {s.action for s in STEPS if s.blocks_until}
-    assert waits == {Action.ACCEPT, Action.RECV, Action.SEND, Action.CONNECT}
+    assert waits == {Action.ACCEPT, Action.RECV, Action.RECV_ALL, Action.SEND, Action.CONNECT}
 
 
 def test_sides_and_targets_agree():
     for step in steps_of(Side.CLIENT):
-        assert step.target in (Target.NEW, Target.CLIENT)
+        assert step.target in (Target.NEW, Target.CLIENT, Target.BUSY)
     for step in steps_of(Side.SERVER):
-        assert step.target in (Target.NEW, Target.LISTENER, Target.CONNECTION)
+        assert step.target in (Target.NEW, Target.LISTENER, Target.CONNECTION, Target.BUSY)

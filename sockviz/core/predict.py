@@ -1,0 +1,123 @@
+"""Would this call block? Asked of the kernel before the user clicks.
+
+A prediction reads what the kernel holds right now (the accept queue, bytes
+waiting, room in the send buffer) and a zero-timeout select(). The session
+compares it with what the call then did, so a wrong hint never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sockviz.core.kernel import read_kernel
+from sockviz.core.steps import Action
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a call will do, in a word for the button and a sentence for the log."""
+
+    blocks: bool
+    short: str
+    """At most 9 characters: `waits`, `2 ready`, `room`."""
+    why: str
+
+
+def _mode(sock: socket.socket) -> Prediction | None:
+    timeout = sock.gettimeout()
+    if timeout == 0.0:
+        return Prediction(False, "raises", "the socket is non-blocking: instead of waiting it raises BlockingIOError")
+    return None
+
+
+def _waits(short: str, why: str, sock: socket.socket) -> Prediction:
+    timeout = sock.gettimeout()
+    if timeout:
+        why = f"{why} (for at most {timeout:g} s, then TimeoutError)"
+    return Prediction(True, short, why)
+
+
+def _readable(sock: socket.socket) -> bool:
+    ready, _, _ = select.select([sock], [], [], 0)
+    return bool(ready)
+
+
+def _writable(sock: socket.socket) -> bool:
+    _, ready, _ = select.select([], [sock], [], 0)
+    return bool(ready)
+
+
+def predict(
+    action: Action,
+    sock: socket.socket,
+    *,
+    payload_size: int | None = None,
+    listeners: Iterable[socket.socket] = (),
+    address: tuple | None = None,
+) -> Prediction | None:
+    """Predict a call on `sock`; None when the call never waits or the kernel cannot tell."""
+    if action not in (Action.ACCEPT, Action.RECV, Action.SEND, Action.CONNECT, Action.RECV_ALL):
+        return None
+    if sock.fileno() < 0:
+        return Prediction(False, "fails", "the socket is closed: the call fails at once (EBADF)")
+    reading = read_kernel(sock)
+    state = reading.state if reading else "CLOSE"
+    if action is Action.ACCEPT:
+        if state != "LISTEN":
+            return Prediction(False, "fails", "the socket is not listening: accept() fails at once")
+        queued = reading.accept_queue if reading else 0
+        if queued:
+            return Prediction(False, f"{queued} ready", f"{queued} connection(s) wait in the queue: returns at once")
+        return _mode(sock) or _waits("waits", "no connection is waiting: accept() will block", sock)
+    if action is Action.CONNECT:
+        return _predict_connect(sock, state, listeners, address)
+    if state in ("CLOSE", "LISTEN", "SYN_SENT"):
+        return Prediction(False, "fails", "the socket is not connected: the call fails at once")
+    if action in (Action.RECV, Action.RECV_ALL):
+        waiting = reading.recv_queue if reading else 0
+        if waiting:
+            return Prediction(False, f"{_size(waiting)} in", f"{waiting} bytes are waiting: recv() returns at once")
+        if _readable(sock):
+            return Prediction(False, "EOF", "the peer has closed its side: recv() returns b'' at once")
+        return _mode(sock) or _waits("waits", "0 bytes are waiting: recv() will block", sock)
+    # SEND
+    if not _writable(sock):
+        return _mode(sock) or _waits("full", "the send buffer is full: sendall() will block", sock)
+    room = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) - (reading.send_queue or 0 if reading else 0)
+    if payload_size is not None and payload_size > room:
+        return _mode(sock) or _waits(
+            "may wait",
+            f"{payload_size} bytes is more than the {max(room, 0)} free in the send buffer: sendall() waits "
+            "whenever the peer is not reading",
+            sock,
+        )
+    return Prediction(False, "room", "the send buffer has room: sendall() returns at once")
+
+
+def _predict_connect(sock: socket.socket, state: str, listeners: Iterable[socket.socket], address) -> Prediction:
+    if state != "CLOSE":
+        return Prediction(False, "fails", "the socket is already connected or listening: connect() fails at once")
+    if address is None:
+        return Prediction(False, "?", "no address to connect to")
+    for listener in listeners:
+        reading = read_kernel(listener)
+        if reading is None or reading.state != "LISTEN":
+            continue
+        host, port = listener.getsockname()[:2]
+        if port != address[1] or host not in (address[0], "0.0.0.0", "::"):
+            continue
+        if (reading.accept_queue or 0) > (reading.backlog or 0):
+            return _mode(sock) or _waits("full", "the listener's queue is full: connect() will wait (SYN_SENT)", sock)
+        return Prediction(False, "ready", "a listener has room in its queue: connect() returns at once")
+    return Prediction(False, "refused?", "no socket of this session listens there: refused at once, unless "
+                      "another program does")  # fmt: skip
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("M", 1024**2), ("k", 1024)):
+        if count >= scale:
+            return f"{count // scale}{unit}"
+    return f"{count}B"

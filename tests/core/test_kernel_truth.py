@@ -1,0 +1,244 @@
+"""Options, half-close, cancel, bursts, bulk transfers and lingering connections, on real sockets."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from helpers import wait_for
+
+from sockviz.core import StepBlocked, StepFailed, StepReturned, Target, step
+from sockviz.core.bulk import parse_size
+from sockviz.core.options import option_setting
+from sockviz.core.steps import Side
+from sockviz.core.story import tell
+
+
+def test_listen_backlog_is_the_kernels(lesson):
+    lesson.run("server-socket")
+    lesson.run("server-bind")
+    done = lesson.run("server-listen", backlog=3)
+    assert done.call.code == "s.listen(3)"
+    assert lesson.session.current(Target.LISTENER).snapshot().kernel.queues == "0/3 queued"
+
+
+def test_settimeout_zero_raises_blocking_io_error(lesson):
+    lesson.server_listening()
+    done = lesson.run("server-option", option=option_setting("settimeout", "0"))
+    assert done.call.code == "s.settimeout(0.0)"
+    failed = lesson.run("server-accept")
+    assert isinstance(failed, StepFailed) and failed.error.exception == "BlockingIOError"
+    assert failed.call.prediction.short == "raises"
+
+
+def test_settimeout_raises_timeout_error_after_the_wait(lesson):
+    lesson.connected()
+    lesson.run("client-option", option=option_setting("settimeout", "0.2"))
+    failed = lesson.run("client-recv")
+    assert isinstance(failed, StepFailed) and failed.error.exception == "TimeoutError" and failed.blocked
+    assert 0.15 < failed.waited < 2
+    assert "timeout ran out" in failed.error.reason
+
+
+def test_reuseaddr_lets_a_restarted_server_bind_past_time_wait(lesson):
+    """The server closes first, so its side lingers in TIME_WAIT; a new bind needs SO_REUSEADDR on both."""
+    lesson.run("server-socket")
+    lesson.run("server-option", option=option_setting("SO_REUSEADDR", "1"))
+    lesson.run("server-bind")
+    lesson.run("server-listen")
+    lesson.run("client-socket")
+    lesson.run("client-connect")
+    lesson.run("server-accept")
+    lesson.run("server-close-conn")  # the server closes first: TIME_WAIT is on the server's port
+    lesson.run("client-close")
+    lesson.run("server-close")
+    lesson.run("server-socket")
+    refused = lesson.run("server-bind")
+    assert refused.error.errno_name == "EADDRINUSE"
+    lesson.run("server-socket")
+    lesson.run("server-option", option=option_setting("SO_REUSEADDR", "1"))
+    assert isinstance(lesson.run("server-bind"), StepReturned)
+
+
+def test_time_wait_stays_visible_after_close_with_its_timer(lesson):
+    lesson.connected()
+    lesson.run("server-close-conn")
+    lesson.run("client-close")
+    conn = next(t for t in lesson.session.sockets if t.name == "conn")
+    wait_for(lambda: lesson.session.read_lingering() or (conn.after_close and conn.after_close.state == "TIME_WAIT"),
+             what="TIME_WAIT to show")  # fmt: skip
+    assert 50 < conn.after_close.expires <= 60
+    client = next(t for t in lesson.session.sockets if t.name == "c")
+    assert client.gone and client.after_close is None  # the passive closer leaves nothing behind
+
+
+def test_closing_with_unread_data_sends_rst(lesson):
+    lesson.connected()
+    lesson.run("client-send", payload=b"never read")
+    time.sleep(0.05)
+    lesson.run("server-close-conn")
+    failed = lesson.run("client-recv")
+    assert failed.error.exception == "ConnectionResetError" and failed.error.errno_name == "ECONNRESET"
+    conn = next(t for t in lesson.session.sockets if t.name == "conn")
+    lesson.session.read_lingering()
+    assert conn.gone  # RST: no TIME_WAIT follows
+
+
+def test_so_linger_zero_aborts_with_rst_and_accepted_sockets_inherit_it(lesson):
+    lesson.run("server-socket")
+    done = lesson.run("server-option", option=option_setting("SO_LINGER", "1"))
+    assert done.call.code == "s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))"
+    assert done.result == "SO_LINGER is now (1, 0)"
+    for step_id in ("server-bind", "server-listen", "client-socket", "client-connect", "server-accept"):
+        lesson.run(step_id)
+    lesson.run("server-close-conn")
+    failed = lesson.run("client-recv")
+    assert failed.error.exception == "ConnectionResetError"
+
+
+def test_cancel_wakes_recv_with_shut_rd_and_the_connection_still_sends(lesson):
+    lesson.connected()
+    lesson.start("server-recv")
+    wait_for(lambda: lesson.events.of(StepBlocked), what="recv to block")
+    done = lesson.run("server-cancel")
+    assert done.call.code == "conn.shutdown(socket.SHUT_RD)"
+    wait_for(lambda: lesson.events.finished("server-recv"), what="recv to wake")
+    woken = lesson.events.finished("server-recv")[0]
+    assert woken.cancelled and woken.data == b"" and woken.woken_by == "cancelling it with conn.shutdown()"
+    lesson.run("server-send", payload=b"still here")
+    assert lesson.run("client-recv").data == b"still here"
+
+
+def test_cancel_with_nothing_running_is_refused(lesson):
+    lesson.connected()
+    assert lesson.session.perform(step("client-cancel")) is None
+
+
+def test_half_close_states(lesson):
+    lesson.connected()
+    lesson.run("client-shutdown", how=socket.SHUT_WR)
+    client = lesson.session.current(Target.CLIENT)
+    conn = lesson.session.current(Target.CONNECTION)
+    wait_for(lambda: client.snapshot().kernel.state == "FIN_WAIT2", what="FIN_WAIT2")
+    assert conn.snapshot().kernel.state == "CLOSE_WAIT"
+    got = lesson.run("server-recv")
+    assert got.data == b"" and "peer closed its side" in got.result
+
+
+def test_a_burst_fills_a_small_backlog_and_the_rest_wait_in_syn_sent(lesson):
+    lesson.run("server-socket")
+    lesson.run("server-bind")
+    lesson.run("server-listen", backlog=2)
+    done = lesson.run("client-burst", count=8)
+    assert done.call.code.startswith("for _ in range(8): start a thread")
+    clients = [t for t in lesson.session.sockets if t.role.value == "client"]
+    assert len(clients) == 8
+    wait_for(lambda: sum(c.snapshot().kernel.state == "ESTABLISHED" for c in clients) == 3, what="3 established")
+    time.sleep(0.1)
+    states = [c.snapshot().kernel.state for c in clients]
+    assert states.count("ESTABLISHED") == 3 and states.count("SYN_SENT") == 5  # listen(2) lets 3 complete
+    assert lesson.session.current(Target.LISTENER).snapshot().kernel.queues == "3/2 queued"
+    for _ in range(6):  # three at once, three more once the waiting clients retry their SYN (about 1 s)
+        lesson.run("server-accept")
+    wait_for(lambda: len([e for e in lesson.events.of(StepReturned) if e.call.burst_of == done.call.id]) == 8,
+             timeout=10, what="every connect to return")  # fmt: skip
+    connects = [e for e in lesson.events.of(StepReturned) if e.call.burst_of == done.call.id]
+    assert sum(e.blocked for e in connects) == 5
+    assert all(c.snapshot().kernel.state == "ESTABLISHED" for c in clients)
+
+
+def test_bulk_send_and_recv_all_move_every_byte(lesson):
+    lesson.connected()
+    size = parse_size("8M")
+    lesson.start("client-send", bulk=size)
+    got = lesson.run("server-recv-all", expect=size)
+    assert f"{size} bytes in all (all expected bytes came)" in got.result
+    assert f"c has sent {size} in all, conn received {size}: equal" in got.result
+    assert "every byte matches the generated pattern" in got.result
+    assert lesson.background.join(5) == []
+
+
+def test_recv_all_until_eof(lesson):
+    lesson.connected()
+    lesson.run("client-send", bulk=100_000)
+    lesson.run("client-shutdown", how=socket.SHUT_WR)
+    got = lesson.run("server-recv-all")
+    assert got.call.code == "while chunk := conn.recv(65536): received += len(chunk)"
+    assert "100000 bytes in all (the peer closed its side)" in got.result
+
+
+def test_sendall_blocks_on_full_small_buffers_and_the_hint_says_so(lesson):
+    lesson.connected()
+    lesson.run("client-option", option=option_setting("SO_SNDBUF", "16384"))
+    lesson.run("server-option", option=option_setting("SO_RCVBUF", "16384"))
+    lesson.start("client-send", bulk=4_000_000)
+    wait_for(lambda: lesson.events.of(StepBlocked), what="sendall to block")
+    time.sleep(0.2)
+    client = lesson.session.current(Target.CLIENT)
+    assert client.snapshot().kernel.send_queue > 0
+    progress = list(lesson.session.progress().values())
+    assert progress and 0 < progress[0][0] < 4_000_000 and progress[0][1] == 4_000_000
+    assert lesson.session.predict(step("client-send"), lesson.args(payload=b"x")).short == "full"
+    lesson.run("server-recv-all", expect=4_000_000)
+
+
+@pytest.mark.parametrize(
+    ("setup", "step_id", "fields", "blocks"),
+    [
+        ("listening", "server-accept", {}, True),
+        ("queued", "server-accept", {}, False),
+        ("connected", "server-recv", {}, True),
+        ("data", "server-recv", {}, False),
+        ("peer closed", "server-recv", {}, False),
+        ("connected", "client-send", {"payload": b"hi"}, False),
+        ("listening", "client-connect", {}, False),
+    ],
+)
+def test_every_hint_matches_what_the_call_then_does(lesson, setup, step_id, fields, blocks):
+    lesson.server_listening()
+    if setup != "listening" or step_id == "client-connect":
+        lesson.run("client-socket")
+    if setup != "listening":
+        lesson.run("client-connect")
+    if setup in ("connected", "data", "peer closed"):
+        lesson.run("server-accept")
+    if setup == "data":
+        lesson.run("client-send", payload=b"waiting")
+        wait_for(lambda: lesson.session.current(Target.CONNECTION).snapshot().kernel.recv_queue, what="bytes")
+    if setup == "peer closed":
+        lesson.run("client-shutdown", how=socket.SHUT_WR)
+        time.sleep(0.05)
+    predicted = lesson.session.predict(step(step_id), lesson.args(**fields))
+    assert predicted is not None and predicted.blocks is blocks, predicted
+    lesson.start(step_id, **fields)
+    if blocks:
+        wait_for(lambda: lesson.events.of(StepBlocked), what="the predicted block")
+        assert "(as the hint said)" in tell(lesson.events.of(StepBlocked)[0])
+    else:
+        wait_for(lambda: lesson.events.finished(step_id), what="the call to return")
+        assert not lesson.events.finished(step_id)[0].blocked
+
+
+def test_connect_into_a_full_backlog_is_predicted(lesson):
+    lesson.run("server-socket")
+    lesson.run("server-bind")
+    lesson.run("server-listen", backlog=0)
+    lesson.run("client-socket")
+    lesson.run("client-connect")  # listen(0) still lets one complete
+    lesson.run("client-socket")
+    predicted = lesson.session.predict(step("client-connect"), lesson.args())
+    assert predicted.blocks and predicted.short == "full"
+    lesson.start("client-connect")
+    wait_for(lambda: lesson.events.of(StepBlocked), what="connect to wait in SYN_SENT")
+    assert lesson.session.current(Target.CLIENT).snapshot().kernel.state == "SYN_SENT"
+    lesson.run("server-accept")
+    wait_for(lambda: lesson.events.finished("client-connect")[1:], timeout=5, what="the waiting connect")
+
+
+def test_busy_target_is_per_side(lesson):
+    lesson.server_listening()
+    lesson.start("server-accept")
+    wait_for(lambda: lesson.events.of(StepBlocked), what="accept to block")
+    assert lesson.session.current(Target.BUSY, Side.SERVER).name == "s"
+    assert lesson.session.current(Target.BUSY, Side.CLIENT) is None
