@@ -27,7 +27,6 @@ from sockviz.core import (
     Role,
     Session,
     Side,
-    SocketAdded,
     Step,
     StepArgs,
     StepBlocked,
@@ -35,6 +34,7 @@ from sockviz.core import (
     Target,
     TrackedSocket,
     step,
+    steps_of,
 )
 from sockviz.core.addresses import LOOPBACK
 from sockviz.messages import SessionEvent
@@ -51,6 +51,12 @@ every blocked step holds one: a seventh blocked accept() would wait unseen."""
 
 REFRESH_SECONDS = 0.25
 """How often the table re-reads the sockets, so blocked times and kernel queues stay live."""
+
+LINGER_SECONDS = 1.0
+"""How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
+
+MAX_CHOICES = 200
+"""The newest sockets a pane's list offers; after a burst of a thousand, the table still has every row."""
 
 
 def _step_bindings() -> list[Binding]:
@@ -122,6 +128,7 @@ class SockvizApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
+        self.set_interval(LINGER_SECONDS, self._look_for_lingering)
         self.refresh_sockets()
         self._table.focus()
 
@@ -156,21 +163,27 @@ class SockvizApp(App[None]):
         )
 
     def _args_for(self, chosen: Step) -> StepArgs:
-        bar = self._bar
+        """Everything the step needs from the fields; raises InputError, shown at the field at fault."""
+        base = StepArgs(family=self._bar.family)
+        if chosen.action in (Action.BIND, Action.CONNECT, Action.BURST):
+            base.endpoint = self._bar.endpoint()
         pane = self._panes[chosen.side]
-        args = StepArgs(family=bar.family)
-        if chosen.action in (Action.BIND, Action.CONNECT):
-            args.endpoint = bar.endpoint()
-        elif chosen.action is Action.SEND:
-            args.payload = pane.payload()
-            target = self.session.current(chosen.target)
-            if args.payload is None and target is not None and target.last_received is None:
-                reason = f"nothing received on {target.name} yet to echo: type a message"
-                pane.refuse_message(reason)
-                raise InputError("message", reason)
-        elif chosen.action is Action.SHUTDOWN:
-            args.how = pane.how()
+        args = pane.args_for(chosen, base)
+        if chosen.action is Action.SEND and args.payload is None and args.bulk is None:
+            target = self.session.current(chosen.target, chosen.side)
+            if target is not None and target.last_received is None:
+                pane.refuse("message", f"nothing received on {target.name} yet to echo: type a message")
         return args
+
+    def _hint_args(self, chosen: Step) -> StepArgs:
+        """The step's arguments for a hint: like `_args_for`, but a bad field only leaves a value out."""
+        base = StepArgs(family=self._bar.family)
+        try:
+            if chosen.action is Action.CONNECT:
+                base.endpoint = self._bar.endpoint(quiet=True)
+            return self._panes[chosen.side].args_for(chosen, base, quiet=True)
+        except InputError:
+            return base
 
     # ----- what comes back -------------------------------------------------
 
@@ -186,10 +199,8 @@ class SockvizApp(App[None]):
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self._log.show(event)
-        if isinstance(event, (SocketAdded, StepFinished)):
-            self._show_targets()
         if not self._refresh_due:
-            # A burst of events (a thousand connects, say) costs one table refresh per frame, not one per event.
+            # A burst of events (a thousand connects, say) costs one refresh per frame, not one per event.
             self._refresh_due = True
             self.call_after_refresh(self.refresh_sockets)
 
@@ -205,28 +216,48 @@ class SockvizApp(App[None]):
             rows.append((tracked, snap, activity(tuple(tracked.in_flight), self._blocked, now, snap.closed)))
         self._table.show(rows)
         self._show_detail()
+        self._show_targets()
+        self._show_hints_and_progress()
+
+    def _show_hints_and_progress(self) -> None:
+        sides = {call.id: call.step.side for call in self.session.running()}
+        progress = {sides[call_id]: done for call_id, done in self.session.progress().items() if call_id in sides}
+        for side, pane in self._panes.items():
+            pane.show_hints(
+                {s.id: self.session.predict(s, self._hint_args(s)) for s in steps_of(side) if s.blocks_until}
+            )
+            pane.show_progress(progress.get(side))
+
+    def _look_for_lingering(self) -> None:
+        """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
+        if any(t.closed and t.ends is not None and not t.gone for t in self.session.sockets):
+            self.run_worker(self.session.read_lingering, thread=True, group="kernel", exclusive=True,
+                            exit_on_error=False, description="read the kernel's closing connections")  # fmt: skip
 
     def _show_detail(self) -> None:
         tracked = self._socket(self._table.socket_id_at_cursor())
         self._detail.show(tracked, tracked.snapshot() if tracked else None)
 
     def _show_targets(self) -> None:
-        """Say on each pane which sockets its steps act on now."""
+        """Say on each pane which sockets its steps act on now, and list the ones it can choose."""
         listener = self.session.current(Target.LISTENER)
         conn = self.session.current(Target.CONNECTION)
         client = self.session.current(Target.CLIENT)
-        chosen_conn = conn if conn is not None and conn.role is Role.CONNECTION else None
         server = self._panes[Side.SERVER]
-        server.border_subtitle = (
-            "acts on " + ", ".join(dict.fromkeys(t.name for t in (listener, conn) if t is not None)) if listener else ""
-        )
+        names = dict.fromkeys(t.name for t in (listener, conn) if t is not None)
+        server.border_subtitle = "acts on " + ", ".join(names) if names else ""
         self._panes[Side.CLIENT].border_subtitle = f"acts on {client.name}" if client else ""
-        choices = [
-            (f"{t.name} {'closed' if t.closed else '← :' + str(t.snapshot().raddr[1])}", t.id)
-            for t in self.session.sockets
-            if t.role is Role.CONNECTION
-        ]
-        server.show_connections(choices, chosen_conn.id if chosen_conn else None)
+        sockets = self.session.sockets
+        for role, pane, chosen in ((Role.CONNECTION, server, conn), (Role.CLIENT, self._panes[Side.CLIENT], client)):
+            choices = [(self._choice_label(t), t.id) for t in sockets if t.role is role][-MAX_CHOICES:]
+            pane.show_sockets(choices, chosen.id if chosen is not None and chosen.role is role else None)
+
+    @staticmethod
+    def _choice_label(tracked: TrackedSocket) -> str:
+        if tracked.closed:
+            return f"{tracked.name} closed"
+        ends = tracked.current_ends()
+        return f"{tracked.name} ↔ :{ends[1][1]}" if ends else tracked.name
 
     def _socket(self, socket_id: int | None) -> TrackedSocket | None:
         return next((t for t in self.session.sockets if t.id == socket_id), None)
@@ -244,8 +275,8 @@ class SockvizApp(App[None]):
             self.session.select(tracked)
             self._show_targets()
 
-    @on(StepPane.ConnectionChosen)
-    def _connection_chosen(self, event: StepPane.ConnectionChosen) -> None:
+    @on(StepPane.SocketChosen)
+    def _socket_chosen(self, event: StepPane.SocketChosen) -> None:
         tracked = self._socket(event.socket_id)
         if tracked is not None:
             self.session.select(tracked)

@@ -5,8 +5,10 @@ scripted run, a test or another front end can use the core as it is.
 """
 
 from sockviz.core.addresses import DEFAULT_PORT, Endpoint, check_host, endpoint, parse_port, resolve
+from sockviz.core.calls import StepArgs
 from sockviz.core.errors import InputError
 from sockviz.core.events import (
+    BurstStarted,
     Call,
     Event,
     SocketAdded,
@@ -18,7 +20,7 @@ from sockviz.core.events import (
     StepReturned,
 )
 from sockviz.core.payload import parse_payload, show_bytes
-from sockviz.core.session import Session, StepArgs
+from sockviz.core.session import Session
 from sockviz.core.snapshot import SocketSnapshot, take_snapshot
 from sockviz.core.steps import STEPS, Action, Side, Step, Target, step, steps_of
 from sockviz.core.tracked import Role, TrackedSocket
@@ -27,6 +29,7 @@ __all__ = [
     "DEFAULT_PORT",
     "STEPS",
     "Action",
+    "BurstStarted",
     "Call",
     "Endpoint",
     "Event",

@@ -60,7 +60,7 @@ class CallSite(Protocol):
 
     def adopt(self, sock: socket.socket, role: Role, *, select: Target, name: str | None = None) -> TrackedSocket: ...
 
-    def wake_calls_on(self, tracked: TrackedSocket, *, except_call: Call | None, how: int) -> list[str]: ...
+    def wake_calls_on(self, tracked: TrackedSocket, *, why: str, except_call: Call | None, how: int) -> list[str]: ...
 
     def count(self, tracked: TrackedSocket, call: Call, *, sent: int = 0, received: int = 0) -> None: ...
 
@@ -202,7 +202,8 @@ def _option(ctx: Context) -> Outcome:
 
 def _cancel(ctx: Context) -> Outcome:
     assert ctx.tracked is not None
-    woken = ctx.site.wake_calls_on(ctx.tracked, except_call=ctx.call, how=ctx.args.how)
+    why = f"cancelling it with {ctx.tracked.name}.shutdown()"
+    woken = ctx.site.wake_calls_on(ctx.tracked, why=why, except_call=ctx.call, how=ctx.args.how)
     if not woken:
         return Outcome(f"nothing was running on {ctx.tracked.name} any more")
     return Outcome(f"woke {', '.join(woken)} on {ctx.tracked.name}")
@@ -213,7 +214,8 @@ def _close(ctx: Context) -> Outcome:
     assert tracked is not None
     fd = tracked.sock.fileno()
     tracked.remember_ends()
-    woken = ctx.site.wake_calls_on(tracked, except_call=ctx.call, how=socket.SHUT_RDWR)
+    why = f"closing {tracked.name} here"
+    woken = ctx.site.wake_calls_on(tracked, why=why, except_call=ctx.call, how=socket.SHUT_RDWR)
     tracked.sock.close()
     if woken:
         return Outcome(

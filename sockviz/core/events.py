@@ -109,3 +109,11 @@ class SocketAdded(Event):
     socket_id: int
     name: str
     side: Side
+
+
+@dataclass(frozen=True, kw_only=True)
+class BurstStarted(Event):
+    """A burst has started `count` connects, each a call of its own with `burst_of` set."""
+
+    call: Call
+    count: int

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sockviz.core.calls import CALLS, MAX_BURST, SHUTDOWN_NAMES, Context, Outcome, StepArgs
 from sockviz.core.events import (
+    BurstStarted,
     Call,
     Event,
     SocketAdded,
@@ -53,7 +54,8 @@ class _Running:
     tracked: TrackedSocket | None
     blocked: bool = False
     done: bool = False
-    cancelled: bool = False
+    cancelled_by: str | None = None
+    """Set when this session woke the call on purpose: the words for what woke it."""
     watch_token: int = 0
     done_bytes: int = 0
     total_bytes: int | None = None
@@ -197,7 +199,7 @@ class Session:
             return None
         call = running.call
         started = self._clock()
-        context = Context(call, running.tracked, args, self, lambda: running.cancelled)
+        context = Context(call, running.tracked, args, self, lambda: running.cancelled_by is not None)
         try:
             outcome: Outcome = CALLS[chosen.action](context)
         except Exception as error:  # noqa: BLE001 - every error is part of the lesson
@@ -321,11 +323,8 @@ class Session:
         self._watch.cancel(running.watch_token)
         with self._lock:
             running.done = True
-            woken_by = None
-            if running.cancelled and running.tracked is not None:
-                name = running.call.socket_name
-                woken_by = f"closing {name} here" if running.tracked.closed else f"cancelling it with {name}.shutdown()"
-            elif running.blocked:
+            woken_by = running.cancelled_by
+            if woken_by is None and running.blocked:
                 woken_by = self._waker(running.call)
             self._emit(
                 kind,
@@ -333,7 +332,7 @@ class Session:
                 waited=waited,
                 blocked=running.blocked,
                 woken_by=woken_by,
-                cancelled=running.cancelled,
+                cancelled=running.cancelled_by is not None,
                 **fields,
             )
             del self._running[running.call.id]
@@ -361,13 +360,16 @@ class Session:
             return tracked
 
     def wake_calls_on(
-        self, tracked: TrackedSocket, *, except_call: Call | None = None, how: int = socket.SHUT_RDWR
+        self, tracked: TrackedSocket, *, why: str, except_call: Call | None = None, how: int = socket.SHUT_RDWR
     ) -> list[str]:
-        """Wake every call blocked on this socket with shutdown(), the one thing Linux wakes them with."""
+        """Wake every call blocked on this socket with shutdown(), the one thing Linux wakes them with.
+
+        `why` is what the woken calls will say woke them.
+        """
         with self._lock:
             others = [r for r in self._running.values() if r.tracked is tracked and r.call is not except_call]
             for other in others:
-                other.cancelled = True
+                other.cancelled_by = why
         if others:
             # A listener or a connecting socket answers ENOTCONN, yet the shutdown still wakes the call.
             with contextlib.suppress(OSError):
@@ -402,6 +404,7 @@ class Session:
         with self._lock:
             for tracked in clients:
                 self._emit(SocketAdded, socket_id=tracked.id, name=tracked.name, side=Side.CLIENT)
+            self._emit(BurstStarted, call=call, count=len(clients))
         for tracked in clients:
             thread = threading.Thread(
                 target=self.perform,
@@ -428,13 +431,13 @@ class Session:
         deadline = time.monotonic() + timeout
         for tracked in order:
             tracked.remember_ends()
-            self.wake_calls_on(tracked)
+            self.wake_calls_on(tracked, why="the session ending")
             tracked.sock.close()
         with self._lock:
             while self._running and time.monotonic() < deadline:
                 # A call that began just as its socket closed may have missed the wake-up.
                 for tracked in {id(r.tracked): r.tracked for r in self._running.values() if r.tracked}.values():
-                    self.wake_calls_on(tracked)
+                    self.wake_calls_on(tracked, why="the session ending")
                 self._idle.wait(0.05)
             finished = not self._running
             threads = list(self._threads)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sockviz.core.events import (
     Event,
     SocketAdded,
@@ -70,3 +72,37 @@ def reason(event: Event) -> str | None:
     if isinstance(event, StepFailed) and not event.cancelled:
         return event.error.reason
     return None
+
+
+@dataclass
+class BurstTally:
+    """Sums up the connects of one burst, so a thousand of them make one line, not four thousand."""
+
+    total: int
+    connected: int = 0
+    waited: int = 0
+    longest: float = 0.0
+    failed: int = 0
+    first_error: str | None = None
+
+    def add(self, event: StepFinished) -> None:
+        if isinstance(event, StepFailed):
+            self.failed += 1
+            self.first_error = self.first_error or str(event.error)
+        else:
+            self.connected += 1
+        if event.blocked:
+            self.waited += 1
+        self.longest = max(self.longest, event.waited)
+
+    @property
+    def done(self) -> bool:
+        return self.connected + self.failed >= self.total
+
+    def tell(self) -> str:
+        text = f"burst done: {self.connected} of {self.total} connected"
+        if self.waited:
+            text += f"; {self.waited} had to wait (the longest {duration(self.longest)})"
+        if self.failed:
+            text += f"; {self.failed} failed, the first with {self.first_error}"
+        return text

@@ -47,17 +47,18 @@ class EndpointBar(Horizontal):
     def _check_host(self, text: str) -> str | None:
         return check_host(text, self.family)
 
-    def endpoint(self) -> Endpoint:
-        """The checked address; raises InputError (shown at its field) if host or port is bad."""
-        port = self.query_one("#port-field", Field).parsed()
-        numeric = self.host_field.parsed()
+    def endpoint(self, *, quiet: bool = False) -> Endpoint:
+        """The checked address; raises InputError (shown at its field unless quiet) if host or port is bad."""
+        port = self.query_one("#port-field", Field).parsed(quiet=quiet)
+        numeric = self.host_field.parsed(quiet=quiet)
         if numeric is None:
             key = (self.host_field.value.strip(), self.family)
             found = self._looked_up.get(key)
             if found is None:
                 raise InputError("host", f"still looking up {key[0]!r}")
             if isinstance(found, InputError):
-                self.host_field.refuse(found.reason)
+                if not quiet:
+                    self.host_field.refuse(found.reason)
                 raise found
             numeric = found
         return Endpoint(self.family, numeric, port)

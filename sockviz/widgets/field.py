@@ -90,12 +90,13 @@ class Field(Vertical, Generic[T]):
         self._note.set_class(bool(text), "-shown")
         self._note.update(text)
 
-    def parsed(self) -> T:
-        """The value as the parser reads it; raises InputError, and shows why, if it is bad."""
+    def parsed(self, *, quiet: bool = False) -> T:
+        """The value as the parser reads it; raises InputError, and (unless quiet) shows why, if it is bad."""
         try:
             return self._parse(self._input.value)
         except InputError as error:
-            self.refuse(error.reason)
+            if not quiet:
+                self.refuse(error.reason)
             raise
 
     def refuse(self, reason: str) -> None:

@@ -46,12 +46,16 @@ def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool)
 
 def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> tuple[str, ...]:
     kernel = snap.kernel
+    state = "" if kernel is None else kernel.state
+    if snap.closed and tracked.after_close is not None:
+        held = tracked.after_close
+        state = f"{held.state} {held.expires:.0f} s left" if held.expires else held.state
     cells = {
         "name": tracked.name,
         "fd": str(snap.fd),
         "role": tracked.role.value,
         "open": "closed" if snap.closed else "open",
-        "state": "" if kernel is None else kernel.state,
+        "state": state,
         "now": doing,
         "laddr": "" if snap.laddr is None else str(snap.laddr),
         "raddr": "" if snap.raddr is None else str(snap.raddr),

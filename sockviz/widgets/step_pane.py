@@ -2,50 +2,69 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Button, Label, Select
+from textual.widgets import Button, Collapsible, Label, ProgressBar, Select
 
-from sockviz.core import InputError, Side, Step, parse_payload, steps_of
+from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
+from sockviz.core.bulk import parse_size
+from sockviz.core.calls import MAX_BURST
+from sockviz.core.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
+from sockviz.core.predict import Prediction
 from sockviz.widgets.field import Field
 
 DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 """The course's message."""
 
-_SHUTDOWN_CHOICES = [
-    ("SHUT_WR", socket.SHUT_WR),
-    ("SHUT_RD", socket.SHUT_RD),
-    ("SHUT_RDWR", socket.SHUT_RDWR),
-]
+_SHUTDOWN_CHOICES = [("SHUT_WR", socket.SHUT_WR), ("SHUT_RD", socket.SHUT_RD), ("SHUT_RDWR", socket.SHUT_RDWR)]
 
 
-def _optional_payload(text: str) -> bytes | None:
-    return parse_payload(text) if text else None
+def _optional(parse):
+    return lambda text: parse(text) if text.strip() else None
 
 
-def step_label(step: Step) -> Text:
-    """Key, course number and call: `a   4 accept()`. Plain Text, so nothing in it is read as markup."""
-    return Text.assemble((f"{step.key}  ", "dim"), step.title)
+def _whole(low: int, high: int, field: str):
+    def parse(text: str) -> int:
+        text = text.strip()
+        if not text.isdecimal() or not low <= int(text) <= high:
+            raise InputError(field, f"a whole number from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
+def step_label(step: Step, hint: Prediction | None = None) -> Text:
+    """Key, course number, call, and the kernel's hint: `a   4 accept()  waits`. Plain Text, never markup."""
+    label = Text.assemble((f"{step.key}  ", "dim"), step.title, no_wrap=True, overflow="ellipsis")
+    if hint is not None:
+        label.append(f"  {hint.short}", style="italic" if hint.blocks else "dim italic")
+    return label
+
+
+@dataclasses.dataclass
+class _Hinted:
+    step: Step
+    hint: Prediction | None = None
 
 
 class StepPane(Vertical):
     """The server's or the client's steps, and the fields they read."""
 
-    @dataclass
+    @dataclasses.dataclass
     class StepPressed(Message):
         """The user asked for a step from this pane."""
 
         step: Step
 
-    @dataclass
-    class ConnectionChosen(Message):
-        """The user chose which accepted connection the server's steps act on."""
+    @dataclasses.dataclass
+    class SocketChosen(Message):
+        """The user chose which socket this side's steps act on."""
 
         socket_id: int
 
@@ -53,63 +72,131 @@ class StepPane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.side = side
         self._message = message
+        self._buttons: dict[str, _Hinted] = {step.id: _Hinted(step) for step in steps_of(side)}
+        self._choices: list[tuple[str, int]] = []
         self.border_title = side.value
 
     def compose(self) -> ComposeResult:
-        for step in steps_of(self.side):
-            yield Button(step_label(step), id=step.id, compact=True, classes="step")
         side = self.side.value
-        if self.side is Side.SERVER:
-            yield Label("connection", classes="field-title")
-            yield Select[int]([], prompt="none accepted yet", compact=True, id="server-conn")
-            placeholder = "empty: echo what recv() got"
-        else:
-            placeholder = "bytes to send"
+        for step in steps_of(self.side):
+            yield Button(step_label(step), id=step.id, compact=True, classes="step", tooltip=step.explains)
+        server = self.side is Side.SERVER
+        yield ProgressBar(id=f"{side}-progress", show_eta=False, classes="progress")
+        yield Label("connection" if server else "client socket", classes="field-title")
+        prompt = "none accepted yet" if server else "none yet"
+        yield Select[int]([], prompt=prompt, compact=True, id="server-conn" if server else "client-sock")
         yield Field(
             "message",
             self._message,
-            _optional_payload,
+            _optional(parse_payload),
             input_id=f"{side}-message",
-            placeholder=placeholder,
+            placeholder="empty: echo what recv() got" if server else "bytes to send",
             id=f"{side}-message-field",
         )
-        yield Label("shutdown() how", classes="field-title")
-        yield Select(_SHUTDOWN_CHOICES, value=socket.SHUT_WR, allow_blank=False, compact=True, id=f"{side}-how")
+        with Collapsible(title="more settings", id=f"{side}-more"):
+            yield Label("shutdown() how", classes="field-title")
+            yield Select(_SHUTDOWN_CHOICES, value=socket.SHUT_WR, allow_blank=False, compact=True, id=f"{side}-how")
+            yield Label("setsockopt", classes="field-title")
+            yield Select([(o.name, o.name) for o in OPTIONS], value="SO_REUSEADDR", allow_blank=False,
+                         compact=True, id=f"{side}-option")  # fmt: skip
+            yield Field("value", "1", OPTIONS_BY_NAME["SO_REUSEADDR"].parse, input_id=f"{side}-option-value",
+                        id=f"{side}-option-value-field")  # fmt: skip
+            if server:
+                yield Field("listen() backlog", "", _optional(_whole(0, 4096, "backlog")), input_id="server-backlog",
+                            placeholder="empty: Python's default", id="server-backlog-field")  # fmt: skip
+            yield Field("sendall() size", "", _optional(parse_size), input_id=f"{side}-size",
+                        placeholder="empty: the message; 64k, 256M", id=f"{side}-size-field")  # fmt: skip
+            yield Field("recv all: expect", "", _optional(parse_size), input_id=f"{side}-expect",
+                        placeholder="empty: until the peer closes", id=f"{side}-expect-field")  # fmt: skip
+            if not server:
+                yield Field("burst clients", "10", _whole(1, MAX_BURST, "clients"), input_id="client-burst-count",
+                            id="client-burst-count-field")  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one(".progress").display = False
+
+    # ----- steps -----------------------------------------------------------
 
     @on(Button.Pressed, ".step")
     def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        step = next(s for s in steps_of(self.side) if s.id == event.button.id)
-        self.post_message(self.StepPressed(step))
+        self.post_message(self.StepPressed(self._buttons[str(event.button.id)].step))
 
-    def payload(self) -> bytes | None:
-        """The typed message as bytes; None when empty (the server echoes). Raises InputError."""
-        field: Field[bytes | None] = self.query_one(f"#{self.side.value}-message-field", Field)
-        payload = field.parsed()
-        if payload is None and self.side is Side.CLIENT:
-            field.refuse("type the bytes to send")
-            raise InputError("message", "type the bytes to send")
-        return payload
+    def args_for(self, step: Step, base: StepArgs, *, quiet: bool = False) -> StepArgs:
+        """The step's arguments from this pane's fields; raises InputError, shown at the field unless quiet."""
+        args = dataclasses.replace(base)
+        action = step.action
+        if action is Action.SEND:
+            args.bulk = self._field("size").parsed(quiet=quiet)
+            if args.bulk is None:
+                args.payload = self._field("message").parsed(quiet=quiet)
+                if args.payload is None and self.side is Side.CLIENT and not quiet:
+                    self.refuse("message", "type the bytes to send")
+        elif action is Action.RECV_ALL:
+            args.expect = self._field("expect").parsed(quiet=quiet)
+        elif action is Action.SHUTDOWN:
+            args.how = self._select_value(f"#{self.side.value}-how", socket.SHUT_WR)
+        elif action is Action.LISTEN:
+            args.backlog = self._field("backlog").parsed(quiet=quiet)
+        elif action is Action.OPTION:
+            name = self._select_value(f"#{self.side.value}-option", "SO_REUSEADDR")
+            args.option = OptionSetting(OPTIONS_BY_NAME[name], self._field("option-value").parsed(quiet=quiet))
+        elif action is Action.BURST:
+            args.count = self._field("burst-count").parsed(quiet=quiet)
+        return args
 
-    def refuse_message(self, reason: str) -> None:
-        self.query_one(f"#{self.side.value}-message-field", Field).refuse(reason)
+    def refuse(self, field: str, reason: str) -> None:
+        """Refuse a field's value with a reason, and stop the step."""
+        self._field(field).refuse(reason)
+        raise InputError(field, reason)
 
-    def how(self) -> int:
-        value = self.query_one(f"#{self.side.value}-how", Select).value
-        return value if isinstance(value, int) else socket.SHUT_RDWR
+    def _field(self, name: str) -> Field:
+        return self.query_one(f"#{self.side.value}-{name}-field", Field)
 
-    def show_connections(self, choices: list[tuple[str, int]], chosen: int | None) -> None:
-        """List the accepted connections; `chosen` is the one steps act on now."""
-        if self.side is not Side.SERVER:
-            return
-        select: Select[int] = self.query_one("#server-conn", Select)
+    def _select_value(self, selector: str, default):
+        value = self.query_one(selector, Select).value
+        return default if value is Select.NULL else value
+
+    @on(Select.Changed, "#server-option, #client-option")
+    def _option_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        option = OPTIONS_BY_NAME[str(event.value)]
+        field = self._field("option-value")
+        field.value = option.default
+        field.set_parser(option.parse)
+
+    # ----- what the app shows here ----------------------------------------
+
+    def show_hints(self, hints: dict[str, Prediction | None]) -> None:
+        """Put the kernel's would-it-block hint on each blocking step's button."""
+        for step_id, hint in hints.items():
+            hinted = self._buttons.get(step_id)
+            if hinted is None or hinted.hint == hint:
+                continue
+            hinted.hint = hint
+            button = self.query_one(f"#{step_id}", Button)
+            button.label = step_label(hinted.step, hint)
+            button.tooltip = f"{hinted.step.explains}\n\nNow: {hint.why}" if hint else hinted.step.explains
+
+    def show_progress(self, progress: tuple[int, int] | None) -> None:
+        """A bulk transfer's bytes so far, or nothing."""
+        bar = self.query_one(".progress", ProgressBar)
+        bar.display = progress is not None
+        if progress is not None:
+            bar.update(total=progress[1], progress=progress[0])
+
+    def show_sockets(self, choices: list[tuple[str, int]], chosen: int | None) -> None:
+        """List the sockets this side can act on; `chosen` is the one its steps act on now."""
+        select: Select[int] = self.query_one("#server-conn" if self.side is Side.SERVER else "#client-sock", Select)
         with self.prevent(Select.Changed):
-            select.set_options(choices)
-            if chosen is not None:
+            if choices != self._choices:
+                self._choices = choices
+                select.set_options(choices)
+            if chosen is not None and select.value != chosen and any(value == chosen for _, value in choices):
                 select.value = chosen
 
-    @on(Select.Changed, "#server-conn")
-    def _connection_chosen(self, event: Select.Changed) -> None:
+    @on(Select.Changed, "#server-conn, #client-sock")
+    def _socket_chosen(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, int):
-            self.post_message(self.ConnectionChosen(event.value))
+            self.post_message(self.SocketChosen(event.value))
