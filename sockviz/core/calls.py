@@ -117,12 +117,15 @@ def _listen(ctx: Context) -> Outcome:
 def _accept(ctx: Context) -> Outcome:
     conn, addr = ctx.sock.accept()
     added = ctx.site.adopt(conn, Role.CONNECTION, select=Target.CONNECTION)
+    added.remember_ends()
     return Outcome(f"connection from {addr}; {added.name} is a new socket, fd {conn.fileno()}", added=added)
 
 
 def _connect(ctx: Context) -> Outcome:
     assert ctx.args.endpoint is not None
     ctx.sock.connect(ctx.args.endpoint.address)
+    assert ctx.tracked is not None
+    ctx.tracked.remember_ends()
     return Outcome(f"connected from {ctx.sock.getsockname()} to {ctx.sock.getpeername()}")
 
 

@@ -230,9 +230,12 @@ class Session:
                 return None
             if chosen.action is Action.CANCEL and tracked is not None:
                 args.how = self._cancel_how(tracked)
-            name = (
-                tracked.name if tracked else self._next_name(Role.CLIENT if chosen.side is Side.CLIENT else Role.SERVER)
-            )
+            if tracked is not None:
+                name = tracked.name
+            elif chosen.action is Action.BURST:
+                name = "clients"  # each client gets its own name as it is made
+            else:
+                name = self._next_name(Role.CLIENT if chosen.side is Side.CLIENT else Role.SERVER)
             prediction = None if tracked is None else self._predict_for(chosen, tracked, args)
             code = self._code(chosen, args, tracked, name)
             call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of)
@@ -242,7 +245,8 @@ class Session:
             if tracked is not None:
                 tracked.in_flight.append(call)
             self._emit(StepCalled, call=call)
-            running.watch_token = self._watch.start(lambda: self._mark_blocked(running))
+            if chosen.blocks_until is not None or chosen.action is Action.CLOSE:  # close() waits with SO_LINGER
+                running.watch_token = self._watch.start(lambda: self._mark_blocked(running))
             return running
 
     def _refusal(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None) -> str | None:

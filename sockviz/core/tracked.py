@@ -69,6 +69,6 @@ class TrackedSocket:
         return (local[0], local[1]), (remote[0], remote[1])
 
     def remember_ends(self) -> None:
-        """Keep the connection's addresses before close() forgets them."""
+        """Keep the connection's addresses: once it closes (or even half-closes) the socket forgets them."""
         if self.ends is None:
             self.ends = self.current_ends()

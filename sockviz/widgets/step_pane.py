@@ -98,7 +98,7 @@ class StepPane(Vertical):
             yield Select(_SHUTDOWN_CHOICES, value=socket.SHUT_WR, allow_blank=False, compact=True, id=f"{side}-how")
             yield Label("setsockopt", classes="field-title")
             yield Select([(o.name, o.name) for o in OPTIONS], value="SO_REUSEADDR", allow_blank=False,
-                         compact=True, id=f"{side}-option")  # fmt: skip
+                         compact=True, id=f"{side}-option-name")  # fmt: skip
             yield Field("value", "1", OPTIONS_BY_NAME["SO_REUSEADDR"].parse, input_id=f"{side}-option-value",
                         id=f"{side}-option-value-field")  # fmt: skip
             if server:
@@ -139,7 +139,7 @@ class StepPane(Vertical):
         elif action is Action.LISTEN:
             args.backlog = self._field("backlog").parsed(quiet=quiet)
         elif action is Action.OPTION:
-            name = self._select_value(f"#{self.side.value}-option", "SO_REUSEADDR")
+            name = self._select_value(f"#{self.side.value}-option-name", "SO_REUSEADDR")
             args.option = OptionSetting(OPTIONS_BY_NAME[name], self._field("option-value").parsed(quiet=quiet))
         elif action is Action.BURST:
             args.count = self._field("burst-count").parsed(quiet=quiet)
@@ -157,7 +157,7 @@ class StepPane(Vertical):
         value = self.query_one(selector, Select).value
         return default if value is Select.NULL else value
 
-    @on(Select.Changed, "#server-option, #client-option")
+    @on(Select.Changed, "#server-option-name, #client-option-name")
     def _option_chosen(self, event: Select.Changed) -> None:
         event.stop()
         option = OPTIONS_BY_NAME[str(event.value)]

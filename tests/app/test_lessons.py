@@ -290,3 +290,12 @@ async def test_listening_on_all_interfaces_is_said_on_screen(port):
         app.query_one("#host").value = "127.0.0.1"
         await lect.pilot.pause()
         assert not app.query_one("#exposure").has_class("-exposed")
+
+
+async def test_every_widget_id_is_unique(port):
+    """Scripts find widgets by id: a step button and a field must never share one."""
+    app = SockvizApp(port=port)
+    async with lecture(app):
+        ours = ("server-", "client-", "sockets", "log", "host", "port", "repr", "family", "exposure", "endpoint")
+        ids = [node.id for node in app.screen.query("*") if node.id and node.id.startswith(ours)]
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

@@ -1,0 +1,144 @@
+"""The kernel's side of the lesson in the app: hints, queues, lingering rows, bursts, bulk sends, cancel, options."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import lecture
+
+from sockviz.app import SockvizApp
+from sockviz.core import Role, StepBlocked
+
+
+def label(app, step_id: str) -> str:
+    return str(app.query_one(f"#{step_id}").label)
+
+
+async def set_field(lect, field_id: str, value: str) -> None:
+    lect.app.query_one(f"#{field_id}").value = value
+    await lect.pilot.pause()
+
+
+async def test_hints_follow_the_kernel(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen"):
+            await lect.press(step_id)
+        await lect.until(lambda: label(app, "server-accept").endswith("waits"), "accept's hint")
+        await lect.press("client-socket")
+        await lect.press("client-connect")
+        await lect.until(lambda: label(app, "server-accept").endswith("1 ready"), "accept's hint after connect")
+        assert lect.cell("s", "queues") == "1/128 queued"
+        await lect.press("server-accept")
+        await lect.until(lambda: label(app, "server-recv").endswith("waits"), "recv's hint")
+        await lect.press("client-send")
+        await lect.until(lambda: label(app, "server-recv").endswith("42B in"), "recv's hint with bytes waiting")
+        assert lect.cell("conn", "queues") == "in 42 · out 0"
+        got = await lect.press("server-recv")
+        assert not got.blocked
+
+
+async def test_time_wait_row_after_close(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+            await lect.press(step_id)
+        await lect.press("server-accept")
+        await lect.press("server-close-conn")  # the server closes first: its side lingers
+        await lect.press("client-close")
+        await lect.until(lambda: re.fullmatch(r"TIME_WAIT \d+ s left", lect.cell("conn", "state")), "TIME_WAIT")
+        assert lect.cell("conn", "open") == "closed" and lect.cell("conn", "fd") == "-1"
+        await lect.until(lambda: lect.cell("c", "state") == "", "the client's row to show nothing held")
+
+
+async def test_burst_with_a_small_backlog(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press("server-socket")
+        await lect.press("server-bind")
+        await set_field(lect, "server-backlog", "2")
+        listened = await lect.press("server-listen")
+        assert listened.call.code == "s.listen(2)"
+        await set_field(lect, "client-burst-count", "12")
+        burst = await lect.press("client-burst")
+        assert "12 clients (c to c12) are connecting" in burst.result
+        clients = [t for t in app.session.sockets if t.role is Role.CLIENT]
+        assert len(clients) == 12
+        await lect.until(lambda: sum(lect.cell(t.name, "state") == "SYN_SENT" for t in clients) == 9, "SYN_SENT rows")
+        assert lect.cell("s", "queues") == "3/2 queued"
+        assert "c12" in [str(option[0]) for option in app.query_one("#client-sock")._options]
+
+
+async def test_a_burst_is_one_line_in_the_log(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen"):
+            await lect.press(step_id)
+        await set_field(lect, "client-burst-count", "50")
+        await lect.press("client-burst")
+        await lect.until(lambda: "burst done: 50 of 50 connected" in lect.log_text(), "the burst summary")
+        assert lect.log_text().count("connect(") <= 2
+
+
+async def test_bulk_send_shows_progress_and_recv_all_checks_it(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+            await lect.press(step_id)
+        await lect.press("server-accept")
+        await set_field(lect, "client-size", "64M")
+        await lect.press("client-send", wait_for="block")
+        bar = app.query_one("#client-progress")
+        await lect.until(lambda: bar.display and 0 < bar.progress < bar.total == 64 * 1024 * 1024, "progress", 10)
+        await set_field(lect, "server-expect", "64M")
+        got = await lect.press("server-recv-all")
+        assert "67108864 bytes in all (all expected bytes came)" in got.result
+        assert "c has sent 67108864 in all, conn received 67108864: equal" in got.result
+        assert "every byte matches the generated pattern" in got.result
+        await lect.until(lambda: not bar.display, "the progress bar to go")
+
+
+async def test_cancel_key_wakes_a_blocked_recv(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+            await lect.press(step_id)
+        await lect.press("client-recv", wait_for="block")
+        cancelled = await lect.press("client-cancel")
+        assert cancelled.call.code == "c.shutdown(socket.SHUT_RD)"
+        await lect.until(lambda: "because this socket was shut down here" in lect.log_text(), "recv to wake")
+        refused = await lect.press("client-cancel")
+        assert "nothing to cancel" in refused.reason
+
+
+async def test_options_from_the_pane(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press("server-socket")
+        done = await lect.press("server-option")  # SO_REUSEADDR 1 is the default choice
+        assert done.call.code == "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)"
+        app.query_one("#server-option-name").value = "settimeout"
+        await lect.pilot.pause()
+        assert app.query_one("#server-option-value").value == "2"
+        await set_field(lect, "server-option-value", "0")
+        await lect.press("server-option")
+        await lect.press("server-bind")
+        await lect.press("server-listen")
+        await lect.until(lambda: label(app, "server-accept").endswith("raises"), "the non-blocking hint")
+        failed = await lect.press("server-accept")
+        assert failed.error.exception == "BlockingIOError"
+        await set_field(lect, "server-option-value", "forever")
+        await lect.pilot.pause()
+        assert "seconds" in str(app.query_one("#server-option-value-field .field-note").render())
+
+
+async def test_hint_mismatch_is_said(port):
+    """A hint read before another thread changes things can be wrong; the log says so instead of hiding it."""
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+            await lect.press(step_id)
+        await lect.press("server-accept")
+        await lect.press("server-recv", wait_for="block")
+        assert "(as the hint said)" in lect.log_text()
+        assert [e for e in lect.events.of(StepBlocked) if e.call.prediction.blocks]
