@@ -8,6 +8,7 @@ and snapshots that come back.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -119,14 +120,14 @@ class SockvizApp(App[None]):
                 yield self._detail
             yield self._panes[Side.CLIENT]
         yield self._log
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_load(self) -> None:
-        asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
-        )
+        self._step_threads = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
+        asyncio.get_running_loop().set_default_executor(self._step_threads)
 
     def on_mount(self) -> None:
+        self.watch(self._table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
         self.set_interval(LINGER_SECONDS, self._look_for_lingering)
         self.refresh_sockets()
@@ -136,6 +137,7 @@ class SockvizApp(App[None]):
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self._unsubscribe()
         self.session.close()
+        self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
 
     # ----- running steps ---------------------------------------------------
 
@@ -210,9 +212,11 @@ class SockvizApp(App[None]):
         if not self._table.is_attached:
             return  # the app is closing
         now = self.session.now()
+        sockets = self.session.sockets
         rows = []
-        for tracked in self.session.sockets:
-            snap = tracked.snapshot()
+        for index in self._table.rows_to_refresh(len(sockets)):
+            tracked = sockets[index]
+            snap = tracked.snapshot(with_repr=False)
             rows.append((tracked, snap, activity(tuple(tracked.in_flight), self._blocked, now, snap.closed)))
         self._table.show(rows)
         self._show_detail()
@@ -249,15 +253,15 @@ class SockvizApp(App[None]):
         self._panes[Side.CLIENT].border_subtitle = f"acts on {client.name}" if client else ""
         sockets = self.session.sockets
         for role, pane, chosen in ((Role.CONNECTION, server, conn), (Role.CLIENT, self._panes[Side.CLIENT], client)):
-            choices = [(self._choice_label(t), t.id) for t in sockets if t.role is role][-MAX_CHOICES:]
+            newest = list(itertools.islice((t for t in reversed(sockets) if t.role is role), MAX_CHOICES))
+            choices = [(self._choice_label(t), t.id) for t in reversed(newest)]
             pane.show_sockets(choices, chosen.id if chosen is not None and chosen.role is role else None)
 
     @staticmethod
     def _choice_label(tracked: TrackedSocket) -> str:
         if tracked.closed:
             return f"{tracked.name} closed"
-        ends = tracked.current_ends()
-        return f"{tracked.name} ↔ :{ends[1][1]}" if ends else tracked.name
+        return f"{tracked.name} ↔ :{tracked.ends[1][1]}" if tracked.ends else tracked.name
 
     def _socket(self, socket_id: int | None) -> TrackedSocket | None:
         return next((t for t in self.session.sockets if t.id == socket_id), None)

@@ -1,7 +1,7 @@
 """Would this call block? Asked of the kernel before the user clicks.
 
 A prediction reads what the kernel holds right now (the accept queue, bytes
-waiting, room in the send buffer) and a zero-timeout select(). The session
+waiting, room in the send buffer) and a zero-timeout poll(). The session
 compares it with what the call then did, so a wrong hint never goes unnoticed.
 """
 
@@ -40,14 +40,19 @@ def _waits(short: str, why: str, sock: socket.socket) -> Prediction:
     return Prediction(True, short, why)
 
 
+def _ready(sock: socket.socket, events: int) -> bool:
+    """A zero-timeout poll(): select() would refuse fds above 1023, and a burst goes past that."""
+    poller = select.poll()
+    poller.register(sock, events)
+    return bool(poller.poll(0))
+
+
 def _readable(sock: socket.socket) -> bool:
-    ready, _, _ = select.select([sock], [], [], 0)
-    return bool(ready)
+    return _ready(sock, select.POLLIN)
 
 
 def _writable(sock: socket.socket) -> bool:
-    _, ready, _ = select.select([], [sock], [], 0)
-    return bool(ready)
+    return _ready(sock, select.POLLOUT)
 
 
 def predict(

@@ -133,8 +133,10 @@ class Session:
         return None if tracked is None else self._predict_for(chosen, tracked, args or StepArgs())
 
     def _predict_for(self, chosen: Step, tracked: TrackedSocket, args: StepArgs) -> Prediction | None:
-        with self._lock:
-            listeners = [t.sock for t in self._sockets if t.role is Role.SERVER and not t.closed]
+        listeners = []
+        if chosen.action is Action.CONNECT:
+            with self._lock:
+                listeners = [t.sock for t in self._sockets if t.role is Role.SERVER and not t.closed]
         return predict(
             chosen.action,
             tracked.sock,
@@ -283,15 +285,15 @@ class Session:
         address = repr(args.endpoint.address) if args.endpoint else ""
         family = f"socket.{args.family.name}"
         if args.bulk is not None:
-            send = f"for i in range(0, {args.bulk}, 65536): {name}.sendall(data[i:i + 65536])"
+            send = f"while sent < {args.bulk}: sent += {name}.send(data[sent:sent + piece])"
         elif args.payload is None:
             send = f"{name}.sendall(data)"
         else:
             send = f"{name}.sendall({show_bytes(args.payload, 60)})"
         if args.expect is None:
-            recv_all = f"while chunk := {name}.recv(65536): received += len(chunk)"
+            recv_all = f"while count := {name}.recv_into(buffer): received += count"
         else:
-            recv_all = f"while received < {args.expect}: received += len({name}.recv(65536))"
+            recv_all = f"while received < {args.expect}: received += {name}.recv_into(buffer)"
         code = chosen.code.format(
             sock=name,
             new="conn" + ("" if count == 1 else str(count)) if chosen.action is Action.ACCEPT else name,

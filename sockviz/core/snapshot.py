@@ -21,7 +21,8 @@ class SocketSnapshot:
     laddr: Address | None
     raddr: Address | None
     closed: bool
-    repr: str
+    repr: str | None
+    """`repr(sock)`, when asked for: it reads both addresses again, so a table refresh leaves it out."""
     kernel: KernelReading | None
 
 
@@ -32,7 +33,7 @@ def _address(read) -> Address | None:
         return None
 
 
-def take_snapshot(sock: socket.socket) -> SocketSnapshot:
+def take_snapshot(sock: socket.socket, *, with_repr: bool = True) -> SocketSnapshot:
     """Read a socket without changing it; safe on a closed socket and from any thread."""
     fd = sock.fileno()
     closed = fd < 0
@@ -44,6 +45,6 @@ def take_snapshot(sock: socket.socket) -> SocketSnapshot:
         laddr=None if closed else _address(sock.getsockname),
         raddr=None if closed else _address(sock.getpeername),
         closed=closed,
-        repr=repr(sock),
+        repr=repr(sock) if with_repr else None,
         kernel=None if closed else read_kernel(sock),
     )

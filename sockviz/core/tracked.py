@@ -53,8 +53,8 @@ class TrackedSocket:
     gone: bool = False
     """True once the kernel has dropped the closed connection."""
 
-    def snapshot(self) -> SocketSnapshot:
-        return take_snapshot(self.sock)
+    def snapshot(self, *, with_repr: bool = True) -> SocketSnapshot:
+        return take_snapshot(self.sock, with_repr=with_repr)
 
     @property
     def closed(self) -> bool:

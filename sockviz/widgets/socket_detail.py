@@ -15,7 +15,7 @@ class SocketDetail(Static):
         if tracked is None or snap is None:
             self.update(Text("select a socket in the table to see print() of it", style="dim"))
             return
-        text = Text.assemble((f">>> print({tracked.name})\n", "dim"), snap.repr)
+        text = Text.assemble((f">>> print({tracked.name})\n", "dim"), snap.repr or repr(tracked.sock))
         if snap.kernel is not None:
             text.append(f"\nkernel: {snap.kernel.state}", style="dim")
             if snap.kernel.queues:

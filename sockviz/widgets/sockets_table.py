@@ -20,10 +20,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("fd", "fd"),
     ("open", "open"),
     ("state", "tcp state"),
+    ("queues", "queues"),
     ("now", "now"),
     ("laddr", "laddr"),
     ("raddr", "raddr"),
-    ("queues", "queues"),
     ("role", "role"),
     ("family", "family"),
     ("type", "type"),
@@ -101,6 +101,16 @@ class SocketsTable(DataTable[Text]):
         if column == "now" and text.startswith("blocked"):
             return "bold"
         return ""
+
+    def rows_to_refresh(self, count: int) -> list[int]:
+        """Which of `count` sockets (in table order) need reading now: new ones, and those on screen.
+
+        Rows scrolled out of view keep their last values until they come back, so a
+        table of two thousand sockets costs a refresh of the thirty that show.
+        """
+        first = int(self.scroll_y)
+        visible = range(first, min(count, first + self.scrollable_content_region.height + 1))
+        return sorted(set(visible).union(range(self.row_count, count)))
 
     def socket_id_at_cursor(self) -> int | None:
         if not self.row_count:

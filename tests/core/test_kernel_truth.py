@@ -164,7 +164,7 @@ def test_recv_all_until_eof(lesson):
     lesson.run("client-send", bulk=100_000)
     lesson.run("client-shutdown", how=socket.SHUT_WR)
     got = lesson.run("server-recv-all")
-    assert got.call.code == "while chunk := conn.recv(65536): received += len(chunk)"
+    assert got.call.code == "while count := conn.recv_into(buffer): received += count"
     assert "100000 bytes in all (the peer closed its side)" in got.result
 
 

@@ -1,0 +1,263 @@
+"""sockviz's speed and memory targets, measured in one run: `python benchmarks/run.py`.
+
+This machine is shared and noisy, so each target is a ratio against a baseline
+measured in the same run (or a plain figure with its target). Nothing here is
+an assertion in the test suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sockviz.app import SockvizApp
+from sockviz.core import Endpoint, Session, StepArgs, StepReturned, Target, step
+from sockviz.core.bulk import CHUNK
+from sockviz.core.kernel import read_kernel
+
+HERE = Path(__file__).parent
+CONNECTIONS = 1000
+BLOCKED = 64
+BULK = 256 * 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def report(name: str, value: str, target: str, ok: bool) -> None:
+    print(f"{'ok  ' if ok else 'MISS'} {name:<48} {value:<34} target: {target}")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+# ----- start-up ---------------------------------------------------------------
+
+_STARTUP = """
+import sys
+from textual.app import App
+from textual.widgets import Label
+
+async def first_frame(pilot):
+    await pilot.pause()
+    pilot.app.exit()
+
+if sys.argv[1] == "bare":
+    class Bare(App):
+        def compose(self):
+            yield Label("hello")
+    app = Bare()
+else:
+    from sockviz.app import SockvizApp
+    app = SockvizApp(port=int(sys.argv[2]))
+app.run(headless=True, size=(120, 36), auto_pilot=first_frame)
+"""
+
+
+def startup() -> None:
+    times: dict[str, list[float]] = {"bare": [], "sockviz": []}
+    for _ in range(7):
+        for kind in times:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", _STARTUP, kind, str(free_port())], check=True)
+            times[kind].append(time.perf_counter() - started)
+    bare, ours = statistics.median(times["bare"]), statistics.median(times["sockviz"])
+    report("start-up to first frame (median of 7)", f"{ours * 1000:.0f} ms vs bare {bare * 1000:.0f} ms = "
+           f"{ours / bare:.2f}x", "<= 1.25x", ours / bare <= 1.25)  # fmt: skip
+
+
+# ----- the event loop under load -------------------------------------------------
+
+
+async def loop_lag(seconds: float = 3.0) -> list[float]:
+    lags = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        before = time.perf_counter()
+        await asyncio.sleep(0.01)
+        lags.append(time.perf_counter() - before - 0.01)
+    return lags
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
+def _connect_many(session: Session, endpoint: Endpoint) -> None:
+    args = StepArgs(endpoint=endpoint)
+    session.perform(step("server-socket"), args)
+    session.perform(step("server-bind"), args)
+    session.perform(step("server-listen"), StepArgs(backlog=CONNECTIONS + 10))
+    session.perform(step("client-burst"), StepArgs(endpoint=endpoint, count=CONNECTIONS))
+    for _ in range(CONNECTIONS):
+        session.perform(step("server-accept"))
+
+
+async def lag_and_memory() -> None:
+    idle_app = SockvizApp(port=free_port())
+    async with idle_app.run_test(size=(160, 50)):
+        idle = await loop_lag()
+
+    session = Session()
+    port = free_port()
+    app = SockvizApp(port=port, session=session)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await asyncio.to_thread(_connect_many, session, Endpoint(socket.AF_INET, "127.0.0.1", port))
+        conns = [t for t in session.sockets if t.role.value == "connection"]
+        for conn in conns[:BLOCKED]:
+            app.run_worker(lambda conn=conn: session.perform(step("server-recv"), target=conn), thread=True)
+        while len(session.running()) < BLOCKED:
+            await pilot.pause(0.05)
+        await pilot.pause(1.0)
+        loaded = await loop_lag()
+        rss = rss_mb()
+        rows = app.query_one("#sockets").row_count
+    session.close()
+    await asyncio.sleep(0.5)
+    report(f"event-loop lag p99, {CONNECTIONS} connections + {BLOCKED} blocked", f"{p99(loaded) * 1000:.2f} ms "
+           f"(table: {rows} rows)", "< 16 ms", p99(loaded) < 0.016)  # fmt: skip
+    ratio = p99(loaded) / max(p99(idle), 1e-4)
+    report("  ... against the idle app's p99", f"idle {p99(idle) * 1000:.2f} ms = {ratio:.2f}x", "<= 2x", ratio <= 2)
+    report(f"resident memory with {CONNECTIONS} connections", f"{rss:.0f} MB", "< 150 MB", rss < 150)
+
+
+# ----- the kernel readings ----------------------------------------------------------
+
+
+def refresh_cost() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(600)
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(500)]
+        started = time.perf_counter()
+        for _ in range(20):
+            for client in clients:
+                read_kernel(client)
+        per_socket = (time.perf_counter() - started) / (20 * len(clients))
+        for client in clients:
+            client.close()
+    report("kernel-state refresh per socket", f"{per_socket * 1e6:.2f} µs", "< 10 µs", per_socket < 10e-6)
+
+
+# ----- blocked-time accuracy --------------------------------------------------------------
+
+
+def blocked_time_accuracy(trials: int = 30) -> None:
+    session = Session()
+    endpoint = Endpoint(socket.AF_INET, "127.0.0.1", free_port())
+    args = StepArgs(endpoint=endpoint)
+    for name in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect", "server-accept"):
+        session.perform(step(name), args)
+    client = session.current(Target.CLIENT)
+    errors = []
+    done: list[StepReturned] = []
+    session.subscribe(
+        lambda e: done.append(e) if isinstance(e, StepReturned) and e.call.step.id == "server-recv" else None
+    )
+    for trial in range(trials):
+        done.clear()
+        waiter = threading.Thread(target=session.perform, args=(step("server-recv"),))
+        waiter.start()
+        time.sleep(0.05 + (trial % 5) * 0.02)
+        woke = session.now()
+        client.sock.sendall(b"x")
+        waiter.join()
+        errors.append(abs(done[0].waited - (woke - done[0].call.started)))
+    session.close()
+    worst = max(errors)
+    report("blocked-time accuracy (log vs waking thread)", f"median {statistics.median(errors) * 1000:.3f} ms, "
+           f"worst {worst * 1000:.3f} ms", "< 2 ms", worst < 0.002)  # fmt: skip
+
+
+# ----- a large send -------------------------------------------------------------------------
+
+
+def _raw_transfer(size: int) -> float:
+    """The same transfer written plainly: sendall() of 256 KiB chunks, recv_into() a reused buffer."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        client = socket.create_connection(listener.getsockname())
+        conn, _ = listener.accept()
+        chunk = bytes(CHUNK)
+
+        def send() -> None:
+            for _ in range(size // len(chunk)):
+                client.sendall(chunk)
+
+        started = time.perf_counter()
+        sender = threading.Thread(target=send)
+        sender.start()
+        received = 0
+        buffer = memoryview(bytearray(CHUNK))
+        while received < size:
+            received += conn.recv_into(buffer)
+        sender.join()
+        elapsed = time.perf_counter() - started
+        client.close()
+        conn.close()
+        return elapsed
+
+
+def _app_transfer(size: int) -> float:
+    session = Session()
+    endpoint = Endpoint(socket.AF_INET, "127.0.0.1", free_port())
+    args = StepArgs(endpoint=endpoint)
+    for name in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect", "server-accept"):
+        session.perform(step(name), args)
+    started = time.perf_counter()
+    sender = threading.Thread(target=session.perform, args=(step("client-send"), StepArgs(bulk=size)))
+    sender.start()
+    session.perform(step("server-recv-all"), StepArgs(expect=size))
+    sender.join()
+    elapsed = time.perf_counter() - started
+    session.close()
+    return elapsed
+
+
+def large_send() -> None:
+    raw = statistics.median(_raw_transfer(BULK) for _ in range(3))
+    ours = statistics.median(_app_transfer(BULK) for _ in range(3))
+    share = raw / ours
+    report("256 MiB through send + recv all, against raw", f"{BULK / ours / 2**20:.0f} MiB/s vs raw "
+           f"{BULK / raw / 2**20:.0f} MiB/s = {share:.0%}", ">= 70%", share >= 0.7)  # fmt: skip
+
+
+def main() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    print(f"sockviz benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    startup()
+    refresh_cost()
+    blocked_time_accuracy()
+    large_send()
+    threads_before, fds_before = threading.active_count(), open_fds()
+    asyncio.run(lag_and_memory())
+    time.sleep(0.5)
+    threads_after, fds_after = threading.active_count(), open_fds()
+    back = threads_after <= threads_before and fds_after <= fds_before
+    report("threads and fds back to baseline after close", f"threads {threads_before} -> {threads_after}, "
+           f"fds {fds_before} -> {fds_after}", "equal", back)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
