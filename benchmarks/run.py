@@ -114,7 +114,8 @@ def _connect_many(session: Session, endpoint: Endpoint) -> None:
 
 async def lag_and_memory() -> None:
     idle_app = SockvizApp(port=free_port())
-    async with idle_app.run_test(size=(160, 50)):
+    async with idle_app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause(1.0)  # past start-up, as the loaded app is below
         idle = await loop_lag()
 
     session = Session()

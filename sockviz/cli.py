@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import resource
 import socket
 from collections.abc import Sequence
 
@@ -39,8 +40,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _allow_many_sockets() -> None:
+    """A burst of 1,000 clients and their 1,000 accepted connections needs more than the usual 1,024 fds."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    _allow_many_sockets()
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
     SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6).run()

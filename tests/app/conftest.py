@@ -15,6 +15,9 @@ from sockviz.core import Event, StepBlocked, StepFinished, StepRefused, step
 from sockviz.messages import SessionEvent
 
 WAITS = {"finish": StepFinished, "block": StepBlocked}
+LISTENING = ("server-socket", "server-bind", "server-listen")
+CONNECTED = (*LISTENING, "client-socket", "client-connect")
+"""Connected, and waiting in the listener's queue: accept() has not run."""
 
 
 class Lecture:
@@ -60,6 +63,11 @@ class Lecture:
 
     async def press(self, step_id: str, wait_for: str = "finish") -> Event:
         return await self._do(step_id, True, wait_for)
+
+    async def press_all(self, *step_ids: str) -> None:
+        """Run steps that return at once, one after the other, by their keys."""
+        for step_id in step_ids:
+            await self.press(step_id)
 
     def log_text(self) -> str:
         """The log as written: one line per entry, with the lines that wrapping made joined again."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import lecture
+from conftest import CONNECTED, LISTENING, lecture
 
 from sockviz.app import SockvizApp
 from sockviz.core import Role, StepBlocked
@@ -22,8 +22,7 @@ async def set_field(lect, field_id: str, value: str) -> None:
 async def test_hints_follow_the_kernel(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen"):
-            await lect.press(step_id)
+        await lect.press_all(*LISTENING)
         await lect.until(lambda: label(app, "server-accept").endswith("waits"), "accept's hint")
         await lect.press("client-socket")
         await lect.press("client-connect")
@@ -41,8 +40,7 @@ async def test_hints_follow_the_kernel(port):
 async def test_time_wait_row_after_close(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
-            await lect.press(step_id)
+        await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
         await lect.press("server-close-conn")  # the server closes first: its side lingers
         await lect.press("client-close")
@@ -72,8 +70,7 @@ async def test_burst_with_a_small_backlog(port):
 async def test_a_burst_is_one_line_in_the_log(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen"):
-            await lect.press(step_id)
+        await lect.press_all(*LISTENING)
         await set_field(lect, "client-burst-count", "50")
         await lect.press("client-burst")
         await lect.until(lambda: "burst done: 50 of 50 connected" in lect.log_text(), "the burst summary")
@@ -83,8 +80,7 @@ async def test_a_burst_is_one_line_in_the_log(port):
 async def test_bulk_send_shows_progress_and_recv_all_checks_it(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
-            await lect.press(step_id)
+        await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
         await set_field(lect, "client-size", "64M")
         await lect.press("client-send", wait_for="block")
@@ -101,8 +97,7 @@ async def test_bulk_send_shows_progress_and_recv_all_checks_it(port):
 async def test_cancel_key_wakes_a_blocked_recv(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
-            await lect.press(step_id)
+        await lect.press_all(*CONNECTED)
         await lect.press("client-recv", wait_for="block")
         cancelled = await lect.press("client-cancel")
         assert cancelled.call.code == "c.shutdown(socket.SHUT_RD)"
@@ -136,8 +131,7 @@ async def test_hint_mismatch_is_said(port):
     """A hint read before another thread changes things can be wrong; the log says so instead of hiding it."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
-            await lect.press(step_id)
+        await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
         await lect.press("server-recv", wait_for="block")
         assert "(as the hint said)" in lect.log_text()

@@ -6,7 +6,7 @@ import re
 import socket
 import threading
 
-from conftest import lecture
+from conftest import CONNECTED, LISTENING, lecture
 from helpers import wait_for
 
 from sockviz.app import SockvizApp
@@ -71,8 +71,7 @@ async def test_the_blocking_order_lesson(port):
     """Server recv first; then client send and recv; then server send. Each block and wake in order."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
-            await lect.press(step_id)
+        await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
         await lect.press("server-recv", wait_for="block")
         await lect.press("client-send")
@@ -93,8 +92,7 @@ async def test_the_blocking_order_lesson(port):
 async def test_quit_with_accept_and_recv_blocked_does_not_hang(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
-            await lect.press(step_id)
+        await lect.press_all(*CONNECTED)
         await lect.press("client-recv", wait_for="block")
         await lect.press("server-accept")
         await lect.press("server-accept", wait_for="block")
@@ -108,8 +106,7 @@ async def test_quit_with_accept_and_recv_blocked_does_not_hang(port):
 async def test_sixty_four_blocked_steps_keep_the_app_live(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen"):
-            await lect.press(step_id)
+        await lect.press_all(*LISTENING)
         for _ in range(64):
             await lect.pilot.press("a")
         await lect.until(lambda: len(lect.events.of(StepBlocked)) == 64, "64 blocked accepts", timeout=10)
@@ -123,8 +120,7 @@ async def test_peer_bytes_are_shown_literally(port):
     app = SockvizApp(port=port)
     hostile = b"[bold red]boom[/] [x] \x1b[2J\x1b]0;pwned\x07 \r\n\xff"
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen"):
-            await lect.press(step_id)
+        await lect.press_all(*LISTENING)
         peer = socket.create_connection(("127.0.0.1", port))
         try:
             await lect.press("server-accept")
@@ -189,8 +185,7 @@ async def test_ipv4_literal_in_ipv6_mode_is_refused(port):
 async def test_the_ipv6_lesson(port):
     app = SockvizApp(port=port, ipv6=True)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
-            await lect.press(step_id)
+        await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
         assert lect.cell("s", "family") == "AF_INET6"
         assert lect.cell("s", "laddr") == f"('::1', {port}, 0, 0)"
@@ -212,8 +207,7 @@ async def test_the_family_key_switches_host_and_sockets(port):
 async def test_closing_a_blocked_listener_wakes_accept(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen"):
-            await lect.press(step_id)
+        await lect.press_all(*LISTENING)
         await lect.press("server-accept", wait_for="block")
         await lect.click("server-close")
         await lect.until(lambda: "accept() gave up after" in lect.log_text(), "accept to give up")
@@ -225,8 +219,7 @@ async def test_closing_a_blocked_listener_wakes_accept(port):
 async def test_the_user_chooses_the_connection_that_steps_act_on(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        for step_id in ("server-socket", "server-bind", "server-listen"):
-            await lect.press(step_id)
+        await lect.press_all(*LISTENING)
         peers = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
         try:
             await lect.press("server-accept")
@@ -270,8 +263,7 @@ def test_no_step_thread_outlives_the_app(port):
     async def lesson() -> SockvizApp:
         app = SockvizApp(port=port)
         async with lecture(app) as lect:
-            for step_id in ("server-socket", "server-bind", "server-listen"):
-                await lect.press(step_id)
+            await lect.press_all(*LISTENING)
             await lect.press("server-accept", wait_for="block")
         return app
 
