@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Button, Collapsible, Label, ProgressBar, Select
 
@@ -21,6 +22,8 @@ from sockviz.widgets.field import Field
 
 DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 """The course's message."""
+
+DEFAULT_BURST = 10
 
 _SHUTDOWN_CHOICES = [("SHUT_WR", socket.SHUT_WR), ("SHUT_RD", socket.SHUT_RD), ("SHUT_RDWR", socket.SHUT_RDWR)]
 
@@ -74,6 +77,7 @@ class StepPane(Vertical):
         self._message = message
         self._buttons: dict[str, _Hinted] = {step.id: _Hinted(step) for step in steps_of(side)}
         self._choices: list[tuple[str, int]] = []
+        self._settings_ready = False
         self.border_title = side.value
 
     def compose(self) -> ComposeResult:
@@ -93,24 +97,40 @@ class StepPane(Vertical):
             placeholder="empty: echo what recv() got" if server else "bytes to send",
             id=f"{side}-message-field",
         )
-        with Collapsible(title="more settings", id=f"{side}-more"):
-            yield Label("shutdown() how", classes="field-title")
-            yield Select(_SHUTDOWN_CHOICES, value=socket.SHUT_WR, allow_blank=False, compact=True, id=f"{side}-how")
-            yield Label("setsockopt", classes="field-title")
-            yield Select([(o.name, o.name) for o in OPTIONS], value="SO_REUSEADDR", allow_blank=False,
-                         compact=True, id=f"{side}-option-name")  # fmt: skip
-            yield Field("value", "1", OPTIONS_BY_NAME["SO_REUSEADDR"].parse, input_id=f"{side}-option-value",
-                        id=f"{side}-option-value-field")  # fmt: skip
-            if server:
-                yield Field("listen() backlog", "", _optional(_whole(0, 4096, "backlog")), input_id="server-backlog",
-                            placeholder="empty: Python's default", id="server-backlog-field")  # fmt: skip
-            yield Field("sendall() size", "", _optional(parse_size), input_id=f"{side}-size",
-                        placeholder="empty: the message; 64k, 256M", id=f"{side}-size-field")  # fmt: skip
-            yield Field("recv all: expect", "", _optional(parse_size), input_id=f"{side}-expect",
-                        placeholder="empty: until the peer closes", id=f"{side}-expect-field")  # fmt: skip
-            if not server:
-                yield Field("burst clients", "10", _whole(1, MAX_BURST, "clients"), input_id="client-burst-count",
-                            id="client-burst-count-field")  # fmt: skip
+        yield Collapsible(title="more settings", id=f"{side}-more")
+
+    def _settings(self) -> ComposeResult:
+        side = self.side.value
+        server = self.side is Side.SERVER
+        yield Label("shutdown() how", classes="field-title")
+        yield Select(_SHUTDOWN_CHOICES, value=socket.SHUT_WR, allow_blank=False, compact=True, id=f"{side}-how")
+        yield Label("setsockopt", classes="field-title")
+        yield Select([(o.name, o.name) for o in OPTIONS], value="SO_REUSEADDR", allow_blank=False,
+                     compact=True, id=f"{side}-option-name")  # fmt: skip
+        yield Field("value", "1", OPTIONS_BY_NAME["SO_REUSEADDR"].parse, input_id=f"{side}-option-value",
+                    id=f"{side}-option-value-field")  # fmt: skip
+        if server:
+            yield Field("listen() backlog", "", _optional(_whole(0, 4096, "backlog")), input_id="server-backlog",
+                        placeholder="empty: Python's default", id="server-backlog-field")  # fmt: skip
+        yield Field("sendall() size", "", _optional(parse_size), input_id=f"{side}-size",
+                    placeholder="empty: the message; 64k, 256M", id=f"{side}-size-field")  # fmt: skip
+        yield Field("recv all: expect", "", _optional(parse_size), input_id=f"{side}-expect",
+                    placeholder="empty: until the peer closes", id=f"{side}-expect-field")  # fmt: skip
+        if not server:
+            yield Field("burst clients", str(DEFAULT_BURST), _whole(1, MAX_BURST, "clients"),
+                        input_id="client-burst-count", id="client-burst-count-field")  # fmt: skip
+
+    @on(Collapsible.Expanded)
+    async def _expanded(self) -> None:
+        await self.open_settings()
+
+    async def open_settings(self) -> None:
+        """Show the settings; their widgets are made the first time, as they would slow start-up by a quarter."""
+        more = self.query_one(Collapsible)
+        more.collapsed = False
+        if not self._settings_ready:
+            self._settings_ready = True
+            await more.query_one(Collapsible.Contents).mount_all(self._settings())
 
     def on_mount(self) -> None:
         self.query_one(".progress").display = False
@@ -123,26 +143,29 @@ class StepPane(Vertical):
         self.post_message(self.StepPressed(self._buttons[str(event.button.id)].step))
 
     def args_for(self, step: Step, base: StepArgs, *, quiet: bool = False) -> StepArgs:
-        """The step's arguments from this pane's fields; raises InputError, shown at the field unless quiet."""
+        """The step's arguments from this pane's fields; raises InputError, shown at the field unless quiet.
+
+        Settings never opened keep their defaults.
+        """
         args = dataclasses.replace(base)
         action = step.action
         if action is Action.SEND:
-            args.bulk = self._field("size").parsed(quiet=quiet)
+            args.bulk = self._setting("size", None, quiet)
             if args.bulk is None:
                 args.payload = self._field("message").parsed(quiet=quiet)
                 if args.payload is None and self.side is Side.CLIENT and not quiet:
                     self.refuse("message", "type the bytes to send")
         elif action is Action.RECV_ALL:
-            args.expect = self._field("expect").parsed(quiet=quiet)
+            args.expect = self._setting("expect", None, quiet)
         elif action is Action.SHUTDOWN:
             args.how = self._select_value(f"#{self.side.value}-how", socket.SHUT_WR)
         elif action is Action.LISTEN:
-            args.backlog = self._field("backlog").parsed(quiet=quiet)
+            args.backlog = self._setting("backlog", None, quiet)
         elif action is Action.OPTION:
-            name = self._select_value(f"#{self.side.value}-option-name", "SO_REUSEADDR")
-            args.option = OptionSetting(OPTIONS_BY_NAME[name], self._field("option-value").parsed(quiet=quiet))
+            option = OPTIONS_BY_NAME[self._select_value(f"#{self.side.value}-option-name", "SO_REUSEADDR")]
+            args.option = OptionSetting(option, self._setting("option-value", option.parse(option.default), quiet))
         elif action is Action.BURST:
-            args.count = self._field("burst-count").parsed(quiet=quiet)
+            args.count = self._setting("burst-count", DEFAULT_BURST, quiet)
         return args
 
     def refuse(self, field: str, reason: str) -> None:
@@ -153,8 +176,19 @@ class StepPane(Vertical):
     def _field(self, name: str) -> Field:
         return self.query_one(f"#{self.side.value}-{name}-field", Field)
 
+    def _setting(self, name: str, default, quiet: bool):
+        """A field of the settings, or its default while the settings have not been opened."""
+        try:
+            field = self._field(name)
+        except NoMatches:
+            return default
+        return field.parsed(quiet=quiet)
+
     def _select_value(self, selector: str, default):
-        value = self.query_one(selector, Select).value
+        try:
+            value = self.query_one(selector, Select).value
+        except NoMatches:
+            return default
         return default if value is Select.NULL else value
 
     @on(Select.Changed, "#server-option-name, #client-option-name")

@@ -15,6 +15,9 @@ def label(app, step_id: str) -> str:
 
 
 async def set_field(lect, field_id: str, value: str) -> None:
+    """Type into a field of a pane's settings, opening them as a user would."""
+    side = field_id.split("-")[0]
+    await lect.app.query_one(f"#{side}-pane").open_settings()
     lect.app.query_one(f"#{field_id}").value = value
     await lect.pilot.pause()
 
@@ -112,6 +115,7 @@ async def test_options_from_the_pane(port):
         await lect.press("server-socket")
         done = await lect.press("server-option")  # SO_REUSEADDR 1 is the default choice
         assert done.call.code == "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)"
+        await set_field(lect, "server-option-value", "1")
         app.query_one("#server-option-name").value = "settimeout"
         await lect.pilot.pause()
         assert app.query_one("#server-option-value").value == "2"
@@ -136,3 +140,13 @@ async def test_hint_mismatch_is_said(port):
         await lect.press("server-recv", wait_for="block")
         assert "(as the hint said)" in lect.log_text()
         assert [e for e in lect.events.of(StepBlocked) if e.call.prediction.blocks]
+
+
+async def test_settings_open_with_a_click_and_keep_their_defaults_until_then(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press("client-socket")
+        assert not app.query("#client-size")  # not made until opened: start-up stays quicker
+        await lect.pilot.click("#client-more CollapsibleTitle")
+        await lect.until(lambda: app.query("#client-size"), "the settings to open")
+        assert app.query_one("#client-burst-count").value == "10"
