@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on
@@ -31,6 +33,7 @@ from sockviz.core import (
     Step,
     StepArgs,
     StepBlocked,
+    StepCalled,
     StepFinished,
     Target,
     TrackedSocket,
@@ -45,6 +48,7 @@ from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.socket_detail import SocketDetail
 from sockviz.widgets.sockets_table import SocketsTable, activity
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
+from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 STEP_THREADS = 256
 """Threads for steps. asyncio's default pool has cpus + 4 (6 on two cores), and
@@ -79,6 +83,8 @@ class SockvizApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *_step_bindings(),
         Binding("6", "toggle_family", "IPv4/IPv6"),
+        Binding("w", "toggle_wire", "wire"),
+        Binding("p", "export_pcap", "save pcap"),
         Binding("f1,question_mark", "help", "help"),
         Binding("escape", "leave_field", "leave field", show=False),
     ]
@@ -112,6 +118,7 @@ class SockvizApp(App[None]):
         self._table = SocketsTable(id="sockets")
         self._detail = SocketDetail(id="repr")
         self._log = EventLog(id="log")
+        self._wire = WirePane(id="wire")
         yield self._bar
         with Horizontal(id="main"):
             yield self._panes[Side.SERVER]
@@ -119,7 +126,9 @@ class SockvizApp(App[None]):
                 yield self._table
                 yield self._detail
             yield self._panes[Side.CLIENT]
-        yield self._log
+        with Horizontal(id="bottom"):
+            yield self._log
+            yield self._wire
         yield Footer()
 
     def on_load(self) -> None:
@@ -136,6 +145,7 @@ class SockvizApp(App[None]):
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self._unsubscribe()
+        self._wire.stop()
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
 
@@ -201,6 +211,8 @@ class SockvizApp(App[None]):
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self._log.show(event)
+        if isinstance(event, StepCalled):
+            self._wire.show_call(event)
         if not self._refresh_due:
             # A burst of events (a thousand connects, say) costs one refresh per frame, not one per event.
             self._refresh_due = True
@@ -290,6 +302,19 @@ class SockvizApp(App[None]):
 
     def action_toggle_family(self) -> None:
         self._bar.toggle_family()
+
+    def action_toggle_wire(self) -> None:
+        self._wire.display = not self._wire.display
+        if self._wire.display:
+            self._wire.start(self.session, self.post_message)
+
+    @on(WireSegments)
+    def _wire_segments(self, message: WireSegments) -> None:
+        self._wire.show_segments(message.segments)
+
+    def action_export_pcap(self) -> None:
+        path = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S.pcap")
+        self.notify(self._wire.export(path), title="wire", markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

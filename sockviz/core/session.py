@@ -61,6 +61,12 @@ class _Running:
     total_bytes: int | None = None
 
 
+def _same_ends(ends: tuple, wanted: tuple) -> bool:
+    """Whether two ((host, port), (host, port)) pairs name one connection, `::ffff:` prefixes aside."""
+    return all(a[1] == b[1] and a[0].removeprefix("::ffff:") == b[0].removeprefix("::ffff:")
+               for a, b in zip(ends, wanted, strict=True))  # fmt: skip
+
+
 class Session:
     """All sockets of one lesson, and the calls made on them."""
 
@@ -81,6 +87,7 @@ class Session:
         self._name_counts: dict[Role, int] = dict.fromkeys(Role, 0)
         self._watch = BlockWatch(block_after)
         self._kernel_table = KernelTable()
+        self._ports: set[int] = set()
         self._closed = False
 
     # ----- reading ---------------------------------------------------------
@@ -144,6 +151,23 @@ class Session:
             listeners=listeners,
             address=args.endpoint.address if args.endpoint else None,
         )
+
+    def ports(self) -> set[int]:
+        """Every TCP port the session's sockets have used or connected to: what a packet capture keeps."""
+        with self._lock:
+            return set(self._ports)
+
+    def owner_of(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
+        """The session's name for the socket that sent a segment from `src` to `dst`, or the address."""
+        with self._lock:
+            sockets = list(self._sockets)
+        for tracked in sockets:
+            if tracked.ends is not None and _same_ends(tracked.ends, (src, dst)):
+                return tracked.name
+        for tracked in reversed(sockets):  # before accept() the listener answers the handshake
+            if tracked.role is Role.SERVER and tracked.bound_port == src[1]:
+                return tracked.name
+        return f"{src[0]}:{src[1]}"
 
     def read_lingering(self) -> None:
         """Ask the kernel about closed connections it still holds (TIME_WAIT and the like).
@@ -246,6 +270,8 @@ class Session:
             self._recent.append(call)
             if tracked is not None:
                 tracked.in_flight.append(call)
+            if args.endpoint is not None and chosen.action in (Action.CONNECT, Action.BURST):
+                self._ports.add(args.endpoint.port)  # so a capture sees the SYN before connect() returns
             self._emit(StepCalled, call=call)
             if chosen.blocks_until is not None or chosen.action is Action.CLOSE:  # close() waits with SO_LINGER
                 running.watch_token = self._watch.start(lambda: self._mark_blocked(running))
@@ -341,6 +367,8 @@ class Session:
                 cancelled=running.cancelled_by is not None,
                 **fields,
             )
+            if running.tracked is not None:
+                self._ports.update(running.tracked.ports())
             del self._running[running.call.id]
             if running.tracked is not None:
                 running.tracked.in_flight.remove(running.call)

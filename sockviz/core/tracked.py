@@ -68,6 +68,23 @@ class TrackedSocket:
             return None
         return (local[0], local[1]), (remote[0], remote[1])
 
+    @property
+    def bound_port(self) -> int | None:
+        """The local port, while the socket is open and bound."""
+        try:
+            port = self.sock.getsockname()[1]
+        except OSError:
+            return None
+        return port or None
+
+    def ports(self) -> set[int]:
+        """The ports this socket uses: its local port and, once connected, the peer's."""
+        found = {port for port in (self.bound_port,) if port}
+        ends = self.ends or self.current_ends()
+        if ends is not None:
+            found |= {ends[0][1], ends[1][1]}
+        return found
+
     def remember_ends(self) -> None:
         """Keep the connection's addresses: once it closes (or even half-closes) the socket forgets them."""
         if self.ends is None:

@@ -51,6 +51,10 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(INTRO), id="help-intro")
             yield Static(steps_table(), id="help-steps")
             yield Static(
-                Text("6 switches IPv4/IPv6 · escape leaves a text field · ctrl+q quits", style="dim"),
+                Text(
+                    "6 switches IPv4/IPv6 · w shows the wire (needs root) · p saves it as pcap · "
+                    "escape leaves a text field · ctrl+q quits",
+                    style="dim",
+                ),
                 id="help-keys",
             )
