@@ -132,9 +132,27 @@ async def help_screen(scene: Scene, pilot: Pilot) -> None:
     await pilot.pause(0.3)
 
 
+async def wire(scene: Scene, pilot: Pilot) -> None:
+    """The wire view beside the log, through one whole cycle (needs root for the capture)."""
+    scene.fds = pin_fds()
+    await pilot.press("w")
+    await scene.run(pilot, "server-socket", 1.0)
+    await scene.run(pilot, "server-bind", 1.5)
+    await scene.run(pilot, "server-listen", 2.0)
+    await scene.run(pilot, "client-socket", 3.0)
+    await scene.run(pilot, "client-connect", 4.0)
+    await scene.run(pilot, "server-accept", 5.0)
+    await scene.run(pilot, "client-send", 6.0)
+    await scene.run(pilot, "server-recv", 7.0)
+    await scene.run(pilot, "client-close", 8.0)
+    await scene.run(pilot, "server-close-conn", 9.0)
+    await pilot.pause(0.5)
+
+
 SCENES: dict[str, Callable[[Scene, Pilot], Awaitable[None]]] = {
     "fresh": fresh,
     "mid_lesson": mid_lesson,
     "errors": errors,
     "help": help_screen,
+    "wire": wire,
 }
