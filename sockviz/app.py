@@ -43,6 +43,7 @@ from sockviz.core import (
 from sockviz.core.addresses import LOOPBACK
 from sockviz.messages import SessionEvent
 from sockviz.screens.help import HelpScreen
+from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.socket_detail import SocketDetail
@@ -86,6 +87,8 @@ class SockvizApp(App[None]):
         Binding("w", "toggle_wire", "wire"),
         Binding("p", "export_pcap", "save pcap"),
         Binding("f1,question_mark", "help", "help"),
+        Binding("f2", "toggle_contrast", "contrast"),
+        Binding("f12", "save_picture", "save SVG"),
         Binding("escape", "leave_field", "leave field", show=False),
     ]
 
@@ -136,6 +139,7 @@ class SockvizApp(App[None]):
         asyncio.get_running_loop().set_default_executor(self._step_threads)
 
     def on_mount(self) -> None:
+        self.register_theme(HIGH_CONTRAST)
         self.watch(self._table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
         self.set_interval(LINGER_SECONDS, self._look_for_lingering)
@@ -315,6 +319,15 @@ class SockvizApp(App[None]):
     def action_export_pcap(self) -> None:
         path = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S.pcap")
         self.notify(self._wire.export(path), title="wire", markup=False)
+
+    def action_toggle_contrast(self) -> None:
+        """For a projector: white on black with saturated colours, and back."""
+        self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
+
+    def action_save_picture(self) -> None:
+        """An SVG of the screen as it is now, in the current directory, for slides and handouts."""
+        path = self.save_screenshot(path=str(Path.cwd()))
+        self.notify(f"saved {path}", title="picture", markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

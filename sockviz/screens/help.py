@@ -53,7 +53,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 Text(
                     "6 switches IPv4/IPv6 · w shows the wire (needs root) · p saves it as pcap · "
-                    "escape leaves a text field · ctrl+q quits",
+                    "f2 high contrast · f12 saves an SVG picture · escape leaves a text field · ctrl+q quits",
                     style="dim",
                 ),
                 id="help-keys",

@@ -291,3 +291,16 @@ async def test_every_widget_id_is_unique(port):
         ours = ("server-", "client-", "sockets", "log", "host", "port", "repr", "family", "exposure", "endpoint")
         ids = [node.id for node in app.screen.query("*") if node.id and node.id.startswith(ours)]
         assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+async def test_presenter_keys(port, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("f2")
+        assert app.theme == "sockviz-high-contrast"
+        await lect.pilot.press("f12")
+        await lect.pilot.pause()
+        assert len(list(tmp_path.glob("*.svg"))) == 1
+        await lect.pilot.press("f2")
+        assert app.theme == "textual-dark"
