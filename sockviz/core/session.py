@@ -331,8 +331,8 @@ class Session:
             bufsize=args.bufsize,
             backlog="" if args.backlog is None else args.backlog,
             option=args.option.option.line(name, args.option.value) if args.option else "",
-            burst=f"for _ in range({args.count}): start a thread that runs "
-            f"socket.socket({family}, socket.SOCK_STREAM).connect({address})",
+            burst=f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
+            f"threading.Thread(target=c.connect, args=({address},)).start()",
         )
         if chosen.action is Action.CLOSE and tracked is not None and tracked.in_flight:
             code = f"{name}.shutdown(socket.SHUT_RDWR); {code}"

@@ -8,7 +8,7 @@ import time
 import pytest
 from helpers import wait_for
 
-from sockviz.core import StepBlocked, StepFailed, StepReturned, Target, step
+from sockviz.core import StepBlocked, StepCalled, StepFailed, StepReturned, Target, step
 from sockviz.core.bulk import parse_size
 from sockviz.core.options import option_setting
 from sockviz.core.steps import Side
@@ -131,7 +131,11 @@ def test_a_burst_fills_a_small_backlog_and_the_rest_wait_in_syn_sent(lesson):
     lesson.run("server-bind")
     lesson.run("server-listen", backlog=2)
     done = lesson.run("client-burst", count=8)
-    assert done.call.code.startswith("for _ in range(8): start a thread")
+    assert done.call.code == (
+        "for c in [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(8)]: "
+        f"threading.Thread(target=c.connect, args=(('127.0.0.1', {lesson.endpoint.port}),)).start()"
+    )
+    compile(done.call.code, "burst", "exec")  # the line shown is Python that runs
     clients = [t for t in lesson.session.sockets if t.role.value == "client"]
     assert len(clients) == 8
     wait_for(lambda: sum(c.snapshot().kernel.state == "ESTABLISHED" for c in clients) == 3, what="3 established")
@@ -242,3 +246,31 @@ def test_busy_target_is_per_side(lesson):
     wait_for(lambda: lesson.events.of(StepBlocked), what="accept to block")
     assert lesson.session.current(Target.BUSY, Side.SERVER).name == "s"
     assert lesson.session.current(Target.BUSY, Side.CLIENT) is None
+
+
+def test_every_line_the_log_shows_is_python(lesson):
+    """The code lines are what a student copies into a notebook: each must at least parse."""
+    lesson.run("server-socket")
+    lesson.run("server-option", option=option_setting("SO_LINGER", "0"))
+    lesson.run("server-option", option=option_setting("settimeout", "None"))
+    lesson.run("server-bind")
+    lesson.run("server-listen", backlog=4)
+    lesson.run("client-socket")
+    lesson.run("client-connect")
+    lesson.run("server-accept")
+    lesson.run("client-send", bulk=1000)
+    lesson.run("server-recv-all", expect=1000)
+    lesson.run("client-send", payload=b"\x00[x]\n")
+    lesson.run("server-recv")
+    lesson.run("server-send", payload=None)
+    lesson.run("client-recv")
+    lesson.run("client-shutdown", how=socket.SHUT_WR)
+    lesson.run("server-recv-all")
+    lesson.start("client-recv")
+    wait_for(lambda: lesson.events.of(StepBlocked), what="recv to block")
+    lesson.run("client-cancel")
+    lesson.run("client-close")
+    lesson.run("client-burst", count=2)
+    lesson.run("server-close")
+    for event in lesson.events.of(StepCalled):
+        compile(event.call.code, event.call.step.id, "exec")
