@@ -1,13 +1,16 @@
-"""The `sockviz` command."""
+"""The `sockviz` command: the app, or `sockviz run` to play a scenario with no screen."""
 
 from __future__ import annotations
 
 import argparse
 import resource
 import socket
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sockviz.core import DEFAULT_PORT, InputError, check_host, parse_port
+from sockviz.core.addresses import LOOPBACK, Endpoint
 
 
 def _port(text: str) -> int:
@@ -17,26 +20,53 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(error.reason) from None
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="sockviz",
-        description="See the life of a TCP socket: both ends of a real connection, one call per click.",
-    )
-    parser.add_argument(
-        "--host", help="address the server binds and the client connects to (default: 127.0.0.1, or ::1 with -6)"
-    )
+def _address_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address the server binds and the client connects to "
+                        "(default: 127.0.0.1, or ::1 with -6)")  # fmt: skip
     parser.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default: {DEFAULT_PORT}, the course's)"
     )
     parser.add_argument(
         "-6", "--ipv6", action="store_true", help="use IPv6: sockets are AF_INET6 and the host defaults to ::1"
     )
-    args = parser.parse_args(argv)
+
+
+def _check_host(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.host is not None:
         try:
             check_host(args.host, socket.AF_INET6 if args.ipv6 else socket.AF_INET)
         except InputError as error:
             parser.error(f"--host: {error.reason}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sockviz",
+        description="See the life of a TCP socket: both ends of a real connection, one call per click. "
+        "`sockviz run --help` plays a scenario with no screen.",
+    )
+    _address_options(parser)
+    args = parser.parse_args(argv)
+    _check_host(parser, args)
+    return args
+
+
+def parse_run_args(argv: Sequence[str]) -> argparse.Namespace:
+    from sockviz.core import lessons
+
+    parser = argparse.ArgumentParser(
+        prog="sockviz run",
+        description="Play a scenario (one step per line) with no screen, print the story, and exit 1 if an "
+        "`expect` line fails (2 if the scenario is malformed).",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("file", nargs="?", type=Path, help="a scenario file")
+    source.add_argument("--lesson", choices=lessons.names(), help="a built-in lesson")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    parser.add_argument("--speed", type=float, default=1.0, help="divide every pause by this (default 1)")
+    _address_options(parser)
+    args = parser.parse_args(argv)
+    _check_host(parser, args)
     return args
 
 
@@ -48,9 +78,31 @@ def _allow_many_sockets() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
+def run_main(argv: Sequence[str]) -> int:
+    from sockviz.core import lessons, resolve
+    from sockviz.headless import run
+
+    args = parse_run_args(argv)
+    family = socket.AF_INET6 if args.ipv6 else socket.AF_INET
+    try:
+        text = lessons.text(args.lesson) if args.lesson else args.file.read_text(encoding="utf-8")
+    except OSError as error:
+        sys.stderr.write(f"sockviz: cannot read the scenario: {error}\n")
+        return 2
+    try:
+        host = resolve(args.host or LOOPBACK[family], family)
+    except InputError as error:
+        sys.stderr.write(f"sockviz: --host: {error.reason}\n")
+        return 2
+    return run(text, Endpoint(family, host, args.port), as_json=args.json, speed=args.speed)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     _allow_many_sockets()
+    if argv[:1] == ["run"]:
+        sys.exit(run_main(argv[1:]))
+    args = parse_args(argv)
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
     SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6).run()

@@ -43,6 +43,15 @@ Listener = Callable[[Event], None]
 
 _NAME_BASES = {Role.SERVER: "s", Role.CONNECTION: "conn", Role.CLIENT: "c"}
 _RECENT_CALLS = 64
+_ENDINGS = (Action.CLOSE, Action.SHUTDOWN, Action.CANCEL)
+_WAKERS: dict[Action, tuple[Action, ...]] = {
+    Action.ACCEPT: (Action.CONNECT, Action.BURST),
+    Action.RECV: (Action.SEND, *_ENDINGS),
+    Action.RECV_ALL: (Action.SEND, *_ENDINGS),
+    Action.SEND: (Action.RECV, Action.RECV_ALL, *_ENDINGS),
+    Action.CONNECT: (Action.ACCEPT, *_ENDINGS),
+}
+"""For a blocked call, the calls on the other side that can end its wait."""
 _TARGET_OF_ROLE = {Role.SERVER: Target.LISTENER, Role.CONNECTION: Target.CONNECTION, Role.CLIENT: Target.CLIENT}
 
 
@@ -89,6 +98,8 @@ class Session:
         self._kernel_table = KernelTable()
         self._ports: set[int] = set()
         self._closed = False
+        self.listener_errors: list[Exception] = []
+        """Exceptions from listeners, each of which was then unsubscribed."""
 
     # ----- reading ---------------------------------------------------------
 
@@ -208,7 +219,11 @@ class Session:
         with self._lock:
             event = kind(seq=next(self._seq), at=self.now(), **fields)
             for listener in tuple(self._listeners):
-                listener(event)
+                try:
+                    listener(event)
+                except Exception as error:  # noqa: BLE001 - a broken front end must not break the lesson
+                    self._listeners.remove(listener)
+                    self.listener_errors.append(error)
 
     # ----- running steps ---------------------------------------------------
 
@@ -307,7 +322,8 @@ class Session:
         return _NAME_BASES[role] + ("" if count == 1 else str(count))
 
     def _code(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None, name: str) -> str:
-        count = self._name_counts[Role.CONNECTION] + 1
+        waiting = sum(1 for r in self._running.values() if r.call.step.action is Action.ACCEPT)
+        count = self._name_counts[Role.CONNECTION] + 1 + waiting
         address = repr(args.endpoint.address) if args.endpoint else ""
         family = f"socket.{args.family.name}"
         if args.bulk is not None:
@@ -375,13 +391,21 @@ class Session:
             self._idle.notify_all()
 
     def _waker(self, call: Call) -> str | None:
-        """The latest call made while `call` waited: the click that most likely woke it."""
+        """The call made while `call` waited that most likely woke it.
+
+        The latest one of the kinds that can wake it (a connect() wakes an accept(), a send or a
+        close wakes a recv()); failing that, the latest call of any kind.
+        """
+        candidates = []
         for other in reversed(self._recent):
             if other.started < call.started:
                 break
             if other.id != call.id and (other.socket_name != call.socket_name or other.step.action is Action.CLOSE):
-                return other.who
-        return None
+                candidates.append(other)
+        wakers = _WAKERS.get(call.step.action, ())
+        likely = next((other for other in candidates if other.step.action in wakers), None)
+        chosen = likely or (candidates[0] if candidates else None)
+        return None if chosen is None else chosen.who
 
     # ----- what calls ask of the session (the CallSite) ---------------------
 

@@ -45,7 +45,7 @@ _CALL_NAMES = {
     Action.OPTION: "setsockopt",
     Action.CANCEL: "shutdown",
     Action.RECV_ALL: "recv",
-    Action.BURST: "connect",
+    Action.BURST: "burst",
 }
 
 

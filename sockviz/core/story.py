@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sockviz.core.events import (
+    BurstStarted,
     Event,
     SocketAdded,
     StepBlocked,
@@ -64,6 +65,8 @@ def tell(event: Event) -> str:
         return f"{event.step.label} not run: {event.reason}"
     if isinstance(event, SocketAdded):
         return f"new socket {event.name} on the {event.side.value} side"
+    if isinstance(event, BurstStarted):
+        return f"{event.count} connects have started, each in its own thread"
     return type(event).__name__
 
 
@@ -106,3 +109,54 @@ class BurstTally:
         if self.failed:
             text += f"; {self.failed} failed, the first with {self.first_error}"
         return text
+
+
+def side_of(event: Event) -> str:
+    """`server` or `client`: whose step the event is about ('' for none)."""
+    call = getattr(event, "call", None)
+    step = call.step if call is not None else getattr(event, "step", None)
+    return step.side.value if step is not None else ""
+
+
+@dataclass(frozen=True)
+class StoryLine:
+    """One line of the log, ready for any front end to render."""
+
+    seq: int
+    at: float
+    side: str
+    text: str
+    kind: str
+    """The event's class name: a front end styles by it (StepBlocked, StepFailed...)."""
+    why: str | None = None
+    step_id: str | None = None
+
+
+class Storyteller:
+    """Turns events into the log's lines: one per event, and a burst's connects summed up in one."""
+
+    def __init__(self) -> None:
+        self._bursts: dict[int, BurstTally] = {}
+
+    def lines(self, event: Event) -> list[StoryLine]:
+        if isinstance(event, SocketAdded):
+            return []  # the table shows it; the step's own line says so
+        if isinstance(event, BurstStarted):
+            self._bursts[event.call.id] = BurstTally(event.count)
+            return []
+        call = getattr(event, "call", None)
+        step = call.step if call is not None else getattr(event, "step", None)
+        if call is not None and call.burst_of is not None:
+            return self._tally(call.burst_of, event)
+        return [StoryLine(event.seq, event.at, side_of(event), tell(event), type(event).__name__, reason(event),
+                          step.id if step is not None else None)]  # fmt: skip
+
+    def _tally(self, burst: int, event: Event) -> list[StoryLine]:
+        tally = self._bursts.get(burst)
+        if tally is None or not isinstance(event, StepFinished):
+            return []
+        tally.add(event)
+        if not tally.done:
+            return []
+        del self._bursts[burst]
+        return [StoryLine(event.seq, event.at, "client", tally.tell(), type(event).__name__, None, "client-burst")]

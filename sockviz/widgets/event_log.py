@@ -11,18 +11,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import RichLog
 
-from sockviz.core import (
-    BurstStarted,
-    Event,
-    SocketAdded,
-    StepBlocked,
-    StepCalled,
-    StepFailed,
-    StepFinished,
-    StepRefused,
-    StepReturned,
-)
-from sockviz.core.story import BurstTally, reason, tell
+from sockviz.core import Event
+from sockviz.core.story import StoryLine, Storyteller
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
@@ -33,55 +23,27 @@ class EventLog(RichLog):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)  # type: ignore[arg-type]
-        self._bursts: dict[int, BurstTally] = {}
+        self._storyteller = Storyteller()
 
     def show(self, event: Event) -> None:
-        if isinstance(event, SocketAdded):
-            return  # the table shows it; the step's own line says so
-        if isinstance(event, BurstStarted):
-            self._bursts[event.call.id] = BurstTally(event.count)
-            return
-        call = getattr(event, "call", None)
-        if call is not None and call.burst_of is not None:
-            self._tally(call.burst_of, event)
-            return
-        self._write(event.at, self._side(event), tell(event), self._style(event), reason(event))
+        for line in self._storyteller.lines(event):
+            self._write(line)
 
-    def _tally(self, burst: int, event: Event) -> None:
-        tally = self._bursts.get(burst)
-        if tally is None or not isinstance(event, StepFinished):
-            return
-        tally.add(event)
-        if tally.done:
-            del self._bursts[burst]
-            self._write(event.at, "client", tally.tell(), self._style(event), None)
-
-    def _style(self, event: Event) -> str:
+    def _write(self, line: StoryLine) -> None:
         colours = self.app.theme_variables
-        return {
-            StepCalled: "bold",
-            StepBlocked: colours.get("text-warning", "yellow"),
-            StepReturned: colours.get("text-success", "green"),
-            StepFailed: colours.get("text-error", "red"),
-            StepRefused: colours.get("text-warning", "yellow"),
-        }.get(type(event), "")
-
-    def _write(self, at: float, side: str, story: str, style: str, why: str | None) -> None:
-        colours = self.app.theme_variables
+        style = {
+            "StepCalled": "bold",
+            "StepBlocked": colours.get("text-warning", "yellow"),
+            "StepReturned": colours.get("text-success", "green"),
+            "StepFailed": colours.get("text-error", "red"),
+            "StepRefused": colours.get("text-warning", "yellow"),
+        }.get(line.kind, "")
         row = Table.grid(expand=True, padding=(0, 1, 0, 0))
         row.add_column(width=8, justify="right", style="dim")
-        row.add_column(width=6, style=colours.get("text-accent" if side == "server" else "text-primary", ""))
+        row.add_column(width=6, style=colours.get("text-accent" if line.side == "server" else "text-primary", ""))
         row.add_column(ratio=1)
-        text = Text(story, style=style)
-        if why:
-            text.append("\nwhy: ", style="bold").append(why, style="italic")
-        row.add_row(f"{at:.3f}", side, text)
+        text = Text(line.text, style=style)
+        if line.why:
+            text.append("\nwhy: ", style="bold").append(line.why, style="italic")
+        row.add_row(f"{line.at:.3f}", line.side, text)
         self.write(row, expand=True)
-
-    @staticmethod
-    def _side(event: Event) -> str:
-        call = getattr(event, "call", None)
-        if call is not None:
-            return call.step.side.value
-        step = getattr(event, "step", None)
-        return step.side.value if step is not None else ""

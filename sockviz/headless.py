@@ -1,0 +1,82 @@
+"""`sockviz run`: play a scenario with no screen and print its story, for CI and for checking a lesson."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from sockviz.core import Endpoint, Event, Session
+from sockviz.core.scenario import Player, ScenarioError, parse
+from sockviz.core.story import Storyteller
+
+EXIT_EXPECT_FAILED = 1
+EXIT_BAD_SCENARIO = 2
+
+
+class Printer:
+    """Writes the story (and each narration) as lines of text or of JSON."""
+
+    def __init__(self, out: TextIO, as_json: bool) -> None:
+        self.out = out
+        self.as_json = as_json
+        self.closed = False
+        self._storyteller = Storyteller()
+
+    def event(self, event: Event) -> None:
+        if self.closed:
+            return
+        try:
+            self._print(event)
+        except BrokenPipeError:  # `sockviz run ... | head`: stop writing, let the lesson finish
+            self.closed = True
+
+    def _print(self, event: Event) -> None:
+        for line in self._storyteller.lines(event):
+            if self.as_json:
+                record = {"seq": line.seq, "at": round(line.at, 6), "type": line.kind, "side": line.side,
+                          "step": line.step_id, "text": line.text}  # fmt: skip
+                if line.why:
+                    record["why"] = line.why
+                self.out.write(json.dumps(record) + "\n")
+            else:
+                self.out.write(f"{line.at:8.3f} {line.side:<6} {line.text}\n")
+                if line.why:
+                    self.out.write(f"{'':15} why: {line.why}\n")
+        self.out.flush()
+
+    def say(self, line: int, text: str) -> None:
+        if self.closed:
+            return
+        if self.as_json:
+            self._write(json.dumps({"type": "say", "line": line, "text": text}) + "\n")
+        else:
+            self._write(f"{'':15} » {text}\n")
+
+    def _write(self, text: str) -> None:
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:
+            self.closed = True
+
+
+def run(
+    scenario: str, endpoint: Endpoint, *, as_json: bool = False, speed: float = 1.0, out: TextIO = sys.stdout
+) -> int:
+    """Play a scenario's text; the exit code: 0, 1 if an expect failed, 2 if the scenario is malformed."""
+    try:
+        lines = parse(scenario)
+    except ScenarioError as error:
+        sys.stderr.write(f"sockviz: scenario not run: {error}\n")
+        return EXIT_BAD_SCENARIO
+    printer = Printer(out, as_json)
+    session = Session()
+    session.subscribe(printer.event)
+    player = Player(session, endpoint, printer.say)
+    try:
+        outcome = player.play(lines, speed=speed)
+    finally:
+        session.close()
+        player.join()
+    return 0 if outcome.passed else EXIT_EXPECT_FAILED

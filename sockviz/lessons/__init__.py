@@ -1,0 +1,1 @@
+"""The built-in lessons, as scenario files (see sockviz.core.scenario)."""

@@ -1,0 +1,112 @@
+"""Scenarios: checked line by line before anything runs, played headless, and every built-in lesson passes."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+from helpers import free_port
+
+from sockviz.core import Endpoint
+from sockviz.core import lessons as built_in
+from sockviz.core.scenario import Expect, Pause, Say, ScenarioError, StepLine, parse
+from sockviz.headless import EXIT_BAD_SCENARIO, EXIT_EXPECT_FAILED, run
+
+
+def endpoint(family: socket.AddressFamily = socket.AF_INET) -> Endpoint:
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    return Endpoint(family, host, free_port(host))
+
+
+def test_a_scenario_parses_into_its_lines():
+    lines = parse(
+        """
+        # a comment
+        server listen backlog=2   # and a trailing one
+        client send "hi there\\n"
+        client send size=64k
+        client shutdown SHUT_WR
+        server option SO_RCVBUF=16384
+        pause 0.5
+        say "accept() waits here"
+        expect failed client connect ECONNREFUSED
+        """
+    )
+    kinds = [type(line) for line in lines]
+    assert kinds == [StepLine, StepLine, StepLine, StepLine, StepLine, Pause, Say, Expect]
+    assert lines[0].args.backlog == 2 and lines[0].line == 3
+    assert lines[1].args.payload == b"hi there\n"
+    assert lines[2].args.bulk == 65536
+    assert lines[3].args.how == socket.SHUT_WR
+    assert lines[4].args.option.value == 16384
+    assert lines[7].errno_name == "ECONNREFUSED"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("server socket\nserver frobnicate", 2, "has no step 'frobnicate'"),
+        ("router accept", 1, "not a side"),
+        ("server socket\n\nclient send 'unclosed", 3, "close the quotes"),
+        ("pause soon", 1, "pause takes a number"),
+        ("say", 1, "say takes one quoted text"),
+        ("expect done server accept", 1, "expect STATE SIDE STEP"),
+        ("expect returned server accept EBADF", 1, "only `expect failed` takes an errno"),
+        ("server listen backlog=many", 1, "does not take 'backlog=many'"),
+        ("client send size=huge", 1, "a number of bytes"),
+        ("client send \"\\q\"", 1, "not an escape"),
+        ("server bind extra", 1, "does not take 'extra'"),
+    ],
+)
+def test_a_bad_line_is_named_and_nothing_runs(text, line, reason):
+    with pytest.raises(ScenarioError) as refused:
+        parse(text)
+    assert refused.value.line == line and reason in refused.value.reason
+
+
+def test_a_malformed_scenario_runs_nothing(capsys):
+    out = io.StringIO()
+    assert run("server socket\nserver bind\nclient frobnicate\n", endpoint(), out=out) == EXIT_BAD_SCENARIO
+    assert out.getvalue() == ""
+    assert "line 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", built_in.names())
+def test_every_built_in_lesson_passes(name):
+    family = socket.AF_INET6 if name == "ipv6" else socket.AF_INET
+    out = io.StringIO()
+    code = run(built_in.text(name), endpoint(family), speed=20, out=out)
+    assert code == 0, out.getvalue()
+    assert built_in.summary(name)
+
+
+def test_a_failed_expect_is_told_and_sets_the_exit_code():
+    out = io.StringIO()
+    code = run("server socket\nserver bind\nserver listen\nexpect returned server accept\n", endpoint(), out=out)
+    assert code == EXIT_EXPECT_FAILED
+    assert "expect failed at line 4: server-accept was not run, not returned" in out.getvalue()
+
+
+def test_json_lines():
+    out = io.StringIO()
+    assert run('server socket\nsay "hello"\nclient recv\n', endpoint(), as_json=True, out=out) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert records[0] == {**records[0], "type": "StepCalled", "side": "server", "step": "server-socket"}
+    assert {"type": "say", "line": 2, "text": "hello"} in records
+    refused = [r for r in records if r["type"] == "StepRefused"]
+    assert refused and "no client socket yet" in refused[0]["text"]
+
+
+def test_sockviz_run_from_the_command_line():
+    port = free_port()
+    done = subprocess.run(
+        [sys.executable, "-m", "sockviz", "run", "--lesson", "refused", "--port", str(port)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ConnectionRefusedError ECONNREFUSED (111)" in done.stdout
+    assert "» No socket listens there any more" in done.stdout
