@@ -58,7 +58,7 @@ def test_a_scenario_parses_into_its_lines():
         ("expect returned server accept EBADF", 1, "only `expect failed` takes an errno"),
         ("server listen backlog=many", 1, "does not take 'backlog=many'"),
         ("client send size=huge", 1, "a number of bytes"),
-        ("client send \"\\q\"", 1, "not an escape"),
+        ('client send "\\q"', 1, "not an escape"),
         ("server bind extra", 1, "does not take 'extra'"),
     ],
 )
