@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -22,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer
 
+from sockviz.commands import LessonCommands
 from sockviz.core import (
     DEFAULT_PORT,
     STEPS,
@@ -37,15 +39,18 @@ from sockviz.core import (
     StepFinished,
     Target,
     TrackedSocket,
+    lessons,
     step,
     steps_of,
 )
 from sockviz.core.addresses import LOOPBACK
-from sockviz.messages import SessionEvent
+from sockviz.core.scenario import Player, ScenarioError, parse
+from sockviz.messages import Narrated, ScenarioState, SessionEvent
 from sockviz.screens.help import HelpScreen
 from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
+from sockviz.widgets.narration import Narration
 from sockviz.widgets.socket_detail import SocketDetail
 from sockviz.widgets.sockets_table import SocketsTable, activity
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
@@ -81,6 +86,7 @@ class SockvizApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "sockviz"
+    COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         *_step_bindings(),
         Binding("6", "toggle_family", "IPv4/IPv6"),
@@ -89,6 +95,10 @@ class SockvizApp(App[None]):
         Binding("f1,question_mark", "help", "help"),
         Binding("f2", "toggle_contrast", "contrast"),
         Binding("f12", "save_picture", "save SVG"),
+        Binding("space", "play_pause", "play/pause"),
+        Binding("n", "step_scenario", "next line"),
+        Binding("plus", "speed(2)", "faster", show=False),
+        Binding("minus", "speed(0.5)", "slower", show=False),
         Binding("escape", "leave_field", "leave field", show=False),
     ]
 
@@ -99,8 +109,15 @@ class SockvizApp(App[None]):
         ipv6: bool = False,
         *,
         session: Session | None = None,
+        scenario: tuple[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self._scenario = scenario
+        """(title, text) of a scenario to load at start: from --scenario or --lesson."""
+        self._player: Player | None = None
+        self._gate = threading.Condition()
+        self._playing = False
+        self._steps_allowed = 0
         self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
         self.host = host or LOOPBACK[self.family]
         self.port = port
@@ -122,6 +139,7 @@ class SockvizApp(App[None]):
         self._detail = SocketDetail(id="repr")
         self._log = EventLog(id="log")
         self._wire = WirePane(id="wire")
+        self._narration = Narration(id="narration")
         yield self._bar
         with Horizontal(id="main"):
             yield self._panes[Side.SERVER]
@@ -131,6 +149,7 @@ class SockvizApp(App[None]):
             yield self._panes[Side.CLIENT]
         with Horizontal(id="bottom"):
             yield self._log
+            yield self._narration
             yield self._wire
         yield Footer()
 
@@ -145,10 +164,13 @@ class SockvizApp(App[None]):
         self.set_interval(LINGER_SECONDS, self._look_for_lingering)
         self.refresh_sockets()
         self._table.focus()
+        if self._scenario is not None:
+            self.load_scenario(*self._scenario)
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self._unsubscribe()
+        self._stop_scenario()
         self._wire.stop()
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
@@ -328,6 +350,91 @@ class SockvizApp(App[None]):
         """An SVG of the screen as it is now, in the current directory, for slides and handouts."""
         path = self.save_screenshot(path=str(Path.cwd()))
         self.notify(f"saved {path}", title="picture", markup=False)
+
+    # ----- scenarios ---------------------------------------------------------
+
+    def load_lesson(self, name: str) -> None:
+        self.load_scenario(f"lesson: {name}", lessons.text(name))
+
+    def load_scenario(self, title: str, text: str) -> None:
+        """Check a scenario and get it ready to play, paused; a bad line is reported and nothing runs."""
+        try:
+            lines = parse(text)
+        except ScenarioError as error:
+            self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
+            return
+        try:
+            endpoint = self._bar.endpoint()
+        except InputError as error:
+            self.notify(error.reason, title="scenario not loaded", severity="error", markup=False)
+            return
+        self._stop_scenario()
+        self._player = Player(self.session, endpoint, lambda line, said: self.post_message(Narrated(line, said)))
+        self._playing, self._steps_allowed = False, 0
+        self._narration.title, self._narration.said, self._narration.state = title, "", "paused: space plays"
+        self._narration.display = True
+        self._narration.show()
+        self.run_worker(partial(self._play, self._player, lines), thread=True, group="scenario",
+                        exit_on_error=False, description=title)  # fmt: skip
+
+    def _play(self, player: Player, lines: list) -> None:
+        outcome = player.play(lines, before=self._wait_for_turn)
+        verdict = "ended: every expect held" if outcome.passed else f"ended: {len(outcome.failures)} expect failed"
+        self.post_message(ScenarioState(verdict, ""))
+
+    def _wait_for_turn(self, line) -> bool:
+        """In the player's thread, before each line: wait while paused; False once the scenario is stopped."""
+        self.post_message(ScenarioState(None, line.source))
+        with self._gate:
+            self._gate.wait_for(lambda: self._player is None or self._playing or self._steps_allowed > 0)
+            if self._player is None:
+                return False
+            if not self._playing:
+                self._steps_allowed -= 1
+            return True
+
+    def _stop_scenario(self) -> None:
+        with self._gate:
+            player, self._player = self._player, None
+            self._gate.notify_all()
+        if player is not None:
+            player.stop()
+
+    def action_play_pause(self) -> None:
+        with self._gate:
+            self._playing = not self._playing
+            self._gate.notify_all()
+        self._narration.state = "playing" if self._playing else "paused"
+        self._narration.show()
+
+    def action_step_scenario(self) -> None:
+        with self._gate:
+            self._steps_allowed += 1
+            self._gate.notify_all()
+
+    def action_speed(self, factor: float) -> None:
+        if self._player is not None:
+            self._player.speed = min(16.0, max(0.25, self._player.speed * factor))
+            self._narration.speed = self._player.speed
+            self._narration.show()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The scenario keys exist only while a scenario is loaded (so space stays free otherwise)."""
+        if action in ("play_pause", "step_scenario", "speed"):
+            return self._player is not None
+        return True
+
+    @on(Narrated)
+    def _narrated(self, message: Narrated) -> None:
+        self._narration.said = message.text
+        self._narration.show()
+
+    @on(ScenarioState)
+    def _scenario_state(self, message: ScenarioState) -> None:
+        if message.state is not None:
+            self._narration.state = message.state
+        self._narration.next_line = message.next_line
+        self._narration.show()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -46,6 +46,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "`sockviz run --help` plays a scenario with no screen.",
     )
     _address_options(parser)
+    from sockviz.core import lessons
+
+    lesson = parser.add_mutually_exclusive_group()
+    lesson.add_argument("--scenario", type=Path, help="load a scenario file, ready to play (space plays)")
+    lesson.add_argument("--lesson", choices=lessons.names(), help="load a built-in lesson, ready to play")
     args = parser.parse_args(argv)
     _check_host(parser, args)
     return args
@@ -103,6 +108,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     if argv[:1] == ["run"]:
         sys.exit(run_main(argv[1:]))
     args = parse_args(argv)
+    scenario = None
+    if args.lesson:
+        from sockviz.core import lessons
+
+        scenario = (f"lesson: {args.lesson}", lessons.text(args.lesson))
+    elif args.scenario:
+        try:
+            scenario = (f"scenario: {args.scenario.name}", args.scenario.read_text(encoding="utf-8"))
+        except OSError as error:
+            sys.exit(f"sockviz: cannot read the scenario: {error}")
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
-    SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6).run()
+    SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario).run()

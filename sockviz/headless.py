@@ -74,8 +74,9 @@ def run(
     session = Session()
     session.subscribe(printer.event)
     player = Player(session, endpoint, printer.say)
+    player.speed = speed
     try:
-        outcome = player.play(lines, speed=speed)
+        outcome = player.play(lines)
     finally:
         session.close()
         player.join()

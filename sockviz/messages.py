@@ -13,3 +13,21 @@ class SessionEvent(Message):
     def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
+
+
+class Narrated(Message):
+    """A scenario's `say` line (or a failed `expect`), from the player's thread."""
+
+    def __init__(self, line: int, text: str) -> None:
+        super().__init__()
+        self.line = line
+        self.text = text
+
+
+class ScenarioState(Message):
+    """The player's progress: its state when it changes (None: unchanged) and the line it runs next."""
+
+    def __init__(self, state: str | None, next_line: str) -> None:
+        super().__init__()
+        self.state = state
+        self.next_line = next_line

@@ -63,18 +63,21 @@ class StepLine:
     line: int
     step: Step
     args: StepArgs = field(default_factory=StepArgs)
+    source: str = ""
 
 
 @dataclass(frozen=True)
 class Pause:
     line: int
     seconds: float
+    source: str = ""
 
 
 @dataclass(frozen=True)
 class Say:
     line: int
     text: str
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Expect:
     state: str
     step: Step
     errno_name: str | None = None
+    source: str = ""
 
 
 Line = StepLine | Pause | Say | Expect
@@ -146,21 +150,21 @@ def parse(text: str) -> list[Line]:
                 seconds = -1
             if not 0 <= seconds <= 3600:
                 raise ScenarioError(number, "pause takes a number of seconds, like `pause 2`")
-            lines.append(Pause(number, seconds))
+            lines.append(Pause(number, seconds, raw.strip()))
         elif head == "say":
             if len(words) != 2:
                 raise ScenarioError(number, 'say takes one quoted text, like `say "accept() waits here"`')
-            lines.append(Say(number, words[1]))
+            lines.append(Say(number, words[1], raw.strip()))
         elif head == "expect":
             if len(words) < 4 or words[1] not in _STATES:
                 raise ScenarioError(number, f"write `expect STATE SIDE STEP`, with STATE one of {', '.join(_STATES)}")
             errno_name = words[4] if len(words) == 5 and words[1] == "failed" else None
             if len(words) > 5 or (len(words) == 5 and errno_name is None):
                 raise ScenarioError(number, "only `expect failed` takes an errno name after the step")
-            lines.append(Expect(number, words[1], _step(words[2:4], number), errno_name))
+            lines.append(Expect(number, words[1], _step(words[2:4], number), errno_name, raw.strip()))
         else:
             step = _step(words[:2], number)
-            lines.append(StepLine(number, step, _args(step, words[2:], number)))
+            lines.append(StepLine(number, step, _args(step, words[2:], number), raw.strip()))
     return lines
 
 
@@ -192,6 +196,9 @@ class Player:
         """A run's latest state: None while it runs unblocked, then blocked, returned, failed or refused."""
         self._changed = threading.Condition()
         self._threads: list[threading.Thread] = []
+        self._stopped = threading.Event()
+        self.speed = 1.0
+        """Pauses last `seconds / speed`; a front end may change it while the scenario plays."""
         session.subscribe(self._hear)
 
     def _hear(self, event: Event) -> None:
@@ -210,11 +217,15 @@ class Player:
     def _latest(self, step_id: str) -> Event | None:
         return self._state.get(self._latest_call.get(step_id))
 
-    def play(self, lines: Iterable[Line], *, speed: float = 1.0) -> Outcome:
+    def play(self, lines: Iterable[Line], *, before: Callable[[Line], bool] | None = None) -> Outcome:
+        """Play every line; `before`, if given, is asked before each one and may wait (a paused
+        player) or answer False to stop the play there."""
         outcome = Outcome()
         for line in lines:
+            if self._stopped.is_set() or (before is not None and not before(line)):
+                break
             if isinstance(line, Pause):
-                time.sleep(line.seconds / speed)
+                self._stopped.wait(line.seconds / self.speed)
             elif isinstance(line, Say):
                 self.narrate(line.line, line.text)
             elif isinstance(line, Expect):
@@ -225,6 +236,12 @@ class Player:
             else:
                 self._run(line)
         return outcome
+
+    def stop(self) -> None:
+        """End a play at once, even in the middle of a pause."""
+        self._stopped.set()
+        with self._changed:
+            self._changed.notify_all()
 
     def _run(self, line: StepLine) -> None:
         args = replace(line.args, family=self.endpoint.family, endpoint=self.endpoint)
