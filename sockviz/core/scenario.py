@@ -199,7 +199,7 @@ class Player:
         self._stopped = threading.Event()
         self.speed = 1.0
         """Pauses last `seconds / speed`; a front end may change it while the scenario plays."""
-        session.subscribe(self._hear)
+        self._unsubscribe = session.subscribe(self._hear)
 
     def _hear(self, event: Event) -> None:
         with self._changed:
@@ -238,8 +238,9 @@ class Player:
         return outcome
 
     def stop(self) -> None:
-        """End a play at once, even in the middle of a pause."""
+        """End a play at once, even in the middle of a pause, and stop listening to the session."""
         self._stopped.set()
+        self._unsubscribe()
         with self._changed:
             self._changed.notify_all()
 

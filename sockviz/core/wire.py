@@ -115,11 +115,11 @@ class WireCapture:
 
     def __init__(
         self,
-        ports: Callable[[], set[int]],
+        uses_port: Callable[[int], bool],
         deliver: Callable[[list[Segment]], None],
         clock: Callable[[], float],
     ) -> None:
-        self._ports = ports
+        self._uses_port = uses_port
         self._deliver = deliver
         self._clock = clock
         self._stop = threading.Event()
@@ -175,8 +175,7 @@ class WireCapture:
         if parsed is None:
             return None
         src, dst, seq, ack, bits, payload = parsed
-        ports = self._ports()
-        if src[1] not in ports and dst[1] not in ports:
+        if not (self._uses_port(src[1]) or self._uses_port(dst[1])):
             return None
         now = time.time()
         if self._stored + len(frame) <= _STORE_LIMIT:

@@ -43,7 +43,7 @@ class WirePane(RichLog):
             return
         from sockviz.core.wire import WireCapture  # only when the wire view first opens
 
-        self.capture = WireCapture(session.ports, lambda batch: post(WireSegments(batch)), session.now)
+        self.capture = WireCapture(session.uses_port, lambda batch: post(WireSegments(batch)), session.now)
         problem = self.capture.start()
         if problem:
             self.capture = None

@@ -19,7 +19,7 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a raw socket on lo nee
 @pytest.fixture
 def wire(lesson):
     segments = []
-    capture = WireCapture(lesson.session.ports, segments.extend, lesson.session.now)
+    capture = WireCapture(lesson.session.uses_port, segments.extend, lesson.session.now)
     assert capture.start() is None
     yield capture, segments
     capture.stop()
@@ -66,7 +66,7 @@ def test_one_cycle_is_the_textbook_sequence(lesson, wire):
 @root_only
 def test_ipv6_segments_are_parsed(lesson6):
     segments = []
-    capture = WireCapture(lesson6.session.ports, segments.extend, lesson6.session.now)
+    capture = WireCapture(lesson6.session.uses_port, segments.extend, lesson6.session.now)
     assert capture.start() is None
     try:
         lesson6.connected()
@@ -98,7 +98,7 @@ def test_without_the_privilege_it_explains_instead_of_failing():
         from sockviz.core import Session
         from sockviz.core.wire import WireCapture
         session = Session()
-        print(WireCapture(session.ports, print, session.now).start())
+        print(WireCapture(session.uses_port, print, session.now).start())
         session.close()
         """
     )
