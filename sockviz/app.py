@@ -45,6 +45,7 @@ from sockviz.core import (
 )
 from sockviz.core.addresses import LOOPBACK
 from sockviz.core.scenario import Player, ScenarioError, parse
+from sockviz.core.transcript import Transcript
 from sockviz.messages import Narrated, ScenarioState, SessionEvent
 from sockviz.screens.help import HelpScreen
 from sockviz.themes import HIGH_CONTRAST
@@ -95,6 +96,7 @@ class SockvizApp(App[None]):
         Binding("f1,question_mark", "help", "help"),
         Binding("f2", "toggle_contrast", "contrast"),
         Binding("f12", "save_picture", "save SVG"),
+        Binding("f3", "export_scripts", "export .py"),
         Binding("space", "play_pause", "play/pause"),
         Binding("n", "step_scenario", "next line"),
         Binding("plus", "speed(2)", "faster", show=False),
@@ -125,6 +127,7 @@ class SockvizApp(App[None]):
         self._blocked: set[int] = set()
         self._refresh_due = False
         self._unsubscribe = self.session.subscribe(self._from_session)
+        self._transcript = Transcript(self.session)
 
     # ----- building -------------------------------------------------------
 
@@ -345,6 +348,18 @@ class SockvizApp(App[None]):
     def action_toggle_contrast(self) -> None:
         """For a projector: white on black with saturated colours, and back."""
         self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
+
+    def action_export_scripts(self) -> None:
+        """The session so far as server.py and client.py, in a new folder of the current directory."""
+        try:
+            endpoint = self._bar.endpoint()
+        except InputError as error:
+            self.notify(error.reason, title="not exported", severity="error", markup=False)
+            return
+        folder = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S")
+        paths = self._transcript.export(folder, endpoint)
+        self.notify(f"wrote {', '.join(str(p) for p in paths)}: run server.py, then client.py", title="export",
+                    markup=False)  # fmt: skip
 
     def action_save_picture(self) -> None:
         """An SVG of the screen as it is now, in the current directory, for slides and handouts."""

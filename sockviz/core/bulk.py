@@ -8,13 +8,15 @@ pattern at its offset (a memcmp per chunk: far cheaper than the copy itself).
 from __future__ import annotations
 
 import hashlib
+import socket
 from dataclasses import dataclass
 
 from sockviz.core.errors import InputError
 
 CHUNK = 256 * 1024
 MAX_BULK = 256 * 1024 * 1024
-_PATTERN = hashlib.shake_128(b"sockviz bulk pattern").digest(CHUNK)
+PATTERN_SEED = b"sockviz bulk pattern"
+_PATTERN = hashlib.shake_128(PATTERN_SEED).digest(CHUNK)
 _DOUBLE = _PATTERN * 2
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2}
@@ -31,6 +33,15 @@ def parse_size(text: str, field: str = "size") -> int:
     if not 1 <= size <= MAX_BULK:
         raise InputError(field, f"from 1 byte to 256M ({MAX_BULK} bytes)")
     return size
+
+
+def send_piece(sock: socket.socket) -> int:
+    """How many bytes one sendall() of a bulk send hands over: half the send buffer (at most CHUNK).
+
+    A blocking sendall() returns once all its bytes are queued, so pieces this size keep the
+    progress moving even with tiny buffers, and stay large (fast) with the usual ones.
+    """
+    return max(4096, min(CHUNK, sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) // 2))
 
 
 def chunk_at(offset: int, size: int) -> memoryview:

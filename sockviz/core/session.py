@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sockviz.core.bulk import CHUNK, send_piece
 from sockviz.core.calls import CALLS, MAX_BURST, SHUTDOWN_NAMES, Context, Outcome, StepArgs
 from sockviz.core.events import (
     BurstStarted,
@@ -330,15 +331,20 @@ class Session:
         address = repr(args.endpoint.address) if args.endpoint else ""
         family = f"socket.{args.family.name}"
         if args.bulk is not None:
-            send = f"while sent < {args.bulk}: sent += {name}.send(data[sent:sent + piece])"
+            total, piece = args.bulk, send_piece(tracked.sock) if tracked and not tracked.closed else CHUNK
+            send = f"for i in range(0, {total}, {piece}): {name}.sendall(generated(i, min({piece}, {total} - i)))"
         elif args.payload is None:
             send = f"{name}.sendall(data)"
         else:
             send = f"{name}.sendall({show_bytes(args.payload, 60)})"
         if args.expect is None:
-            recv_all = f"while count := {name}.recv_into(buffer): received += count"
+            recv_all = f"received = sum(iter(lambda: {name}.recv_into(buffer), 0))"
         else:
-            recv_all = f"while received < {args.expect}: received += {name}.recv_into(buffer)"
+            want = f"min(len(buffer), {args.expect} - received)"
+            recv_all = (
+                f"received = 0\nwhile received < {args.expect} and (count := {name}.recv_into(buffer, {want})):"
+                " received += count"
+            )
         code = chosen.code.format(
             sock=name,
             new="conn" + ("" if count == 1 else str(count)) if chosen.action is Action.ACCEPT else name,

@@ -53,7 +53,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 Text(
                     "6 switches IPv4/IPv6 · w shows the wire (needs root) · p saves it as pcap · "
-                    "f2 high contrast · f12 saves an SVG picture · escape leaves a text field · ctrl+q quits",
+                    "f3 exports server.py and client.py · f2 high contrast · f12 saves an SVG picture · "
+                    "escape leaves a text field · ctrl+q quits",
                     style="dim",
                 ),
                 id="help-keys",

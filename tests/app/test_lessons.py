@@ -304,3 +304,18 @@ async def test_presenter_keys(port, tmp_path, monkeypatch):
         assert len(list(tmp_path.glob("*.svg"))) == 1
         await lect.pilot.press("f2")
         assert app.theme == "textual-dark"
+
+
+async def test_export_writes_both_scripts(port, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*CONNECTED, "server-accept")
+        await lect.pilot.press("f3")
+        await lect.pilot.pause()
+        (folder,) = tmp_path.glob("sockviz-*")
+        server = (folder / "server.py").read_text()
+        client = (folder / "client.py").read_text()
+        assert "conn, addr = s.accept()" in server and "c.connect((HOST, PORT))" in client
+        compile(server, "server.py", "exec")
+        compile(client, "client.py", "exec")

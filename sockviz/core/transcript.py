@@ -1,0 +1,108 @@
+"""The session as code: every call's line of Python, and the session exported as two scripts.
+
+`server.py` and `client.py` repeat the session's steps in order, one side each,
+so a class can run them in two terminals (or on two machines, with HOST
+changed). Calls that failed in the session are kept, wrapped so that the
+script shows the same error and goes on; calls that another thread woke in
+the session (a close or a cancel) are left as comments, since a script with
+one thread would wait there for ever.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from sockviz.core.addresses import Endpoint
+from sockviz.core.bulk import CHUNK, PATTERN_SEED
+from sockviz.core.events import Event, StepFailed, StepFinished, StepReturned
+from sockviz.core.session import Session
+from sockviz.core.steps import Action, Side
+
+_PREAMBLE = '''"""{title}, as sockviz ran it: run server.py first, then client.py in another terminal."""
+
+import hashlib
+import socket
+import struct  # for SO_LINGER
+import threading  # for a burst of clients
+
+HOST = {host!r}
+PORT = {port}
+
+buffer = bytearray({chunk})  # what recv all reads into
+_PATTERN = hashlib.shake_128({seed!r}).digest({chunk}) * 2
+
+
+def generated(offset, size):
+    """The bytes a bulk send sends: a fixed pattern, so the receiver could check them."""
+    start = offset % {chunk}
+    return _PATTERN[start : start + size]
+
+'''
+
+_AFTER = {
+    Action.ACCEPT: 'print("connection from", addr)',
+    Action.RECV: 'print("received", data)',
+    Action.RECV_ALL: 'print("received", received, "bytes")',
+}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    finished: StepFinished
+
+
+class Transcript:
+    """Listens to a session and keeps each finished call, in order, to export it as scripts."""
+
+    def __init__(self, session: Session) -> None:
+        self._entries: list[_Entry] = []
+        self._lock = threading.Lock()
+        session.subscribe(self._hear)
+
+    def _hear(self, event: Event) -> None:
+        if isinstance(event, StepFinished) and event.call.burst_of is None:
+            with self._lock:
+                self._entries.append(_Entry(event))
+
+    def script(self, side: Side, endpoint: Endpoint, title: str = "A sockviz session") -> str:
+        """One side's script: the preamble, then each of its calls in the order they started."""
+        with self._lock:
+            entries = sorted((e for e in self._entries if e.finished.call.step.side is side),
+                             key=lambda e: e.finished.call.started)  # fmt: skip
+        preamble = _PREAMBLE.format(title=title, host=endpoint.host, port=endpoint.port, chunk=CHUNK, seed=PATTERN_SEED)
+        lines = [preamble]
+        for entry in entries:
+            lines.append(self._block(entry.finished, endpoint))
+        return "\n".join(lines).rstrip() + "\n"
+
+    def export(self, folder: Path, endpoint: Endpoint, title: str = "A sockviz session") -> list[Path]:
+        """Write server.py and client.py into `folder` (made if needed); returns their paths."""
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for side in Side:
+            path = folder / f"{side.value}.py"
+            path.write_text(self.script(side, endpoint, title), encoding="utf-8")
+            paths.append(path)
+        return paths
+
+    @staticmethod
+    def _block(finished: StepFinished, endpoint: Endpoint) -> str:
+        call = finished.call
+        code = call.code.replace(repr(endpoint.address), "(HOST, PORT)")
+        label = call.step.label
+        heading = f"# step {call.step.course_step}: {label}" if call.step.course_step else f"# {label}"
+        if finished.cancelled:
+            commented = "\n".join(f"# {line}" for line in code.splitlines())
+            why = f"in the session, {finished.woken_by} woke this call; one thread would wait for ever"
+            return f"{heading}: {why}\n{commented}\n"
+        if isinstance(finished, StepFailed):
+            body = "\n".join(f"    {line}" for line in code.splitlines())
+            report = "    print('as in the session:', repr(error))"
+            raised = f"{heading}: in the session this raised {finished.error}"
+            return f"{raised}\ntry:\n{body}\nexcept OSError as error:\n{report}\n"
+        after = _AFTER.get(call.step.action)
+        if isinstance(finished, StepReturned) and after:
+            code = f"{code}\n{after}"
+        return f"{heading}\n{code}\n"

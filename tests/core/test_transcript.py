@@ -1,0 +1,71 @@
+"""The session exported as server.py and client.py, which run against each other and move the same bytes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from helpers import wait_for
+
+from sockviz.core import Side
+from sockviz.core.transcript import Transcript
+
+HELLO = b"Hello, Wireshark. You are an amazing tool!"
+
+
+def _listening(port: int) -> bool:
+    with open("/proc/net/tcp") as table:
+        return any(
+            line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A" for line in table.readlines()[1:]
+        )
+
+
+def test_exported_scripts_run_against_each_other(lesson, tmp_path):
+    transcript = Transcript(lesson.session)
+    lesson.run("server-socket")
+    lesson.run("server-bind")
+    lesson.run("server-listen")
+    lesson.run("client-socket")
+    lesson.run("client-recv")  # a wrong order: kept, and shown as the same error when the script runs
+    lesson.run("client-connect")
+    lesson.run("server-accept")
+    lesson.run("client-send", payload=HELLO)
+    lesson.run("server-recv")
+    lesson.run("server-send", payload=None)
+    lesson.run("client-recv")
+    lesson.run("client-send", bulk=300_000)
+    lesson.run("server-recv-all", expect=300_000)
+    lesson.run("client-close")
+    lesson.run("server-close-conn")
+    lesson.run("server-close")
+    lesson.session.close()
+
+    server_py, client_py = transcript.export(tmp_path, lesson.endpoint)
+    assert server_py.name == "server.py" and "# step 4: accept()" in server_py.read_text()
+    server = subprocess.Popen([sys.executable, str(server_py)], stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: _listening(lesson.endpoint.port), what="server.py to listen")
+        client = subprocess.run([sys.executable, str(client_py)], capture_output=True, text=True, timeout=30)
+        server_out, _ = server.communicate(timeout=30)
+    finally:
+        server.kill()
+    assert client.returncode == 0 and server.returncode == 0, client.stderr
+    assert f"received {HELLO!r}" in server_out
+    assert "received 300000 bytes" in server_out
+    assert "as in the session: OSError(107, 'Transport endpoint is not connected')" in client.stdout
+    assert f"received {HELLO!r}" in client.stdout  # the echo came back
+
+
+def test_a_call_woken_by_another_thread_is_left_as_a_comment(lesson):
+    transcript = Transcript(lesson.session)
+    lesson.server_listening()
+    lesson.start("server-accept")
+    wait_for(lambda: lesson.session.running(), what="accept to run")
+    time.sleep(0.05)
+    lesson.run("server-close")
+    wait_for(lambda: lesson.events.finished("server-accept"), what="accept to wake")
+    script = transcript.script(Side.SERVER, lesson.endpoint)
+    assert "# conn, addr = s.accept()" in script
+    assert "closing s here woke this call" in script
+    compile(script, "server.py", "exec")
