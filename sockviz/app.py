@@ -97,6 +97,7 @@ class SockvizApp(App[None]):
         Binding("f2", "toggle_contrast", "contrast"),
         Binding("f12", "save_picture", "save SVG"),
         Binding("f3", "export_scripts", "export .py"),
+        Binding("f4", "export_notebooks", "export .ipynb", show=False),
         Binding("space", "play_pause", "play/pause"),
         Binding("n", "step_scenario", "next line"),
         Binding("plus", "speed(2)", "faster", show=False),
@@ -360,6 +361,19 @@ class SockvizApp(App[None]):
         paths = self._transcript.export(folder, endpoint)
         self.notify(f"wrote {', '.join(str(p) for p in paths)}: run server.py, then client.py", title="export",
                     markup=False)  # fmt: skip
+
+    def action_export_notebooks(self) -> None:
+        """The session so far as server.ipynb and client.ipynb (needs nbformat)."""
+        try:
+            endpoint = self._bar.endpoint()
+            paths = self._transcript.export_notebooks(Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S"), endpoint)
+        except InputError as error:
+            self.notify(error.reason, title="not exported", severity="error", markup=False)
+        except ImportError:
+            self.notify("notebooks need nbformat: pip install 'sockviz[notebook]'", title="not exported",
+                        severity="error", markup=False)  # fmt: skip
+        else:
+            self.notify(f"wrote {', '.join(str(p) for p in paths)}", title="export", markup=False)
 
     def action_save_picture(self) -> None:
         """An SVG of the screen as it is now, in the current directory, for slides and handouts."""

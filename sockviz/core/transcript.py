@@ -87,6 +87,31 @@ class Transcript:
             paths.append(path)
         return paths
 
+    def export_notebooks(self, folder: Path, endpoint: Endpoint, title: str = "A sockviz session") -> list[Path]:
+        """Write server.ipynb and client.ipynb: the same steps, one cell each, for a course run in Jupyter.
+
+        Needs nbformat (`pip install 'sockviz[notebook]'`), imported only here.
+        """
+        import nbformat
+
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for side in Side:
+            with self._lock:
+                entries = sorted((e for e in self._entries if e.finished.call.step.side is side),
+                                 key=lambda e: e.finished.call.started)  # fmt: skip
+            preamble = _PREAMBLE.format(title=title, host=endpoint.host, port=endpoint.port, chunk=CHUNK,
+                                        seed=PATTERN_SEED)  # fmt: skip
+            cells = [nbformat.v4.new_markdown_cell(f"# {title}: the {side.value}"), nbformat.v4.new_code_cell(preamble)]
+            for entry in entries:
+                heading, _, code = self._block(entry.finished, endpoint).partition("\n")
+                cells.append(nbformat.v4.new_markdown_cell(heading.lstrip("# ").capitalize()))
+                cells.append(nbformat.v4.new_code_cell(code.rstrip()))
+            path = folder / f"{side.value}.ipynb"
+            nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+            paths.append(path)
+        return paths
+
     @staticmethod
     def _block(finished: StepFinished, endpoint: Endpoint) -> str:
         call = finished.call

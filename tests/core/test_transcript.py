@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from helpers import wait_for
 
 from sockviz.core import Side
@@ -69,3 +70,24 @@ def test_a_call_woken_by_another_thread_is_left_as_a_comment(lesson):
     assert "# conn, addr = s.accept()" in script
     assert "closing s here woke this call" in script
     compile(script, "server.py", "exec")
+
+
+def test_notebooks_have_a_cell_per_step(lesson, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    transcript = Transcript(lesson.session)
+    lesson.connected()
+    lesson.run("client-send", payload=HELLO)
+    lesson.run("server-recv")
+    server_nb, client_nb = transcript.export_notebooks(tmp_path, lesson.endpoint)
+    notebook = nbformat.read(str(server_nb), as_version=4)
+    nbformat.validate(notebook)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert code[1:] == [
+        "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
+        "s.bind((HOST, PORT))",
+        "s.listen()",
+        'conn, addr = s.accept()\nprint("connection from", addr)',
+        'data = conn.recv(1024)\nprint("received", data)',
+    ]
+    assert "Step 4: accept()" in [cell.source for cell in notebook.cells]
+    assert client_nb.name == "client.ipynb"
