@@ -113,8 +113,11 @@ class SockvizApp(App[None]):
         *,
         session: Session | None = None,
         scenario: tuple[str, str] | None = None,
+        only: Side | None = None,
     ) -> None:
         super().__init__()
+        self.only = only
+        """Split mode: the one side this app plays; the peer is another sockviz, nc, or any program."""
         self._scenario = scenario
         """(title, text) of a scenario to load at start: from --scenario or --lesson."""
         self._player: Player | None = None
@@ -145,6 +148,10 @@ class SockvizApp(App[None]):
         self._wire = WirePane(id="wire")
         self._narration = Narration(id="narration")
         yield self._bar
+        if self.only is not None:
+            other = Side.CLIENT if self.only is Side.SERVER else Side.SERVER
+            self._panes[other].display = False
+            self.sub_title = f"{self.only.value} only"
         with Horizontal(id="main"):
             yield self._panes[Side.SERVER]
             with Vertical(id="middle"):
@@ -190,6 +197,8 @@ class SockvizApp(App[None]):
 
     def run_step(self, chosen: Step) -> None:
         """Check the step's inputs here; run the call itself in a thread worker."""
+        if self.only is not None and chosen.side is not self.only:
+            return
         try:
             args = self._args_for(chosen)
         except InputError:
@@ -448,9 +457,12 @@ class SockvizApp(App[None]):
             self._narration.show()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The scenario keys exist only while a scenario is loaded (so space stays free otherwise)."""
+        """The scenario keys exist only while a scenario is loaded (so space stays free otherwise), and
+        in split mode only this side's steps have keys."""
         if action in ("play_pause", "step_scenario", "speed"):
             return self._player is not None
+        if action == "run_step" and self.only is not None:
+            return step(str(parameters[0])).side is self.only
         return True
 
     @on(Narrated)

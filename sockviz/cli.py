@@ -39,10 +39,11 @@ def _check_host(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             parser.error(f"--host: {error.reason}")
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="sockviz",
+        prog=prog,
         description="See the life of a TCP socket: both ends of a real connection, one call per click. "
+        "`sockviz server` and `sockviz client` play one side each (the peer may be nc, or another machine); "
         "`sockviz run --help` plays a scenario with no screen.",
     )
     _address_options(parser)
@@ -107,7 +108,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     _allow_many_sockets()
     if argv[:1] == ["run"]:
         sys.exit(run_main(argv[1:]))
-    args = parse_args(argv)
+    only = None
+    if argv[:1] in (["server"], ["client"]):
+        from sockviz.core import Side
+
+        only, argv = Side(argv[0]), argv[1:]
+    args = parse_args(argv, prog=f"sockviz {only.value}" if only else "sockviz")
     scenario = None
     if args.lesson:
         from sockviz.core import lessons
@@ -120,4 +126,4 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(f"sockviz: cannot read the scenario: {error}")
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
-    SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario).run()
+    SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only).run()

@@ -18,6 +18,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
+def listening(port: int) -> bool:
+    """Whether the kernel has an IPv4 listener on this port, from /proc/net/tcp (state 0A is LISTEN)."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return any(row[1].endswith(f":{port:04X}") and row[3] == "0A" for row in rows)
+
+
 def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():

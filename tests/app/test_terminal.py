@@ -12,14 +12,7 @@ import termios
 import threading
 import time
 
-from helpers import free_port, wait_for
-
-
-def _listening(port: int) -> bool:
-    """Whether the kernel has a listener on this port, from /proc/net/tcp (state 0A is LISTEN)."""
-    with open("/proc/net/tcp") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return any(row[1].endswith(f":{port:04X}") and row[3] == "0A" for row in rows)
+from helpers import free_port, listening, wait_for
 
 
 def test_quit_with_accept_and_recv_blocked_exits_at_once():
@@ -51,7 +44,7 @@ def test_quit_with_accept_and_recv_blocked_exits_at_once():
         for key in b"sbla":
             os.write(leader, bytes([key]))
             time.sleep(0.3)
-        wait_for(lambda: _listening(port), what="the listener")
+        wait_for(lambda: listening(port), what="the listener")
         for key in b"SCR":  # a client connects (accept returns), then the client's recv blocks
             os.write(leader, bytes([key]))
             time.sleep(0.3)
@@ -60,7 +53,7 @@ def test_quit_with_accept_and_recv_blocked_exits_at_once():
         os.write(leader, b"\x11")  # ctrl+q
         app.wait(timeout=10)
         assert app.returncode == 0, bytes(screen[-2000:])
-        assert not _listening(port)
+        assert not listening(port)
     finally:
         if app.poll() is None:
             os.killpg(app.pid, 9)

@@ -7,19 +7,12 @@ import sys
 import time
 
 import pytest
-from helpers import wait_for
+from helpers import listening, wait_for
 
 from sockviz.core import Side
 from sockviz.core.transcript import Transcript
 
 HELLO = b"Hello, Wireshark. You are an amazing tool!"
-
-
-def _listening(port: int) -> bool:
-    with open("/proc/net/tcp") as table:
-        return any(
-            line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A" for line in table.readlines()[1:]
-        )
 
 
 def test_exported_scripts_run_against_each_other(lesson, tmp_path):
@@ -46,7 +39,7 @@ def test_exported_scripts_run_against_each_other(lesson, tmp_path):
     assert server_py.name == "server.py" and "# step 4: accept()" in server_py.read_text()
     server = subprocess.Popen([sys.executable, str(server_py)], stdout=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: _listening(lesson.endpoint.port), what="server.py to listen")
+        wait_for(lambda: listening(lesson.endpoint.port), what="server.py to listen")
         client = subprocess.run([sys.executable, str(client_py)], capture_output=True, text=True, timeout=30)
         server_out, _ = server.communicate(timeout=30)
     finally:
