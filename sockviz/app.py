@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -44,14 +43,14 @@ from sockviz.core import (
     steps_of,
 )
 from sockviz.core.addresses import LOOPBACK
-from sockviz.core.scenario import Player, ScenarioError, parse
+from sockviz.core.scenario import ScenarioError, parse
 from sockviz.core.transcript import Transcript
-from sockviz.messages import Narrated, ScenarioState, SessionEvent
+from sockviz.messages import SessionEvent
 from sockviz.screens.help import HelpScreen
 from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
-from sockviz.widgets.narration import Narration
+from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.socket_detail import SocketDetail
 from sockviz.widgets.sockets_table import SocketsTable, activity
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
@@ -120,10 +119,6 @@ class SockvizApp(App[None]):
         """Split mode: the one side this app plays; the peer is another sockviz, nc, or any program."""
         self._scenario = scenario
         """(title, text) of a scenario to load at start: from --scenario or --lesson."""
-        self._player: Player | None = None
-        self._gate = threading.Condition()
-        self._playing = False
-        self._steps_allowed = 0
         self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
         self.host = host or LOOPBACK[self.family]
         self.port = port
@@ -146,7 +141,7 @@ class SockvizApp(App[None]):
         self._detail = SocketDetail(id="repr")
         self._log = EventLog(id="log")
         self._wire = WirePane(id="wire")
-        self._narration = Narration(id="narration")
+        self._scenario_panel = ScenarioPanel(id="narration")
         yield self._bar
         if self.only is not None:
             other = Side.CLIENT if self.only is Side.SERVER else Side.SERVER
@@ -160,7 +155,7 @@ class SockvizApp(App[None]):
             yield self._panes[Side.CLIENT]
         with Horizontal(id="bottom"):
             yield self._log
-            yield self._narration
+            yield self._scenario_panel
             yield self._wire
         yield Footer()
 
@@ -181,7 +176,7 @@ class SockvizApp(App[None]):
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self._unsubscribe()
-        self._stop_scenario()
+        self._scenario_panel.stop()
         self._wire.stop()
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
@@ -406,76 +401,25 @@ class SockvizApp(App[None]):
         except InputError as error:
             self.notify(error.reason, title="scenario not loaded", severity="error", markup=False)
             return
-        self._stop_scenario()
-        self._player = Player(self.session, endpoint, lambda line, said: self.post_message(Narrated(line, said)))
-        self._playing, self._steps_allowed = False, 0
-        self._narration.title, self._narration.said, self._narration.state = title, "", "paused: space plays"
-        self._narration.display = True
-        self._narration.show()
-        self.run_worker(partial(self._play, self._player, lines), thread=True, group="scenario",
-                        exit_on_error=False, description=title)  # fmt: skip
-
-    def _play(self, player: Player, lines: list) -> None:
-        outcome = player.play(lines, before=self._wait_for_turn)
-        verdict = "ended: every expect held" if outcome.passed else f"ended: {len(outcome.failures)} expect failed"
-        self.post_message(ScenarioState(verdict, ""))
-
-    def _wait_for_turn(self, line) -> bool:
-        """In the player's thread, before each line: wait while paused; False once the scenario is stopped."""
-        self.post_message(ScenarioState(None, line.source))
-        with self._gate:
-            self._gate.wait_for(lambda: self._player is None or self._playing or self._steps_allowed > 0)
-            if self._player is None:
-                return False
-            if not self._playing:
-                self._steps_allowed -= 1
-            return True
-
-    def _stop_scenario(self) -> None:
-        with self._gate:
-            player, self._player = self._player, None
-            self._gate.notify_all()
-        if player is not None:
-            player.stop()
+        self._scenario_panel.load(title, lines, self.session, endpoint)
 
     def action_play_pause(self) -> None:
-        with self._gate:
-            self._playing = not self._playing
-            self._gate.notify_all()
-        self._narration.state = "playing" if self._playing else "paused"
-        self._narration.show()
+        self._scenario_panel.toggle()
 
     def action_step_scenario(self) -> None:
-        with self._gate:
-            self._steps_allowed += 1
-            self._gate.notify_all()
+        self._scenario_panel.step()
 
     def action_speed(self, factor: float) -> None:
-        if self._player is not None:
-            self._player.speed = min(16.0, max(0.25, self._player.speed * factor))
-            self._narration.speed = self._player.speed
-            self._narration.show()
+        self._scenario_panel.speed(factor)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The scenario keys exist only while a scenario is loaded (so space stays free otherwise), and
         in split mode only this side's steps have keys."""
         if action in ("play_pause", "step_scenario", "speed"):
-            return self._player is not None
+            return self._scenario_panel.loaded
         if action == "run_step" and self.only is not None:
             return step(str(parameters[0])).side is self.only
         return True
-
-    @on(Narrated)
-    def _narrated(self, message: Narrated) -> None:
-        self._narration.said = message.text
-        self._narration.show()
-
-    @on(ScenarioState)
-    def _scenario_state(self, message: ScenarioState) -> None:
-        if message.state is not None:
-            self._narration.state = message.state
-        self._narration.next_line = message.next_line
-        self._narration.show()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
