@@ -41,7 +41,16 @@ async def test_lessons_are_in_the_command_palette(port):
         await lect.pilot.press("ctrl+p")
         await lect.pilot.pause()
         await lect.pilot.press(*"lesson: half")
-        await lect.pilot.pause(0.5)
+
+        def offered() -> bool:
+            options = app.screen.query("CommandList")
+            return (
+                bool(options)
+                and options.first().option_count > 0
+                and "half-close" in str(options.first().get_option_at_index(0).prompt)
+            )
+
+        await lect.until(offered, "the palette to offer the lesson", 10)
         await lect.pilot.press("enter")
         await lect.until(lambda: "lesson: half-close" in narration(app), "the lesson to load")
         await lect.pilot.press("space")
