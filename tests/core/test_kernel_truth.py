@@ -148,7 +148,7 @@ def test_a_burst_fills_a_small_backlog_and_the_rest_wait_in_syn_sent(lesson):
     wait_for(lambda: len([e for e in lesson.events.of(StepReturned) if e.call.burst_of == done.call.id]) == 8,
              timeout=10, what="every connect to return")  # fmt: skip
     connects = [e for e in lesson.events.of(StepReturned) if e.call.burst_of == done.call.id]
-    assert sum(e.blocked for e in connects) == 5
+    assert sum(e.waited > 0.5 for e in connects) == 5  # the five that waited for a SYN retry (about 1 s)
     assert all(c.snapshot().kernel.state == "ESTABLISHED" for c in clients)
 
 
@@ -221,7 +221,7 @@ def test_every_hint_matches_what_the_call_then_does(lesson, setup, step_id, fiel
         assert "(as the hint said)" in tell(lesson.events.of(StepBlocked)[0])
     else:
         wait_for(lambda: lesson.events.finished(step_id), what="the call to return")
-        assert not lesson.events.finished(step_id)[0].blocked
+        assert lesson.events.finished(step_id)[0].waited < 0.5  # at once, allowing for a loaded machine
 
 
 def test_connect_into_a_full_backlog_is_predicted(lesson):
