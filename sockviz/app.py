@@ -255,8 +255,8 @@ class SockvizApp(App[None]):
     def refresh_sockets(self) -> None:
         """Re-read every socket (a few microseconds each) and update what changed."""
         self._refresh_due = False
-        if not self._table.is_attached:
-            return  # the app is closing
+        if not all(widget.is_attached for widget in (self._table, self._bar, *self._panes.values())):
+            return  # the app is closing: its widgets are being taken down
         now = self.session.now()
         sockets = self.session.sockets
         rows = []

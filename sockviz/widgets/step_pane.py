@@ -52,7 +52,10 @@ def step_label(step: Step, hint: Prediction | None = None) -> Text:
 
 @dataclasses.dataclass
 class _Hinted:
+    """A step's button and the hint it shows; the pane keeps them, so no query is needed to update one."""
+
     step: Step
+    button: Button
     hint: Prediction | None = None
 
 
@@ -75,15 +78,20 @@ class StepPane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.side = side
         self._message = message
-        self._buttons: dict[str, _Hinted] = {step.id: _Hinted(step) for step in steps_of(side)}
+        self._buttons: dict[str, _Hinted] = {
+            step.id: _Hinted(
+                step, Button(step_label(step), id=step.id, compact=True, classes="step", tooltip=step.explains)
+            )
+            for step in steps_of(side)
+        }
         self._choices: list[tuple[str, int]] = []
         self._settings_ready = False
         self.border_title = side.value
 
     def compose(self) -> ComposeResult:
         side = self.side.value
-        for step in steps_of(self.side):
-            yield Button(step_label(step), id=step.id, compact=True, classes="step", tooltip=step.explains)
+        for hinted in self._buttons.values():
+            yield hinted.button
         server = self.side is Side.SERVER
         yield ProgressBar(id=f"{side}-progress", show_eta=False, classes="progress")
         yield Label("connection" if server else "client socket", classes="field-title")
@@ -208,9 +216,8 @@ class StepPane(Vertical):
             if hinted is None or hinted.hint == hint:
                 continue
             hinted.hint = hint
-            button = self.query_one(f"#{step_id}", Button)
-            button.label = step_label(hinted.step, hint)
-            button.tooltip = f"{hinted.step.explains}\n\nNow: {hint.why}" if hint else hinted.step.explains
+            hinted.button.label = step_label(hinted.step, hint)
+            hinted.button.tooltip = f"{hinted.step.explains}\n\nNow: {hint.why}" if hint else hinted.step.explains
 
     def show_progress(self, progress: tuple[int, int] | None) -> None:
         """A bulk transfer's bytes so far, or nothing."""
