@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from scenes import SCENES, SIZE, Scene, release_fds  # noqa: E402
+from scenes import SCENES, SIZE, SIZES, Scene, release_fds  # noqa: E402
 from textual._doc import take_svg_screenshot  # noqa: E402
 
 
@@ -22,7 +22,7 @@ def make(name: str) -> Path:
     async def play(pilot) -> None:
         await SCENES[name](scene, pilot)
 
-    svg = take_svg_screenshot(app=scene.app, terminal_size=SIZE, run_before=play)
+    svg = take_svg_screenshot(app=scene.app, terminal_size=SIZES.get(name, SIZE), run_before=play)
     release_fds(scene.fds)
     path = HERE / f"{name}.svg"
     path.write_text(svg, encoding="utf-8")

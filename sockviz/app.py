@@ -44,6 +44,7 @@ from sockviz.core import (
 )
 from sockviz.core.addresses import LOOPBACK
 from sockviz.core.scenario import ScenarioError, parse
+from sockviz.core.timeline import Timeline
 from sockviz.core.transcript import Transcript
 from sockviz.messages import SessionEvent
 from sockviz.screens.help import HelpScreen
@@ -54,6 +55,7 @@ from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.socket_detail import SocketDetail
 from sockviz.widgets.sockets_table import SocketsTable, activity
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
+from sockviz.widgets.timeline_view import TimelineView
 from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 STEP_THREADS = 256
@@ -87,9 +89,12 @@ class SockvizApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "sockviz"
     COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (110, "-wide")]
+    """Below 110 columns the log makes room for the timeline: both would be too narrow to read."""
     BINDINGS: ClassVar[list[BindingType]] = [
         *_step_bindings(),
         Binding("6", "toggle_family", "IPv4/IPv6"),
+        Binding("t", "toggle_timeline", "timeline"),
         Binding("w", "toggle_wire", "wire"),
         Binding("p", "export_pcap", "save pcap"),
         Binding("f1,question_mark", "help", "help"),
@@ -127,6 +132,7 @@ class SockvizApp(App[None]):
         self._refresh_due = False
         self._unsubscribe = self.session.subscribe(self._from_session)
         self._transcript = Transcript(self.session)
+        self._timeline = Timeline()
 
     # ----- building -------------------------------------------------------
 
@@ -141,6 +147,7 @@ class SockvizApp(App[None]):
         self._detail = SocketDetail(id="repr")
         self._log = EventLog(id="log")
         self._wire = WirePane(id="wire")
+        self._timeline_view = TimelineView(self._timeline, self.session.now, id="timeline")
         self._scenario_panel = ScenarioPanel(id="narration")
         yield self._bar
         if self.only is not None:
@@ -153,9 +160,10 @@ class SockvizApp(App[None]):
                 yield self._table
                 yield self._detail
             yield self._panes[Side.CLIENT]
-        with Horizontal(id="bottom"):
+        with Horizontal(id="bottom") as self._bottom:
             yield self._log
             yield self._scenario_panel
+            yield self._timeline_view
             yield self._wire
         yield Footer()
 
@@ -245,6 +253,9 @@ class SockvizApp(App[None]):
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self._log.show(event)
+        self._timeline.add(event)
+        if self._timeline_view.display:
+            self._timeline_view.refresh()
         if isinstance(event, StepCalled):
             self._wire.show_call(event)
         if not self._refresh_due:
@@ -336,6 +347,13 @@ class SockvizApp(App[None]):
 
     def action_toggle_family(self) -> None:
         self._bar.toggle_family()
+
+    def action_toggle_timeline(self) -> None:
+        """Show the timeline and give it the arrow keys; hide it and give them back."""
+        view = self._timeline_view
+        view.display = not view.display
+        self._bottom.set_class(view.display, "-timeline")
+        (view if view.display else self._table).focus()
 
     def action_toggle_wire(self) -> None:
         self._wire.display = not self._wire.display

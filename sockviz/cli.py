@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import socket
 import sys
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from sockviz.core import DEFAULT_PORT, InputError, check_host, parse_port
 from sockviz.core.addresses import LOOPBACK, Endpoint
+from sockviz.serve import DEFAULT_WEB_PORT, web_host_problem
 
 
 def _port(text: str) -> int:
@@ -52,8 +54,17 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
     lesson = parser.add_mutually_exclusive_group()
     lesson.add_argument("--scenario", type=Path, help="load a scenario file, ready to play (space plays)")
     lesson.add_argument("--lesson", choices=lessons.names(), help="load a built-in lesson, ready to play")
+    web = parser.add_argument_group("browser mode")
+    web.add_argument("--serve", action="store_true",
+                     help="serve the app to web browsers (each tab runs its own sockviz on this machine)")  # fmt: skip
+    web.add_argument("--port-web", type=_port, default=DEFAULT_WEB_PORT, help=f"web port (default: {DEFAULT_WEB_PORT})")
+    web.add_argument("--host-web", default="127.0.0.1",
+                     help="address to serve the page on (default: 127.0.0.1); one that browsers can reach")  # fmt: skip
     args = parser.parse_args(argv)
     _check_host(parser, args)
+    problem = web_host_problem(args.host_web)
+    if args.serve and problem:
+        parser.error(f"--host-web: {problem}")
     return args
 
 
@@ -70,6 +81,7 @@ def parse_run_args(argv: Sequence[str]) -> argparse.Namespace:
     source.add_argument("--lesson", choices=lessons.names(), help="a built-in lesson")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of text")
     parser.add_argument("--speed", type=float, default=1.0, help="divide every pause by this (default 1)")
+    parser.add_argument("--timeline", action="store_true", help="end with the timeline: a lane per socket in time")
     _address_options(parser)
     args = parser.parse_args(argv)
     _check_host(parser, args)
@@ -100,7 +112,19 @@ def run_main(argv: Sequence[str]) -> int:
     except InputError as error:
         sys.stderr.write(f"sockviz: --host: {error.reason}\n")
         return 2
-    return run(text, Endpoint(family, host, args.port), as_json=args.json, speed=args.speed)
+    width = shutil.get_terminal_size((100, 24)).columns if args.timeline else None
+    return run(text, Endpoint(family, host, args.port), as_json=args.json, speed=args.speed, timeline_width=width)
+
+
+def _app_argv(args: argparse.Namespace, only: object) -> list[str]:
+    """The options of this command that the served app takes, for each browser tab's sockviz."""
+    argv = [] if only is None else [str(only)]
+    argv += ["--port", str(args.port)] + (["--host", args.host] if args.host else []) + (["-6"] if args.ipv6 else [])
+    if args.lesson:
+        argv += ["--lesson", args.lesson]
+    elif args.scenario:
+        argv += ["--scenario", str(args.scenario.resolve())]
+    return argv
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -114,6 +138,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         only, argv = Side(argv[0]), argv[1:]
     args = parse_args(argv, prog=f"sockviz {only.value}" if only else "sockviz")
+    if args.serve:
+        from sockviz.serve import serve
+
+        serve(_app_argv(args, only), args.host_web, args.port_web)
+        return
     scenario = None
     if args.lesson:
         from sockviz.core import lessons

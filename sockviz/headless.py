@@ -9,6 +9,7 @@ from typing import TextIO
 from sockviz.core import Endpoint, Event, Session
 from sockviz.core.scenario import Player, ScenarioError, parse
 from sockviz.core.story import Storyteller
+from sockviz.core.timeline import LEGEND, Timeline
 
 EXIT_EXPECT_FAILED = 1
 EXIT_BAD_SCENARIO = 2
@@ -53,6 +54,12 @@ class Printer:
         else:
             self._write(f"{'':15} » {text}\n")
 
+    def timeline(self, picture: str) -> None:
+        if self.as_json:
+            self._write(json.dumps({"type": "timeline", "lines": picture.splitlines(), "legend": LEGEND}) + "\n")
+        else:
+            self._write(f"\n{picture}\n\n{LEGEND}\n")
+
     def _write(self, text: str) -> None:
         try:
             self.out.write(text)
@@ -62,9 +69,18 @@ class Printer:
 
 
 def run(
-    scenario: str, endpoint: Endpoint, *, as_json: bool = False, speed: float = 1.0, out: TextIO = sys.stdout
+    scenario: str,
+    endpoint: Endpoint,
+    *,
+    as_json: bool = False,
+    speed: float = 1.0,
+    timeline_width: int | None = None,
+    out: TextIO = sys.stdout,
 ) -> int:
-    """Play a scenario's text; the exit code: 0, 1 if an expect failed, 2 if the scenario is malformed."""
+    """Play a scenario's text; the exit code: 0, 1 if an expect failed, 2 if the scenario is malformed.
+
+    With `timeline_width`, the timeline of the whole run follows the story, that many columns wide.
+    """
     try:
         lines = parse(scenario)
     except ScenarioError as error:
@@ -73,6 +89,8 @@ def run(
     printer = Printer(out, as_json)
     session = Session()
     session.subscribe(printer.event)
+    timeline = Timeline()
+    session.subscribe(timeline.add)
     player = Player(session, endpoint, printer.say)
     player.speed = speed
     try:
@@ -80,4 +98,6 @@ def run(
     finally:
         session.close()
         player.join()
+    if timeline_width is not None:
+        printer.timeline(timeline.picture(timeline_width, timeline.latest))
     return 0 if outcome.passed else EXIT_EXPECT_FAILED

@@ -15,6 +15,7 @@ import struct
 import time
 from collections.abc import Awaitable, Callable
 
+from helpers import ManualClock
 from textual.pilot import Pilot
 
 from sockviz.app import SockvizApp
@@ -25,16 +26,9 @@ CLIENT_PORT = 47111
 FD_FLOOR = 100
 IP_LOCAL_PORT_RANGE = 51  # Linux 6.3+: the ephemeral range of one socket
 SIZE = (120, 36)
-
-
-class ManualClock:
-    """A session clock that moves only when the scene says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+SIZES = {"timeline": (100, 30)}
+"""Scenes drawn at another size: the timeline takes the whole bottom row below 110 columns,
+which keeps the log (whose threads may tell a wake-up in either order) out of the picture."""
 
 
 def pin_fds(floor: int = FD_FLOOR) -> list[int]:
@@ -83,6 +77,15 @@ class Scene:
         if step_id == "client-socket":
             self._pin_client_port()
         await pilot.pause(0.3)  # one table refresh at least
+
+    def finished(self, step_id: str) -> bool:
+        return any(isinstance(e, StepFinished) and e.call.step.id == step_id for e in self.events)
+
+    async def until(self, pilot: Pilot, condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 5
+        while not condition():
+            assert time.monotonic() < deadline, f"waited too long for {what}"
+            await pilot.pause(0.01)
 
     def _pin_client_port(self) -> None:
         client = self.session.current(Target.CLIENT)
@@ -149,10 +152,28 @@ async def wire(scene: Scene, pilot: Pilot) -> None:
     await pilot.pause(0.5)
 
 
+async def timeline(scene: Scene, pilot: Pilot) -> None:
+    """The timeline: accept() waited for connect(), recv() before connect() failed, the server's recv() waits now."""
+    scene.fds = pin_fds()
+    await pilot.press("t")
+    await scene.run(pilot, "server-socket", 1.0)
+    await scene.run(pilot, "server-bind", 2.0)
+    await scene.run(pilot, "server-listen", 3.0)
+    await scene.run(pilot, "server-accept", 4.0, StepBlocked)
+    await scene.run(pilot, "client-socket", 6.0)
+    await scene.run(pilot, "client-recv", 7.0)
+    await scene.run(pilot, "client-connect", 9.0)
+    await scene.until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
+    await scene.run(pilot, "server-recv", 11.0, StepBlocked)
+    scene.clock.now = 1000.0 + 14.0
+    await pilot.pause(0.4)
+
+
 SCENES: dict[str, Callable[[Scene, Pilot], Awaitable[None]]] = {
     "fresh": fresh,
     "mid_lesson": mid_lesson,
     "errors": errors,
     "help": help_screen,
     "wire": wire,
+    "timeline": timeline,
 }

@@ -75,6 +75,8 @@ class StepFinished(Event):
     """For a blocked call: the latest other call made while it waited, in words."""
     cancelled: bool
     """True when the wait ended because this session closed the socket."""
+    woken_by_call: int | None = None
+    """The id of the call in `woken_by`, when it is one of this session's: a picture joins the two."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -380,15 +380,17 @@ class Session:
         self._watch.cancel(running.watch_token)
         with self._lock:
             running.done = True
-            woken_by = running.cancelled_by
+            woken_by, waker = running.cancelled_by, None
             if woken_by is None and running.blocked:
-                woken_by = self._waker(running.call)
+                waker = self._waker(running.call)
+                woken_by = None if waker is None else waker.who
             self._emit(
                 kind,
                 call=running.call,
                 waited=waited,
                 blocked=running.blocked,
                 woken_by=woken_by,
+                woken_by_call=None if waker is None else waker.id,
                 cancelled=running.cancelled_by is not None,
                 **fields,
             )
@@ -399,7 +401,7 @@ class Session:
                 running.tracked.in_flight.remove(running.call)
             self._idle.notify_all()
 
-    def _waker(self, call: Call) -> str | None:
+    def _waker(self, call: Call) -> Call | None:
         """The call made while `call` waited that most likely woke it.
 
         The latest one of the kinds that can wake it (a connect() wakes an accept(), a send or a
@@ -413,8 +415,7 @@ class Session:
                 candidates.append(other)
         wakers = _WAKERS.get(call.step.action, ())
         likely = next((other for other in candidates if other.step.action in wakers), None)
-        chosen = likely or (candidates[0] if candidates else None)
-        return None if chosen is None else chosen.who
+        return likely or (candidates[0] if candidates else None)
 
     # ----- what calls ask of the session (the CallSite) ---------------------
 

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from sockviz.core import STEPS
+from sockviz.core.timeline import LEGEND
 
 INTRO = (
     "Every button makes one real call on a real socket, in its own thread. A call that "
@@ -50,6 +51,16 @@ class HelpScreen(ModalScreen[None]):
             help_box.border_subtitle = "escape closes"
             yield Static(Text(INTRO), id="help-intro")
             yield Static(steps_table(), id="help-steps")
+            yield Static(
+                Text.assemble(
+                    ("t", "bold"),
+                    " shows the timeline: a lane per socket, time running to the right. A bar is a call "
+                    "that waited; it turns towards the call that ended the wait. In it, f holds the "
+                    "picture still, ← → move in time, + − zoom, ↑ ↓ go through the lanes.\n",
+                    (LEGEND, "italic"),
+                ),
+                id="help-timeline",
+            )
             yield Static(
                 Text(
                     "6 switches IPv4/IPv6 · w shows the wire (needs root) · p saves it as pcap · "

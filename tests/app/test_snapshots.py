@@ -24,3 +24,12 @@ class TestMainScreens:
 
     def test_fresh_at_80_by_24(self, snap_compare, scene):
         assert snap_compare(scene.app, terminal_size=(80, 24))
+
+    @pytest.mark.parametrize("size", [(100, 30), (80, 24)])
+    def test_timeline(self, snap_compare, scene, size):
+        """Below 110 columns the timeline takes the log's place, so it is readable at 80x24."""
+
+        async def play(pilot):
+            await SCENES["timeline"](scene, pilot)
+
+        assert snap_compare(scene.app, terminal_size=size, run_before=play)

@@ -4,17 +4,18 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from helpers import Background, Recorder, free_port
+from helpers import Background, ManualClock, Recorder, free_port, wait_for
 
-from sockviz.core import Endpoint, Session, StepArgs, step
+from sockviz.core import Endpoint, Session, StepArgs, StepBlocked, step
 
 
 class Lesson:
     """A session on a free loopback port, with a recorder and a thread runner."""
 
-    def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
+    def __init__(self, family: socket.AddressFamily = socket.AF_INET, clock: ManualClock | None = None) -> None:
         host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-        self.session = Session()
+        self.clock = clock
+        self.session = Session() if clock is None else Session(clock=clock)
         self.events = Recorder(self.session)
         self.background = Background(self.session)
         self.family = family
@@ -32,6 +33,18 @@ class Lesson:
     def start(self, step_id: str, **fields: object):
         """Run a step in a thread, as the app does."""
         return self.background.start(step_id, self.args(**fields))
+
+    def at(self, seconds: float) -> Lesson:
+        """Set the session's clock (a `timed` lesson only) to `seconds` after its start."""
+        assert self.clock is not None, "only a timed lesson has a clock to set"
+        self.clock.now = 1000.0 + seconds
+        return self
+
+    def blocked(self, step_id: str) -> None:
+        wait_for(lambda: any(e.call.step.id == step_id for e in self.events.of(StepBlocked)), what=f"{step_id} blocks")
+
+    def finished(self, step_id: str, count: int = 1) -> None:
+        wait_for(lambda: len(self.events.finished(step_id)) >= count, what=f"{step_id} returns")
 
     def server_listening(self) -> None:
         for step_id in ("server-socket", "server-bind", "server-listen"):
@@ -51,6 +64,15 @@ def lesson() -> Iterator[Lesson]:
     yield made
     assert made.session.close(), "a step was still running after close()"
     assert not made.background.join(), "a step thread outlived the session"
+
+
+@pytest.fixture
+def timed() -> Iterator[Lesson]:
+    """A lesson on a clock the test sets: each call happens at a time the test chose."""
+    made = Lesson(clock=ManualClock())
+    yield made
+    assert made.session.close()
+    assert not made.background.join()
 
 
 @pytest.fixture

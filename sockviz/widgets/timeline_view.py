@@ -1,0 +1,129 @@
+"""The timeline pane: the core's timeline picture, in colour, following the present.
+
+The picture itself (lanes, bars, joins, axis) is worked out by
+`sockviz.core.timeline`; this widget only chooses the window of time to show,
+paints each cell by its ink, and takes the keys that move the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widget import Widget
+
+from sockviz.core.timeline import LEGEND, Ink, Row, Timeline, View, Window
+
+LABEL_WIDTH = 8
+"""Room for a lane's name; longer names (`conn1000`) are cut at the left."""
+
+
+class TimelineView(Widget, can_focus=True):
+    """One lane per socket, time running to the right."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "scroll_time(-1)", "earlier", show=False),
+        Binding("right", "scroll_time(1)", "later", show=False),
+        Binding("home", "scroll_time(-1000000)", "start", show=False),
+        Binding("end", "follow", "follow", show=False),
+        Binding("f", "freeze", "hold/follow", show=False),
+        Binding("plus,equals_sign", "zoom(-1)", "zoom in", show=False),
+        Binding("minus", "zoom(1)", "zoom out", show=False),
+        Binding("up", "scroll_lanes(-1)", "lanes up", show=False),
+        Binding("down", "scroll_lanes(1)", "lanes down", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"timeline--{ink.value}" for ink in Ink} | {
+        "timeline--server",
+        "timeline--client",
+        "timeline--story",
+    }
+
+    def __init__(self, timeline: Timeline, now: Callable[[], float], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.timeline = timeline
+        self.window = Window()
+        self.first_lane = 0
+        self._now = now
+        self._view: View | None = None
+        self.border_subtitle = "f hold · ← → earlier/later · + − zoom"
+        self.tooltip = LEGEND
+
+    def on_mount(self) -> None:
+        self.set_interval(0.25, self._tick)
+
+    def _tick(self) -> None:
+        """Bars of waiting calls grow while the view follows the present."""
+        if self.display and self.window.following:
+            self.refresh()
+
+    # ----- drawing -----------------------------------------------------------
+
+    def _lanes_shown(self) -> int:
+        return max(self.content_size.height - 2, 1)  # less the axis and the story line
+
+    def view(self) -> View:
+        columns = self.content_size.width - LABEL_WIDTH - 1
+        return self.window.view(self._now(), columns, self.timeline.latest)
+
+    def render(self) -> Text:
+        view = self._view = self.view()
+        self.first_lane = min(self.first_lane, max(self.timeline.lane_count - self._lanes_shown(), 0))
+        self.border_title = "timeline · " + (
+            "following" if self.window.following else f"held at {view.now:.1f} s (f: follow)"
+        )
+        text = Text(no_wrap=True, overflow="crop")
+        self._draw(text, self.timeline.axis(view))
+        rows = self.timeline.rows(view, self.first_lane, self._lanes_shown())
+        for row in rows:
+            text.append("\n")
+            self._draw(text, row)
+        text.append("\n" * (self._lanes_shown() - len(rows)))
+        story = self.timeline.story_at(view) if self.timeline.lane_count else LEGEND
+        text.append("\n").append(story, style=self.get_component_rich_style("timeline--story"))
+        return text
+
+    def _draw(self, text: Text, row: Row) -> None:
+        label_style = Style() if row.side is None else self.get_component_rich_style(f"timeline--{row.side.value}")
+        text.append(f"{row.label[-LABEL_WIDTH:]:>{LABEL_WIDTH}} ", style=label_style)
+        styles = {ink: self.get_component_rich_style(f"timeline--{ink.value}") for ink in Ink}
+        run, ink_of_run = [], None
+        for char, ink in row.cells:  # one span per run of the same ink, not one per cell
+            if ink is not ink_of_run and run:
+                text.append("".join(run), style=styles[ink_of_run])
+                run = []
+            run.append(char)
+            ink_of_run = ink
+        if run:
+            text.append("".join(run), style=styles[ink_of_run])
+
+    # ----- keys ------------------------------------------------------------------
+
+    def action_scroll_time(self, pages: int) -> None:
+        """A quarter of the width per press: enough to move, little enough to keep one's place."""
+        view = self._view or self.view()
+        self.window.scroll(view, pages * max(view.columns // 4, 1))
+        self.refresh()
+
+    def action_freeze(self) -> None:
+        """Hold the picture still to talk about it; press again to follow the present."""
+        if self.window.following:
+            self.window.hold(self._view or self.view())
+        else:
+            self.window.follow()
+        self.refresh()
+
+    def action_follow(self) -> None:
+        self.window.follow()
+        self.refresh()
+
+    def action_zoom(self, steps: int) -> None:
+        self.window.zoom(self._view or self.view(), steps)
+        self.refresh()
+
+    def action_scroll_lanes(self, lanes: int) -> None:
+        self.first_lane = max(self.first_lane + lanes, 0)
+        self.refresh()

@@ -1,0 +1,156 @@
+"""Browser mode: `sockviz --serve` opened in a real headless Chromium, driven over the DevTools protocol.
+
+The page's own script draws the terminal on a canvas, so the test reads what the
+app sent instead: a small script, added before the page loads, keeps a copy of
+every frame the page's websocket receives. The test then types a key into the
+page and waits for the real socket() call to come back on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import aiohttp
+import pytest
+from helpers import free_port
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+
+KEEP_FRAMES = """
+(() => {
+  const Native = window.WebSocket;
+  const decoder = new TextDecoder();
+  window.__screen = "";
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (event) => {
+        window.__screen += typeof event.data === "string" ? event.data : decoder.decode(event.data, {stream: true});
+      });
+    }
+  };
+})();
+"""
+"""Copies what the app sends, as the page receives it, into `window.__screen`."""
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,900",
+    "--remote-debugging-port=0",
+]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"exited early with {process.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listened on {port} within {timeout} s")
+
+
+class DevTools:
+    """Just enough of the Chrome DevTools protocol: send a command, await its answer."""
+
+    def __init__(self, websocket: aiohttp.ClientWebSocketResponse) -> None:
+        self.websocket = websocket
+        self._ids = itertools.count(1)
+
+    async def __call__(self, method: str, **params: object) -> dict:
+        request = next(self._ids)
+        await self.websocket.send_json({"id": request, "method": method, "params": params})
+        async for message in self.websocket:
+            answer = json.loads(message.data)
+            if answer.get("id") == request:
+                assert "error" not in answer, answer
+                return answer["result"]
+        raise AssertionError("DevTools closed the connection")
+
+    async def screen(self) -> str:
+        result = await self("Runtime.evaluate", expression="window.__screen || ''", returnByValue=True)
+        return result["result"]["value"]
+
+    async def until_on_screen(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = await self.screen()
+            if text in screen:
+                return screen
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{text!r} never reached the page")
+
+
+@pytest.fixture
+def served(tmp_path):
+    """sockviz --serve on a free web port, and a headless Chromium with its DevTools port."""
+    web_port, socket_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sockviz", "--serve", "--port-web", str(web_port), "--port", str(socket_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    profile = tmp_path / "profile"
+    browser = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for_port(web_port, server)
+        active = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 20
+        while not (active.exists() and len(active.read_text().splitlines()) == 2):
+            assert time.monotonic() < deadline, "Chromium did not open its DevTools port"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{web_port}/", int(active.read_text().split()[0]), socket_port
+    finally:
+        browser.kill()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        finally:
+            server.kill()
+        browser.wait(timeout=10)
+
+
+async def test_the_served_app_renders_in_chromium_and_takes_keys(served):
+    url, devtools_port, socket_port = served
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as answer:
+            page = next(target for target in await answer.json() if target["type"] == "page")
+        async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as websocket:
+            devtools = DevTools(websocket)
+            await devtools("Page.enable")
+            await devtools("Page.addScriptToEvaluateOnNewDocument", source=KEEP_FRAMES)
+            await devtools("Page.navigate", url=url)
+
+            screen = await devtools.until_on_screen("accept()")  # the server pane's step buttons
+            assert "connect()" in screen
+            first_byte = await devtools("Runtime.evaluate", returnByValue=True,
+                                        expression="document.body.classList.contains('-first-byte')")  # fmt: skip
+            assert first_byte["result"]["value"], "the page's script did not take the app's output"
+
+            # A key typed into the page runs the real step in the served app, and its line comes back.
+            await devtools("Runtime.evaluate", expression="document.querySelector('.xterm-helper-textarea').focus()")
+            await devtools("Input.insertText", text="s")
+            await devtools.until_on_screen("socket.socket(socket.AF_INET")
+            await devtools("Input.insertText", text="b")
+            await devtools.until_on_screen(f"s.bind(('127.0.0.1', {socket_port}))")
+
+            shot = await devtools("Page.captureScreenshot", format="png")
+            assert len(shot["data"]) > 10_000  # a real picture of the page, not an empty one

@@ -1,0 +1,73 @@
+"""The timeline pane in the app: it opens on `t`, follows the calls, holds still, and fits 80x24."""
+
+from __future__ import annotations
+
+from conftest import LISTENING, lecture
+
+from sockviz.app import SockvizApp
+
+
+def picture(app: SockvizApp) -> list[str]:
+    return app.query_one("#timeline").render().plain.splitlines()
+
+
+def lane(app: SockvizApp, name: str) -> str:
+    return next(line for line in picture(app) if line[:8].strip() == name)
+
+
+async def test_the_timeline_follows_a_blocked_accept_until_connect_ends_it(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        timeline = app.query_one("#timeline")
+        assert not timeline.display
+        await lect.pilot.press("t")
+        assert timeline.display and app.focused is timeline
+        assert app.query_one("#log").display  # wide enough for both
+        await lect.press_all(*LISTENING)
+        await lect.press("server-accept", wait_for="block")
+        await lect.until(lambda: "s: accept() is waiting" in picture(app)[-1], "the story line to tell the wait")
+        waiting = lane(app, "s")
+        assert "a" in waiting and "━" in waiting
+        await lect.press_all("client-socket", "client-connect")
+        await lect.until(lambda: "conn" in "".join(line[:8] for line in picture(app)), "the conn lane")
+        await lect.until(lambda: "┓" in lane(app, "s"), "the bar to turn towards the connect")
+        assert "c" in lane(app, "c") and "woken by client c.connect()" in picture(app)[-1]
+
+
+async def test_holding_the_timeline_keeps_the_picture_still(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("t")
+        await lect.press_all(*LISTENING)
+        await lect.pilot.press("f")
+        timeline = app.query_one("#timeline")
+        assert "held at" in timeline.border_title
+        still = picture(app)
+        await lect.press_all("client-socket")
+        await lect.pilot.pause(0.6)
+        assert picture(app)[1:] == still[1:]  # no new lane, nothing grown (the first line is the axis)
+        await lect.pilot.press("f")
+        assert "following" in timeline.border_title
+        await lect.until(lambda: any(line[:8].strip() == "c" for line in picture(app)), "the c lane")
+        await lect.pilot.press("left")
+        assert "held at" in timeline.border_title
+        await lect.pilot.press("end")
+        assert "following" in timeline.border_title
+        await lect.pilot.press("t")
+        assert not timeline.display and app.focused is app.query_one("#sockets")
+
+
+async def test_at_80_by_24_the_timeline_takes_the_logs_place(port):
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(80, 24)) as lect:
+        log = app.query_one("#log")
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert not log.display or log.size.width == 0
+        timeline = app.query_one("#timeline")
+        assert timeline.size.width >= 76 and timeline.size.height >= 6
+        await lect.press_all(*LISTENING)
+        await lect.until(lambda: "l" in lane(app, "s"), "listen() on the s lane")
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert log.size.width > 40
