@@ -22,7 +22,7 @@ import pytest
 from helpers import free_port
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
 
 KEEP_FRAMES = """
 (() => {
@@ -128,6 +128,7 @@ def served(tmp_path):
         browser.wait(timeout=10)
 
 
+@needs_chromium
 async def test_the_served_app_renders_in_chromium_and_takes_keys(served):
     url, devtools_port, socket_port = served
     async with aiohttp.ClientSession() as http:
@@ -154,3 +155,21 @@ async def test_the_served_app_renders_in_chromium_and_takes_keys(served):
 
             shot = await devtools("Page.captureScreenshot", format="png")
             assert len(shot["data"]) > 10_000  # a real picture of the page, not an empty one
+
+
+def test_every_tab_runs_sockviz_with_the_same_options():
+    from sockviz.cli import _app_argv, parse_args
+    from sockviz.core import Side
+
+    args = parse_args(["--serve", "--port", "40000", "-6", "--lesson", "ipv6", "--port-web", "8080"])
+    assert _app_argv(args, None) == ["--port", "40000", "-6", "--lesson", "ipv6"]
+    args = parse_args(["--serve", "--host", "127.0.0.1", "--port", "40001"])
+    assert _app_argv(args, Side.SERVER) == ["server", "--port", "40001", "--host", "127.0.0.1"]
+
+
+@pytest.mark.parametrize("wildcard", ["0.0.0.0", "::"])
+def test_a_wildcard_web_address_is_refused_with_its_reason(wildcard):
+    done = subprocess.run([sys.executable, "-m", "sockviz", "--serve", "--host-web", wildcard],
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert done.returncode == 2
+    assert "a browser cannot connect to" in done.stderr
