@@ -16,11 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from sockviz.commands import LessonCommands
 from sockviz.core import (
@@ -51,6 +51,7 @@ from sockviz.screens.help import HelpScreen
 from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
+from sockviz.widgets.key_bar import KeyBar
 from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.socket_detail import SocketDetail
 from sockviz.widgets.sockets_table import SocketsTable, activity
@@ -67,6 +68,9 @@ REFRESH_SECONDS = 0.25
 
 LINGER_SECONDS = 1.0
 """How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
+
+NARROW = 110
+"""Below this many columns the log makes room for the timeline: side by side, both would be too narrow to read."""
 
 MAX_CHOICES = 200
 """The newest sockets a pane's list offers; after a burst of a thousand, the table still has every row."""
@@ -89,8 +93,6 @@ class SockvizApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "sockviz"
     COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
-    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (110, "-wide")]
-    """Below 110 columns the log makes room for the timeline: both would be too narrow to read."""
     BINDINGS: ClassVar[list[BindingType]] = [
         *_step_bindings(),
         Binding("6", "toggle_family", "IPv4/IPv6"),
@@ -165,7 +167,7 @@ class SockvizApp(App[None]):
             yield self._scenario_panel
             yield self._timeline_view
             yield self._wire
-        yield Footer()
+        yield KeyBar(id="keys")
 
     def on_load(self) -> None:
         self._step_threads = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
@@ -180,6 +182,10 @@ class SockvizApp(App[None]):
         self._table.focus()
         if self._scenario is not None:
             self.load_scenario(*self._scenario)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Only the bottom row changes: a class on the screen would restyle every widget, a cost start-up pays.
+        self._bottom.set_class(event.size.width < NARROW, "-narrow")
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""

@@ -1,17 +1,16 @@
-"""One side of the lesson: a button per step, and the values those steps send."""
+"""One side of the lesson: its steps, and the values those steps send."""
 
 from __future__ import annotations
 
 import dataclasses
 import socket
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Button, Collapsible, Label, ProgressBar, Select
+from textual.widgets import Collapsible, Label, ProgressBar, Select
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
 from sockviz.core.bulk import parse_size
@@ -19,6 +18,7 @@ from sockviz.core.calls import MAX_BURST
 from sockviz.core.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
 from sockviz.core.predict import Prediction
 from sockviz.widgets.field import Field
+from sockviz.widgets.step_list import StepList
 
 DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 """The course's message."""
@@ -42,23 +42,6 @@ def _whole(low: int, high: int, field: str):
     return parse
 
 
-def step_label(step: Step, hint: Prediction | None = None) -> Text:
-    """Key, course number, call, and the kernel's hint: `a   4 accept()  waits`. Plain Text, never markup."""
-    label = Text.assemble((f"{step.key}  ", "dim"), step.title, no_wrap=True, overflow="ellipsis")
-    if hint is not None:
-        label.append(f"  {hint.short}", style="italic" if hint.blocks else "dim italic")
-    return label
-
-
-@dataclasses.dataclass
-class _Hinted:
-    """A step's button and the hint it shows; the pane keeps them, so no query is needed to update one."""
-
-    step: Step
-    button: Button
-    hint: Prediction | None = None
-
-
 class StepPane(Vertical):
     """The server's or the client's steps, and the fields they read."""
 
@@ -78,22 +61,17 @@ class StepPane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.side = side
         self._message = message
-        self._buttons: dict[str, _Hinted] = {
-            step.id: _Hinted(
-                step, Button(step_label(step), id=step.id, compact=True, classes="step", tooltip=step.explains)
-            )
-            for step in steps_of(side)
-        }
+        self.steps = StepList(steps_of(side), id=f"{side.value}-steps")
         self._choices: list[tuple[str, int]] = []
         self._settings_ready = False
+        self._progress: ProgressBar | None = None
+        """Made by the first bulk transfer: most lessons never need it, and start-up is shorter without."""
         self.border_title = side.value
 
     def compose(self) -> ComposeResult:
         side = self.side.value
-        for hinted in self._buttons.values():
-            yield hinted.button
+        yield self.steps
         server = self.side is Side.SERVER
-        yield ProgressBar(id=f"{side}-progress", show_eta=False, classes="progress")
         yield Label("connection" if server else "client socket", classes="field-title")
         prompt = "none accepted yet" if server else "none yet"
         yield Select[int]([], prompt=prompt, compact=True, id="server-conn" if server else "client-sock")
@@ -140,15 +118,12 @@ class StepPane(Vertical):
             self._settings_ready = True
             await more.query_one(Collapsible.Contents).mount_all(self._settings())
 
-    def on_mount(self) -> None:
-        self.query_one(".progress").display = False
-
     # ----- steps -----------------------------------------------------------
 
-    @on(Button.Pressed, ".step")
-    def _pressed(self, event: Button.Pressed) -> None:
+    @on(StepList.Chosen)
+    def _pressed(self, event: StepList.Chosen) -> None:
         event.stop()
-        self.post_message(self.StepPressed(self._buttons[str(event.button.id)].step))
+        self.post_message(self.StepPressed(event.step))
 
     def args_for(self, step: Step, base: StepArgs, *, quiet: bool = False) -> StepArgs:
         """The step's arguments from this pane's fields; raises InputError, shown at the field unless quiet.
@@ -210,21 +185,19 @@ class StepPane(Vertical):
     # ----- what the app shows here ----------------------------------------
 
     def show_hints(self, hints: dict[str, Prediction | None]) -> None:
-        """Put the kernel's would-it-block hint on each blocking step's button."""
-        for step_id, hint in hints.items():
-            hinted = self._buttons.get(step_id)
-            if hinted is None or hinted.hint == hint:
-                continue
-            hinted.hint = hint
-            hinted.button.label = step_label(hinted.step, hint)
-            hinted.button.tooltip = f"{hinted.step.explains}\n\nNow: {hint.why}" if hint else hinted.step.explains
+        """Put the kernel's would-it-block hint beside each blocking step."""
+        self.steps.show_hints(hints)
 
     def show_progress(self, progress: tuple[int, int] | None) -> None:
         """A bulk transfer's bytes so far, or nothing."""
-        bar = self.query_one(".progress", ProgressBar)
-        bar.display = progress is not None
+        if self._progress is None:
+            if progress is None:
+                return
+            self._progress = ProgressBar(id=f"{self.side.value}-progress", show_eta=False, classes="progress")
+            self.mount(self._progress, after=self.steps)
+        self._progress.display = progress is not None
         if progress is not None:
-            bar.update(total=progress[1], progress=progress[0])
+            self._progress.update(total=progress[1], progress=progress[0])
 
     def show_sockets(self, choices: list[tuple[str, int]], chosen: int | None) -> None:
         """List the sockets this side can act on; `chosen` is the one its steps act on now."""

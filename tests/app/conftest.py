@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import time
@@ -13,6 +12,7 @@ from textual.pilot import Pilot
 from sockviz.app import SockvizApp
 from sockviz.core import Event, StepBlocked, StepFinished, StepRefused, step
 from sockviz.messages import SessionEvent
+from sockviz.widgets.step_list import StepList
 
 WAITS = {"finish": StepFinished, "block": StepBlocked}
 LISTENING = ("server-socket", "server-bind", "server-listen")
@@ -52,11 +52,16 @@ class Lecture:
         if by_key:
             await self.pilot.press(step(step_id).key)
         else:
-            await asyncio.sleep(0.21)  # a Button ignores a second click within 0.2 s
-            assert await self.pilot.click(f"#{step_id}")
+            await self.click_line(step_id)
         await self.until(arrived, f"{step_id} to {wait_for}")
         await self.pilot.pause()
         return arrived()[0]
+
+    async def click_line(self, step_id: str) -> None:
+        """Click a step's line in its pane, as a mouse does; wait for nothing."""
+        chosen = step(step_id)
+        steps = self.app.query_one(f"#{chosen.side.value}-steps", StepList)
+        assert await self.pilot.click(steps, offset=(4, steps.steps.index(chosen)))
 
     async def click(self, step_id: str, wait_for: str = "finish") -> Event:
         return await self._do(step_id, False, wait_for)

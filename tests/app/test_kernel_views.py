@@ -7,11 +7,11 @@ import re
 from conftest import CONNECTED, LISTENING, lecture
 
 from sockviz.app import SockvizApp
-from sockviz.core import Role, StepBlocked
+from sockviz.core import Role, StepBlocked, step
 
 
 def label(app, step_id: str) -> str:
-    return str(app.query_one(f"#{step_id}").label)
+    return app.query_one(f"#{step(step_id).side.value}-steps").line(step_id).plain
 
 
 async def set_field(lect, field_id: str, value: str) -> None:
@@ -86,7 +86,9 @@ async def test_bulk_send_shows_progress_and_recv_all_checks_it(port):
         await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
         await set_field(lect, "client-size", "64M")
+        assert not app.query("#client-progress")  # made by the first bulk transfer, not at start-up
         await lect.press("client-send", wait_for="block")
+        await lect.until(lambda: app.query("#client-progress"), "the progress bar")
         bar = app.query_one("#client-progress")
         await lect.until(lambda: bar.display and 0 < bar.progress < bar.total == 64 * 1024 * 1024, "progress", 10)
         await set_field(lect, "server-expect", "64M")

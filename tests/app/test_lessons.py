@@ -147,7 +147,7 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
         ]:
             app.query_one("#port").value = bad
             await lect.pilot.pause()
-            await lect.pilot.click("#server-bind")
+            await lect.click_line("server-bind")
             await lect.pilot.pause(0.22)
             assert reason in str(app.query_one("#port-field .field-note").render())
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
@@ -159,7 +159,7 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
         await lect.until(
             lambda: "does not resolve" in str(app.query_one("#host-field .field-note").render()), "the lookup to fail"
         )
-        await lect.pilot.click("#server-bind")
+        await lect.click_line("server-bind")
         await lect.pilot.pause(0.22)
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
         app.query_one("#host").value = "localhost"
