@@ -312,8 +312,8 @@ class SockvizApp(App[None]):
         client = self.session.current(Target.CLIENT)
         server = self._panes[Side.SERVER]
         names = dict.fromkeys(t.name for t in (listener, conn) if t is not None)
-        server.border_subtitle = "acts on " + ", ".join(names) if names else ""
-        self._panes[Side.CLIENT].border_subtitle = f"acts on {client.name}" if client else ""
+        server.show_target("acts on " + ", ".join(names) if names else "")
+        self._panes[Side.CLIENT].show_target(f"acts on {client.name}" if client else "")
         sockets = self.session.sockets
         for role, pane, chosen in ((Role.CONNECTION, server, conn), (Role.CLIENT, self._panes[Side.CLIENT], client)):
             newest = list(itertools.islice((t for t in reversed(sockets) if t.role is role), MAX_CHOICES))

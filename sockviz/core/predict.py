@@ -18,7 +18,7 @@ from sockviz.core.steps import Action
 
 @dataclass(frozen=True)
 class Prediction:
-    """What a call will do, in a word for the button and a sentence for the log."""
+    """What a call will do, in a word for the step and a sentence for the log."""
 
     blocks: bool
     short: str

@@ -1,4 +1,4 @@
-"""The catalogue of steps: one entry per button, key, code line and help text.
+"""The catalogue of steps: one entry per clickable step, key, code line and help text.
 
 Everything that shows or runs a step (the panes, the keys, the log, the help
 screen, a scripted run) reads it from here, so adding a step is one entry.
@@ -88,7 +88,7 @@ class Step:
 
     @property
     def title(self) -> str:
-        """The course's step number (if it has one) and the call, as the button shows them."""
+        """The course's step number (if it has one) and the call, as the pane shows them."""
         number = str(self.course_step) if self.course_step else "·"
         return f"{number:>2} {self.label}"
 

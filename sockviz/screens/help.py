@@ -17,9 +17,9 @@ from sockviz.core import STEPS
 from sockviz.core.timeline import LEGEND
 
 INTRO = (
-    "Every button makes one real call on a real socket, in its own thread. A call that "
-    "must wait blocks only its thread: go to the other side and press the step it waits "
-    "for. The table shows each socket as Python and the kernel see it; the log tells the "
+    "Every step, clicked or run by its key, makes one real call on a real socket, in its own "
+    "thread. A call that must wait blocks only its thread: go to the other side and run the "
+    "step it waits for. The table shows each socket as Python and the kernel see it; the log tells the "
     "story. Closing a socket whose call is blocked wakes that call."
 )
 

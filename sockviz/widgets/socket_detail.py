@@ -11,9 +11,13 @@ from sockviz.core import SocketSnapshot, TrackedSocket
 class SocketDetail(Static):
     """`print(s)` for the socket under the table's cursor."""
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._shown: Text | None = None
+
     def show(self, tracked: TrackedSocket | None, snap: SocketSnapshot | None) -> None:
         if tracked is None or snap is None:
-            self.update(Text("select a socket in the table to see print() of it", style="dim"))
+            self._update(Text("select a socket in the table to see print() of it", style="dim"))
             return
         text = Text.assemble((f">>> print({tracked.name})\n", "dim"), snap.repr or repr(tracked.sock))
         if snap.kernel is not None:
@@ -21,4 +25,10 @@ class SocketDetail(Static):
             if snap.kernel.queues:
                 text.append(f", {snap.kernel.queues}", style="dim")
         text.append(f"\nsent {tracked.bytes_sent} bytes, received {tracked.bytes_received}", style="dim")
-        self.update(text)
+        self._update(text)
+
+    def _update(self, text: Text) -> None:
+        """Only a change is written: an update lays the whole screen out again, four times a second."""
+        if text != self._shown:
+            self._shown = text
+            self.update(text)

@@ -188,6 +188,11 @@ class StepPane(Vertical):
         """Put the kernel's would-it-block hint beside each blocking step."""
         self.steps.show_hints(hints)
 
+    def show_target(self, text: str) -> None:
+        """Which sockets the steps act on, under the pane; set only when it changes, as it repaints."""
+        if self.border_subtitle != text:
+            self.border_subtitle = text
+
     def show_progress(self, progress: tuple[int, int] | None) -> None:
         """A bulk transfer's bytes so far, or nothing."""
         if self._progress is None:

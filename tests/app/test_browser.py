@@ -140,7 +140,7 @@ async def test_the_served_app_renders_in_chromium_and_takes_keys(served):
             await devtools("Page.addScriptToEvaluateOnNewDocument", source=KEEP_FRAMES)
             await devtools("Page.navigate", url=url)
 
-            screen = await devtools.until_on_screen("accept()")  # the server pane's step buttons
+            screen = await devtools.until_on_screen("accept()")  # the server pane's steps
             assert "connect()" in screen
             first_byte = await devtools("Runtime.evaluate", returnByValue=True,
                                         expression="document.body.classList.contains('-first-byte')")  # fmt: skip

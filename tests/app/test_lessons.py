@@ -285,7 +285,7 @@ async def test_listening_on_all_interfaces_is_said_on_screen(port):
 
 
 async def test_every_widget_id_is_unique(port):
-    """Scripts find widgets by id: a step button and a field must never share one."""
+    """Scripts find widgets by id: no two may share one."""
     app = SockvizApp(port=port)
     async with lecture(app):
         ours = ("server-", "client-", "sockets", "log", "host", "port", "repr", "family", "exposure", "endpoint")

@@ -1,4 +1,4 @@
-"""One catalogue drives every button, key and code line: it must be complete and unambiguous."""
+"""One catalogue drives every step line, key and code line: it must be complete and unambiguous."""
 
 from __future__ import annotations
 
