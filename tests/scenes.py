@@ -78,6 +78,11 @@ class Scene:
             self._pin_client_port()
         await pilot.pause(0.3)  # one table refresh at least
 
+    async def run_all(self, pilot: Pilot, *timed: tuple[str, float]) -> None:
+        """Run steps that return at once, each at its scene time."""
+        for step_id, at in timed:
+            await self.run(pilot, step_id, at)
+
     def finished(self, step_id: str) -> bool:
         return any(isinstance(e, StepFinished) and e.call.step.id == step_id for e in self.events)
 
@@ -102,17 +107,11 @@ async def fresh(scene: Scene, pilot: Pilot) -> None:
 async def mid_lesson(scene: Scene, pilot: Pilot) -> None:
     """Echo done; the client has not read it yet (42 bytes wait in its queue); the server waits in recv()."""
     scene.fds = pin_fds()
-    await scene.run(pilot, "server-socket", 1.0)
-    await scene.run(pilot, "server-bind", 2.5)
-    await scene.run(pilot, "server-listen", 4.0)
+    await scene.run_all(pilot, ("server-socket", 1.0), ("server-bind", 2.5), ("server-listen", 4.0))
     # connect() before accept(): the kernel completes the handshake and queues it. (A blocked accept()
     # woken by connect() would make the two threads' lines race for their order in the log.)
-    await scene.run(pilot, "client-socket", 5.0)
-    await scene.run(pilot, "client-connect", 6.5)
-    await scene.run(pilot, "server-accept", 9.81)
-    await scene.run(pilot, "client-send", 12.0)
-    await scene.run(pilot, "server-recv", 14.0)
-    await scene.run(pilot, "server-send", 15.5)
+    await scene.run_all(pilot, ("client-socket", 5.0), ("client-connect", 6.5), ("server-accept", 9.81),
+                        ("client-send", 12.0), ("server-recv", 14.0), ("server-send", 15.5))  # fmt: skip
     await scene.run(pilot, "server-recv", 17.0, StepBlocked)
     scene.clock.now = 1000.0 + 20.25
     await pilot.pause(0.3)
@@ -139,16 +138,10 @@ async def wire(scene: Scene, pilot: Pilot) -> None:
     """The wire view beside the log, through one whole cycle (needs root for the capture)."""
     scene.fds = pin_fds()
     await pilot.press("w")
-    await scene.run(pilot, "server-socket", 1.0)
-    await scene.run(pilot, "server-bind", 1.5)
-    await scene.run(pilot, "server-listen", 2.0)
-    await scene.run(pilot, "client-socket", 3.0)
-    await scene.run(pilot, "client-connect", 4.0)
-    await scene.run(pilot, "server-accept", 5.0)
-    await scene.run(pilot, "client-send", 6.0)
-    await scene.run(pilot, "server-recv", 7.0)
-    await scene.run(pilot, "client-close", 8.0)
-    await scene.run(pilot, "server-close-conn", 9.0)
+    await scene.run_all(pilot, ("server-socket", 1.0), ("server-bind", 1.5), ("server-listen", 2.0),
+                        ("client-socket", 3.0), ("client-connect", 4.0), ("server-accept", 5.0),
+                        ("client-send", 6.0), ("server-recv", 7.0), ("client-close", 8.0),
+                        ("server-close-conn", 9.0))  # fmt: skip
     await pilot.pause(0.5)
 
 
@@ -156,13 +149,9 @@ async def timeline(scene: Scene, pilot: Pilot) -> None:
     """The timeline: accept() waited for connect(), recv() before connect() failed, the server's recv() waits now."""
     scene.fds = pin_fds()
     await pilot.press("t")
-    await scene.run(pilot, "server-socket", 1.0)
-    await scene.run(pilot, "server-bind", 2.0)
-    await scene.run(pilot, "server-listen", 3.0)
+    await scene.run_all(pilot, ("server-socket", 1.0), ("server-bind", 2.0), ("server-listen", 3.0))
     await scene.run(pilot, "server-accept", 4.0, StepBlocked)
-    await scene.run(pilot, "client-socket", 6.0)
-    await scene.run(pilot, "client-recv", 7.0)
-    await scene.run(pilot, "client-connect", 9.0)
+    await scene.run_all(pilot, ("client-socket", 6.0), ("client-recv", 7.0), ("client-connect", 9.0))
     await scene.until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
     await scene.run(pilot, "server-recv", 11.0, StepBlocked)
     scene.clock.now = 1000.0 + 14.0
