@@ -122,6 +122,10 @@ class Mark:
     def ended_by(self, now: float) -> bool:
         return self.finished is not None and self.finished.at <= now
 
+    def changed(self, now: float) -> float:
+        """When the call last changed, as of `now`: its return, or else its start."""
+        return self.finished.at if self.finished is not None and self.ended_by(now) else self.start
+
     def ink(self, now: float) -> Ink:
         """How the call stood at `now`: a call that failed later was still waiting then."""
         ended = self.ended_by(now)
@@ -287,13 +291,14 @@ class Timeline:
         return joins
 
     def story_at(self, view: View) -> str:
-        """The newest call in view that waited or failed (or else the newest call), in a sentence."""
+        """The call in view that waited or failed and changed last (or else the newest call), in a sentence:
+        a wait that just ended says what ended it."""
         with self._lock:
             seen = [m for m in self._marks.values() if m.start <= min(view.end, view.now)]
         if not seen:
             return "no calls yet"
         telling = [m for m in seen if m.blocked or m.ink(view.now) is Ink.FAILED] or seen
-        return max(telling, key=lambda m: (m.start, m.call.id)).describe(view.now)
+        return max(telling, key=lambda m: (m.changed(view.now), m.call.id)).describe(view.now)
 
     def picture(self, columns: int, now: float) -> str:
         """The whole story so far as plain text: for `sockviz run --timeline` and for tests."""

@@ -3,12 +3,17 @@
 Lines are Rich Text built from plain strings, never parsed as markup, so
 bytes from a peer (already escaped by the core) show exactly as they are.
 A burst's thousand connects are summed up in one line when they are done.
+While the log is hidden (a narrow screen gives its place to the timeline) its
+lines wait, and are written at the log's real width once it shows again.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.widgets import RichLog
 
 from sockviz.core import Event
@@ -24,10 +29,19 @@ class EventLog(RichLog):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)  # type: ignore[arg-type]
         self._storyteller = Storyteller()
+        self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
-            self._write(line)
+            if self.scrollable_content_region.width:
+                self._write(line)
+            else:  # hidden: written now, it would be wrapped to min_width and stay that way
+                self._waiting.append(line)
+
+    def on_resize(self, event: events.Resize) -> None:
+        super().on_resize(event)
+        while event.size.width and self._waiting:
+            self._write(self._waiting.popleft())
 
     def _write(self, line: StoryLine) -> None:
         colours = self.app.theme_variables

@@ -69,5 +69,7 @@ async def test_at_80_by_24_the_timeline_takes_the_logs_place(port):
         await lect.press_all(*LISTENING)
         await lect.until(lambda: "l" in lane(app, "s"), "listen() on the s lane")
         await lect.pilot.press("t")
-        await lect.pilot.pause()
+        await lect.until(lambda: "s.listen()" in lect.log_text(), "the lines written while the log was hidden")
         assert log.size.width > 40
+        # written at the log's own width once it showed, not squeezed to its minimum while hidden
+        assert max(len(line.text.rstrip()) for line in log.lines) > 45

@@ -85,6 +85,15 @@ def test_waiting_then_cancelled_is_drawn_as_it_stood(drawn):
     assert all(ink is not Ink.JOIN for r in drawn.timeline.rows(later) for _, ink in r.cells)
 
 
+def test_the_story_line_tells_the_wait_that_ended_last(drawn):
+    accept_woken_by_connect(drawn)  # accept() waited from 4 s to 10 s
+    as_it_stood = Window().view(9.5, 40)  # a view of the moment before connect()
+    assert "s: accept() is waiting (5.50 s so far)" in drawn.timeline.story_at(as_it_stood)
+    drawn.at(12).run("server-socket")  # a newer call that neither waits nor fails does not take the line
+    story = drawn.timeline.story_at(Window().view(drawn.session.now(), 40))
+    assert story.startswith("s: accept() returned after") and "(woken by client c.connect())" in story
+
+
 def test_a_closed_socket_lane_ends_where_close_returned(drawn):
     drawn.at(1).run("client-socket")
     drawn.at(3).run("client-close")
