@@ -122,6 +122,10 @@ class Mark:
     def ended_by(self, now: float) -> bool:
         return self.finished is not None and self.finished.at <= now
 
+    def columns(self, view: View) -> tuple[int, int]:
+        """The columns of its start and of its return (or of now, while it runs), as the view draws them."""
+        return view.column(self.start), view.column(self.changed(view.now) if self.ended_by(view.now) else view.now)
+
     def changed(self, now: float) -> float:
         """When the call last changed, as of `now`: its return, or else its start."""
         return self.finished.at if self.finished is not None and self.ended_by(now) else self.start
@@ -255,7 +259,7 @@ class Timeline:
         marks = [mark for mark in lane.marks if mark.start <= view.now]
         for mark in marks:  # bars first, so that no bar hides another call's mark
             ended = mark.ended_by(view.now)
-            start, end = view.column(mark.start), view.column(mark.end if mark.end and ended else view.now)
+            start, end = mark.columns(view)
             if mark.blocked and end > start:
                 for column in range(max(start + 1, 0), min(end + 1, view.columns)):
                     cells[column] = ("━", mark.ink(view.now))
@@ -289,6 +293,24 @@ class Timeline:
             if 0 <= column < view.columns:
                 joins.append((column, min(waker.lane, mark.lane), max(waker.lane, mark.lane)))
         return joins
+
+    def mark_at(self, view: View, lane: int, column: int) -> Mark | None:
+        """The call drawn at a cell (`lane` counts the lanes drawn, as `rows` does): for a click on the picture."""
+        with self._lock:
+            opened = [candidate for candidate in self._lanes if candidate.opened <= view.now]
+            if not 0 <= lane < len(opened):
+                return None
+            under = []
+            for mark in opened[lane].marks:
+                if mark.start > view.now:
+                    continue
+                start = view.column(mark.start)
+                end = (
+                    view.column(mark.end) if mark.end is not None and mark.ended_by(view.now) else view.column(view.now)
+                )
+                if start <= column <= max(start, end if mark.blocked else start):
+                    under.append(mark)
+            return max(under, key=lambda m: (m.start, m.call.id), default=None)
 
     def story_at(self, view: View) -> str:
         """The call in view that waited or failed and changed last (or else the newest call), in a sentence:

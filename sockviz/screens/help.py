@@ -55,7 +55,8 @@ class HelpScreen(ModalScreen[None]):
                 Text.assemble(
                     ("t", "bold"),
                     " shows the timeline: a lane per socket, time running to the right. A bar is a call "
-                    "that waited; it turns towards the call that ended the wait. In it, f holds the "
+                    "that waited; it turns towards the call that ended the wait. Click a call to have it "
+                    "told on the last line. In the timeline, f holds the "
                     "picture still, ← → move in time, + − zoom, ↑ ↓ go through the lanes.\n",
                     (LEGEND, "italic"),
                 ),

@@ -12,10 +12,11 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
-from sockviz.core.timeline import LEGEND, Ink, Row, Timeline, View, Window
+from sockviz.core.timeline import LEGEND, Ink, Mark, Row, Timeline, View, Window
 
 LABEL_WIDTH = 8
 """Room for a lane's name; longer names (`conn1000`) are cut at the left."""
@@ -49,7 +50,9 @@ class TimelineView(Widget, can_focus=True):
         self.first_lane = 0
         self._now = now
         self._view: View | None = None
-        self.border_subtitle = "f hold · ← → earlier/later · + − zoom"
+        self._picked: Mark | None = None
+        """The call last clicked: the story line tells it until a click elsewhere."""
+        self.border_subtitle = "click a call · f hold · ← → earlier/later · + − zoom"
         self.tooltip = LEGEND
 
     def on_mount(self) -> None:
@@ -82,7 +85,10 @@ class TimelineView(Widget, can_focus=True):
             text.append("\n")
             self._draw(text, row)
         text.append("\n" * (self._lanes_shown() - len(rows)))
-        story = self.timeline.story_at(view) if self.timeline.lane_count else LEGEND
+        if self._picked is not None:
+            story = self._picked.describe(view.now)
+        else:
+            story = self.timeline.story_at(view) if self.timeline.lane_count else LEGEND
         text.append("\n").append(story, style=self.get_component_rich_style("timeline--story"))
         return text
 
@@ -99,6 +105,16 @@ class TimelineView(Widget, can_focus=True):
             ink_of_run = ink
         if run:
             text.append("".join(run), style=styles[ink_of_run])
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a mark or a bar tells that call on the story line; a click elsewhere lets go."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        lane, column = offset.y - 1, offset.x - LABEL_WIDTH - 1  # below the axis, right of the names
+        view = self._view or self.view()
+        self._picked = self.timeline.mark_at(view, self.first_lane + lane, column) if lane >= 0 else None
+        self.refresh()
 
     # ----- keys ------------------------------------------------------------------
 

@@ -33,6 +33,16 @@ async def test_the_timeline_follows_a_blocked_accept_until_connect_ends_it(port)
         await lect.until(lambda: "┓" in lane(app, "s"), "the bar to turn towards the connect")
         assert "c" in lane(app, "c") and "woken by client c.connect()" in picture(app)[-1]
 
+        await lect.press_all("client-connect")  # connected already, so it fails: the story line tells that...
+        await lect.until(lambda: "woken by" not in picture(app)[-1], "the story to move on")
+        rows = picture(app)
+        y = next(i for i, line in enumerate(rows) if line[:8].strip() == "s")
+        x = rows[y].index("━")
+        await lect.pilot.click(timeline, offset=(2 + x, 1 + y))  # ...until a click on the bar asks for it
+        assert picture(app)[-1].startswith("s: accept() returned after")
+        await lect.pilot.click(timeline, offset=(2, 1))  # the axis: let go
+        assert not picture(app)[-1].startswith("s: accept()")
+
 
 async def test_holding_the_timeline_keeps_the_picture_still(port):
     app = SockvizApp(port=port)

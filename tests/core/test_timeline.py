@@ -94,6 +94,18 @@ def test_the_story_line_tells_the_wait_that_ended_last(drawn):
     assert story.startswith("s: accept() returned after") and "(woken by client c.connect())" in story
 
 
+def test_a_click_finds_the_call_drawn_under_it(drawn):
+    accept_woken_by_connect(drawn)
+    view = Window(scale=0.5).view(12.0, 31)
+    timeline = drawn.timeline
+    assert timeline.mark_at(view, 0, 14).call.step.id == "server-accept"  # on the bar
+    assert timeline.mark_at(view, 0, 20).call.step.id == "server-accept"  # on its corner
+    assert timeline.mark_at(view, 0, 4).call.step.id == "server-bind"
+    assert timeline.mark_at(view, 0, 5) is None  # the socket's line between two calls
+    assert timeline.mark_at(view, 1, 20).call.step.id == "client-connect"
+    assert timeline.mark_at(view, 7, 0) is None
+
+
 def test_a_closed_socket_lane_ends_where_close_returned(drawn):
     drawn.at(1).run("client-socket")
     drawn.at(3).run("client-close")
