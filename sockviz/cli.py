@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sockviz.core import DEFAULT_PORT, InputError, check_host, parse_port
+from sockviz.core import DEFAULT_PORT, InputError, Side, check_host, parse_port
 from sockviz.core.addresses import LOOPBACK, Endpoint
 from sockviz.serve import DEFAULT_WEB_PORT, web_host_problem
 
@@ -116,7 +116,7 @@ def run_main(argv: Sequence[str]) -> int:
     return run(text, Endpoint(family, host, args.port), as_json=args.json, speed=args.speed, timeline_width=width)
 
 
-def _app_argv(args: argparse.Namespace, only: object) -> list[str]:
+def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:
     """The options of this command that the served app takes, for each browser tab's sockviz."""
     argv = [] if only is None else [str(only)]
     argv += ["--port", str(args.port)] + (["--host", args.host] if args.host else []) + (["-6"] if args.ipv6 else [])
@@ -134,8 +134,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(run_main(argv[1:]))
     only = None
     if argv[:1] in (["server"], ["client"]):
-        from sockviz.core import Side
-
         only, argv = Side(argv[0]), argv[1:]
     args = parse_args(argv, prog=f"sockviz {only.value}" if only else "sockviz")
     if args.serve:

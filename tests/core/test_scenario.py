@@ -14,6 +14,7 @@ from helpers import free_port
 from sockviz.core import Endpoint
 from sockviz.core import lessons as built_in
 from sockviz.core.scenario import Expect, Pause, Say, ScenarioError, StepLine, parse
+from sockviz.core.timeline import LEGEND
 from sockviz.headless import EXIT_BAD_SCENARIO, EXIT_EXPECT_FAILED, run
 
 
@@ -110,3 +111,22 @@ def test_sockviz_run_from_the_command_line():
     assert done.returncode == 0, done.stderr
     assert "ConnectionRefusedError ECONNREFUSED (111)" in done.stdout
     assert "» No socket listens there any more" in done.stdout
+
+
+def test_sockviz_run_ends_with_the_timeline():
+    """`--timeline` draws the whole run after its story: a lane per socket, the legend under it."""
+    scenario = "server socket\nserver bind\nserver listen\nserver accept\npause 0.3\nclient socket\nclient connect\n"
+    out = io.StringIO()
+    assert run(scenario, endpoint(), timeline_width=60, out=out) == 0
+    picture = out.getvalue().split("\n\n")[-2].splitlines()
+    assert picture[0].lstrip().startswith("╵0")  # the axis
+    lanes = {line.split()[0]: line for line in picture[1:]}
+    assert list(lanes) == ["s", "c", "conn"]
+    assert "a━" in lanes["s"] and "┓" in lanes["s"]  # accept() waited, then turned to the connect()
+    assert "c" in lanes["c"] and all(len(line) <= 60 for line in picture)
+    assert out.getvalue().rstrip().endswith(LEGEND)
+
+    out = io.StringIO()
+    run(scenario, endpoint(), as_json=True, timeline_width=60, out=out)
+    record = json.loads(out.getvalue().splitlines()[-1])
+    assert record["type"] == "timeline" and record["lines"][1].split()[0] == "s"
