@@ -65,7 +65,10 @@ GLYPHS = {
 }
 """One character per call, so that marks stay one column wide; the legend names them."""
 
-LEGEND = "○ socket  b bind  l listen  a accept  c connect  s send  r recv  h shutdown  × close  ━ waiting  ┃ woke it"
+LEGEND = (
+    "○ socket  b bind  l listen  a accept  c connect  s send  r recv  R recv all  h shutdown  ! cancel  "
+    "o option  × close  ━ waiting  ┃ woke it"
+)
 
 
 class Ink(StrEnum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sockviz.core import StepFinished
-from sockviz.core.timeline import GLYPHS, SCALES, Ink, Timeline, Window
+from sockviz.core.timeline import GLYPHS, LEGEND, SCALES, Ink, Timeline, Window
 
 
 @pytest.fixture
@@ -187,3 +187,9 @@ def test_every_finished_call_of_a_lesson_is_in_the_picture(drawn):
     for event in drawn.events.of(StepFinished):
         if event.call.started > 0:  # the set-up calls all ran at 0 s and share a column
             assert rows[event.call.socket_name][view.column(event.call.started)] == GLYPHS[event.call.step.action]
+
+
+def test_the_legend_names_every_mark():
+    for action, glyph in GLYPHS.items():
+        assert f"{glyph} " in LEGEND, f"the legend does not say what {glyph} ({action}) is"
+    assert len(set(GLYPHS.values())) == len(GLYPHS)  # no two calls look alike
