@@ -56,17 +56,17 @@ class KeyBar(Widget):
         key_style = self.get_component_rich_style("key-bar--key")
         text_style = self.get_component_rich_style("key-bar--description")
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        palette = self.app.COMMAND_PALETTE_BINDING
         for bindings, description in self._shown():
-            if bindings[0].key == palette:
-                continue
-            for binding in bindings:
-                click = Style(meta={"@click": f"app.simulate_key({binding.key.split(',')[0]!r})"})
-                line.append(self.app.get_key_display(binding), key_style + click)
-            line.append(f" {description}  ", text_style)
-        if self.app.ENABLE_COMMAND_PALETTE:
-            palette_text = Text.assemble((" ^p", key_style), (" palette", text_style))
-            room = self.size.width - palette_text.cell_len
-            line.truncate(room, overflow="ellipsis", pad=True)
-            line.append_text(palette_text)
+            keys = Text.assemble(*(self._key(binding, key_style) for binding in bindings))
+            line.append_text(keys).append(f" {description}  ", text_style)
+        palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        if self.app.ENABLE_COMMAND_PALETTE and palette is not None:  # at the right end, as the Footer has it
+            right = Text.assemble(" ", self._key(palette.binding, key_style), (" palette", text_style))
+            line.truncate(self.size.width - right.cell_len, overflow="ellipsis", pad=True)
+            line.append_text(right)
         return line
+
+    def _key(self, binding: Binding, style: Style) -> tuple[str, Style]:
+        """The key as Textual shows it, pressed by a click."""
+        click = Style(meta={"@click": f"app.simulate_key({binding.key.split(',')[0]!r})"})
+        return self.app.get_key_display(binding), style + click

@@ -75,9 +75,9 @@ class TimelineView(Widget, can_focus=True):
     def render(self) -> Text:
         view = self._view = self.view()
         self.first_lane = min(self.first_lane, max(self.timeline.lane_count - self._lanes_shown(), 0))
-        self.border_title = "timeline · " + (
-            "following" if self.window.following else f"held at {view.now:.1f} s (f: follow)"
-        )
+        title = "timeline · " + ("following" if self.window.following else f"held at {view.now:.1f} s (f: follow)")
+        if self.border_title != title:
+            self.border_title = title
         text = Text(no_wrap=True, overflow="crop")
         self._draw(text, self.timeline.axis(view))
         rows = self.timeline.rows(view, self.first_lane, self._lanes_shown())

@@ -10,7 +10,7 @@ from conftest import CONNECTED, LISTENING, lecture
 from helpers import wait_for
 
 from sockviz.app import SockvizApp
-from sockviz.core import StepBlocked, StepFailed, StepReturned, Target
+from sockviz.core import Side, StepBlocked, StepFailed, StepReturned, Target
 
 HELLO = "Hello, Wireshark. You are an amazing tool!"
 
@@ -319,3 +319,21 @@ async def test_export_writes_both_scripts(port, tmp_path, monkeypatch):
         assert "conn, addr = s.accept()" in server and "c.connect((HOST, PORT))" in client
         compile(server, "server.py", "exec")
         compile(client, "client.py", "exec")
+
+
+async def test_the_key_bar_lists_the_keys_and_a_click_presses_one(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        keys = app.query_one("#keys")
+        text = keys.render().plain
+        assert text.startswith("sblareghokxz server  SCERGHOKBX client  6 IPv4/IPv6  t timeline")
+        assert text.rstrip().endswith("^p palette") and len(text) == keys.size.width
+        await lect.pilot.click(keys, offset=(0, 0))  # the `s` of the server's keys
+        await lect.until(lambda: [t.name for t in app.session.sockets] == ["s"], "server socket() from the key bar")
+
+
+async def test_split_mode_shows_only_its_sides_keys(port):
+    app = SockvizApp(port=port, only=Side.CLIENT)
+    async with lecture(app):
+        text = app.query_one("#keys").render().plain
+        assert text.startswith("SCERGHOKBX client") and "sblareghokxz" not in text
