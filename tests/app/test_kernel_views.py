@@ -152,3 +152,15 @@ async def test_settings_open_with_a_click_and_keep_their_defaults_until_then(por
         await lect.pilot.click("#client-more CollapsibleTitle")
         await lect.until(lambda: app.query("#client-size"), "the settings to open")
         assert app.query_one("#client-burst-count").value == "10"
+
+
+async def test_hovering_a_step_explains_it_and_its_hint(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*LISTENING)
+        steps = app.query_one("#server-steps")
+        await lect.pilot.hover(steps, offset=(4, 3))  # accept(), the fourth line
+        assert steps.tooltip.startswith(step("server-accept").explains)
+        await lect.until(lambda: "Now: " in steps.tooltip, "the hint's reason in the tooltip")
+        await lect.pilot.hover(steps, offset=(4, 0))
+        assert steps.tooltip == step("server-socket").explains
