@@ -132,6 +132,8 @@ class SockvizApp(App[None]):
         self.session = session or Session()
         self._blocked: set[int] = set()
         self._refresh_due = False
+        self._targets_due = True
+        """Whether an event may have changed which sockets the panes offer; the timer alone never does."""
         self._unsubscribe = self.session.subscribe(self._from_session)
         self._transcript = Transcript(self.session)
         self._timeline = Timeline()
@@ -264,6 +266,7 @@ class SockvizApp(App[None]):
             self._timeline_view.refresh()
         if isinstance(event, StepCalled):
             self._wire.show_call(event)
+        self._targets_due = True
         if not self._refresh_due:
             # A burst of events (a thousand connects, say) costs one refresh per frame, not one per event.
             self._refresh_due = True
@@ -283,7 +286,9 @@ class SockvizApp(App[None]):
             rows.append((tracked, snap, activity(tuple(tracked.in_flight), self._blocked, now, snap.closed)))
         self._table.show(rows)
         self._show_detail()
-        self._show_targets()
+        if self._targets_due:
+            self._targets_due = False
+            self._show_targets()
         self._show_hints_and_progress()
 
     def _show_hints_and_progress(self) -> None:

@@ -87,6 +87,8 @@ class Session:
         self._idle = threading.Condition(self._lock)
         self._listeners: list[Listener] = []
         self._sockets: list[TrackedSocket] = []
+        self._servers: list[TrackedSocket] = []
+        """The server sockets alone: a connect() hint looks for listeners without reading a thousand clients."""
         self._current: dict[Target, TrackedSocket] = {}
         self._running: dict[int, _Running] = {}
         self._recent: deque[Call] = deque(maxlen=_RECENT_CALLS)
@@ -155,7 +157,7 @@ class Session:
         listeners = []
         if chosen.action is Action.CONNECT:
             with self._lock:
-                listeners = [t.sock for t in self._sockets if t.role is Role.SERVER and not t.closed]
+                listeners = [t.sock for t in self._servers if not t.closed]
         return predict(
             chosen.action,
             tracked.sock,
@@ -424,6 +426,8 @@ class Session:
         with self._lock:
             tracked = TrackedSocket(next(self._socket_ids), name or self._next_name(role), role, sock, self.now())
             self._sockets.append(tracked)
+            if role is Role.SERVER:
+                self._servers.append(tracked)
             self._current[select] = tracked
             return tracked
 
