@@ -115,7 +115,10 @@ def test_sockviz_run_from_the_command_line():
 
 def test_sockviz_run_ends_with_the_timeline():
     """`--timeline` draws the whole run after its story: a lane per socket, the legend under it."""
-    scenario = "server socket\nserver bind\nserver listen\nserver accept\npause 0.3\nclient socket\nclient connect\n"
+    scenario = (
+        "server socket\nserver bind\nserver listen\nserver accept\npause 0.3\nclient socket\nclient connect\n"
+        "expect returned server accept\n"  # before the run ends and closes what is still running
+    )
     out = io.StringIO()
     assert run(scenario, endpoint(), timeline_width=60, out=out) == 0
     picture = out.getvalue().split("\n\n")[-2].splitlines()
