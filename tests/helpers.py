@@ -43,6 +43,15 @@ def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = 
         time.sleep(0.005)
 
 
+async def until(pilot, condition: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    """`wait_for` for a running app: the pilot pauses between looks, so the app goes on meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.01)
+
+
 class Recorder:
     """Every event of a session, in order, for assertions."""
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 import socket
 import struct
-import time
 from collections.abc import Awaitable, Callable
 
-from helpers import ManualClock
+from helpers import ManualClock, until
 from textual.pilot import Pilot
 
 from sockviz.app import SockvizApp
@@ -63,7 +62,6 @@ class Scene:
         self.clock.now = 1000.0 + at
         before = len(self.events)
         await pilot.press(step(step_id).key)
-        deadline = time.monotonic() + 5
 
         def seen() -> bool:
             return any(
@@ -71,9 +69,7 @@ class Scene:
                 for e in self.events[before:]
             )
 
-        while not seen():
-            assert time.monotonic() < deadline, f"{step_id} did not reach {wait_for.__name__}"
-            await pilot.pause(0.01)
+        await until(pilot, seen, f"{step_id} to reach {wait_for.__name__}")
         if step_id == "client-socket":
             self._pin_client_port()
         await pilot.pause(0.3)  # one table refresh at least
@@ -85,12 +81,6 @@ class Scene:
 
     def finished(self, step_id: str) -> bool:
         return any(isinstance(e, StepFinished) and e.call.step.id == step_id for e in self.events)
-
-    async def until(self, pilot: Pilot, condition: Callable[[], bool], what: str) -> None:
-        deadline = time.monotonic() + 5
-        while not condition():
-            assert time.monotonic() < deadline, f"waited too long for {what}"
-            await pilot.pause(0.01)
 
     def _pin_client_port(self) -> None:
         client = self.session.current(Target.CLIENT)
@@ -152,7 +142,7 @@ async def timeline(scene: Scene, pilot: Pilot) -> None:
     await scene.run_all(pilot, ("server-socket", 1.0), ("server-bind", 2.0), ("server-listen", 3.0))
     await scene.run(pilot, "server-accept", 4.0, StepBlocked)
     await scene.run_all(pilot, ("client-socket", 6.0), ("client-recv", 7.0), ("client-connect", 9.0))
-    await scene.until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
+    await until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
     await scene.run(pilot, "server-recv", 11.0, StepBlocked)
     scene.clock.now = 1000.0 + 14.0
     await pilot.pause(0.4)

@@ -76,33 +76,29 @@ class Option:
         return self.code.format(sock=sock_name, value=value, on=1 if value else 0)
 
 
+def _socket_level(name: str, parse: Callable[[str], Value], default: str, explains: str) -> Option:
+    """An integer option of SOL_SOCKET: its line, setter and getter all follow from its name."""
+    number = getattr(socket, name)
+    code = f"{{sock}}.setsockopt(socket.SOL_SOCKET, socket.{name}, {{value}})"
+    apply, read = _set_int(socket.SOL_SOCKET, number), _get_int(socket.SOL_SOCKET, number)
+    return Option(name, code, parse, apply, read, default, explains)
+
+
 OPTIONS: tuple[Option, ...] = (
-    Option(
+    _socket_level(
         "SO_REUSEADDR",
-        "{sock}.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, {value})",
         _flag,
-        _set_int(socket.SOL_SOCKET, socket.SO_REUSEADDR),
-        _get_int(socket.SOL_SOCKET, socket.SO_REUSEADDR),
         "1",
         "Lets bind() take a port whose old connections still linger in TIME_WAIT. Set it before bind().",
     ),
-    Option(
+    _socket_level(
         "SO_RCVBUF",
-        "{sock}.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, {value})",
         _byte_count,
-        _set_int(socket.SOL_SOCKET, socket.SO_RCVBUF),
-        _get_int(socket.SOL_SOCKET, socket.SO_RCVBUF),
         "16384",
         "The receive buffer. Small buffers fill fast, so a blocking sendall() is easy to see.",
     ),
-    Option(
-        "SO_SNDBUF",
-        "{sock}.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, {value})",
-        _byte_count,
-        _set_int(socket.SOL_SOCKET, socket.SO_SNDBUF),
-        _get_int(socket.SOL_SOCKET, socket.SO_SNDBUF),
-        "16384",
-        "The send buffer: how much sendall() can hand to the kernel before it waits.",
+    _socket_level(
+        "SO_SNDBUF", _byte_count, "16384", "The send buffer: how much sendall() can hand to the kernel before it waits."
     ),
     Option(
         "SO_LINGER",

@@ -245,10 +245,14 @@ class Timeline:
     def rows(self, view: View, first: int = 0, count: int | None = None) -> list[Row]:
         """The lanes from `first`, `count` of them (all by default), drawn for the view."""
         with self._lock:
-            opened = [i for i, lane in enumerate(self._lanes) if lane.opened <= view.now]  # a held view: as it was
+            opened = self._opened(view)
             chosen = opened[first:] if count is None else opened[first : first + count]
             joins = self._joins(view)
             return [Row(self._lanes[i].name, self._lanes[i].side, self._cells(i, view, joins)) for i in chosen]
+
+    def _opened(self, view: View) -> list[int]:
+        """The lanes drawn, by index: those opened by the view's now (a held view shows the lanes of then)."""
+        return [i for i, lane in enumerate(self._lanes) if lane.opened <= view.now]
 
     def _cells(self, index: int, view: View, joins: list[tuple[int, int, int]]) -> list[Cell]:
         lane = self._lanes[index]
@@ -300,11 +304,11 @@ class Timeline:
     def mark_at(self, view: View, lane: int, column: int) -> Mark | None:
         """The call drawn at a cell (`lane` counts the lanes drawn, as `rows` does): for a click on the picture."""
         with self._lock:
-            opened = [candidate for candidate in self._lanes if candidate.opened <= view.now]
+            opened = self._opened(view)
             if not 0 <= lane < len(opened):
                 return None
             under = []
-            for mark in opened[lane].marks:
+            for mark in self._lanes[opened[lane]].marks:
                 if mark.start > view.now:
                     continue
                 start = view.column(mark.start)

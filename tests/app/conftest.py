@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from collections.abc import AsyncIterator
 
 import pytest
-from helpers import Recorder, free_port
+from helpers import Recorder, free_port, until
 from textual.pilot import Pilot
 
 from sockviz.app import SockvizApp
@@ -30,11 +29,11 @@ class Lecture:
         self.delivered = delivered
 
     async def until(self, condition, what: str, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await self.pilot.pause(0.01)
+        await until(self.pilot, condition, what, timeout)
+
+    def note(self, field: str) -> str:
+        """What a field says under itself: its reason for refusing a value, or a lookup's result."""
+        return str(self.app.query_one(f"#{field}-field .field-note").render())
 
     async def _do(self, step_id: str, by_key: bool, wait_for: str) -> Event:
         """Run a step and wait until its event (finish, block or refusal) has reached the UI."""

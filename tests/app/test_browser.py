@@ -19,7 +19,7 @@ import time
 
 import aiohttp
 import pytest
-from helpers import free_port
+from helpers import free_port, wait_for
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
@@ -55,16 +55,14 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"exited early with {process.returncode}"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listened on {port} within {timeout} s")
+def accepts(port: int, process: subprocess.Popen) -> bool:
+    """Whether something accepts connections on the port; the process must still be running."""
+    assert process.poll() is None, f"exited early with {process.returncode}"
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
 
 
 class DevTools:
@@ -111,12 +109,9 @@ def served(tmp_path):
     browser = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        wait_for_port(web_port, server)
+        wait_for(lambda: accepts(web_port, server), 15, "sockviz --serve to listen")
         active = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 20
-        while not (active.exists() and len(active.read_text().splitlines()) == 2):
-            assert time.monotonic() < deadline, "Chromium did not open its DevTools port"
-            time.sleep(0.05)
+        wait_for(lambda: active.exists() and len(active.read_text().splitlines()) == 2, 20, "Chromium's DevTools port")
         yield f"http://127.0.0.1:{web_port}/", int(active.read_text().split()[0]), socket_port
     finally:
         browser.kill()

@@ -130,7 +130,7 @@ async def test_options_from_the_pane(port):
         assert failed.error.exception == "BlockingIOError"
         await set_field(lect, "server-option-value", "forever")
         await lect.pilot.pause()
-        assert "seconds" in str(app.query_one("#server-option-value-field .field-note").render())
+        assert "seconds" in lect.note("server-option-value")
 
 
 async def test_hint_mismatch_is_said(port):

@@ -149,28 +149,24 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
             await lect.pilot.pause()
             await lect.click_line("server-bind")
             await lect.pilot.pause(0.22)
-            assert reason in str(app.query_one("#port-field .field-note").render())
+            assert reason in lect.note("port")
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
         app.query_one("#port").value = str(port)
         app.query_one("#host").value = "127.0.0.1 x"
         await lect.pilot.pause()
-        assert "neither an IP address nor a host name" in str(app.query_one("#host-field .field-note").render())
+        assert "neither an IP address nor a host name" in lect.note("host")
         app.query_one("#host").value = "no-such-host.invalid"
-        await lect.until(
-            lambda: "does not resolve" in str(app.query_one("#host-field .field-note").render()), "the lookup to fail"
-        )
+        await lect.until(lambda: "does not resolve" in lect.note("host"), "the lookup to fail")
         await lect.click_line("server-bind")
         await lect.pilot.pause(0.22)
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
         app.query_one("#host").value = "localhost"
-        await lect.until(
-            lambda: "localhost is 127.0.0.1" in str(app.query_one("#host-field .field-note").render()), "lookup"
-        )
+        await lect.until(lambda: "localhost is 127.0.0.1" in lect.note("host"), "lookup")
         bound = await lect.click("server-bind")
         assert isinstance(bound, StepReturned) and "127.0.0.1" in bound.call.code
         app.query_one("#client-message").value = "bad \\q escape"
         await lect.pilot.pause()
-        assert "not an escape" in str(app.query_one("#client-message-field .field-note").render())
+        assert "not an escape" in lect.note("client-message")
 
 
 async def test_ipv4_literal_in_ipv6_mode_is_refused(port):
@@ -179,7 +175,7 @@ async def test_ipv4_literal_in_ipv6_mode_is_refused(port):
         assert app.query_one("#host").value == "::1"
         app.query_one("#host").value = "127.0.0.1"
         await lect.pilot.pause()
-        assert "IPv4 address; in IPv6 mode use ::1" in str(app.query_one("#host-field .field-note").render())
+        assert "IPv4 address; in IPv6 mode use ::1" in lect.note("host")
 
 
 async def test_the_ipv6_lesson(port):
