@@ -8,14 +8,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label
 from textual.worker import Worker, WorkerState
 
 from sockviz.core import Endpoint, InputError, check_host, parse_port, resolve
-from sockviz.core.addresses import FAMILY_NAMES, LOOPBACK
+from sockviz.core.addresses import LOOPBACK
+from sockviz.widgets.family_toggle import FamilyToggle
 from sockviz.widgets.field import Field
-
-_FAMILIES = [(name, family) for family, name in FAMILY_NAMES.items()]
 
 
 class EndpointBar(Horizontal):
@@ -34,7 +33,7 @@ class EndpointBar(Horizontal):
         yield Label("sockviz", id="brand")
         yield Field("host", host, self._check_host, input_id="host", id="host-field")
         yield Field("port", str(port), parse_port, input_id="port", id="port-field")
-        yield Select(_FAMILIES, value=family, allow_blank=False, compact=True, id="family")
+        yield FamilyToggle(family, id="family")
         yield Label("", id="exposure", markup=False)
 
     def on_mount(self) -> None:
@@ -66,13 +65,12 @@ class EndpointBar(Horizontal):
     def toggle_family(self) -> None:
         self.family = socket.AF_INET6 if self.family == socket.AF_INET else socket.AF_INET
 
-    @on(Select.Changed, "#family")
-    def _family_chosen(self, event: Select.Changed) -> None:
-        if isinstance(event.value, int):
-            self.family = socket.AddressFamily(event.value)
+    @on(FamilyToggle.Switched)
+    def _family_switched(self) -> None:
+        self.toggle_family()
 
     def watch_family(self, old: socket.AddressFamily, new: socket.AddressFamily) -> None:
-        self.query_one("#family", Select).value = new
+        self.query_one(FamilyToggle).family = new
         if self.host_field.value.strip() == LOOPBACK[old]:
             self.host_field.value = LOOPBACK[new]
         self.host_field.set_parser(self._check_host)

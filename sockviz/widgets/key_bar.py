@@ -23,6 +23,11 @@ class KeyBar(Widget):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"key-bar--key", "key-bar--description"}
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._drawn: list[tuple[list[Binding], str]] | None = None
+        """The entries of the line on screen: bindings change at every focus move, the line seldom does."""
+
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
 
@@ -30,7 +35,8 @@ class KeyBar(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen) -> None:
-        if self.is_attached and screen is self.screen:
+        # A repaint that changes nothing still costs a frame; at start-up, focus moves before the first one.
+        if self.is_attached and screen is self.screen and list(self._shown()) != self._drawn:
             self.refresh()
 
     def _shown(self) -> Iterator[tuple[list[Binding], str]]:
@@ -56,7 +62,8 @@ class KeyBar(Widget):
         key_style = self.get_component_rich_style("key-bar--key")
         text_style = self.get_component_rich_style("key-bar--description")
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        for bindings, description in self._shown():
+        self._drawn = list(self._shown())
+        for bindings, description in self._drawn:
             keys = Text.assemble(*(self._key(binding, key_style) for binding in bindings))
             line.append_text(keys).append(f" {description}  ", text_style)
         palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)

@@ -63,6 +63,10 @@ class StepPane(Vertical):
         self._message = message
         self.steps = StepList(steps_of(side), id=f"{side.value}-steps")
         self._choices: list[tuple[str, int]] = []
+        server = side is Side.SERVER
+        self._no_choice = Label("none accepted yet" if server else "none yet", classes="no-choice")
+        """Stands where the list of sockets will be: a Select is made once there is something to choose."""
+        self._choice_id = "server-conn" if server else "client-sock"
         self._settings_ready = False
         self._progress: ProgressBar | None = None
         """Made by the first bulk transfer: most lessons never need it, and start-up is shorter without."""
@@ -73,8 +77,7 @@ class StepPane(Vertical):
         yield self.steps
         server = self.side is Side.SERVER
         yield Label("connection" if server else "client socket", classes="field-title")
-        prompt = "none accepted yet" if server else "none yet"
-        yield Select[int]([], prompt=prompt, compact=True, id="server-conn" if server else "client-sock")
+        yield self._no_choice
         yield Field(
             "message",
             self._message,
@@ -206,12 +209,23 @@ class StepPane(Vertical):
 
     def show_sockets(self, choices: list[tuple[str, int]], chosen: int | None) -> None:
         """List the sockets this side can act on; `chosen` is the one its steps act on now."""
-        select: Select[int] = self.query_one("#server-conn" if self.side is Side.SERVER else "#client-sock", Select)
+        known = chosen is not None and any(value == chosen for _, value in choices)
+        if not self._choices:
+            if choices:
+                self._choices = choices
+                select = Select(choices, value=chosen if known else Select.NULL, compact=True, id=self._choice_id)
+                self.mount(select, after=self._no_choice)
+                self._no_choice.remove()
+            return
+        select: Select[int] = self.query_one(f"#{self._choice_id}", Select)
+        if not select.is_mounted:  # its parts are not made yet
+            self.call_after_refresh(self.show_sockets, choices, chosen)
+            return
         with self.prevent(Select.Changed):
             if choices != self._choices:
                 self._choices = choices
                 select.set_options(choices)
-            if chosen is not None and select.value != chosen and any(value == chosen for _, value in choices):
+            if known and select.value != chosen:
                 select.value = chosen
 
     @on(Select.Changed, "#server-conn, #client-sock")
