@@ -67,6 +67,7 @@ class StepPane(Vertical):
         self._no_choice = Label("none accepted yet" if server else "none yet", classes="no-choice")
         """Stands where the list of sockets will be: a Select is made once there is something to choose."""
         self._choice_id = "server-conn" if server else "client-sock"
+        self._select: Select[int] | None = None
         self._settings_ready = False
         self._progress: ProgressBar | None = None
         """Made by the first bulk transfer: most lessons never need it, and start-up is shorter without."""
@@ -210,14 +211,15 @@ class StepPane(Vertical):
     def show_sockets(self, choices: list[tuple[str, int]], chosen: int | None) -> None:
         """List the sockets this side can act on; `chosen` is the one its steps act on now."""
         known = chosen is not None and any(value == chosen for _, value in choices)
-        if not self._choices:
+        select = self._select
+        if select is None:
             if choices:
                 self._choices = choices
-                select = Select(choices, value=chosen if known else Select.NULL, compact=True, id=self._choice_id)
-                self.mount(select, after=self._no_choice)
+                self._select = Select(choices, value=chosen if known else Select.NULL, prompt="choose a socket",
+                                      compact=True, id=self._choice_id)  # fmt: skip
+                self.mount(self._select, after=self._no_choice)
                 self._no_choice.remove()
             return
-        select: Select[int] = self.query_one(f"#{self._choice_id}", Select)
         if not select.is_mounted:  # its parts are not made yet
             self.call_after_refresh(self.show_sockets, choices, chosen)
             return

@@ -200,6 +200,19 @@ async def test_the_family_key_switches_host_and_sockets(port):
         assert app.query_one("#host").value == "127.0.0.1"
 
 
+async def test_the_family_switch_is_clicked_or_pressed(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        toggle = app.query_one("#family")
+        assert toggle.render().plain == " IPv4   IPv6 "
+        await lect.pilot.click("#family")
+        await lect.pilot.pause()
+        assert app.query_one("#host").value == "::1" and toggle.family == socket.AF_INET6
+        toggle.focus()
+        await lect.pilot.press("enter")
+        assert app.query_one("#host").value == "127.0.0.1" and toggle.family == socket.AF_INET
+
+
 async def test_closing_a_blocked_listener_wakes_accept(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
@@ -215,6 +228,7 @@ async def test_closing_a_blocked_listener_wakes_accept(port):
 async def test_the_user_chooses_the_connection_that_steps_act_on(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
+        assert not app.query("#server-conn") and "none accepted yet" in str(app.query_one(".no-choice").render())
         await lect.press_all(*LISTENING)
         peers = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
         try:
