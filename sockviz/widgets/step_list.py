@@ -2,7 +2,9 @@
 
 Twenty-two Buttons took a quarter of start-up to mount and draw; one widget that
 draws its lines as a single Text costs a few milliseconds. Each line shows the
-step's key, its number in the course, its call, and the kernel's hint.
+step's key, its number in the course, its call, and the kernel's hint. Like the
+buttons it replaced, it can be reached with Tab: ↑ and ↓ move along the steps and
+enter runs one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 
@@ -30,10 +33,15 @@ def step_label(step: Step, hint: Prediction | None = None) -> Text:
     return label
 
 
-class StepList(Widget):
+class StepList(Widget, can_focus=True):
     """The steps of one side, top to bottom in the order of the lesson."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"step-list--hover", "step-list--pressed"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"step-list--hover", "step-list--pressed", "step-list--cursor"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "previous step", show=False),
+        Binding("down", "move(1)", "next step", show=False),
+        Binding("enter", "choose", "run the step", show=False),
+    ]
 
     @dataclass
     class Chosen(Message):
@@ -47,13 +55,20 @@ class StepList(Widget):
         self.hints: dict[str, Prediction | None] = {}
         self._hover: int | None = None
         self._pressed: int | None = None
+        self.cursor = 0
+        """The line that enter runs; it shows while the list has focus."""
 
     def render(self) -> Text:
         lines = []
+        width = self.size.width
         for index, step in enumerate(self.steps):
             line = step_label(step, self.hints.get(step.id))
+            if width:
+                line.truncate(width, overflow="ellipsis", pad=True)  # a lit line is lit across the pane
             if index == self._pressed:
                 line.stylize(self.get_component_rich_style("step-list--pressed"))
+            elif index == self.cursor and self.has_focus:
+                line.stylize(self.get_component_rich_style("step-list--cursor"))
             elif index == self._hover:
                 line.stylize(self.get_component_rich_style("step-list--hover"))
             lines.append(line)
@@ -89,14 +104,31 @@ class StepList(Widget):
         self.refresh()
 
     def on_click(self, event: events.Click) -> None:
-        chosen = self.step_at(event.y)
-        if chosen is None:
+        if self.step_at(event.y) is None:
             return
         event.stop()
-        self._pressed = event.y
+        self.cursor = event.y
+        self._press(event.y)
+
+    def action_move(self, by: int) -> None:
+        self.cursor = (self.cursor + by) % len(self.steps)
+        self.refresh()
+
+    def action_choose(self) -> None:
+        self._press(self.cursor)
+
+    def _press(self, index: int) -> None:
+        """Light the line for a moment, so the click or key is seen, and ask for its step."""
+        self._pressed = index
         self.refresh()
         self.set_timer(PRESSED_SECONDS, self._release)
-        self.post_message(self.Chosen(chosen))
+        self.post_message(self.Chosen(self.steps[index]))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     def _release(self) -> None:
         self._pressed = None

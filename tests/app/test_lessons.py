@@ -331,6 +331,22 @@ async def test_export_writes_both_scripts(port, tmp_path, monkeypatch):
         compile(client, "client.py", "exec")
 
 
+async def test_the_steps_are_reached_with_tab_and_run_with_enter(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        steps = app.query_one("#server-steps")
+        while app.focused is not steps:
+            await lect.pilot.press("tab")
+        assert steps.cursor == 0
+        await lect.pilot.press("enter")
+        await lect.until(lambda: [t.name for t in app.session.sockets] == ["s"], "socket() from enter")
+        await lect.pilot.press("down", "down", "enter")  # listen() without bind(): Linux picks a port
+        await lect.until(lambda: lect.cell("s", "state") == "LISTEN", "listen() from the keyboard")
+        assert steps.steps[steps.cursor].id == "server-listen"
+        await lect.pilot.press("up", "up", "up")  # round to the last step
+        assert steps.steps[steps.cursor].id == "server-close"
+
+
 async def test_the_key_bar_lists_the_keys_and_a_click_presses_one(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
