@@ -64,6 +64,7 @@ class HelpScreen(ModalScreen[None]):
             )
             yield Static(
                 Text(
+                    "tab reaches a pane's steps: ↑ ↓ move, enter runs · "
                     "6 switches IPv4/IPv6 · w shows the wire (needs root) · p saves it as pcap · "
                     "f3 exports server.py and client.py · f2 high contrast · f12 saves an SVG picture · "
                     "escape leaves a text field · ctrl+q quits",
