@@ -53,6 +53,11 @@ class Outcome:
     result: str
     data: bytes | None = None
     added: TrackedSocket | None = None
+    cut_short: bool = False
+    """The call returned because this session shut its socket down, not because its peer did anything.
+
+    Only a return can be ambiguous: a shutdown makes every other blocked call raise.
+    """
 
 
 class CallSite(Protocol):
@@ -154,7 +159,7 @@ def _recv(ctx: Context) -> Outcome:
         ctx.tracked.last_received = data
         return Outcome(f"{len(data)} bytes: {show_bytes(data)}", data=data)
     if ctx.cancelled():
-        return Outcome("b'': no more data, because this socket was shut down here", data=data)
+        return Outcome("b'': no more data, because this socket was shut down here", data=data, cut_short=True)
     return Outcome("b'': the peer closed its side, so no more data will come", data=data)
 
 
@@ -163,13 +168,20 @@ def _recv_all(ctx: Context) -> Outcome:
     check = BulkCheck()
     expect = ctx.args.expect
     buffer = memoryview(bytearray(CHUNK))
+    cut_short = False
     while expect is None or check.received < expect:
         count = ctx.sock.recv_into(buffer, min(CHUNK, expect - check.received) if expect else CHUNK)
         if not count:
+            cut_short = ctx.cancelled()
             break
         check.feed(buffer[:count])
         ctx.site.count(ctx.tracked, ctx.call, received=count)
-    ending = "the peer closed its side" if expect is None or check.received < expect else "all expected bytes came"
+    if cut_short:
+        ending = "cut short: this socket was shut down here"
+    elif expect is None or check.received < expect:
+        ending = "the peer closed its side"
+    else:
+        ending = "all expected bytes came"
     words = [f"{check.received} bytes in all ({ending})"]
     peer = ctx.site.peer_of(ctx.tracked)
     if peer is not None:
@@ -180,7 +192,7 @@ def _recv_all(ctx: Context) -> Outcome:
         words.append("every byte matches the generated pattern")
     elif check.received:
         words.append(f"the bytes differ from the generated pattern from byte {check.mismatch_at} (not a bulk send?)")
-    return Outcome("; ".join(words))
+    return Outcome("; ".join(words), cut_short=cut_short)
 
 
 def _shutdown(ctx: Context) -> Outcome:

@@ -257,7 +257,8 @@ class Session:
             waited = self._clock() - started
             if outcome.added is not None and chosen.action is not Action.BURST:
                 self._emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=chosen.side)
-            self._finish(running, StepReturned, waited, result=outcome.result, data=outcome.data)
+            self._finish(running, StepReturned, waited, cut_short=outcome.cut_short, result=outcome.result,
+                         data=outcome.data)  # fmt: skip
         return call
 
     def _default_target(self, chosen: Step) -> TrackedSocket | None:
@@ -378,12 +379,17 @@ class Session:
             running.blocked = True
             self._emit(StepBlocked, call=running.call)
 
-    def _finish(self, running: _Running, kind: type[Event], waited: float, **fields: object) -> None:
+    def _finish(
+        self, running: _Running, kind: type[Event], waited: float, *, cut_short: bool = False, **fields: object
+    ) -> None:
+        """Say how the call ended. A call this session woke on purpose counts as cancelled only if the wake
+        decided its outcome: an accept() that already had its connection when the socket closed returned it."""
         self._watch.cancel(running.watch_token)
         with self._lock:
             running.done = True
-            woken_by, waker = running.cancelled_by, None
-            if woken_by is None and running.blocked:
+            cancelled = running.cancelled_by is not None and (kind is StepFailed or cut_short)
+            woken_by, waker = (running.cancelled_by if cancelled else None), None
+            if not cancelled and running.blocked:
                 waker = self._waker(running.call)
                 woken_by = None if waker is None else waker.who
             self._emit(
@@ -393,7 +399,7 @@ class Session:
                 blocked=running.blocked,
                 woken_by=woken_by,
                 woken_by_call=None if waker is None else waker.id,
-                cancelled=running.cancelled_by is not None,
+                cancelled=cancelled,
                 **fields,
             )
             if running.tracked is not None:

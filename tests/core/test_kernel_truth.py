@@ -110,6 +110,41 @@ def test_cancel_wakes_recv_with_shut_rd_and_the_connection_still_sends(lesson):
     assert lesson.run("client-recv").data == b"still here"
 
 
+def test_a_cancelled_recv_all_says_it_was_cut_short_here(lesson):
+    lesson.connected()
+    lesson.start("server-recv-all")
+    lesson.blocked("server-recv-all")
+    lesson.run("server-cancel")
+    lesson.finished("server-recv-all")
+    woken = lesson.events.finished("server-recv-all")[0]
+    assert woken.cancelled and "0 bytes in all (cut short: this socket was shut down here)" in woken.result
+    assert "peer closed" not in woken.result
+
+
+def test_a_wake_that_comes_after_accept_has_its_connection_does_not_cancel_it(lesson, monkeypatch):
+    """The session closes the listener in the instant after the kernel handed accept() a connection."""
+    from sockviz.core import calls
+    from sockviz.core.steps import Action
+
+    accept = calls.CALLS[Action.ACCEPT]
+
+    def accept_then_closed(ctx):
+        outcome = accept(ctx)
+        ctx.site.wake_calls_on(ctx.tracked, why="the session ending", except_call=None, how=socket.SHUT_RDWR)
+        return outcome
+
+    monkeypatch.setitem(calls.CALLS, Action.ACCEPT, accept_then_closed)
+    lesson.server_listening()
+    lesson.start("server-accept")
+    lesson.blocked("server-accept")
+    lesson.run("client-socket")
+    lesson.run("client-connect")
+    lesson.finished("server-accept")
+    returned = lesson.events.finished("server-accept")[0]
+    assert isinstance(returned, StepReturned) and not returned.cancelled
+    assert returned.woken_by == "client c.connect()" and "(woken by client c.connect())" in tell(returned)
+
+
 def test_cancel_with_nothing_running_is_refused(lesson):
     lesson.connected()
     assert lesson.session.perform(step("client-cancel")) is None
