@@ -72,7 +72,14 @@ class Scene:
         await until(pilot, seen, f"{step_id} to reach {wait_for.__name__}")
         if step_id == "client-socket":
             self._pin_client_port()
-        await pilot.pause(0.3)  # one table refresh at least
+        await self.settle(pilot)
+
+    async def settle(self, pilot: Pilot, seconds: float = 0.3) -> None:
+        """Let the kernel finish what the last call started (an ACK, say), then redraw from it at once:
+        on a loaded machine the table's own timer may come late."""
+        await pilot.pause(seconds)
+        self.app.refresh_sockets()
+        await pilot.pause()
 
     async def run_all(self, pilot: Pilot, *timed: tuple[str, float]) -> None:
         """Run steps that return at once, each at its scene time."""
@@ -104,7 +111,7 @@ async def mid_lesson(scene: Scene, pilot: Pilot) -> None:
                         ("client-send", 12.0), ("server-recv", 14.0), ("server-send", 15.5))  # fmt: skip
     await scene.run(pilot, "server-recv", 17.0, StepBlocked)
     scene.clock.now = 1000.0 + 20.25
-    await pilot.pause(0.3)
+    await scene.settle(pilot)
 
 
 async def errors(scene: Scene, pilot: Pilot) -> None:
@@ -115,7 +122,7 @@ async def errors(scene: Scene, pilot: Pilot) -> None:
     await scene.run(pilot, "client-connect", 3.5)
     await scene.run(pilot, "server-recv", 4.0)
     scene.app.query_one("#port").value = "70000"
-    await pilot.pause(0.3)
+    await scene.settle(pilot)
 
 
 async def help_screen(scene: Scene, pilot: Pilot) -> None:
@@ -132,7 +139,7 @@ async def wire(scene: Scene, pilot: Pilot) -> None:
                         ("client-socket", 3.0), ("client-connect", 4.0), ("server-accept", 5.0),
                         ("client-send", 6.0), ("server-recv", 7.0), ("client-close", 8.0),
                         ("server-close-conn", 9.0))  # fmt: skip
-    await pilot.pause(0.5)
+    await scene.settle(pilot, 0.5)
 
 
 async def timeline(scene: Scene, pilot: Pilot) -> None:
@@ -145,7 +152,7 @@ async def timeline(scene: Scene, pilot: Pilot) -> None:
     await until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
     await scene.run(pilot, "server-recv", 11.0, StepBlocked)
     scene.clock.now = 1000.0 + 14.0
-    await pilot.pause(0.4)
+    await scene.settle(pilot, 0.4)
 
 
 SCENES: dict[str, Callable[[Scene, Pilot], Awaitable[None]]] = {
