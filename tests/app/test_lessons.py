@@ -6,6 +6,7 @@ import re
 import socket
 import threading
 
+import pytest
 from conftest import CONNECTED, LISTENING, lecture
 from helpers import wait_for
 
@@ -329,6 +330,20 @@ async def test_export_writes_both_scripts(port, tmp_path, monkeypatch):
         assert "conn, addr = s.accept()" in server and "c.connect((HOST, PORT))" in client
         compile(server, "server.py", "exec")
         compile(client, "client.py", "exec")
+
+
+async def test_export_writes_both_notebooks(port, tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    monkeypatch.chdir(tmp_path)
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*CONNECTED, "server-accept")
+        await lect.pilot.press("f4")
+        await lect.pilot.pause()
+        (folder,) = tmp_path.glob("sockviz-*")
+        server = nbformat.read(str(folder / "server.ipynb"), as_version=4)
+        assert any("conn, addr = s.accept()" in cell.source for cell in server.cells)
+        assert (folder / "client.ipynb").exists()
 
 
 async def test_the_steps_are_reached_with_tab_and_run_with_enter(port):
