@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 from conftest import CONNECTED, LISTENING, lecture
@@ -317,33 +318,34 @@ async def test_presenter_keys(port, tmp_path, monkeypatch):
         assert app.theme == "textual-dark"
 
 
-async def test_export_writes_both_scripts(port, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def export_after_accept(port: int, key: str) -> Path:
+    """Connect and accept, press an export key; the folder it wrote in the current directory."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
         await lect.press_all(*CONNECTED, "server-accept")
-        await lect.pilot.press("f3")
+        await lect.pilot.press(key)
         await lect.pilot.pause()
-        (folder,) = tmp_path.glob("sockviz-*")
-        server = (folder / "server.py").read_text()
-        client = (folder / "client.py").read_text()
-        assert "conn, addr = s.accept()" in server and "c.connect((HOST, PORT))" in client
-        compile(server, "server.py", "exec")
-        compile(client, "client.py", "exec")
+    (folder,) = Path.cwd().glob("sockviz-*")
+    return folder
+
+
+async def test_export_writes_both_scripts(port, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = await export_after_accept(port, "f3")
+    server = (folder / "server.py").read_text()
+    client = (folder / "client.py").read_text()
+    assert "conn, addr = s.accept()" in server and "c.connect((HOST, PORT))" in client
+    compile(server, "server.py", "exec")
+    compile(client, "client.py", "exec")
 
 
 async def test_export_writes_both_notebooks(port, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     monkeypatch.chdir(tmp_path)
-    app = SockvizApp(port=port)
-    async with lecture(app) as lect:
-        await lect.press_all(*CONNECTED, "server-accept")
-        await lect.pilot.press("f4")
-        await lect.pilot.pause()
-        (folder,) = tmp_path.glob("sockviz-*")
-        server = nbformat.read(str(folder / "server.ipynb"), as_version=4)
-        assert any("conn, addr = s.accept()" in cell.source for cell in server.cells)
-        assert (folder / "client.ipynb").exists()
+    folder = await export_after_accept(port, "f4")
+    server = nbformat.read(str(folder / "server.ipynb"), as_version=4)
+    assert any("conn, addr = s.accept()" in cell.source for cell in server.cells)
+    assert (folder / "client.ipynb").exists()
 
 
 async def test_the_steps_are_reached_with_tab_and_run_with_enter(port):
