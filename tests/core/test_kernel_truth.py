@@ -8,7 +8,7 @@ import time
 import pytest
 from helpers import wait_for
 
-from sockviz.core import StepBlocked, StepCalled, StepFailed, StepReturned, Target, step
+from sockviz.core import Action, StepBlocked, StepCalled, StepFailed, StepReturned, Target, calls, step
 from sockviz.core.bulk import parse_size
 from sockviz.core.options import option_setting
 from sockviz.core.steps import Side
@@ -123,9 +123,6 @@ def test_a_cancelled_recv_all_says_it_was_cut_short_here(lesson):
 
 def test_a_wake_that_comes_after_accept_has_its_connection_does_not_cancel_it(lesson, monkeypatch):
     """The session closes the listener in the instant after the kernel handed accept() a connection."""
-    from sockviz.core import calls
-    from sockviz.core.steps import Action
-
     accept = calls.CALLS[Action.ACCEPT]
 
     def accept_then_closed(ctx):
