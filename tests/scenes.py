@@ -79,6 +79,7 @@ class Scene:
         on a loaded machine the table's own timer may come late."""
         await pilot.pause(seconds)
         self.app.refresh_sockets()
+        self.app.query_one("#timeline").refresh()  # it redraws on its own timer too, when it is open
         await pilot.pause()
 
     async def run_all(self, pilot: Pilot, *timed: tuple[str, float]) -> None:
