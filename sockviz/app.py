@@ -285,6 +285,7 @@ class SockvizApp(App[None]):
             snap = tracked.snapshot(with_repr=False)
             rows.append((tracked, snap, activity(tuple(tracked.in_flight), self._blocked, now, snap.closed)))
         self._table.show(rows)
+        self._bar.show_listening_everywhere(self.session.listening_everywhere())
         self._show_detail()
         if self._targets_due:
             self._targets_due = False

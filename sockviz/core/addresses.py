@@ -36,7 +36,12 @@ class Endpoint:
     @property
     def all_interfaces(self) -> bool:
         """True when binding here would accept clients from every network, not only this machine."""
-        return ipaddress.ip_address(self.host.split("%")[0]).is_unspecified
+        return is_wildcard(self.host)
+
+
+def is_wildcard(host: str) -> bool:
+    """Whether a numeric address is 0.0.0.0 or ::, the address of every interface at once."""
+    return ipaddress.ip_address(host.split("%")[0]).is_unspecified
 
 
 def parse_port(text: str) -> int:

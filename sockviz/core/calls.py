@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sockviz.core.addresses import Endpoint
+from sockviz.core.addresses import Endpoint, is_wildcard
 from sockviz.core.bulk import CHUNK, BulkCheck, chunk_at, send_piece
 from sockviz.core.events import Call
 from sockviz.core.options import OptionSetting
@@ -114,9 +114,10 @@ def _listen(ctx: Context) -> Outcome:
     else:
         sock.listen(ctx.args.backlog)
     now = sock.getsockname()
+    everywhere = "; that is every interface: other machines can connect to it" if is_wildcard(now[0]) else ""
     if was[1] == 0:
-        return Outcome(f"it had no port, so Linux bound it to an ephemeral one: {now}")
-    return Outcome(f"listening on {now}; the kernel now completes handshakes on its own")
+        return Outcome(f"it had no port, so Linux bound it to an ephemeral one: {now}{everywhere}")
+    return Outcome(f"listening on {now}{everywhere}; the kernel now completes handshakes on its own")
 
 
 def _accept(ctx: Context) -> Outcome:

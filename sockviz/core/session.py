@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sockviz.core.addresses import is_wildcard
 from sockviz.core.bulk import CHUNK, send_piece
 from sockviz.core.calls import CALLS, MAX_BURST, SHUTDOWN_NAMES, Context, Outcome, StepArgs
 from sockviz.core.events import (
@@ -141,6 +142,21 @@ class Session:
         """Calls in progress, oldest first."""
         with self._lock:
             return tuple(r.call for r in self._running.values())
+
+    def listening_everywhere(self) -> list[str]:
+        """The names of the sockets listening on a wildcard address, so other machines can reach them.
+
+        Asked of the kernel, not of the fields: listen() without bind() picks the wildcard by itself.
+        """
+        with self._lock:
+            servers = [t for t in self._servers if not t.closed]
+        names = []
+        for tracked in servers:
+            with contextlib.suppress(OSError):  # closed by another thread meanwhile
+                sock = tracked.sock
+                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) and is_wildcard(sock.getsockname()[0]):
+                    names.append(tracked.name)
+        return names
 
     def progress(self) -> dict[int, tuple[int, int]]:
         """For calls that move a known number of bytes: call id to (done, total)."""

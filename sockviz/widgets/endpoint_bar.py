@@ -16,6 +16,11 @@ from sockviz.core.addresses import LOOPBACK
 from sockviz.widgets.family_toggle import FamilyToggle
 from sockviz.widgets.field import Field
 
+_EXPOSED = (
+    "A socket bound to 0.0.0.0 or :: takes connections on every network interface, so other machines "
+    "can connect to it, not only this one. Bind to 127.0.0.1 or ::1 to keep it on this machine."
+)
+
 
 class EndpointBar(Horizontal):
     """Host, port and family, checked as they are typed; names are looked up off the UI thread."""
@@ -26,6 +31,8 @@ class EndpointBar(Horizontal):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._start = (host, port, family)
         self._looked_up: dict[tuple[str, socket.AddressFamily], str | InputError] = {}
+        self._host_exposed = False
+        self._listening_everywhere: list[str] = []
         self.set_reactive(EndpointBar.family, family)
 
     def compose(self) -> ComposeResult:
@@ -124,8 +131,26 @@ class EndpointBar(Horizontal):
             self.host_field.note(f"{key[0]} is {found}")
             self._show_exposure(found)
 
+    def show_listening_everywhere(self, names: list[str]) -> None:
+        """The sockets that listen on every interface now, whatever the host field says."""
+        if names != self._listening_everywhere:
+            self._listening_everywhere = list(names)
+            self._show_warning()
+
     def _show_exposure(self, numeric: str | None) -> None:
-        exposed = numeric is not None and Endpoint(self.family, numeric, 1).all_interfaces
+        self._host_exposed = numeric is not None and Endpoint(self.family, numeric, 1).all_interfaces
+        self._show_warning()
+
+    def _show_warning(self) -> None:
+        names = self._listening_everywhere
+        if names:
+            verb = "is" if len(names) == 1 else "are"
+            text = f"⚠ {', '.join(names)} {verb} open to other hosts (all interfaces)"
+        elif self._host_exposed:
+            text = "⚠ all interfaces: other hosts could connect"
+        else:
+            text = ""
         label = self.query_one("#exposure", Label)
-        label.set_class(exposed, "-exposed")
-        label.update("⚠ all interfaces: a listener here is reachable from other machines" if exposed else "")
+        label.set_class(bool(text), "-exposed")
+        label.update(text)
+        label.tooltip = _EXPOSED if text else None

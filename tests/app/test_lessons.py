@@ -296,6 +296,21 @@ async def test_listening_on_all_interfaces_is_said_on_screen(port):
         assert not app.query_one("#exposure").has_class("-exposed")
 
 
+async def test_a_socket_listening_on_all_interfaces_is_named_on_screen(port):
+    """listen() without bind() listens everywhere, whatever the host field says. The core's test of that
+    order reads it from the kernel; here the session's reading is stood in for, so that no more tests
+    listen on a wildcard address."""
+    app = SockvizApp(port=port)
+    everywhere: list[str] = []
+    app.session.listening_everywhere = lambda: everywhere
+    async with lecture(app) as lect:
+        everywhere.append("s")
+        warning = "⚠ s is open to other hosts (all interfaces)"
+        await lect.until(lambda: str(app.query_one("#exposure").render()) == warning, "the warning")
+        everywhere.clear()
+        await lect.until(lambda: not app.query_one("#exposure").has_class("-exposed"), "the warning to go")
+
+
 async def test_every_widget_id_is_unique(port):
     """Scripts find widgets by id: no two may share one."""
     app = SockvizApp(port=port)
@@ -357,7 +372,9 @@ async def test_the_steps_are_reached_with_tab_and_run_with_enter(port):
         assert steps.cursor == 0
         await lect.pilot.press("enter")
         await lect.until(lambda: [t.name for t in app.session.sockets] == ["s"], "socket() from enter")
-        await lect.pilot.press("down", "down", "enter")  # listen() without bind(): Linux picks a port
+        await lect.pilot.press("down", "enter")
+        await lect.until(lambda: lect.cell("s", "laddr") == f"('127.0.0.1', {port})", "bind() from the keyboard")
+        await lect.pilot.press("down", "enter")
         await lect.until(lambda: lect.cell("s", "state") == "LISTEN", "listen() from the keyboard")
         assert steps.steps[steps.cursor].id == "server-listen"
         await lect.pilot.press("up", "up", "up")  # round to the last step

@@ -189,12 +189,23 @@ def test_bind_a_port_in_use(lesson):
     assert (failed.error.errno_name, failed.error.errno) == ("EADDRINUSE", 98)
 
 
-def test_listen_without_bind_gets_an_ephemeral_port(lesson):
+def test_listen_without_bind_gets_an_ephemeral_port_on_every_interface(lesson):
+    """The one test that listens on the wildcard address: it is what this wrong order does."""
     lesson.run("server-socket")
     done = lesson.run("server-listen")
     port = lesson.session.current(Target.LISTENER).snapshot().laddr[1]
     assert port != 0
     assert "ephemeral" in done.result and str(port) in done.result
+    assert "every interface: other machines can connect to it" in done.result
+    assert lesson.session.listening_everywhere() == ["s"]
+    lesson.run("server-close")
+    assert lesson.session.listening_everywhere() == []
+
+
+def test_a_loopback_listener_is_not_reachable_from_elsewhere(lesson):
+    lesson.server_listening()
+    assert "every interface" not in lesson.events.finished("server-listen")[0].result
+    assert lesson.session.listening_everywhere() == []
 
 
 def test_steps_with_no_socket_are_refused_not_run(lesson):
