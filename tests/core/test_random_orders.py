@@ -14,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from sockviz.core import (
     STEPS,
+    Action,
     Endpoint,
     Role,
     Session,
@@ -24,6 +25,7 @@ from sockviz.core import (
     StepFinished,
     StepRefused,
     StepReturned,
+    Target,
     TrackedSocket,
     step,
 )
@@ -53,8 +55,21 @@ class RandomLesson(RuleBasedStateMachine):
         except BaseException as error:  # noqa: BLE001 - the test is that nothing ever gets here
             self.escaped.append(error)
 
+    def _would_listen_everywhere(self, chosen: Step) -> bool:
+        """listen() on a socket with no address binds the wildcard: these tests stay on loopback.
+        That wrong order has a test of its own."""
+        listener = self.session.current(Target.LISTENER)
+        if chosen.action is not Action.LISTEN or listener is None:
+            return False
+        try:
+            return listener.sock.getsockname()[1] == 0
+        except OSError:  # closed: listen() will fail with EBADF, on no address at all
+            return False
+
     @rule(chosen=st.sampled_from(STEPS), payload=PAYLOADS, how=HOW)
     def run_step(self, chosen, payload, how) -> None:
+        if self._would_listen_everywhere(chosen):
+            return
         args = StepArgs(endpoint=self.endpoint, payload=payload, how=how)
         thread = threading.Thread(target=self._perform, args=(chosen, args), daemon=True)
         thread.start()
