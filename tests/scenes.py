@@ -51,7 +51,9 @@ class Scene:
 
     def __init__(self) -> None:
         self.clock = ManualClock()
-        self.session = Session(clock=self.clock)
+        # A call counts as blocked once it has run this long. The app's 20 ms can be passed by an instant
+        # connect() when the machine is busy, which would add a "blocks" line to the picture.
+        self.session = Session(clock=self.clock, block_after=0.5)
         self.app = SockvizApp(port=SERVER_PORT, session=self.session)
         self.events: list[Event] = []
         self.session.subscribe(self.events.append)

@@ -20,26 +20,41 @@ from sockviz.core.events import Event, StepFailed, StepFinished, StepReturned
 from sockviz.core.session import Session
 from sockviz.core.steps import Action, Side
 
-_PREAMBLE = '''"""{title}, as sockviz ran it: run server.py first, then client.py in another terminal."""
+_TITLE = '"""{title}, as sockviz ran it: run server.py first, then client.py in another terminal."""\n'
 
-import hashlib
-import socket
-import struct  # for SO_LINGER
-import threading  # for a burst of clients
-
-HOST = {host!r}
-PORT = {port}
-
-buffer = bytearray({chunk})  # what recv all reads into
-_PATTERN = hashlib.shake_128({seed!r}).digest({chunk}) * 2
+_BULK = '''_PATTERN = hashlib.shake_128({seed!r}).digest({chunk}) * 2
 
 
 def generated(offset, size):
     """The bytes a bulk send sends: a fixed pattern, so the receiver could check them."""
     start = offset % {chunk}
     return _PATTERN[start : start + size]
-
 '''
+
+
+def _preamble(title: str, endpoint: Endpoint, body: str) -> str:
+    """The imports and helpers that this script's own lines use, and no more: a student reads from the top.
+
+    The lines come from the step catalogue's templates, so a helper's name in them is a use of it.
+    """
+    uses_bulk = "generated(" in body
+    imports = ["import hashlib"] if uses_bulk else []
+    imports.append("import socket")
+    if "struct." in body:
+        imports.append("import struct  # for SO_LINGER")
+    if "threading." in body:
+        imports.append("import threading  # for a burst of clients")
+    parts = [
+        _TITLE.format(title=title),
+        "\n".join(imports) + "\n",
+        f"HOST = {endpoint.host!r}\nPORT = {endpoint.port}\n",
+    ]
+    if "buffer" in body:
+        parts.append(f"buffer = bytearray({CHUNK})  # what recv all reads into\n")
+    if uses_bulk:
+        parts.append(_BULK.format(seed=PATTERN_SEED, chunk=CHUNK))
+    return "\n".join(parts)
+
 
 _AFTER = {
     Action.ACCEPT: 'print("connection from", addr)',
@@ -66,16 +81,17 @@ class Transcript:
             with self._lock:
                 self._entries.append(_Entry(event))
 
-    def script(self, side: Side, endpoint: Endpoint, title: str = "A sockviz session") -> str:
-        """One side's script: the preamble, then each of its calls in the order they started."""
+    def _blocks(self, side: Side, endpoint: Endpoint) -> list[str]:
+        """One side's calls as code, in the order they started."""
         with self._lock:
             entries = sorted((e for e in self._entries if e.finished.call.step.side is side),
                              key=lambda e: e.finished.call.started)  # fmt: skip
-        preamble = _PREAMBLE.format(title=title, host=endpoint.host, port=endpoint.port, chunk=CHUNK, seed=PATTERN_SEED)
-        lines = [preamble]
-        for entry in entries:
-            lines.append(self._block(entry.finished, endpoint))
-        return "\n".join(lines).rstrip() + "\n"
+        return [self._block(entry.finished, endpoint) for entry in entries]
+
+    def script(self, side: Side, endpoint: Endpoint, title: str = "A sockviz session") -> str:
+        """One side's script: what its lines need, then each of its calls in the order they started."""
+        blocks = self._blocks(side, endpoint)
+        return "\n".join([_preamble(title, endpoint, "\n".join(blocks)), *blocks]).rstrip() + "\n"
 
     def export(self, folder: Path, endpoint: Endpoint, title: str = "A sockviz session") -> list[Path]:
         """Write server.py and client.py into `folder` (made if needed); returns their paths."""
@@ -97,14 +113,11 @@ class Transcript:
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
         for side in Side:
-            with self._lock:
-                entries = sorted((e for e in self._entries if e.finished.call.step.side is side),
-                                 key=lambda e: e.finished.call.started)  # fmt: skip
-            preamble = _PREAMBLE.format(title=title, host=endpoint.host, port=endpoint.port, chunk=CHUNK,
-                                        seed=PATTERN_SEED)  # fmt: skip
+            blocks = self._blocks(side, endpoint)
+            preamble = _preamble(title, endpoint, "\n".join(blocks)).rstrip()
             cells = [nbformat.v4.new_markdown_cell(f"# {title}: the {side.value}"), nbformat.v4.new_code_cell(preamble)]
-            for entry in entries:
-                heading, _, code = self._block(entry.finished, endpoint).partition("\n")
+            for block in blocks:
+                heading, _, code = block.partition("\n")
                 cells.append(nbformat.v4.new_markdown_cell(heading.lstrip("# ").capitalize()))
                 cells.append(nbformat.v4.new_code_cell(code.rstrip()))
             path = folder / f"{side.value}.ipynb"

@@ -10,6 +10,7 @@ import pytest
 from helpers import listening, wait_for
 
 from sockviz.core import Side
+from sockviz.core.options import option_setting
 from sockviz.core.transcript import Transcript
 
 HELLO = b"Hello, Wireshark. You are an amazing tool!"
@@ -49,6 +50,29 @@ def test_exported_scripts_run_against_each_other(lesson, tmp_path):
     assert "received 300000 bytes" in server_out
     assert "as in the session: OSError(107, 'Transport endpoint is not connected')" in client.stdout
     assert f"received {HELLO!r}" in client.stdout  # the echo came back
+
+
+def test_a_script_imports_only_what_its_lines_use(lesson):
+    transcript = Transcript(lesson.session)
+    lesson.connected()
+    lesson.run("client-send", payload=HELLO)
+    lesson.run("server-recv")
+    for side in Side:
+        script = transcript.script(side, lesson.endpoint)
+        assert "import socket\n\nHOST = " in script
+        for unused in ("hashlib", "struct", "threading", "buffer", "generated"):
+            assert unused not in script, (side, unused)
+    lesson.run("client-send", bulk=1000)
+    lesson.run("server-recv-all", expect=1000)
+    lesson.run("client-option", option=option_setting("SO_LINGER", "1"))
+    lesson.run("client-burst", count=2)
+    client = transcript.script(Side.CLIENT, lesson.endpoint)
+    server = transcript.script(Side.SERVER, lesson.endpoint)
+    for used in ("import hashlib", "import struct", "import threading", "def generated("):
+        assert used in client
+    assert "buffer = bytearray(" in server and "hashlib" not in server
+    compile(client, "client.py", "exec")
+    compile(server, "server.py", "exec")
 
 
 def test_a_call_woken_by_another_thread_is_left_as_a_comment(lesson):
