@@ -12,6 +12,8 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from sockviz.core.addresses import is_wildcard
+
 DEFAULT_WEB_PORT = 8000
 
 
@@ -19,10 +21,10 @@ def web_host_problem(host: str) -> str | None:
     """Why `host` cannot be served on, or None. The page connects back to the address it is served
     on, so it must be one a browser can reach, not a wildcard."""
     try:
-        address = ipaddress.ip_address(host)
+        wildcard = is_wildcard(host)
     except ValueError:
         return None  # a name: the browser resolves it as the server did
-    if address.is_unspecified:
+    if wildcard:
         return f"{host} is every interface, which a browser cannot connect to: give the address students reach"
     return None
 

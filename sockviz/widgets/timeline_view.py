@@ -79,11 +79,12 @@ class TimelineView(Widget, can_focus=True):
         if self.border_title != title:
             self.border_title = title
         text = Text(no_wrap=True, overflow="crop")
-        self._draw(text, self.timeline.axis(view))
+        styles = {ink: self.get_component_rich_style(f"timeline--{ink.value}") for ink in Ink}
+        self._draw(text, self.timeline.axis(view), styles)
         rows = self.timeline.rows(view, self.first_lane, self._lanes_shown())
         for row in rows:
             text.append("\n")
-            self._draw(text, row)
+            self._draw(text, row, styles)
         text.append("\n" * (self._lanes_shown() - len(rows)))
         if self._picked is not None:
             story = self._picked.describe(view.now)
@@ -92,10 +93,9 @@ class TimelineView(Widget, can_focus=True):
         text.append("\n").append(story, style=self.get_component_rich_style("timeline--story"))
         return text
 
-    def _draw(self, text: Text, row: Row) -> None:
+    def _draw(self, text: Text, row: Row, styles: dict[Ink, Style]) -> None:
         label_style = Style() if row.side is None else self.get_component_rich_style(f"timeline--{row.side.value}")
         text.append(f"{row.label[-LABEL_WIDTH:]:>{LABEL_WIDTH}} ", style=label_style)
-        styles = {ink: self.get_component_rich_style(f"timeline--{ink.value}") for ink in Ink}
         run, ink_of_run = [], None
         for char, ink in row.cells:  # one span per run of the same ink, not one per cell
             if ink is not ink_of_run and run:
