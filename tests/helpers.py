@@ -28,11 +28,17 @@ def listening(port: int) -> bool:
 class ManualClock:
     """A session clock that moves only when the test says so: pictures of time come out the same."""
 
+    START = 1000.0
+
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = self.START
 
     def __call__(self) -> float:
         return self.now
+
+    def set(self, seconds: float) -> None:
+        """Move to `seconds` after the session began (the session counts from the clock's first reading)."""
+        self.now = self.START + seconds
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:

@@ -61,7 +61,7 @@ class Scene:
 
     async def run(self, pilot: Pilot, step_id: str, at: float, wait_for: type[Event] = StepFinished) -> None:
         """At scene time `at` (seconds), press the step's key and wait until the UI has its outcome."""
-        self.clock.now = 1000.0 + at
+        self.clock.set(at)
         before = len(self.events)
         await pilot.press(step(step_id).key)
 
@@ -113,7 +113,7 @@ async def mid_lesson(scene: Scene, pilot: Pilot) -> None:
     await scene.run_all(pilot, ("client-socket", 5.0), ("client-connect", 6.5), ("server-accept", 9.81),
                         ("client-send", 12.0), ("server-recv", 14.0), ("server-send", 15.5))  # fmt: skip
     await scene.run(pilot, "server-recv", 17.0, StepBlocked)
-    scene.clock.now = 1000.0 + 20.25
+    scene.clock.set(20.25)
     await scene.settle(pilot)
 
 
@@ -154,7 +154,7 @@ async def timeline(scene: Scene, pilot: Pilot) -> None:
     await scene.run_all(pilot, ("client-socket", 6.0), ("client-recv", 7.0), ("client-connect", 9.0))
     await until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
     await scene.run(pilot, "server-recv", 11.0, StepBlocked)
-    scene.clock.now = 1000.0 + 14.0
+    scene.clock.set(14.0)
     await scene.settle(pilot, 0.4)
 
 

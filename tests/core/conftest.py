@@ -37,7 +37,7 @@ class Lesson:
     def at(self, seconds: float) -> Lesson:
         """Set the session's clock (a `timed` lesson only) to `seconds` after its start."""
         assert self.clock is not None, "only a timed lesson has a clock to set"
-        self.clock.now = 1000.0 + seconds
+        self.clock.set(seconds)
         return self
 
     def blocked(self, step_id: str) -> None:
