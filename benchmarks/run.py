@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sockviz.app import SockvizApp
 from sockviz.core import Endpoint, Session, StepArgs, StepReturned, Target, step
-from sockviz.core.bulk import CHUNK
-from sockviz.core.kernel import read_kernel
+from sockviz.core.kernel.tcp_info import read_kernel
+from sockviz.core.model.bulk import CHUNK
 
 HERE = Path(__file__).parent
 CONNECTIONS = 1000

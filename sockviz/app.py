@@ -38,14 +38,14 @@ from sockviz.core import (
     StepFinished,
     Target,
     TrackedSocket,
-    lessons,
     step,
     steps_of,
 )
-from sockviz.core.addresses import LOOPBACK
-from sockviz.core.scenario import ScenarioError, parse
-from sockviz.core.timeline import Timeline
-from sockviz.core.transcript import Transcript
+from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.scenario import lessons
+from sockviz.core.scenario.language import ScenarioError, parse
+from sockviz.core.story.timeline import Timeline
+from sockviz.core.story.transcript import Transcript
 from sockviz.messages import SessionEvent
 from sockviz.screens.help import HelpScreen
 from sockviz.themes import HIGH_CONTRAST

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sockviz.core import DEFAULT_PORT, InputError, Side, check_host, parse_port
-from sockviz.core.addresses import LOOPBACK, Endpoint
+from sockviz.core.model.addresses import LOOPBACK, Endpoint
 from sockviz.serve import DEFAULT_WEB_PORT, web_host_problem
 
 
@@ -49,7 +49,7 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
         "`sockviz run --help` plays a scenario with no screen.",
     )
     _address_options(parser)
-    from sockviz.core import lessons
+    from sockviz.core.scenario import lessons
 
     lesson = parser.add_mutually_exclusive_group()
     lesson.add_argument("--scenario", type=Path, help="load a scenario file, ready to play (space plays)")
@@ -69,7 +69,7 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
 
 
 def parse_run_args(argv: Sequence[str]) -> argparse.Namespace:
-    from sockviz.core import lessons
+    from sockviz.core.scenario import lessons
 
     parser = argparse.ArgumentParser(
         prog="sockviz run",
@@ -97,7 +97,8 @@ def _allow_many_sockets() -> None:
 
 
 def run_main(argv: Sequence[str]) -> int:
-    from sockviz.core import lessons, resolve
+    from sockviz.core import resolve
+    from sockviz.core.scenario import lessons
     from sockviz.headless import run
 
     args = parse_run_args(argv)
@@ -143,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     scenario = None
     if args.lesson:
-        from sockviz.core import lessons
+        from sockviz.core.scenario import lessons
 
         scenario = (f"lesson: {args.lesson}", lessons.text(args.lesson))
     elif args.scenario:

@@ -6,7 +6,7 @@ from functools import partial
 
 from textual.command import Hit, Hits, Provider
 
-from sockviz.core import lessons
+from sockviz.core.scenario import lessons
 
 
 class LessonCommands(Provider):

@@ -7,9 +7,10 @@ import sys
 from typing import TextIO
 
 from sockviz.core import Endpoint, Event, Session
-from sockviz.core.scenario import Player, ScenarioError, parse
-from sockviz.core.story import Storyteller
-from sockviz.core.timeline import LEGEND, Timeline
+from sockviz.core.scenario.language import ScenarioError, parse
+from sockviz.core.scenario.player import Player
+from sockviz.core.story.sentences import Storyteller
+from sockviz.core.story.timeline import LEGEND, Timeline
 
 EXIT_EXPECT_FAILED = 1
 EXIT_BAD_SCENARIO = 2

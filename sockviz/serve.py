@@ -12,7 +12,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from sockviz.core.addresses import is_wildcard
+from sockviz.core.model.addresses import is_wildcard
 
 DEFAULT_WEB_PORT = 8000
 

@@ -4,10 +4,12 @@ Nothing here imports Textual (an import-linter contract checks it), so a
 scripted run, a test or another front end can use the core as it is.
 """
 
-from sockviz.core.addresses import DEFAULT_PORT, Endpoint, check_host, endpoint, parse_port, resolve
-from sockviz.core.calls import StepArgs
-from sockviz.core.errors import InputError
-from sockviz.core.events import (
+from sockviz.core.engine.session import Session
+from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.kernel.snapshot import SocketSnapshot, take_snapshot
+from sockviz.core.model.addresses import DEFAULT_PORT, Endpoint, check_host, endpoint, parse_port, resolve
+from sockviz.core.model.errors import InputError
+from sockviz.core.model.events import (
     BurstStarted,
     Call,
     Event,
@@ -19,11 +21,9 @@ from sockviz.core.events import (
     StepRefused,
     StepReturned,
 )
-from sockviz.core.payload import parse_payload, show_bytes
-from sockviz.core.session import Session
-from sockviz.core.snapshot import SocketSnapshot, take_snapshot
-from sockviz.core.steps import STEPS, Action, Side, Step, Target, step, steps_of
-from sockviz.core.tracked import Role, TrackedSocket
+from sockviz.core.model.payload import parse_payload, show_bytes
+from sockviz.core.model.step_args import StepArgs
+from sockviz.core.model.steps import STEPS, Action, Side, Step, Target, step, steps_of
 
 __all__ = [
     "DEFAULT_PORT",

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from sockviz.core import STEPS
-from sockviz.core.timeline import LEGEND
+from sockviz.core.story.timeline import LEGEND
 
 INTRO = (
     "Every step, clicked or run by its key, makes one real call on a real socket, in its own "

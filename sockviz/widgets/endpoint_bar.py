@@ -12,7 +12,7 @@ from textual.widgets import Input, Label
 from textual.worker import Worker, WorkerState
 
 from sockviz.core import Endpoint, InputError, check_host, parse_port, resolve
-from sockviz.core.addresses import LOOPBACK
+from sockviz.core.model.addresses import LOOPBACK
 from sockviz.widgets.family_toggle import FamilyToggle
 from sockviz.widgets.field import Field
 

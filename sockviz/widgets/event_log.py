@@ -17,7 +17,7 @@ from textual import events
 from textual.widgets import RichLog
 
 from sockviz.core import Event
-from sockviz.core.story import StoryLine, Storyteller
+from sockviz.core.story.sentences import StoryLine, Storyteller
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from sockviz.core.addresses import FAMILY_NAMES
+from sockviz.core.model.addresses import FAMILY_NAMES
 
 
 class FamilyToggle(Widget, can_focus=True):

@@ -15,7 +15,8 @@ from textual import on
 from textual.widgets import Static
 
 from sockviz.core import Endpoint, Session
-from sockviz.core.scenario import Line, Player
+from sockviz.core.scenario.language import Line
+from sockviz.core.scenario.player import Player
 from sockviz.messages import Narrated, ScenarioState
 
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from sockviz.core import Call, SocketSnapshot, TrackedSocket
-from sockviz.core.story import duration
+from sockviz.core.story.sentences import duration
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "socket"),

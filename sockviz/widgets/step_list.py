@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from sockviz.core import Step
-from sockviz.core.predict import Prediction
+from sockviz.core.model.prediction import Prediction
 
 PRESSED_SECONDS = 0.2
 """How long a clicked line stays lit, so the click is seen."""

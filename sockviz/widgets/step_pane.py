@@ -13,10 +13,10 @@ from textual.message import Message
 from textual.widgets import Collapsible, Label, ProgressBar, Select
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
-from sockviz.core.bulk import parse_size
-from sockviz.core.calls import MAX_BURST
-from sockviz.core.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
-from sockviz.core.predict import Prediction
+from sockviz.core.model.bulk import parse_size
+from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
+from sockviz.core.model.prediction import Prediction
+from sockviz.core.model.step_args import MAX_BURST
 from sockviz.widgets.field import Field
 from sockviz.widgets.step_list import StepList
 

@@ -1,7 +1,7 @@
 """The timeline pane: the core's timeline picture, in colour, following the present.
 
 The picture itself (lanes, bars, joins, axis) is worked out by
-`sockviz.core.timeline`; this widget only chooses the window of time to show,
+`sockviz.core.story.timeline`; this widget only chooses the window of time to show,
 paints each cell by its ink, and takes the keys that move the window.
 """
 
@@ -16,7 +16,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
-from sockviz.core.timeline import LEGEND, Ink, Mark, Row, Timeline, View, Window
+from sockviz.core.story.timeline import LEGEND, Ink, Mark, Row, Timeline, View, Window
 
 LABEL_WIDTH = 8
 """Room for a lane's name; longer names (`conn1000`) are cut at the left."""

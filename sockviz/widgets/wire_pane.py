@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import RichLog
 
 from sockviz.core import StepCalled
-from sockviz.core.payload import show_bytes
+from sockviz.core.model.payload import show_bytes
 
 SUM_UP_AFTER = 12
 """A batch with more data and ACK segments than this gets one summary line for them."""
@@ -41,7 +41,7 @@ class WirePane(RichLog):
         """Begin capturing, or say in one sentence why it cannot."""
         if self.capture is not None:
             return
-        from sockviz.core.wire import WireCapture  # only when the wire view first opens
+        from sockviz.core.kernel.capture import WireCapture  # only when the wire view first opens
 
         self.capture = WireCapture(session.uses_port, lambda batch: post(WireSegments(batch)), session.now)
         problem = self.capture.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import lecture
 
 from sockviz.app import SockvizApp
-from sockviz.core import lessons
+from sockviz.core.scenario import lessons
 
 
 def narration(app) -> str:

@@ -8,7 +8,7 @@ import time
 from helpers import free_port
 
 from sockviz.core import take_snapshot
-from sockviz.core.kernel import read_kernel
+from sockviz.core.kernel.tcp_info import read_kernel
 
 
 def test_fresh_socket_is_close_state():

@@ -8,11 +8,12 @@ import time
 import pytest
 from helpers import wait_for
 
-from sockviz.core import Action, StepBlocked, StepCalled, StepFailed, StepReturned, Target, calls, step
-from sockviz.core.bulk import parse_size
-from sockviz.core.options import option_setting
-from sockviz.core.steps import Side
-from sockviz.core.story import tell
+from sockviz.core import Action, StepBlocked, StepCalled, StepFailed, StepReturned, Target, step
+from sockviz.core.engine import calls
+from sockviz.core.model.bulk import parse_size
+from sockviz.core.model.options import option_setting
+from sockviz.core.model.steps import Side
+from sockviz.core.story.sentences import tell
 
 
 def test_listen_backlog_is_the_kernels(lesson):

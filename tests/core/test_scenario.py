@@ -12,9 +12,9 @@ import pytest
 from helpers import free_port
 
 from sockviz.core import Endpoint
-from sockviz.core import lessons as built_in
-from sockviz.core.scenario import Expect, Pause, Say, ScenarioError, StepLine, parse
-from sockviz.core.timeline import LEGEND
+from sockviz.core.scenario import lessons as built_in
+from sockviz.core.scenario.language import Expect, Pause, Say, ScenarioError, StepLine, parse
+from sockviz.core.story.timeline import LEGEND
 from sockviz.headless import EXIT_BAD_SCENARIO, EXIT_EXPECT_FAILED, run
 
 

@@ -26,7 +26,7 @@ from sockviz.core import (
     Target,
     step,
 )
-from sockviz.core.story import tell
+from sockviz.core.story.sentences import tell
 
 HELLO = b"Hello, Wireshark. You are an amazing tool!"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sockviz.core import StepFinished
-from sockviz.core.timeline import GLYPHS, LEGEND, SCALES, Ink, Timeline, Window
+from sockviz.core.story.timeline import GLYPHS, LEGEND, SCALES, Ink, Timeline, Window
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from helpers import listening, wait_for
 
 from sockviz.core import Side
-from sockviz.core.options import option_setting
-from sockviz.core.transcript import Transcript
+from sockviz.core.model.options import option_setting
+from sockviz.core.story.transcript import Transcript
 
 HELLO = b"Hello, Wireshark. You are an amazing tool!"
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sockviz.core.wire import NOT_PERMITTED, WireCapture, parse_frame
+from sockviz.core.kernel.capture import NOT_PERMITTED, WireCapture, parse_frame
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a raw socket on lo needs root")
 
@@ -96,7 +96,7 @@ def test_without_the_privilege_it_explains_instead_of_failing():
     script = textwrap.dedent(
         """
         from sockviz.core import Session
-        from sockviz.core.wire import WireCapture
+        from sockviz.core.kernel.capture import WireCapture
         session = Session()
         print(WireCapture(session.uses_port, print, session.now).start())
         session.close()

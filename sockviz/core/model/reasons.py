@@ -10,7 +10,7 @@ import errno
 import socket
 from dataclasses import dataclass
 
-from sockviz.core.steps import Action
+from sockviz.core.model.steps import Action
 
 _EAI_NAMES: dict[int, str] = {
     value: name for name, value in vars(socket).items() if name.startswith("EAI_") and isinstance(value, int)

@@ -7,7 +7,7 @@ import re
 import socket
 from dataclasses import dataclass
 
-from sockviz.core.errors import InputError
+from sockviz.core.model.errors import InputError
 
 DEFAULT_PORT = 12354
 """The course's port."""

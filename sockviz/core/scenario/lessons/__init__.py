@@ -9,7 +9,7 @@ SUFFIX = ".sockviz"
 
 def names() -> list[str]:
     """The lessons there are, by name: `echo`, `blocking-order`, ..."""
-    folder = resources.files("sockviz.lessons")
+    folder = resources.files("sockviz.core.scenario.lessons")
     return sorted(entry.name.removesuffix(SUFFIX) for entry in folder.iterdir() if entry.name.endswith(SUFFIX))
 
 
@@ -17,7 +17,7 @@ def text(name: str) -> str:
     """A lesson's scenario text; KeyError names the lessons there are."""
     if name not in names():
         raise KeyError(f"no lesson {name!r}: there are {', '.join(names())}")
-    return (resources.files("sockviz.lessons") / f"{name}{SUFFIX}").read_text(encoding="utf-8")
+    return (resources.files("sockviz.core.scenario.lessons") / f"{name}{SUFFIX}").read_text(encoding="utf-8")
 
 
 def summary(name: str) -> str:

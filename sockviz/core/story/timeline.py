@@ -17,9 +17,9 @@ import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sockviz.core.events import Call, Event, SocketAdded, StepBlocked, StepCalled, StepFailed, StepFinished
-from sockviz.core.steps import Action, Side
-from sockviz.core.story import duration, tell
+from sockviz.core.model.events import Call, Event, SocketAdded, StepBlocked, StepCalled, StepFailed, StepFinished
+from sockviz.core.model.steps import Action, Side
+from sockviz.core.story.sentences import duration, tell
 
 SCALES = (
     0.001,

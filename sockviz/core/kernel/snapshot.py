@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from sockviz.core.kernel import KernelReading, read_kernel
+from sockviz.core.kernel.tcp_info import KernelReading, read_kernel
 
 Address = tuple  # ('127.0.0.1', 12354) or ('::1', 12354, 0, 0), exactly as Python gives it
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sockviz.core.kernel import TCP_STATES
+from sockviz.core.kernel.tcp_info import TCP_STATES
 
 Ends = tuple[tuple[str, int], tuple[str, int]]
 """((local host, local port), (remote host, remote port))."""

@@ -17,10 +17,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sockviz.core.addresses import is_wildcard
-from sockviz.core.bulk import CHUNK, send_piece
-from sockviz.core.calls import CALLS, MAX_BURST, SHUTDOWN_NAMES, Context, Outcome, StepArgs
-from sockviz.core.events import (
+from sockviz.core.engine.calls import CALLS, Context, Outcome
+from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.engine.watch import BlockWatch
+from sockviz.core.kernel.lingering import KernelTable
+from sockviz.core.kernel.predict import predict
+from sockviz.core.model.addresses import is_wildcard
+from sockviz.core.model.bulk import CHUNK, send_piece
+from sockviz.core.model.events import (
     BurstStarted,
     Call,
     Event,
@@ -31,13 +35,11 @@ from sockviz.core.events import (
     StepRefused,
     StepReturned,
 )
-from sockviz.core.explain import explain
-from sockviz.core.lingering import KernelTable
-from sockviz.core.payload import show_bytes
-from sockviz.core.predict import Prediction, predict
-from sockviz.core.steps import Action, Side, Step, Target, step
-from sockviz.core.tracked import Role, TrackedSocket
-from sockviz.core.watch import BlockWatch
+from sockviz.core.model.payload import show_bytes
+from sockviz.core.model.prediction import Prediction
+from sockviz.core.model.reasons import explain
+from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES, StepArgs
+from sockviz.core.model.steps import Action, Side, Step, Target, step
 
 __all__ = ["Session", "StepArgs"]
 

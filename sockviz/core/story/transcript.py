@@ -14,11 +14,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockviz.core.addresses import Endpoint
-from sockviz.core.bulk import CHUNK, PATTERN_SEED
-from sockviz.core.events import Event, StepFailed, StepFinished, StepReturned
-from sockviz.core.session import Session
-from sockviz.core.steps import Action, Side
+from sockviz.core.engine.session import Session
+from sockviz.core.model.addresses import Endpoint
+from sockviz.core.model.bulk import CHUNK, PATTERN_SEED
+from sockviz.core.model.events import Event, StepFailed, StepFinished, StepReturned
+from sockviz.core.model.steps import Action, Side
 
 _TITLE = '"""{title}, as sockviz ran it: run server.py first, then client.py in another terminal."""\n'
 

@@ -10,20 +10,10 @@ from __future__ import annotations
 import select
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from sockviz.core.kernel import read_kernel
-from sockviz.core.steps import Action
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """What a call will do, in a word for the step and a sentence for the log."""
-
-    blocks: bool
-    short: str
-    """At most 9 characters: `waits`, `2 ready`, `room`."""
-    why: str
+from sockviz.core.kernel.tcp_info import read_kernel
+from sockviz.core.model.prediction import Prediction
+from sockviz.core.model.steps import Action
 
 
 def _mode(sock: socket.socket) -> Prediction | None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sockviz.core.explain import ErrorReport
-from sockviz.core.predict import Prediction
-from sockviz.core.steps import Side, Step
+from sockviz.core.model.prediction import Prediction
+from sockviz.core.model.reasons import ErrorReport
+from sockviz.core.model.steps import Side, Step
 
 
 @dataclass(frozen=True)

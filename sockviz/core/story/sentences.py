@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sockviz.core.events import (
+from sockviz.core.model.events import (
     BurstStarted,
     Event,
     SocketAdded,

@@ -10,10 +10,10 @@ import socket
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sockviz.core.events import Call
-from sockviz.core.lingering import Ends, Lingering
-from sockviz.core.snapshot import SocketSnapshot, take_snapshot
-from sockviz.core.steps import Side
+from sockviz.core.kernel.lingering import Ends, Lingering
+from sockviz.core.kernel.snapshot import SocketSnapshot, take_snapshot
+from sockviz.core.model.events import Call
+from sockviz.core.model.steps import Side
 
 
 class Role(StrEnum):

@@ -26,27 +26,17 @@ reported with its number.
 from __future__ import annotations
 
 import shlex
-import threading
-import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from sockviz.core.addresses import Endpoint
-from sockviz.core.bulk import parse_size
-from sockviz.core.calls import StepArgs
-from sockviz.core.errors import InputError
-from sockviz.core.events import Event, StepBlocked, StepCalled, StepFailed, StepFinished, StepRefused, StepReturned
-from sockviz.core.options import OPTIONS_BY_NAME, option_setting
-from sockviz.core.payload import parse_payload
-from sockviz.core.session import Session
-from sockviz.core.steps import STEPS_BY_ID, Action, Step
+from sockviz.core.model.bulk import parse_size
+from sockviz.core.model.errors import InputError
+from sockviz.core.model.options import OPTIONS_BY_NAME, option_setting
+from sockviz.core.model.payload import parse_payload
+from sockviz.core.model.step_args import StepArgs
+from sockviz.core.model.steps import STEPS_BY_ID, Action, Step
 
 _HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
 _STATES = ("blocked", "returned", "failed", "refused")
-_EXPECT_SECONDS = 3.0
-"""How long an `expect` waits for its state before it fails."""
-_SETTLE_SECONDS = 10.0
-"""How long a line may take to return, fail or block before the scenario gives up on it."""
 
 
 class ScenarioError(ValueError):
@@ -166,118 +156,3 @@ def parse(text: str) -> list[Line]:
             step = _step(words[:2], number)
             lines.append(StepLine(number, step, _args(step, words[2:], number), raw.strip()))
     return lines
-
-
-@dataclass
-class Outcome:
-    """What a played scenario came to."""
-
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures
-
-
-class Player:
-    """Plays parsed lines against a session, one after the other.
-
-    `narrate` hears each `say` text and each failed `expect`; the session's own
-    events go to whoever subscribed to it.
-    """
-
-    def __init__(self, session: Session, endpoint: Endpoint, narrate: Callable[[int, str], None]) -> None:
-        self.session = session
-        self.endpoint = endpoint
-        self.narrate = narrate
-        self._latest_call: dict[str, object] = {}
-        """Step id to the key of its latest run: a call id, or the refusal's event number."""
-        self._state: dict[object, Event | None] = {}
-        """A run's latest state: None while it runs unblocked, then blocked, returned, failed or refused."""
-        self._changed = threading.Condition()
-        self._threads: list[threading.Thread] = []
-        self._stopped = threading.Event()
-        self.speed = 1.0
-        """Pauses last `seconds / speed`; a front end may change it while the scenario plays."""
-        self._unsubscribe = session.subscribe(self._hear)
-
-    def _hear(self, event: Event) -> None:
-        with self._changed:
-            if isinstance(event, StepCalled):
-                self._latest_call[event.call.step.id] = event.call.id
-                self._state[event.call.id] = None
-            elif isinstance(event, StepBlocked | StepFinished):
-                self._state[event.call.id] = event
-            elif isinstance(event, StepRefused):
-                key = ("refused", event.seq)
-                self._latest_call[event.step.id] = key
-                self._state[key] = event
-            self._changed.notify_all()
-
-    def _latest(self, step_id: str) -> Event | None:
-        return self._state.get(self._latest_call.get(step_id))
-
-    def play(self, lines: Iterable[Line], *, before: Callable[[Line], bool] | None = None) -> Outcome:
-        """Play every line; `before`, if given, is asked before each one and may wait (a paused
-        player) or answer False to stop the play there."""
-        outcome = Outcome()
-        for line in lines:
-            if self._stopped.is_set() or (before is not None and not before(line)):
-                break
-            if isinstance(line, Pause):
-                self._stopped.wait(line.seconds / self.speed)
-            elif isinstance(line, Say):
-                self.narrate(line.line, line.text)
-            elif isinstance(line, Expect):
-                failure = self._check(line)
-                if failure:
-                    outcome.failures.append(failure)
-                    self.narrate(line.line, failure)
-            else:
-                self._run(line)
-        return outcome
-
-    def stop(self) -> None:
-        """End a play at once, even in the middle of a pause, and stop listening to the session."""
-        self._stopped.set()
-        self._unsubscribe()
-        with self._changed:
-            self._changed.notify_all()
-
-    def _run(self, line: StepLine) -> None:
-        args = replace(line.args, family=self.endpoint.family, endpoint=self.endpoint)
-        step_id = line.step.id
-        with self._changed:
-            before = self._latest_call.get(step_id)
-        thread = threading.Thread(target=self.session.perform, args=(line.step, args), daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        with self._changed:
-            self._changed.wait_for(
-                lambda: self._latest_call.get(step_id) != before and self._latest(step_id) is not None,
-                timeout=_SETTLE_SECONDS,
-            )
-
-    def _check(self, line: Expect) -> str | None:
-        """Wait a moment for the expected state (another thread may be about to get there), then compare."""
-        names = {StepBlocked: "blocked", StepReturned: "returned", StepFailed: "failed", StepRefused: "refused"}
-
-        def state() -> str:
-            event = self._latest(line.step.id)
-            return names.get(type(event), "running") if event is not None else "not run"
-
-        with self._changed:
-            self._changed.wait_for(lambda: state() == line.state, timeout=_EXPECT_SECONDS)
-            event = self._latest(line.step.id)
-            seen = state()
-        where = f"expect failed at line {line.line}: {line.step.id}"
-        if seen != line.state:
-            return f"{where} was {seen}, not {line.state}"
-        if line.errno_name and isinstance(event, StepFailed) and event.error.errno_name != line.errno_name:
-            return f"{where} failed with {event.error}, not {line.errno_name}"
-        return None
-
-    def join(self, timeout: float = 2.0) -> None:
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))

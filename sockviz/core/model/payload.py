@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from sockviz.core.errors import InputError
+from sockviz.core.model.errors import InputError
 
 MAX_TYPED_BYTES = 65536
 PREVIEW_BYTES = 200

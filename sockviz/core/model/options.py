@@ -7,7 +7,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sockviz.core.errors import InputError
+from sockviz.core.model.errors import InputError
 
 Value = int | float | None
 

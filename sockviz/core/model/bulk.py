@@ -11,7 +11,7 @@ import hashlib
 import socket
 from dataclasses import dataclass
 
-from sockviz.core.errors import InputError
+from sockviz.core.model.errors import InputError
 
 CHUNK = 256 * 1024
 MAX_BULK = 256 * 1024 * 1024

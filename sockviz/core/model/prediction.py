@@ -1,0 +1,15 @@
+"""What the kernel says a call will do before it runs: the hint on a step, checked against the call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a call will do, in a word for the step and a sentence for the log."""
+
+    blocks: bool
+    short: str
+    """At most 9 characters: `waits`, `2 ready`, `room`."""
+    why: str

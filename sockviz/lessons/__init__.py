@@ -1,1 +1,0 @@
-"""The built-in lessons, as scenario files (see sockviz.core.scenario)."""
