@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -22,8 +23,15 @@ class FamilyToggle(Widget, can_focus=True):
 
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET)
 
+    @dataclass
     class Switched(Message):
         """The user asked for the other family."""
+
+        toggle: FamilyToggle
+
+        @property
+        def control(self) -> FamilyToggle:
+            return self.toggle
 
     def __init__(self, family: socket.AddressFamily, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -41,4 +49,4 @@ class FamilyToggle(Widget, can_focus=True):
         self.action_switch()
 
     def action_switch(self) -> None:
-        self.post_message(self.Switched())
+        self.post_message(self.Switched(self))
