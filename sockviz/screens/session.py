@@ -28,6 +28,7 @@ from sockviz.core import (
     STEPS,
     Action,
     Endpoint,
+    Event,
     InputError,
     Role,
     Session,
@@ -243,9 +244,9 @@ class SessionScreen(Screen[None]):
 
     # ----- what comes back -------------------------------------------------
 
-    def _from_session(self, event: object) -> None:
+    def _from_session(self, event: Event) -> None:
         """Called in the thread that caused the event; post_message is safe from any thread."""
-        self.post_message(SessionEvent(event))  # type: ignore[arg-type]
+        self.post_message(SessionEvent(event))
 
     @on(SessionEvent)
     def _session_event(self, message: SessionEvent) -> None:

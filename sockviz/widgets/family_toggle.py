@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from sockviz.core.model.addresses import FAMILY_NAMES
+from sockviz.widgets.options import WidgetOptions
 
 
 class FamilyToggle(Widget, can_focus=True):
@@ -33,8 +34,8 @@ class FamilyToggle(Widget, can_focus=True):
         def control(self) -> FamilyToggle:
             return self.toggle
 
-    def __init__(self, family: socket.AddressFamily, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self.set_reactive(FamilyToggle.family, family)
         self.tooltip = "The address family of new sockets and of the host field. Click, or press 6, to switch."
 
