@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Unpack
 
 from rich.text import Text
@@ -24,12 +25,11 @@ SUM_UP_AFTER = 12
 """A batch with more data and ACK segments than this gets one summary line for them."""
 
 
+@dataclass
 class WireSegments(Message):
-    """Segments from the capture thread."""
+    """Segments from the capture thread, a batch at a time."""
 
-    def __init__(self, segments: list) -> None:
-        super().__init__()
-        self.segments = segments
+    segments: list
 
 
 class WirePane(RichLog):
@@ -57,6 +57,9 @@ class WirePane(RichLog):
     def _owner(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
         """The session's name for the socket that sent from `src` to `dst`."""
         return owner_of(self._session.sockets if self._session else (), src, dst)
+
+    def on_unmount(self) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.capture is not None:
