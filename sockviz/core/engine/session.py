@@ -271,7 +271,7 @@ class Session:
             if self._closed:
                 return "the session has ended"
             tracked = self._default_target(chosen)
-            return self._refusal(chosen, args or StepArgs(), tracked)
+            return refusal(chosen, args or StepArgs(), tracked)
 
     def _default_target(self, chosen: Step) -> TrackedSocket | None:
         if chosen.target is Target.NEW:
