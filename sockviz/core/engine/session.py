@@ -269,8 +269,11 @@ class Session:
             outcome: Outcome = CALLS[chosen.action](context)
         except Exception as error:  # noqa: BLE001 - every error is part of the lesson
             waited = self._clock() - started
-            on_listener = running.tracked is not None and running.tracked.role is Role.SERVER
-            self._finish(running, StepFailed, waited, error=explain(error, chosen.action, on_listener=on_listener))
+            tracked = running.tracked
+            on_listener = tracked is not None and tracked.role is Role.SERVER
+            shut_writing = tracked is not None and tracked.shut_writing
+            error_report = explain(error, chosen.action, on_listener=on_listener, shut_writing=shut_writing)
+            self._finish(running, StepFailed, waited, error=error_report)
         else:
             waited = self._clock() - started
             if outcome.added is not None and chosen.action is not Action.BURST:
@@ -323,6 +326,10 @@ class Session:
             return f"no {who} call is running, so there is nothing to cancel"
         if chosen.target is not Target.NEW and tracked is None:
             return f"there is no {who} socket yet: run {who} socket() first (in Python this line would be a NameError)"
+        no_connection = chosen.target is Target.CONNECTION and tracked is not None and tracked.role is Role.SERVER
+        if no_connection and chosen.action in (Action.CLOSE, Action.SHUTDOWN):
+            assert tracked is not None
+            return self._no_connection(chosen, tracked)
         if chosen.action in (Action.BIND, Action.CONNECT, Action.BURST) and args.endpoint is None:
             return f"{chosen.action.call}() needs an address"
         if chosen.action is Action.OPTION and args.option is None:
@@ -334,6 +341,20 @@ class Session:
             assert tracked is not None
             return f"nothing has been received on {tracked.name} yet, so there is nothing to echo: type a message"
         return None
+
+    @staticmethod
+    def _no_connection(chosen: Step, listener: TrackedSocket) -> str:
+        """Why a connection's close or shutdown is not run on the listener it would otherwise fall back to.
+
+        recv() and sendall() there show the kernel's own error, but these two would silently act on
+        the listener: close it, or stop it listening.
+        """
+        if chosen.action is Action.CLOSE:
+            closer = step(f"{chosen.side.value}-close")
+            return (f"no connection has been accepted yet, so there is no connection to close; "
+                    f"{closer.label} ({closer.key}) closes the listening socket {listener.name}")  # fmt: skip
+        return (f"no connection has been accepted yet, so there is no connection to shut down; on the listening "
+                f"socket {listener.name}, shutdown() would stop it listening")  # fmt: skip
 
     def _cancel_how(self, tracked: TrackedSocket) -> int:
         """SHUT_RD wakes accept() and recv() and keeps the sending side; connect() and sendall() need SHUT_RDWR."""
