@@ -43,7 +43,7 @@ from sockviz.core import (
 )
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
-from sockviz.core.scenario.language import ScenarioError, parse
+from sockviz.core.scenario.language import ScenarioError, family_of, parse
 from sockviz.core.story.timeline import Timeline
 from sockviz.core.story.transcript import Transcript
 from sockviz.messages import SessionEvent
@@ -426,6 +426,8 @@ class SockvizApp(App[None]):
         except ScenarioError as error:
             self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
             return
+        if (family := family_of(lines)) is not None and family != self._bar.family:
+            self._bar.family = family  # a lesson about IPv6 runs on IPv6 (loopback follows the switch)
         try:
             endpoint = self._bar.endpoint()
         except InputError as error:
