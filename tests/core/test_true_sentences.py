@@ -116,3 +116,14 @@ def lesson_step(step_id: str):
     from sockviz.core import step
 
     return step(step_id)
+
+
+def test_recv_all_does_not_call_a_transfer_unequal_while_the_sender_still_sends(lesson):
+    """The receiver can have its bytes before the sender's sendall() returns and counts them."""
+    lesson.connected()
+    lesson.start("client-send", bulk=64 * 1024 * 1024)  # far more than the buffers hold: it blocks
+    got = lesson.run("server-recv-all", expect=1024 * 1024)
+    assert "1048576 bytes in all (all expected bytes came)" in got.result
+    assert "c's sendall() has not returned yet" in got.result and "not equal" not in got.result
+    lesson.run("client-close")  # wakes the blocked sendall()
+    lesson.finished("client-send")

@@ -8,6 +8,7 @@ wraps them, and hands them a `CallSite` for the few things that need it.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -209,7 +210,10 @@ def _recv_all(ctx: Context) -> Outcome:
         ending = "all expected bytes came"
     words = [f"{check.received} bytes in all ({ending})"]
     peer = ctx.site.peer_of(ctx.tracked)
-    if peer is not None:
+    if peer is not None and _still_sending(peer):
+        words.append(f"{peer.name}'s sendall() has not returned yet ({peer.bytes_sent} counted so far), "
+                     f"{ctx.tracked.name} received {ctx.tracked.bytes_received}")  # fmt: skip
+    elif peer is not None:
         verdict = "equal" if peer.bytes_sent == ctx.tracked.bytes_received else "not equal"
         words.append(f"{peer.name} has sent {peer.bytes_sent} in all, {ctx.tracked.name} received "
                      f"{ctx.tracked.bytes_received}: {verdict}")  # fmt: skip
@@ -218,6 +222,21 @@ def _recv_all(ctx: Context) -> Outcome:
     elif check.received:
         words.append(f"the bytes differ from the generated pattern from byte {check.mismatch_at} (not a bulk send?)")
     return Outcome("; ".join(words), cut_short=cut_short)
+
+
+def _still_sending(peer: TrackedSocket, grace: float = 0.5) -> bool:
+    """Whether the peer's sendall() is still running after a moment's grace.
+
+    The last bytes can reach this side before the sender's sendall() returns and counts them, so
+    comparing at once would say "not equal" of a transfer that is whole. This runs in the step's
+    own thread, never the event loop's.
+    """
+    deadline = time.monotonic() + grace
+    while any(call.step.action is Action.SEND for call in tuple(peer.in_flight)):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.001)
+    return False
 
 
 def _shutdown(ctx: Context) -> Outcome:
