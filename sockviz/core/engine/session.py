@@ -293,7 +293,9 @@ class Session:
         except Exception as error:  # noqa: BLE001 - every error is part of the lesson
             waited = self._clock() - started
             on_listener = running.tracked is not None and running.tracked.role is Role.SERVER
-            self._finish(running, StepFailed, waited, error=explain(error, chosen.action, on_listener=on_listener))
+            shut_writing = running.tracked is not None and running.tracked.shut_writing
+            report = explain(error, chosen.action, on_listener=on_listener, shut_writing=shut_writing)
+            self._finish(running, StepFailed, waited, error=report)
         else:
             waited = self._clock() - started
             if outcome.added is not None and chosen.action is not Action.BURST:
