@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from scenes import SCENES, SIZE, Scene, release_fds
+from scenes import SCENES, SIZE, Scene
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 
 @pytest.fixture
 def scene():
-    made = Scene()
-    yield made
-    release_fds(made.fds)
+    with Scene() as made:  # holds the pinned ports: another suite's scenes wait
+        yield made
 
 
 async def play_scene(scene: Scene, pilot: Pilot, name: str) -> None:
