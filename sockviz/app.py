@@ -23,7 +23,7 @@ from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
-from sockviz.core.scenario.language import ScenarioError, parse
+from sockviz.core.scenario.language import ScenarioError, family_of, parse
 from sockviz.core.story.transcript import Transcript
 from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
@@ -32,6 +32,11 @@ from sockviz.themes import HIGH_CONTRAST
 STEP_THREADS = 256
 """Threads for steps. asyncio's default pool has cpus + 4 (6 on two cores), and
 every blocked step holds one: a seventh blocked accept() would wait unseen."""
+
+
+def export_path(suffix: str = "") -> Path:
+    """Where an export goes: `sockviz-20261201-101500` (a folder) or with `suffix` a file, in the current directory."""
+    return Path.cwd() / time.strftime(f"sockviz-%Y%m%d-%H%M%S{suffix}")
 
 
 class SockvizApp(App[None]):
@@ -109,6 +114,8 @@ class SockvizApp(App[None]):
         except ScenarioError as error:
             self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
             return
+        if (family := family_of(lines)) is not None and family != self.session_screen.bar.family:
+            self.session_screen.bar.family = family  # a lesson about IPv6 runs on IPv6 (loopback follows the switch)
         try:
             endpoint = self.session_screen.endpoint()
         except InputError as error:
@@ -126,7 +133,7 @@ class SockvizApp(App[None]):
         self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
     def action_export_pcap(self) -> None:
-        path = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S.pcap")
+        path = export_path(".pcap")
         self.notify(self.session_screen.export_pcap(path), title="wire", markup=False)
 
     def action_export_scripts(self) -> None:
@@ -136,7 +143,7 @@ class SockvizApp(App[None]):
         except InputError as error:
             self.notify(error.reason, title="not exported", severity="error", markup=False)
             return
-        folder = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S")
+        folder = export_path()
         paths = self._transcript.export(folder, endpoint)
         self.notify(f"wrote {', '.join(str(p) for p in paths)}: run server.py, then client.py", title="export",
                     markup=False)  # fmt: skip
@@ -145,7 +152,7 @@ class SockvizApp(App[None]):
         """The session so far as server.ipynb and client.ipynb (needs nbformat)."""
         try:
             endpoint = self.session_screen.endpoint()
-            paths = self._transcript.export_notebooks(Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S"), endpoint)
+            paths = self._transcript.export_notebooks(export_path(), endpoint)
         except InputError as error:
             self.notify(error.reason, title="not exported", severity="error", markup=False)
         except ImportError:
