@@ -108,7 +108,7 @@ class Transcript:
         for entry in entries:
             block = self._block(entry.finished, endpoint)
             if entry.finished.call is reuse:
-                name = reuse.socket_name
+                name = entry.finished.call.socket_name
                 block += (f"{name}.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # added by the export, "
                           "not run in the session:\n# a server that closes first leaves its port in TIME_WAIT "
                           "for 60 s, and without this the next run's bind() fails with EADDRINUSE\n")  # fmt: skip
