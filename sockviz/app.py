@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
@@ -124,6 +126,14 @@ class SockvizApp(App[None]):
         self.session_screen.load_scenario(title, lines, endpoint)
 
     # ----- app-wide keys: help, themes, exports ------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Projector layout",
+            "The table and the log take the room of the step panes (v); the step keys still work",
+            self.session_screen.action_toggle_projector,
+        )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -33,7 +33,7 @@ SIZE = (120, 36)
 PORTS_LOCK = Path(tempfile.gettempdir()) / f"sockviz-scene-ports-{SERVER_PORT}-{CLIENT_PORT}.lock"
 """Held by the scene that uses the pinned ports. Not per network namespace: /tmp is shared across
 namespaces, and a suite that waits here for one in another namespace only waits a few seconds."""
-SIZES = {"timeline": (100, 30)}
+SIZES = {"timeline": (100, 30), "projector": (130, 40)}
 """Scenes drawn at another size: the timeline takes the whole bottom row below 110 columns,
 which keeps the log (whose threads may tell a wake-up in either order) out of the picture."""
 
@@ -142,6 +142,13 @@ async def mid_lesson(scene: Scene, pilot: Pilot) -> None:
     await scene.settle(pilot)
 
 
+async def projector(scene: Scene, pilot: Pilot) -> None:
+    """The echo lesson as mid_lesson leaves it, in the projector layout."""
+    await mid_lesson(scene, pilot)
+    await pilot.press("v")
+    await scene.settle(pilot)
+
+
 async def errors(scene: Scene, pilot: Pilot) -> None:
     """Wrong orders: recv before connect, connect with nobody listening, and a port refused at its field."""
     scene.fds = pin_fds()
@@ -189,5 +196,6 @@ SCENES: dict[str, Callable[[Scene, Pilot], Awaitable[None]]] = {
     "errors": errors,
     "help": help_screen,
     "wire": wire,
+    "projector": projector,
     "timeline": timeline,
 }

@@ -92,6 +92,7 @@ class SessionScreen(Screen[None]):
         Binding("6", "toggle_family", "IPv4/IPv6"),
         Binding("t", "toggle_timeline", "timeline"),
         Binding("w", "toggle_wire", "wire"),
+        Binding("v", "toggle_projector", "projector"),
         Binding("space", "play_pause", "play/pause"),
         Binding("n", "step_scenario", "next line"),
         Binding("plus", "speed(2)", "faster", show=False),
@@ -393,6 +394,14 @@ class SessionScreen(Screen[None]):
         view.display = not view.display
         self.bottom.set_class(view.display, "-timeline")
         (view if view.display else self.table).focus()
+
+    def action_toggle_projector(self) -> None:
+        """For the back row: the panes give their room to the table and the log; the step keys still work."""
+        projector = not self.has_class("-projector")
+        self.set_class(projector, "-projector")
+        focused = self.focused
+        if projector and focused is not None and any(isinstance(node, StepPane) for node in focused.ancestors):
+            self.table.focus()  # the focus was in a pane that is hidden now
 
     def action_toggle_wire(self) -> None:
         wire = self.wire

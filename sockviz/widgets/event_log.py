@@ -28,6 +28,15 @@ MAX_LINES = 10_000
 class EventLog(RichLog):
     """The event log."""
 
+    DEFAULT_CSS = """
+    EventLog {
+        border: round $secondary;
+    }
+    EventLog:focus {
+        border: round $primary;
+    }
+    """
+
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)
         self._storyteller = Storyteller()

@@ -25,6 +25,15 @@ from sockviz.widgets.options import WidgetOptions
 class ScenarioPanel(Static):
     """Shown while a scenario is loaded."""
 
+    DEFAULT_CSS = """
+    ScenarioPanel {
+        display: none;
+        height: 100%;
+        border: round $accent;
+        padding: 0 1;
+    }
+    """
+
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__("", **kwargs)
         self._player: Player | None = None

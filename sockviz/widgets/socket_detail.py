@@ -14,6 +14,15 @@ NOTHING_SELECTED = "select a socket in the table to see print() of it"
 class SocketDetail(Static):
     """`print(s)` for the socket under the table's cursor."""
 
+    DEFAULT_CSS = """
+    SocketDetail {
+        height: auto;
+        max-height: 4;
+        padding: 0 1;
+        background: $boost;
+    }
+    """
+
     shown: reactive[Text] = reactive(Text(""), init=False)
     """What is written: only a change is drawn, as an update lays the screen out again, four times a second."""
 

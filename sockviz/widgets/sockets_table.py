@@ -8,7 +8,7 @@ of many rows costs little.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Unpack
+from typing import ClassVar, Unpack
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -20,17 +20,22 @@ from sockviz.widgets.options import WidgetOptions
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "socket"),
     ("fd", "fd"),
-    ("open", "open"),
     ("state", "tcp state"),
-    ("queues", "queues"),
-    ("now", "now"),
     ("laddr", "laddr"),
     ("raddr", "raddr"),
+    ("now", "now"),
+    ("queues", "queues"),
+    ("open", "open"),
     ("role", "role"),
     ("family", "family"),
     ("type", "type"),
     ("proto", "proto"),
 )
+"""What the lesson points at comes first (name, fd, state, the addresses), so it fits in 130 columns;
+the cells that grow long (`blocked in recv() 2.35 s`, `54 s left`) come after the addresses, so they
+never push them off screen."""
+
+ADDRESSES = ("laddr", "raddr")
 
 
 def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool) -> str:
@@ -46,39 +51,74 @@ def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool)
     return "—" if closed else "idle"
 
 
-def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> tuple[str, ...]:
+def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> dict[str, str]:
+    """Each column's text. A closed socket has no addresses of its own: the caller keeps the last ones."""
     kernel = snap.kernel
     state = "" if kernel is None else kernel.state
+    now = tracked.lasting if doing == "idle" and tracked.lasting else doing  # a listener that shutdown stopped
     if snap.closed and tracked.after_close is not None:
         held = tracked.after_close
-        state = f"{held.state} {held.expires:.0f} s left" if held.expires else held.state
-    cells = {
+        state = held.state
+        if held.expires:
+            now = f"{held.expires:.0f} s left"
+    ends = tracked.ends
+    return {
         "name": tracked.name,
         "fd": str(snap.fd),
         "role": tracked.role.value,
         "open": "closed" if snap.closed else "open",
         "state": state,
-        "now": tracked.lasting if doing == "idle" and tracked.lasting else doing,  # a listener that shutdown stopped
-        "laddr": "" if snap.laddr is None else str(snap.laddr),
-        "raddr": "" if snap.raddr is None else str(snap.raddr),
+        "now": now,
+        "laddr": str(snap.laddr) if snap.laddr is not None else str(ends[0]) if snap.closed and ends else "",
+        "raddr": str(snap.raddr) if snap.raddr is not None else str(ends[1]) if snap.closed and ends else "",
         "queues": "" if kernel is None else kernel.queues,
         "family": snap.family,
         "type": snap.type,
         "proto": str(snap.proto),
     }
-    return tuple(cells[key] for key, _ in COLUMNS)
 
 
 class SocketsTable(DataTable[Text]):
-    """The live table of sockets."""
+    """The live table of sockets; the name column stays in view when the table scrolls sideways."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+        "sockets-table--closed",
+        "sockets-table--blocked",
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `sockets-table--closed` | "closed", and the addresses a closed socket last had. |
+    | `sockets-table--blocked` | A call that is blocked now: `blocked in accept() 3.2 s`. |
+    """
+    DEFAULT_CSS = """
+    SocketsTable {
+        height: 1fr;
+        min-height: 6;
+        border: round $secondary;
+        scrollbar-size-horizontal: 1;
+    }
+    SocketsTable:focus {
+        border: round $primary;
+    }
+    SocketsTable > .sockets-table--closed {
+        color: $text-muted;
+    }
+    SocketsTable > .sockets-table--blocked {
+        color: $text-warning;
+        text-style: bold;
+    }
+    """
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._shown: dict[str, tuple[str, ...]] = {}
+        super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
+        self._shown: dict[str, dict[str, str]] = {}
+        self._closed_rows: set[str] = set()
 
     def on_mount(self) -> None:
         for key, title in COLUMNS:
             self.add_column(title, key=key)
+        self.watch(self.app, "theme", self._restyle, init=False)
 
     def show(self, rows: Iterable[tuple[TrackedSocket, SocketSnapshot, str]]) -> None:
         """Bring the table up to date, writing only what changed."""
@@ -86,23 +126,33 @@ class SocketsTable(DataTable[Text]):
             key = str(tracked.id)
             texts = row_texts(tracked, snap, doing)
             before = self._shown.get(key)
+            just_closed = snap.closed and key not in self._closed_rows  # its address cells change style
+            if snap.closed:
+                self._closed_rows.add(key)
+                if before is not None:  # the addresses it had while open, as the kernel reported them
+                    for column in ADDRESSES:
+                        texts[column] = before[column] or texts[column]
             if before is None:
-                self.add_row(
-                    *(Text(t, style=self._style(c, t)) for (c, _), t in zip(COLUMNS, texts, strict=True)), key=key
-                )
-            elif before != texts:
-                for (column, _), old, new in zip(COLUMNS, before, texts, strict=True):
-                    if old != new:
-                        self.update_cell(key, column, Text(new, style=self._style(column, new)), update_width=True)
+                self.add_row(*(self._cell(key, column, texts[column]) for column, _ in COLUMNS), key=key)
+            elif before != texts or just_closed:
+                for column, _ in COLUMNS:
+                    if before[column] != texts[column] or (just_closed and column in ADDRESSES):
+                        self.update_cell(key, column, self._cell(key, column, texts[column]), update_width=True)
             self._shown[key] = texts
 
-    @staticmethod
-    def _style(column: str, text: str) -> str:
-        if column == "open" and text == "closed":
-            return "dim"
+    def _cell(self, key: str, column: str, text: str) -> Text:
+        closed = key in self._closed_rows
+        if (column == "open" and closed) or (column in ADDRESSES and closed):
+            return Text(text, style=self.get_component_rich_style("sockets-table--closed", partial=True))
         if column == "now" and text.startswith("blocked"):
-            return "bold"
-        return ""
+            return Text(text, style=self.get_component_rich_style("sockets-table--blocked", partial=True))
+        return Text(text)
+
+    def _restyle(self) -> None:
+        """A new theme (f2, high contrast) gets new colours in every styled cell, not only in new ones."""
+        for key, texts in self._shown.items():
+            for column in ("open", "now", *ADDRESSES):
+                self.update_cell(key, column, self._cell(key, column, texts[column]))
 
     def rows_to_refresh(self, count: int) -> list[int]:
         """Which of `count` sockets (in table order) need reading now: new ones, and those on screen.

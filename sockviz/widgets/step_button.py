@@ -20,10 +20,11 @@ from sockviz.core.model.prediction import Prediction
 
 
 def step_label(step: Step, hint: Prediction | None = None) -> Content:
-    """Key, course number, call, and the kernel's hint: `a   4 accept()  waits`. Never parsed as markup."""
-    parts: list[str | tuple[str, str]] = [(f"{step.key}  ", "bold $text-accent"), step.title]
+    """Key, course number, call, and the kernel's hint: `a  4 accept() waits`, 20 cells at most, so it fits
+    the narrowest pane (80 columns). Never parsed as markup."""
+    parts: list[str | tuple[str, str]] = [(f"{step.key} ", "bold $text-accent"), step.title]
     if hint is not None:
-        parts.append((f"  {hint.short}", "italic $text-warning" if hint.blocks else "italic $text-muted"))
+        parts.append((f" {hint.short}", "italic $text-warning" if hint.blocks else "italic $text-muted"))
     return Content.assemble(*parts)
 
 

@@ -58,7 +58,7 @@ class StepPane(Vertical):
         height: auto;
         border: round $primary;
         border-title-style: bold;
-        padding: 0 1;
+        padding: 0 0 0 1;
         overflow-y: auto;
     }
     StepPane > .steps {

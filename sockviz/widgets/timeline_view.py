@@ -28,6 +28,26 @@ LABEL_WIDTH = 8
 class TimelineView(Widget, can_focus=True):
     """One lane per socket, time running to the right."""
 
+    DEFAULT_CSS = """
+    TimelineView {
+        display: none;
+        border: round $accent;
+        padding: 0 1;
+    }
+    TimelineView:focus {
+        border: round $primary;
+    }
+    TimelineView > .timeline--alive { color: $text-muted; }
+    TimelineView > .timeline--call { color: $text-success; text-style: bold; }
+    TimelineView > .timeline--waiting { color: $text-warning; text-style: bold; }
+    TimelineView > .timeline--waited { color: $text-success; }
+    TimelineView > .timeline--failed { color: $text-error; text-style: bold; }
+    TimelineView > .timeline--join { color: $text-accent; text-style: bold; }
+    TimelineView > .timeline--server { color: $text-accent; }
+    TimelineView > .timeline--client { color: $text-primary; }
+    TimelineView > .timeline--story { color: $text-muted; text-style: italic; }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "scroll_time(-1)", "earlier", show=False),
         Binding("right", "scroll_time(1)", "later", show=False),

@@ -35,6 +35,16 @@ class WireSegments(Message):
 class WirePane(RichLog):
     """The wire view."""
 
+    DEFAULT_CSS = """
+    WirePane {
+        display: none;
+        border: round $accent;
+    }
+    WirePane:focus {
+        border: round $primary;
+    }
+    """
+
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)
         self.border_title = "wire (lo)"

@@ -3,12 +3,16 @@ dispatches through `App._log`, which an attribute of ours named `_log` once repl
 
 from __future__ import annotations
 
+import inspect
 import io
+from functools import cached_property
 
 import pytest
 from conftest import LISTENING, lecture
 from helpers import free_port
 from rich.console import Console
+from textual._compat import cached_property as textual_cached_property  # Textual's own, before 3.12
+from textual.app import App
 
 from sockviz.app import SockvizApp
 
@@ -40,3 +44,42 @@ async def test_the_app_runs_steps_with_the_devtools_console_connected(port):
         assert "SessionEvent" in printed.getvalue()  # Textual's own event logging went through too
     finally:
         await runner.cleanup()
+
+
+LAZY = (cached_property, textual_cached_property)
+"""Attributes that fill themselves in on first use: they are Textual's, not ours."""
+
+
+def _textual_base(cls: type) -> type:
+    return next(k for k in cls.__mro__ if k.__module__.startswith("textual"))
+
+
+async def test_no_attribute_of_ours_replaces_one_of_textuals(port):
+    """The app, its screen and every widget of ours, after a few steps: each attribute our code set on
+    them is either new to Textual or of the same kind as Textual's own (`_log` was a method of App,
+    `_name` a string of Widget: both were replaced, and the devtools log broke)."""
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*LISTENING, "client-socket", "client-connect", "server-accept")
+        await lect.pilot.press("t", "w", "v")
+        nodes = [app, *app.screen.walk_children(with_self=True)]
+        clashes = []
+        for node in nodes:
+            if not type(node).__module__.startswith("sockviz"):
+                continue
+            base = _textual_base(type(node))
+            bare = vars(base()) if base.__name__ != "App" else vars(App())
+            inherited = {name for klass in base.__mro__ for name in vars(klass)}
+            lazy = {name for name in inherited if isinstance(inspect.getattr_static(base, name), LAZY)}
+            private = tuple(f"_{klass.__name__}__" for klass in base.__mro__)  # Textual's own, name-mangled
+            for name, value in vars(node).items():
+                if name.startswith(private):
+                    continue
+                if name in bare:
+                    theirs = bare[name]
+                    other_kind = theirs is not None and value is not None and type(theirs) is not type(value)
+                    if other_kind or (callable(value) and not callable(theirs)):  # WirePane._name was a method
+                        clashes.append(f"{type(node).__name__}.{name}")
+                elif name in inherited and name not in lazy:  # a cached_property fills itself in
+                    clashes.append(f"{type(node).__name__}.{name}")
+        assert not clashes

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import lecture
 from textual.widgets import Button
 
 from sockviz.app import SockvizApp
 from sockviz.core import STEPS, Side, steps_of
 from sockviz.screens.session import SessionScreen
+from sockviz.widgets.step_pane import StepPane
 
 
 async def test_the_screen_is_the_sessions_and_queries_work_on_it(port):
@@ -43,7 +45,7 @@ async def test_every_step_is_a_one_line_button_with_the_steps_id(port):
         for chosen in STEPS:
             button = app.query_one(f"#{chosen.id}", Button)
             assert button.compact and button.region.height == 1
-            assert button.label.plain.startswith(f"{chosen.key}  ") and chosen.label in button.label.plain
+            assert button.label.plain.startswith(f"{chosen.key} ") and chosen.label in button.label.plain
         assert [b.id for b in app.query_one("#server-steps").query(Button)] == [s.id for s in steps_of(Side.SERVER)]
 
 
@@ -60,3 +62,59 @@ async def test_a_step_that_cannot_run_now_looks_so_and_says_why_when_pressed(por
         app.query_one("#port").value = "70000"
         await lect.until(lambda: bind.has_class("-cannot-run"), "a refused port to stop bind()")
         assert "the port field:" in str(bind.tooltip)
+
+
+SIZES = [(80, 24), (100, 30), (130, 40), (200, 56)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+async def test_every_control_can_be_reached_and_seen(port, size):
+    """Tab reaches every control, the settings opened too, and each one focused is on screen: its pane
+    scrolls it into view. A control is seen when the screen shows it (or a part of it) at its top-left."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=size) as lect:
+        for side in ("server", "client"):
+            await app.query_one(f"#{side}-pane", StepPane).open_settings()
+        await lect.pilot.pause()
+        controls = set(app.screen.query("StepButton, Input, Select, FamilyToggle, CollapsibleTitle, #sockets, #log"))
+        assert len(controls) > 30
+        reached = set()
+        for _ in range(len(controls) + 1):
+            app.screen.focus_next()
+            await lect.pilot.pause()
+            await lect.pilot.wait_for_scheduled_animations()  # the pane scrolls the control into view,
+            await lect.pilot.pause()  # after the refresh that follows the focus
+            focused = app.focused
+            assert focused is not None
+            reached.add(focused)
+            under, _region = app.screen.get_widget_at(*focused.region.offset)
+            assert under is focused or focused in under.ancestors, f"{focused} is not seen at {size}"
+        assert controls <= reached
+
+
+async def test_the_projector_layout_gives_the_table_and_the_log_the_room(port):
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(100, 30)) as lect:
+        table, log = app.query_one("#sockets"), app.query_one("#log")
+        before = (table.region.width, log.region.height)
+        await lect.pilot.press("v")
+        assert not app.query_one("#server-pane").region and not app.query_one("#client-pane").region
+        assert table.region.width > before[0] and log.region.height > before[1]
+        await lect.press("server-socket")  # the steps still run by their keys
+        await lect.pilot.press("v")
+        assert app.query_one("#server-pane").region.width >= 24
+
+
+async def test_the_projector_layout_is_in_the_palette(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("ctrl+p")
+        await lect.until(lambda: app.screen.query("CommandInput"), "the palette")
+        await lect.pilot.press(*"projector")
+
+        def offered() -> bool:
+            return "Projector layout" in str(app.screen.query_one("CommandList").get_option_at_index(0).prompt)
+
+        await lect.until(offered, "the projector command")
+        await lect.pilot.press("enter")
+        await lect.until(lambda: app.session_screen.has_class("-projector"), "the projector layout")

@@ -29,9 +29,6 @@ class TestMainScreens:
 
         assert snap_compare(scene.app, terminal_size=SIZE, run_before=play)
 
-    def test_fresh_at_80_by_24(self, snap_compare, scene):
-        assert snap_compare(scene.app, terminal_size=(80, 24))
-
     @pytest.mark.parametrize("size", [(100, 30), (80, 24)])
     def test_timeline(self, snap_compare, scene, size):
         """Below 110 columns the timeline takes the log's place, so it is readable at 80x24."""
@@ -40,3 +37,31 @@ class TestMainScreens:
             await play_scene(scene, pilot, "timeline")
 
         assert snap_compare(scene.app, terminal_size=size, run_before=play)
+
+
+SIZES = [(80, 24), (100, 30), (130, 40), (200, 56)]
+"""The sizes a lecture meets: a laptop's default terminal up to a wide projector screen."""
+
+
+class TestTheScreenFits:
+    """The main screen at each size: the panes scroll rather than cut their controls, the table keeps
+    name, fd, state and both addresses first, and wider screens give the table their width."""
+
+    @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+    def test_fresh(self, snap_compare, scene, size):
+        assert snap_compare(scene.app, terminal_size=size)
+
+    @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+    def test_mid_lesson(self, snap_compare, scene, size):
+        async def play(pilot):
+            await play_scene(scene, pilot, "mid_lesson")
+
+        assert snap_compare(scene.app, terminal_size=size, run_before=play)
+
+    def test_projector(self, snap_compare, scene):
+        """The projector layout (v): no panes, the table across the screen and a taller log."""
+
+        async def play(pilot):
+            await play_scene(scene, pilot, "projector")
+
+        assert snap_compare(scene.app, terminal_size=(130, 40), run_before=play)
