@@ -293,13 +293,11 @@ class SockvizApp(App[None]):
         self._show_hints_and_progress()
 
     def _show_hints_and_progress(self) -> None:
-        sides = {call.id: call.step.side for call in self.session.running()}
-        progress = {sides[call_id]: done for call_id, done in self.session.progress().items() if call_id in sides}
         for side, pane in self._panes.items():
             pane.show_hints(
                 {s.id: self.session.predict(s, self._hint_args(s)) for s in steps_of(side) if s.blocks_until}
             )
-            pane.show_progress(progress.get(side))
+            pane.show_progress(self.session.last_transfer(side))
 
     def _look_for_lingering(self) -> None:
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""

@@ -23,7 +23,7 @@ from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.predict import predict
 from sockviz.core.model.addresses import is_wildcard
-from sockviz.core.model.bulk import CHUNK, send_piece
+from sockviz.core.model.bulk import PIECE, send_piece
 from sockviz.core.model.events import (
     BurstStarted,
     Call,
@@ -95,6 +95,8 @@ class Session:
         self._current: dict[Target, TrackedSocket] = {}
         self._running: dict[int, _Running] = {}
         self._recent: deque[Call] = deque(maxlen=_RECENT_CALLS)
+        self._transfers: dict[Side, _Running] = {}
+        """Each side's newest call that moves a known number of bytes, running or ended."""
         self._threads: list[threading.Thread] = []
         self._seq = itertools.count(1)
         self._call_ids = itertools.count(1)
@@ -164,6 +166,16 @@ class Session:
         """For calls that move a known number of bytes: call id to (done, total)."""
         with self._lock:
             return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
+
+    def last_transfer(self, side: Side) -> tuple[int, int] | None:
+        """(done, total) bytes of this side's newest transfer of a known size, running or ended: a progress bar.
+
+        It stays after the call ends, so the bar shows where the transfer got to (all of it, or where it
+        was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        """
+        with self._lock:
+            running = self._transfers.get(side)
+            return None if running is None or not running.total_bytes else (running.done_bytes, running.total_bytes)
 
     def predict(self, chosen: Step, args: StepArgs | None = None) -> Prediction | None:
         """Would this step block if run now? None when it never waits, or there is no socket yet."""
@@ -307,6 +319,8 @@ class Session:
             call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of)
             running = _Running(call, tracked, total_bytes=args.bulk if chosen.action is Action.SEND else args.expect)
             self._running[call.id] = running
+            if running.total_bytes:
+                self._transfers[chosen.side] = running
             self._recent.append(call)
             if tracked is not None:
                 tracked.in_flight.append(call)
@@ -352,7 +366,7 @@ class Session:
         address = repr(args.endpoint.address) if args.endpoint else ""
         family = f"socket.{args.family.name}"
         if args.bulk is not None:
-            total, piece = args.bulk, send_piece(tracked.sock) if tracked and not tracked.closed else CHUNK
+            total, piece = args.bulk, send_piece(tracked.sock) if tracked and not tracked.closed else PIECE
             send = f"for i in range(0, {total}, {piece}): {name}.sendall(generated(i, min({piece}, {total} - i)))"
         elif args.payload is None:
             send = f"{name}.sendall(data)"
