@@ -9,33 +9,37 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Unpack
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import RichLog
 
-from sockviz.core import StepCalled
+from sockviz.core import Session, StepCalled
 from sockviz.core.model.payload import show_bytes
+from sockviz.core.story.owners import owner_of
+from sockviz.widgets.options import WidgetOptions
 
 SUM_UP_AFTER = 12
 """A batch with more data and ACK segments than this gets one summary line for them."""
 
 
+@dataclass
 class WireSegments(Message):
-    """Segments from the capture thread."""
+    """Segments from the capture thread, a batch at a time."""
 
-    def __init__(self, segments: list) -> None:
-        super().__init__()
-        self.segments = segments
+    segments: list
 
 
 class WirePane(RichLog):
     """The wire view."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)
         self.border_title = "wire (lo)"
         self.capture = None
+        self._session: Session | None = None
 
     def start(self, session, post: Callable[[Message], object]) -> None:
         """Begin capturing, or say in one sentence why it cannot."""
@@ -48,7 +52,14 @@ class WirePane(RichLog):
         if problem:
             self.capture = None
             self.write(Text(problem, style="italic"))
-        self._name = session.owner_of
+        self._session = session
+
+    def _owner(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
+        """The session's name for the socket that sent from `src` to `dst`."""
+        return owner_of(self._session.sockets if self._session else (), src, dst)
+
+    def on_unmount(self) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.capture is not None:
@@ -72,7 +83,7 @@ class WirePane(RichLog):
             self.write(self._summary(bulk))
 
     def _line(self, segment) -> Text:
-        who = f"{self._name(segment.src, segment.dst)} → {self._name(segment.dst, segment.src)}"
+        who = f"{self._owner(segment.src, segment.dst)} → {self._owner(segment.dst, segment.src)}"
         style = "bold" if segment.flags not in ("ACK", "PSH-ACK") else ""
         if "RST" in segment.flags:
             style = "bold red"
@@ -90,7 +101,7 @@ class WirePane(RichLog):
         directions: Counter[str] = Counter()
         payload: Counter[str] = Counter()
         for segment in bulk:
-            key = f"{self._name(segment.src, segment.dst)} → {self._name(segment.dst, segment.src)}"
+            key = f"{self._owner(segment.src, segment.dst)} → {self._owner(segment.dst, segment.src)}"
             directions[key] += 1
             payload[key] += segment.length
         parts = ", ".join(f"{key}: {count} segments, {payload[key]} bytes" for key, count in directions.items())

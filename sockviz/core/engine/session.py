@@ -18,12 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sockviz.core.engine.calls import CALLS, Context, Outcome
+from sockviz.core.engine.refusals import refusal
 from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.predict import predict
 from sockviz.core.model.addresses import is_wildcard
 from sockviz.core.model.bulk import PIECE, send_piece
+from sockviz.core.model.code_lines import code_line
 from sockviz.core.model.events import (
     BurstStarted,
     Call,
@@ -35,10 +37,9 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
-from sockviz.core.model.payload import show_bytes
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import explain
-from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES, StepArgs
+from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Action, Side, Step, Target, step
 
 __all__ = ["Session", "StepArgs"]
@@ -72,12 +73,6 @@ class _Running:
     watch_token: int = 0
     done_bytes: int = 0
     total_bytes: int | None = None
-
-
-def _same_ends(ends: tuple, wanted: tuple) -> bool:
-    """Whether two ((host, port), (host, port)) pairs name one connection, `::ffff:` prefixes aside."""
-    return all(a[1] == b[1] and a[0].removeprefix("::ffff:") == b[0].removeprefix("::ffff:")
-               for a, b in zip(ends, wanted, strict=True))  # fmt: skip
 
 
 class Session:
@@ -204,18 +199,6 @@ class Session:
         """
         return port in self._ports
 
-    def owner_of(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
-        """The session's name for the socket that sent a segment from `src` to `dst`, or the address."""
-        with self._lock:
-            sockets = list(self._sockets)
-        for tracked in sockets:
-            if tracked.ends is not None and _same_ends(tracked.ends, (src, dst)):
-                return tracked.name
-        for tracked in reversed(sockets):  # before accept() the listener answers the handshake
-            if tracked.role is Role.SERVER and tracked.bound_port == src[1]:
-                return tracked.name
-        return f"{src[0]}:{src[1]}"
-
     def read_lingering(self) -> None:
         """Ask the kernel about closed connections it still holds (TIME_WAIT and the like).
 
@@ -302,7 +285,7 @@ class Session:
                 self._emit(StepRefused, step=chosen, reason="the session has ended")
                 return None
             tracked = None if chosen.target is Target.NEW else (target or self._default_target(chosen))
-            reason = self._refusal(chosen, args, tracked)
+            reason = refusal(chosen, args, tracked)
             if reason:
                 self._emit(StepRefused, step=chosen, reason=reason)
                 return None
@@ -331,24 +314,6 @@ class Session:
                 running.watch_token = self._watch.start(lambda: self._mark_blocked(running))
             return running
 
-    def _refusal(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None) -> str | None:
-        who = chosen.side.value
-        if chosen.target is Target.BUSY and tracked is None:
-            return f"no {who} call is running, so there is nothing to cancel"
-        if chosen.target is not Target.NEW and tracked is None:
-            return f"there is no {who} socket yet: run {who} socket() first (in Python this line would be a NameError)"
-        if chosen.action in (Action.BIND, Action.CONNECT, Action.BURST) and args.endpoint is None:
-            return f"{chosen.action.call}() needs an address"
-        if chosen.action is Action.OPTION and args.option is None:
-            return "choose an option and its value first"
-        if chosen.action is Action.BURST and not 1 <= args.count <= MAX_BURST:
-            return f"a burst opens from 1 to {MAX_BURST} clients"
-        no_echo = args.payload is None and args.bulk is None and tracked is not None and tracked.last_received is None
-        if chosen.action is Action.SEND and no_echo:
-            assert tracked is not None
-            return f"nothing has been received on {tracked.name} yet, so there is nothing to echo: type a message"
-        return None
-
     def _cancel_how(self, tracked: TrackedSocket) -> int:
         """SHUT_RD wakes accept() and recv() and keeps the sending side; connect() and sendall() need SHUT_RDWR."""
         writers = (Action.CONNECT, Action.SEND, Action.BURST)
@@ -361,42 +326,17 @@ class Session:
         return _NAME_BASES[role] + ("" if count == 1 else str(count))
 
     def _code(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None, name: str) -> str:
-        waiting = sum(1 for r in self._running.values() if r.call.step.action is Action.ACCEPT)
-        count = self._name_counts[Role.CONNECTION] + 1 + waiting
-        address = repr(args.endpoint.address) if args.endpoint else ""
-        family = f"socket.{args.family.name}"
-        if args.bulk is not None:
-            total, piece = args.bulk, send_piece(tracked.sock) if tracked and not tracked.closed else PIECE
-            send = f"for i in range(0, {total}, {piece}): {name}.sendall(generated(i, min({piece}, {total} - i)))"
-        elif args.payload is None:
-            send = f"{name}.sendall(data)"
-        else:
-            send = f"{name}.sendall({show_bytes(args.payload, 60)})"
-        if args.expect is None:
-            recv_all = f"received = sum(iter(lambda: {name}.recv_into(buffer), 0))"
-        else:
-            want = f"min(len(buffer), {args.expect} - received)"
-            recv_all = (
-                f"received = 0\nwhile received < {args.expect} and (count := {name}.recv_into(buffer, {want})):"
-                " received += count"
-            )
-        code = chosen.code.format(
-            sock=name,
-            new="conn" + ("" if count == 1 else str(count)) if chosen.action is Action.ACCEPT else name,
-            family=family,
-            address=address,
-            send=send,
-            recv_all=recv_all,
-            how=f"socket.{SHUTDOWN_NAMES.get(args.how, args.how)}",
-            bufsize=args.bufsize,
-            backlog="" if args.backlog is None else args.backlog,
-            option=args.option.option.line(name, args.option.value) if args.option else "",
-            burst=f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
-            f"threading.Thread(target=c.connect, args=({address},)).start()",
-        )
-        if chosen.action is Action.CLOSE and tracked is not None and tracked.in_flight:
-            code = f"{name}.shutdown(socket.SHUT_RDWR); {code}"
-        return code
+        """The call's Python line; the session gives it the names it owns and the socket's send piece."""
+        new = name
+        if chosen.action is Action.ACCEPT:  # the name accept() will give: one more than those accepted and waiting
+            waiting = sum(1 for r in self._running.values() if r.call.step.action is Action.ACCEPT)
+            count = self._name_counts[Role.CONNECTION] + 1 + waiting
+            new = _NAME_BASES[Role.CONNECTION] + ("" if count == 1 else str(count))
+        piece = PIECE
+        if args.bulk is not None and tracked is not None and not tracked.closed:
+            piece = send_piece(tracked.sock)
+        in_flight = tracked is not None and bool(tracked.in_flight)
+        return code_line(chosen, args, name, new=new, piece=piece, in_flight=in_flight)
 
     def _payload_size(self, tracked: TrackedSocket, args: StepArgs) -> int | None:
         if args.bulk is not None:
