@@ -98,7 +98,8 @@ class SockvizApp(App[None]):
         Binding("6", "toggle_family", "IPv4/IPv6"),
         Binding("t", "toggle_timeline", "timeline"),
         Binding("w", "toggle_wire", "wire"),
-        Binding("p", "export_pcap", "save pcap"),
+        Binding("p", "export_pcap", "save pcapng"),
+        Binding("P", "export_pcap(True)", "save plain pcap", show=False),
         Binding("f1,question_mark", "help", "help"),
         Binding("f2", "toggle_contrast", "contrast"),
         Binding("f12", "save_picture", "save SVG"),
@@ -374,11 +375,12 @@ class SockvizApp(App[None]):
 
     @on(WireSegments)
     def _wire_segments(self, message: WireSegments) -> None:
-        self._wire.show_segments(message.segments)
+        self._wire.show_delivery(message.delivery)
 
-    def action_export_pcap(self) -> None:
-        path = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S.pcap")
-        self.notify(self._wire.export(path), title="wire", markup=False)
+    def action_export_pcap(self, plain: bool = False) -> None:
+        """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it."""
+        path = Path.cwd() / time.strftime(f"sockviz-%Y%m%d-%H%M%S.{'pcap' if plain else 'pcapng'}")
+        self.notify(self._wire.export(path, plain=plain), title="wire", markup=False)
 
     def action_toggle_contrast(self) -> None:
         """For a projector: white on black with saturated colours, and back."""
