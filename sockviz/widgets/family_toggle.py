@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Unpack
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -12,6 +13,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from sockviz.core.model.addresses import FAMILY_NAMES
+from sockviz.widgets.options import WidgetOptions
 
 
 class FamilyToggle(Widget, can_focus=True):
@@ -22,11 +24,18 @@ class FamilyToggle(Widget, can_focus=True):
 
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET)
 
+    @dataclass
     class Switched(Message):
         """The user asked for the other family."""
 
-    def __init__(self, family: socket.AddressFamily, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        toggle: FamilyToggle
+
+        @property
+        def control(self) -> FamilyToggle:
+            return self.toggle
+
+    def __init__(self, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self.set_reactive(FamilyToggle.family, family)
         self.tooltip = "The address family of new sockets and of the host field. Click, or press 6, to switch."
 
@@ -41,4 +50,4 @@ class FamilyToggle(Widget, can_focus=True):
         self.action_switch()
 
     def action_switch(self) -> None:
-        self.post_message(self.Switched())
+        self.post_message(self.Switched(self))

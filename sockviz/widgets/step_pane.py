@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+from typing import TypeVar, Unpack
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Collapsible, Label, ProgressBar, Select
+from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
 from sockviz.core.model.bulk import parse_size
@@ -18,7 +21,10 @@ from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.step_args import MAX_BURST
 from sockviz.widgets.field import Field
+from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.step_list import StepList
+
+T = TypeVar("T")
 
 DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 """The course's message."""
@@ -49,16 +55,29 @@ class StepPane(Vertical):
     class StepPressed(Message):
         """The user asked for a step from this pane."""
 
+        pane: StepPane
         step: Step
+
+        @property
+        def control(self) -> StepPane:
+            return self.pane
 
     @dataclasses.dataclass
     class SocketChosen(Message):
         """The user chose which socket this side's steps act on."""
 
+        pane: StepPane
         socket_id: int
 
-    def __init__(self, side: Side, *, message: str = "", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        @property
+        def control(self) -> StepPane:
+            return self.pane
+
+    acts_on: reactive[str] = reactive("", init=False)
+    """Which sockets the steps act on now (`acts on s, conn2`): the border repaints only when it changes."""
+
+    def __init__(self, side: Side, *, message: str = "", **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self.side = side
         self._message = message
         self.steps = StepList(steps_of(side), id=f"{side.value}-steps")
@@ -127,7 +146,7 @@ class StepPane(Vertical):
     @on(StepList.Chosen)
     def _pressed(self, event: StepList.Chosen) -> None:
         event.stop()
-        self.post_message(self.StepPressed(event.step))
+        self.post_message(self.StepPressed(self, event.step))
 
     def args_for(self, step: Step, base: StepArgs, *, quiet: bool = False) -> StepArgs:
         """The step's arguments from this pane's fields; raises InputError, shown at the field unless quiet.
@@ -171,12 +190,13 @@ class StepPane(Vertical):
             return default
         return field.parsed(quiet=quiet)
 
-    def _select_value(self, selector: str, default):
+    def _select_value(self, selector: str, default: T) -> T:
+        """A Select's choice, or `default` while it is not there or nothing is chosen."""
         try:
             value = self.query_one(selector, Select).value
         except NoMatches:
             return default
-        return default if value is Select.NULL else value
+        return default if isinstance(value, NoSelection) else value
 
     @on(Select.Changed, "#server-option-name, #client-option-name")
     def _option_chosen(self, event: Select.Changed) -> None:
@@ -193,9 +213,11 @@ class StepPane(Vertical):
         self.steps.show_hints(hints)
 
     def show_target(self, text: str) -> None:
-        """Which sockets the steps act on, under the pane; set only when it changes, as it repaints."""
-        if self.border_subtitle != text:
-            self.border_subtitle = text
+        """Which sockets the steps act on, under the pane."""
+        self.acts_on = text
+
+    def watch_acts_on(self, text: str) -> None:
+        self.border_subtitle = text
 
     def show_progress(self, progress: tuple[int, int] | None) -> None:
         """A bulk transfer's bytes so far, or nothing."""
@@ -215,9 +237,10 @@ class StepPane(Vertical):
         if select is None:
             if choices:
                 self._choices = choices
-                self._select = Select(choices, value=chosen if known else Select.NULL, prompt="choose a socket",
-                                      compact=True, id=self._choice_id)  # fmt: skip
-                self.mount(self._select, after=self._no_choice)
+                value: int | NoSelection = chosen if known and chosen is not None else Select.NULL
+                self._select = select = Select(choices, value=value, prompt="choose a socket", compact=True,
+                                               id=self._choice_id)  # fmt: skip
+                self.mount(select, after=self._no_choice)
                 self._no_choice.remove()
             return
         if not select.is_mounted:  # its parts are not made yet
@@ -227,11 +250,11 @@ class StepPane(Vertical):
             if choices != self._choices:
                 self._choices = choices
                 select.set_options(choices)
-            if known and select.value != chosen:
+            if known and chosen is not None and select.value != chosen:
                 select.value = chosen
 
     @on(Select.Changed, "#server-conn, #client-sock")
     def _socket_chosen(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, int):
-            self.post_message(self.SocketChosen(event.value))
+            self.post_message(self.SocketChosen(self, event.value))

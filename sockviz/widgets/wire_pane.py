@@ -8,14 +8,16 @@ core's `WireStory`; this pane only draws its lines.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import RichLog
 
 from sockviz.core import StepCalled
+from sockviz.widgets.options import WidgetOptions
 
 if TYPE_CHECKING:
     from sockviz.core import Session
@@ -27,19 +29,18 @@ PREVIEW_SHOWN = 32
 TICK_SECONDS = 0.25
 
 
+@dataclass
 class WireSegments(Message):
     """What the capture thread delivered: segments, and frames the kernel dropped."""
 
-    def __init__(self, delivery: Delivery) -> None:
-        super().__init__()
-        self.delivery = delivery
+    delivery: Delivery
 
 
 class WirePane(RichLog):
     """The wire view."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)
         self.border_title = "wire (lo)"
         self.wire: Wire | None = None
         self._story: WireStory | None = None
@@ -60,6 +61,9 @@ class WirePane(RichLog):
             self.write(Text(problem, style="italic"))
             return
         self.set_interval(TICK_SECONDS, self._tick)
+
+    def on_unmount(self) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.wire is not None:

@@ -247,7 +247,7 @@ class WireCapture:
     def __init__(
         self,
         ports: Callable[[], Iterable[int]],
-        deliver: Callable[[Delivery], None],
+        deliver: Callable[[Delivery], object],
         clock: Callable[[], float],
         *,
         block_size: int = _BLOCK_SIZE,

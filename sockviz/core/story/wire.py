@@ -136,7 +136,7 @@ class WireStory:
 class Wire:
     """A capture on lo that follows one session's ports and notes its calls."""
 
-    def __init__(self, session: Session, deliver: Callable[[Delivery], None]) -> None:
+    def __init__(self, session: Session, deliver: Callable[[Delivery], object]) -> None:
         self.session = session
         self.capture = WireCapture(session.ports, deliver, session.now)
         self._unsubscribe: Callable[[], None] | None = None
