@@ -41,7 +41,7 @@ class SockvizApp(App[None]):
     TITLE = "sockviz"
     COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "export_pcap", "save pcapng"),
+        Binding("p", "export_pcap", "save pcap"),
         Binding("P", "export_pcap(True)", "save plain pcap", show=False),
         Binding("f1,question_mark", "help", "help"),
         Binding("f2", "toggle_contrast", "contrast"),
