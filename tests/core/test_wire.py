@@ -143,6 +143,7 @@ def test_the_pcapng_carries_each_call_as_a_comment_on_its_segment(lesson, wire, 
     assert "client: c.close()" in frames[5][1]  # the FIN
     flags = [line.split("Flags [")[1].split("]")[0] for line in tcpdump(path)]
     assert flags == ["S", "S.", ".", "P.", ".", "F.", ".", "F.", "."]
+    assert shutil.which("capinfos"), "capinfos comes with tshark (wireshark-common)"
     info = subprocess.run(["capinfos", str(path)], capture_output=True, text=True, check=True).stdout
     client = lesson.session.sockets[1]
     assert f"c = 127.0.0.1:{client.ends[0][1]} -> 127.0.0.1:{lesson.endpoint.port} (client)" in info

@@ -24,7 +24,8 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from sockviz.core.kernel.numbering import Numbering
 
@@ -65,9 +66,8 @@ _BLOCK_COUNTS = struct.Struct("<II")  # num_pkts, offset_to_first_pkt (at 12)
 _PACKET_HEADER = struct.Struct("<IIIIIIH")  # next_offset, sec, nsec, snaplen, len, status, mac
 
 
-@dataclass(frozen=True)
-class Segment:
-    """One TCP segment as it crossed loopback."""
+class Segment(NamedTuple):
+    """One TCP segment as it crossed loopback (a tuple: the capture makes thousands a second)."""
 
     at: float
     """Seconds since the session began, on the session's clock."""
@@ -106,8 +106,7 @@ class Delivery:
     """Frames the kernel dropped since the last delivery (the ring was full): they are in no view or file."""
 
 
-@dataclass
-class Frame:
+class Frame(NamedTuple):
     """One kept frame for the export: the cut bytes, the real length, and the calls noted before it."""
 
     stamp: float
@@ -116,12 +115,20 @@ class Frame:
     """The frame's real length on the wire."""
     data: bytes
     """The frame cut after its headers and preview."""
-    calls: list[str] = field(default_factory=list)
+    calls: tuple[str, ...] = ()
 
 
 def flag_names(bits: int) -> str:
+    """`SYN-ACK`, `PSH-ACK`...: the names of the flags set in the TCP header's flag byte."""
+    return _FLAGS_BY_BITS[bits & 0xFF]
+
+
+def _names_of(bits: int) -> str:
     names = [name for bit, name in _FLAG_NAMES if bits & bit]
     return "-".join(names) if names else "none"
+
+
+_FLAGS_BY_BITS = [_names_of(bits) for bits in range(256)]
 
 
 Parsed = tuple[tuple[str, int], tuple[str, int], int, int, int, int, bytes]
@@ -429,11 +436,12 @@ class WireCapture:
             )
 
     def _keep(self, stamp: float, length: int, data: bytes) -> None:
-        frame = Frame(stamp, length, data)
+        calls: tuple[str, ...] = ()
         if self._pending_calls:
             with self._calls_lock:
-                frame.calls = [text for at, text in self._pending_calls if at <= stamp]
+                calls = tuple(text for at, text in self._pending_calls if at <= stamp)
                 self._pending_calls = [(at, text) for at, text in self._pending_calls if at > stamp]
+        frame = Frame(stamp, length, data, calls)
         if self._stored + len(data) <= _STORE_LIMIT:
             self._frames.append(frame)
             self._stored += len(data)
