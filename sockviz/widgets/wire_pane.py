@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import RichLog
 
 from sockviz.core import StepCalled
+from sockviz.core.story.owners import owner_of
 from sockviz.widgets.options import WidgetOptions
 
 if TYPE_CHECKING:
@@ -98,7 +99,8 @@ class WirePane(RichLog):
 
     def _who(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
         assert self._session is not None
-        return f"{self._session.owner_of(src, dst)} → {self._session.owner_of(dst, src)}"
+        sockets = self._session.sockets
+        return f"{owner_of(sockets, src, dst)} → {owner_of(sockets, dst, src)}"
 
     def _line(self, segment: Segment) -> Text:
         style = "bold" if segment.flags not in ("ACK", "PSH-ACK") else ""
