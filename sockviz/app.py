@@ -34,6 +34,11 @@ STEP_THREADS = 256
 every blocked step holds one: a seventh blocked accept() would wait unseen."""
 
 
+def export_path(suffix: str = "") -> Path:
+    """Where an export goes: `sockviz-20261201-101500` (a folder) or with `suffix` a file, in the current directory."""
+    return Path.cwd() / time.strftime(f"sockviz-%Y%m%d-%H%M%S{suffix}")
+
+
 class SockvizApp(App[None]):
     """Both ends of a TCP connection, one real call per click."""
 
@@ -130,7 +135,7 @@ class SockvizApp(App[None]):
 
     def action_export_pcap(self, plain: bool = False) -> None:
         """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it."""
-        path = Path.cwd() / time.strftime(f"sockviz-%Y%m%d-%H%M%S.{'pcap' if plain else 'pcapng'}")
+        path = export_path(".pcap" if plain else ".pcapng")
         self.notify(self.session_screen.export_pcap(path, plain=plain), title="wire", markup=False)
 
     def action_export_scripts(self) -> None:
@@ -140,7 +145,7 @@ class SockvizApp(App[None]):
         except InputError as error:
             self.notify(error.reason, title="not exported", severity="error", markup=False)
             return
-        folder = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S")
+        folder = export_path()
         paths = self._transcript.export(folder, endpoint)
         self.notify(f"wrote {', '.join(str(p) for p in paths)}: run server.py, then client.py", title="export",
                     markup=False)  # fmt: skip
@@ -149,7 +154,7 @@ class SockvizApp(App[None]):
         """The session so far as server.ipynb and client.ipynb (needs nbformat)."""
         try:
             endpoint = self.session_screen.endpoint()
-            paths = self._transcript.export_notebooks(Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S"), endpoint)
+            paths = self._transcript.export_notebooks(export_path(), endpoint)
         except InputError as error:
             self.notify(error.reason, title="not exported", severity="error", markup=False)
         except ImportError:
