@@ -161,3 +161,21 @@ def test_close_after_a_plain_exchange_claims_no_rst(lesson):
     lesson.connected()
     closed = lesson.run("client-close")
     assert "RST" not in closed.result
+
+
+def test_listen_again_after_a_shutdown_says_when_the_ephemeral_port_changed(lesson):
+    lesson.run("server-socket")
+    lesson.session.current(Target.LISTENER).sock.bind(("127.0.0.1", 0))  # a port Linux picks, as listen() would
+    lesson.run("server-listen")
+    listener = lesson.session.current(Target.LISTENER)
+    first = listener.sock.getsockname()[1]
+    lesson.start("server-accept")
+    lesson.blocked("server-accept")
+    lesson.run("server-cancel")
+    lesson.finished("server-accept")
+    again = lesson.run("server-listen")
+    now = listener.sock.getsockname()[1]
+    if now == first:  # Linux may, rarely, pick the same port again: then there is nothing to say of it
+        assert again.result.startswith("listening on")
+    else:
+        assert f"its ephemeral port {first} was given back" in again.result and str(now) in again.result

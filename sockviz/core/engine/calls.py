@@ -158,6 +158,9 @@ def _listen(ctx: Context) -> Outcome:
     everywhere = "; that is every interface: other machines can connect to it" if is_wildcard(now[0]) else ""
     if was[1] == 0:
         return Outcome(f"it had no port, so Linux bound it to an ephemeral one: {now}{everywhere}")
+    if now[1] != was[1]:  # a shutdown gave back a port that Linux had picked, not one bind() asked for
+        return Outcome(f"its ephemeral port {was[1]} was given back when it stopped listening, so Linux bound "
+                       f"another one: {now}{everywhere}")  # fmt: skip
     return Outcome(f"listening on {now}{everywhere}; the kernel now completes handshakes on its own")
 
 
