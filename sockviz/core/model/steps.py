@@ -101,8 +101,8 @@ STEPS: tuple[Step, ...] = (
          "and nobody can reach it."),
     Step("server-bind", Side.SERVER, Action.BIND, Target.LISTENER, "b", "bind()", 2,
          "{sock}.bind({address})", None,
-         "Gives the socket its local address and port (laddr). A port can belong to one socket "
-         "at a time, so a second bind to it fails."),
+         "Gives the socket its local address and port (laddr). A port that a listener holds cannot "
+         "be bound again (EADDRINUSE), nor one in TIME_WAIT unless both sockets set SO_REUSEADDR."),
     Step("server-listen", Side.SERVER, Action.LISTEN, Target.LISTENER, "l", "listen()", 3,
          "{sock}.listen({backlog})", None,
          "Turns the socket into a listener: from now on the kernel completes clients' handshakes "
