@@ -145,8 +145,8 @@ class SockvizApp(App[None]):
             return
         folder = export_path()
         paths = self._transcript.export(folder, endpoint)
-        self.notify(f"wrote {', '.join(str(p) for p in paths)}: run server.py, then client.py", title="export",
-                    markup=False)  # fmt: skip
+        how = self._transcript.how_to_run(endpoint)  # what holds the port now, if anything
+        self.notify(f"wrote {', '.join(str(p) for p in paths)}: {how}", title="export", markup=False)
 
     def action_export_notebooks(self) -> None:
         """The session so far as server.ipynb and client.ipynb (needs nbformat)."""
