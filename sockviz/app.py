@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +34,14 @@ STEP_THREADS = 256
 """Threads for steps. asyncio's default pool has cpus + 4 (6 on two cores), and
 every blocked step holds one: a seventh blocked accept() would wait unseen."""
 
+SWITCH_SECONDS = 0.0005
+"""How long the UI thread may keep the GIL from a step thread that wants it (Python's default is 5 ms).
+
+A step thread whose send() or recv() returned waits for the GIL while the UI draws a frame; at 5 ms a
+wait, a 256 MiB transfer through the app moved a quarter of raw sockets' speed. A thread burning the
+GIL 30 ms in 50 beside a raw transfer (benchmarks/run.py's figures, measured 2026-12-01): 52 to 64% of
+raw at 5 ms, 95 to 100% at 0.5 ms."""
+
 
 def export_path(suffix: str = "") -> Path:
     """Where an export goes: `sockviz-20261201-101500` (a folder) or with `suffix` a file, in the current directory."""
@@ -47,6 +56,7 @@ class SockvizApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "export_pcap", "save pcap"),
+        Binding("P", "export_pcap(True)", "save plain pcap", show=False),
         Binding("f1,question_mark", "help", "help"),
         Binding("f2", "toggle_contrast", "contrast"),
         Binding("f12", "save_picture", "save SVG"),
@@ -78,6 +88,8 @@ class SockvizApp(App[None]):
         """The one screen of a session; help and the palette open over it."""
 
     def on_load(self) -> None:
+        self._switch_before = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_SECONDS)
         self._step_threads = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
         asyncio.get_running_loop().set_default_executor(self._step_threads)
 
@@ -97,6 +109,7 @@ class SockvizApp(App[None]):
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
+        sys.setswitchinterval(self._switch_before)
 
     # ----- for scripts and the palette --------------------------------------
 
@@ -132,9 +145,10 @@ class SockvizApp(App[None]):
         """For a projector: white on black with saturated colours, and back."""
         self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
-    def action_export_pcap(self) -> None:
-        path = export_path(".pcap")
-        self.notify(self.session_screen.export_pcap(path), title="wire", markup=False)
+    def action_export_pcap(self, plain: bool = False) -> None:
+        """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it."""
+        path = export_path(".pcap" if plain else ".pcapng")
+        self.notify(self.session_screen.export_pcap(path, plain=plain), title="wire", markup=False)
 
     def action_export_scripts(self) -> None:
         """The session so far as server.py and client.py, in a new folder of the current directory."""

@@ -292,14 +292,12 @@ class SessionScreen(Screen[None]):
         self._show_hints_and_progress()
 
     def _show_hints_and_progress(self) -> None:
-        sides = {call.id: call.step.side for call in self.session.running()}
-        progress = {sides[call_id]: done for call_id, done in self.session.progress().items() if call_id in sides}
         for side in Side:
             pane = self.pane(side)
             pane.show_hints(
                 {s.id: self.session.predict(s, self._hint_args(s, pane)) for s in steps_of(side) if s.blocks_until}
             )
-            pane.show_progress(progress.get(side))
+            pane.show_progress(self.session.last_transfer(side))
 
     def _show_refusals(self) -> None:
         """Mark the steps that cannot run now, each with its reason."""
@@ -402,11 +400,11 @@ class SessionScreen(Screen[None]):
 
     @on(WireSegments)
     def _wire_segments(self, message: WireSegments) -> None:
-        self.wire.show_segments(message.segments)
+        self.wire.show_delivery(message.delivery)
 
-    def export_pcap(self, path: Path) -> str:
+    def export_pcap(self, path: Path, *, plain: bool = False) -> str:
         """Save what the wire view captured; the sentence that says what was saved, or why nothing was."""
-        return self.wire.export(path)
+        return self.wire.export(path, plain=plain)
 
     def action_leave_field(self) -> None:
         self.table.focus()
