@@ -406,6 +406,15 @@ class SessionScreen(Screen[None]):
         wire.display = not wire.display
         if wire.display:
             wire.start(self.session, self.post_message)
+            self.call_after_refresh(self._wire_shown)
+
+    def _wire_shown(self) -> None:
+        """Tell the wire its size once it shows. A RichLog holds every line until its first Resize, and
+        Textual 8 can lay out a widget that a refresh shows without sending it one (seen here about
+        two times in three with the settings open): the wire stayed empty however much was captured."""
+        wire = self.wire
+        if wire.display and wire.size.width:
+            wire.post_message(events.Resize(wire.size, wire.virtual_size, wire.container_size))
 
     @on(WireSegments)
     def _wire_segments(self, message: WireSegments) -> None:
