@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from conftest import lecture
+from textual.errors import NoWidget
+from textual.widget import Widget
 from textual.widgets import Button
 
 from sockviz.app import SockvizApp
@@ -67,6 +71,15 @@ async def test_a_step_that_cannot_run_now_looks_so_and_says_why_when_pressed(por
 SIZES = [(80, 24), (100, 30), (130, 40), (200, 56)]
 
 
+def seen(app: SockvizApp, widget: Widget) -> bool:
+    """Whether the screen shows the widget (or a part of it) at the widget's top-left corner."""
+    try:
+        under, _ = app.screen.get_widget_at(*widget.region.offset)
+    except NoWidget:
+        return False
+    return under is widget or widget in under.ancestors
+
+
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 async def test_every_control_can_be_reached_and_seen(port, size):
     """Tab reaches every control, the settings opened too, and each one focused is on screen: its pane
@@ -81,14 +94,10 @@ async def test_every_control_can_be_reached_and_seen(port, size):
         reached = set()
         for _ in range(len(controls) + 1):
             app.screen.focus_next()
-            await lect.pilot.pause()
-            await lect.pilot.wait_for_scheduled_animations()  # the pane scrolls the control into view,
-            await lect.pilot.pause()  # after the refresh that follows the focus
             focused = app.focused
             assert focused is not None
             reached.add(focused)
-            under, _region = app.screen.get_widget_at(*focused.region.offset)
-            assert under is focused or focused in under.ancestors, f"{focused} is not seen at {size}"
+            await lect.until(partial(seen, app, focused), f"{focused} to be seen at {size}")  # its pane scrolls
         assert controls <= reached
 
 
