@@ -16,7 +16,7 @@ from typing import Protocol
 from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.model.addresses import is_wildcard
-from sockviz.core.model.bulk import CHUNK, BulkCheck, chunk_at, send_piece
+from sockviz.core.model.bulk import PIECE, BulkCheck, chunk_at, send_piece
 from sockviz.core.model.events import Call
 from sockviz.core.model.payload import show_bytes
 from sockviz.core.model.step_args import StepArgs
@@ -191,10 +191,10 @@ def _recv_all(ctx: Context) -> Outcome:
     assert ctx.tracked is not None
     check = BulkCheck()
     expect = ctx.args.expect
-    buffer = memoryview(bytearray(CHUNK))
+    buffer = memoryview(bytearray(PIECE))  # one call takes all that is queued, up to 4 MiB: see model/bulk.py
     cut_short = False
     while expect is None or check.received < expect:
-        count = ctx.sock.recv_into(buffer, min(CHUNK, expect - check.received) if expect else CHUNK)
+        count = ctx.sock.recv_into(buffer, min(PIECE, expect - check.received) if expect else PIECE)
         if not count:
             cut_short = ctx.cancelled()
             break
