@@ -25,9 +25,11 @@ class Narrated(Message):
 
 
 class ScenarioState(Message):
-    """The player's progress: its state when it changes (None: unchanged) and the line it runs next."""
+    """The player's progress: its state when it changes (None: unchanged), the line it runs next, and
+    that line's place among the lines that run (1 is the first; one past the last at the end)."""
 
-    def __init__(self, state: str | None, next_line: str) -> None:
+    def __init__(self, state: str | None, next_line: str, place: int = 0) -> None:
         super().__init__()
         self.state = state
         self.next_line = next_line
+        self.place = place

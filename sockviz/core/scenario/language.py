@@ -21,6 +21,11 @@ thread of its own and the next line runs once it has returned, failed, or blocke
 `returned`, `failed` (optionally with an errno name: `failed ECONNREFUSED`) or
 `refused`. The whole file is checked before anything runs; a bad line is
 reported with its number.
+
+In the app a lesson stops after each `say` until the lecturer goes on (space or
+`n`). `pace SECONDS` gives a lesson a pace of its own instead: from that line on,
+each `say` is followed by a pause of that many seconds, in the app and in
+`sockviz run` alike.
 """
 
 from __future__ import annotations
@@ -79,7 +84,16 @@ class Expect:
     source: str = ""
 
 
-Line = StepLine | Pause | Say | Expect
+@dataclass(frozen=True)
+class Pace:
+    """From here on, each `say` is followed by a pause of `seconds` instead of a wait for the lecturer."""
+
+    line: int
+    seconds: float
+    source: str = ""
+
+
+Line = StepLine | Pause | Say | Expect | Pace
 
 
 def _step(words: list[str], line: int) -> Step:
@@ -141,6 +155,14 @@ def parse(text: str) -> list[Line]:
             if not 0 <= seconds <= 3600:
                 raise ScenarioError(number, "pause takes a number of seconds, like `pause 2`")
             lines.append(Pause(number, seconds, raw.strip()))
+        elif head == "pace":
+            try:
+                seconds = float(words[1]) if len(words) == 2 else -1
+            except ValueError:
+                seconds = -1
+            if not 0 <= seconds <= 600:
+                raise ScenarioError(number, "pace takes the seconds to wait after each say, like `pace 3`")
+            lines.append(Pace(number, seconds, raw.strip()))
         elif head == "say":
             if len(words) != 2:
                 raise ScenarioError(number, 'say takes one quoted text, like `say "accept() waits here"`')
