@@ -27,6 +27,7 @@ from sockviz.core import (
     DEFAULT_PORT,
     STEPS,
     Action,
+    Event,
     InputError,
     Role,
     Session,
@@ -149,7 +150,7 @@ class SockvizApp(App[None]):
         }
         self._table = SocketsTable(id="sockets")
         self._detail = SocketDetail(id="repr")
-        self._log = EventLog(id="log")
+        self._event_log = EventLog(id="log")
         self._wire = WirePane(id="wire")
         self._timeline_view = TimelineView(self._timeline, self.session.now, id="timeline")
         self._scenario_panel = ScenarioPanel(id="narration")
@@ -165,7 +166,7 @@ class SockvizApp(App[None]):
                 yield self._detail
             yield self._panes[Side.CLIENT]
         with Horizontal(id="bottom") as self._bottom:
-            yield self._log
+            yield self._event_log
             yield self._scenario_panel
             yield self._timeline_view
             yield self._wire
@@ -249,9 +250,9 @@ class SockvizApp(App[None]):
 
     # ----- what comes back -------------------------------------------------
 
-    def _from_session(self, event: object) -> None:
+    def _from_session(self, event: Event) -> None:
         """Called in the thread that caused the event; post_message is safe from any thread."""
-        self.post_message(SessionEvent(event))  # type: ignore[arg-type]
+        self.post_message(SessionEvent(event))
 
     @on(SessionEvent)
     def _session_event(self, message: SessionEvent) -> None:
@@ -260,7 +261,7 @@ class SockvizApp(App[None]):
             self._blocked.add(event.call.id)
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
-        self._log.show(event)
+        self._event_log.show(event)
         self._timeline.add(event)
         if self._timeline_view.display:
             self._timeline_view.refresh()

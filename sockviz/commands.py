@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -16,13 +15,6 @@ from sockviz.core.scenario import lessons
 
 RESET = "Reset session"
 RESET_HELP = "close every socket and start a fresh session (key 0)"
-
-
-class LessonHost(Protocol):
-    """What the palette asks of the app."""
-
-    def load_lesson(self, name: str) -> None: ...
-    def action_reset_session(self) -> None: ...
 
 
 def palette_entries() -> list[tuple[str, str]]:
@@ -34,7 +26,11 @@ class LessonCommands(Provider):
     """`Lesson: echo`, `Lesson: blocking-order`, ... load a lesson, ready to play; `Reset session` starts over."""
 
     def _entries(self) -> list[tuple[str, Callable[[], object], str]]:
-        host: LessonHost = self.app  # type: ignore[assignment]  # SockvizApp, which the provider is made for
+        from sockviz.app import SockvizApp  # here, not at the top: the app imports this module
+
+        host = self.app
+        if not isinstance(host, SockvizApp):  # Textual types `self.app` as any App; only sockviz's loads lessons
+            return []
         commands: list[tuple[str, Callable[[], object], str]] = [
             (f"Lesson: {name}", partial(host.load_lesson, name), lessons.summary(name)) for name in lessons.names()
         ]

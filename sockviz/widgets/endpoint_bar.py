@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Unpack
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,6 +16,7 @@ from sockviz.core import Endpoint, InputError, check_host, parse_port, resolve
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.widgets.family_toggle import FamilyToggle
 from sockviz.widgets.field import Field
+from sockviz.widgets.options import WidgetOptions
 
 _EXPOSED = (
     "A socket bound to 0.0.0.0 or :: takes connections on every network interface, so other machines "
@@ -27,8 +29,8 @@ class EndpointBar(Horizontal):
 
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET, init=False)
 
-    def __init__(self, host: str, port: int, family: socket.AddressFamily, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, host: str, port: int, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self._start = (host, port, family)
         self._looked_up: dict[tuple[str, socket.AddressFamily], str | InputError] = {}
         self._host_exposed = False
@@ -117,6 +119,8 @@ class EndpointBar(Horizontal):
     @on(Worker.StateChanged)
     def _looked_up_done(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "resolve" or event.state is not WorkerState.SUCCESS:
+            return
+        if event.worker.result is None:
             return
         key, found = event.worker.result
         self._looked_up[key] = found

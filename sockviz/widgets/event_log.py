@@ -10,6 +10,7 @@ lines wait, and are written at the log's real width once it shows again.
 from __future__ import annotations
 
 from collections import deque
+from typing import Unpack
 
 from rich.table import Table
 from rich.text import Text
@@ -18,6 +19,7 @@ from textual.widgets import RichLog
 
 from sockviz.core import Event
 from sockviz.core.story.sentences import StoryLine, Storyteller
+from sockviz.widgets.options import WidgetOptions
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
@@ -26,8 +28,8 @@ MAX_LINES = 10_000
 class EventLog(RichLog):
     """The event log."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -12,6 +12,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from sockviz.core.model.addresses import FAMILY_NAMES
+from sockviz.widgets.options import WidgetOptions
 
 
 class FamilyToggle(Widget, can_focus=True):
@@ -25,8 +26,8 @@ class FamilyToggle(Widget, can_focus=True):
     class Switched(Message):
         """The user asked for the other family."""
 
-    def __init__(self, family: socket.AddressFamily, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self.set_reactive(FamilyToggle.family, family)
         self.tooltip = "The address family of new sockets and of the host field. Click, or press 6, to switch."
 

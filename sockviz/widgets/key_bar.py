@@ -10,7 +10,7 @@ and `f1` says "all keys". A click on a key presses it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from rich.style import Style
 from rich.text import Text
@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from sockviz.keys import BAR_IMPORTANCE, SECTIONS, key_display, section_of, step_id
+from sockviz.widgets.options import WidgetOptions
 
 
 class KeyBar(Widget):
@@ -26,8 +27,8 @@ class KeyBar(Widget):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"key-bar--key", "key-bar--description"}
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self._drawn: list[tuple[str, str]] | None = None
         """The entries of the line on screen: bindings change at every focus move, the line seldom does."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
+from typing import Unpack
 
 from rich.text import Text
 from textual import on
@@ -23,13 +24,14 @@ from sockviz.core.scenario.language import Line, Say
 from sockviz.core.scenario.player import Player
 from sockviz.keys import rows
 from sockviz.messages import Narrated, ScenarioState
+from sockviz.widgets.options import WidgetOptions
 
 
 class ScenarioPanel(Static):
     """Shown while a scenario is loaded."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__("", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__("", **kwargs)
         self._player: Player | None = None
         self._gate = threading.Condition()
         self._playing = False

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from rich.text import Text
 from textual.widgets import Static
 
 from sockviz.core import SocketSnapshot, TrackedSocket
+from sockviz.widgets.options import WidgetOptions
 
 
 class SocketDetail(Static):
     """`print(s)` for the socket under the table's cursor."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self._shown: Text | None = None
 
     def show(self, tracked: TrackedSocket | None, snap: SocketSnapshot | None) -> None:

@@ -8,12 +8,14 @@ of many rows costs little.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Unpack
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from sockviz.core import Call, SocketSnapshot, TrackedSocket
 from sockviz.core.story.sentences import duration
+from sockviz.widgets.options import WidgetOptions
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "socket"),
@@ -70,8 +72,8 @@ def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> tuple
 class SocketsTable(DataTable[Text]):
     """The live table of sockets."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._shown: dict[str, tuple[str, ...]] = {}
 
     def on_mount(self) -> None:

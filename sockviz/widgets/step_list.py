@@ -9,8 +9,9 @@ enter runs one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from rich.text import Text
 from textual import events
@@ -20,6 +21,7 @@ from textual.widget import Widget
 
 from sockviz.core import Step
 from sockviz.core.model.prediction import Prediction
+from sockviz.widgets.options import WidgetOptions
 
 PRESSED_SECONDS = 0.2
 """How long a clicked line stays lit, so the click is seen."""
@@ -49,8 +51,8 @@ class StepList(Widget, can_focus=True):
 
         step: Step
 
-    def __init__(self, steps: list[Step], **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, steps: Sequence[Step], **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self.steps = steps
         self.hints: dict[str, Prediction | None] = {}
         self._hover: int | None = None

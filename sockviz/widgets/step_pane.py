@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+from typing import TypeVar, Unpack
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,6 +12,7 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Collapsible, Label, ProgressBar, Select
+from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
 from sockviz.core.model.bulk import parse_size
@@ -18,7 +20,10 @@ from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.step_args import MAX_BURST
 from sockviz.widgets.field import Field
+from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.step_list import StepList
+
+T = TypeVar("T")
 
 DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 """The course's message."""
@@ -57,8 +62,8 @@ class StepPane(Vertical):
 
         socket_id: int
 
-    def __init__(self, side: Side, *, message: str = "", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, side: Side, *, message: str = "", **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self.side = side
         self._message = message
         self.steps = StepList(steps_of(side), id=f"{side.value}-steps")
@@ -171,12 +176,13 @@ class StepPane(Vertical):
             return default
         return field.parsed(quiet=quiet)
 
-    def _select_value(self, selector: str, default):
+    def _select_value(self, selector: str, default: T) -> T:
+        """A Select's choice, or `default` while it is not there or nothing is chosen."""
         try:
             value = self.query_one(selector, Select).value
         except NoMatches:
             return default
-        return default if value is Select.NULL else value
+        return default if isinstance(value, NoSelection) else value
 
     @on(Select.Changed, "#server-option-name, #client-option-name")
     def _option_chosen(self, event: Select.Changed) -> None:
@@ -215,9 +221,10 @@ class StepPane(Vertical):
         if select is None:
             if choices:
                 self._choices = choices
-                self._select = Select(choices, value=chosen if known else Select.NULL, prompt="choose a socket",
-                                      compact=True, id=self._choice_id)  # fmt: skip
-                self.mount(self._select, after=self._no_choice)
+                value: int | NoSelection = chosen if known and chosen is not None else Select.NULL
+                self._select = select = Select(choices, value=value, prompt="choose a socket", compact=True,
+                                               id=self._choice_id)  # fmt: skip
+                self.mount(select, after=self._no_choice)
                 self._no_choice.remove()
             return
         if not select.is_mounted:  # its parts are not made yet
@@ -227,7 +234,7 @@ class StepPane(Vertical):
             if choices != self._choices:
                 self._choices = choices
                 select.set_options(choices)
-            if known and select.value != chosen:
+            if known and chosen is not None and select.value != chosen:
                 select.value = chosen
 
     @on(Select.Changed, "#server-conn, #client-sock")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Unpack
 
 from rich.text import Text
 from textual.message import Message
@@ -16,6 +17,7 @@ from textual.widgets import RichLog
 
 from sockviz.core import StepCalled
 from sockviz.core.model.payload import show_bytes
+from sockviz.widgets.options import WidgetOptions
 
 SUM_UP_AFTER = 12
 """A batch with more data and ACK segments than this gets one summary line for them."""
@@ -32,8 +34,8 @@ class WireSegments(Message):
 class WirePane(RichLog):
     """The wire view."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)
         self.border_title = "wire (lo)"
         self.capture = None
 

@@ -116,7 +116,7 @@ class WireCapture:
     def __init__(
         self,
         uses_port: Callable[[int], bool],
-        deliver: Callable[[list[Segment]], None],
+        deliver: Callable[[list[Segment]], object],
         clock: Callable[[], float],
     ) -> None:
         self._uses_port = uses_port

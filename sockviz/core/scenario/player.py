@@ -44,7 +44,7 @@ class Player:
     events go to whoever subscribed to it.
     """
 
-    def __init__(self, session: Session, endpoint: Endpoint, narrate: Callable[[int, str], None]) -> None:
+    def __init__(self, session: Session, endpoint: Endpoint, narrate: Callable[[int, str], object]) -> None:
         self.session = session
         self.endpoint = endpoint
         self.narrate = narrate
