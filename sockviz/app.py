@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import socket
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -18,14 +19,14 @@ from typing import ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.filter import LineFilter
 from textual.widgets import DataTable
 
 from sockviz.commands import LessonCommands
 from sockviz.core import (
     DEFAULT_PORT,
-    STEPS,
     Action,
     Event,
     InputError,
@@ -45,11 +46,13 @@ from sockviz.core import (
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, parse
+from sockviz.core.story.next_steps import WELCOME, next_line
 from sockviz.core.story.timeline import Timeline
 from sockviz.core.story.transcript import Transcript
-from sockviz.messages import SessionEvent
+from sockviz.keys import APP_BINDINGS, LESSON_ACTIONS
+from sockviz.messages import Narrated, SessionEvent
 from sockviz.screens.help import HelpScreen
-from sockviz.themes import HIGH_CONTRAST
+from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
@@ -77,40 +80,13 @@ MAX_CHOICES = 200
 """The newest sockets a pane's list offers; after a burst of a thousand, the table still has every row."""
 
 
-def _step_bindings() -> list[Binding]:
-    groups = {
-        Side.SERVER: Binding.Group("server", compact=True),
-        Side.CLIENT: Binding.Group("client", compact=True),
-    }
-    return [
-        Binding(s.key, f"run_step('{s.id}')", f"{s.side.value} {s.label}", group=groups[s.side], tooltip=s.code)
-        for s in STEPS
-    ]
-
-
 class SockvizApp(App[None]):
     """Both ends of a TCP connection, one real call per click."""
 
     CSS_PATH = "app.tcss"
     TITLE = "sockviz"
     COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *_step_bindings(),
-        Binding("6", "toggle_family", "IPv4/IPv6"),
-        Binding("t", "toggle_timeline", "timeline"),
-        Binding("w", "toggle_wire", "wire"),
-        Binding("p", "export_pcap", "save pcap"),
-        Binding("f1,question_mark", "help", "help"),
-        Binding("f2", "toggle_contrast", "contrast"),
-        Binding("f12", "save_picture", "save SVG"),
-        Binding("f3", "export_scripts", "export .py"),
-        Binding("f4", "export_notebooks", "export .ipynb", show=False),
-        Binding("space", "play_pause", "play/pause"),
-        Binding("n", "step_scenario", "next line"),
-        Binding("plus", "speed(2)", "faster", show=False),
-        Binding("minus", "speed(0.5)", "slower", show=False),
-        Binding("escape", "leave_field", "leave field", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
     def __init__(
         self,
@@ -181,6 +157,7 @@ class SockvizApp(App[None]):
         self.watch(self._table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
         self.set_interval(LINGER_SECONDS, self._look_for_lingering)
+        self._event_log.note(self.session.now(), "start", WELCOME)
         self.refresh_sockets()
         self._table.focus()
         if self._scenario is not None:
@@ -213,8 +190,10 @@ class SockvizApp(App[None]):
             return
         try:
             args = self._args_for(chosen)
-        except InputError:
+        except InputError as error:
             self.bell()
+            self._event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}",
+                                 kind="refused")  # fmt: skip
             return
         self.run_worker(
             partial(self.session.perform, chosen, args),
@@ -292,6 +271,9 @@ class SockvizApp(App[None]):
             self._targets_due = False
             self._show_targets()
         self._show_hints_and_progress()
+        guide = next_line(self.session)
+        if self._event_log.border_subtitle != guide:
+            self._event_log.border_subtitle = guide
 
     def _show_hints_and_progress(self) -> None:
         sides = {call.id: call.step.side for call in self.session.running()}
@@ -446,14 +428,24 @@ class SockvizApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The scenario keys exist only while a scenario is loaded (so space stays free otherwise), and
         in split mode only this side's steps have keys."""
-        if action in ("play_pause", "step_scenario", "speed"):
+        if action in LESSON_ACTIONS:
             return self._scenario_panel.loaded
         if action == "run_step" and self.only is not None:
             return step(str(parameters[0])).side is self.only
         return True
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, and in the high-contrast theme one that draws nothing dim."""
+        filters = super().get_line_filters()
+        return [NO_DIM_FILTER, *filters] if self.theme == HIGH_CONTRAST.name else filters  # before dim turns grey
+
+    @on(Narrated)
+    def _narrated(self, message: Narrated) -> None:
+        """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
+        self._event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
 
     def action_leave_field(self) -> None:
         self._table.focus()

@@ -22,10 +22,15 @@ CLIENT_STEPS = Binding.Group("client")
 VIEWS = Binding.Group("views")
 LESSON = Binding.Group("lesson")
 SESSION = Binding.Group("session")
+FILES = Binding.Group("save")
 SCREEN = Binding.Group("screen")
 
-SECTIONS = (VIEWS, LESSON, SESSION, SCREEN)
+SECTIONS = (SCREEN, VIEWS, LESSON, SESSION, FILES)
 """The sections of the app's own keys, in the order the key bar and the help show them."""
+
+LABELLED = (FILES,)
+"""Sections whose name the key bar writes before their keys (`save f3 .py  f4 .ipynb`): their keys' own
+names are too short to say it."""
 
 LESSON_ACTIONS = ("play_pause", "step_scenario", "speed", "restart_lesson")
 """Keys that exist only while a lesson is loaded (so that space stays free otherwise)."""
@@ -34,8 +39,14 @@ LESSON_ACTIONS = ("play_pause", "step_scenario", "speed", "restart_lesson")
 def _step_bindings() -> list[Binding]:
     groups = {Side.SERVER: SERVER_STEPS, Side.CLIENT: CLIENT_STEPS}
     return [
-        Binding(s.key, f"run_step('{s.id}')", f"{s.side.value} {s.label}", show=False, group=groups[s.side],
-                tooltip=s.explains)  # fmt: skip
+        Binding(
+            s.key,
+            f"run_step('{s.id}')",
+            f"{s.side.value} {s.label}",
+            show=False,
+            group=groups[s.side],
+            tooltip=s.explains,
+        )
         for s in STEPS
     ]
 
@@ -49,21 +60,49 @@ APP_BINDINGS: list[Binding] = [
     Binding("n", "step_scenario", "next line", group=LESSON, tooltip="run just the lesson's next line"),
     Binding("plus", "speed(2)", "faster", group=LESSON, show=False, tooltip="halve the lesson's pauses"),
     Binding("minus", "speed(0.5)", "slower", group=LESSON, show=False, tooltip="double the lesson's pauses"),
-    Binding("ctrl+r", "restart_lesson", "restart", group=LESSON,
-            tooltip="reset the session and load the lesson again, at its first line"),  # fmt: skip
-    Binding("0", "reset_session", "reset", group=SESSION,
-            tooltip="close every socket and start a fresh session: table, log and timeline start over"),  # fmt: skip
-    Binding("f3", "export_scripts", "export .py", group=SESSION, tooltip="the session so far as server.py and client.py"),
-    Binding("f4", "export_notebooks", "export .ipynb", group=SESSION,
-            tooltip="the session so far as server.ipynb and client.ipynb (needs nbformat)"),  # fmt: skip
-    Binding("p", "export_pcap", "save pcap", group=SESSION, tooltip="the wire view's capture as a .pcap file"),
-    Binding("f12", "save_picture", "save SVG", group=SESSION, tooltip="an SVG picture of the screen, for slides"),
+    Binding(
+        "ctrl+r",
+        "restart_lesson",
+        "restart",
+        group=LESSON,
+        tooltip="reset the session and load the lesson again, at its first line",
+    ),
+    Binding(
+        "0",
+        "reset_session",
+        "reset",
+        group=SESSION,
+        tooltip="close every socket and start a fresh session: table, log and timeline start over",
+    ),
+    Binding("f3", "export_scripts", ".py", group=FILES, tooltip="the session so far as server.py and client.py"),
+    Binding(
+        "f4",
+        "export_notebooks",
+        ".ipynb",
+        group=FILES,
+        tooltip="the session so far as server.ipynb and client.ipynb (needs nbformat)",
+    ),
+    Binding("p", "export_pcap", ".pcap", group=FILES, tooltip="the wire view's capture as a .pcap file"),
+    Binding("f12", "save_picture", ".svg", group=FILES, tooltip="an SVG picture of the screen, for slides"),
     Binding("f1,question_mark", "help", "help", group=SCREEN, tooltip="every key, and what each step does"),
     Binding("f2", "toggle_contrast", "contrast", group=SCREEN, tooltip="high contrast, for a projector"),
-    Binding("escape", "leave_field", "leave field", group=SCREEN, show=False,
-            tooltip="leave a text field: while you are in one, letters type text"),  # fmt: skip
-    Binding("ctrl+p", "command_palette", "palette", group=SCREEN, show=False, priority=True,
-            tooltip="type to find a lesson, reset the session, change the theme"),  # fmt: skip
+    Binding(
+        "escape",
+        "leave_field",
+        "leave field",
+        group=SCREEN,
+        show=False,
+        tooltip="leave a text field: while you are in one, letters type text",
+    ),
+    Binding(
+        "ctrl+p",
+        "command_palette",
+        "palette",
+        group=SCREEN,
+        show=False,
+        priority=True,
+        tooltip="type to find a lesson, reset the session, change the theme",
+    ),
     Binding("ctrl+q", "quit", "quit", group=SCREEN, priority=True, tooltip="wake every blocked call and quit"),
 ]
 
@@ -178,11 +217,13 @@ def readme_markdown() -> str:
     from sockviz.widgets.step_list import StepList
     from sockviz.widgets.timeline_view import TimelineView
 
-    return markdown([
-        ("moving around", Screen.BINDINGS[:2]),
-        ("a pane's steps (after tab)", StepList.BINDINGS),
-        ("the timeline (after t)", TimelineView.BINDINGS),
-    ])  # fmt: skip
+    return markdown(
+        [
+            ("moving around", Screen.BINDINGS[:2]),
+            ("a pane's steps (after tab)", StepList.BINDINGS),
+            ("the timeline (after t)", TimelineView.BINDINGS),
+        ]
+    )
 
 
 if __name__ == "__main__":

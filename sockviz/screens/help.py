@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from sockviz.commands import palette_entries
-from sockviz.core import STEPS_BY_ID
+from sockviz.core.model.steps import STEPS_BY_ID
 from sockviz.core.story.timeline import LEGEND
 from sockviz.keys import SECTIONS, KeyRow, explain, key_display, rows, section_of, step_id
 
@@ -34,6 +34,7 @@ INTRO = (
 )
 
 WIDGET_TITLES = {
+    "FamilyToggle": "on the IPv4/IPv6 switch in the top bar (tab to it)",
     "StepList": "on a pane's steps (tab to them)",
     "TimelineView": "in the timeline (t, then tab or click to it)",
 }

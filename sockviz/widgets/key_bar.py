@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
-from sockviz.keys import BAR_IMPORTANCE, SECTIONS, key_display, section_of, step_id
+from sockviz.keys import APP_BINDINGS, BAR_IMPORTANCE, LABELLED, SECTIONS, key_display, section_of, step_id
 from sockviz.widgets.options import WidgetOptions
 
 
@@ -30,6 +30,7 @@ class KeyBar(Widget):
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(**kwargs)
         self._drawn: list[tuple[str, str]] | None = None
+        self._labelled = {group.description for group in LABELLED}
         """The entries of the line on screen: bindings change at every focus move, the line seldom does."""
 
     def on_mount(self) -> None:
@@ -56,7 +57,8 @@ class KeyBar(Widget):
             seen.add(binding.action)
             entries.append((binding, section_of(binding)))
         order = [group.description for group in SECTIONS]
-        entries.sort(key=lambda entry: order.index(entry[1]) if entry[1] in order else len(order))
+        place = {binding.action: index for index, binding in enumerate(APP_BINDINGS)}
+        entries.sort(key=lambda e: (order.index(e[1]) if e[1] in order else len(order), place.get(e[0].action, 0)))
         return entries
 
     def _fitted(self, entries: list[tuple[Binding, str]], width: int) -> tuple[list[tuple[Binding, str]], bool]:
@@ -79,6 +81,8 @@ class KeyBar(Widget):
         for binding, entry_section in entries:
             if section is not None:
                 line.append(" │ " if entry_section != section else "  ", text_style)
+            if entry_section != section and entry_section in self._labelled:
+                line.append(f"{entry_section} ", text_style)
             section = entry_section
             description = "all keys" if cut and binding.action == "help" else binding.description
             line.append(*self._key(binding, key_style)).append(f" {description}", text_style)

@@ -34,8 +34,9 @@ class Suggestion:
         return f"{self.keys} {self.what}"
 
 
-def _key(step_id: str) -> str:
-    return step(step_id).key
+def _key(*step_ids: str) -> str:
+    """The keys of steps to press one after the other: `S C`."""
+    return " ".join(step(step_id).key for step_id in step_ids)
 
 
 def _state(tracked: TrackedSocket | None) -> str | None:
@@ -68,7 +69,7 @@ def suggest(session: Session) -> list[Suggestion]:
         found.append(Suggestion(_key("server-listen"), "listen(): then clients can connect"))
 
     if _blocked(listener, "accept"):
-        found.append(Suggestion(f"{_key('client-socket')} {_key('client-connect')}", "a client connects: accept() wakes"))
+        found.append(Suggestion(_key("client-socket", "client-connect"), "a client connects: accept() wakes"))
     elif listening and conn is None:
         found.append(Suggestion(_key("server-accept"), "accept() takes a client (it waits for one)"))
 
@@ -84,15 +85,19 @@ def suggest(session: Session) -> list[Suggestion]:
         elif _blocked(client, "recv"):
             found.append(Suggestion(_key("server-send"), "the server sends: the client's recv() wakes"))
         elif conn.bytes_received == 0 and client.bytes_sent == 0:
-            found.append(Suggestion(f"{_key('client-send')} {_key('server-recv')}", "the client sends, the server receives"))
+            found.append(Suggestion(_key("client-send", "server-recv"), "the client sends, the server receives"))
         elif conn.bytes_sent == 0:
-            found.append(Suggestion(f"{_key('server-send')} {_key('client-recv')}", "the server echoes, the client receives"))
+            found.append(Suggestion(_key("server-send", "client-recv"), "the server echoes, the client receives"))
         else:
-            found.append(Suggestion(f"{_key('server-close-conn')} {_key('client-close')}", "close both ends"))
+            found.append(Suggestion(_key("server-close-conn", "client-close"), "close both ends"))
     elif conn is not None and client is None:
         found.append(Suggestion(_key("server-close-conn"), "close the server's end of the connection"))
-    elif conn is None and listening and client is None and session.sockets and any(
-        t.role is Role.CONNECTION for t in session.sockets
+    elif (
+        conn is None
+        and listening
+        and client is None
+        and session.sockets
+        and any(t.role is Role.CONNECTION for t in session.sockets)
     ):
         found.append(Suggestion(_key("server-close"), "close s: then new clients are refused"))
     return found
