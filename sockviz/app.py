@@ -1,83 +1,40 @@
-"""The sockviz app: the server and client panes, the sockets table and the log.
+"""The sockviz app: the session, its threads, app-wide keys, themes and exports.
 
-The app owns no socket logic. It turns clicks and keys into steps for the
-core's Session, runs each step in a thread worker, and renders the events
-and snapshots that come back.
+The app is thin, as Frogmouth's and Toolong's are: it owns the Session and the pool
+of threads that run its steps, and shows one screen, `SessionScreen`, which
+composes the panes, table, log, timeline, wire and scenario panel and keeps them
+up to date. The app owns no socket logic.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import socket
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from textual import events, on
-from textual.app import App, ComposeResult
+from textual import on, work
+from textual.app import App
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
 from textual.filter import LineFilter
-from textual.widgets import DataTable
 
 from sockviz.commands import LessonCommands
-from sockviz.core import (
-    DEFAULT_PORT,
-    Action,
-    Event,
-    InputError,
-    Role,
-    Session,
-    Side,
-    Step,
-    StepArgs,
-    StepBlocked,
-    StepCalled,
-    StepFinished,
-    Target,
-    TrackedSocket,
-    step,
-    steps_of,
-)
+from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, parse
-from sockviz.core.story.next_steps import WELCOME, next_line
-from sockviz.core.story.timeline import Timeline
 from sockviz.core.story.transcript import Transcript
-from sockviz.keys import APP_BINDINGS, LESSON_ACTIONS
-from sockviz.messages import Narrated, SessionEvent
+from sockviz.keys import APP_BINDINGS
 from sockviz.screens.help import HelpScreen
+from sockviz.screens.session import SessionScreen
 from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
-from sockviz.widgets.endpoint_bar import EndpointBar
-from sockviz.widgets.event_log import EventLog
-from sockviz.widgets.key_bar import KeyBar
-from sockviz.widgets.scenario_panel import ScenarioPanel
-from sockviz.widgets.socket_detail import SocketDetail
-from sockviz.widgets.sockets_table import SocketsTable, activity
-from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
-from sockviz.widgets.timeline_view import TimelineView
-from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 STEP_THREADS = 256
 """Threads for steps. asyncio's default pool has cpus + 4 (6 on two cores), and
 every blocked step holds one: a seventh blocked accept() would wait unseen."""
-
-REFRESH_SECONDS = 0.25
-"""How often the table re-reads the sockets, so blocked times and kernel queues stay live."""
-
-LINGER_SECONDS = 1.0
-"""How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
-
-NARROW = 110
-"""Below this many columns the log makes room for the timeline: side by side, both would be too narrow to read."""
-
-MAX_CHOICES = 200
-"""The newest sockets a pane's list offers; after a burst of a thousand, the table still has every row."""
 
 
 class SockvizApp(App[None]):
@@ -102,275 +59,123 @@ class SockvizApp(App[None]):
         self.only = only
         """Split mode: the one side this app plays; the peer is another sockviz, nc, or any program."""
         self._scenario = scenario
-        """(title, text) of a scenario to load at start: from --scenario or --lesson."""
+        """(title, text) of the scenario to load once the session screen is ready: from --scenario or
+        --lesson at start, or the lesson that a reset makes room for."""
+        self._loaded: tuple[str, str] | None = None
+        """(title, text) of the scenario loaded last, which `restart_lesson` loads again."""
         self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
         self.host = host or LOOPBACK[self.family]
         self.port = port
         self.session = session or Session()
-        self._blocked: set[int] = set()
-        self._refresh_due = False
-        self._targets_due = True
-        """Whether an event may have changed which sockets the panes offer; the timer alone never does."""
-        self._unsubscribe = self.session.subscribe(self._from_session)
         self._transcript = Transcript(self.session)
-        self._timeline = Timeline()
-
-    # ----- building -------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
-        # The app keeps its widgets: a query would search whichever screen is on top (help, say).
-        self._bar = EndpointBar(self.host, self.port, self.family, id="endpoint")
-        self._panes = {
-            Side.SERVER: StepPane(Side.SERVER, id="server-pane"),
-            Side.CLIENT: StepPane(Side.CLIENT, message=DEFAULT_CLIENT_MESSAGE, id="client-pane"),
-        }
-        self._table = SocketsTable(id="sockets")
-        self._detail = SocketDetail(id="repr")
-        self._event_log = EventLog(id="log")
-        self._wire = WirePane(id="wire")
-        self._timeline_view = TimelineView(self._timeline, self.session.now, id="timeline")
-        self._scenario_panel = ScenarioPanel(id="narration")
-        yield self._bar
-        if self.only is not None:
-            other = Side.CLIENT if self.only is Side.SERVER else Side.SERVER
-            self._panes[other].display = False
-            self.sub_title = f"{self.only.value} only"
-        with Horizontal(id="main"):
-            yield self._panes[Side.SERVER]
-            with Vertical(id="middle"):
-                yield self._table
-                yield self._detail
-            yield self._panes[Side.CLIENT]
-        with Horizontal(id="bottom") as self._bottom:
-            yield self._event_log
-            yield self._scenario_panel
-            yield self._timeline_view
-            yield self._wire
-        yield KeyBar(id="keys")
+        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only)
+        """The one screen of a session; help and the palette open over it."""
 
     def on_load(self) -> None:
         self._step_threads = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
         asyncio.get_running_loop().set_default_executor(self._step_threads)
 
+    def get_default_screen(self) -> SessionScreen:
+        return self.session_screen
+
     def on_mount(self) -> None:
         self.register_theme(HIGH_CONTRAST)
-        self.watch(self._table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
-        self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
-        self.set_interval(LINGER_SECONDS, self._look_for_lingering)
-        self._event_log.note(self.session.now(), "start", WELCOME)
-        self.refresh_sockets()
-        self._table.focus()
-        if self._scenario is not None:
-            self.load_scenario(*self._scenario)
 
-    def on_resize(self, event: events.Resize) -> None:
-        # Only the bottom row changes: a class on the screen would restyle every widget, a cost start-up pays.
-        self._bottom.set_class(event.size.width < NARROW, "-narrow")
+    @on(SessionScreen.Ready)
+    def _screen_ready(self) -> None:
+        """A scenario from the command line (or one a reset made room for) loads once its screen is there."""
+        if self._scenario is not None:
+            scenario, self._scenario = self._scenario, None
+            self.load_scenario(*scenario)
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
-        self._unsubscribe()
-        self._scenario_panel.stop()
-        self._wire.stop()
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
 
-    # ----- running steps ---------------------------------------------------
-
-    def action_run_step(self, step_id: str) -> None:
-        self.run_step(step(step_id))
-
-    @on(StepPane.StepPressed)
-    def _step_pressed(self, event: StepPane.StepPressed) -> None:
-        self.run_step(event.step)
+    # ----- for scripts and the palette --------------------------------------
 
     def run_step(self, chosen: Step) -> None:
-        """Check the step's inputs here; run the call itself in a thread worker."""
-        if self.only is not None and chosen.side is not self.only:
+        """Run a step as its button or key would: its inputs come from the screen's fields."""
+        self.session_screen.run_step(chosen)
+
+    def load_lesson(self, name: str) -> None:
+        self.load_scenario(f"lesson: {name}", lessons.text(name))
+
+    def load_scenario(self, title: str, text: str) -> None:
+        """Check a scenario and get it ready to play, paused; a bad line is reported and nothing runs."""
+        try:
+            lines = parse(text)
+        except ScenarioError as error:
+            self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
             return
         try:
-            args = self._args_for(chosen)
+            endpoint = self.session_screen.endpoint()
         except InputError as error:
-            self.bell()
-            self._event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}",
-                                 kind="refused")  # fmt: skip
+            self.notify(error.reason, title="scenario not loaded", severity="error", markup=False)
             return
-        self.run_worker(
-            partial(self.session.perform, chosen, args),
-            name=chosen.id,
-            group="steps",
-            description=chosen.code,
-            thread=True,
-            exit_on_error=False,
-        )
+        if self.session.sockets:  # a used session: the lesson would meet its sockets, so start afresh
+            self._scenario = (title, text)
+            self.reset_session()
+            return
+        self._loaded = (title, text)
+        self.session_screen.load_scenario(title, lines, endpoint)
 
-    def _args_for(self, chosen: Step) -> StepArgs:
-        """Everything the step needs from the fields; raises InputError, shown at the field at fault."""
-        base = StepArgs(family=self._bar.family)
-        if chosen.action in (Action.BIND, Action.CONNECT, Action.BURST):
-            base.endpoint = self._bar.endpoint()
-        pane = self._panes[chosen.side]
-        args = pane.args_for(chosen, base)
-        if chosen.action is Action.SEND and args.payload is None and args.bulk is None:
-            target = self.session.current(chosen.target, chosen.side)
-            if target is not None and target.last_received is None:
-                pane.refuse("message", f"nothing received on {target.name} yet to echo: type a message")
-        return args
+    # ----- starting over -----------------------------------------------------
 
-    def _hint_args(self, chosen: Step) -> StepArgs:
-        """The step's arguments for a hint: like `_args_for`, but a bad field only leaves a value out."""
-        base = StepArgs(family=self._bar.family)
-        try:
-            if chosen.action is Action.CONNECT:
-                base.endpoint = self._bar.endpoint(quiet=True)
-            return self._panes[chosen.side].args_for(chosen, base, quiet=True)
-        except InputError:
-            return base
+    def action_reset_session(self) -> None:
+        self.reset_session()
 
-    # ----- what comes back -------------------------------------------------
+    def action_restart_lesson(self) -> None:
+        """The loaded lesson again from its first line, on a fresh session."""
+        if self._loaded is not None:
+            self._scenario = self._loaded
+            self.reset_session()
 
-    def _from_session(self, event: Event) -> None:
-        """Called in the thread that caused the event; post_message is safe from any thread."""
-        self.post_message(SessionEvent(event))
+    @work(exclusive=True, group="reset")
+    async def reset_session(self) -> None:
+        """Close every socket and start over: a new Session on a new screen, so the table, log, timeline
+        and panes start empty. A lesson waiting in `_scenario` loads on the new screen."""
+        old_screen, old_session = self.session_screen, self.session
+        host, port, family = old_screen.start_values()
+        old_screen.scenario_panel.stop()
+        await asyncio.to_thread(old_session.close)  # wakes blocked calls; may wait up to a second for them
+        self.session = Session()
+        self._transcript = Transcript(self.session)
+        self._loaded = None
+        self.session_screen = SessionScreen(self.session, host, port, family, only=self.only)
+        await self.switch_screen(self.session_screen)
 
-    @on(SessionEvent)
-    def _session_event(self, message: SessionEvent) -> None:
-        event = message.event
-        if isinstance(event, StepBlocked):
-            self._blocked.add(event.call.id)
-        elif isinstance(event, StepFinished):
-            self._blocked.discard(event.call.id)
-        self._event_log.show(event)
-        self._timeline.add(event)
-        if self._timeline_view.display:
-            self._timeline_view.refresh()
-        if isinstance(event, StepCalled):
-            self._wire.show_call(event)
-        self._targets_due = True
-        if not self._refresh_due:
-            # A burst of events (a thousand connects, say) costs one refresh per frame, not one per event.
-            self._refresh_due = True
-            self.call_after_refresh(self.refresh_sockets)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Restart exists while a lesson is loaded; reset and restart act on the session screen only."""
+        if action in ("reset_session", "restart_lesson") and self.screen is not self.session_screen:
+            return False
+        if action == "restart_lesson":
+            return self._loaded is not None
+        return True
 
-    def refresh_sockets(self) -> None:
-        """Re-read every socket (a few microseconds each) and update what changed."""
-        self._refresh_due = False
-        if not all(widget.is_attached for widget in (self._table, self._bar, *self._panes.values())):
-            return  # the app is closing: its widgets are being taken down
-        now = self.session.now()
-        sockets = self.session.sockets
-        rows = []
-        for index in self._table.rows_to_refresh(len(sockets)):
-            tracked = sockets[index]
-            snap = tracked.snapshot(with_repr=False)
-            rows.append((tracked, snap, activity(tuple(tracked.in_flight), self._blocked, now, snap.closed)))
-        self._table.show(rows)
-        self._bar.show_listening_everywhere(self.session.listening_everywhere())
-        self._show_detail()
-        if self._targets_due:
-            self._targets_due = False
-            self._show_targets()
-        self._show_hints_and_progress()
-        guide = next_line(self.session)
-        if self._event_log.border_subtitle != guide:
-            self._event_log.border_subtitle = guide
+    # ----- app-wide keys: help, themes, exports ------------------------------
 
-    def _show_hints_and_progress(self) -> None:
-        sides = {call.id: call.step.side for call in self.session.running()}
-        progress = {sides[call_id]: done for call_id, done in self.session.progress().items() if call_id in sides}
-        for side, pane in self._panes.items():
-            pane.show_hints(
-                {s.id: self.session.predict(s, self._hint_args(s)) for s in steps_of(side) if s.blocks_until}
-            )
-            pane.show_progress(progress.get(side))
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.screen))
 
-    def _look_for_lingering(self) -> None:
-        """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
-        if any(t.closed and t.ends is not None and not t.gone for t in self.session.sockets):
-            self.run_worker(self.session.read_lingering, thread=True, group="kernel", exclusive=True,
-                            exit_on_error=False, description="read the kernel's closing connections")  # fmt: skip
-
-    def _show_detail(self) -> None:
-        tracked = self._socket(self._table.socket_id_at_cursor())
-        self._detail.show(tracked, tracked.snapshot() if tracked else None)
-
-    def _show_targets(self) -> None:
-        """Say on each pane which sockets its steps act on now, and list the ones it can choose."""
-        listener = self.session.current(Target.LISTENER)
-        conn = self.session.current(Target.CONNECTION)
-        client = self.session.current(Target.CLIENT)
-        server = self._panes[Side.SERVER]
-        names = dict.fromkeys(t.name for t in (listener, conn) if t is not None)
-        server.show_target("acts on " + ", ".join(names) if names else "")
-        self._panes[Side.CLIENT].show_target(f"acts on {client.name}" if client else "")
-        sockets = self.session.sockets
-        for role, pane, chosen in ((Role.CONNECTION, server, conn), (Role.CLIENT, self._panes[Side.CLIENT], client)):
-            newest = list(itertools.islice((t for t in reversed(sockets) if t.role is role), MAX_CHOICES))
-            choices = [(self._choice_label(t), t.id) for t in reversed(newest)]
-            pane.show_sockets(choices, chosen.id if chosen is not None and chosen.role is role else None)
-
-    @staticmethod
-    def _choice_label(tracked: TrackedSocket) -> str:
-        if tracked.closed:
-            return f"{tracked.name} closed"
-        return f"{tracked.name} ↔ :{tracked.ends[1][1]}" if tracked.ends else tracked.name
-
-    def _socket(self, socket_id: int | None) -> TrackedSocket | None:
-        return next((t for t in self.session.sockets if t.id == socket_id), None)
-
-    # ----- choosing sockets -----------------------------------------------
-
-    @on(DataTable.RowHighlighted, "#sockets")
-    def _row_highlighted(self) -> None:
-        self._show_detail()
-
-    @on(DataTable.RowSelected, "#sockets")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        tracked = self._socket(int(event.row_key.value or 0))
-        if tracked is not None:
-            self.session.select(tracked)
-            self._show_targets()
-
-    @on(StepPane.SocketChosen)
-    def _socket_chosen(self, event: StepPane.SocketChosen) -> None:
-        tracked = self._socket(event.socket_id)
-        if tracked is not None:
-            self.session.select(tracked)
-            self._show_targets()
-
-    # ----- other keys ------------------------------------------------------
-
-    def action_toggle_family(self) -> None:
-        self._bar.toggle_family()
-
-    def action_toggle_timeline(self) -> None:
-        """Show the timeline and give it the arrow keys; hide it and give them back."""
-        view = self._timeline_view
-        view.display = not view.display
-        self._bottom.set_class(view.display, "-timeline")
-        (view if view.display else self._table).focus()
-
-    def action_toggle_wire(self) -> None:
-        self._wire.display = not self._wire.display
-        if self._wire.display:
-            self._wire.start(self.session, self.post_message)
-
-    @on(WireSegments)
-    def _wire_segments(self, message: WireSegments) -> None:
-        self._wire.show_segments(message.segments)
-
-    def action_export_pcap(self) -> None:
-        path = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S.pcap")
-        self.notify(self._wire.export(path), title="wire", markup=False)
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, and in the high-contrast theme one that draws nothing dim."""
+        filters = super().get_line_filters()
+        return [NO_DIM_FILTER, *filters] if self.theme == HIGH_CONTRAST.name else filters  # before dim turns grey
 
     def action_toggle_contrast(self) -> None:
         """For a projector: white on black with saturated colours, and back."""
         self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
+    def action_export_pcap(self) -> None:
+        path = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S.pcap")
+        self.notify(self.session_screen.export_pcap(path), title="wire", markup=False)
+
     def action_export_scripts(self) -> None:
         """The session so far as server.py and client.py, in a new folder of the current directory."""
         try:
-            endpoint = self._bar.endpoint()
+            endpoint = self.session_screen.endpoint()
         except InputError as error:
             self.notify(error.reason, title="not exported", severity="error", markup=False)
             return
@@ -382,7 +187,7 @@ class SockvizApp(App[None]):
     def action_export_notebooks(self) -> None:
         """The session so far as server.ipynb and client.ipynb (needs nbformat)."""
         try:
-            endpoint = self._bar.endpoint()
+            endpoint = self.session_screen.endpoint()
             paths = self._transcript.export_notebooks(Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S"), endpoint)
         except InputError as error:
             self.notify(error.reason, title="not exported", severity="error", markup=False)
@@ -396,56 +201,3 @@ class SockvizApp(App[None]):
         """An SVG of the screen as it is now, in the current directory, for slides and handouts."""
         path = self.save_screenshot(path=str(Path.cwd()))
         self.notify(f"saved {path}", title="picture", markup=False)
-
-    # ----- scenarios ---------------------------------------------------------
-
-    def load_lesson(self, name: str) -> None:
-        self.load_scenario(f"lesson: {name}", lessons.text(name))
-
-    def load_scenario(self, title: str, text: str) -> None:
-        """Check a scenario and get it ready to play, paused; a bad line is reported and nothing runs."""
-        try:
-            lines = parse(text)
-        except ScenarioError as error:
-            self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
-            return
-        try:
-            endpoint = self._bar.endpoint()
-        except InputError as error:
-            self.notify(error.reason, title="scenario not loaded", severity="error", markup=False)
-            return
-        self._scenario_panel.load(title, lines, self.session, endpoint)
-
-    def action_play_pause(self) -> None:
-        self._scenario_panel.toggle()
-
-    def action_step_scenario(self) -> None:
-        self._scenario_panel.step()
-
-    def action_speed(self, factor: float) -> None:
-        self._scenario_panel.speed(factor)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The scenario keys exist only while a scenario is loaded (so space stays free otherwise), and
-        in split mode only this side's steps have keys."""
-        if action in LESSON_ACTIONS:
-            return self._scenario_panel.loaded
-        if action == "run_step" and self.only is not None:
-            return step(str(parameters[0])).side is self.only
-        return True
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.screen))
-
-    def get_line_filters(self) -> Sequence[LineFilter]:
-        """Textual's filters, and in the high-contrast theme one that draws nothing dim."""
-        filters = super().get_line_filters()
-        return [NO_DIM_FILTER, *filters] if self.theme == HIGH_CONTRAST.name else filters  # before dim turns grey
-
-    @on(Narrated)
-    def _narrated(self, message: Narrated) -> None:
-        """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
-        self._event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
-
-    def action_leave_field(self) -> None:
-        self._table.focus()

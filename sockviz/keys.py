@@ -1,6 +1,6 @@
 """Every key of the app, in one place: its bindings, grouped in sections, and the one way to describe them.
 
-The app binds `APP_BINDINGS`; the key bar, the help screen, the lesson panel and the
+The app binds `APP_BINDINGS` and its session screen `SCREEN_BINDINGS`; the key bar, the help screen, the lesson panel and the
 README's key table all read the keys from bindings through this module, never from
 a list of their own, so no screen can name a key that does not exist or miss one that
 does. `python -m sockviz.keys` prints the README's key table; a test checks that the
@@ -51,7 +51,7 @@ def _step_bindings() -> list[Binding]:
     ]
 
 
-APP_BINDINGS: list[Binding] = [
+SCREEN_BINDINGS: list[Binding] = [
     *_step_bindings(),
     Binding("t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"),
     Binding("w", "toggle_wire", "wire", group=VIEWS, tooltip="the TCP segments on loopback (needs root)"),
@@ -60,6 +60,30 @@ APP_BINDINGS: list[Binding] = [
     Binding("n", "step_scenario", "next line", group=LESSON, tooltip="run just the lesson's next line"),
     Binding("plus", "speed(2)", "faster", group=LESSON, show=False, tooltip="halve the lesson's pauses"),
     Binding("minus", "speed(0.5)", "slower", group=LESSON, show=False, tooltip="double the lesson's pauses"),
+    Binding(
+        "escape",
+        "leave_field",
+        "leave field",
+        group=SCREEN,
+        show=False,
+        tooltip="leave a text field: while you are in one, letters type text",
+    ),
+]
+"""The session screen's keys: the steps, the views, and the keys of a loaded lesson."""
+
+APP_BINDINGS: list[Binding] = [
+    Binding("f1,question_mark", "help", "help", group=SCREEN, tooltip="every key, and what each step does"),
+    Binding("f2", "toggle_contrast", "contrast", group=SCREEN, tooltip="high contrast, for a projector"),
+    Binding(
+        "ctrl+p",
+        "command_palette",
+        "palette",
+        group=SCREEN,
+        show=False,
+        priority=True,
+        tooltip="type to find a lesson, reset the session, change the theme",
+    ),
+    Binding("ctrl+q", "quit", "quit", group=SCREEN, priority=True, tooltip="wake every blocked call and quit"),
     Binding(
         "ctrl+r",
         "restart_lesson",
@@ -84,27 +108,11 @@ APP_BINDINGS: list[Binding] = [
     ),
     Binding("p", "export_pcap", ".pcap", group=FILES, tooltip="the wire view's capture as a .pcap file"),
     Binding("f12", "save_picture", ".svg", group=FILES, tooltip="an SVG picture of the screen, for slides"),
-    Binding("f1,question_mark", "help", "help", group=SCREEN, tooltip="every key, and what each step does"),
-    Binding("f2", "toggle_contrast", "contrast", group=SCREEN, tooltip="high contrast, for a projector"),
-    Binding(
-        "escape",
-        "leave_field",
-        "leave field",
-        group=SCREEN,
-        show=False,
-        tooltip="leave a text field: while you are in one, letters type text",
-    ),
-    Binding(
-        "ctrl+p",
-        "command_palette",
-        "palette",
-        group=SCREEN,
-        show=False,
-        priority=True,
-        tooltip="type to find a lesson, reset the session, change the theme",
-    ),
-    Binding("ctrl+q", "quit", "quit", group=SCREEN, priority=True, tooltip="wake every blocked call and quit"),
 ]
+"""The app's own keys, which replace or outlast a session screen: help, themes, reset, exports."""
+
+ALL_BINDINGS = [*SCREEN_BINDINGS, *APP_BINDINGS]
+"""Every key sockviz binds itself, in the order the key bar and the README show them within a section."""
 
 BAR_IMPORTANCE = (
     "help",
@@ -182,7 +190,7 @@ def markdown(widget_sections: Iterable[tuple[str, Iterable[BindingType]]]) -> st
 
     lines = ["| key | server | key | client |", "| --- | --- | --- | --- |"]
     sides: dict[str, list[tuple[str, str]]] = {"server": [], "client": []}
-    for row in rows(b for b in APP_BINDINGS if step_id(b.action)):
+    for row in rows(b for b in ALL_BINDINGS if step_id(b.action)):
         chosen = find_step(str(step_id(row.action)))
         number = f"{chosen.course_step} " if chosen.course_step else ""
         sides[chosen.side.value].append((f"`{row.shown_keys}`", f"{number}{chosen.label}"))
@@ -192,7 +200,7 @@ def markdown(widget_sections: Iterable[tuple[str, Iterable[BindingType]]]) -> st
         right = client[index] if index < len(client) else ("", "")
         lines.append(f"| {left[0]} | {left[1]} | {right[0]} | {right[1]} |".replace("|  |", "| |"))
     sections: list[tuple[str, list[BindingType]]] = [
-        (group.description, [b for b in APP_BINDINGS if b.group is group]) for group in SECTIONS
+        (group.description, [b for b in ALL_BINDINGS if b.group is group]) for group in SECTIONS
     ]
     sections += [(title, list(bindings)) for title, bindings in widget_sections]
     for title, bindings in sections:

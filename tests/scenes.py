@@ -80,7 +80,7 @@ class Scene:
         """Let the kernel finish what the last call started (an ACK, say), then redraw from it at once:
         on a loaded machine the table's own timer may come late."""
         await pilot.pause(seconds)
-        self.app.refresh_sockets()
+        self.app.session_screen.refresh_sockets()
         self.app.query_one("#timeline").refresh()  # it redraws on its own timer too, when it is open
         await pilot.pause()
 

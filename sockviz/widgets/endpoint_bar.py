@@ -28,13 +28,14 @@ class EndpointBar(Horizontal):
     """Host, port and family, checked as they are typed; names are looked up off the UI thread."""
 
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET, init=False)
+    listening_everywhere: reactive[tuple[str, ...]] = reactive((), init=False)
+    """The sockets that listen on every interface now, whatever the host field says."""
 
     def __init__(self, host: str, port: int, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(**kwargs)
         self._start = (host, port, family)
         self._looked_up: dict[tuple[str, socket.AddressFamily], str | InputError] = {}
         self._host_exposed = False
-        self._listening_everywhere: list[str] = []
         self.set_reactive(EndpointBar.family, family)
 
     def compose(self) -> ComposeResult:
@@ -136,17 +137,17 @@ class EndpointBar(Horizontal):
             self._show_exposure(found)
 
     def show_listening_everywhere(self, names: list[str]) -> None:
-        """The sockets that listen on every interface now, whatever the host field says."""
-        if names != self._listening_everywhere:
-            self._listening_everywhere = list(names)
-            self._show_warning()
+        self.listening_everywhere = tuple(names)
+
+    def watch_listening_everywhere(self) -> None:
+        self._show_warning()
 
     def _show_exposure(self, numeric: str | None) -> None:
         self._host_exposed = numeric is not None and Endpoint(self.family, numeric, 1).all_interfaces
         self._show_warning()
 
     def _show_warning(self) -> None:
-        names = self._listening_everywhere
+        names = self.listening_everywhere
         if names:
             verb = "is" if len(names) == 1 else "are"
             text = f"⚠ {', '.join(names)} {verb} open to other hosts (all interfaces)"

@@ -40,6 +40,13 @@ class EventLog(RichLog):
             else:  # hidden: written now, it would be wrapped to min_width and stay that way
                 self._waiting.append(line)
 
+    def fault(self, what: str, error: BaseException | None) -> None:
+        """A fault of sockviz itself (a worker that raised): said in the log, never dropped in silence."""
+        colours = self.app.theme_variables
+        text = Text(f"sockviz fault in {what}: {type(error).__name__}: {error}", style=colours.get("text-error", ""))
+        text.append("\nwhy: ", style="bold").append("a bug in sockviz, not in your sockets; the app goes on", "italic")
+        self.write(text, expand=True)
+
     def on_resize(self, event: events.Resize) -> None:
         super().on_resize(event)
         while event.size.width and self._waiting:

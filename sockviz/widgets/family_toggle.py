@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 from typing import ClassVar, Unpack
 
 from rich.text import Text
@@ -23,8 +24,15 @@ class FamilyToggle(Widget, can_focus=True):
 
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET)
 
+    @dataclass
     class Switched(Message):
         """The user asked for the other family."""
+
+        toggle: FamilyToggle
+
+        @property
+        def control(self) -> FamilyToggle:
+            return self.toggle
 
     def __init__(self, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(**kwargs)
@@ -42,4 +50,4 @@ class FamilyToggle(Widget, can_focus=True):
         self.action_switch()
 
     def action_switch(self) -> None:
-        self.post_message(self.Switched())
+        self.post_message(self.Switched(self))

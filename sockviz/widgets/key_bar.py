@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
-from sockviz.keys import APP_BINDINGS, BAR_IMPORTANCE, LABELLED, SECTIONS, key_display, section_of, step_id
+from sockviz.keys import ALL_BINDINGS, BAR_IMPORTANCE, LABELLED, SECTIONS, key_display, section_of, step_id
 from sockviz.widgets.options import WidgetOptions
 
 
@@ -57,7 +57,7 @@ class KeyBar(Widget):
             seen.add(binding.action)
             entries.append((binding, section_of(binding)))
         order = [group.description for group in SECTIONS]
-        place = {binding.action: index for index, binding in enumerate(APP_BINDINGS)}
+        place = {binding.action: index for index, binding in enumerate(ALL_BINDINGS)}
         entries.sort(key=lambda e: (order.index(e[1]) if e[1] in order else len(order), place.get(e[0].action, 0)))
         return entries
 

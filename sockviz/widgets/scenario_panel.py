@@ -64,6 +64,10 @@ class ScenarioPanel(Static):
         self.run_worker(partial(self._play, self._player, lines), thread=True, group="scenario",
                         exit_on_error=False, description=title)  # fmt: skip
 
+    def on_unmount(self) -> None:
+        """A quit in the middle of a scenario stops its player before the session closes."""
+        self.stop()
+
     def stop(self) -> None:
         with self._gate:
             player, self._player = self._player, None

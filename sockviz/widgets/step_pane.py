@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Collapsible, Label, ProgressBar, Select
 from textual.widgets.select import NoSelection
 
@@ -54,13 +55,26 @@ class StepPane(Vertical):
     class StepPressed(Message):
         """The user asked for a step from this pane."""
 
+        pane: StepPane
         step: Step
+
+        @property
+        def control(self) -> StepPane:
+            return self.pane
 
     @dataclasses.dataclass
     class SocketChosen(Message):
         """The user chose which socket this side's steps act on."""
 
+        pane: StepPane
         socket_id: int
+
+        @property
+        def control(self) -> StepPane:
+            return self.pane
+
+    acts_on: reactive[str] = reactive("", init=False)
+    """Which sockets the steps act on now (`acts on s, conn2`): the border repaints only when it changes."""
 
     def __init__(self, side: Side, *, message: str = "", **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(**kwargs)
@@ -132,7 +146,7 @@ class StepPane(Vertical):
     @on(StepList.Chosen)
     def _pressed(self, event: StepList.Chosen) -> None:
         event.stop()
-        self.post_message(self.StepPressed(event.step))
+        self.post_message(self.StepPressed(self, event.step))
 
     def args_for(self, step: Step, base: StepArgs, *, quiet: bool = False) -> StepArgs:
         """The step's arguments from this pane's fields; raises InputError, shown at the field unless quiet.
@@ -199,9 +213,11 @@ class StepPane(Vertical):
         self.steps.show_hints(hints)
 
     def show_target(self, text: str) -> None:
-        """Which sockets the steps act on, under the pane; set only when it changes, as it repaints."""
-        if self.border_subtitle != text:
-            self.border_subtitle = text
+        """Which sockets the steps act on, under the pane."""
+        self.acts_on = text
+
+    def watch_acts_on(self, text: str) -> None:
+        self.border_subtitle = text
 
     def show_progress(self, progress: tuple[int, int] | None) -> None:
         """A bulk transfer's bytes so far, or nothing."""
@@ -241,4 +257,4 @@ class StepPane(Vertical):
     def _socket_chosen(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, int):
-            self.post_message(self.SocketChosen(event.value))
+            self.post_message(self.SocketChosen(self, event.value))

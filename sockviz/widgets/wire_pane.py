@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Unpack
 
 from rich.text import Text
@@ -23,12 +24,11 @@ SUM_UP_AFTER = 12
 """A batch with more data and ACK segments than this gets one summary line for them."""
 
 
+@dataclass
 class WireSegments(Message):
-    """Segments from the capture thread."""
+    """Segments from the capture thread, a batch at a time."""
 
-    def __init__(self, segments: list) -> None:
-        super().__init__()
-        self.segments = segments
+    segments: list
 
 
 class WirePane(RichLog):
@@ -50,7 +50,10 @@ class WirePane(RichLog):
         if problem:
             self.capture = None
             self.write(Text(problem, style="italic"))
-        self._name = session.owner_of
+        self._owner_of = session.owner_of
+
+    def on_unmount(self) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.capture is not None:
@@ -74,7 +77,7 @@ class WirePane(RichLog):
             self.write(self._summary(bulk))
 
     def _line(self, segment) -> Text:
-        who = f"{self._name(segment.src, segment.dst)} → {self._name(segment.dst, segment.src)}"
+        who = f"{self._owner_of(segment.src, segment.dst)} → {self._owner_of(segment.dst, segment.src)}"
         style = "bold" if segment.flags not in ("ACK", "PSH-ACK") else ""
         if "RST" in segment.flags:
             style = "bold red"
@@ -92,7 +95,7 @@ class WirePane(RichLog):
         directions: Counter[str] = Counter()
         payload: Counter[str] = Counter()
         for segment in bulk:
-            key = f"{self._name(segment.src, segment.dst)} → {self._name(segment.dst, segment.src)}"
+            key = f"{self._owner_of(segment.src, segment.dst)} → {self._owner_of(segment.dst, segment.src)}"
             directions[key] += 1
             payload[key] += segment.length
         parts = ", ".join(f"{key}: {count} segments, {payload[key]} bytes" for key, count in directions.items())

@@ -48,8 +48,8 @@ async def test_a_playing_lesson_waits_after_each_say_for_the_lecturer(port):
         await lect.until(lambda: "all 5 lines played" in narration(app), "the end")
         log = lect.log_text()
         assert re.search(r"lesson\s+First the server makes its socket\.", log), log
-        assert log.index("First the server") < log.index("s.bind(") < log.index("Now it listens.") < log.index(
-            "s.listen("
+        assert (
+            log.index("First the server") < log.index("s.bind(") < log.index("Now it listens.") < log.index("s.listen(")
         )
 
 
@@ -123,9 +123,9 @@ async def test_the_palette_lists_the_lessons_with_nothing_typed(port):
 
 def test_no_key_description_is_a_raw_template():
     """The palette's keys panel shows the bindings' tooltips: none may be a `{sock}.bind({address})` template."""
-    from sockviz.keys import APP_BINDINGS
+    from sockviz.keys import ALL_BINDINGS
 
-    assert not [b for b in APP_BINDINGS if "{" in (b.tooltip or "") or "{" in b.description]
+    assert not [b for b in ALL_BINDINGS if "{" in (b.tooltip or "") or "{" in b.description]
     assert all(name.startswith(("Lesson: ", "Reset")) for name, _ in palette_entries())
 
 
