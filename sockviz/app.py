@@ -134,17 +134,16 @@ class SockvizApp(App[None]):
 
     @work(exclusive=True, group="reset")
     async def reset_session(self) -> None:
-        """Close every socket and start over: a new Session on a new screen, so the table, log, timeline
-        and panes start empty. A lesson waiting in `_scenario` loads on the new screen."""
-        old_screen, old_session = self.session_screen, self.session
-        host, port, family = old_screen.start_values()
-        old_screen.scenario_panel.stop()
+        """Close every socket and start over: a new Session, for which the screen makes its widgets again,
+        so the table, log, timeline and panes start empty. A lesson waiting in `_scenario` then loads."""
+        screen, old_session = self.session_screen, self.session
+        screen.scenario_panel.stop()
         await asyncio.to_thread(old_session.close)  # wakes blocked calls; may wait up to a second for them
+        screen.stop_listening()
         self.session = Session()
         self._transcript = Transcript(self.session)
         self._loaded = None
-        self.session_screen = SessionScreen(self.session, host, port, family, only=self.only)
-        await self.switch_screen(self.session_screen)
+        screen.post_message(SessionScreen.StartOver(self.session))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Restart exists while a lesson is loaded; reset and restart act on the session screen only."""

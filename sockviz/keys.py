@@ -1,10 +1,10 @@
 """Every key of the app, in one place: its bindings, grouped in sections, and the one way to describe them.
 
-The app binds `APP_BINDINGS` and its session screen `SCREEN_BINDINGS`; the key bar, the help screen, the lesson panel and the
-README's key table all read the keys from bindings through this module, never from
-a list of their own, so no screen can name a key that does not exist or miss one that
-does. `python -m sockviz.keys` prints the README's key table; a test checks that the
-README holds exactly that.
+The app binds `APP_BINDINGS` and its session screen `SCREEN_BINDINGS`; the key bar,
+the help screen, the lesson panel and the README's key table all read the keys from
+bindings through this module, never from a list of their own, so no screen can name a
+key that does not exist or miss one that does. `python -m sockviz.keys` prints the
+README's key table; a test checks that the README holds exactly that.
 """
 
 from __future__ import annotations

@@ -117,6 +117,8 @@ class SessionScreen(Screen[None]):
         self._targets_due = True
         """Whether an event may have changed which sockets the panes offer; the timer alone never does."""
         self._unsubscribe = self.session.subscribe(self._from_session)
+        self._rebuilding = False
+        """True while a reset makes the widgets again: nothing may look for them meanwhile."""
 
     # ----- building -------------------------------------------------------
 
@@ -145,13 +147,47 @@ class SessionScreen(Screen[None]):
         return self.query_one(f"#{side.value}-pane", StepPane)
 
     def on_mount(self) -> None:
-        self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
         self.set_interval(LINGER_SECONDS, self._look_for_lingering)
+        self._started()
+
+    def _started(self) -> None:
+        """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
+        self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.event_log.note(self.session.now(), "start", WELCOME)
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))
+
+    @dataclass
+    class StartOver(Message):
+        """Show a fresh session: posted to the screen, so the old session's events still queued go first."""
+
+        session: Session
+
+    def stop_listening(self) -> None:
+        """Hear no more of this session: a reset is closing it, and its last events would only confuse."""
+        self._unsubscribe()
+        self._unsubscribe = lambda: None
+
+    @on(StartOver)
+    async def _start_over(self, message: StartOver) -> None:
+        """Make every widget again for the new session: the table, log, timeline, wire and panes start empty;
+        the fields keep what the user typed."""
+        self._start = self.start_values()
+        self._unsubscribe()
+        self._rebuilding = True
+        self.session = message.session
+        self.timeline = Timeline()
+        self._blocked.clear()
+        self._targets_due = True
+        await self.recompose()
+        self.call_after_refresh(self._rebuilt)  # the panes' and the table's own children mount meanwhile
+
+    def _rebuilt(self) -> None:
+        self._rebuilding = False
+        self._unsubscribe = self.session.subscribe(self._from_session)
+        self._started()
 
     def on_resize(self, event: events.Resize) -> None:
         # Only the bottom row changes: a class on the screen would restyle every widget, a cost start-up pays.
@@ -193,7 +229,7 @@ class SessionScreen(Screen[None]):
 
     def start_values(self) -> tuple[str, int, socket.AddressFamily]:
         """Host, port and family for a fresh screen: the fields' values where they are valid, else the start's."""
-        host, port, family = self._start
+        host, port, _ = self._start
         try:
             chosen = self.bar.endpoint(quiet=True)
         except InputError:
@@ -268,8 +304,8 @@ class SessionScreen(Screen[None]):
     def refresh_sockets(self) -> None:
         """Re-read every socket (a few microseconds each) and update what changed."""
         self._refresh_due = False
-        if not self.is_attached:
-            return  # the app is closing: its widgets are being taken down
+        if not self.is_attached or self._rebuilding:
+            return  # the app is closing, or a reset is making the widgets again
         table = self.table
         now = self.session.now()
         sockets = self.session.sockets

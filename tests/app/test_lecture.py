@@ -25,7 +25,9 @@ server listen
 
 
 def narration(app: SockvizApp) -> str:
-    return str(app.screen.query_one("#narration").render())
+    """What the lesson panel says; nothing while a reset makes the widgets again."""
+    found = app.screen.query("#narration")
+    return str(found.first().render()) if found else ""
 
 
 # ----- lessons at a lecture's pace ------------------------------------------
@@ -67,7 +69,7 @@ async def test_the_lesson_panel_names_its_keys_from_the_bindings(port):
     async with lecture(app) as lect:
         await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
         for action in ("play_pause", "step_scenario", "restart_lesson"):
-            binding = next(b for _, b in app._bindings if b.action == action)
+            binding = next(b for _, b in [*app._bindings, *app.screen._bindings] if b.action == action)
             assert f"{key_display(binding)} {binding.description}" in narration(app)
 
 
@@ -229,3 +231,83 @@ async def test_high_contrast_draws_nothing_dim(port):
         await lect.pilot.pause()
         for selector in ("#log", "#server-pane", "#sockets", "#keys", "#repr"):
             assert not grey_text(app, selector), (selector, grey_text(app, selector))
+
+
+# ----- starting over -----------------------------------------------------------------
+
+
+async def test_reset_closes_every_socket_and_blocking_order_then_runs_on_the_same_port(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*LISTENING, "client-socket", "client-connect", "server-accept")
+        await lect.press("client-recv", wait_for="block")  # a blocked call too: reset must wake it
+        old_session = app.session
+        old_sockets = list(old_session.sockets)
+        await lect.pilot.press("0")
+        await lect.until(lambda: app.session is not old_session and "s.bind(" not in lect.log_text(), "a fresh log")
+        await lect.until(lambda: "press s" in lect.log_text(), "the welcome again")
+        assert not app.session.sockets
+        assert all(t.closed for t in old_sockets) and not old_session.running()
+        assert app.screen.query_one("#sockets").row_count == 0
+        assert "s.bind(" not in lect.log_text() and "press s" in lect.log_text()  # the log starts over
+        app.load_lesson("blocking-order")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.pilot.press("space")
+        for _ in range(3):  # two says pause it: go on after each
+            await lect.until(
+                lambda: "paused after" in narration(app) or "ended" in narration(app), "a pause or the end", 15
+            )
+            if "ended" in narration(app):
+                break
+            await lect.pilot.press("space")
+        await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to pass", 15)
+        assert lect.cell("s", "laddr") == "" or str(port) in lect.log_text()
+        assert "EADDRINUSE" not in lect.log_text()
+
+
+async def test_loading_a_lesson_into_a_used_session_resets_it_first(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*LISTENING)
+        used = app.session
+        app.load_lesson("refused")
+        await lect.until(lambda: app.session is not used and "line 1 of" in narration(app), "a fresh session")
+        assert not app.session.sockets and all(t.closed for t in used.sockets)
+        assert "lesson: refused" in narration(app)
+
+
+async def test_a_lesson_restarts_from_its_first_line_on_a_fresh_session(port):
+    app = SockvizApp(port=port, scenario=("lesson: two says", TWO_SAYS))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "line 1 of 5" in narration(app), "the lesson to load")
+        await lect.pilot.press("n", "n", "n")
+        await lect.until(lambda: len(app.session.sockets) == 1 and "line 4 of 5" in narration(app), "three lines")
+        played = app.session
+        await lect.pilot.press("ctrl+r")
+        await lect.until(lambda: app.session is not played and "line 1 of 5" in narration(app), "the restart")
+        assert not app.session.sockets and all(t.closed for t in played.sockets)
+        await lect.pilot.press("n", "n")
+        await lect.until(lambda: len(app.session.sockets) == 1, "the lesson to run again")
+
+
+async def test_reset_is_in_the_palette(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press("server-socket")
+        used = app.session
+        await lect.pilot.press("ctrl+p")
+        await lect.pilot.pause()
+        await lect.pilot.press(*"reset session")
+
+        def offered() -> bool:
+            lists = app.screen.query("CommandList")
+            return (
+                bool(lists)
+                and lists.first().option_count > 0
+                and "Reset" in str(lists.first().get_option_at_index(0).prompt)
+            )
+
+        await lect.until(offered, "the palette to offer the reset", 10)
+        await lect.pilot.press("enter")
+        await lect.until(lambda: app.session is not used, "the reset")
+        assert all(t.closed for t in used.sockets)
