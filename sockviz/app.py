@@ -25,7 +25,7 @@ from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
-from sockviz.core.scenario.language import ScenarioError, parse
+from sockviz.core.scenario.language import ScenarioError, family_of, parse
 from sockviz.core.story.transcript import Transcript
 from sockviz.keys import APP_BINDINGS
 from sockviz.screens.help import HelpScreen
@@ -109,6 +109,8 @@ class SockvizApp(App[None]):
         except ScenarioError as error:
             self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
             return
+        if (family := family_of(lines)) is not None and family != self.session_screen.bar.family:
+            self.session_screen.bar.family = family  # a lesson about IPv6 runs on IPv6 (loopback follows the switch)
         try:
             endpoint = self.session_screen.endpoint()
         except InputError as error:

@@ -42,6 +42,7 @@ from sockviz.core import (
     step,
     steps_of,
 )
+from sockviz.core.engine.refusals import nothing_to_echo
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME, next_line
 from sockviz.core.story.timeline import Timeline
@@ -252,10 +253,10 @@ class SessionScreen(Screen[None]):
             base.endpoint = self.bar.endpoint()
         pane = self.pane(chosen.side)
         args = pane.args_for(chosen, base)
-        if chosen.action is Action.SEND and args.payload is None and args.bulk is None:
-            target = self.session.current(chosen.target, chosen.side)
-            if target is not None and target.last_received is None:
-                pane.refuse("message", f"nothing received on {target.name} yet to echo: type a message")
+        if chosen.action is Action.SEND:
+            reason = nothing_to_echo(args, self.session.current(chosen.target, chosen.side))
+            if reason:
+                pane.refuse("message", reason)
         return args
 
     def _hint_args(self, chosen: Step, pane: StepPane) -> StepArgs:

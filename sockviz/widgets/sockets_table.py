@@ -58,7 +58,7 @@ def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> tuple
         "role": tracked.role.value,
         "open": "closed" if snap.closed else "open",
         "state": state,
-        "now": doing,
+        "now": tracked.lasting if doing == "idle" and tracked.lasting else doing,  # a listener that shutdown stopped
         "laddr": "" if snap.laddr is None else str(snap.laddr),
         "raddr": "" if snap.raddr is None else str(snap.raddr),
         "queues": "" if kernel is None else kernel.queues,

@@ -16,8 +16,9 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import RichLog
 
-from sockviz.core import StepCalled
+from sockviz.core import Session, StepCalled
 from sockviz.core.model.payload import show_bytes
+from sockviz.core.story.owners import owner_of
 from sockviz.widgets.options import WidgetOptions
 
 SUM_UP_AFTER = 12
@@ -38,6 +39,7 @@ class WirePane(RichLog):
         super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)
         self.border_title = "wire (lo)"
         self.capture = None
+        self._session: Session | None = None
 
     def start(self, session, post: Callable[[Message], object]) -> None:
         """Begin capturing, or say in one sentence why it cannot."""
@@ -50,7 +52,11 @@ class WirePane(RichLog):
         if problem:
             self.capture = None
             self.write(Text(problem, style="italic"))
-        self._owner_of = session.owner_of
+        self._session = session
+
+    def _owner(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
+        """The session's name for the socket that sent from `src` to `dst`."""
+        return owner_of(self._session.sockets if self._session else (), src, dst)
 
     def on_unmount(self) -> None:
         self.stop()
@@ -77,7 +83,7 @@ class WirePane(RichLog):
             self.write(self._summary(bulk))
 
     def _line(self, segment) -> Text:
-        who = f"{self._owner_of(segment.src, segment.dst)} → {self._owner_of(segment.dst, segment.src)}"
+        who = f"{self._owner(segment.src, segment.dst)} → {self._owner(segment.dst, segment.src)}"
         style = "bold" if segment.flags not in ("ACK", "PSH-ACK") else ""
         if "RST" in segment.flags:
             style = "bold red"
@@ -95,7 +101,7 @@ class WirePane(RichLog):
         directions: Counter[str] = Counter()
         payload: Counter[str] = Counter()
         for segment in bulk:
-            key = f"{self._owner_of(segment.src, segment.dst)} → {self._owner_of(segment.dst, segment.src)}"
+            key = f"{self._owner(segment.src, segment.dst)} → {self._owner(segment.dst, segment.src)}"
             directions[key] += 1
             payload[key] += segment.length
         parts = ", ".join(f"{key}: {count} segments, {payload[key]} bytes" for key, count in directions.items())

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from scenes import SCENES, SIZE, Scene, release_fds
+from scenes import SCENES, SIZE, Scene
 
 
 @pytest.fixture
 def scene():
-    made = Scene()
-    made.app.cursor_blink = False  # type: ignore[attr-defined]
-    yield made
-    release_fds(made.fds)
+    with Scene() as made:  # holds the pinned ports: another suite's scenes wait
+        made.app.cursor_blink = False  # type: ignore[attr-defined]
+        yield made
 
 
 class TestMainScreens:

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from sockviz.core.kernel.capture import NOT_PERMITTED, WireCapture, parse_frame
+from sockviz.core.story.owners import owner_of
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a raw socket on lo needs root")
 
@@ -59,8 +60,8 @@ def test_one_cycle_is_the_textbook_sequence(lesson, wire):
         ("c>s", "ACK", 44, 2, 0),
     ]
     assert segments[3].preview.startswith(b"Hello, Wireshark")
-    assert lesson.session.owner_of(segments[0].src, segments[0].dst) == "c"
-    assert lesson.session.owner_of(segments[1].src, segments[1].dst) == "conn"
+    assert owner_of(lesson.session.sockets, segments[0].src, segments[0].dst) == "c"
+    assert owner_of(lesson.session.sockets, segments[1].src, segments[1].dst) == "conn"
 
 
 @root_only

@@ -52,6 +52,13 @@ class TrackedSocket:
     """What the kernel still holds of the connection after close (TIME_WAIT, say)."""
     gone: bool = False
     """True once the kernel has dropped the closed connection."""
+    shut_reading: bool = False
+    """shutdown(SHUT_RD or SHUT_RDWR) ran here: a recv() that returns b'' says so, not that the peer closed."""
+    shut_writing: bool = False
+    """shutdown(SHUT_WR or SHUT_RDWR) ran here: a send that fails with EPIPE says so, not that the peer closed."""
+    lasting: str | None = None
+    """What an earlier call left this socket unable to do, in a few words, for the table: a listener that
+    shutdown() stopped listening says so until listen() runs again."""
 
     def snapshot(self, *, with_repr: bool = True) -> SocketSnapshot:
         return take_snapshot(self.sock, with_repr=with_repr)

@@ -44,6 +44,12 @@ def is_wildcard(host: str) -> bool:
     return ipaddress.ip_address(host.split("%")[0]).is_unspecified
 
 
+def plain_host(host: str) -> str:
+    """One spelling per host: an IPv6 socket sees an IPv4 peer as `::ffff:127.0.0.1`, and a scoped address
+    carries its zone (`fe80::1%lo`); the kernel's tables and the capture write neither."""
+    return host.removeprefix("::ffff:").split("%")[0]
+
+
 def parse_port(text: str) -> int:
     """A port number from 1 to 65535, or an InputError saying what is wrong."""
     text = text.strip()

@@ -79,8 +79,7 @@ class Step:
     course_step: int | None
     """The step number in the course notebooks, where they number it."""
     code: str
-    """The Python line, with `{sock}`, `{new}`, `{family}`, `{address}`,
-    `{payload}`, `{how}` and `{bufsize}` filled in by the session."""
+    """The Python line, with placeholders (`{sock}`, `{new}`, `{send}`, ...) that code_lines.py lists and fills."""
     blocks_until: str | None
     """Plain words for what a blocked call waits for; None if it never waits."""
     explains: str

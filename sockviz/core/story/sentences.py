@@ -31,9 +31,14 @@ def _after(event: StepFinished) -> str:
 
 
 def _woken(event: StepFinished) -> str:
+    """What ended the wait, as far as it is known: a timeout is no wake-up, and an unknown waker is not guessed."""
     if not event.blocked or event.cancelled:
         return ""
-    return f" (woken by {event.woken_by or 'something outside this session'})"
+    if event.timed_out:
+        return " (nothing woke it: the socket's timeout ran out)"
+    if event.woken_by is None:
+        return " (sockviz cannot tell what woke it)"
+    return f" (woken by {event.woken_by})"
 
 
 def _hint(event: StepBlocked | StepFinished) -> str:
