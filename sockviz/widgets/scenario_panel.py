@@ -130,8 +130,8 @@ class ScenarioPanel(Static):
 
     @on(ScenarioState)
     def _progress(self, message: ScenarioState) -> None:
-        if message.state is not None:
-            self._state = message.state
+        if message.state is not None and not (message.state.startswith("paused") and self._playing):
+            self._state = message.state  # (a pause that a later space already ended is not shown)
         self._next_line = message.next_line
         self._at = message.place
         self._show()

@@ -31,6 +31,21 @@ class Lecture:
     async def until(self, condition, what: str, timeout: float = 5.0) -> None:
         await until(self.pilot, condition, what, timeout)
 
+    async def play_to_the_end(self, timeout: float = 15) -> str:
+        """Play the loaded lesson as a lecturer does: space, and space again after each narration it pauses
+        at, until it ends; what the lesson panel says then."""
+
+        def panel() -> str:
+            found = self.app.screen.query("#narration")
+            return str(found.first().render()) if found else ""
+
+        await self.pilot.press("space")
+        while True:
+            await self.until(lambda: "paused after" in panel() or "ended" in panel(), "a pause or the end", timeout)
+            if "ended" in panel():
+                return panel()
+            await self.pilot.press("space")
+
     def note(self, field: str) -> str:
         """What a field says under itself: its reason for refusing a value, or a lookup's result."""
         return str(self.app.query_one(f"#{field}-field .field-note").render())

@@ -12,16 +12,6 @@ def narration(app) -> str:
     return str(app.query_one("#narration").render())
 
 
-async def play_to_the_end(lect, app, timeout: float = 15) -> None:
-    """Space, and space again after each narration the lesson pauses at, as a lecturer does, until it ends."""
-    await lect.pilot.press("space")
-    while True:
-        await lect.until(lambda: "paused after" in narration(app) or "ended" in narration(app), "a pause", timeout)
-        if "ended" in narration(app):
-            return
-        await lect.pilot.press("space")
-
-
 async def test_a_lesson_plays_step_by_step_then_to_the_end(port):
     app = SockvizApp(port=port, scenario=("lesson: refused", lessons.text("refused")))
     async with lecture(app) as lect:
@@ -31,7 +21,7 @@ async def test_a_lesson_plays_step_by_step_then_to_the_end(port):
         await lect.pilot.press("n")
         await lect.until(lambda: len(app.session.sockets) == 1, "one step")
         await lect.until(lambda: 'next: say "SO_REUSEADDR' in narration(app), "the next line")
-        await play_to_the_end(lect, app)
+        await lect.play_to_the_end()
         assert "ended: every expect held" in narration(app)
         assert "No socket listens there any more" in narration(app)
         assert "ConnectionRefusedError" in lect.log_text()
@@ -63,7 +53,7 @@ async def test_lessons_are_in_the_command_palette(port):
         await lect.until(offered, "the palette to offer the lesson", 10)
         await lect.pilot.press("enter")
         await lect.until(lambda: "lesson: half-close" in narration(app), "the lesson to load")
-        await play_to_the_end(lect, app)
+        await lect.play_to_the_end()
         assert "ended: every expect held" in narration(app)
 
 

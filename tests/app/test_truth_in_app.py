@@ -22,8 +22,8 @@ async def test_the_ipv6_lesson_switches_the_app_to_ipv6(port):
     async with lecture(app) as lect:
         await lect.until(lambda: "next:" in narration(app), "the lesson to load")
         assert app.query_one("#endpoint").family == socket.AF_INET6
-        await lect.pilot.press("space")
-        await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to end", 15)
+        await lect.play_to_the_end()
+        assert "ended: every expect held" in narration(app)
         assert "AF_INET6" in lect.log_text() and "('::1'," in lect.log_text()
 
 
