@@ -221,14 +221,15 @@ def _code(keys: str) -> str:
 def readme_markdown() -> str:
     """The key table as the README holds it, with the widgets' keys of the main screen."""
     from textual.screen import Screen
+    from textual.widgets import Button
 
-    from sockviz.widgets.step_list import StepList
+    from sockviz.widgets.step_button import StepButton
     from sockviz.widgets.timeline_view import TimelineView
 
     return markdown(
         [
             ("moving around", Screen.BINDINGS[:2]),
-            ("a pane's steps (after tab)", StepList.BINDINGS),
+            ("a pane's steps (after tab)", [*StepButton.BINDINGS, *Button.BINDINGS]),
             ("the timeline (after t)", TimelineView.BINDINGS),
         ]
     )

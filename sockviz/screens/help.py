@@ -35,7 +35,7 @@ INTRO = (
 
 WIDGET_TITLES = {
     "FamilyToggle": "on the IPv4/IPv6 switch in the top bar (tab to it)",
-    "StepList": "on a pane's steps (tab to them)",
+    "StepButton": "on a pane's steps (tab to them)",
     "TimelineView": "in the timeline (t, then tab or click to it)",
 }
 """What to call a widget's keys; a widget not named here is called by its docstring's first line."""
@@ -72,7 +72,8 @@ def keys_table(title: str, key_rows: list[KeyRow]) -> Table:
 
 
 def widget_bindings(screen: Screen) -> list[tuple[str, list[BindingType]]]:
-    """Each sockviz widget class on the screen with keys of its own, once, with what to call them."""
+    """Each sockviz widget class on the screen with keys of its own, once, with what to call them and all
+    the keys it answers to (those it inherits from Textual's widget too: a step button's enter)."""
     found: dict[str, tuple[str, list[BindingType]]] = {}
     for widget in screen.walk_children(Widget):
         cls = type(widget)
@@ -80,7 +81,7 @@ def widget_bindings(screen: Screen) -> list[tuple[str, list[BindingType]]]:
         if not own or not cls.__module__.startswith("sockviz") or cls.__name__ in found:
             continue
         title = WIDGET_TITLES.get(cls.__name__) or (cls.__doc__ or cls.__name__).strip().splitlines()[0]
-        found[cls.__name__] = (title, list(own))
+        found[cls.__name__] = (title, [binding for _, binding in widget._bindings])  # with Textual's own: enter
     return list(found.values())
 
 

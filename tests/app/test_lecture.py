@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from conftest import LISTENING, lecture
-from textual.binding import Binding
 from textual.geometry import Region
 from textual.widgets import Static
 
@@ -92,7 +91,7 @@ async def test_help_lists_every_binding_of_the_app_its_screen_and_its_widgets(po
         expected = [b for _, b in app._bindings if not b.system] + [b for _, b in main._bindings if not b.system]
         for widget in main.walk_children():
             if type(widget).__module__.startswith("sockviz") and "BINDINGS" in type(widget).__dict__:
-                expected += Binding.make_bindings(type(widget).__dict__["BINDINGS"])
+                expected += [b for _, b in widget._bindings]
         await lect.pilot.press("f1")
         await lect.until(lambda: type(app.screen).__name__ == "HelpScreen", "help to open")
         await lect.pilot.pause()
