@@ -145,8 +145,8 @@ class SockvizApp(App[None]):
         so the table, log, timeline and panes start empty. A lesson waiting in `_scenario` then loads."""
         screen, old_session = self.session_screen, self.session
         screen.scenario_panel.stop()
+        screen.stop_listening()  # no more reading of sockets that are about to close under its feet
         await asyncio.to_thread(old_session.close)  # wakes blocked calls; may wait up to a second for them
-        screen.stop_listening()
         self.session = Session()
         self._transcript = Transcript(self.session)
         self._loaded = None

@@ -167,7 +167,8 @@ class SessionScreen(Screen[None]):
         session: Session
 
     def stop_listening(self) -> None:
-        """Hear no more of this session: a reset is closing it, and its last events would only confuse."""
+        """Hear no more of this session and read none of its sockets: a reset is closing them."""
+        self._rebuilding = True
         self._unsubscribe()
         self._unsubscribe = lambda: None
 
@@ -210,8 +211,8 @@ class SessionScreen(Screen[None]):
 
     def run_step(self, chosen: Step) -> None:
         """Check the step's inputs here; run the call itself in a thread worker."""
-        if self.only is not None and chosen.side is not self.only:
-            return
+        if (self.only is not None and chosen.side is not self.only) or self._rebuilding:
+            return  # not this side's step, or a reset is starting a fresh session
         try:
             args = self._args_for(chosen)
         except InputError as error:
@@ -366,6 +367,8 @@ class SessionScreen(Screen[None]):
 
     def _look_for_lingering(self) -> None:
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
+        if self._rebuilding:
+            return
         if any(t.closed and t.ends is not None and not t.gone for t in self.session.sockets):
             self.run_worker(self.session.read_lingering, thread=True, group="kernel", exclusive=True,
                             exit_on_error=False, description="read the kernel's closing connections")  # fmt: skip
