@@ -106,7 +106,21 @@ APP_BINDINGS: list[Binding] = [
         group=FILES,
         tooltip="the session so far as server.ipynb and client.ipynb (needs nbformat)",
     ),
-    Binding("p", "export_pcap", ".pcap", group=FILES, tooltip="the wire view's capture as a .pcap file"),
+    Binding(
+        "p",
+        "export_pcap",
+        ".pcapng",
+        group=FILES,
+        tooltip="the wire view's capture as a .pcapng file, with each call as a packet comment",
+    ),
+    Binding(
+        "P",
+        "export_pcap(True)",
+        "plain .pcap",
+        group=FILES,
+        show=False,
+        tooltip="the wire view's capture as a plain .pcap file, for tools that need one",
+    ),
     Binding("f12", "save_picture", ".svg", group=FILES, tooltip="an SVG picture of the screen, for slides"),
 ]
 """The app's own keys, which replace or outlast a session screen: help, themes, reset, exports."""
