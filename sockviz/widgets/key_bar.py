@@ -97,9 +97,8 @@ class KeyBar(Widget):
             right = Text.assemble(" ", self._key(palette.binding, key_style), (" palette", text_style), end="")
         entries = self._shown()
         self._drawn = [(binding.action, section) for binding, section in entries]
-        kept, cut = self._fitted(entries, self.size.width - right.cell_len - 1)
+        kept, cut = self._fitted(entries, self.size.width - right.cell_len)  # right begins with a space
         line = self._line(kept, cut)
-        line.append(" ")
         line.truncate(max(self.size.width - right.cell_len, 0), overflow="ellipsis", pad=True)
         line.append_text(right)
         return line
