@@ -79,7 +79,7 @@ class ScenarioPanel(Static):
         with self._gate:
             self._playing = not self._playing
             self._gate.notify_all()
-        if not self._state.startswith("ended"):
+        if not self._state.startswith(("ended", "stopped")):
             self._state = "playing" if self._playing else "paused"
         self._show()
 
@@ -97,8 +97,8 @@ class ScenarioPanel(Static):
 
     def _play(self, player: Player, lines: list[Line]) -> None:
         outcome = player.play(lines, before=self._wait_for_turn)
-        verdict = "ended: every expect held" if outcome.passed else f"ended: {len(outcome.failures)} expect failed"
-        self.post_message(ScenarioState(verdict, "", len(lines) + 1))
+        end = 0 if outcome.stopped else len(lines) + 1  # a lesson stopped midway keeps its line on show
+        self.post_message(ScenarioState(outcome.summary, "", end))
 
     def _wait_for_turn(self, line: Line) -> bool:
         """Before each line: wait while paused; False once the scenario is stopped.
@@ -133,7 +133,8 @@ class ScenarioPanel(Static):
         if message.state is not None and not (message.state.startswith("paused") and self._playing):
             self._state = message.state  # (a pause that a later space already ended is not shown)
         self._next_line = message.next_line
-        self._at = message.place
+        if message.place:
+            self._at = message.place
         self._show()
 
     def _show(self) -> None:

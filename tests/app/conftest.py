@@ -41,8 +41,9 @@ class Lecture:
 
         await self.pilot.press("space")
         while True:
-            await self.until(lambda: "paused after" in panel() or "ended" in panel(), "a pause or the end", timeout)
-            if "ended" in panel():
+            await self.until(lambda: "paused after" in panel() or "ended" in panel() or "stopped" in panel(),
+                             "a pause or the end", timeout)  # fmt: skip
+            if "ended" in panel() or "stopped" in panel():
                 return panel()
             await self.pilot.press("space")
 
