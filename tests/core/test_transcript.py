@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from helpers import listening, wait_for
@@ -79,8 +78,7 @@ def test_a_call_woken_by_another_thread_is_left_as_a_comment(lesson):
     transcript = Transcript(lesson.session)
     lesson.server_listening()
     lesson.start("server-accept")
-    wait_for(lambda: lesson.session.running(), what="accept to run")
-    time.sleep(0.05)
+    lesson.blocked("server-accept")  # in accept(), as the kernel says: the queue is empty
     lesson.run("server-close")
     wait_for(lambda: lesson.events.finished("server-accept"), what="accept to wake")
     script = transcript.script(Side.SERVER, lesson.endpoint)
