@@ -34,6 +34,11 @@ STEP_THREADS = 256
 every blocked step holds one: a seventh blocked accept() would wait unseen."""
 
 
+def export_path(suffix: str = "") -> Path:
+    """Where an export goes: `sockviz-20261201-101500` (a folder) or with `suffix` a file, in the current directory."""
+    return Path.cwd() / time.strftime(f"sockviz-%Y%m%d-%H%M%S{suffix}")
+
+
 class SockvizApp(App[None]):
     """Both ends of a TCP connection, one real call per click."""
 
@@ -128,7 +133,7 @@ class SockvizApp(App[None]):
         self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
     def action_export_pcap(self) -> None:
-        path = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S.pcap")
+        path = export_path(".pcap")
         self.notify(self.session_screen.export_pcap(path), title="wire", markup=False)
 
     def action_export_scripts(self) -> None:
@@ -138,16 +143,16 @@ class SockvizApp(App[None]):
         except InputError as error:
             self.notify(error.reason, title="not exported", severity="error", markup=False)
             return
-        folder = Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S")
+        folder = export_path()
         paths = self._transcript.export(folder, endpoint)
-        self.notify(f"wrote {', '.join(str(p) for p in paths)}: run server.py, then client.py", title="export",
-                    markup=False)  # fmt: skip
+        how = self._transcript.how_to_run(endpoint)  # what holds the port now, if anything
+        self.notify(f"wrote {', '.join(str(p) for p in paths)}: {how}", title="export", markup=False)
 
     def action_export_notebooks(self) -> None:
         """The session so far as server.ipynb and client.ipynb (needs nbformat)."""
         try:
             endpoint = self.session_screen.endpoint()
-            paths = self._transcript.export_notebooks(Path.cwd() / time.strftime("sockviz-%Y%m%d-%H%M%S"), endpoint)
+            paths = self._transcript.export_notebooks(export_path(), endpoint)
         except InputError as error:
             self.notify(error.reason, title="not exported", severity="error", markup=False)
         except ImportError:

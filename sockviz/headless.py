@@ -31,7 +31,7 @@ class Printer:
             return
         try:
             self._print(event)
-        except BrokenPipeError:  # `sockviz run ... | head`: stop writing, let the lesson finish
+        except BrokenPipeError:  # `sockviz run ... | head`: stop writing, let the scenario finish
             self.closed = True
 
     def _print(self, event: Event) -> None:

@@ -68,10 +68,6 @@ class Field(Vertical, Generic[T]):
         yield self._note
 
     @property
-    def input(self) -> Input:
-        return self._input
-
-    @property
     def value(self) -> str:
         return self._input.value
 

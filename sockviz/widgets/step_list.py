@@ -36,7 +36,7 @@ def step_label(step: Step, hint: Prediction | None = None) -> Text:
 
 
 class StepList(Widget, can_focus=True):
-    """The steps of one side, top to bottom in the order of the lesson."""
+    """The steps of one side, top to bottom in the order of the course."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"step-list--hover", "step-list--pressed", "step-list--cursor"}
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -1,4 +1,4 @@
-"""One side of the lesson: its steps, and the values those steps send."""
+"""One side of the connection: its steps, and the values those steps send."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload
 from sockviz.core.model.bulk import parse_size
 from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
 from sockviz.core.model.prediction import Prediction
-from sockviz.core.model.step_args import MAX_BURST
+from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.step_list import StepList
@@ -31,7 +31,7 @@ DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 
 DEFAULT_BURST = 10
 
-_SHUTDOWN_CHOICES = [("SHUT_WR", socket.SHUT_WR), ("SHUT_RD", socket.SHUT_RD), ("SHUT_RDWR", socket.SHUT_RDWR)]
+_SHUTDOWN_CHOICES = [(SHUTDOWN_NAMES[how], how) for how in (socket.SHUT_WR, socket.SHUT_RD, socket.SHUT_RDWR)]
 
 
 def _optional(parse):
@@ -89,7 +89,7 @@ class StepPane(Vertical):
         self._select: Select[int] | None = None
         self._settings_ready = False
         self._progress: ProgressBar | None = None
-        """Made by the first bulk transfer: most lessons never need it, and start-up is shorter without."""
+        """Made by the first bulk transfer: most sessions never need it, and start-up is shorter without."""
         self.border_title = side.value
 
     def compose(self) -> ComposeResult:

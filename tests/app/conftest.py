@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -30,6 +31,11 @@ class Lecture:
 
     async def until(self, condition, what: str, timeout: float = 5.0) -> None:
         await until(self.pilot, condition, what, timeout)
+
+    async def settled(self, timeout: float = 5.0) -> None:
+        """Every worker started so far (a step's call among them) has ended, so all it would tell is told:
+        what has not happened by then was never started."""
+        await asyncio.wait_for(self.app.workers.wait_for_complete(), timeout)
 
     def note(self, field: str) -> str:
         """What a field says under itself: its reason for refusing a value, or a lookup's result."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import CONNECTED, LISTENING, lecture
+from textual.widgets import OptionList
 
 from sockviz.app import SockvizApp
 from sockviz.core import Role, StepBlocked, step
@@ -67,7 +68,8 @@ async def test_burst_with_a_small_backlog(port):
         assert len(clients) == 12
         await lect.until(lambda: sum(lect.cell(t.name, "state") == "SYN_SENT" for t in clients) == 9, "SYN_SENT rows")
         assert lect.cell("s", "queues") == "3/2 queued"
-        assert "c12" in [str(option[0]) for option in app.query_one("#client-sock")._options]
+        offered = app.query_one("#client-sock").query_one(OptionList).options  # what the list shows when opened
+        assert "c12" in [str(option.prompt) for option in offered]
 
 
 async def test_a_burst_is_one_line_in_the_log(port):

@@ -150,8 +150,8 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
             app.query_one("#port").value = bad
             await lect.pilot.pause()
             await lect.click_line("server-bind")
-            await lect.pilot.pause(0.22)
-            assert reason in lect.note("port")
+            await lect.until(lambda reason=reason: reason in lect.note("port"), f"the port field to say {reason!r}")
+            await lect.settled()
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
         app.query_one("#port").value = str(port)
         app.query_one("#host").value = "127.0.0.1 x"
@@ -160,7 +160,8 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
         app.query_one("#host").value = "no-such-host.invalid"
         await lect.until(lambda: "does not resolve" in lect.note("host"), "the lookup to fail")
         await lect.click_line("server-bind")
-        await lect.pilot.pause(0.22)
+        await lect.until(lambda: "does not resolve" in lect.note("host"), "the refusal to stay at the field")
+        await lect.settled()
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
         app.query_one("#host").value = "localhost"
         await lect.until(lambda: "localhost is 127.0.0.1" in lect.note("host"), "lookup")

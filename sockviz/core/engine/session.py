@@ -1,4 +1,4 @@
-"""The session: it owns every socket of a lesson, runs steps and tells what happened.
+"""The session: it owns every socket the user makes, runs steps and tells what happened.
 
 `perform()` makes the real call in the calling thread and may block there for
 as long as the call blocks; a front end runs it in a worker thread. Everything
@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import ipaddress
 import itertools
+import logging
 import socket
 import struct
 import threading
@@ -34,6 +35,7 @@ from sockviz.core.model.events import (
     BurstStarted,
     Call,
     Event,
+    ListenerFailed,
     SocketAdded,
     StepBlocked,
     StepCalled,
@@ -47,6 +49,8 @@ from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Action, Side, Step, Target, step
 
 __all__ = ["Session", "StepArgs"]
+
+logger = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
 
@@ -116,7 +120,7 @@ def _same_ends(ends: tuple, wanted: tuple) -> bool:
 
 
 class Session:
-    """All sockets of one lesson, and the calls made on them."""
+    """Every socket of one session, and the calls made on them."""
 
     def __init__(self, *, block_after: float = 0.02, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -141,8 +145,6 @@ class Session:
         self._kernel_table = KernelTable()
         self._ports: set[int] = set()
         self._closed = False
-        self.listener_errors: list[Exception] = []
-        """Exceptions from listeners, each of which was then unsubscribed."""
 
     # ----- reading ---------------------------------------------------------
 
@@ -265,14 +267,21 @@ class Session:
         return unsubscribe
 
     def _emit(self, kind: type[Event], **fields: object) -> None:
+        """Tell every listener. One that raises is dropped, never silently: the rest hear a ListenerFailed, and
+        the error is logged with its traceback (for when the dropped one was the only one)."""
         with self._lock:
             event = kind(seq=next(self._seq), at=self.now(), **fields)
+            failed: list[tuple[Listener, Exception]] = []
             for listener in tuple(self._listeners):
                 try:
                     listener(event)
-                except Exception as error:  # noqa: BLE001 - a broken front end must not break the lesson
+                except Exception as error:  # noqa: BLE001 - a broken front end must not stop the session
                     self._listeners.remove(listener)
-                    self.listener_errors.append(error)
+                    failed.append((listener, error))
+            for listener, error in failed:
+                name = getattr(listener, "__qualname__", repr(listener))
+                logger.error("%s raised on %s and hears the session no more", name, event, exc_info=error)
+                self._emit(ListenerFailed, listener=name, error=repr(error))
 
     # ----- running steps ---------------------------------------------------
 
@@ -497,7 +506,7 @@ class Session:
     def adopt(self, sock: socket.socket, role: Role, *, select: Target, name: str | None = None) -> TrackedSocket:
         """Take a new socket into the session (from socket(), accept() or a burst)."""
         with self._lock:
-            tracked = TrackedSocket(next(self._socket_ids), name or self._next_name(role), role, sock, self.now())
+            tracked = TrackedSocket(next(self._socket_ids), name or self._next_name(role), role, sock)
             self._sockets.append(tracked)
             if role is Role.SERVER:
                 self._servers.append(tracked)

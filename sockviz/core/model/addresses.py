@@ -13,7 +13,6 @@ DEFAULT_PORT = 12354
 """The course's port."""
 
 LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
-ALL_INTERFACES = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
 FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 
 _HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")

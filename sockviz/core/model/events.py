@@ -123,3 +123,13 @@ class BurstStarted(Event):
 
     call: Call
     count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListenerFailed(Event):
+    """A listener raised on an event, so the session stopped telling it anything: the others hear why."""
+
+    listener: str
+    """The listener as Python names it: `Transcript._hear`."""
+    error: str
+    """The exception, as repr() writes it."""

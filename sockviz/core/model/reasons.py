@@ -1,7 +1,7 @@
-"""Plain-words reasons for the errors a socket lesson meets.
+"""Plain-words reasons for the errors a socket's calls meet.
 
 The exception itself is always shown as Python raised it; these sentences only
-add the why, in the terms of the lesson (listener, connection, peer).
+add the why, in the terms of the course (listener, connection, peer).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ _LISTENER_NOT_CONNECTED = (
 
 @dataclass(frozen=True)
 class ErrorReport:
-    """An exception as the log shows it: Python's words first, then the lesson's."""
+    """An exception as the log shows it: Python's words first, then the course's."""
 
     exception: str
     """Class name, as raised: `ConnectionRefusedError`."""

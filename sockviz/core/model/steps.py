@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class Side(StrEnum):
-    """Which half of the lesson a step belongs to."""
+    """Which end of the connection a step belongs to."""
 
     SERVER = "server"
     CLIENT = "client"
@@ -189,7 +189,7 @@ STEPS_BY_ID: dict[str, Step] = {step.id: step for step in STEPS}
 
 
 def steps_of(side: Side) -> tuple[Step, ...]:
-    """The steps of one side, in the order the lesson uses them."""
+    """The steps of one side, in the order the course uses them."""
     return tuple(step for step in STEPS if step.side is side)
 
 

@@ -36,10 +36,10 @@ from sockviz.core.model.bulk import parse_size
 from sockviz.core.model.errors import InputError
 from sockviz.core.model.options import OPTIONS_BY_NAME, option_setting
 from sockviz.core.model.payload import parse_payload
-from sockviz.core.model.step_args import StepArgs
+from sockviz.core.model.step_args import SHUTDOWN_NAMES, StepArgs
 from sockviz.core.model.steps import STEPS_BY_ID, Action, Step
 
-_HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
+_HOW = {name: how for how, name in SHUTDOWN_NAMES.items()}
 _STATES = ("blocked", "returned", "failed", "refused")
 FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
 """The words of a `family` line, and the address family each means."""

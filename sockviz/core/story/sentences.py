@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sockviz.core.model.events import (
     BurstStarted,
     Event,
+    ListenerFailed,
     SocketAdded,
     StepBlocked,
     StepCalled,
@@ -72,6 +73,8 @@ def tell(event: Event) -> str:
         return f"new socket {event.name} on the {event.side.value} side"
     if isinstance(event, BurstStarted):
         return f"{event.count} connects have started, each in its own thread"
+    if isinstance(event, ListenerFailed):
+        return f"sockviz fault: {event.listener} raised {event.error} and hears the session no more"
     return type(event).__name__
 
 
