@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input, Select
 from textual.worker import Worker, WorkerState
 
 from sockviz.core import (
@@ -288,6 +288,7 @@ class SessionScreen(Screen[None]):
         if self._targets_due:
             self._targets_due = False
             self._show_targets()
+            self._show_refusals()
         self._show_hints_and_progress()
 
     def _show_hints_and_progress(self) -> None:
@@ -299,6 +300,33 @@ class SessionScreen(Screen[None]):
                 {s.id: self.session.predict(s, self._hint_args(s, pane)) for s in steps_of(side) if s.blocks_until}
             )
             pane.show_progress(progress.get(side))
+
+    def _show_refusals(self) -> None:
+        """Mark the steps that cannot run now, each with its reason."""
+        for side in Side:
+            pane = self.pane(side)
+            pane.show_refusals({s.id: self._why_not(s, pane) for s in steps_of(side)})
+
+    def _why_not(self, chosen: Step, pane: StepPane) -> str | None:
+        """Why the step would not run now: a field it reads is refused, or the session would refuse it."""
+        base = StepArgs(family=self.bar.family)
+        try:
+            if chosen.action in (Action.BIND, Action.CONNECT, Action.BURST):
+                base.endpoint = self.bar.endpoint(quiet=True)
+            args = pane.args_for(chosen, base, quiet=True)
+        except InputError as error:
+            return f"the {error.field} field: {error.reason}"
+        no_bytes = chosen.action is Action.SEND and args.payload is None and args.bulk is None
+        if no_bytes and chosen.side is Side.CLIENT and self.session.current(chosen.target, chosen.side) is not None:
+            return "type the bytes to send in the message field"
+        return self.session.refusal(chosen, args)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _field_changed(self) -> None:
+        """A field a step reads changed: whether the step can run may have changed too."""
+        if self.is_attached:
+            self._show_refusals()
 
     def _look_for_lingering(self) -> None:
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""

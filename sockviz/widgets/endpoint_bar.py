@@ -27,6 +27,43 @@ _EXPOSED = (
 class EndpointBar(Horizontal):
     """Host, port and family, checked as they are typed; names are looked up off the UI thread."""
 
+    DEFAULT_CSS = """
+    EndpointBar {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+    }
+    EndpointBar > #brand {
+        text-style: bold;
+        color: $text-accent;
+        padding: 0 2 0 0;
+    }
+    EndpointBar > Field {
+        width: auto;
+        height: 1;
+        layout: horizontal;
+        padding: 0 1 0 0;
+    }
+    EndpointBar > Field > .field-note {
+        width: auto;
+        padding: 0 0 0 1;
+    }
+    EndpointBar #host {
+        width: 22;
+    }
+    EndpointBar #port {
+        width: 8;
+    }
+    EndpointBar > FamilyToggle {
+        margin: 0 1 0 0;
+    }
+    EndpointBar > #exposure.-exposed {
+        color: $text-warning;
+        text-style: bold;
+        padding: 0 1;
+    }
+    """
+
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET, init=False)
     listening_everywhere: reactive[tuple[str, ...]] = reactive((), init=False)
     """The sockets that listen on every interface now, whatever the host field says."""

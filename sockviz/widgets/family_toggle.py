@@ -20,6 +20,30 @@ class FamilyToggle(Widget, can_focus=True):
     """Both families side by side, the chosen one lit; a click, enter or space asks for the other."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"family-toggle--chosen", "family-toggle--other"}
+    """
+    | Class | Description |
+    | :- | :- |
+    | `family-toggle--chosen` | The family new sockets get. |
+    | `family-toggle--other` | The family a switch would choose. |
+    """
+    DEFAULT_CSS = """
+    FamilyToggle {
+        width: auto;
+        height: 1;
+    }
+    FamilyToggle > .family-toggle--chosen {
+        background: $primary;
+        color: $text;
+        text-style: bold;
+    }
+    FamilyToggle > .family-toggle--other {
+        color: $text-muted;
+    }
+    FamilyToggle:focus > .family-toggle--chosen {
+        background: $accent;
+        color: $text;
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,space", "switch", "switch family", show=False)]
 
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET)

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Collapsible, Label, ProgressBar, Select
+from textual.widgets import Button, Collapsible, Label, ProgressBar, Select
 from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
@@ -22,7 +22,7 @@ from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
-from sockviz.widgets.step_list import StepList
+from sockviz.widgets.step_button import StepButton
 
 T = TypeVar("T")
 
@@ -50,6 +50,62 @@ def _whole(low: int, high: int, field: str):
 
 class StepPane(Vertical):
     """The server's or the client's steps, and the fields they read."""
+
+    DEFAULT_CSS = """
+    StepPane {
+        width: 28;
+        scrollbar-size-vertical: 1;
+        height: auto;
+        border: round $primary;
+        border-title-style: bold;
+        padding: 0 1;
+        overflow-y: auto;
+    }
+    StepPane > .steps {
+        height: auto;
+    }
+    StepPane .field {
+        width: 100%;
+        height: auto;
+        layout: vertical;
+        padding: 0;
+    }
+    StepPane .field-note {
+        width: 100%;
+        padding: 0;
+    }
+    StepPane Input, StepPane Select {
+        width: 100%;
+    }
+    StepPane .no-choice {
+        width: 100%;
+        color: $text-muted;
+        text-style: italic;
+    }
+    StepPane Collapsible {
+        padding: 0;
+        border: none;
+    }
+    StepPane CollapsibleTitle {
+        padding: 0;
+    }
+    StepPane Collapsible > Contents {
+        padding: 0;
+    }
+    StepPane .progress {
+        width: 100%;
+        margin: 1 0 0 0;
+    }
+    StepPane .progress Bar {
+        width: 1fr;
+    }
+    StepPane > .field-title, StepPane .field {
+        margin: 1 0 0 0;
+    }
+    StepPane .field-title {
+        color: $text-muted;
+    }
+    """
 
     @dataclasses.dataclass
     class StepPressed(Message):
@@ -80,7 +136,6 @@ class StepPane(Vertical):
         super().__init__(**kwargs)
         self.side = side
         self._message = message
-        self.steps = StepList(steps_of(side), id=f"{side.value}-steps")
         self._choices: list[tuple[str, int]] = []
         server = side is Side.SERVER
         self._no_choice = Label("none accepted yet" if server else "none yet", classes="no-choice")
@@ -94,7 +149,9 @@ class StepPane(Vertical):
 
     def compose(self) -> ComposeResult:
         side = self.side.value
-        yield self.steps
+        with Vertical(id=f"{side}-steps", classes="steps"):
+            for each in steps_of(self.side):
+                yield StepButton(each)
         server = self.side is Side.SERVER
         yield Label("connection" if server else "client socket", classes="field-title")
         yield self._no_choice
@@ -143,10 +200,11 @@ class StepPane(Vertical):
 
     # ----- steps -----------------------------------------------------------
 
-    @on(StepList.Chosen)
-    def _pressed(self, event: StepList.Chosen) -> None:
+    @on(Button.Pressed, "StepButton")
+    def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.post_message(self.StepPressed(self, event.step))
+        if isinstance(event.button, StepButton):
+            self.post_message(self.StepPressed(self, event.button.step))
 
     def args_for(self, step: Step, base: StepArgs, *, quiet: bool = False) -> StepArgs:
         """The step's arguments from this pane's fields; raises InputError, shown at the field unless quiet.
@@ -208,9 +266,18 @@ class StepPane(Vertical):
 
     # ----- what the app shows here ----------------------------------------
 
+    def step_button(self, step_id: str) -> StepButton:
+        return self.query_one(f"#{step_id}", StepButton)
+
     def show_hints(self, hints: dict[str, Prediction | None]) -> None:
-        """Put the kernel's would-it-block hint beside each blocking step."""
-        self.steps.show_hints(hints)
+        """Put the kernel's would-it-block hint beside each blocking step (a button redraws only on a change)."""
+        for step_id, hint in hints.items():
+            self.step_button(step_id).hint = hint
+
+    def show_refusals(self, refusals: dict[str, str | None]) -> None:
+        """Show which steps cannot run now, and why."""
+        for step_id, refusal in refusals.items():
+            self.step_button(step_id).refusal = refusal
 
     def show_target(self, text: str) -> None:
         """Which sockets the steps act on, under the pane."""
@@ -225,7 +292,7 @@ class StepPane(Vertical):
             if progress is None:
                 return
             self._progress = ProgressBar(id=f"{self.side.value}-progress", show_eta=False, classes="progress")
-            self.mount(self._progress, after=self.steps)
+            self.mount(self._progress, after=self.query_one(".steps"))
         self._progress.display = progress is not None
         if progress is not None:
             self._progress.update(total=progress[1], progress=progress[0])

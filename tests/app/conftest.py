@@ -12,7 +12,6 @@ from textual.pilot import Pilot
 from sockviz.app import SockvizApp
 from sockviz.core import Event, StepBlocked, StepFinished, StepRefused, step
 from sockviz.messages import SessionEvent
-from sockviz.widgets.step_list import StepList
 
 WAITS = {"finish": StepFinished, "block": StepBlocked}
 LISTENING = ("server-socket", "server-bind", "server-listen")
@@ -63,10 +62,8 @@ class Lecture:
         return arrived()[0]
 
     async def click_line(self, step_id: str) -> None:
-        """Click a step's line in its pane, as a mouse does; wait for nothing."""
-        chosen = step(step_id)
-        steps = self.app.query_one(f"#{chosen.side.value}-steps", StepList)
-        assert await self.pilot.click(steps, offset=(4, steps.steps.index(chosen)))
+        """Click a step's button, as a mouse does; wait for nothing."""
+        assert await self.pilot.click(f"#{step_id}")
 
     async def click(self, step_id: str, wait_for: str = "finish") -> Event:
         return await self._do(step_id, False, wait_for)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import CONNECTED, LISTENING, lecture
 from helpers import wait_for
+from textual.widgets import Button
 
 from sockviz.app import SockvizApp
 from sockviz.core import Side, StepBlocked, StepFailed, StepReturned, Target
@@ -367,19 +368,20 @@ async def test_export_writes_both_notebooks(port, tmp_path, monkeypatch):
 async def test_the_steps_are_reached_with_tab_and_run_with_enter(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        steps = app.query_one("#server-steps")
-        while app.focused is not steps:
+        first = app.query_one("#server-socket", Button)
+        while app.focused is not first:
             await lect.pilot.press("tab")
-        assert steps.cursor == 0
         await lect.pilot.press("enter")
         await lect.until(lambda: [t.name for t in app.session.sockets] == ["s"], "socket() from enter")
         await lect.pilot.press("down", "enter")
         await lect.until(lambda: lect.cell("s", "laddr") == f"('127.0.0.1', {port})", "bind() from the keyboard")
         await lect.pilot.press("down", "enter")
         await lect.until(lambda: lect.cell("s", "state") == "LISTEN", "listen() from the keyboard")
-        assert steps.steps[steps.cursor].id == "server-listen"
+        assert app.focused is not None and app.focused.id == "server-listen"
         await lect.pilot.press("up", "up", "up")  # round to the last step
-        assert steps.steps[steps.cursor].id == "server-close"
+        assert app.focused.id == "server-close"
+        await lect.pilot.press("tab")  # from the last step on to the pane's fields
+        assert not isinstance(app.focused, Button)
 
 
 async def test_the_key_bar_lists_the_keys_and_a_click_presses_one(port):

@@ -315,6 +315,17 @@ class Session:
                          result=outcome.result, data=outcome.data)  # fmt: skip
         return call
 
+    def refusal(self, chosen: Step, args: StepArgs | None = None) -> str | None:
+        """Why `perform` would refuse the step now (no socket to act on, say), or None if it would run it.
+
+        The same check `perform` makes, so a step the screen shows as not runnable is refused for the
+        reason shown, in the same words."""
+        with self._lock:
+            if self._closed:
+                return "the session has ended"
+            tracked = self._default_target(chosen)
+            return refusal(chosen, args or StepArgs(), tracked)
+
     def _default_target(self, chosen: Step) -> TrackedSocket | None:
         if chosen.target is Target.NEW:
             return None
