@@ -47,6 +47,7 @@ class SockvizApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "export_pcap", "save pcap"),
+        Binding("P", "export_pcap(True)", "save plain pcap", show=False),
         Binding("f1,question_mark", "help", "help"),
         Binding("f2", "toggle_contrast", "contrast"),
         Binding("f12", "save_picture", "save SVG"),
@@ -132,9 +133,10 @@ class SockvizApp(App[None]):
         """For a projector: white on black with saturated colours, and back."""
         self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
-    def action_export_pcap(self) -> None:
-        path = export_path(".pcap")
-        self.notify(self.session_screen.export_pcap(path), title="wire", markup=False)
+    def action_export_pcap(self, plain: bool = False) -> None:
+        """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it."""
+        path = export_path(".pcap" if plain else ".pcapng")
+        self.notify(self.session_screen.export_pcap(path, plain=plain), title="wire", markup=False)
 
     def action_export_scripts(self) -> None:
         """The session so far as server.py and client.py, in a new folder of the current directory."""

@@ -402,11 +402,11 @@ class SessionScreen(Screen[None]):
 
     @on(WireSegments)
     def _wire_segments(self, message: WireSegments) -> None:
-        self.wire.show_segments(message.segments)
+        self.wire.show_delivery(message.delivery)
 
-    def export_pcap(self, path: Path) -> str:
+    def export_pcap(self, path: Path, *, plain: bool = False) -> str:
         """Save what the wire view captured; the sentence that says what was saved, or why nothing was."""
-        return self.wire.export(path)
+        return self.wire.export(path, plain=plain)
 
     def action_leave_field(self) -> None:
         self.table.focus()

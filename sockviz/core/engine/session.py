@@ -223,13 +223,10 @@ class Session:
             address=args.endpoint.address if args.endpoint else None,
         )
 
-    def uses_port(self, port: int) -> bool:
-        """Whether the session's sockets have used or connected to this TCP port: what a capture keeps.
-
-        Asked once per captured frame, so it takes no lock: the set only grows, and a membership
-        test of a set is atomic in CPython.
-        """
-        return port in self._ports
+    def ports(self) -> frozenset[int]:
+        """Every TCP port the session's sockets have used or connected to: what the capture's filter keeps."""
+        with self._lock:
+            return frozenset(self._ports)
 
     def read_lingering(self) -> None:
         """Ask the kernel about closed connections it still holds (TIME_WAIT and the like).
