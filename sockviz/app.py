@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +33,14 @@ from sockviz.themes import HIGH_CONTRAST
 STEP_THREADS = 256
 """Threads for steps. asyncio's default pool has cpus + 4 (6 on two cores), and
 every blocked step holds one: a seventh blocked accept() would wait unseen."""
+
+SWITCH_SECONDS = 0.0005
+"""How long the UI thread may keep the GIL from a step thread that wants it (Python's default is 5 ms).
+
+A step thread whose send() or recv() returned waits for the GIL while the UI draws a frame; at 5 ms a
+wait, a 256 MiB transfer through the app moved a quarter of raw sockets' speed. A thread burning the
+GIL 30 ms in 50 beside a raw transfer (benchmarks/run.py's figures, measured 2026-12-01): 52 to 64% of
+raw at 5 ms, 95 to 100% at 0.5 ms."""
 
 
 def export_path(suffix: str = "") -> Path:
@@ -79,6 +88,8 @@ class SockvizApp(App[None]):
         """The one screen of a session; help and the palette open over it."""
 
     def on_load(self) -> None:
+        self._switch_before = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_SECONDS)
         self._step_threads = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
         asyncio.get_running_loop().set_default_executor(self._step_threads)
 
@@ -98,6 +109,7 @@ class SockvizApp(App[None]):
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
+        sys.setswitchinterval(self._switch_before)
 
     # ----- for scripts and the palette --------------------------------------
 

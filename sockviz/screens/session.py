@@ -292,14 +292,12 @@ class SessionScreen(Screen[None]):
         self._show_hints_and_progress()
 
     def _show_hints_and_progress(self) -> None:
-        sides = {call.id: call.step.side for call in self.session.running()}
-        progress = {sides[call_id]: done for call_id, done in self.session.progress().items() if call_id in sides}
         for side in Side:
             pane = self.pane(side)
             pane.show_hints(
                 {s.id: self.session.predict(s, self._hint_args(s, pane)) for s in steps_of(side) if s.blocks_until}
             )
-            pane.show_progress(progress.get(side))
+            pane.show_progress(self.session.last_transfer(side))
 
     def _show_refusals(self) -> None:
         """Mark the steps that cannot run now, each with its reason."""

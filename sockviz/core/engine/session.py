@@ -29,7 +29,7 @@ from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.predict import predict
 from sockviz.core.kernel.waiting import connecting, is_waiting
 from sockviz.core.model.addresses import is_wildcard
-from sockviz.core.model.bulk import CHUNK, send_piece
+from sockviz.core.model.bulk import PIECE, send_piece
 from sockviz.core.model.code_lines import code_line
 from sockviz.core.model.events import (
     BurstStarted,
@@ -135,6 +135,8 @@ class Session:
         self._running: dict[int, _Running] = {}
         self._recent: deque[_Running] = deque(maxlen=_RECENT_CALLS)
         self._order = itertools.count(1)
+        self._transfers: dict[Side, _Running] = {}
+        """Each side's newest call that moves a known number of bytes, running or ended."""
         self._threads: list[threading.Thread] = []
         self._seq = itertools.count(1)
         self._call_ids = itertools.count(1)
@@ -203,6 +205,16 @@ class Session:
         """For calls that move a known number of bytes: call id to (done, total)."""
         with self._lock:
             return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
+
+    def last_transfer(self, side: Side) -> tuple[int, int] | None:
+        """(done, total) bytes of this side's newest transfer of a known size, running or ended: a progress bar.
+
+        It stays after the call ends, so the bar shows where the transfer got to (all of it, or where it
+        was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        """
+        with self._lock:
+            running = self._transfers.get(side)
+            return None if running is None or not running.total_bytes else (running.done_bytes, running.total_bytes)
 
     def predict(self, chosen: Step, args: StepArgs | None = None) -> Prediction | None:
         """Would this step block if run now? None when it never waits, or there is no socket yet."""
@@ -356,6 +368,8 @@ class Session:
                 running.listener = self._listener_at(args.endpoint.address)
                 running.remote = not _on_this_machine(args.endpoint.host)
             self._running[call.id] = running
+            if running.total_bytes:
+                self._transfers[chosen.side] = running
             if tracked is not None:
                 tracked.in_flight.append(call)
             if args.endpoint is not None and chosen.action in (Action.CONNECT, Action.BURST):
@@ -396,7 +410,7 @@ class Session:
             waiting = sum(1 for r in self._running.values() if r.call.step.action is Action.ACCEPT)
             count = self._name_counts[Role.CONNECTION] + 1 + waiting
             new = _NAME_BASES[Role.CONNECTION] + ("" if count == 1 else str(count))
-        piece = CHUNK
+        piece = PIECE
         if args.bulk is not None and tracked is not None and not tracked.closed:
             piece = send_piece(tracked.sock)
         in_flight = tracked is not None and bool(tracked.in_flight)

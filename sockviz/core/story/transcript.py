@@ -25,13 +25,13 @@ from sockviz.core.engine.session import Session
 from sockviz.core.engine.tracked import Role
 from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
-from sockviz.core.model.bulk import CHUNK, PATTERN_SEED
+from sockviz.core.model.bulk import CHUNK, PATTERN_SEED, PIECE
 from sockviz.core.model.events import Call, Event, StepFailed, StepFinished, StepReturned
 from sockviz.core.model.steps import Action, Side
 
 _TITLE = '"""{title}, as sockviz ran it: run server.py first, then client.py in another terminal."""\n'
 
-_BULK = '''_PATTERN = hashlib.shake_128({seed!r}).digest({chunk}) * 2
+_BULK = '''_PATTERN = hashlib.shake_128({seed!r}).digest({chunk}) * {repeat}  # covers {piece} bytes from any offset
 
 
 def generated(offset, size):
@@ -59,9 +59,9 @@ def _preamble(title: str, endpoint: Endpoint, body: str) -> str:
         f"HOST = {endpoint.host!r}\nPORT = {endpoint.port}\n",
     ]
     if "buffer" in body:
-        parts.append(f"buffer = bytearray({CHUNK})  # what recv all reads into\n")
+        parts.append(f"buffer = bytearray({PIECE})  # what recv all reads into\n")
     if uses_bulk:
-        parts.append(_BULK.format(seed=PATTERN_SEED, chunk=CHUNK))
+        parts.append(_BULK.format(seed=PATTERN_SEED, chunk=CHUNK, repeat=PIECE // CHUNK + 1, piece=PIECE))
     return "\n".join(parts)
 
 
