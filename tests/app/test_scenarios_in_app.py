@@ -22,8 +22,8 @@ async def test_a_lesson_plays_step_by_step_then_to_the_end(port):
         await lect.pilot.press("n")
         await lect.until(lambda: len(app.session.sockets) == 1, "one step")
         await lect.until(lambda: 'next: say "SO_REUSEADDR' in narration(app), "the next line")
-        await lect.pilot.press("space")
-        await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to end", 15)
+        await lect.play_to_the_end()
+        assert "ended: every expect held" in narration(app)
         assert "No socket listens there any more" in narration(app)
         assert "ConnectionRefusedError" in lect.log_text()
 
@@ -55,8 +55,8 @@ async def test_lessons_are_in_the_command_palette(port):
         await lect.until(offered, "the palette to offer the lesson", 10)
         await lect.pilot.press("enter")
         await lect.until(lambda: "lesson: half-close" in narration(app), "the lesson to load")
-        await lect.pilot.press("space")
-        await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to end", 15)
+        await lect.play_to_the_end()
+        assert "ended: every expect held" in narration(app)
 
 
 async def test_quitting_in_the_middle_of_a_pause_does_not_hang(port):
