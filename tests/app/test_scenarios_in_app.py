@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import lecture
+from textual.command import CommandPalette
 
 from sockviz.app import SockvizApp
 from sockviz.core.scenario import lessons
@@ -39,7 +40,8 @@ async def test_lessons_are_in_the_command_palette(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
         await lect.pilot.press("ctrl+p")
-        await lect.pilot.pause()
+        # Typed before the palette is up, the letters would go to the app as step keys (l is listen()).
+        await lect.until(lambda: isinstance(app.screen, CommandPalette), "the palette to open")
         await lect.pilot.press(*"lesson: half")
 
         def offered() -> bool:

@@ -27,7 +27,7 @@ from sockviz.core.engine.waker import OUTSIDE, Overlap, find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.predict import predict
-from sockviz.core.kernel.waiting import is_waiting
+from sockviz.core.kernel.waiting import connecting, is_waiting
 from sockviz.core.model.addresses import is_wildcard
 from sockviz.core.model.bulk import PIECE, send_piece
 from sockviz.core.model.code_lines import code_line
@@ -84,6 +84,8 @@ class _Running:
     """For connect(): this session's socket listening at the address, if any."""
     remote: bool = False
     """For connect(): the address is not on this machine, so waiting for the answer is a real wait."""
+    seen_connecting: bool = False
+    """For connect(): an earlier look found it in SYN_SENT already."""
     done_bytes: int = 0
     total_bytes: int | None = None
 
@@ -445,7 +447,15 @@ class Session:
         if action is Action.CLOSE:
             return tracked.closed  # the fd is gone, so close() is in the kernel, lingering
         listener = running.listener.sock if running.listener is not None else None
-        return bool(is_waiting(action, tracked.sock, listener=listener, remote=running.remote))
+        if is_waiting(action, tracked.sock, listener=listener, remote=running.remote):
+            return True
+        if action is Action.CONNECT and connecting(tracked.sock):
+            # On loopback a SYN is answered within the connect() call itself unless it was dropped; one
+            # look in SYN_SENT may be a late answer on a busy machine, two looks apart are a dropped SYN
+            # waiting for its retry (the queue may have room again by now: accept() ran meanwhile).
+            waited, running.seen_connecting = running.seen_connecting, True
+            return waited
+        return False
 
     def _finish(
         self,
