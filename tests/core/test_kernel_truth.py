@@ -201,10 +201,21 @@ def test_bulk_send_and_recv_all_move_every_byte(lesson):
 def test_recv_all_until_eof(lesson):
     lesson.connected()
     lesson.run("client-send", bulk=100_000)
+    assert lesson.session.last_transfer(Side.CLIENT) == (100_000, 100_000)  # it stays once the send is done
     lesson.run("client-shutdown", how=socket.SHUT_WR)
     got = lesson.run("server-recv-all")
     assert got.call.code == "received = sum(iter(lambda: conn.recv_into(buffer), 0))"
     assert "100000 bytes in all (the peer closed its side)" in got.result
+    assert lesson.session.last_transfer(Side.SERVER) is None  # no size was expected, so there is no bar
+
+
+def test_the_last_transfer_is_the_newest_send_even_a_message(lesson):
+    lesson.connected()
+    lesson.run("client-send", bulk=300_000)
+    lesson.run("server-recv-all", expect=300_000)
+    assert lesson.session.last_transfer(Side.SERVER) == (300_000, 300_000)
+    lesson.run("client-send", payload=b"hello")
+    assert lesson.session.last_transfer(Side.CLIENT) is None  # a bar would show the bulk send's figures as news
 
 
 def test_sendall_blocks_on_full_small_buffers_and_the_hint_says_so(lesson):

@@ -207,10 +207,11 @@ class Session:
             return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
 
     def last_transfer(self, side: Side) -> tuple[int, int] | None:
-        """(done, total) bytes of this side's newest transfer of a known size, running or ended: a progress bar.
+        """(done, total) bytes of this side's newest sendall() or recv all, running or ended, if its size is known.
 
-        It stays after the call ends, so the bar shows where the transfer got to (all of it, or where it
-        was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        It stays after the call ends, so a progress bar shows where the transfer got to (all of it, or where
+        it was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        None when the newest one has no known size (a message, or recv all until the peer closes).
         """
         with self._lock:
             running = self._transfers.get(side)
@@ -368,7 +369,7 @@ class Session:
                 running.listener = self._listener_at(args.endpoint.address)
                 running.remote = not _on_this_machine(args.endpoint.host)
             self._running[call.id] = running
-            if running.total_bytes:
+            if chosen.action in (Action.SEND, Action.RECV_ALL):  # the newest, sized or not: never a stale bar
                 self._transfers[chosen.side] = running
             if tracked is not None:
                 tracked.in_flight.append(call)
