@@ -21,7 +21,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Input, RichLog, Select
 from textual.worker import Worker, WorkerState
 
 from sockviz.core import (
@@ -120,6 +120,8 @@ class SessionScreen(Screen[None]):
         self._unsubscribe = self.session.subscribe(self._from_session)
         self._rebuilding = False
         """True while a reset makes the widgets again: nothing may look for them meanwhile."""
+        self._narrated_yet = False
+        """Whether the loaded lesson has said something yet: the welcome is then not written again."""
 
     # ----- building -------------------------------------------------------
 
@@ -241,6 +243,7 @@ class SessionScreen(Screen[None]):
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
+        self._narrated_yet = True  # the welcome, if it is still to be written again, must not clear this line
         self.event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
 
     def endpoint(self, *, quiet: bool = False) -> Endpoint:
@@ -444,15 +447,14 @@ class SessionScreen(Screen[None]):
         wire.display = not wire.display
         if wire.display:
             wire.start(self.session, self.post_message)
-            self.call_after_refresh(self._wire_shown)
+            self.call_after_refresh(self._tell_size, wire)
 
-    def _wire_shown(self) -> None:
-        """Tell the wire its size once it shows. A RichLog holds every line until its first Resize, and
-        Textual 8 can lay out a widget that a refresh shows without sending it one (seen here about
-        two times in three with the settings open): the wire stayed empty however much was captured."""
-        wire = self.wire
-        if wire.display and wire.size.width:
-            wire.post_message(events.Resize(wire.size, wire.virtual_size, wire.container_size))
+    def _tell_size(self, log: RichLog) -> None:
+        """Tell a log its size once a change of layout settles. A RichLog holds every line until its first
+        Resize, and Textual 8 can lay out a widget that a refresh shows or narrows without sending it one
+        (seen here about two times in three): the wire, or the log beside a lesson, stayed empty."""
+        if log.display and log.size.width:
+            log.post_message(events.Resize(log.size, log.virtual_size, log.container_size))
 
     @on(WireSegments)
     def _wire_segments(self, message: WireSegments) -> None:
@@ -471,12 +473,13 @@ class SessionScreen(Screen[None]):
         """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
         loads on one), the log's welcome is written again once the panel has taken its room beside the log
         (a log line keeps the width it was written at), and says how to play the lesson."""
+        self._narrated_yet = False
         self.scenario_panel.load(title, lines, self.session, endpoint)
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
 
     def _welcome_to_lesson(self, title: str) -> None:
-        if self._rebuilding or self.session.sockets:
+        if self._rebuilding or self.session.sockets or self._narrated_yet:
             return
         log = self.event_log
         log.clear()
