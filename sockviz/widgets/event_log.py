@@ -60,6 +60,9 @@ class EventLog(RichLog):
             "StepReturned": colours.get("text-success", "green"),
             "StepFailed": colours.get("text-error", "red"),
             "StepRefused": colours.get("text-warning", "yellow"),
+            "lesson": f"italic {colours.get('text-accent', '')}",
+            "guide": "italic",
+            "refused": colours.get("text-warning", "yellow"),
         }.get(line.kind, "")
         row = Table.grid(expand=True, padding=(0, 1, 0, 0))
         row.add_column(width=8, justify="right", style="dim")
@@ -70,3 +73,12 @@ class EventLog(RichLog):
             text.append("\nwhy: ", style="bold").append(line.why, style="italic")
         row.add_row(f"{line.at:.3f}", line.side, text)
         self.write(row, expand=True)
+
+    def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
+        """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
+        to press next (`"guide"`), or a value a field refused (`"refused"`). Plain text, never markup."""
+        line = StoryLine(seq=-1, at=at, side=who, text=text, kind=kind)
+        if self.scrollable_content_region.width:
+            self._write(line)
+        else:
+            self._waiting.append(line)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sockviz.core.engine.tracked import TrackedSocket
 from sockviz.core.engine.waker import Overlap
-from sockviz.core.kernel.waiting import is_waiting
+from sockviz.core.kernel.waiting import connecting, is_waiting
 from sockviz.core.model.events import Call
 from sockviz.core.model.steps import Action, Side
 
@@ -45,6 +45,8 @@ class Running:
     """For connect(): this session's socket listening at the address, if any."""
     remote: bool = False
     """For connect(): the address is not on this machine, so waiting for the answer is a real wait."""
+    seen_connecting: bool = False
+    """For connect(): an earlier look found it in SYN_SENT already."""
     done_bytes: int = 0
     total_bytes: int | None = None
 
@@ -57,7 +59,15 @@ class Running:
         if action is Action.CLOSE:
             return tracked.closed  # the fd is gone, so close() is in the kernel, lingering
         listener = self.listener.sock if self.listener is not None else None
-        return bool(is_waiting(action, tracked.sock, listener=listener, remote=self.remote))
+        if is_waiting(action, tracked.sock, listener=listener, remote=self.remote):
+            return True
+        if action is Action.CONNECT and connecting(tracked.sock):
+            # On loopback a SYN is answered within the connect() call itself unless it was dropped; one
+            # look in SYN_SENT may be a late answer on a busy machine, two looks apart are a dropped SYN
+            # waiting for its retry (the queue may have room again by now: accept() ran meanwhile).
+            waited, self.seen_connecting = self.seen_connecting, True
+            return waited
+        return False
 
 
 class CallBook:
@@ -68,7 +78,7 @@ class CallBook:
         self._recent: deque[Running] = deque(maxlen=RECENT_CALLS)
         self._order = itertools.count(1)
         self._transfers: dict[Side, Running] = {}
-        """Each side's newest call that moves a known number of bytes, running or ended."""
+        """Each side's newest sendall() or recv all, running or ended."""
 
     def __bool__(self) -> bool:
         """Whether any call runs."""
@@ -77,7 +87,7 @@ class CallBook:
     def begin(self, call: Call, tracked: TrackedSocket | None, total_bytes: int | None) -> Running:
         running = Running(call, tracked, next(self._order), total_bytes=total_bytes)
         self._running[call.id] = running
-        if running.total_bytes:
+        if call.step.action in (Action.SEND, Action.RECV_ALL):  # the newest, sized or not: never a stale bar
             self._transfers[call.step.side] = running
         return running
 
@@ -124,7 +134,7 @@ class CallBook:
         return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
 
     def last_transfer(self, side: Side) -> tuple[int, int] | None:
-        """(done, total) bytes of this side's newest transfer of a known size, running or ended."""
+        """(done, total) bytes of this side's newest sendall() or recv all, running or ended; None if its size is unknown."""
         running = self._transfers.get(side)
         return None if running is None or not running.total_bytes else (running.done_bytes, running.total_bytes)
 

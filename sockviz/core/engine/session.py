@@ -136,10 +136,11 @@ class Session:
             return self._calls.progress()
 
     def last_transfer(self, side: Side) -> tuple[int, int] | None:
-        """(done, total) bytes of this side's newest transfer of a known size, running or ended: a progress bar.
+        """(done, total) bytes of this side's newest sendall() or recv all, running or ended, if its size is known.
 
-        It stays after the call ends, so the bar shows where the transfer got to (all of it, or where it
-        was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        It stays after the call ends, so a progress bar shows where the transfer got to (all of it, or where
+        it was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        None when the newest one has no known size (a message, or recv all until the peer closes).
         """
         with self._lock:
             return self._calls.last_transfer(side)
