@@ -134,7 +134,7 @@ class CallBook:
         return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
 
     def last_transfer(self, side: Side) -> tuple[int, int] | None:
-        """(done, total) bytes of this side's newest sendall() or recv all, running or ended; None if its size is unknown."""
+        """(done, total) bytes of this side's newest sendall() or recv all, running or ended; None if unsized."""
         running = self._transfers.get(side)
         return None if running is None or not running.total_bytes else (running.done_bytes, running.total_bytes)
 
