@@ -54,3 +54,8 @@ def test_the_guide_names_what_wakes_a_blocked_accept(lesson):
         lesson.run(step_id)
     lesson.start("server-accept")
     wait_for(lambda: keys(lesson.session) == ["S C"], what="the guide to name the client's steps")
+
+
+def test_the_guide_names_connect_only_once_someone_listens(lesson):
+    lesson.run("client-socket")
+    assert keys(lesson.session) == ["s"]  # connect() now would only be refused: the server comes first

@@ -76,7 +76,7 @@ def suggest(session: Session) -> list[Suggestion]:
     if client is None:
         if listening and not _blocked(listener, "accept"):
             found.append(Suggestion(_key("client-socket"), "a client's socket()"))
-    elif _state(client) != "ESTABLISHED" and client.current_ends() is None and not client.in_flight:
+    elif listening and _state(client) != "ESTABLISHED" and client.current_ends() is None and not client.in_flight:
         found.append(Suggestion(_key("client-connect"), "connect() to the server"))
 
     if conn is not None and client is not None and _state(client) == "ESTABLISHED":
