@@ -451,8 +451,22 @@ class SessionScreen(Screen[None]):
     # ----- scenarios ---------------------------------------------------------
 
     def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
-        """Get a checked scenario ready to play, paused."""
+        """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
+        loads on one), the log's welcome is written again once the panel has taken its room beside the log
+        (a log line keeps the width it was written at), and says how to play the lesson."""
         self.scenario_panel.load(title, lines, self.session, endpoint)
+        if not self.session.sockets:
+            self.call_after_refresh(self._welcome_to_lesson, title)
+
+    def _welcome_to_lesson(self, title: str) -> None:
+        if self._rebuilding or self.session.sockets:
+            return
+        log = self.event_log
+        log.clear()
+        log.note(self.session.now(), "start", WELCOME)
+        keys = self.scenario_panel.keys_line()
+        log.note(self.session.now(), "lesson", f"{title} is loaded. It pauses after each narration until you go on. "
+                 f"Keys: {keys}", kind="guide")  # fmt: skip
 
     def action_play_pause(self) -> None:
         self.scenario_panel.toggle()

@@ -151,10 +151,10 @@ class ScenarioPanel(Static):
             text.append("next: ", style="dim").append(f"{self._next_line}\n")
         speed = self._player.speed if self._player is not None else 1.0
         text.append(f"{self._state} · speed {speed:g}x", style="dim")
-        text.append(f"\n{self._keys()}", style="dim")
+        text.append(f"\n{self.keys_line()}", style="dim")
         self.update(text)
 
-    def _keys(self) -> str:
+    def keys_line(self) -> str:
         """The keys that drive a lesson, as the app binds them: `space play/pause · n next line · ...`."""
         wanted = ("play_pause", "step_scenario", "speed(2)", "speed(0.5)", "restart_lesson")
         bindings = [*type(self.app).BINDINGS, *type(self.screen).BINDINGS]  # the app's or its screen's

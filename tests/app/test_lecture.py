@@ -67,6 +67,8 @@ async def test_the_lesson_panel_names_its_keys_from_the_bindings(port):
     app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
     async with lecture(app) as lect:
         await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.until(lambda: "lesson: echo is loaded" in lect.log_text(), "the log to say how to play it")
+        assert "space play/pause" in lect.log_text()
         for action in ("play_pause", "step_scenario", "restart_lesson"):
             binding = next(b for _, b in [*app._bindings, *app.screen._bindings] if b.action == action)
             assert f"{key_display(binding)} {binding.description}" in narration(app)

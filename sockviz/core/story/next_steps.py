@@ -15,9 +15,11 @@ from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.model.steps import Side, Target, step
 
 WELCOME = (
-    "Welcome. Each step is a real call on a real socket. Start with the server (the left pane): "
-    "press s for socket(), then b for bind() and l for listen(); the table shows s in LISTEN. "
-    "Then a (accept) waits for a client, and on the right S and C connect one. "
+    f"Welcome. Each step is a real call on a real socket. Start with the server (the left pane): "
+    f"press {step('server-socket').key} for socket(), then {step('server-bind').key} for bind() and "
+    f"{step('server-listen').key} for listen(); the table shows s in LISTEN. Then "
+    f"{step('server-accept').key} (accept) waits for a client, and on the right "
+    f"{step('client-socket').key} and {step('client-connect').key} connect one. "
     "f1 lists every key; ctrl+p finds the built-in lessons."
 )
 """The log's first line, before any step: what to press first and what will happen."""
