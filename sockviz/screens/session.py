@@ -120,8 +120,6 @@ class SessionScreen(Screen[None]):
         self._unsubscribe = self.session.subscribe(self._from_session)
         self._rebuilding = False
         """True while a reset makes the widgets again: nothing may look for them meanwhile."""
-        self._narrated_yet = False
-        """Whether the loaded lesson has said something yet: the welcome is then not written again."""
 
     # ----- building -------------------------------------------------------
 
@@ -243,7 +241,6 @@ class SessionScreen(Screen[None]):
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
-        self._narrated_yet = True  # the welcome, if it is still to be written again, must not clear this line
         self.event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
 
     def endpoint(self, *, quiet: bool = False) -> Endpoint:
@@ -473,13 +470,13 @@ class SessionScreen(Screen[None]):
         """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
         loads on one), the log's welcome is written again once the panel has taken its room beside the log
         (a log line keeps the width it was written at), and says how to play the lesson."""
-        self._narrated_yet = False
         self.scenario_panel.load(title, lines, self.session, endpoint)
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
 
     def _welcome_to_lesson(self, title: str) -> None:
-        if self._rebuilding or self.session.sockets or self._narrated_yet:
+        # Once the lecturer has played a line, its narration is in the log: clearing it would lose it.
+        if self._rebuilding or self.session.sockets or self.scenario_panel.started:
             return
         log = self.event_log
         log.clear()
