@@ -80,7 +80,7 @@ class Player:
         player) or answer False to stop the play there."""
         outcome = Verdict()
         for line in lines:
-            if self._stopped.is_set() or (before is not None and not before(line)):
+            if self._stopped.is_set() or (before is not None and not before(line)) or self._stopped.is_set():
                 break
             if isinstance(line, Pause):
                 self._stopped.wait(line.seconds / self.speed)
@@ -88,6 +88,8 @@ class Player:
                 self.narrate(line.line, line.text)
             elif isinstance(line, Expect):
                 failure = self._check(line)
+                if self._stopped.is_set():
+                    break  # cut short by stop(), not a failed expect
                 if failure:
                     outcome.failures.append(failure)
                     self.narrate(line.line, failure)
@@ -96,7 +98,8 @@ class Player:
         return outcome
 
     def stop(self) -> None:
-        """End a play at once, even in the middle of a pause, and stop listening to the session."""
+        """End a play at once, even in the middle of a pause, a settle or an expect's wait (every wait
+        of the player's thread checks for it), and stop listening to the session."""
         self._stopped.set()
         self._unsubscribe()
         with self._changed:
@@ -112,7 +115,10 @@ class Player:
         self._threads.append(thread)
         with self._changed:
             self._changed.wait_for(
-                lambda: self._latest_call.get(step_id) != before and self._latest(step_id) is not None,
+                lambda: (
+                    self._stopped.is_set()
+                    or (self._latest_call.get(step_id) != before and self._latest(step_id) is not None)
+                ),
                 timeout=_SETTLE_SECONDS,
             )
 
@@ -125,7 +131,7 @@ class Player:
             return names.get(type(event), "running") if event is not None else "not run"
 
         with self._changed:
-            self._changed.wait_for(lambda: state() == line.state, timeout=_EXPECT_SECONDS)
+            self._changed.wait_for(lambda: self._stopped.is_set() or state() == line.state, timeout=_EXPECT_SECONDS)
             event = self._latest(line.step.id)
             seen = state()
         where = f"expect failed at line {line.line}: {line.step.id}"
