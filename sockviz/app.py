@@ -46,6 +46,7 @@ from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, parse
 from sockviz.core.story.timeline import Timeline
 from sockviz.core.story.transcript import Transcript
+from sockviz.faults import Fault, FaultReportingWorkers, guarded
 from sockviz.messages import SessionEvent
 from sockviz.screens.help import HelpScreen
 from sockviz.themes import HIGH_CONTRAST
@@ -122,6 +123,9 @@ class SockvizApp(App[None]):
         only: Side | None = None,
     ) -> None:
         super().__init__()
+        self._workers = FaultReportingWorkers(self)
+        self.faults: list[Fault] = []
+        """sockviz's own bugs met so far (each once), each shown in the log: a test of the whole app wants none."""
         self.only = only
         """Split mode: the one side this app plays; the peer is another sockviz, nc, or any program."""
         self._scenario = scenario
@@ -197,6 +201,19 @@ class SockvizApp(App[None]):
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
 
+    @on(Fault)
+    def _fault(self, fault: Fault) -> None:
+        """A bug of sockviz's own: said in the log (on whichever screen has it) and in a notice; the app goes on.
+        The same fault met again (a timer's, four times a second) is said once."""
+        if any(earlier.key == fault.key for earlier in self.faults):
+            return
+        self.faults.append(fault)
+        fault.keep()
+        for screen in self.screen_stack:
+            for log in screen.query(EventLog):
+                log.fault(fault.text)
+        self.notify(fault.text, title="sockviz fault", severity="error", markup=False)
+
     # ----- running steps ---------------------------------------------------
 
     def action_run_step(self, step_id: str) -> None:
@@ -206,6 +223,7 @@ class SockvizApp(App[None]):
     def _step_pressed(self, event: StepPane.StepPressed) -> None:
         self.run_step(event.step)
 
+    @guarded
     def run_step(self, chosen: Step) -> None:
         """Check the step's inputs here; run the call itself in a thread worker."""
         if self.only is not None and chosen.side is not self.only:
@@ -254,6 +272,7 @@ class SockvizApp(App[None]):
         self.post_message(SessionEvent(event))  # type: ignore[arg-type]
 
     @on(SessionEvent)
+    @guarded
     def _session_event(self, message: SessionEvent) -> None:
         event = message.event
         if isinstance(event, StepBlocked):
@@ -272,6 +291,7 @@ class SockvizApp(App[None]):
             self._refresh_due = True
             self.call_after_refresh(self.refresh_sockets)
 
+    @guarded
     def refresh_sockets(self) -> None:
         """Re-read every socket (a few microseconds each) and update what changed."""
         self._refresh_due = False
@@ -301,6 +321,7 @@ class SockvizApp(App[None]):
             )
             pane.show_progress(progress.get(side))
 
+    @guarded
     def _look_for_lingering(self) -> None:
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
         if any(t.closed and t.ends is not None and not t.gone for t in self.session.sockets):
@@ -338,10 +359,12 @@ class SockvizApp(App[None]):
     # ----- choosing sockets -----------------------------------------------
 
     @on(DataTable.RowHighlighted, "#sockets")
+    @guarded
     def _row_highlighted(self) -> None:
         self._show_detail()
 
     @on(DataTable.RowSelected, "#sockets")
+    @guarded
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         tracked = self._socket(int(event.row_key.value or 0))
         if tracked is not None:
@@ -349,6 +372,7 @@ class SockvizApp(App[None]):
             self._show_targets()
 
     @on(StepPane.SocketChosen)
+    @guarded
     def _socket_chosen(self, event: StepPane.SocketChosen) -> None:
         tracked = self._socket(event.socket_id)
         if tracked is not None:
@@ -373,6 +397,7 @@ class SockvizApp(App[None]):
             self._wire.start(self.session, self.post_message)
 
     @on(WireSegments)
+    @guarded
     def _wire_segments(self, message: WireSegments) -> None:
         self._wire.show_segments(message.segments)
 

@@ -154,4 +154,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(f"sockviz: cannot read the scenario: {error}")
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
-    SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only).run()
+    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only)
+    app.run()
+    sys.exit(app.return_code or 0)  # Textual sets 1 when it ended the app on an error: the shell must hear it

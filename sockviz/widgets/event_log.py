@@ -38,6 +38,10 @@ class EventLog(RichLog):
             else:  # hidden: written now, it would be wrapped to min_width and stay that way
                 self._waiting.append(line)
 
+    def fault(self, text: str) -> None:
+        """A line about sockviz's own bug, apart from the socket story: it is not part of the lesson."""
+        self.write(Text(text, style=self.app.theme_variables.get("text-error", "red"), overflow="fold"))
+
     def on_resize(self, event: events.Resize) -> None:
         super().on_resize(event)
         while event.size.width and self._waiting:
@@ -55,8 +59,8 @@ class EventLog(RichLog):
         row = Table.grid(expand=True, padding=(0, 1, 0, 0))
         row.add_column(width=8, justify="right", style="dim")
         row.add_column(width=6, style=colours.get("text-accent" if line.side == "server" else "text-primary", ""))
-        row.add_column(ratio=1)
-        text = Text(line.text, style=style)
+        row.add_column(ratio=1, overflow="fold")  # a byte preview is one long word: fold it, never crop it
+        text = Text(line.text, style=style, overflow="fold")
         if line.why:
             text.append("\nwhy: ", style="bold").append(line.why, style="italic")
         row.add_row(f"{line.at:.3f}", line.side, text)
