@@ -46,6 +46,7 @@ from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, parse
 from sockviz.core.story.timeline import Timeline
 from sockviz.core.story.transcript import Transcript
+from sockviz.ending import end_on_sigterm
 from sockviz.faults import Fault, FaultReportingWorkers, guarded
 from sockviz.messages import SessionEvent
 from sockviz.screens.help import HelpScreen
@@ -180,6 +181,8 @@ class SockvizApp(App[None]):
         asyncio.get_running_loop().set_default_executor(self._step_threads)
 
     def on_mount(self) -> None:
+        if not self.is_headless:  # a real terminal or a browser tab; never a test's process
+            end_on_sigterm(lambda status: self.exit(return_code=status))
         self.register_theme(HIGH_CONTRAST)
         self.watch(self._table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
