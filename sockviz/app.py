@@ -68,6 +68,9 @@ every blocked step holds one: a seventh blocked accept() would wait unseen."""
 REFRESH_SECONDS = 0.25
 """How often the table re-reads the sockets, so blocked times and kernel queues stay live."""
 
+EVENT_REFRESH_GAP = 0.1
+"""The least time between two refreshes that events ask for: quick to see, and ten table redraws a second at most."""
+
 LINGER_SECONDS = 1.0
 """How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
 
@@ -137,6 +140,7 @@ class SockvizApp(App[None]):
         self.session = session or Session()
         self._blocked: set[int] = set()
         self._refresh_due = False
+        self._last_refresh = 0.0
         self._targets_due = True
         """Whether an event may have changed which sockets the panes offer; the timer alone never does."""
         self._unsubscribe = self.session.subscribe(self._from_session)
@@ -290,14 +294,20 @@ class SockvizApp(App[None]):
             self._wire.show_call(event)
         self._targets_due = True
         if not self._refresh_due:
-            # A burst of events (a thousand connects, say) costs one refresh per frame, not one per event.
+            # Events come by the hundred a second (a burst, connections coming and going): they cost one
+            # refresh per EVENT_REFRESH_GAP at most, since each one redraws the table.
             self._refresh_due = True
-            self.call_after_refresh(self.refresh_sockets)
+            wait = self._last_refresh + EVENT_REFRESH_GAP - time.monotonic()
+            if wait > 0:
+                self.set_timer(wait, self.refresh_sockets)
+            else:
+                self.call_after_refresh(self.refresh_sockets)
 
     @guarded
     def refresh_sockets(self) -> None:
         """Re-read every socket (a few microseconds each) and update what changed."""
         self._refresh_due = False
+        self._last_refresh = time.monotonic()
         if not all(widget.is_attached for widget in (self._table, self._bar, *self._panes.values())):
             return  # the app is closing: its widgets are being taken down
         now = self.session.now()

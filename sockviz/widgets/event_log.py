@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import deque
 
-from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.widgets import RichLog
@@ -21,6 +20,8 @@ from sockviz.core.story.sentences import StoryLine, Storyteller
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
+_INDENT = 16
+"""The time (8 and a space) and the side (6 and a space) before each entry's text."""
 
 
 class EventLog(RichLog):
@@ -30,24 +31,42 @@ class EventLog(RichLog):
         super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)  # type: ignore[arg-type]
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
+        self._pending: list[Text] = []
+        """Entries made since the last frame: written together, in one render, once per frame."""
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
             if self.scrollable_content_region.width:
-                self._write(line)
+                self._add(self._entry(line))
             else:  # hidden: written now, it would be wrapped to min_width and stay that way
                 self._waiting.append(line)
 
     def fault(self, text: str) -> None:
         """A line about sockviz's own bug, apart from the socket story: it is not part of the lesson."""
-        self.write(Text(text, style=self.app.theme_variables.get("text-error", "red"), overflow="fold"))
+        self._add(Text(text, style=self.app.theme_variables.get("text-error", "red"), overflow="fold"))
 
     def on_resize(self, event: events.Resize) -> None:
         super().on_resize(event)
         while event.size.width and self._waiting:
-            self._write(self._waiting.popleft())
+            self._add(self._entry(self._waiting.popleft()))
 
-    def _write(self, line: StoryLine) -> None:
+    def _add(self, entry: Text) -> None:
+        if not self._pending:
+            self.call_after_refresh(self._write_pending)
+        self._pending.append(entry)
+
+    def _write_pending(self) -> None:
+        """Hundreds of entries a second (connections coming and going) cost one write a frame, not hundreds."""
+        if not self._pending:
+            return
+        entries, self._pending = self._pending, []
+        width = max(self.scrollable_content_region.width, self.min_width)
+        self.write(Text("\n", end="").join(entries), width=width)
+
+    def _entry(self, line: StoryLine) -> Text:
+        """One entry: time and side in fixed columns, the text wrapped beside them (a long byte preview
+        folded, never cropped). Wrapped by hand into one Text: a Rich table per entry cost about 1 ms,
+        which hundreds of entries a second (connections coming and going) turned into the event loop's lag."""
         colours = self.app.theme_variables
         style = {
             "StepCalled": "bold",
@@ -56,12 +75,16 @@ class EventLog(RichLog):
             "StepFailed": colours.get("text-error", "red"),
             "StepRefused": colours.get("text-warning", "yellow"),
         }.get(line.kind, "")
-        row = Table.grid(expand=True, padding=(0, 1, 0, 0))
-        row.add_column(width=8, justify="right", style="dim")
-        row.add_column(width=6, style=colours.get("text-accent" if line.side == "server" else "text-primary", ""))
-        row.add_column(ratio=1, overflow="fold")  # a byte preview is one long word: fold it, never crop it
-        text = Text(line.text, style=style, overflow="fold")
+        text = Text(line.text, style=style)
         if line.why:
             text.append("\nwhy: ", style="bold").append(line.why, style="italic")
-        row.add_row(f"{line.at:.3f}", line.side, text)
-        self.write(row, expand=True)
+        width = max(self.scrollable_content_region.width - _INDENT, 20)
+        entry = Text(no_wrap=True, overflow="crop", end="")
+        entry.append(f"{line.at:8.3f} ", style="dim")
+        side_colour = colours.get("text-accent" if line.side == "server" else "text-primary", "")
+        entry.append(f"{line.side:<6} ", style=side_colour)
+        for number, part in enumerate(text.wrap(self.app.console, width, overflow="fold")):
+            if number:
+                entry.append("\n" + " " * _INDENT)
+            entry.append_text(part)
+        return entry
