@@ -11,15 +11,20 @@ import asyncio
 import itertools
 import socket
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on
+from textual.actions import ActionParseResult
 from textual.app import App, ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
+from textual.screen import ModalScreen, SystemModalScreen
 from textual.widgets import DataTable
 
 from sockviz.commands import LessonCommands
@@ -47,7 +52,7 @@ from sockviz.core.scenario.language import ScenarioError, parse
 from sockviz.core.story.timeline import Timeline
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_on_sigterm
-from sockviz.faults import Fault, FaultReportingWorkers, guarded
+from sockviz.faults import Fault, FaultReportingWorkers, guarded, report
 from sockviz.messages import SessionEvent
 from sockviz.screens.help import HelpScreen
 from sockviz.themes import HIGH_CONTRAST
@@ -207,6 +212,42 @@ class SockvizApp(App[None]):
         self._wire.stop()
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Every key's and click's action, the app's or a Textual widget's (the palette's page-down fails
+        while its list is empty): a failure is reported as a fault, never left to end the app."""
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as error:  # noqa: BLE001 - reported, never left to end the app
+            report(self, f"action {action if isinstance(action, str) else action[1]}", error)
+            return True
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys and the mouse, as the terminal sends them: a failure while Textual hands one on (a click on
+        a widget that is being taken down) is a fault, never the end of the app. A key or click that
+        comes once quitting has begun has no screen left to go to, and is dropped."""
+        if not isinstance(event, events.Key | events.MouseEvent | events.Paste):
+            await super().on_event(event)
+            return
+        if not self.screen_stack:
+            return
+        try:
+            await super().on_event(event)
+        except Exception as error:  # noqa: BLE001 - reported, never left to end the app
+            report(self, f"{type(event).__name__} event", error)
+
+    def pop_screen(self) -> AwaitComplete:
+        """Only a modal screen (help, the palette) is ever popped. Textual lets a screen dismiss itself
+        twice (the palette does, when its background is clicked twice before it has gone), and the
+        second pop would take away the screen below it, or fail with ScreenStackError."""
+        if not isinstance(self.screen, ModalScreen | SystemModalScreen):
+            return AwaitComplete(asyncio.sleep(0))
+        return super().pop_screen()
 
     @on(Fault)
     def _fault(self, fault: Fault) -> None:

@@ -21,8 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from textual.css.query import NoMatches
+from textual.dom import NoScreen
 from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 from textual.worker_manager import WorkerManager
 
@@ -100,7 +104,28 @@ class FaultReportingWorkers(WorkerManager):
     ends through this manager, so no failure is silent.
     """
 
+    def _new_worker(self, *args: Any, **kwargs: Any) -> Worker:
+        """Every worker, sockviz's or Textual's own (the command palette's, say), is reported, never left
+        to end the app: `exit_on_error` would hand its exception to Textual."""
+        kwargs["exit_on_error"] = False
+        return super()._new_worker(*args, **kwargs)
+
     def _remove_worker(self, worker: Worker) -> None:
-        if worker.state is WorkerState.ERROR and worker.error is not None:
+        if worker.state is WorkerState.ERROR and worker.error is not None and not _moot(worker):
             report(self._app, f"worker {worker.name or worker.description!r}", worker.error)
         super()._remove_worker(worker)
+
+
+def _moot(worker: Worker) -> bool:
+    """A worker that looked for a widget of a screen that has closed meanwhile: nothing is wrong but
+    the timing (Textual's command palette, closed while it gathers commands, fails this way)."""
+    node = worker.node
+    if not isinstance(worker.error, NoMatches) or not isinstance(node, Widget):
+        return False
+    if not node.is_attached:
+        return True
+    try:
+        screen = node if isinstance(node, Screen) else node.screen
+    except NoScreen:
+        return True
+    return screen not in node.app.screen_stack
