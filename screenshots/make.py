@@ -12,18 +12,17 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from scenes import SCENES, SIZE, SIZES, Scene, release_fds  # noqa: E402
+from scenes import SCENES, SIZE, SIZES, Scene  # noqa: E402
 from textual._doc import take_svg_screenshot  # noqa: E402
 
 
 def make(name: str) -> Path:
-    scene = Scene()
+    with Scene() as scene:
 
-    async def play(pilot) -> None:
-        await SCENES[name](scene, pilot)
+        async def play(pilot) -> None:
+            await SCENES[name](scene, pilot)
 
-    svg = take_svg_screenshot(app=scene.app, terminal_size=SIZES.get(name, SIZE), run_before=play)
-    release_fds(scene.fds)
+        svg = take_svg_screenshot(app=scene.app, terminal_size=SIZES.get(name, SIZE), run_before=play)
     path = HERE / f"{name}.svg"
     path.write_text(svg, encoding="utf-8")
     return path

@@ -70,7 +70,7 @@ class Fault(Message):
     def text(self) -> str:
         """The line the log shows."""
         kept = f"traceback in {self.path}" if self.path else "its traceback could not be written"
-        return f"sockviz fault in {self.where}: {type(self.error).__name__}: {self.error} ({kept}); the app goes on"
+        return f"sockviz fault in {self.where}: {type(self.error).__name__}: {self.error} ({kept})"
 
 
 def report(node: MessagePump, where: str, error: BaseException) -> None:

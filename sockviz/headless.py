@@ -7,7 +7,8 @@ import sys
 from typing import TextIO
 
 from sockviz.core import Endpoint, Event, Session
-from sockviz.core.scenario.language import ScenarioError, parse
+from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.scenario.language import Family, ScenarioError, parse
 from sockviz.core.scenario.player import Player
 from sockviz.core.story.sentences import Storyteller
 from sockviz.core.story.timeline import LEGEND, Timeline
@@ -30,7 +31,7 @@ class Printer:
             return
         try:
             self._print(event)
-        except BrokenPipeError:  # `sockviz run ... | head`: stop writing, let the lesson finish
+        except BrokenPipeError:  # `sockviz run ... | head`: stop writing, let the scenario finish
             self.closed = True
 
     def _print(self, event: Event) -> None:
@@ -88,6 +89,12 @@ def run(
         sys.stderr.write(f"sockviz: scenario not run: {error}\n")
         return EXIT_BAD_SCENARIO
     printer = Printer(out, as_json)
+    wanted = next((line for line in lines if isinstance(line, Family)), None)
+    if wanted is not None and wanted.family != endpoint.family and endpoint.host == LOOPBACK[endpoint.family]:
+        # A lesson about IPv6 is about ::1, as `-6` would have chosen; another host is the user's choice,
+        # and the player then stops at the `family` line with the reason.
+        endpoint = Endpoint(wanted.family, LOOPBACK[wanted.family], endpoint.port)
+        printer.say(wanted.line, f"this lesson runs over {wanted.word}, so it uses {endpoint.host}")
     session = Session()
     session.subscribe(printer.event)
     timeline = Timeline()

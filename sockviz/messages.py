@@ -1,33 +1,44 @@
-"""Messages the whole app shares."""
+"""Messages that come from threads: the session's events and a scenario's progress.
+
+Each is a dataclass, as Toolong's are. A message that belongs to one widget is
+nested in that widget's class, with `control`; these belong to no widget.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.message import Message
 
 from sockviz.core import Event
 
 
+@dataclass
 class SessionEvent(Message):
-    """A core event, carried from whichever thread caused it to the UI thread."""
+    """A core event, carried from whichever thread caused it to the UI thread.
 
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
+    Never coalesced: the log, the timeline and the wire tell every event (the log
+    sums a burst up itself)."""
+
+    event: Event
 
 
+@dataclass
 class Narrated(Message):
     """A scenario's `say` line (or a failed `expect`), from the player's thread."""
 
-    def __init__(self, line: int, text: str) -> None:
-        super().__init__()
-        self.line = line
-        self.text = text
+    line: int
+    text: str
 
 
+@dataclass
 class ScenarioState(Message):
     """The player's progress: its state when it changes (None: unchanged) and the line it runs next."""
 
-    def __init__(self, state: str | None, next_line: str) -> None:
-        super().__init__()
-        self.state = state
-        self.next_line = next_line
+    state: str | None
+    next_line: str
+
+    def can_replace(self, message: Message) -> bool:
+        """A played scenario runs lines faster than frames: only the newest "next line" is worth drawing,
+        but a change of state (ended, say) is never dropped."""
+        return self.state is None and isinstance(message, ScenarioState)

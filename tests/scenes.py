@@ -4,15 +4,20 @@ A picture of real sockets varies with fds, ephemeral ports and time. Each
 scene pins them without faking anything: the session reads a clock the scene
 sets, the fds below a floor are taken so the sockets get the same numbers,
 the client's ephemeral range is narrowed to one port, and the server listens
-on a fixed port.
+on a fixed port. Those ports are the same in every test suite on the machine,
+so a scene holds a file lock for as long as it lives: two suites run at once
+(tests/under_load.py) take turns with the pinned ports instead of colliding.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import struct
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from helpers import ManualClock, until
 from textual.pilot import Pilot
@@ -25,6 +30,9 @@ CLIENT_PORT = 47111
 FD_FLOOR = 100
 IP_LOCAL_PORT_RANGE = 51  # Linux 6.3+: the ephemeral range of one socket
 SIZE = (120, 36)
+PORTS_LOCK = Path(tempfile.gettempdir()) / f"sockviz-scene-ports-{SERVER_PORT}-{CLIENT_PORT}.lock"
+"""Held by the scene that uses the pinned ports. Not per network namespace: /tmp is shared across
+namespaces, and a suite that waits here for one in another namespace only waits a few seconds."""
 SIZES = {"timeline": (100, 30)}
 """Scenes drawn at another size: the timeline takes the whole bottom row below 110 columns,
 which keeps the log (whose threads may tell a wake-up in either order) out of the picture."""
@@ -47,9 +55,14 @@ def release_fds(taken: list[int]) -> None:
 
 
 class Scene:
-    """An app on fixed ports with a manual clock, and a way to step it and wait."""
+    """An app on fixed ports with a manual clock, and a way to step it and wait.
+
+    Use it as a context manager: it holds the pinned ports (PORTS_LOCK) until the scene is over and
+    gives back the fds it pinned.
+    """
 
     def __init__(self) -> None:
+        self._lock: int | None = None
         self.clock = ManualClock()
         # A call counts as blocked once it has run this long. The app's 20 ms can be passed by an instant
         # connect() when the machine is busy, which would add a "blocks" line to the picture.
@@ -58,6 +71,18 @@ class Scene:
         self.events: list[Event] = []
         self.session.subscribe(self.events.append)
         self.fds: list[int] = []
+
+    def __enter__(self) -> Scene:
+        self._lock = os.open(PORTS_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)  # another suite's scene may hold the ports: wait for it
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        release_fds(self.fds)
+        self.fds = []
+        if self._lock is not None:
+            os.close(self._lock)  # closing the file lets the lock go
+            self._lock = None
 
     async def run(self, pilot: Pilot, step_id: str, at: float, wait_for: type[Event] = StepFinished) -> None:
         """At scene time `at` (seconds), press the step's key and wait until the UI has its outcome."""
@@ -80,7 +105,7 @@ class Scene:
         """Let the kernel finish what the last call started (an ACK, say), then redraw from it at once:
         on a loaded machine the table's own timer may come late."""
         await pilot.pause(seconds)
-        self.app.refresh_sockets()
+        self.app.session_screen.refresh_sockets()
         self.app.query_one("#timeline").refresh()  # it redraws on its own timer too, when it is open
         await pilot.pause()
 

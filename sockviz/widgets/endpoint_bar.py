@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Unpack
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,6 +16,7 @@ from sockviz.core import Endpoint, InputError, check_host, parse_port, resolve
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.widgets.family_toggle import FamilyToggle
 from sockviz.widgets.field import Field
+from sockviz.widgets.options import WidgetOptions
 
 _EXPOSED = (
     "A socket bound to 0.0.0.0 or :: takes connections on every network interface, so other machines "
@@ -25,14 +27,52 @@ _EXPOSED = (
 class EndpointBar(Horizontal):
     """Host, port and family, checked as they are typed; names are looked up off the UI thread."""
 
-    family: reactive[socket.AddressFamily] = reactive(socket.AF_INET, init=False)
+    DEFAULT_CSS = """
+    EndpointBar {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+    }
+    EndpointBar > #brand {
+        text-style: bold;
+        color: $text-accent;
+        padding: 0 2 0 0;
+    }
+    EndpointBar > Field {
+        width: auto;
+        height: 1;
+        layout: horizontal;
+        padding: 0 1 0 0;
+    }
+    EndpointBar > Field > .field-note {
+        width: auto;
+        padding: 0 0 0 1;
+    }
+    EndpointBar #host {
+        width: 22;
+    }
+    EndpointBar #port {
+        width: 8;
+    }
+    EndpointBar > FamilyToggle {
+        margin: 0 1 0 0;
+    }
+    EndpointBar > #exposure.-exposed {
+        color: $text-warning;
+        text-style: bold;
+        padding: 0 1;
+    }
+    """
 
-    def __init__(self, host: str, port: int, family: socket.AddressFamily, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    family: reactive[socket.AddressFamily] = reactive(socket.AF_INET, init=False)
+    listening_everywhere: reactive[tuple[str, ...]] = reactive((), init=False)
+    """The sockets that listen on every interface now, whatever the host field says."""
+
+    def __init__(self, host: str, port: int, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self._start = (host, port, family)
         self._looked_up: dict[tuple[str, socket.AddressFamily], str | InputError] = {}
         self._host_exposed = False
-        self._listening_everywhere: list[str] = []
         self.set_reactive(EndpointBar.family, family)
 
     def compose(self) -> ComposeResult:
@@ -118,6 +158,8 @@ class EndpointBar(Horizontal):
     def _looked_up_done(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "resolve" or event.state is not WorkerState.SUCCESS:
             return
+        if event.worker.result is None:
+            return
         key, found = event.worker.result
         self._looked_up[key] = found
         if key == (self.host_field.value.strip(), self.family):
@@ -132,17 +174,17 @@ class EndpointBar(Horizontal):
             self._show_exposure(found)
 
     def show_listening_everywhere(self, names: list[str]) -> None:
-        """The sockets that listen on every interface now, whatever the host field says."""
-        if names != self._listening_everywhere:
-            self._listening_everywhere = list(names)
-            self._show_warning()
+        self.listening_everywhere = tuple(names)
+
+    def watch_listening_everywhere(self) -> None:
+        self._show_warning()
 
     def _show_exposure(self, numeric: str | None) -> None:
         self._host_exposed = numeric is not None and Endpoint(self.family, numeric, 1).all_interfaces
         self._show_warning()
 
     def _show_warning(self) -> None:
-        names = self._listening_everywhere
+        names = self.listening_everywhere
         if names:
             verb = "is" if len(names) == 1 else "are"
             text = f"⚠ {', '.join(names)} {verb} open to other hosts (all interfaces)"

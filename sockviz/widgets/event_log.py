@@ -10,6 +10,7 @@ lines wait, and are written at the log's real width once it shows again.
 from __future__ import annotations
 
 from collections import deque
+from typing import Unpack
 
 from rich.text import Text
 from textual import events
@@ -17,6 +18,7 @@ from textual.widgets import RichLog
 
 from sockviz.core import Event
 from sockviz.core.story.sentences import StoryLine, Storyteller
+from sockviz.widgets.options import WidgetOptions
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
@@ -27,8 +29,8 @@ _INDENT = 16
 class EventLog(RichLog):
     """The event log."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
         self._pending: list[Text] = []
@@ -42,8 +44,10 @@ class EventLog(RichLog):
                 self._waiting.append(line)
 
     def fault(self, text: str) -> None:
-        """A line about sockviz's own bug, apart from the socket story: it is not part of the lesson."""
-        self._add(Text(text, style=self.app.theme_variables.get("text-error", "red"), overflow="fold"))
+        """A fault of sockviz itself (a worker or handler that raised): said in the log, never dropped in silence."""
+        line = Text(text, style=self.app.theme_variables.get("text-error", ""), overflow="fold")
+        line.append("\nwhy: ", style="bold").append("a bug in sockviz, not in your sockets; the app goes on", "italic")
+        self._add(line)
 
     def on_resize(self, event: events.Resize) -> None:
         super().on_resize(event)

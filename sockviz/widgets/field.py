@@ -38,6 +38,33 @@ class ParsedBy(Validator):
 class Field(Vertical, Generic[T]):
     """Title, input and the reason it refuses a value."""
 
+    DEFAULT_CSS = """
+    Field {
+        width: 100%;
+        height: auto;
+        layout: vertical;
+    }
+    Field > .field-title {
+        color: $text-muted;
+        padding: 0 1 0 0;
+    }
+    Field > Input {
+        width: 100%;
+    }
+    Field > .field-note {
+        display: none;
+        width: 100%;
+        color: $text-muted;
+        text-style: italic;
+    }
+    Field > .field-note.-shown {
+        display: block;
+    }
+    Field > .field-note.-refused {
+        color: $text-error;
+        text-style: bold;
+    }
+    """
     DEFAULT_CLASSES = "field"
 
     def __init__(
@@ -66,10 +93,6 @@ class Field(Vertical, Generic[T]):
         yield Label(self._title, classes="field-title", markup=False)
         yield self._input
         yield self._note
-
-    @property
-    def input(self) -> Input:
-        return self._input
 
     @property
     def value(self) -> str:

@@ -9,7 +9,7 @@ the command palette's on the right. A click on a key presses it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from rich.style import Style
 from rich.text import Text
@@ -17,14 +17,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
+from sockviz.widgets.options import WidgetOptions
+
 
 class KeyBar(Widget):
     """What the focused widget and the app answer to, as Textual's Footer would list it."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"key-bar--key", "key-bar--description"}
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self._drawn: list[tuple[list[Binding], str]] | None = None
         """The entries of the line on screen: bindings change at every focus move, the line seldom does."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
+from typing import Unpack
 
 from rich.text import Text
 from textual import on
@@ -18,13 +19,14 @@ from sockviz.core import Endpoint, Session
 from sockviz.core.scenario.language import Line
 from sockviz.core.scenario.player import Player
 from sockviz.messages import Narrated, ScenarioState
+from sockviz.widgets.options import WidgetOptions
 
 
 class ScenarioPanel(Static):
     """Shown while a scenario is loaded."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__("", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__("", **kwargs)
         self._player: Player | None = None
         self._gate = threading.Condition()
         self._playing = False
@@ -48,6 +50,10 @@ class ScenarioPanel(Static):
         self._show()
         self.run_worker(partial(self._play, self._player, lines), thread=True, group="scenario",
                         exit_on_error=False, description=title)  # fmt: skip
+
+    def on_unmount(self) -> None:
+        """A quit in the middle of a scenario stops its player before the session closes."""
+        self.stop()
 
     def stop(self) -> None:
         with self._gate:

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from sockviz.core import SocketSnapshot, TrackedSocket
+
+NOTHING_SELECTED = "select a socket in the table to see print() of it"
 
 
 class SocketDetail(Static):
     """`print(s)` for the socket under the table's cursor."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._shown: Text | None = None
+    shown: reactive[Text] = reactive(Text(""), init=False)
+    """What is written: only a change is drawn, as an update lays the screen out again, four times a second."""
 
     def show(self, tracked: TrackedSocket | None, snap: SocketSnapshot | None) -> None:
         if tracked is None or snap is None:
-            self._update(Text("select a socket in the table to see print() of it", style="dim"))
+            self.shown = Text(NOTHING_SELECTED, style="dim")
             return
         text = Text.assemble((f">>> print({tracked.name})\n", "dim"), snap.repr or repr(tracked.sock))
         if snap.kernel is not None:
@@ -25,10 +27,7 @@ class SocketDetail(Static):
             if snap.kernel.queues:
                 text.append(f", {snap.kernel.queues}", style="dim")
         text.append(f"\nsent {tracked.bytes_sent} bytes, received {tracked.bytes_received}", style="dim")
-        self._update(text)
+        self.shown = text
 
-    def _update(self, text: Text) -> None:
-        """Only a change is written: an update lays the whole screen out again, four times a second."""
-        if text != self._shown:
-            self._shown = text
-            self.update(text)
+    def watch_shown(self, text: Text) -> None:
+        self.update(text)

@@ -8,6 +8,7 @@ of many rows costs little.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Unpack
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -19,6 +20,7 @@ from textual.widgets.data_table import ColumnKey
 
 from sockviz.core import Call, SocketSnapshot, TrackedSocket
 from sockviz.core.story.sentences import duration
+from sockviz.widgets.options import WidgetOptions
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "socket"),
@@ -61,7 +63,7 @@ def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> tuple
         "role": tracked.role.value,
         "open": "closed" if snap.closed else "open",
         "state": state,
-        "now": doing,
+        "now": tracked.lasting if doing == "idle" and tracked.lasting else doing,  # a listener that shutdown stopped
         "laddr": "" if snap.laddr is None else str(snap.laddr),
         "raddr": "" if snap.raddr is None else str(snap.raddr),
         "queues": "" if kernel is None else kernel.queues,
@@ -75,8 +77,8 @@ def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> tuple
 class SocketsTable(DataTable[Text]):
     """The live table of sockets."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._shown: dict[str, tuple[str, ...]] = {}
         self._kept_cells: LRUCache[tuple, SegmentLines] = LRUCache(4000)
         """Rendered cells, by everything their picture depends on (see `_render_cell`)."""
@@ -121,10 +123,10 @@ class SocketsTable(DataTable[Text]):
         changes ten times a second cost more than the whole frame. A cell's picture depends only on
         what is keyed here, so an unchanged cell is not rendered again.
         """
-        if row_index < 0 or column_index < 0:  # the header
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:  # the header, or a row on its way out
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         value = self._data[row_key][column_key]
         key = (row_index, column_key, value.plain, str(value.style), base_style, width, cursor, hover,
                self._show_hover_cursor, self.show_cursor, self._pseudo_class_state, self.app.theme)  # fmt: skip

@@ -1,31 +1,37 @@
-"""One side of the lesson: its steps, and the values those steps send."""
+"""One side of the connection: its steps, and the values those steps send."""
 
 from __future__ import annotations
 
 import dataclasses
 import socket
+from typing import TypeVar, Unpack
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Collapsible, Label, ProgressBar, Select
+from textual.reactive import reactive
+from textual.widgets import Button, Collapsible, Label, ProgressBar, Select
+from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
 from sockviz.core.model.bulk import parse_size
 from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
 from sockviz.core.model.prediction import Prediction
-from sockviz.core.model.step_args import MAX_BURST
+from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES
 from sockviz.widgets.field import Field
-from sockviz.widgets.step_list import StepList
+from sockviz.widgets.options import WidgetOptions
+from sockviz.widgets.step_button import StepButton
+
+T = TypeVar("T")
 
 DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 """The course's message."""
 
 DEFAULT_BURST = 10
 
-_SHUTDOWN_CHOICES = [("SHUT_WR", socket.SHUT_WR), ("SHUT_RD", socket.SHUT_RD), ("SHUT_RDWR", socket.SHUT_RDWR)]
+_SHUTDOWN_CHOICES = [(SHUTDOWN_NAMES[how], how) for how in (socket.SHUT_WR, socket.SHUT_RD, socket.SHUT_RDWR)]
 
 
 def _optional(parse):
@@ -45,23 +51,91 @@ def _whole(low: int, high: int, field: str):
 class StepPane(Vertical):
     """The server's or the client's steps, and the fields they read."""
 
+    DEFAULT_CSS = """
+    StepPane {
+        width: 28;
+        scrollbar-size-vertical: 1;
+        height: auto;
+        border: round $primary;
+        border-title-style: bold;
+        padding: 0 1;
+        overflow-y: auto;
+    }
+    StepPane > .steps {
+        height: auto;
+    }
+    StepPane .field {
+        width: 100%;
+        height: auto;
+        layout: vertical;
+        padding: 0;
+    }
+    StepPane .field-note {
+        width: 100%;
+        padding: 0;
+    }
+    StepPane Input, StepPane Select {
+        width: 100%;
+    }
+    StepPane .no-choice {
+        width: 100%;
+        color: $text-muted;
+        text-style: italic;
+    }
+    StepPane Collapsible {
+        padding: 0;
+        border: none;
+    }
+    StepPane CollapsibleTitle {
+        padding: 0;
+    }
+    StepPane Collapsible > Contents {
+        padding: 0;
+    }
+    StepPane .progress {
+        width: 100%;
+        margin: 1 0 0 0;
+    }
+    StepPane .progress Bar {
+        width: 1fr;
+    }
+    StepPane > .field-title, StepPane .field {
+        margin: 1 0 0 0;
+    }
+    StepPane .field-title {
+        color: $text-muted;
+    }
+    """
+
     @dataclasses.dataclass
     class StepPressed(Message):
         """The user asked for a step from this pane."""
 
+        pane: StepPane
         step: Step
+
+        @property
+        def control(self) -> StepPane:
+            return self.pane
 
     @dataclasses.dataclass
     class SocketChosen(Message):
         """The user chose which socket this side's steps act on."""
 
+        pane: StepPane
         socket_id: int
 
-    def __init__(self, side: Side, *, message: str = "", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        @property
+        def control(self) -> StepPane:
+            return self.pane
+
+    acts_on: reactive[str] = reactive("", init=False)
+    """Which sockets the steps act on now (`acts on s, conn2`): the border repaints only when it changes."""
+
+    def __init__(self, side: Side, *, message: str = "", **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self.side = side
         self._message = message
-        self.steps = StepList(steps_of(side), id=f"{side.value}-steps")
         self._choices: list[tuple[str, int]] = []
         server = side is Side.SERVER
         self._no_choice = Label("none accepted yet" if server else "none yet", classes="no-choice")
@@ -70,12 +144,14 @@ class StepPane(Vertical):
         self._select: Select[int] | None = None
         self._settings_ready = False
         self._progress: ProgressBar | None = None
-        """Made by the first bulk transfer: most lessons never need it, and start-up is shorter without."""
+        """Made by the first bulk transfer: most sessions never need it, and start-up is shorter without."""
         self.border_title = side.value
 
     def compose(self) -> ComposeResult:
         side = self.side.value
-        yield self.steps
+        with Vertical(id=f"{side}-steps", classes="steps"):
+            for each in steps_of(self.side):
+                yield StepButton(each)
         server = self.side is Side.SERVER
         yield Label("connection" if server else "client socket", classes="field-title")
         yield self._no_choice
@@ -124,10 +200,11 @@ class StepPane(Vertical):
 
     # ----- steps -----------------------------------------------------------
 
-    @on(StepList.Chosen)
-    def _pressed(self, event: StepList.Chosen) -> None:
+    @on(Button.Pressed, "StepButton")
+    def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.post_message(self.StepPressed(event.step))
+        if isinstance(event.button, StepButton):
+            self.post_message(self.StepPressed(self, event.button.step))
 
     def args_for(self, step: Step, base: StepArgs, *, quiet: bool = False) -> StepArgs:
         """The step's arguments from this pane's fields; raises InputError, shown at the field unless quiet.
@@ -171,12 +248,13 @@ class StepPane(Vertical):
             return default
         return field.parsed(quiet=quiet)
 
-    def _select_value(self, selector: str, default):
+    def _select_value(self, selector: str, default: T) -> T:
+        """A Select's choice, or `default` while it is not there or nothing is chosen."""
         try:
             value = self.query_one(selector, Select).value
         except NoMatches:
             return default
-        return default if value is Select.NULL else value
+        return default if isinstance(value, NoSelection) else value
 
     @on(Select.Changed, "#server-option-name, #client-option-name")
     def _option_chosen(self, event: Select.Changed) -> None:
@@ -188,14 +266,25 @@ class StepPane(Vertical):
 
     # ----- what the app shows here ----------------------------------------
 
+    def step_button(self, step_id: str) -> StepButton:
+        return self.query_one(f"#{step_id}", StepButton)
+
     def show_hints(self, hints: dict[str, Prediction | None]) -> None:
-        """Put the kernel's would-it-block hint beside each blocking step."""
-        self.steps.show_hints(hints)
+        """Put the kernel's would-it-block hint beside each blocking step (a button redraws only on a change)."""
+        for step_id, hint in hints.items():
+            self.step_button(step_id).hint = hint
+
+    def show_refusals(self, refusals: dict[str, str | None]) -> None:
+        """Show which steps cannot run now, and why."""
+        for step_id, refusal in refusals.items():
+            self.step_button(step_id).refusal = refusal
 
     def show_target(self, text: str) -> None:
-        """Which sockets the steps act on, under the pane; set only when it changes, as it repaints."""
-        if self.border_subtitle != text:
-            self.border_subtitle = text
+        """Which sockets the steps act on, under the pane."""
+        self.acts_on = text
+
+    def watch_acts_on(self, text: str) -> None:
+        self.border_subtitle = text
 
     def show_progress(self, progress: tuple[int, int] | None) -> None:
         """A bulk transfer's bytes so far, or nothing."""
@@ -203,7 +292,7 @@ class StepPane(Vertical):
             if progress is None:
                 return
             self._progress = ProgressBar(id=f"{self.side.value}-progress", show_eta=False, classes="progress")
-            self.mount(self._progress, after=self.steps)
+            self.mount(self._progress, after=self.query_one(".steps"))
         self._progress.display = progress is not None
         if progress is not None:
             self._progress.update(total=progress[1], progress=progress[0])
@@ -215,9 +304,10 @@ class StepPane(Vertical):
         if select is None:
             if choices:
                 self._choices = choices
-                self._select = Select(choices, value=chosen if known else Select.NULL, prompt="choose a socket",
-                                      compact=True, id=self._choice_id)  # fmt: skip
-                self.mount(self._select, after=self._no_choice)
+                value: int | NoSelection = chosen if known and chosen is not None else Select.NULL
+                self._select = select = Select(choices, value=value, prompt="choose a socket", compact=True,
+                                               id=self._choice_id)  # fmt: skip
+                self.mount(select, after=self._no_choice)
                 self._no_choice.remove()
             return
         if not select.is_mounted:  # its parts are not made yet
@@ -227,11 +317,11 @@ class StepPane(Vertical):
             if choices != self._choices:
                 self._choices = choices
                 select.set_options(choices)
-            if known and select.value != chosen:
+            if known and chosen is not None and select.value != chosen:
                 select.value = chosen
 
     @on(Select.Changed, "#server-conn, #client-sock")
     def _socket_chosen(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, int):
-            self.post_message(self.SocketChosen(event.value))
+            self.post_message(self.SocketChosen(self, event.value))

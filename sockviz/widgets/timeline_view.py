@@ -8,7 +8,9 @@ paints each cell by its ink, and takes the keys that move the window.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from itertools import groupby
+from operator import itemgetter
+from typing import ClassVar, Unpack
 
 from rich.style import Style
 from rich.text import Text
@@ -17,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
 from sockviz.core.story.timeline import LEGEND, Ink, Mark, Row, Timeline, View, Window
+from sockviz.widgets.options import WidgetOptions
 
 LABEL_WIDTH = 8
 """Room for a lane's name; longer names (`conn1000`) are cut at the left."""
@@ -43,8 +46,8 @@ class TimelineView(Widget, can_focus=True):
         "timeline--story",
     }
 
-    def __init__(self, timeline: Timeline, now: Callable[[], float], **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, timeline: Timeline, now: Callable[[], float], **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(**kwargs)
         self.timeline = timeline
         self.window = Window()
         self.first_lane = 0
@@ -96,15 +99,8 @@ class TimelineView(Widget, can_focus=True):
     def _draw(self, text: Text, row: Row, styles: dict[Ink, Style]) -> None:
         label_style = Style() if row.side is None else self.get_component_rich_style(f"timeline--{row.side.value}")
         text.append(f"{row.label[-LABEL_WIDTH:]:>{LABEL_WIDTH}} ", style=label_style)
-        run, ink_of_run = [], None
-        for char, ink in row.cells:  # one span per run of the same ink, not one per cell
-            if ink is not ink_of_run and run:
-                text.append("".join(run), style=styles[ink_of_run])
-                run = []
-            run.append(char)
-            ink_of_run = ink
-        if run:
-            text.append("".join(run), style=styles[ink_of_run])
+        for ink, run in groupby(row.cells, key=itemgetter(1)):  # one span per run of the same ink, not one per cell
+            text.append("".join(char for char, _ in run), style=styles[ink])
 
     def on_click(self, event: events.Click) -> None:
         """A click on a mark or a bar tells that call on the story line; a click elsewhere lets go."""

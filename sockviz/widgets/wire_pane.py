@@ -1,105 +1,143 @@
 """The wire: TCP segments on loopback, in time with the calls that caused them.
 
-The capture module is imported only when the pane first opens, so it costs
-start-up nothing. A bulk transfer's thousands of data segments and ACKs are
-summed up per batch; handshakes, FINs and RSTs always get a line of their own.
+The capture modules are imported only when the pane first opens, so they cost
+start-up nothing. Which segments get a line and which are summed up is the
+core's `WireStory`; this pane only draws its lines.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Unpack
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import RichLog
 
 from sockviz.core import StepCalled
-from sockviz.core.model.payload import show_bytes
+from sockviz.core.story.owners import owner_of
+from sockviz.widgets.options import WidgetOptions
 
-SUM_UP_AFTER = 12
-"""A batch with more data and ACK segments than this gets one summary line for them."""
+if TYPE_CHECKING:
+    from sockviz.core import Session
+    from sockviz.core.kernel.capture import Delivery, Segment
+    from sockviz.core.story.wire import Summary, Wire, WireLine, WireStory
+
+PREVIEW_SHOWN = 32
+"""Payload bytes a segment's line shows."""
+TICK_SECONDS = 0.25
 
 
+@dataclass
 class WireSegments(Message):
-    """Segments from the capture thread."""
+    """What the capture thread delivered: segments, and frames the kernel dropped."""
 
-    def __init__(self, segments: list) -> None:
-        super().__init__()
-        self.segments = segments
+    delivery: Delivery
 
 
 class WirePane(RichLog):
     """The wire view."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)
         self.border_title = "wire (lo)"
-        self.capture = None
+        self.wire: Wire | None = None
+        self._story: WireStory | None = None
+        self._session: Session | None = None
 
-    def start(self, session, post: Callable[[Message], object]) -> None:
+    def start(self, session: Session, post: Callable[[Message], object]) -> None:
         """Begin capturing, or say in one sentence why it cannot."""
-        if self.capture is not None:
+        if self.wire is not None:
             return
-        from sockviz.core.kernel.capture import WireCapture  # only when the wire view first opens
+        from sockviz.core.story.wire import Wire, WireStory  # only when the wire view first opens
 
-        self.capture = WireCapture(session.uses_port, lambda batch: post(WireSegments(batch)), session.now)
-        problem = self.capture.start()
+        self._session = session
+        self._story = WireStory()
+        self.wire = Wire(session, lambda delivery: post(WireSegments(delivery)))
+        problem = self.wire.start()
         if problem:
-            self.capture = None
+            self.wire = None
             self.write(Text(problem, style="italic"))
-        self._name = session.owner_of
+            return
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def on_unmount(self) -> None:
+        self.stop()
 
     def stop(self) -> None:
-        if self.capture is not None:
-            self.capture.stop()
+        if self.wire is not None:
+            self.wire.stop()
 
     def show_call(self, event: StepCalled) -> None:
         """Calls go in the same view, so each segment sits under the call that caused it."""
-        if self.capture is not None and event.call.burst_of is None:
-            self.write(
-                Text.assemble((f"{event.at:8.3f} ", "dim"), (f"{event.call.step.side.value}: {event.call.code}", "dim"))
-            )
+        if self.wire is not None and self._story is not None:
+            self._show(self._story.call(event))
 
-    def show_segments(self, segments: list) -> None:
-        bulk = [s for s in segments if s.is_data_or_ack]
-        summed = len(bulk) > SUM_UP_AFTER
-        for segment in segments:
-            if summed and segment.is_data_or_ack:
-                continue
-            self.write(self._line(segment))
-        if summed:
-            self.write(self._summary(bulk))
+    def show_delivery(self, delivery: Delivery) -> None:
+        if self._story is not None and self._session is not None:
+            self._show(self._story.delivery(delivery, self._session.now()))
 
-    def _line(self, segment) -> Text:
-        who = f"{self._name(segment.src, segment.dst)} → {self._name(segment.dst, segment.src)}"
+    def _tick(self) -> None:
+        if self._story is not None and self._session is not None:
+            self._show(self._story.tick(self._session.now()))
+
+    def _show(self, lines: list[WireLine]) -> None:
+        from sockviz.core.story.wire import CallLine, Dropped, Summary
+
+        for line in lines:
+            if isinstance(line, CallLine):
+                self.write(Text.assemble((f"{line.at:8.3f} ", "dim"), (f"{line.side}: {line.code}", "dim")))
+            elif isinstance(line, Summary):
+                self.write(self._summary(line))
+            elif isinstance(line, Dropped):
+                said = f"{line.count} frames dropped by the kernel (the capture's ring was full): not shown, not saved"
+                self.write(Text.assemble((f"{line.at:8.3f} ", "dim"), (said, "bold")))
+            else:
+                self.write(self._line(line))
+
+    def _who(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
+        assert self._session is not None
+        sockets = self._session.sockets
+        return f"{owner_of(sockets, src, dst)} → {owner_of(sockets, dst, src)}"
+
+    def _line(self, segment: Segment) -> Text:
         style = "bold" if segment.flags not in ("ACK", "PSH-ACK") else ""
         if "RST" in segment.flags:
             style = "bold red"
         text = Text.assemble(
             (f"{segment.at:8.3f} ", "dim"),
-            (f"{who:<14} ", ""),
+            (f"{self._who(segment.src, segment.dst):<14} ", ""),
             (f"{segment.flags:<8} ", style),
             (f"seq={segment.seq} ack={segment.ack} len={segment.length}", "dim"),
         )
+        if segment.retransmitted:
+            text.append(" (sent again)", "italic")
+        elif segment.fresh < segment.length:
+            text.append(f" ({segment.length - segment.fresh:,} bytes sent again)", "italic")
         if segment.length:
-            text.append(f" {show_bytes(segment.preview, 32)}")
+            text.append(f" {preview(segment.preview, segment.length)}")
         return text
 
-    def _summary(self, bulk: list) -> Text:
-        directions: Counter[str] = Counter()
-        payload: Counter[str] = Counter()
-        for segment in bulk:
-            key = f"{self._name(segment.src, segment.dst)} → {self._name(segment.dst, segment.src)}"
-            directions[key] += 1
-            payload[key] += segment.length
-        parts = ", ".join(f"{key}: {count} segments, {payload[key]} bytes" for key, count in directions.items())
-        return Text.assemble((f"{bulk[-1].at:8.3f} ", "dim"), (f"… {parts}", "italic"))
+    def _summary(self, summary: Summary) -> Text:
+        parts = []
+        for (src, dst), tally in summary.directions.items():
+            part = f"{self._who(src, dst)}: {tally.segments:,} segments, {tally.new_bytes:,} bytes"
+            if tally.resent:
+                part += f" ({tally.resent:,} sent again, {tally.resent_bytes:,} bytes)"
+            parts.append(part)
+        return Text.assemble((f"{summary.last_at:8.3f} ", "dim"), (f"… {', '.join(parts)}", "italic"))
 
-    def export(self, path) -> str:
-        """Save the capture as pcap; the sentence for the log."""
-        if self.capture is None:
+    def export(self, path: Path, *, plain: bool = False) -> str:
+        """Save the capture as pcapng (or plain pcap); the sentence for the log."""
+        if self.wire is None:
             return "nothing captured: open the wire view (w) first"
-        count = self.capture.export_pcap(path)
-        note = f" ({self.capture.left_out} frames past the 32 MiB store were left out)" if self.capture.left_out else ""
-        return f"saved {count} frames to {path}{note}: Wireshark and tcpdump open it"
+        return self.wire.export(path, plain=plain)
+
+
+def preview(kept: bytes, length: int) -> str:
+    """The payload's first bytes, escaped, and how many more the segment really carried."""
+    shown = kept[:PREVIEW_SHOWN]
+    rest = length - len(shown)
+    return f"{shown!r}… ({rest:,} more bytes)" if rest > 0 else repr(shown)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -11,7 +12,6 @@ from textual.pilot import Pilot
 from sockviz.app import SockvizApp
 from sockviz.core import Event, StepBlocked, StepFinished, StepRefused, step
 from sockviz.messages import SessionEvent
-from sockviz.widgets.step_list import StepList
 
 WAITS = {"finish": StepFinished, "block": StepBlocked}
 LISTENING = ("server-socket", "server-bind", "server-listen")
@@ -30,6 +30,11 @@ class Lecture:
 
     async def until(self, condition, what: str, timeout: float = 5.0) -> None:
         await until(self.pilot, condition, what, timeout)
+
+    async def settled(self, timeout: float = 5.0) -> None:
+        """Every worker started so far (a step's call among them) has ended, so all it would tell is told:
+        what has not happened by then was never started."""
+        await asyncio.wait_for(self.app.workers.wait_for_complete(), timeout)
 
     def note(self, field: str) -> str:
         """What a field says under itself: its reason for refusing a value, or a lookup's result."""
@@ -57,10 +62,8 @@ class Lecture:
         return arrived()[0]
 
     async def click_line(self, step_id: str) -> None:
-        """Click a step's line in its pane, as a mouse does; wait for nothing."""
-        chosen = step(step_id)
-        steps = self.app.query_one(f"#{chosen.side.value}-steps", StepList)
-        assert await self.pilot.click(steps, offset=(4, steps.steps.index(chosen)))
+        """Click a step's button, as a mouse does; wait for nothing."""
+        assert await self.pilot.click(f"#{step_id}")
 
     async def click(self, step_id: str, wait_for: str = "finish") -> Event:
         return await self._do(step_id, False, wait_for)

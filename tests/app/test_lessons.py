@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import CONNECTED, LISTENING, lecture
 from helpers import wait_for
+from textual.widgets import Button
 
 from sockviz.app import SockvizApp
 from sockviz.core import Side, StepBlocked, StepFailed, StepReturned, Target
@@ -150,8 +151,8 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
             app.query_one("#port").value = bad
             await lect.pilot.pause()
             await lect.click_line("server-bind")
-            await lect.pilot.pause(0.22)
-            assert reason in lect.note("port")
+            await lect.until(lambda reason=reason: reason in lect.note("port"), f"the port field to say {reason!r}")
+            await lect.settled()
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
         app.query_one("#port").value = str(port)
         app.query_one("#host").value = "127.0.0.1 x"
@@ -160,7 +161,8 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_runs(port):
         app.query_one("#host").value = "no-such-host.invalid"
         await lect.until(lambda: "does not resolve" in lect.note("host"), "the lookup to fail")
         await lect.click_line("server-bind")
-        await lect.pilot.pause(0.22)
+        await lect.until(lambda: "does not resolve" in lect.note("host"), "the refusal to stay at the field")
+        await lect.settled()
         assert not [e for e in lect.events.events if getattr(e, "call", None) and e.call.step.id == "server-bind"]
         app.query_one("#host").value = "localhost"
         await lect.until(lambda: "localhost is 127.0.0.1" in lect.note("host"), "lookup")
@@ -366,19 +368,20 @@ async def test_export_writes_both_notebooks(port, tmp_path, monkeypatch):
 async def test_the_steps_are_reached_with_tab_and_run_with_enter(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        steps = app.query_one("#server-steps")
-        while app.focused is not steps:
+        first = app.query_one("#server-socket", Button)
+        while app.focused is not first:
             await lect.pilot.press("tab")
-        assert steps.cursor == 0
         await lect.pilot.press("enter")
         await lect.until(lambda: [t.name for t in app.session.sockets] == ["s"], "socket() from enter")
         await lect.pilot.press("down", "enter")
         await lect.until(lambda: lect.cell("s", "laddr") == f"('127.0.0.1', {port})", "bind() from the keyboard")
         await lect.pilot.press("down", "enter")
         await lect.until(lambda: lect.cell("s", "state") == "LISTEN", "listen() from the keyboard")
-        assert steps.steps[steps.cursor].id == "server-listen"
+        assert app.focused is not None and app.focused.id == "server-listen"
         await lect.pilot.press("up", "up", "up")  # round to the last step
-        assert steps.steps[steps.cursor].id == "server-close"
+        assert app.focused.id == "server-close"
+        await lect.pilot.press("tab")  # from the last step on to the pane's fields
+        assert not isinstance(app.focused, Button)
 
 
 async def test_the_key_bar_lists_the_keys_and_a_click_presses_one(port):

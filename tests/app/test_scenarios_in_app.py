@@ -20,7 +20,7 @@ async def test_a_lesson_plays_step_by_step_then_to_the_end(port):
         assert not app.session.sockets  # paused: nothing runs until asked
         await lect.pilot.press("n")
         await lect.until(lambda: len(app.session.sockets) == 1, "one step")
-        await lect.until(lambda: "next: server bind" in narration(app), "the next line")
+        await lect.until(lambda: 'next: say "SO_REUSEADDR' in narration(app), "the next line")
         await lect.pilot.press("space")
         await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to end", 15)
         assert "No socket listens there any more" in narration(app)

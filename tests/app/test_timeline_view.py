@@ -53,9 +53,11 @@ async def test_holding_the_timeline_keeps_the_picture_still(port):
         await lect.pilot.press("f")
         timeline = app.query_one("#timeline")
         assert "held at" in timeline.border_title
-        still = picture(app)
+        still, held_at, lanes = picture(app), app.session.now(), timeline.timeline.lane_count
         await lect.press_all("client-socket")
-        await lect.pilot.pause(0.6)
+        # What a following view would show is there: a new lane, and time enough for a bar to grow.
+        await lect.until(lambda: timeline.timeline.lane_count > lanes, "the c lane in the timeline's model")
+        await lect.until(lambda: app.session.now() > held_at + 0.5, "half a second of session time")
         assert picture(app)[1:] == still[1:]  # no new lane, nothing grown (the first line is the axis)
         await lect.pilot.press("f")
         assert "following" in timeline.border_title

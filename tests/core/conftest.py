@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from helpers import Background, ManualClock, Recorder, free_port, wait_for
@@ -21,8 +22,8 @@ class Lesson:
         self.family = family
         self.endpoint = Endpoint(family, host, free_port(host))
 
-    def args(self, **fields: object) -> StepArgs:
-        return StepArgs(family=self.family, endpoint=self.endpoint, **fields)  # type: ignore[arg-type]
+    def args(self, **fields: Any) -> StepArgs:
+        return StepArgs(family=self.family, endpoint=self.endpoint, **fields)
 
     def run(self, step_id: str, **fields: object):
         """Run a step that returns at once, in this thread; its finishing event."""

@@ -61,6 +61,8 @@ def test_a_scenario_parses_into_its_lines():
         ("client send size=huge", 1, "a number of bytes"),
         ('client send "\\q"', 1, "not an escape"),
         ("server bind extra", 1, "does not take 'extra'"),
+        ("family ipx", 1, "write `family ipv4` or `family ipv6`"),
+        ("server socket\nfamily ipv6", 2, "before the first step"),
     ],
 )
 def test_a_bad_line_is_named_and_nothing_runs(text, line, reason):
@@ -94,7 +96,8 @@ def test_a_failed_expect_is_told_and_sets_the_exit_code():
 
 def test_json_lines():
     out = io.StringIO()
-    assert run('server socket\nsay "hello"\nclient recv\n', endpoint(), as_json=True, out=out) == 0
+    text = 'server socket\nsay "hello"\nclient recv\nexpect refused client recv\n'
+    assert run(text, endpoint(), as_json=True, out=out) == 0
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert records[0] == {**records[0], "type": "StepCalled", "side": "server", "step": "server-socket"}
     assert {"type": "say", "line": 2, "text": "hello"} in records

@@ -16,7 +16,9 @@ from helpers import wait_for
 
 from sockviz.core import (
     Endpoint,
+    ListenerFailed,
     Role,
+    Session,
     SocketAdded,
     StepBlocked,
     StepCalled,
@@ -341,3 +343,28 @@ def test_bind_below_1024_without_the_privilege_is_permission_denied():
     drop = ["setpriv", "--bounding-set", "-net_bind_service", "--inh-caps", "-net_bind_service"]
     out = subprocess.run([*drop, sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True)
     assert out.stdout.startswith("PermissionError EACCES Ports below 1024")
+
+
+def test_a_listener_that_raises_is_dropped_and_the_others_hear_why(caplog):
+    session = Session()
+    heard = []
+    calls = []
+
+    def broken(event):
+        calls.append(event)
+        raise ValueError("a bug in a front end")
+
+    session.subscribe(broken)
+    session.subscribe(heard.append)
+    try:
+        session.perform(step("server-socket"))
+        session.perform(step("client-socket"))
+    finally:
+        session.close()
+    assert len(calls) == 1, "the failing listener is told nothing more"
+    failures = [e for e in heard if isinstance(e, ListenerFailed)]
+    assert len(failures) == 1 and failures[0].listener.endswith("broken")
+    assert "a bug in a front end" in failures[0].error
+    assert "raised ValueError('a bug in a front end') and hears the session no more" in tell(failures[0])
+    assert [e for e in heard if isinstance(e, StepReturned)], "the lesson goes on"
+    assert any(record.exc_info and record.exc_info[0] is ValueError for record in caplog.records)

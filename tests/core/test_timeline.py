@@ -193,3 +193,26 @@ def test_the_legend_names_every_mark():
     for action, glyph in GLYPHS.items():
         assert f"{glyph} " in LEGEND, f"the legend does not say what {glyph} ({action}) is"
     assert len(set(GLYPHS.values())) == len(GLYPHS)  # no two calls look alike
+
+
+def test_calls_in_one_column_are_all_drawn_in_order(drawn):
+    """A lesson at full speed makes several calls within a column: each keeps a mark, none hides another."""
+    for step_id in ("server-socket", "server-bind", "server-listen"):
+        drawn.at(1).run(step_id)  # the same instant, as at full speed
+    drawn.at(2).run("server-close")
+    view = Window(scale=0.5).view(6.0, 12)
+    (row,) = drawn.timeline.rows(view)
+    assert row.text.startswith("  ○bl×")  # socket() at 1 s is column 2; bind() and listen() follow it
+    assert [drawn.timeline.mark_at(view, 0, column).call.step.id for column in (2, 3, 4, 5)] == [
+        "server-socket", "server-bind", "server-listen", "server-close",
+    ]  # fmt: skip
+
+
+def test_calls_at_the_right_edge_move_left_rather_than_out_of_view(drawn):
+    drawn.at(1).run("server-socket")
+    for step_id in ("server-bind", "server-listen", "server-close"):
+        drawn.at(6).run(step_id)  # the newest instant, in the last column of a following view
+    view = Window(scale=0.5).view(6.2, 12)
+    (row,) = drawn.timeline.rows(view)
+    assert row.text.rstrip().endswith("bl×") and row.text.count("○") == 1
+    assert len(row.text) == 12

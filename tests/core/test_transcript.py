@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
-from helpers import listening, wait_for
+from helpers import free_port, listening, wait_for
 
 from sockviz.core import Side
 from sockviz.core.model.options import option_setting
@@ -100,7 +102,10 @@ def test_notebooks_have_a_cell_per_step(lesson, tmp_path):
     nbformat.validate(notebook)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     assert code[1:] == [
-        "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
+        "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # added by the export, not run in the session:\n"
+        "# a server that closes first leaves its port in TIME_WAIT for 60 s, and without this the next run's bind() "
+        "fails with EADDRINUSE",
         "s.bind((HOST, PORT))",
         "s.listen()",
         'conn, addr = s.accept()\nprint("connection from", addr)',
@@ -108,3 +113,90 @@ def test_notebooks_have_a_cell_per_step(lesson, tmp_path):
     ]
     assert "Step 4: accept()" in [cell.source for cell in notebook.cells]
     assert client_nb.name == "client.ipynb"
+
+
+def _time_wait_on(port: int) -> bool:
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return any(row[1].endswith(f":{port:04X}") and row[3] == "06" for row in rows)
+
+
+def _run_pair(server_py, client_py, port: int) -> tuple[subprocess.CompletedProcess, str, int]:
+    server = subprocess.Popen([sys.executable, str(server_py)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    try:
+        wait_for(lambda: listening(port) or server.poll() is not None, what="server.py to listen or end")
+        client = subprocess.run([sys.executable, str(client_py)], capture_output=True, text=True, timeout=30)
+        out, err = server.communicate(timeout=30)
+    finally:
+        server.kill()
+    return client, out + err, server.returncode
+
+
+def test_exported_server_runs_again_while_its_last_run_is_in_time_wait(lesson, tmp_path):
+    """server.py sets SO_REUSEADDR, with the reason beside it, so a second run binds despite the first's TIME_WAIT."""
+    transcript = Transcript(lesson.session)
+    lesson.connected()
+    lesson.run("client-send", payload=HELLO)
+    lesson.run("server-recv")
+    lesson.run("server-send", payload=None)
+    lesson.run("server-close-conn")  # the server closes first: TIME_WAIT lands on the server's port
+    lesson.run("client-recv")
+    lesson.run("client-recv")  # b'': in the scripts too, the client closes only after the server has
+    lesson.run("client-close")
+    lesson.run("server-close")
+    server_py, client_py = transcript.export(tmp_path, lesson.endpoint)
+    text = server_py.read_text()
+    assert "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # added by the export" in text
+    assert "TIME_WAIT" in text
+    port = free_port()  # the session's own TIME_WAIT (without the option) holds its port: run them on another
+    for script in (server_py, client_py):
+        script.write_text(script.read_text().replace(f"PORT = {lesson.endpoint.port}\n", f"PORT = {port}\n"))
+    for run in (1, 2):
+        client, server_out, code = _run_pair(server_py, client_py, port)
+        assert code == 0 and client.returncode == 0, (run, server_out, client.stderr)
+        assert f"received {HELLO!r}" in client.stdout
+        assert _time_wait_on(port), "the run's server closed first, so its port is in TIME_WAIT"
+
+
+def test_the_export_says_what_holds_the_port(lesson):
+    transcript = Transcript(lesson.session)
+    lesson.server_listening()
+    note = transcript.how_to_run(lesson.endpoint)
+    assert note.startswith(f"s still holds port {lesson.endpoint.port} in this session: close it")
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    with pytest.raises(OSError) as refused:  # what server.py would meet now
+        probe.bind(lesson.endpoint.address)
+    probe.close()
+    assert refused.value.errno == errno.EADDRINUSE
+    lesson.run("client-socket")
+    lesson.run("client-connect")
+    lesson.run("server-accept")
+    lesson.run("server-close-conn")  # server first, and the session set no SO_REUSEADDR
+    lesson.run("client-close")
+    lesson.run("server-close")
+    lesson.session.read_lingering()
+    note = transcript.how_to_run(lesson.endpoint)
+    assert f"holds port {lesson.endpoint.port} in TIME_WAIT for about" in note and "wait, then run server.py" in note
+
+
+def test_the_export_says_run_when_the_port_is_free(lesson):
+    transcript = Transcript(lesson.session)
+    lesson.connected()
+    lesson.run("client-close")  # the client closes first: TIME_WAIT lands on its own ephemeral port
+    lesson.run("server-close-conn")
+    lesson.run("server-close")
+    assert transcript.how_to_run(lesson.endpoint) == "run server.py, then client.py in another terminal"
+
+
+def test_notebook_text_keeps_its_case_and_names_a_python_kernel(lesson, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    transcript = Transcript(lesson.session)
+    lesson.run("client-socket")
+    lesson.run("client-recv")  # ENOTCONN: the heading names the exception as Python does
+    _, client_nb = transcript.export_notebooks(tmp_path, lesson.endpoint)
+    notebook = nbformat.read(str(client_nb), as_version=4)
+    text = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    assert any("raised OSError ENOTCONN (107)" in line for line in text), text
+    assert notebook.metadata.kernelspec.name == "python3" and notebook.metadata.kernelspec.language == "python"

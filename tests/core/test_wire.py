@@ -1,4 +1,8 @@
-"""The packets behind the calls, captured on lo (as root, which CI is)."""
+"""The packets behind the calls, captured on lo (as root, which CI is).
+
+Outside observers check the capture: tcpdump and tshark read the exported files,
+and tshark's own sequence numbers are the truth for ours.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +11,90 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 
 import pytest
+from helpers import wait_for
 
-from sockviz.core.kernel.capture import NOT_PERMITTED, WireCapture, parse_frame
+from sockviz.core.kernel.capture import (
+    NOT_PERMITTED,
+    SNAP_LENGTH,
+    Delivery,
+    Segment,
+    WireCapture,
+    bpf_program,
+    parse_frame,
+)
+from sockviz.core.story.owners import owner_of
+from sockviz.core.story.wire import CallLine, Dropped, Summary, Wire, WireStory
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a raw socket on lo needs root")
+needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+needs_tcpdump = pytest.mark.skipif(shutil.which("tcpdump") is None, reason="needs tcpdump")
+MESSAGE = b"Hello, Wireshark. You are an amazing tool!"
+
+
+class Heard:
+    """What the capture thread delivered, in order."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, delivery: Delivery) -> None:
+        with self._lock:
+            self.deliveries.append(delivery)
+
+    @property
+    def segments(self) -> list[Segment]:
+        with self._lock:
+            return [s for d in self.deliveries for s in d.segments]
+
+    def flags(self) -> list[str]:
+        return [s.flags for s in self.segments]
 
 
 @pytest.fixture
 def wire(lesson):
-    segments = []
-    capture = WireCapture(lesson.session.uses_port, segments.extend, lesson.session.now)
-    assert capture.start() is None
-    yield capture, segments
-    capture.stop()
+    heard = Heard()
+    made = Wire(lesson.session, heard)
+    assert made.start() is None
+    yield made, heard
+    made.stop()
 
 
-def cycle(lesson) -> None:
+def cycle(lesson, heard: Heard) -> None:
     """Connect, send 42 bytes, read them, then the client closes first and the server after."""
     for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
         lesson.run(step_id)
+    wait_for(lambda: heard.flags()[-1:] == ["ACK"], what="the handshake's last ACK")
     lesson.run("server-accept")
-    time.sleep(0.1)
-    lesson.run("client-send", payload=b"Hello, Wireshark. You are an amazing tool!")
-    time.sleep(0.1)
+    lesson.run("client-send", payload=MESSAGE)
+    wait_for(lambda: heard.flags()[-2:] == ["PSH-ACK", "ACK"], what="the data and its ACK")
     lesson.run("server-recv")
     lesson.run("client-close")
-    time.sleep(0.2)  # the FIN's ACK is delayed (about 40 ms)
+    wait_for(lambda: heard.flags()[-2:] == ["FIN-ACK", "ACK"], what="the FIN's delayed ACK")
     lesson.run("server-close-conn")
-    time.sleep(0.2)
+    wait_for(lambda: len(heard.segments) == 9, what="the last ACK")
+
+
+def tshark(path, *fields: str) -> list[list[str]]:
+    command = ["tshark", "-r", str(path), "-T", "fields", *(f for name in fields for f in ("-e", name))]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def tcpdump(path) -> list[str]:
+    return subprocess.run(
+        ["tcpdump", "-r", str(path), "-nn"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
 
 
 @root_only
 def test_one_cycle_is_the_textbook_sequence(lesson, wire):
-    capture, segments = wire
-    cycle(lesson)
-    capture.stop()
+    _, heard = wire
+    cycle(lesson, heard)
+    segments = heard.segments
     port = lesson.endpoint.port
     seen = [("c>s" if s.dst[1] == port else "s>c", s.flags, s.seq, s.ack, s.length) for s in segments]
     assert seen == [
@@ -58,37 +108,229 @@ def test_one_cycle_is_the_textbook_sequence(lesson, wire):
         ("s>c", "FIN-ACK", 1, 44, 0),
         ("c>s", "ACK", 44, 2, 0),
     ]
-    assert segments[3].preview.startswith(b"Hello, Wireshark")
-    assert lesson.session.owner_of(segments[0].src, segments[0].dst) == "c"
-    assert lesson.session.owner_of(segments[1].src, segments[1].dst) == "conn"
+    assert segments[3].preview == MESSAGE
+    assert owner_of(lesson.session.sockets, segments[0].src, segments[0].dst) == "c"
+    assert owner_of(lesson.session.sockets, segments[1].src, segments[1].dst) == "conn"
 
 
 @root_only
 def test_ipv6_segments_are_parsed(lesson6):
-    segments = []
-    capture = WireCapture(lesson6.session.uses_port, segments.extend, lesson6.session.now)
-    assert capture.start() is None
+    heard = Heard()
+    made = Wire(lesson6.session, heard)
+    assert made.start() is None
     try:
         lesson6.connected()
-        time.sleep(0.2)
+        wait_for(lambda: len(heard.segments) >= 3, what="the handshake")
     finally:
-        capture.stop()
-    assert [s.flags for s in segments[:3]] == ["SYN", "SYN-ACK", "ACK"]
-    assert segments[0].src[0] == "::1"
+        made.stop()
+    assert heard.flags()[:3] == ["SYN", "SYN-ACK", "ACK"]
+    assert heard.segments[0].src[0] == "::1"
 
 
 @root_only
-@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="needs tcpdump")
-def test_the_pcap_reads_back_with_tcpdump(lesson, wire, tmp_path):
-    capture, segments = wire
-    cycle(lesson)
-    capture.stop()
-    path = tmp_path / "cycle.pcap"
-    assert capture.export_pcap(path) == len(segments) == 9
-    out = subprocess.run(["tcpdump", "-r", str(path), "-nn"], capture_output=True, text=True, check=True).stdout
-    flags = [line.split("Flags [")[1].split("]")[0] for line in out.splitlines()]
+@needs_tshark
+@needs_tcpdump
+def test_the_pcapng_carries_each_call_as_a_comment_on_its_segment(lesson, wire, tmp_path):
+    made, heard = wire
+    cycle(lesson, heard)
+    path = tmp_path / "cycle.pcapng"
+    assert "saved 9 frames" in made.export(path)
+    frames = tshark(path, "tcp.flags.str", "frame.comment")
+    assert len(frames) == 9
+    syn_comments = frames[0][1]
+    assert f"client: c.connect(('127.0.0.1', {lesson.endpoint.port}))" in syn_comments
+    assert "server: s.listen()" in syn_comments  # listen() sent nothing: its note waits for the next frame
+    assert "client: c.sendall(b'Hello, Wireshark." in frames[3][1]  # the PSH-ACK
+    assert "client: c.close()" in frames[5][1]  # the FIN
+    flags = [line.split("Flags [")[1].split("]")[0] for line in tcpdump(path)]
     assert flags == ["S", "S.", ".", "P.", ".", "F.", ".", "F.", "."]
-    assert "length 42" in out.splitlines()[3]
+    assert shutil.which("capinfos"), "capinfos comes with tshark (wireshark-common)"
+    info = subprocess.run(["capinfos", str(path)], capture_output=True, text=True, check=True).stdout
+    client = lesson.session.sockets[1]
+    assert f"c = 127.0.0.1:{client.ends[0][1]} -> 127.0.0.1:{lesson.endpoint.port} (client)" in info
+
+
+@root_only
+@needs_tcpdump
+def test_a_plain_pcap_is_there_for_tools_without_pcapng(lesson, wire, tmp_path):
+    made, heard = wire
+    cycle(lesson, heard)
+    path = tmp_path / "cycle.pcap"
+    assert "as pcap:" in made.export(path, plain=True)
+    assert path.read_bytes()[:4] == b"\xd4\xc3\xb2\xa1"  # libpcap's magic, little-endian
+    lines = tcpdump(path)
+    assert len(lines) == 9 and "length 42" in lines[3]
+
+
+@root_only
+@needs_tcpdump
+def test_a_bulk_transfer_is_counted_to_the_byte(lesson, wire, tmp_path):
+    """The summaries add up to what the sender sent, as tcpdump reads the exported file too."""
+    made, heard = wire
+    size = 64 * 2**20
+    lesson.connected()
+    sender = lesson.start("client-send", bulk=size)
+    lesson.run("server-recv-all", expect=size)
+    sender.join()
+    client = lesson.session.sockets[1]
+    assert client.bytes_sent == size  # the sender's own count
+    wait_for(lambda: sum(s.length for s in heard.segments if s.dst[1] == lesson.endpoint.port) >= size, what="all")
+    assert made.capture.dropped == 0, f"the kernel dropped {made.capture.dropped} frames"
+
+    story = WireStory()
+    lines = [line for d in heard.deliveries for line in story.delivery(d, d.segments[-1].at if d.segments else 0)]
+    lines += story.tick(float("inf"))
+    to_server = (client.ends[0], client.ends[1])
+    told = sum(line.fresh for line in lines if isinstance(line, Segment) and (line.src, line.dst) == to_server)
+    summaries = [line for line in lines if isinstance(line, Summary)]
+    told += sum(s.directions[to_server].new_bytes for s in summaries if to_server in s.directions)
+    assert told == client.bytes_sent
+    resent = sum(line.length - line.fresh for line in lines if isinstance(line, Segment) and line.dst == to_server[1])
+    resent += sum(s.directions[to_server].resent_bytes for s in summaries if to_server in s.directions)
+    assert len(lines) < 40  # a few handshake lines, eight segments, then summaries
+
+    path = tmp_path / "bulk.pcapng"
+    made.export(path)
+    port = lesson.endpoint.port
+    lengths = [int(line.rsplit("length ", 1)[1]) for line in tcpdump(path) if f"> 127.0.0.1.{port}:" in line]
+    assert sum(lengths) == client.bytes_sent + resent  # tcpdump counts a segment sent again twice; the lines say so
+    if shutil.which("tshark"):  # Wireshark's own analysis finds the same segments sent again
+        flagged = tshark(path, "tcp.len", "tcp.analysis.retransmission", "tcp.dstport")
+        assert sum(int(row[0]) for row in flagged if row[1] and row[2] == str(port)) == resent
+
+
+def test_summing_up_does_not_depend_on_how_the_frames_are_batched():
+    """Under load the capture thread hands over many small batches: the lines must be the same."""
+    src, dst = ("127.0.0.1", 40000), ("127.0.0.1", 12354)
+    segments = [Segment(i * 0.001, src, dst, "ACK", 1 + i * 1000, 1, 1000, b"x", 1000) for i in range(5000)]
+    for size in (1, 7, 5000):
+        story = WireStory()
+        lines = []
+        for start in range(0, len(segments), size):
+            lines += story.delivery(Delivery(segments[start : start + size]), segments[start].at)
+        lines += story.tick(100.0)
+        shown = [line for line in lines if isinstance(line, Segment)]
+        summed = sum(s.directions[(src, dst)].new_bytes for s in lines if isinstance(s, Summary))
+        assert len(shown) == 8, size
+        assert len(lines) == 8 + 5, size  # one summary per second of a 5-second run
+        assert sum(s.length for s in shown) + summed == 5_000_000
+
+
+def test_a_call_or_a_fin_ends_a_run_and_drops_are_said():
+    src, dst = ("127.0.0.1", 40000), ("127.0.0.1", 12354)
+    story = WireStory()
+    data = [Segment(0.001 * i, src, dst, "ACK", 1 + i, 1, 1, b"x", 1) for i in range(20)]
+    lines = story.delivery(Delivery(data, dropped=412), 0.05)
+    assert isinstance(lines[8], Summary) and lines[8].directions[(src, dst)].segments == 12
+    assert lines[9] == Dropped(0.05, 412)
+    fin = Segment(0.1, src, dst, "FIN-ACK", 21, 1, 0, b"")
+    assert story.delivery(Delivery([fin]), 0.1) == [fin]
+    assert all(isinstance(line, Segment) for line in story.delivery(Delivery(data[:8]), 0.2))
+    assert not any(isinstance(line, (Summary, CallLine)) for line in story.tick(0.21))
+
+
+def test_a_resent_segment_is_not_counted_twice_and_a_late_one_is_not_resent():
+    from sockviz.core.kernel.numbering import Numbering
+
+    numbering = Numbering()
+    c, s = ("127.0.0.1", 40000), ("127.0.0.1", 12354)
+    assert numbering.relative(c, s, 1000, 0, 0x02) == (0, 0, 0)
+    assert numbering.relative(c, s, 1001, 5000, 0x18, 100) == (1, 1, 100)  # the ack sets the other side's base
+    assert numbering.relative(c, s, 1201, 5000, 0x18, 100) == (201, 1, 100)  # ahead of 101..200
+    assert numbering.relative(c, s, 1101, 5000, 0x18, 100) == (101, 1, 100)  # late, not resent: it fills the gap
+    assert numbering.relative(c, s, 1001, 5000, 0x18, 100) == (1, 1, 0)  # sent again
+    assert numbering.relative(c, s, 1251, 5000, 0x18, 100) == (251, 1, 50)  # half of it new
+
+
+@root_only
+@needs_tshark
+def test_a_capture_started_mid_connection_numbers_as_wireshark_does(lesson, tmp_path):
+    lesson.connected()
+    lesson.run("client-send", payload=b"before the capture")
+    lesson.run("server-recv")
+    heard = Heard()
+    made = Wire(lesson.session, heard)
+    assert made.start() is None
+    try:
+        lesson.run("client-send", payload=MESSAGE)
+        wait_for(lambda: len(heard.segments) >= 2, what="the data and its ACK")
+        lesson.run("server-recv")
+        lesson.run("server-send", payload=b"echo")
+        wait_for(lambda: len(heard.segments) >= 4, what="the echo and its ACK")
+        path = tmp_path / "mid.pcapng"
+        made.export(path)
+    finally:
+        made.stop()
+    ours = [[str(s.seq), str(s.ack)] for s in heard.segments]
+    assert ours[0] == ["1", "1"]
+    assert ours == tshark(path, "tcp.seq", "tcp.ack")
+
+
+@root_only
+def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wire):
+    """A transfer on another port never reaches the capture; the session's frames arrive cut, with their length."""
+    import socket
+
+    made, heard = wire
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        client = socket.create_connection(other.getsockname())
+        conn, _ = other.accept()
+        client.sendall(bytes(1_000_000))
+        conn.recv(1)
+        client.close()
+        conn.close()
+    lesson.connected()
+    sender = lesson.start("client-send", bulk=1_000_000)
+    lesson.run("server-recv-all", expect=1_000_000)
+    sender.join()
+    wait_for(lambda: sum(s.length for s in heard.segments) >= 1_000_000, what="the session's megabyte")
+    frames = made.capture.frames
+    assert all(len(frame.data) <= SNAP_LENGTH for frame in frames)
+    assert max(frame.length for frame in frames) > SNAP_LENGTH
+    port = lesson.endpoint.port
+    assert {s.src[1] for s in heard.segments} | {s.dst[1] for s in heard.segments} >= {port}
+    assert all(port in (s.src[1], s.dst[1]) for s in heard.segments)
+    made.stop()
+    assert made.capture.packets == len(heard.segments)  # the kernel passed the session's frames and no other
+
+
+def test_the_filter_program_fits_the_kernels_limit():
+    assert len(bpf_program(range(1000, 1400))) < 4096
+    assert len(bpf_program(None)) < 40
+
+
+@root_only
+def test_frames_the_ring_had_no_room_for_are_counted(lesson):
+    """A reader that stalls while a small ring fills: the kernel counts the drops and the capture says them."""
+    heard = Heard()
+    stalled = threading.Event()
+    go_on = threading.Event()
+
+    def slow(delivery: Delivery) -> None:
+        heard(delivery)
+        stalled.set()
+        go_on.wait(10)
+
+    capture = WireCapture(lesson.session.ports, slow, lesson.session.now, block_size=4096, blocks=2)
+    lesson.connected()
+    capture.refresh_ports()
+    assert capture.start() is None
+    try:
+        lesson.run("client-send", payload=b"x")
+        stalled.wait(5)
+        size = 16 * 2**20  # hundreds of frames against a ring of about 30
+        sender = lesson.start("client-send", bulk=size)
+        lesson.run("server-recv-all", expect=size)
+        sender.join()
+        go_on.set()
+        wait_for(lambda: capture.dropped > 0, what="drops counted")
+    finally:
+        go_on.set()
+        capture.stop()
+    assert sum(d.dropped for d in heard.deliveries) == capture.dropped
+    assert Dropped(1.0, capture.dropped) in WireStory().delivery(Delivery([], capture.dropped), 1.0)
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv to drop it")
@@ -98,7 +340,7 @@ def test_without_the_privilege_it_explains_instead_of_failing():
         from sockviz.core import Session
         from sockviz.core.kernel.capture import WireCapture
         session = Session()
-        print(WireCapture(session.uses_port, print, session.now).start())
+        print(WireCapture(session.ports, print, session.now).start())
         session.close()
         """
     )

@@ -8,13 +8,15 @@ wraps them, and hands them a `CallSite` for the few things that need it.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.model.addresses import is_wildcard
-from sockviz.core.model.bulk import CHUNK, BulkCheck, chunk_at, send_piece
+from sockviz.core.model.bulk import PIECE, BulkCheck, chunk_at, send_piece
 from sockviz.core.model.events import Call
 from sockviz.core.model.payload import show_bytes
 from sockviz.core.model.step_args import StepArgs
@@ -61,6 +63,46 @@ class Context:
         return self.tracked.sock
 
 
+def _listening(sock: socket.socket) -> bool:
+    """Whether the kernel has this socket listening now (SO_ACCEPTCONN); False once it is closed."""
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+    except OSError:
+        return False
+
+
+def _queued(sock: socket.socket) -> int:
+    """Connections waiting in a listener's accept queue, as the kernel counts them."""
+    reading = read_kernel(sock)
+    return (reading.accept_queue or 0) if reading else 0
+
+
+def _stopped_listening(tracked: TrackedSocket, queued: int) -> str:
+    """After shutdown() of a listener: what it can no longer do, said in the log and kept for the table.
+
+    On Linux shutdown(SHUT_RD) of a listening socket stops it listening for good: its state goes
+    to CLOSE, new clients are refused, queued ones get RST, and accept() raises EINVAL until
+    listen() runs again. Nothing else would tell the student why the next accept() fails.
+    """
+    if _listening(tracked.sock):
+        return ""
+    tracked.lasting = "not listening since its shutdown: listen() again"
+    name = tracked.name
+    reset = f", the {queued} connection(s) waiting in its queue were reset," if queued else ""
+    return (
+        f". The shutdown also stopped {name} listening (its TCP state is now CLOSE): new clients are refused"
+        f"{reset} and accept() fails with EINVAL until {name}.listen() runs again"
+    )
+
+
+def _shut_here(tracked: TrackedSocket, how: int) -> None:
+    """Remember which directions this session shut, so that a later b'' or EPIPE names the true cause."""
+    if how in (socket.SHUT_RD, socket.SHUT_RDWR):
+        tracked.shut_reading = True
+    if how in (socket.SHUT_WR, socket.SHUT_RDWR):
+        tracked.shut_writing = True
+
+
 def _socket(ctx: Context) -> Outcome:
     sock = socket.socket(ctx.args.family, socket.SOCK_STREAM)
     client = ctx.call.step.side is Side.CLIENT
@@ -87,6 +129,8 @@ def _listen(ctx: Context) -> Outcome:
     else:
         sock.listen(ctx.args.backlog)
     now = sock.getsockname()
+    assert ctx.tracked is not None
+    ctx.tracked.lasting = None  # a listener that a shutdown stopped listens again
     everywhere = "; that is every interface: other machines can connect to it" if is_wildcard(now[0]) else ""
     if was[1] == 0:
         return Outcome(f"it had no port, so Linux bound it to an ephemeral one: {now}{everywhere}")
@@ -134,6 +178,12 @@ def _recv(ctx: Context) -> Outcome:
         return Outcome(f"{len(data)} bytes: {show_bytes(data)}", data=data)
     if ctx.cancelled():
         return Outcome("b'': no more data, because this socket was shut down here", data=data, cut_short=True)
+    if ctx.tracked.shut_reading:
+        return Outcome(
+            "b'': this socket was shut down for reading here, so recv() returns b'' whenever nothing is waiting "
+            "(the peer may not have closed)",
+            data=data,
+        )
     return Outcome("b'': the peer closed its side, so no more data will come", data=data)
 
 
@@ -141,10 +191,10 @@ def _recv_all(ctx: Context) -> Outcome:
     assert ctx.tracked is not None
     check = BulkCheck()
     expect = ctx.args.expect
-    buffer = memoryview(bytearray(CHUNK))
+    buffer = memoryview(bytearray(PIECE))  # one call takes all that is queued, up to 4 MiB: see model/bulk.py
     cut_short = False
     while expect is None or check.received < expect:
-        count = ctx.sock.recv_into(buffer, min(CHUNK, expect - check.received) if expect else CHUNK)
+        count = ctx.sock.recv_into(buffer, min(PIECE, expect - check.received) if expect else PIECE)
         if not count:
             cut_short = ctx.cancelled()
             break
@@ -152,13 +202,18 @@ def _recv_all(ctx: Context) -> Outcome:
         ctx.site.count(ctx.tracked, ctx.call, received=count)
     if cut_short:
         ending = "cut short: this socket was shut down here"
+    elif ctx.tracked.shut_reading and (expect is None or check.received < expect):
+        ending = "this socket was shut down for reading here, so recv() gave b'' (the peer may not have closed)"
     elif expect is None or check.received < expect:
         ending = "the peer closed its side"
     else:
         ending = "all expected bytes came"
     words = [f"{check.received} bytes in all ({ending})"]
     peer = ctx.site.peer_of(ctx.tracked)
-    if peer is not None:
+    if peer is not None and _still_sending(peer):
+        words.append(f"{peer.name}'s sendall() has not returned yet ({peer.bytes_sent} counted so far), "
+                     f"{ctx.tracked.name} received {ctx.tracked.bytes_received}")  # fmt: skip
+    elif peer is not None:
         verdict = "equal" if peer.bytes_sent == ctx.tracked.bytes_received else "not equal"
         words.append(f"{peer.name} has sent {peer.bytes_sent} in all, {ctx.tracked.name} received "
                      f"{ctx.tracked.bytes_received}: {verdict}")  # fmt: skip
@@ -169,14 +224,40 @@ def _recv_all(ctx: Context) -> Outcome:
     return Outcome("; ".join(words), cut_short=cut_short)
 
 
+def _still_sending(peer: TrackedSocket, grace: float = 0.5) -> bool:
+    """Whether the peer's sendall() is still running after a moment's grace.
+
+    The last bytes can reach this side before the sender's sendall() returns and counts them, so
+    comparing at once would say "not equal" of a transfer that is whole. This runs in the step's
+    own thread, never the event loop's.
+    """
+    deadline = time.monotonic() + grace
+    while any(call.step.action is Action.SEND for call in tuple(peer.in_flight)):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.001)
+    return False
+
+
 def _shutdown(ctx: Context) -> Outcome:
     how = ctx.args.how
+    assert ctx.tracked is not None
     ctx.sock.shutdown(how)
+    _shut_here(ctx.tracked, how)
     if how == socket.SHUT_WR:
-        return Outcome("FIN sent: the peer's recv() now returns b'', and this side can still receive")
+        return Outcome(
+            "FIN sent: once the peer has read what came before, its recv() returns b''; this side can still "
+            "receive, and can send no more"
+        )
     if how == socket.SHUT_RD:
-        return Outcome("this side reads no more: recv() here returns b'' at once")
-    return Outcome("both directions closed: the peer reads b'', and recv() here returns b''")
+        return Outcome(
+            "nothing is sent to the peer: recv() here still returns what is waiting, then b'' whenever nothing "
+            "is (on Linux the peer's later data still arrives, and recv() returns it)"
+        )
+    return Outcome(
+        "FIN sent and reading shut: the peer reads b'' after what came before; this side can send no more, "
+        "and recv() here returns b'' whenever nothing is waiting"
+    )
 
 
 def _option(ctx: Context) -> Outcome:
@@ -186,17 +267,36 @@ def _option(ctx: Context) -> Outcome:
     now = setting.option.read(ctx.sock)
     result = f"{setting.option.name} is now {now}"
     if setting.option.name in ("SO_RCVBUF", "SO_SNDBUF"):
-        result += " (the kernel doubles what is asked, to leave room for its own bookkeeping)"
+        asked = setting.value
+        if isinstance(asked, int) and now == str(2 * asked):
+            result += " (the kernel doubles what is asked, to leave room for its own bookkeeping)"
+        elif isinstance(asked, int):
+            result += (f" for {asked} asked: the kernel doubles what is asked, to leave room for its own "
+                       "bookkeeping, and keeps the result within its own minimum and maximum")  # fmt: skip
     return Outcome(result)
 
 
 def _cancel(ctx: Context) -> Outcome:
-    assert ctx.tracked is not None
-    why = f"cancelling it with {ctx.tracked.name}.shutdown()"
-    woken = ctx.site.wake_calls_on(ctx.tracked, why=why, except_call=ctx.call, how=ctx.args.how)
+    tracked = ctx.tracked
+    assert tracked is not None
+    listening = _listening(tracked.sock)
+    queued = _queued(tracked.sock) if listening else 0
+    connected = tracked.current_ends() is not None
+    why = f"cancelling it with {tracked.name}.shutdown()"
+    woken = ctx.site.wake_calls_on(tracked, why=why, except_call=ctx.call, how=ctx.args.how)
     if not woken:
-        return Outcome(f"nothing was running on {ctx.tracked.name} any more")
-    return Outcome(f"woke {', '.join(woken)} on {ctx.tracked.name}")
+        return Outcome(f"nothing was running on {tracked.name} any more")
+    result = f"woke {', '.join(woken)} on {tracked.name}"
+    if listening:
+        result += _stopped_listening(tracked, queued)
+    elif connected:
+        _shut_here(tracked, ctx.args.how)
+        if ctx.args.how == socket.SHUT_RD:
+            result += (f". {tracked.name} stays shut down for reading: recv() on it returns b'' whenever nothing "
+                       "is waiting, and it can still send")  # fmt: skip
+        else:
+            result += f". {tracked.name} stays shut down both ways: it can send no more"
+    return Outcome(result)
 
 
 def _close(ctx: Context) -> Outcome:
@@ -209,12 +309,15 @@ def _close(ctx: Context) -> Outcome:
     tracked.sock.close()
     if woken:
         return Outcome(
-            f"{tracked.name} closed, fd {fd} is free. It was shut down first to wake {', '.join(woken)}: "
+            f"{tracked.name} closed and fd {fd} released. It was shut down first to wake {', '.join(woken)}: "
             "on Linux close() alone leaves a blocked call waiting"
         )
     if fd < 0:
         return Outcome(f"{tracked.name} was already closed; closing twice is harmless")
-    return Outcome(f"{tracked.name} closed; fd {fd} is free for the next socket to reuse")
+    return Outcome(
+        f"{tracked.name} closed; fd {fd} is released, and the next file or socket this process opens "
+        "(sockviz's own included) may get that number"
+    )
 
 
 def _burst(ctx: Context) -> Outcome:

@@ -1,4 +1,4 @@
-"""The session: it owns every socket of a lesson, runs steps and tells what happened.
+"""The session: it owns every socket the user makes, runs steps and tells what happened.
 
 `perform()` makes the real call in the calling thread and may block there for
 as long as the call blocks; a front end runs it in a worker thread. Everything
@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import itertools
+import logging
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -18,16 +21,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sockviz.core.engine.calls import CALLS, Context, Outcome
+from sockviz.core.engine.refusals import refusal
 from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.engine.waker import OUTSIDE, Overlap, find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.predict import predict
+from sockviz.core.kernel.waiting import is_waiting
 from sockviz.core.model.addresses import is_wildcard
-from sockviz.core.model.bulk import CHUNK, send_piece
+from sockviz.core.model.bulk import PIECE, send_piece
+from sockviz.core.model.code_lines import code_line
 from sockviz.core.model.events import (
     BurstStarted,
     Call,
     Event,
+    ListenerFailed,
     SocketAdded,
     StepBlocked,
     StepCalled,
@@ -35,27 +43,22 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
-from sockviz.core.model.payload import show_bytes
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import explain
-from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES, StepArgs
+from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Action, Side, Step, Target, step
 
 __all__ = ["Session", "StepArgs"]
 
+logger = logging.getLogger(__name__)
+
 Listener = Callable[[Event], None]
 
 _NAME_BASES = {Role.SERVER: "s", Role.CONNECTION: "conn", Role.CLIENT: "c"}
-_RECENT_CALLS = 64
-_ENDINGS = (Action.CLOSE, Action.SHUTDOWN, Action.CANCEL)
-_WAKERS: dict[Action, tuple[Action, ...]] = {
-    Action.ACCEPT: (Action.CONNECT, Action.BURST),
-    Action.RECV: (Action.SEND, *_ENDINGS),
-    Action.RECV_ALL: (Action.SEND, *_ENDINGS),
-    Action.SEND: (Action.RECV, Action.RECV_ALL, *_ENDINGS),
-    Action.CONNECT: (Action.ACCEPT, *_ENDINGS),
-}
-"""For a blocked call, the calls on the other side that can end its wait."""
+_RECENT_CALLS = 256
+"""Finished calls kept to find what woke a blocked one (running calls are all kept)."""
+_RECHECK_LIMIT = 0.32
+"""A call the kernel says is not waiting is looked at again after the grace, then twice as late, up to this."""
 _TARGET_OF_ROLE = {Role.SERVER: Target.LISTENER, Role.CONNECTION: Target.CONNECTION, Role.CLIENT: Target.CLIENT}
 
 
@@ -65,13 +68,47 @@ class _Running:
 
     call: Call
     tracked: TrackedSocket | None
+    order: int
+    """When it began, on the session's count of beginnings and endings (the session's clock may stand still)."""
+    ended: int | None = None
     blocked: bool = False
     done: bool = False
     cancelled_by: str | None = None
     """Set when this session woke the call on purpose: the words for what woke it."""
     watch_token: int = 0
+    recheck: float = 0.0
+    """How long until the watcher looks again at a call that was not waiting (0: at the grace)."""
+    address: tuple | None = None
+    """For connect(): where to."""
+    listener: TrackedSocket | None = None
+    """For connect(): this session's socket listening at the address, if any."""
+    remote: bool = False
+    """For connect(): the address is not on this machine, so waiting for the answer is a real wait."""
     done_bytes: int = 0
     total_bytes: int | None = None
+
+
+def _same_host(a: str, b: str) -> bool:
+    return a.removeprefix("::ffff:") == b.removeprefix("::ffff:")
+
+
+def _on_this_machine(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
+
+
+def _lingers(sock: socket.socket) -> bool:
+    """Whether close() may wait: SO_LINGER on with a time, so it waits for the peer to take the unsent data."""
+    try:
+        on, seconds = struct.unpack("ii", sock.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8))
+    except OSError:
+        return False
+    return bool(on and seconds)
 
 
 def _same_ends(ends: tuple, wanted: tuple) -> bool:
@@ -81,7 +118,7 @@ def _same_ends(ends: tuple, wanted: tuple) -> bool:
 
 
 class Session:
-    """All sockets of one lesson, and the calls made on them."""
+    """Every socket of one session, and the calls made on them."""
 
     def __init__(self, *, block_after: float = 0.02, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -94,18 +131,20 @@ class Session:
         """The server sockets alone: a connect() hint looks for listeners without reading a thousand clients."""
         self._current: dict[Target, TrackedSocket] = {}
         self._running: dict[int, _Running] = {}
-        self._recent: deque[Call] = deque(maxlen=_RECENT_CALLS)
+        self._recent: deque[_Running] = deque(maxlen=_RECENT_CALLS)
+        self._order = itertools.count(1)
+        self._transfers: dict[Side, _Running] = {}
+        """Each side's newest call that moves a known number of bytes, running or ended."""
         self._threads: list[threading.Thread] = []
         self._seq = itertools.count(1)
         self._call_ids = itertools.count(1)
         self._socket_ids = itertools.count(1)
         self._name_counts: dict[Role, int] = dict.fromkeys(Role, 0)
+        self._grace = block_after
         self._watch = BlockWatch(block_after)
         self._kernel_table = KernelTable()
         self._ports: set[int] = set()
         self._closed = False
-        self.listener_errors: list[Exception] = []
-        """Exceptions from listeners, each of which was then unsubscribed."""
 
     # ----- reading ---------------------------------------------------------
 
@@ -165,6 +204,16 @@ class Session:
         with self._lock:
             return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
 
+    def last_transfer(self, side: Side) -> tuple[int, int] | None:
+        """(done, total) bytes of this side's newest transfer of a known size, running or ended: a progress bar.
+
+        It stays after the call ends, so the bar shows where the transfer got to (all of it, or where it
+        was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        """
+        with self._lock:
+            running = self._transfers.get(side)
+            return None if running is None or not running.total_bytes else (running.done_bytes, running.total_bytes)
+
     def predict(self, chosen: Step, args: StepArgs | None = None) -> Prediction | None:
         """Would this step block if run now? None when it never waits, or there is no socket yet."""
         with self._lock:
@@ -184,25 +233,10 @@ class Session:
             address=args.endpoint.address if args.endpoint else None,
         )
 
-    def uses_port(self, port: int) -> bool:
-        """Whether the session's sockets have used or connected to this TCP port: what a capture keeps.
-
-        Asked once per captured frame, so it takes no lock: the set only grows, and a membership
-        test of a set is atomic in CPython.
-        """
-        return port in self._ports
-
-    def owner_of(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
-        """The session's name for the socket that sent a segment from `src` to `dst`, or the address."""
+    def ports(self) -> frozenset[int]:
+        """Every TCP port the session's sockets have used or connected to: what the capture's filter keeps."""
         with self._lock:
-            sockets = list(self._sockets)
-        for tracked in sockets:
-            if tracked.ends is not None and _same_ends(tracked.ends, (src, dst)):
-                return tracked.name
-        for tracked in reversed(sockets):  # before accept() the listener answers the handshake
-            if tracked.role is Role.SERVER and tracked.bound_port == src[1]:
-                return tracked.name
-        return f"{src[0]}:{src[1]}"
+            return frozenset(self._ports)
 
     def read_lingering(self) -> None:
         """Ask the kernel about closed connections it still holds (TIME_WAIT and the like).
@@ -240,14 +274,21 @@ class Session:
         return unsubscribe
 
     def _emit(self, kind: type[Event], **fields: object) -> None:
+        """Tell every listener. One that raises is dropped, never silently: the rest hear a ListenerFailed, and
+        the error is logged with its traceback (for when the dropped one was the only one)."""
         with self._lock:
             event = kind(seq=next(self._seq), at=self.now(), **fields)
+            failed: list[tuple[Listener, Exception]] = []
             for listener in tuple(self._listeners):
                 try:
                     listener(event)
-                except Exception as error:  # noqa: BLE001 - a broken front end must not break the lesson
+                except Exception as error:  # noqa: BLE001 - a broken front end must not stop the session
                     self._listeners.remove(listener)
-                    self.listener_errors.append(error)
+                    failed.append((listener, error))
+            for listener, error in failed:
+                name = getattr(listener, "__qualname__", repr(listener))
+                logger.error("%s raised on %s and hears the session no more", name, event, exc_info=error)
+                self._emit(ListenerFailed, listener=name, error=repr(error))
 
     # ----- running steps ---------------------------------------------------
 
@@ -270,14 +311,27 @@ class Session:
         except Exception as error:  # noqa: BLE001 - every error is part of the lesson
             waited = self._clock() - started
             on_listener = running.tracked is not None and running.tracked.role is Role.SERVER
-            self._finish(running, StepFailed, waited, error=explain(error, chosen.action, on_listener=on_listener))
+            shut_writing = running.tracked is not None and running.tracked.shut_writing
+            report = explain(error, chosen.action, on_listener=on_listener, shut_writing=shut_writing)
+            self._finish(running, StepFailed, waited, error=report)
         else:
             waited = self._clock() - started
             if outcome.added is not None and chosen.action is not Action.BURST:
                 self._emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=chosen.side)
-            self._finish(running, StepReturned, waited, cut_short=outcome.cut_short, result=outcome.result,
-                         data=outcome.data)  # fmt: skip
+            self._finish(running, StepReturned, waited, cut_short=outcome.cut_short, added=outcome.added,
+                         result=outcome.result, data=outcome.data)  # fmt: skip
         return call
+
+    def refusal(self, chosen: Step, args: StepArgs | None = None) -> str | None:
+        """Why `perform` would refuse the step now (no socket to act on, say), or None if it would run it.
+
+        The same check `perform` makes, so a step the screen shows as not runnable is refused for the
+        reason shown, in the same words."""
+        with self._lock:
+            if self._closed:
+                return "the session has ended"
+            tracked = self._default_target(chosen)
+            return refusal(chosen, args or StepArgs(), tracked)
 
     def _default_target(self, chosen: Step) -> TrackedSocket | None:
         if chosen.target is Target.NEW:
@@ -290,7 +344,7 @@ class Session:
                 self._emit(StepRefused, step=chosen, reason="the session has ended")
                 return None
             tracked = None if chosen.target is Target.NEW else (target or self._default_target(chosen))
-            reason = self._refusal(chosen, args, tracked)
+            reason = refusal(chosen, args, tracked)
             if reason:
                 self._emit(StepRefused, step=chosen, reason=reason)
                 return None
@@ -305,34 +359,35 @@ class Session:
             prediction = None if tracked is None else self._predict_for(chosen, tracked, args)
             code = self._code(chosen, args, tracked, name)
             call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of)
-            running = _Running(call, tracked, total_bytes=args.bulk if chosen.action is Action.SEND else args.expect)
+            total = args.bulk if chosen.action is Action.SEND else args.expect
+            running = _Running(call, tracked, next(self._order), total_bytes=total)
+            if chosen.action is Action.CONNECT and args.endpoint is not None:
+                running.address = args.endpoint.address
+                running.listener = self._listener_at(args.endpoint.address)
+                running.remote = not _on_this_machine(args.endpoint.host)
             self._running[call.id] = running
-            self._recent.append(call)
+            if running.total_bytes:
+                self._transfers[chosen.side] = running
             if tracked is not None:
                 tracked.in_flight.append(call)
             if args.endpoint is not None and chosen.action in (Action.CONNECT, Action.BURST):
                 self._ports.add(args.endpoint.port)  # so a capture sees the SYN before connect() returns
             self._emit(StepCalled, call=call)
-            if chosen.blocks_until is not None or chosen.action is Action.CLOSE:  # close() waits with SO_LINGER
-                running.watch_token = self._watch.start(lambda: self._mark_blocked(running))
+            lingering_close = chosen.action is Action.CLOSE and tracked is not None and _lingers(tracked.sock)
+            if chosen.blocks_until is not None or lingering_close:
+                running.watch_token = self._watch.start(lambda: self._look_at(running))
             return running
 
-    def _refusal(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None) -> str | None:
-        who = chosen.side.value
-        if chosen.target is Target.BUSY and tracked is None:
-            return f"no {who} call is running, so there is nothing to cancel"
-        if chosen.target is not Target.NEW and tracked is None:
-            return f"there is no {who} socket yet: run {who} socket() first (in Python this line would be a NameError)"
-        if chosen.action in (Action.BIND, Action.CONNECT, Action.BURST) and args.endpoint is None:
-            return f"{chosen.action.call}() needs an address"
-        if chosen.action is Action.OPTION and args.option is None:
-            return "choose an option and its value first"
-        if chosen.action is Action.BURST and not 1 <= args.count <= MAX_BURST:
-            return f"a burst opens from 1 to {MAX_BURST} clients"
-        no_echo = args.payload is None and args.bulk is None and tracked is not None and tracked.last_received is None
-        if chosen.action is Action.SEND and no_echo:
-            assert tracked is not None
-            return f"nothing has been received on {tracked.name} yet, so there is nothing to echo: type a message"
+    def _listener_at(self, address: tuple) -> TrackedSocket | None:
+        """This session's socket listening where `address` points, if any."""
+        for tracked in self._servers:
+            with contextlib.suppress(OSError):  # closed by another thread meanwhile
+                sock = tracked.sock
+                if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                    continue
+                host, port = sock.getsockname()[:2]
+                if port == address[1] and (is_wildcard(host) or _same_host(host, address[0])):
+                    return tracked
         return None
 
     def _cancel_how(self, tracked: TrackedSocket) -> int:
@@ -347,42 +402,17 @@ class Session:
         return _NAME_BASES[role] + ("" if count == 1 else str(count))
 
     def _code(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None, name: str) -> str:
-        waiting = sum(1 for r in self._running.values() if r.call.step.action is Action.ACCEPT)
-        count = self._name_counts[Role.CONNECTION] + 1 + waiting
-        address = repr(args.endpoint.address) if args.endpoint else ""
-        family = f"socket.{args.family.name}"
-        if args.bulk is not None:
-            total, piece = args.bulk, send_piece(tracked.sock) if tracked and not tracked.closed else CHUNK
-            send = f"for i in range(0, {total}, {piece}): {name}.sendall(generated(i, min({piece}, {total} - i)))"
-        elif args.payload is None:
-            send = f"{name}.sendall(data)"
-        else:
-            send = f"{name}.sendall({show_bytes(args.payload, 60)})"
-        if args.expect is None:
-            recv_all = f"received = sum(iter(lambda: {name}.recv_into(buffer), 0))"
-        else:
-            want = f"min(len(buffer), {args.expect} - received)"
-            recv_all = (
-                f"received = 0\nwhile received < {args.expect} and (count := {name}.recv_into(buffer, {want})):"
-                " received += count"
-            )
-        code = chosen.code.format(
-            sock=name,
-            new="conn" + ("" if count == 1 else str(count)) if chosen.action is Action.ACCEPT else name,
-            family=family,
-            address=address,
-            send=send,
-            recv_all=recv_all,
-            how=f"socket.{SHUTDOWN_NAMES.get(args.how, args.how)}",
-            bufsize=args.bufsize,
-            backlog="" if args.backlog is None else args.backlog,
-            option=args.option.option.line(name, args.option.value) if args.option else "",
-            burst=f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
-            f"threading.Thread(target=c.connect, args=({address},)).start()",
-        )
-        if chosen.action is Action.CLOSE and tracked is not None and tracked.in_flight:
-            code = f"{name}.shutdown(socket.SHUT_RDWR); {code}"
-        return code
+        """The call's Python line; the session gives it the names it owns and the socket's send piece."""
+        new = name
+        if chosen.action is Action.ACCEPT:  # the name accept() will give: one more than those accepted and waiting
+            waiting = sum(1 for r in self._running.values() if r.call.step.action is Action.ACCEPT)
+            count = self._name_counts[Role.CONNECTION] + 1 + waiting
+            new = _NAME_BASES[Role.CONNECTION] + ("" if count == 1 else str(count))
+        piece = PIECE
+        if args.bulk is not None and tracked is not None and not tracked.closed:
+            piece = send_piece(tracked.sock)
+        in_flight = tracked is not None and bool(tracked.in_flight)
+        return code_line(chosen, args, name, new=new, piece=piece, in_flight=in_flight)
 
     def _payload_size(self, tracked: TrackedSocket, args: StepArgs) -> int | None:
         if args.bulk is not None:
@@ -390,26 +420,58 @@ class Session:
         data = args.payload if args.payload is not None else tracked.last_received
         return None if data is None else len(data)
 
-    def _mark_blocked(self, running: _Running) -> None:
+    def _look_at(self, running: _Running) -> None:
+        """The grace is over and the call still runs: tell it as blocked if the kernel says it waits.
+
+        A call that is only slow (its thread has not run yet on a busy machine, or it is returning)
+        is looked at again a little later, for as long as it runs.
+        """
         with self._lock:
             if running.done:
+                return
+            if not self._waiting(running):
+                running.recheck = min(_RECHECK_LIMIT, 2 * (running.recheck or self._grace))
+                running.watch_token = self._watch.start(lambda: self._look_at(running), after=running.recheck)
                 return
             running.blocked = True
             self._emit(StepBlocked, call=running.call)
 
+    @staticmethod
+    def _waiting(running: _Running) -> bool:
+        tracked = running.tracked
+        if tracked is None:
+            return False
+        action = running.call.step.action
+        if action is Action.CLOSE:
+            return tracked.closed  # the fd is gone, so close() is in the kernel, lingering
+        listener = running.listener.sock if running.listener is not None else None
+        return bool(is_waiting(action, tracked.sock, listener=listener, remote=running.remote))
+
     def _finish(
-        self, running: _Running, kind: type[Event], waited: float, *, cut_short: bool = False, **fields: object
+        self,
+        running: _Running,
+        kind: type[Event],
+        waited: float,
+        *,
+        cut_short: bool = False,
+        added: TrackedSocket | None = None,
+        **fields: object,
     ) -> None:
         """Say how the call ended. A call this session woke on purpose counts as cancelled only if the wake
         decided its outcome: an accept() that already had its connection when the socket closed returned it."""
         self._watch.cancel(running.watch_token)
+        cancelled = running.cancelled_by is not None and (kind is StepFailed or cut_short)
+        # Read before taking the lock: finding the peer may ask the kernel about every socket of a burst.
+        partner = self._partner(running, added) if running.blocked and not cancelled else None
         with self._lock:
             running.done = True
-            cancelled = running.cancelled_by is not None and (kind is StepFailed or cut_short)
-            woken_by, waker = (running.cancelled_by if cancelled else None), None
+            running.ended = next(self._order)
+            woken_by, waker, timed_out = (running.cancelled_by if cancelled else None), None, False
             if not cancelled and running.blocked:
-                waker = self._waker(running.call)
-                woken_by = None if waker is None else waker.who
+                error = fields.get("error")
+                timed_out = kind is StepFailed and getattr(error, "exception", None) == "TimeoutError"
+                wake = find_waker(running.call, self._overlapping(running), partner, timed_out=timed_out)
+                woken_by, waker = wake.words, wake.call
             self._emit(
                 kind,
                 call=running.call,
@@ -417,31 +479,39 @@ class Session:
                 blocked=running.blocked,
                 woken_by=woken_by,
                 woken_by_call=None if waker is None else waker.id,
+                timed_out=timed_out,
                 cancelled=cancelled,
                 **fields,
             )
             if running.tracked is not None:
                 self._ports.update(running.tracked.ports())
             del self._running[running.call.id]
+            self._recent.append(running)
             if running.tracked is not None:
                 running.tracked.in_flight.remove(running.call)
             self._idle.notify_all()
 
-    def _waker(self, call: Call) -> Call | None:
-        """The call made while `call` waited that most likely woke it.
+    def _partner(self, running: _Running, added: TrackedSocket | None) -> str | object | None:
+        """The session's socket at the other end of a blocked call, by name; OUTSIDE if that end is not
+        the session's; None if sockviz cannot tell."""
+        action, tracked = running.call.step.action, running.tracked
+        if action is Action.CONNECT:
+            listener = running.listener
+            if listener is None and running.address is not None:  # one may have been made while it waited
+                with self._lock:
+                    listener = self._listener_at(running.address)
+            return listener.name if listener is not None else OUTSIDE
+        end = added if action is Action.ACCEPT else tracked
+        if end is None or (end.ends or end.current_ends()) is None:
+            return None  # not connected: no other end to ask about
+        peer = self.peer_of(end)
+        return OUTSIDE if peer is None else peer.name
 
-        The latest one of the kinds that can wake it (a connect() wakes an accept(), a send or a
-        close wakes a recv()); failing that, the latest call of any kind.
-        """
-        candidates = []
-        for other in reversed(self._recent):
-            if other.started < call.started:
-                break
-            if other.id != call.id and (other.socket_name != call.socket_name or other.step.action is Action.CLOSE):
-                candidates.append(other)
-        wakers = _WAKERS.get(call.step.action, ())
-        likely = next((other for other in candidates if other.step.action in wakers), None)
-        return likely or (candidates[0] if candidates else None)
+    def _overlapping(self, running: _Running) -> list[Overlap]:
+        """The other calls that ran at some moment while this one did: begun before it ended, ended after it began."""
+        began, ended = running.order, running.ended or 0
+        others = [*self._recent, *self._running.values()]
+        return [Overlap(o.call, o.order) for o in others if o is not running and (o.ended or ended) > began]
 
     # ----- what calls ask of the session (the CallSite) ---------------------
 
@@ -452,7 +522,7 @@ class Session:
         or an accept() that returned as close() began, must not leave an fd that nobody closes.
         """
         with self._lock:
-            tracked = TrackedSocket(next(self._socket_ids), name or self._next_name(role), role, sock, self.now())
+            tracked = TrackedSocket(next(self._socket_ids), name or self._next_name(role), role, sock)
             self._sockets.append(tracked)
             if role is Role.SERVER:
                 self._servers.append(tracked)
@@ -496,7 +566,8 @@ class Session:
         with self._lock:
             candidates = [t for t in self._sockets if t is not tracked]
         for other in candidates:
-            if (other.ends or other.current_ends()) == mirrored:
+            found = other.ends or other.current_ends()
+            if found is not None and _same_ends(found, mirrored):  # a v4 client of a :: listener is ::ffff:...
                 return other
         return None
 

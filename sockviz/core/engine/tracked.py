@@ -1,7 +1,7 @@
 """A socket the session made, with the identity and history that the fd cannot give.
 
 fds are reused as soon as a socket closes, so nothing is keyed by fd: each
-socket keeps a session-unique id and the Python name it has in the lesson.
+socket keeps a session-unique id and the Python name it has in the session's code.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from enum import StrEnum
 from sockviz.core.kernel.lingering import Ends, Lingering
 from sockviz.core.kernel.snapshot import SocketSnapshot, take_snapshot
 from sockviz.core.model.events import Call
-from sockviz.core.model.steps import Side
 
 
 class Role(StrEnum):
-    """What a socket is for in the lesson."""
+    """What a socket is for: listening, one accepted connection, or a client."""
 
     SERVER = "server"
     """Made by the server's socket(): binds, listens, accepts."""
@@ -25,10 +24,6 @@ class Role(StrEnum):
     """Returned by accept(): the server's end of one client's connection."""
     CLIENT = "client"
     """Made by the client's socket(): connects."""
-
-    @property
-    def side(self) -> Side:
-        return Side.CLIENT if self is Role.CLIENT else Side.SERVER
 
 
 @dataclass(eq=False)
@@ -39,7 +34,6 @@ class TrackedSocket:
     name: str
     role: Role
     sock: socket.socket
-    created: float
     in_flight: list[Call] = field(default_factory=list)
     """Calls running on this socket now; several may run at once (recv and sendall, say)."""
     last_received: bytes | None = None
@@ -52,6 +46,13 @@ class TrackedSocket:
     """What the kernel still holds of the connection after close (TIME_WAIT, say)."""
     gone: bool = False
     """True once the kernel has dropped the closed connection."""
+    shut_reading: bool = False
+    """shutdown(SHUT_RD or SHUT_RDWR) ran here: a recv() that returns b'' says so, not that the peer closed."""
+    shut_writing: bool = False
+    """shutdown(SHUT_WR or SHUT_RDWR) ran here: a send that fails with EPIPE says so, not that the peer closed."""
+    lasting: str | None = None
+    """What an earlier call left this socket unable to do, in a few words, for the table: a listener that
+    shutdown() stopped listening says so until listen() runs again."""
 
     def snapshot(self, *, with_repr: bool = True) -> SocketSnapshot:
         return take_snapshot(self.sock, with_repr=with_repr)

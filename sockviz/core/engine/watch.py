@@ -26,14 +26,17 @@ class BlockWatch:
         self._thread: threading.Thread | None = None
         self._stopped = False
 
-    def start(self, callback: Callable[[], None]) -> int:
-        """Begin watching a call; returns the token to cancel with."""
+    def start(self, callback: Callable[[], None], *, after: float | None = None) -> int:
+        """Begin watching a call (for `after` seconds, the grace unless said); returns the token to cancel with.
+
+        The callback runs in the watcher's thread and may start another watch, to look again later.
+        """
         with self._wake:
             token = next(self._tokens)
             if self._stopped:
                 return token
             self._pending[token] = callback
-            heapq.heappush(self._due, (time.monotonic() + self._grace, token))
+            heapq.heappush(self._due, (time.monotonic() + (self._grace if after is None else after), token))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="sockviz-block-watch", daemon=True)
                 self._thread.start()

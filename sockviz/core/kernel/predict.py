@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterable
 
 from sockviz.core.kernel.tcp_info import read_kernel
+from sockviz.core.model.addresses import is_wildcard
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.steps import Action
 
@@ -135,7 +136,7 @@ def _predict_connect(sock: socket.socket, state: str, listeners: Iterable[socket
         if reading is None or reading.state != "LISTEN":
             continue
         host, port = listener.getsockname()[:2]
-        if port != address[1] or host not in (address[0], "0.0.0.0", "::"):
+        if port != address[1] or (host != address[0] and not is_wildcard(host)):
             continue
         if (reading.accept_queue or 0) > (reading.backlog or 0):
             return _mode(sock) or _waits("full", "the listener's queue is full: connect() will wait (SYN_SENT)", sock)

@@ -13,7 +13,6 @@ DEFAULT_PORT = 12354
 """The course's port."""
 
 LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
-ALL_INTERFACES = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
 FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 
 _HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
@@ -42,6 +41,12 @@ class Endpoint:
 def is_wildcard(host: str) -> bool:
     """Whether a numeric address is 0.0.0.0 or ::, the address of every interface at once."""
     return ipaddress.ip_address(host.split("%")[0]).is_unspecified
+
+
+def plain_host(host: str) -> str:
+    """One spelling per host: an IPv6 socket sees an IPv4 peer as `::ffff:127.0.0.1`, and a scoped address
+    carries its zone (`fe80::1%lo`); the kernel's tables and the capture write neither."""
+    return host.removeprefix("::ffff:").split("%")[0]
 
 
 def parse_port(text: str) -> int:

@@ -57,7 +57,8 @@ class StepCalled(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StepBlocked(Event):
-    """The call has not returned within the session's grace period: it is waiting."""
+    """The call has not returned within the session's grace period, and the kernel says it is waiting
+    (nothing to accept or read, no room to write, a SYN unanswered): a call that is only slow is not told."""
 
     call: Call
 
@@ -70,13 +71,16 @@ class StepFinished(Event):
     waited: float
     """Seconds from call to return."""
     blocked: bool
-    """Whether StepBlocked was told for this call."""
+    """Whether StepBlocked was told for this call: it waited, as the kernel said."""
     woken_by: str | None
-    """For a blocked call: the latest other call made while it waited, in words."""
+    """For a blocked call: what ended its wait, in words (a call of this session, or a program outside it),
+    as far as it is known; None when sockviz cannot tell, or when nothing woke it (`timed_out`)."""
     cancelled: bool
     """True when the wait ended because this session closed the socket."""
     woken_by_call: int | None = None
     """The id of the call in `woken_by`, when it is one of this session's: a picture joins the two."""
+    timed_out: bool = False
+    """The socket's own timeout (settimeout) ended the wait: nothing woke the call."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,3 +123,13 @@ class BurstStarted(Event):
 
     call: Call
     count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListenerFailed(Event):
+    """A listener raised on an event, so the session stopped telling it anything: the others hear why."""
+
+    listener: str
+    """The listener as Python names it: `Transcript._hear`."""
+    error: str
+    """The exception, as repr() writes it."""

@@ -1,4 +1,4 @@
-"""Socket options a lesson sets before the call they change, each with its Python line."""
+"""Socket options set before the call they change, each with its Python line."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Plain-words reasons for the errors a socket lesson meets.
+"""Plain-words reasons for the errors a socket's calls meet.
 
 The exception itself is always shown as Python raised it; these sentences only
-add the why, in the terms of the lesson (listener, connection, peer).
+add the why, in the terms of the course (listener, connection, peer).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ _EAI_NAMES: dict[int, str] = {
 _BY_ACTION: dict[tuple[Action | None, int], str] = {
     (Action.BIND, errno.EINVAL): "This socket already has an address: a socket is bound once, and "
     "listen() or connect() may already have bound it to an ephemeral port.",
-    (Action.ACCEPT, errno.EINVAL): "accept() works only on a listening socket: call listen() first.",
+    (Action.ACCEPT, errno.EINVAL): "accept() works only on a listening socket: this one has not listened yet, "
+    "or a shutdown() stopped it listening. Call listen() first.",
     (Action.LISTEN, errno.EINVAL): "A connected socket cannot become a listener: listen() needs a "
     "fresh or bound socket.",
     (Action.CONNECT, errno.EINVAL): "This socket cannot connect: a listening socket only accepts.",
@@ -63,6 +64,10 @@ _BY_EAI: dict[str, str] = {
     "EAI_AGAIN": "The name server did not answer in time.",
 }
 
+_SHUT_FOR_WRITING = (
+    "This socket was shut down for writing here (shutdown() with SHUT_WR or SHUT_RDWR): it can send nothing more."
+)
+
 _LISTENER_NOT_CONNECTED = (
     "A listening socket never carries data; it only hands out connections. Use the socket that accept() returned."
 )
@@ -70,7 +75,7 @@ _LISTENER_NOT_CONNECTED = (
 
 @dataclass(frozen=True)
 class ErrorReport:
-    """An exception as the log shows it: Python's words first, then the lesson's."""
+    """An exception as the log shows it: Python's words first, then the course's."""
 
     exception: str
     """Class name, as raised: `ConnectionRefusedError`."""
@@ -87,8 +92,13 @@ class ErrorReport:
         return f"{self.exception}{code}: {self.message}"
 
 
-def explain(error: BaseException, action: Action | None = None, *, on_listener: bool = False) -> ErrorReport:
-    """Describe an exception raised by a step; never raises itself."""
+def explain(
+    error: BaseException, action: Action | None = None, *, on_listener: bool = False, shut_writing: bool = False
+) -> ErrorReport:
+    """Describe an exception raised by a step; never raises itself.
+
+    `shut_writing`: the socket was shut down for writing by this session, so an EPIPE is its own doing.
+    """
     number = error.errno if isinstance(error, OSError) and isinstance(error.errno, int) else None
     if isinstance(error, socket.gaierror) and number is not None:
         name = _EAI_NAMES.get(number)
@@ -97,6 +107,8 @@ def explain(error: BaseException, action: Action | None = None, *, on_listener: 
         name = errno.errorcode.get(number)
         if on_listener and number in (errno.ENOTCONN, errno.EPIPE):
             reason = _LISTENER_NOT_CONNECTED
+        elif shut_writing and number == errno.EPIPE:
+            reason = _SHUT_FOR_WRITING
         else:
             reason = _BY_ACTION.get((action, number)) or _BY_ERRNO.get(number, "The kernel refused the call.")
     elif isinstance(error, TimeoutError):

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class Side(StrEnum):
-    """Which half of the lesson a step belongs to."""
+    """Which end of the connection a step belongs to."""
 
     SERVER = "server"
     CLIENT = "client"
@@ -79,8 +79,7 @@ class Step:
     course_step: int | None
     """The step number in the course notebooks, where they number it."""
     code: str
-    """The Python line, with `{sock}`, `{new}`, `{family}`, `{address}`,
-    `{payload}`, `{how}` and `{bufsize}` filled in by the session."""
+    """The Python line, with placeholders (`{sock}`, `{new}`, `{send}`, ...) that code_lines.py lists and fills."""
     blocks_until: str | None
     """Plain words for what a blocked call waits for; None if it never waits."""
     explains: str
@@ -190,7 +189,7 @@ STEPS_BY_ID: dict[str, Step] = {step.id: step for step in STEPS}
 
 
 def steps_of(side: Side) -> tuple[Step, ...]:
-    """The steps of one side, in the order the lesson uses them."""
+    """The steps of one side, in the order the course uses them."""
     return tuple(step for step in STEPS if step.side is side)
 
 

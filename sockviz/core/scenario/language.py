@@ -19,24 +19,30 @@ step takes one: a quoted message for `send` (or `size=64k`), `backlog=N` for
 thread of its own and the next line runs once it has returned, failed, or blocked.
 `expect STATE SIDE STEP` checks the latest run of that step: `blocked`,
 `returned`, `failed` (optionally with an errno name: `failed ECONNREFUSED`) or
-`refused`. The whole file is checked before anything runs; a bad line is
-reported with its number.
+`refused`. `family ipv6` (or `family ipv4`), before the first step, says which
+address family the lesson is about: a front end switches to it (to ::1 for a
+lesson on loopback), and a player on the other family stops at that line. The
+whole file is checked before anything runs; a bad line is reported with its
+number.
 """
 
 from __future__ import annotations
 
 import shlex
+import socket
 from dataclasses import dataclass, field, replace
 
 from sockviz.core.model.bulk import parse_size
 from sockviz.core.model.errors import InputError
 from sockviz.core.model.options import OPTIONS_BY_NAME, option_setting
 from sockviz.core.model.payload import parse_payload
-from sockviz.core.model.step_args import StepArgs
+from sockviz.core.model.step_args import SHUTDOWN_NAMES, StepArgs
 from sockviz.core.model.steps import STEPS_BY_ID, Action, Step
 
-_HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
+_HOW = {name: how for how, name in SHUTDOWN_NAMES.items()}
 _STATES = ("blocked", "returned", "failed", "refused")
+FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
+"""The words of a `family` line, and the address family each means."""
 
 
 class ScenarioError(ValueError):
@@ -79,7 +85,25 @@ class Expect:
     source: str = ""
 
 
-Line = StepLine | Pause | Say | Expect
+@dataclass(frozen=True)
+class Family:
+    """`family ipv6`: the lesson is about this address family, and runs only on it."""
+
+    line: int
+    family: socket.AddressFamily
+    source: str = ""
+
+    @property
+    def word(self) -> str:
+        return "IPv6" if self.family == socket.AF_INET6 else "IPv4"
+
+
+Line = StepLine | Pause | Say | Expect | Family
+
+
+def family_of(lines: list[Line]) -> socket.AddressFamily | None:
+    """The address family a scenario asks for with a `family` line, or None if any will do."""
+    return next((line.family for line in lines if isinstance(line, Family)), None)
 
 
 def _step(words: list[str], line: int) -> Step:
@@ -145,6 +169,12 @@ def parse(text: str) -> list[Line]:
             if len(words) != 2:
                 raise ScenarioError(number, 'say takes one quoted text, like `say "accept() waits here"`')
             lines.append(Say(number, words[1], raw.strip()))
+        elif head == "family":
+            if len(words) != 2 or words[1].lower() not in FAMILIES:
+                raise ScenarioError(number, "write `family ipv4` or `family ipv6`")
+            if any(isinstance(earlier, StepLine | Family) for earlier in lines):
+                raise ScenarioError(number, "a `family` line comes once, before the first step")
+            lines.append(Family(number, FAMILIES[words[1].lower()], raw.strip()))
         elif head == "expect":
             if len(words) < 4 or words[1] not in _STATES:
                 raise ScenarioError(number, f"write `expect STATE SIDE STEP`, with STATE one of {', '.join(_STATES)}")

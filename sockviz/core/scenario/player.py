@@ -18,7 +18,7 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
-from sockviz.core.scenario.language import Expect, Line, Pause, Say, StepLine
+from sockviz.core.scenario.language import Expect, Family, Line, Pause, Say, StepLine
 
 _EXPECT_SECONDS = 3.0
 """How long an `expect` waits for its state before it fails."""
@@ -44,7 +44,7 @@ class Player:
     events go to whoever subscribed to it.
     """
 
-    def __init__(self, session: Session, endpoint: Endpoint, narrate: Callable[[int, str], None]) -> None:
+    def __init__(self, session: Session, endpoint: Endpoint, narrate: Callable[[int, str], object]) -> None:
         self.session = session
         self.endpoint = endpoint
         self.narrate = narrate
@@ -79,9 +79,11 @@ class Player:
         """Play every line; `before`, if given, is asked before each one and may wait (a paused
         player) or answer False to stop the play there."""
         outcome = Verdict()
-        for line in lines:
+        lines = list(lines)
+        for index, line in enumerate(lines):
             if self._stopped.is_set() or (before is not None and not before(line)) or self._stopped.is_set():
                 break
+            stop = self._wrong_family(line) if isinstance(line, Family) else None
             if isinstance(line, Pause):
                 self._stopped.wait(line.seconds / self.speed)
             elif isinstance(line, Say):
@@ -93,9 +95,38 @@ class Player:
                 if failure:
                     outcome.failures.append(failure)
                     self.narrate(line.line, failure)
-            else:
+            elif isinstance(line, StepLine):
                 self._run(line)
+                stop = self._unexpected_failure(line, lines[index + 1 :])
+            if stop:  # what follows would act on sockets this line never made ready: errors on errors
+                outcome.failures.append(stop)
+                self.narrate(line.line, stop)
+                break
         return outcome
+
+    def _wrong_family(self, line: Family) -> str | None:
+        if self.endpoint.family == line.family:
+            return None
+        return (f"the lesson stops at line {line.line}: it runs over {line.word}, and this session's address "
+                f"{self.endpoint.host} is not {line.word}")  # fmt: skip
+
+    def _unexpected_failure(self, line: StepLine, after: list[Line]) -> str | None:
+        """Why the lesson stops here: the step failed or was refused, and no `expect` before the next step
+        says it should (a failed bind() would leave every later step acting on the wrong socket)."""
+        with self._changed:
+            event = self._latest(line.step.id)
+        if isinstance(event, StepFailed) and not event.cancelled:
+            what = f"{event.call.label} failed with {event.error}. {event.error.reason}"
+        elif isinstance(event, StepRefused):
+            what = f"{event.step.label} was not run: {event.reason}"
+        else:
+            return None
+        for later in after:
+            if isinstance(later, StepLine):
+                break
+            if isinstance(later, Expect) and later.step == line.step and later.state in ("failed", "refused"):
+                return None
+        return f"the lesson stops at line {line.line} ({line.source}): {what}"
 
     def stop(self) -> None:
         """End a play at once, even in the middle of a pause, a settle or an expect's wait (every wait

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sockviz.core.model.events import (
     BurstStarted,
     Event,
+    ListenerFailed,
     SocketAdded,
     StepBlocked,
     StepCalled,
@@ -31,9 +32,14 @@ def _after(event: StepFinished) -> str:
 
 
 def _woken(event: StepFinished) -> str:
+    """What ended the wait, as far as it is known: a timeout is no wake-up, and an unknown waker is not guessed."""
     if not event.blocked or event.cancelled:
         return ""
-    return f" (woken by {event.woken_by or 'something outside this session'})"
+    if event.timed_out:
+        return " (nothing woke it: the socket's timeout ran out)"
+    if event.woken_by is None:
+        return " (sockviz cannot tell what woke it)"
+    return f" (woken by {event.woken_by})"
 
 
 def _hint(event: StepBlocked | StepFinished) -> str:
@@ -67,6 +73,8 @@ def tell(event: Event) -> str:
         return f"new socket {event.name} on the {event.side.value} side"
     if isinstance(event, BurstStarted):
         return f"{event.count} connects have started, each in its own thread"
+    if isinstance(event, ListenerFailed):
+        return f"sockviz fault: {event.listener} raised {event.error} and hears the session no more"
     return type(event).__name__
 
 

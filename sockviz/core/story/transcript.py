@@ -6,23 +6,32 @@ changed). Calls that failed in the session are kept, wrapped so that the
 script shows the same error and goes on; calls that another thread woke in
 the session (a close or a cancel) are left as comments, since a script with
 one thread would wait there for ever.
+
+The export adds one line the session may not have run: SO_REUSEADDR on the server's
+first socket, so that server.py can be run again while its last run's connection
+lingers in TIME_WAIT. What the session itself still holds (a listener, or a
+TIME_WAIT that the session's own socket left without SO_REUSEADDR) no option
+can get past, so `how_to_run` asks the kernel and says what to close or wait for.
 """
 
 from __future__ import annotations
 
+import errno
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from sockviz.core.engine.session import Session
+from sockviz.core.engine.tracked import Role
+from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
-from sockviz.core.model.bulk import CHUNK, PATTERN_SEED
-from sockviz.core.model.events import Event, StepFailed, StepFinished, StepReturned
+from sockviz.core.model.bulk import CHUNK, PATTERN_SEED, PIECE
+from sockviz.core.model.events import Call, Event, StepFailed, StepFinished, StepReturned
 from sockviz.core.model.steps import Action, Side
 
 _TITLE = '"""{title}, as sockviz ran it: run server.py first, then client.py in another terminal."""\n'
 
-_BULK = '''_PATTERN = hashlib.shake_128({seed!r}).digest({chunk}) * 2
+_BULK = '''_PATTERN = hashlib.shake_128({seed!r}).digest({chunk}) * {repeat}  # covers {piece} bytes from any offset
 
 
 def generated(offset, size):
@@ -50,9 +59,9 @@ def _preamble(title: str, endpoint: Endpoint, body: str) -> str:
         f"HOST = {endpoint.host!r}\nPORT = {endpoint.port}\n",
     ]
     if "buffer" in body:
-        parts.append(f"buffer = bytearray({CHUNK})  # what recv all reads into\n")
+        parts.append(f"buffer = bytearray({PIECE})  # what recv all reads into\n")
     if uses_bulk:
-        parts.append(_BULK.format(seed=PATTERN_SEED, chunk=CHUNK))
+        parts.append(_BULK.format(seed=PATTERN_SEED, chunk=CHUNK, repeat=PIECE // CHUNK + 1, piece=PIECE))
     return "\n".join(parts)
 
 
@@ -61,6 +70,13 @@ _AFTER = {
     Action.RECV: 'print("received", data)',
     Action.RECV_ALL: 'print("received", received, "bytes")',
 }
+
+
+_NOTEBOOK_METADATA = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python"},
+}
+"""So that Jupyter opens the notebooks with a Python kernel instead of asking which one."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ class Transcript:
     """Listens to a session and keeps each finished call, in order, to export it as scripts."""
 
     def __init__(self, session: Session) -> None:
+        self._session = session
         self._entries: list[_Entry] = []
         self._lock = threading.Lock()
         session.subscribe(self._hear)
@@ -86,7 +103,56 @@ class Transcript:
         with self._lock:
             entries = sorted((e for e in self._entries if e.finished.call.step.side is side),
                              key=lambda e: e.finished.call.started)  # fmt: skip
-        return [self._block(entry.finished, endpoint) for entry in entries]
+        reuse = self._needs_reuse([entry.finished.call for entry in entries]) if side is Side.SERVER else None
+        blocks = []
+        for entry in entries:
+            block = self._block(entry.finished, endpoint)
+            if entry.finished.call is reuse:
+                name = entry.finished.call.socket_name
+                block += (f"{name}.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # added by the export, "
+                          "not run in the session:\n# a server that closes first leaves its port in TIME_WAIT "
+                          "for 60 s, and without this the next run's bind() fails with EADDRINUSE\n")  # fmt: skip
+            blocks.append(block)
+        return blocks
+
+    @staticmethod
+    def _needs_reuse(calls: list[Call]) -> Call | None:
+        """The server's first socket() call, if the session set no SO_REUSEADDR on that socket itself."""
+        first = next((call for call in calls if call.step.id == "server-socket"), None)
+        if first is None:
+            return None
+        named = (call for call in calls if call.socket_name == first.socket_name)
+        return None if any("SO_REUSEADDR" in call.code for call in named) else first
+
+    def how_to_run(self, endpoint: Endpoint) -> str:
+        """What to do to run the exported scripts now, asked of the kernel: free to run, or what holds the port.
+
+        The probe binds as server.py will, with SO_REUSEADDR, so it is refused only where server.py
+        would be: a socket that still listens there, or a TIME_WAIT left by a socket without the option.
+        The time left in TIME_WAIT is the one the table shows (read off the UI thread by the front end).
+        """
+        refused = bind_refused(endpoint)
+        run = "run server.py, then client.py in another terminal"
+        if refused is None:
+            return run
+        port = endpoint.port
+        holders = [t.name for t in self._session.sockets if t.role is not Role.CLIENT and not t.closed
+                   and t.bound_port == port]  # fmt: skip
+        if holders:
+            verb, them = ("holds", "it") if len(holders) == 1 else ("hold", "them")
+            return (f"{', '.join(holders)} still {verb} port {port} in this session: close {them} (or quit "
+                    f"sockviz), then {run}")  # fmt: skip
+        if refused.errno != errno.EADDRINUSE:
+            return f"server.py cannot bind {endpoint.address} now ({refused}); {run} once it can"
+        waiting = [t.after_close.expires for t in self._session.sockets if t.after_close is not None
+                   and t.after_close.state == "TIME_WAIT" and t.ends is not None and t.ends[0][1] == port]  # fmt: skip
+        if waiting:
+            left = max(expires or 0 for expires in waiting)
+            return (f"a connection this session closed holds port {port} in TIME_WAIT for about {left:.0f} s more "
+                    f"(it had no SO_REUSEADDR, so server.py's cannot help): wait, then {run}")  # fmt: skip
+        return (
+            f"port {port} is in use now, by another program or a connection in TIME_WAIT: wait, or free it, then {run}"
+        )
 
     def script(self, side: Side, endpoint: Endpoint, title: str = "A sockviz session") -> str:
         """One side's script: what its lines need, then each of its calls in the order they started."""
@@ -118,10 +184,12 @@ class Transcript:
             cells = [nbformat.v4.new_markdown_cell(f"# {title}: the {side.value}"), nbformat.v4.new_code_cell(preamble)]
             for block in blocks:
                 heading, _, code = block.partition("\n")
-                cells.append(nbformat.v4.new_markdown_cell(heading.lstrip("# ").capitalize()))
+                words = heading.lstrip("# ")
+                cells.append(nbformat.v4.new_markdown_cell(words[:1].upper() + words[1:]))  # the rest keeps its case
                 cells.append(nbformat.v4.new_code_cell(code.rstrip()))
             path = folder / f"{side.value}.ipynb"
-            nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+            notebook = nbformat.v4.new_notebook(cells=cells, metadata=_NOTEBOOK_METADATA)
+            nbformat.write(notebook, str(path))
             paths.append(path)
         return paths
 

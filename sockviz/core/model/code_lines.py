@@ -1,0 +1,79 @@
+"""The Python line a call runs, written from its step's template and its arguments.
+
+It sits in the model, not in the story with the other readers: the engine writes a call's line
+when the call begins (StepCalled carries it, before the call can block), and the engine may not
+import the story layer. Filling a template needs no socket: the session hands over the names
+and the one figure it reads from a socket (a bulk send's piece size), so this stays plain data.
+
+A step's template (`Step.code` in steps.py) may use these placeholders:
+
+| placeholder | filled with |
+| --- | --- |
+| `{sock}` | the name of the socket the call acts on (`s`, `conn2`, `c`) |
+| `{new}` | the name of the socket the call makes: accept()'s connection, socket()'s socket |
+| `{family}` | `socket.AF_INET` or `socket.AF_INET6` |
+| `{address}` | the endpoint as Python writes it: `('127.0.0.1', 65432)` |
+| `{send}` | sendall() of the message, of the data last received, or of a bulk size in pieces |
+| `{recv_all}` | recv_into() in a loop until the expected size or the peer's close |
+| `{how}` | `socket.SHUT_RD`, `socket.SHUT_WR` or `socket.SHUT_RDWR` |
+| `{bufsize}` | recv()'s buffer size |
+| `{backlog}` | listen()'s backlog, or nothing for the default |
+| `{option}` | the setsockopt() (or settimeout()) line of the chosen option |
+| `{burst}` | the loop that connects many clients, each in its own thread |
+"""
+
+from __future__ import annotations
+
+from sockviz.core.model.payload import show_bytes
+from sockviz.core.model.step_args import SHUTDOWN_NAMES, StepArgs
+from sockviz.core.model.steps import Action, Step
+
+PAYLOAD_SHOWN = 60
+"""Bytes of a message the line writes out; a longer message is cut."""
+
+
+def code_line(chosen: Step, args: StepArgs, name: str, *, new: str, piece: int, in_flight: bool) -> str:
+    """The line for `chosen` run on the socket called `name`.
+
+    `new` is the name the call gives the socket it makes (the session owns the names); `piece`
+    is how many bytes each sendall() of a bulk send hands over; `in_flight` says that calls are
+    still running on the socket, so close() is preceded by the shutdown() that wakes them.
+    """
+    address = repr(args.endpoint.address) if args.endpoint else ""
+    family = f"socket.{args.family.name}"
+    code = chosen.code.format(
+        sock=name,
+        new=new,
+        family=family,
+        address=address,
+        send=_send(args, name, piece),
+        recv_all=_recv_all(args, name),
+        how=f"socket.{SHUTDOWN_NAMES.get(args.how, args.how)}",
+        bufsize=args.bufsize,
+        backlog="" if args.backlog is None else args.backlog,
+        option=args.option.option.line(name, args.option.value) if args.option else "",
+        burst=f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
+        f"threading.Thread(target=c.connect, args=({address},)).start()",
+    )
+    if chosen.action is Action.CLOSE and in_flight:
+        code = f"{name}.shutdown(socket.SHUT_RDWR); {code}"
+    return code
+
+
+def _send(args: StepArgs, name: str, piece: int) -> str:
+    if args.bulk is not None:
+        total = args.bulk
+        return f"for i in range(0, {total}, {piece}): {name}.sendall(generated(i, min({piece}, {total} - i)))"
+    if args.payload is None:
+        return f"{name}.sendall(data)"
+    return f"{name}.sendall({show_bytes(args.payload, PAYLOAD_SHOWN)})"
+
+
+def _recv_all(args: StepArgs, name: str) -> str:
+    if args.expect is None:
+        return f"received = sum(iter(lambda: {name}.recv_into(buffer), 0))"
+    want = f"min(len(buffer), {args.expect} - received)"
+    return (
+        f"received = 0\nwhile received < {args.expect} and (count := {name}.recv_into(buffer, {want})):"
+        " received += count"
+    )

@@ -1,0 +1,114 @@
+"""The timeline's model: one lane per socket and one mark per call, built from the session's events.
+
+Nothing here draws. The lanes are kept under a lock, since events come from the steps' threads
+while a front end draws from its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sockviz.core.model.events import Call, Event, SocketAdded, StepBlocked, StepCalled, StepFailed, StepFinished
+from sockviz.core.model.steps import Action, Side
+from sockviz.core.story.sentences import duration, tell
+
+
+@dataclass
+class Lane:
+    """One socket's life."""
+
+    name: str
+    side: Side
+    opened: float
+    closed: float | None = None
+    marks: list[Mark] = field(default_factory=list)
+
+
+@dataclass
+class Mark:
+    """One call on one lane, from its start to its return."""
+
+    call: Call
+    lane: int
+    blocked: bool = False
+    finished: StepFinished | None = None
+
+    @property
+    def start(self) -> float:
+        return self.call.started
+
+    @property
+    def end(self) -> float | None:
+        return None if self.finished is None else self.finished.at
+
+    @property
+    def failed(self) -> bool:
+        return isinstance(self.finished, StepFailed)
+
+    def ended_by(self, now: float) -> bool:
+        return self.finished is not None and self.finished.at <= now
+
+    def changed(self, now: float) -> float:
+        """When the call last changed, as of `now`: its return, or else its start."""
+        return self.finished.at if self.finished is not None and self.ended_by(now) else self.start
+
+    def describe(self, now: float) -> str:
+        """The mark in a sentence, as it stood at `now`: the log's own words for it."""
+        if self.finished is not None and self.ended_by(now):
+            return f"{self.call.socket_name}: {tell(self.finished)}"
+        if self.blocked:
+            return f"{self.call.socket_name}: {self.call.label} is waiting ({duration(now - self.start)} so far)"
+        return f"{self.call.socket_name}: {self.call.code}"
+
+
+class Lanes:
+    """The session's story as lanes and marks, built from its events in any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lanes: list[Lane] = []
+        self._lane_of: dict[str, int] = {}
+        self._marks: dict[int, Mark] = {}
+        self.latest = 0.0
+        """The time of the newest event: how far the story goes."""
+
+    def add(self, event: Event) -> None:
+        with self._lock:
+            self.latest = max(self.latest, event.at)
+            if isinstance(event, SocketAdded):
+                self._lane(event.name, event.side, event.at)
+            elif isinstance(event, StepCalled):
+                call = event.call
+                if call.step.action is not Action.BURST:  # each of a burst's connects has its own lane
+                    lane = self._lane(call.socket_name, call.step.side, call.started)
+                    mark = Mark(call, lane)
+                    self._marks[call.id] = mark
+                    self._lanes[lane].marks.append(mark)
+            elif isinstance(event, StepBlocked) and event.call.id in self._marks:
+                self._marks[event.call.id].blocked = True
+            elif isinstance(event, StepFinished) and event.call.id in self._marks:
+                mark = self._marks[event.call.id]
+                mark.finished = event
+                if event.call.step.action is Action.CLOSE and not isinstance(event, StepFailed):
+                    self._lanes[mark.lane].closed = mark.end
+
+    def _lane(self, name: str, side: Side, at: float) -> int:
+        if name not in self._lane_of:
+            self._lane_of[name] = len(self._lanes)
+            self._lanes.append(Lane(name, side, at))
+        return self._lane_of[name]
+
+    @property
+    def lane_count(self) -> int:
+        return len(self._lanes)
+
+    @property
+    def label_width(self) -> int:
+        with self._lock:
+            return max((len(lane.name) for lane in self._lanes), default=1)
+
+    def waker(self, mark: Mark) -> Mark | None:
+        """The call of this session that ended the mark's wait, if the session knows it."""
+        woken_by = None if mark.finished is None else mark.finished.woken_by_call
+        return None if woken_by is None else self._marks.get(woken_by)

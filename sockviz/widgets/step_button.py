@@ -1,0 +1,109 @@
+"""One step as a real Button: its key, its number in the course, its call and the kernel's hint.
+
+A compact Button keeps each step to one line. Enter and a click press it (Textual's own
+Button does that); ↑ and ↓ move along the steps of its pane. A step that cannot run now
+(no socket to act on, a refused field) stays pressable, looks so, and its tooltip says
+why; pressed anyway, the session refuses it and the log says why in the same words.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Button
+
+from sockviz.core import Step
+from sockviz.core.model.prediction import Prediction
+
+
+def step_label(step: Step, hint: Prediction | None = None) -> Content:
+    """Key, course number, call, and the kernel's hint: `a   4 accept()  waits`. Never parsed as markup."""
+    parts: list[str | tuple[str, str]] = [(f"{step.key}  ", "bold $text-accent"), step.title]
+    if hint is not None:
+        parts.append((f"  {hint.short}", "italic $text-warning" if hint.blocks else "italic $text-muted"))
+    return Content.assemble(*parts)
+
+
+class StepButton(Button):
+    """A step of one side; its id is the step's id (`server-accept`)."""
+
+    DEFAULT_CSS = """
+    StepButton {
+        width: 100%;
+        min-width: 0;
+        height: 1;
+        padding: 0;
+        text-align: left;
+        content-align: left middle;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        &.-style-default {
+            text-style: none;
+            color: $foreground;
+            background: $boost;
+            &:hover {
+                background: $block-hover-background;
+            }
+            &:focus {
+                text-style: bold;
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                background-tint: transparent;
+            }
+            &.-active {
+                background: $primary;
+                color: $text;
+                tint: transparent;
+            }
+        }
+        &.-cannot-run.-style-default {
+            color: $text-disabled;
+            &:focus {
+                color: $block-cursor-blurred-foreground;
+            }
+        }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "previous step", show=False),
+        Binding("down", "move(1)", "next step", show=False),
+    ]
+
+    hint: reactive[Prediction | None] = reactive(None, init=False)
+    """What the kernel says the call would do now (`waits`, `2 ready`), for a step that may block."""
+    refusal: reactive[str | None] = reactive(None, init=False)
+    """Why the step cannot run now, or None when it can."""
+
+    def __init__(self, step: Step) -> None:
+        super().__init__(step_label(step), id=step.id, compact=True)
+        self.step = step
+        self.tooltip = step.explains
+
+    def watch_hint(self) -> None:
+        self.label = step_label(self.step, self.hint)
+        self._explain()
+
+    def watch_refusal(self, refusal: str | None) -> None:
+        self.set_class(refusal is not None, "-cannot-run")
+        self._explain()
+
+    def _explain(self) -> None:
+        """The step's help, why the hint says what it says, and why the step cannot run now."""
+        text = self.step.explains
+        if self.hint is not None:
+            text += f"\n\nNow: {self.hint.why}"
+        if self.refusal is not None:
+            text += f"\n\nNot now: {self.refusal}"
+        self.tooltip = text
+
+    def action_move(self, by: int) -> None:
+        """Focus the step above or below, round the pane's list."""
+        parent = self.parent
+        if parent is None:
+            return
+        steps = list(parent.query_children(StepButton))
+        steps[(steps.index(self) + by) % len(steps)].focus()

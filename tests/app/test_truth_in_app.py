@@ -1,0 +1,51 @@
+"""What the app shows is what the kernel did: an IPv6 lesson on IPv6, a stopped listener in the table."""
+
+from __future__ import annotations
+
+import socket
+
+from conftest import lecture
+from helpers import Background, Recorder, wait_for
+
+from sockviz.app import SockvizApp
+from sockviz.core import Session, StepArgs, StepBlocked, Target, endpoint, step
+from sockviz.core.scenario import lessons
+from sockviz.widgets.sockets_table import COLUMNS, row_texts
+
+
+def narration(app) -> str:
+    return str(app.query_one("#narration").render())
+
+
+async def test_the_ipv6_lesson_switches_the_app_to_ipv6(port):
+    app = SockvizApp(port=port, scenario=("lesson: ipv6", lessons.text("ipv6")))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "next:" in narration(app), "the lesson to load")
+        assert app.query_one("#endpoint").family == socket.AF_INET6
+        await lect.pilot.press("space")
+        await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to end", 15)
+        assert "AF_INET6" in lect.log_text() and "('::1'," in lect.log_text()
+
+
+def test_the_table_says_a_listener_stopped_by_cancel_no_longer_listens(port):
+    session = Session()
+    events = Recorder(session)
+    background = Background(session)
+    args = StepArgs(endpoint=endpoint("127.0.0.1", str(port), socket.AF_INET))
+    try:
+        for name in ("server-socket", "server-bind", "server-listen"):
+            session.perform(step(name), args)
+        listener = session.current(Target.LISTENER)
+        assert listener is not None
+        background.start("server-accept", args)
+        wait_for(lambda: events.of(StepBlocked), what="accept() to block")
+        session.perform(step("server-cancel"), args)
+        wait_for(lambda: events.finished("server-accept"), what="accept() to wake")
+        cells = dict(zip((key for key, _ in COLUMNS), row_texts(listener, listener.snapshot(), "idle"), strict=True))
+        assert cells["state"] == "CLOSE" and "not listening" in cells["now"]
+        session.perform(step("server-listen"), args)
+        cells = dict(zip((key for key, _ in COLUMNS), row_texts(listener, listener.snapshot(), "idle"), strict=True))
+        assert cells["state"] == "LISTEN" and cells["now"] == "idle"
+    finally:
+        session.close()
+        assert not background.join()

@@ -1,0 +1,247 @@
+"""What counts as blocked, and what woke a blocked call, on real loopback sockets.
+
+A call is told as blocked only when the kernel says it waits; a call that is only slow (its
+thread held up on a busy machine) is not. Such slowness is made here by holding a step's
+thread before or after its real call, until the session's watcher has looked at it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from helpers import wait_for
+
+from sockviz.core import Action, StepBlocked, StepCalled, StepFailed, StepReturned, Target
+from sockviz.core.engine import calls
+from sockviz.core.engine import session as session_module
+from sockviz.core.kernel.waiting import is_waiting
+from sockviz.core.model.options import option_setting
+from sockviz.core.story.sentences import tell
+
+
+class Looks:
+    """Every answer the kernel gave the session's watcher, by action: the real readings, recorded."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.answers: list[tuple[Action, bool | None]] = []
+        self._seen = threading.Condition()
+
+        def recorded(action, sock, **kwargs):
+            answer = is_waiting(action, sock, **kwargs)
+            with self._seen:
+                self.answers.append((action, answer))
+                self._seen.notify_all()
+            return answer
+
+        monkeypatch.setattr(session_module, "is_waiting", recorded)
+
+    def wait_for_look(self, action: Action, count: int = 1) -> None:
+        with self._seen:
+            seen = self._seen.wait_for(lambda: sum(a is action for a, _ in self.answers) >= count, timeout=10)
+        assert seen, f"the watcher never looked at {action}"
+
+
+def slowed(monkeypatch: pytest.MonkeyPatch, action: Action, looks: Looks, *, before: bool) -> None:
+    """Make a step's thread late, as a busy machine does: it waits for the watcher's look before
+    (or after) making its real call."""
+    real = calls.CALLS[action]
+
+    def late(ctx):
+        if before:
+            looks.wait_for_look(action)
+        outcome = real(ctx)
+        if not before:
+            looks.wait_for_look(action)
+        return outcome
+
+    monkeypatch.setitem(calls.CALLS, action, late)
+
+
+def listening_with(lesson, backlog: int | None = None) -> None:
+    lesson.run("server-socket")
+    lesson.run("server-bind")
+    lesson.run("server-listen", backlog=backlog)
+
+
+# ----- what counts as blocked ------------------------------------------------
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["not begun yet", "returning"])
+def test_a_slow_connect_to_a_listener_with_room_is_not_a_wait(lesson, monkeypatch, before):
+    """The flaky timeline test's case: an instant loopback connect() past the grace on a busy machine."""
+    looks = Looks(monkeypatch)
+    slowed(monkeypatch, Action.CONNECT, looks, before=before)
+    lesson.server_listening()
+    lesson.run("client-socket")
+    done = lesson.run("client-connect")
+    assert isinstance(done, StepReturned) and not done.blocked
+    assert (Action.CONNECT, False) in looks.answers
+    assert not lesson.events.of(StepBlocked)
+    assert "woken" not in tell(done) and "after" not in tell(done)
+
+
+def test_a_slow_accept_with_a_connection_queued_is_not_a_wait(lesson, monkeypatch):
+    looks = Looks(monkeypatch)
+    slowed(monkeypatch, Action.ACCEPT, looks, before=True)
+    lesson.server_listening()
+    lesson.run("client-socket")
+    lesson.run("client-connect")
+    done = lesson.run("server-accept")
+    assert isinstance(done, StepReturned) and not done.blocked and not lesson.events.of(StepBlocked)
+    assert looks.answers[0] == (Action.ACCEPT, False)
+
+
+def test_a_slow_recv_with_bytes_waiting_is_not_a_wait(lesson, monkeypatch):
+    looks = Looks(monkeypatch)
+    lesson.connected()
+    lesson.run("client-send", payload=b"here already")
+    conn = lesson.session.current(Target.CONNECTION)
+    wait_for(lambda: conn.snapshot().kernel.recv_queue, what="the bytes to arrive")
+    slowed(monkeypatch, Action.RECV, looks, before=True)
+    done = lesson.run("server-recv")
+    assert done.data == b"here already" and not done.blocked
+    assert looks.answers[0] == (Action.RECV, False)
+
+
+def test_a_connect_into_a_full_queue_is_a_wait_and_accept_ends_it(lesson):
+    listening_with(lesson, backlog=0)
+    lesson.run("client-socket")
+    lesson.run("client-connect")  # listen(0) still lets one complete
+    lesson.run("client-socket")
+    lesson.start("client-connect")
+    lesson.blocked("client-connect")
+    assert lesson.session.current(Target.CLIENT).snapshot().kernel.state == "SYN_SENT"
+    lesson.run("server-accept")
+    lesson.finished("client-connect", count=2)
+    waited = lesson.events.finished("client-connect")[1]
+    assert isinstance(waited, StepReturned) and waited.blocked
+    assert waited.woken_by == "server s.accept()" and "(woken by server s.accept())" in tell(waited)
+
+
+def test_the_kernel_readings_behind_blocked():
+    """is_waiting against the kernel itself: each call's reason to wait, present and absent."""
+    with socket.socket() as listener, socket.socket() as client:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        address = listener.getsockname()
+        assert is_waiting(Action.ACCEPT, listener) is True  # the accept queue is empty
+        assert is_waiting(Action.RECV, listener) is False  # recv() on a listener fails at once
+        assert is_waiting(Action.CONNECT, client, listener=listener) is False  # not begun: CLOSE
+        client.connect(address)
+        assert is_waiting(Action.ACCEPT, listener) is False  # one is queued
+        assert is_waiting(Action.CONNECT, client, listener=listener) is False  # ESTABLISHED
+        conn, _ = listener.accept()
+        with conn:
+            assert is_waiting(Action.RECV, conn) is True  # nothing to read
+            client.sendall(b"x")
+            wait_for(lambda: is_waiting(Action.RECV, conn) is False, what="the byte to be readable")
+            assert is_waiting(Action.RECV_ALL, conn) is False
+            assert is_waiting(Action.SEND, client) is False  # the send buffer has room
+            client.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                while True:
+                    client.send(b"\0" * 65536)
+            assert is_waiting(Action.SEND, client) is False  # non-blocking: it raises, never waits
+            client.setblocking(True)
+            assert is_waiting(Action.SEND, client) is True  # the send buffer is full
+            client.shutdown(socket.SHUT_RDWR)
+            assert is_waiting(Action.SEND, client) is False  # broken: it fails at once
+            conn.recv(1)
+            assert is_waiting(Action.RECV, conn) is False  # the rest of the bytes wait to be read
+    assert is_waiting(Action.RECV, conn) is None  # closed: nothing to ask
+
+
+def test_the_kernel_reading_of_a_connect_that_waits():
+    with socket.socket() as listener, socket.socket() as first, socket.socket() as second:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        first.connect(listener.getsockname())  # fills the queue
+        second.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            second.connect(listener.getsockname())
+        second.setblocking(True)  # as if it were blocking in connect() now
+        assert is_waiting(Action.CONNECT, second, listener=listener) is True
+
+
+# ----- what woke it ----------------------------------------------------------
+
+
+def test_a_timeout_is_no_wake_up(lesson):
+    lesson.connected()
+    lesson.run("client-option", option=option_setting("settimeout", "0.2"))
+    failed = lesson.run("client-recv")
+    assert isinstance(failed, StepFailed) and failed.error.exception == "TimeoutError" and failed.blocked
+    assert failed.timed_out and failed.woken_by is None and failed.woken_by_call is None
+    assert tell(failed).endswith("(nothing woke it: the socket's timeout ran out)")
+    assert "woken" not in tell(failed)
+
+
+def test_a_sendall_drained_by_a_recv_all_that_was_already_running(lesson, monkeypatch):
+    """recv all began before sendall, so its call is older than the wait; it is still what ended it."""
+    lesson.connected()
+    lesson.run("client-option", option=option_setting("SO_SNDBUF", "16384"))
+    lesson.run("server-option", option=option_setting("SO_RCVBUF", "16384"))
+    go = threading.Event()
+    real = calls.CALLS[Action.RECV_ALL]
+
+    def held(ctx):  # running from the session's point of view, and reading only once the sendall waits
+        assert go.wait(10)
+        return real(ctx)
+
+    monkeypatch.setitem(calls.CALLS, Action.RECV_ALL, held)
+    size = 2_000_000
+    lesson.start("server-recv-all", expect=size)
+    wait_for(lambda: any(e.call.step.id == "server-recv-all" for e in lesson.events.of(StepCalled)), what="recv all")
+    lesson.start("client-send", bulk=size)
+    lesson.blocked("client-send")
+    go.set()
+    lesson.finished("client-send")
+    sent = lesson.events.finished("client-send")[0]
+    recv_all = next(e.call for e in lesson.events.of(StepCalled) if e.call.step.id == "server-recv-all")
+    assert isinstance(sent, StepReturned) and sent.blocked
+    assert sent.woken_by == "server conn.recv()" and sent.woken_by_call == recv_all.id
+    lesson.finished("server-recv-all")
+
+
+def test_a_peer_outside_the_session_is_said_to_be_outside(lesson):
+    lesson.server_listening()
+    lesson.start("server-accept")
+    lesson.blocked("server-accept")
+    with socket.create_connection(("127.0.0.1", lesson.endpoint.port)) as outsider:
+        lesson.finished("server-accept")
+        accepted = lesson.events.finished("server-accept")[0]
+        assert accepted.blocked and accepted.woken_by == "a client outside this session"
+        lesson.start("server-recv")
+        lesson.blocked("server-recv")
+        outsider.sendall(b"from outside")
+        lesson.finished("server-recv")
+    got = lesson.events.finished("server-recv")[0]
+    assert got.data == b"from outside" and got.woken_by_call is None
+    assert "(woken by the peer, a program outside this session)" in tell(got)
+
+
+def test_a_wake_sockviz_did_not_see_is_not_guessed(lesson):
+    """The peer is the session's own client, but what it did was not one of the session's calls."""
+    lesson.connected()
+    lesson.run("client-send", payload=b"seen")  # a call of the session, before the wait: not the waker
+    lesson.run("server-recv")
+    lesson.start("server-recv")
+    lesson.blocked("server-recv")
+    lesson.session.current(Target.CLIENT).sock.sendall(b"unseen")  # behind the session's back
+    lesson.finished("server-recv", count=2)
+    got = lesson.events.finished("server-recv")[1]
+    assert got.blocked and got.woken_by is None and got.woken_by_call is None
+    assert tell(got).endswith("(sockviz cannot tell what woke it)")
+    assert "outside" not in tell(got)
+
+
+def test_a_shutdown_of_the_own_socket_is_the_waker(lesson):
+    lesson.connected()
+    lesson.start("client-recv")
+    lesson.blocked("client-recv")
+    lesson.run("client-shutdown", how=socket.SHUT_RD)
+    lesson.finished("client-recv")
+    got = lesson.events.finished("client-recv")[0]
+    assert got.blocked and got.woken_by == "client c.shutdown()"

@@ -1,0 +1,129 @@
+"""Each sentence checked against what the kernel and the call really did, on real loopback sockets.
+
+Each test here is a sentence that was once untrue: what the log says now is checked against the
+kernel (TCP_INFO, SO_ACCEPTCONN, a real client) rather than against the sentence alone.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import pytest
+
+from sockviz.core import StepFailed, StepRefused, StepReturned, Target
+from sockviz.core.kernel.tcp_info import read_kernel
+from sockviz.core.model.options import option_setting
+from sockviz.core.story.sentences import tell
+
+
+def _accepting(sock: socket.socket) -> bool:
+    return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+
+
+def _client_connects(lesson) -> bool:
+    """A client from outside the session, as a student's second terminal would be."""
+    probe = socket.socket(lesson.family, socket.SOCK_STREAM)
+    try:
+        probe.connect(lesson.endpoint.address)
+    except ConnectionRefusedError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def test_close_conn_with_no_connection_is_refused_and_the_listener_lives(lesson):
+    lesson.server_listening()
+    call = lesson.session.perform(lesson_step("server-close-conn"), lesson.args())
+    assert call is None
+    refused = lesson.events.last(StepRefused)
+    assert "no connection has been accepted yet" in refused.reason and "close s (z)" in refused.reason
+    listener = lesson.session.current(Target.LISTENER)
+    assert not listener.closed and _accepting(listener.sock) and _client_connects(lesson)
+
+
+def test_shutdown_with_no_connection_is_refused_and_the_listener_lives(lesson):
+    lesson.server_listening()
+    assert lesson.session.perform(lesson_step("server-shutdown"), lesson.args(how=socket.SHUT_RDWR)) is None
+    assert "would stop it listening" in lesson.events.last(StepRefused).reason
+    listener = lesson.session.current(Target.LISTENER)
+    assert _accepting(listener.sock) and read_kernel(listener.sock).state == "LISTEN"
+
+
+def test_cancel_of_accept_says_the_listener_stopped_and_listen_brings_it_back(lesson):
+    lesson.server_listening()
+    lesson.start("server-accept")
+    lesson.blocked("server-accept")
+    cancel = lesson.run("server-cancel")
+    lesson.finished("server-accept")
+    listener = lesson.session.current(Target.LISTENER)
+    # The kernel's side of the story: the listener is no more.
+    assert not _accepting(listener.sock) and read_kernel(listener.sock).state == "CLOSE"
+    assert not _client_connects(lesson)
+    # The log says so, and the socket carries the fact for the table.
+    assert "stopped s listening" in cancel.result and "new clients are refused" in cancel.result
+    assert "until s.listen() runs again" in cancel.result
+    assert listener.lasting is not None and "not listening" in listener.lasting
+    again = lesson.run("server-accept")
+    assert isinstance(again, StepFailed) and again.error.errno == errno.EINVAL
+    assert "shutdown() stopped it listening" in again.error.reason
+    # As the sentence says: listen() again, and clients get in.
+    assert isinstance(lesson.run("server-listen"), StepReturned)
+    assert listener.lasting is None and _client_connects(lesson)
+
+
+def test_close_says_the_fd_is_released_not_free_for_the_next_socket(lesson):
+    lesson.run("server-socket")
+    fd = lesson.session.current(Target.LISTENER).sock.fileno()
+    closed = lesson.run("server-close")
+    assert "free for the next socket" not in closed.result
+    assert f"fd {fd} is released" in closed.result and "sockviz's own included" in closed.result
+
+
+def test_recv_after_own_shut_rd_says_so_not_that_the_peer_closed(lesson):
+    lesson.connected()
+    lesson.run("client-send", payload=b"waiting")
+    lesson.finished("client-send")
+    shut = lesson.run("server-shutdown", how=socket.SHUT_RD)
+    assert "still returns what is waiting" in shut.result
+    first = lesson.run("server-recv")
+    assert first.data == b"waiting"  # SHUT_RD on Linux still hands over what waits
+    second = lesson.run("server-recv")
+    assert second.data == b"" and "shut down for reading here" in second.result
+    assert "peer closed" not in tell(second)
+
+
+def test_send_after_own_shut_wr_blames_this_side(lesson):
+    lesson.connected()
+    lesson.run("client-shutdown", how=socket.SHUT_WR)
+    failed = lesson.run("client-send", payload=b"late")
+    assert isinstance(failed, StepFailed) and failed.error.errno == errno.EPIPE
+    assert "shut down for writing here" in failed.error.reason and "peer" not in failed.error.reason
+
+
+@pytest.mark.parametrize(("asked", "doubled"), [(100, False), (65536, True)])
+def test_buffer_size_sentence_matches_what_the_kernel_gave(lesson, asked, doubled):
+    lesson.run("client-socket")
+    done = lesson.run("client-option", option=option_setting("SO_RCVBUF", str(asked)))
+    now = lesson.session.current(Target.CLIENT).sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    assert f"SO_RCVBUF is now {now}" in done.result
+    assert (now == 2 * asked) is doubled
+    assert ("within its own minimum and maximum" in done.result) is not doubled
+
+
+def lesson_step(step_id: str):
+    from sockviz.core import step
+
+    return step(step_id)
+
+
+def test_recv_all_does_not_call_a_transfer_unequal_while_the_sender_still_sends(lesson):
+    """The receiver can have its bytes before the sender's sendall() returns and counts them."""
+    lesson.connected()
+    lesson.start("client-send", bulk=64 * 1024 * 1024)  # far more than the buffers hold: it blocks
+    got = lesson.run("server-recv-all", expect=1024 * 1024)
+    assert "1048576 bytes in all (all expected bytes came)" in got.result
+    assert "c's sendall() has not returned yet" in got.result and "not equal" not in got.result
+    lesson.run("client-close")  # wakes the blocked sendall()
+    lesson.finished("client-send")
