@@ -251,6 +251,10 @@ class SessionScreen(Screen[None]):
     @on(SessionEvent)
     @guarded
     def _session_event(self, message: SessionEvent) -> None:
+        if self._closing or self.app._exit:
+            # Quitting: a burst's thousands of events still queued would each be drawn before the
+            # screen closes, which once held quitting for seconds. Nobody will see them.
+            return
         event = message.event
         if isinstance(event, StepBlocked):
             self._blocked.add(event.call.id)

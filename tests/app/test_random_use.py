@@ -15,6 +15,7 @@ import os
 import random
 import socket
 import threading
+import traceback
 
 import pytest
 from helpers import free_port, wait_for
@@ -186,13 +187,17 @@ class RandomUser:
 KNOWN_TEXTUAL_BUGS = {
     ("action command_list('page_down')", "KeyError"),
     ("action command_list('page_up')", "KeyError"),
+    ("MouseDown event", "AttributeError"),
 }
-"""Faults inside Textual's own command palette (page down or up before its list is filled, Textual 8.2):
-the app reports them and goes on, which is what this test checks; they are not sockviz's to fix."""
+"""Faults inside Textual itself (8.2): its command palette's page down or up before the palette's list is
+filled; a mouse press starting a text selection on a widget that is being taken down (it has no parent).
+The app reports them and goes on, which is what this test checks; they are not sockviz's to fix, and
+each counts only if it was raised inside Textual's own code."""
 
 
 def textual_bug(fault) -> bool:
-    return (fault.where, type(fault.error).__name__) in KNOWN_TEXTUAL_BUGS
+    raised_in = traceback.extract_tb(fault.error.__traceback__)[-1].filename
+    return (fault.where, type(fault.error).__name__) in KNOWN_TEXTUAL_BUGS and "/textual/" in raised_in
 
 
 @pytest.mark.timeout(120)
