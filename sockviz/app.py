@@ -46,9 +46,9 @@ SWITCH_SECONDS = 0.0005
 """How long the UI thread may keep the GIL from a step thread that wants it (Python's default is 5 ms).
 
 A step thread whose send() or recv() returned waits for the GIL while the UI draws a frame; at 5 ms a
-wait, a 256 MiB transfer through the app moved a quarter of raw sockets' speed. A thread burning the
-GIL 30 ms in 50 beside a raw transfer (benchmarks/run.py's figures, measured 2026-12-01): 52 to 64% of
-raw at 5 ms, 95 to 100% at 0.5 ms."""
+wait, a 256 MiB transfer through the app moved about a quarter of raw sockets' speed. Beside a raw
+transfer, a thread that holds the GIL 30 ms in every 50 left it 52 to 64% of its speed at 5 ms and 95
+to 100% at 0.5 ms (medians of five rounds, 2026-12-01; README, "A bulk transfer through the app")."""
 
 
 def export_path(suffix: str = "") -> Path:

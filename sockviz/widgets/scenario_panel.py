@@ -83,8 +83,7 @@ class ScenarioPanel(Static):
 
     def _play(self, player: Player, lines: list[Line]) -> None:
         outcome = player.play(lines, before=self._wait_for_turn)
-        verdict = "ended: every expect held" if outcome.passed else f"ended: {len(outcome.failures)} expect failed"
-        self.post_message(ScenarioState(verdict, ""))
+        self.post_message(ScenarioState(outcome.summary, ""))
 
     def _wait_for_turn(self, line: Line) -> bool:
         """Before each line: wait while paused; False once the scenario is stopped."""

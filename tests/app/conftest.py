@@ -62,7 +62,10 @@ class Lecture:
         return arrived()[0]
 
     async def click_line(self, step_id: str) -> None:
-        """Click a step's button, as a mouse does; wait for nothing."""
+        """Click a step's button, as a mouse does; wait for nothing but the button being ready for it:
+        a Button ignores clicks while it shows the last one (its `-active` class, 0.2 s)."""
+        button = self.app.query_one(f"#{step_id}")
+        await self.until(lambda: not button.has_class("-active"), f"{step_id} to take a click again")
         assert await self.pilot.click(f"#{step_id}")
 
     async def click(self, step_id: str, wait_for: str = "finish") -> Event:

@@ -49,3 +49,18 @@ def test_the_table_says_a_listener_stopped_by_cancel_no_longer_listens(port):
     finally:
         session.close()
         assert not background.join()
+
+
+async def test_echo_then_blocking_order_in_one_app_on_the_same_port(port):
+    """The second lesson binds the port that the first one's TIME_WAIT holds, and passes."""
+    app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "next:" in narration(app), "echo to load")
+        await lect.pilot.press("space")
+        await lect.until(lambda: "ended: every expect held" in narration(app), "echo to end", 20)
+        app.load_lesson("blocking-order")
+        await lect.until(lambda: "lesson: blocking-order" in narration(app), "blocking-order to load")
+        await lect.pilot.press("space")
+        await lect.until(lambda: "ended" in narration(app) or "stopped" in narration(app), "the lesson to end", 30)
+        assert "ended: every expect held" in narration(app), narration(app)
+        assert "EADDRINUSE" not in lect.log_text()

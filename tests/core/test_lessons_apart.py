@@ -89,3 +89,19 @@ def test_a_failed_bind_stops_the_lesson_with_the_reason():
     assert "the lesson stops at line 5 (server bind): bind() failed with OSError EADDRINUSE (98)" in story
     assert "Another socket already holds this address and port" in story
     assert "s.listen()" not in story and "connect(" not in story  # nothing cascades after it
+
+
+def test_a_stopped_lesson_says_it_stopped_rather_than_that_an_expect_failed():
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    session = Session()
+    player = Player(session, Endpoint(socket.AF_INET, "127.0.0.1", holder.getsockname()[1]), lambda *_: None)
+    try:
+        verdict = player.play(parse("server socket\nserver bind\nserver listen\n"))
+    finally:
+        player.stop()
+        session.close()
+        holder.close()
+    assert verdict.summary.startswith("stopped: the lesson stops at line 2 (server bind): bind() failed")
+    assert "expect failed" not in verdict.summary

@@ -10,6 +10,7 @@ import errno
 import socket
 
 import pytest
+from helpers import wait_for
 
 from sockviz.core import StepFailed, StepRefused, StepReturned, Target
 from sockviz.core.kernel.tcp_info import read_kernel
@@ -127,3 +128,54 @@ def test_recv_all_does_not_call_a_transfer_unequal_while_the_sender_still_sends(
     assert "c's sendall() has not returned yet" in got.result and "not equal" not in got.result
     lesson.run("client-close")  # wakes the blocked sendall()
     lesson.finished("client-send")
+
+
+def test_hints_after_this_sides_own_shutdown_say_what_the_call_will_do(lesson):
+    lesson.connected()
+    lesson.run("server-shutdown", how=socket.SHUT_RD)
+    hint = lesson.session.predict(lesson_step("server-recv"))
+    assert hint.short == "EOF" and "shut down for reading" in hint.why and "peer" not in hint.why
+    got = lesson.run("server-recv")
+    assert got.data == b""  # as the hint said, and the peer has not closed:
+    assert read_kernel(lesson.session.current(Target.CONNECTION).sock).state == "ESTABLISHED"
+
+    lesson.run("client-shutdown", how=socket.SHUT_WR)
+    hint = lesson.session.predict(lesson_step("client-send"), lesson.args(payload=b"late"))
+    assert hint.short == "fails" and "BrokenPipeError" in hint.why
+    failed = lesson.run("client-send", payload=b"late")
+    assert isinstance(failed, StepFailed) and failed.error.errno == errno.EPIPE
+
+
+def test_close_with_unread_data_says_it_sent_rst(lesson):
+    lesson.connected()
+    lesson.run("client-send", payload=b"never read")
+    conn = lesson.session.current(Target.CONNECTION)
+    wait_for(lambda: read_kernel(conn.sock).recv_queue, what="the bytes to arrive")
+    closed = lesson.run("server-close-conn")
+    assert "10 bytes were left unread, so the kernel sent RST instead of FIN" in closed.result
+    failed = lesson.run("client-recv")
+    assert isinstance(failed, StepFailed) and failed.error.errno == errno.ECONNRESET  # as the sentence said
+
+
+def test_close_after_a_plain_exchange_claims_no_rst(lesson):
+    lesson.connected()
+    closed = lesson.run("client-close")
+    assert "RST" not in closed.result
+
+
+def test_listen_again_after_a_shutdown_says_when_the_ephemeral_port_changed(lesson):
+    lesson.run("server-socket")
+    lesson.session.current(Target.LISTENER).sock.bind(("127.0.0.1", 0))  # a port Linux picks, as listen() would
+    lesson.run("server-listen")
+    listener = lesson.session.current(Target.LISTENER)
+    first = listener.sock.getsockname()[1]
+    lesson.start("server-accept")
+    lesson.blocked("server-accept")
+    lesson.run("server-cancel")
+    lesson.finished("server-accept")
+    again = lesson.run("server-listen")
+    now = listener.sock.getsockname()[1]
+    if now == first:  # Linux may, rarely, pick the same port again: then there is nothing to say of it
+        assert again.result.startswith("listening on")
+    else:
+        assert f"its ephemeral port {first} was given back" in again.result and str(now) in again.result

@@ -8,6 +8,7 @@ wraps them, and hands them a `CallSite` for the few things that need it.
 from __future__ import annotations
 
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +96,29 @@ def _stopped_listening(tracked: TrackedSocket, queued: int) -> str:
     )
 
 
+def _closes_with_reset(sock: socket.socket) -> str:
+    """Why close() of this connection sends RST rather than FIN, read just before it closes ('' if it does not).
+
+    Linux answers unread data, or SO_LINGER (1, 0), with RST: the peer's next call gets ECONNRESET
+    and no TIME_WAIT follows, which is the lesson of the reset scenario.
+    """
+    reading = read_kernel(sock)
+    if reading is None or reading.state not in ("ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT1", "FIN_WAIT2"):
+        return ""
+    try:
+        on, seconds = struct.unpack("ii", sock.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8))
+    except OSError:
+        return ""
+    if on and seconds == 0:
+        return (
+            ". SO_LINGER is (1, 0), so the kernel sent RST instead of FIN: the peer's next call fails with ECONNRESET"
+        )
+    if reading.recv_queue:
+        return (f". {reading.recv_queue} bytes were left unread, so the kernel sent RST instead of FIN: "
+                "the peer's next call fails with ECONNRESET")  # fmt: skip
+    return ""
+
+
 def _shut_here(tracked: TrackedSocket, how: int) -> None:
     """Remember which directions this session shut, so that a later b'' or EPIPE names the true cause."""
     if how in (socket.SHUT_RD, socket.SHUT_RDWR):
@@ -134,6 +158,9 @@ def _listen(ctx: Context) -> Outcome:
     everywhere = "; that is every interface: other machines can connect to it" if is_wildcard(now[0]) else ""
     if was[1] == 0:
         return Outcome(f"it had no port, so Linux bound it to an ephemeral one: {now}{everywhere}")
+    if now[1] != was[1]:  # a shutdown gave back a port that Linux had picked, not one bind() asked for
+        return Outcome(f"its ephemeral port {was[1]} was given back when it stopped listening, so Linux bound "
+                       f"another one: {now}{everywhere}")  # fmt: skip
     return Outcome(f"listening on {now}{everywhere}; the kernel now completes handshakes on its own")
 
 
@@ -304,19 +331,20 @@ def _close(ctx: Context) -> Outcome:
     assert tracked is not None
     fd = tracked.sock.fileno()
     tracked.remember_ends()
+    reset = _closes_with_reset(tracked.sock)
     why = f"closing {tracked.name} here"
     woken = ctx.site.wake_calls_on(tracked, why=why, except_call=ctx.call, how=socket.SHUT_RDWR)
     tracked.sock.close()
     if woken:
         return Outcome(
             f"{tracked.name} closed and fd {fd} released. It was shut down first to wake {', '.join(woken)}: "
-            "on Linux close() alone leaves a blocked call waiting"
+            f"on Linux close() alone leaves a blocked call waiting{reset.replace(' instead of FIN', ' after its FIN')}"
         )
     if fd < 0:
         return Outcome(f"{tracked.name} was already closed; closing twice is harmless")
     return Outcome(
         f"{tracked.name} closed; fd {fd} is released, and the next file or socket this process opens "
-        "(sockviz's own included) may get that number"
+        f"(sockviz's own included) may get that number{reset}"
     )
 
 

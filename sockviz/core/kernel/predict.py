@@ -16,6 +16,11 @@ from sockviz.core.model.addresses import is_wildcard
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.steps import Action
 
+_PEER_SENT_FIN = ("CLOSE_WAIT", "LAST_ACK", "CLOSING", "TIME_WAIT")
+"""TCP states in which the peer's FIN has come: b'' from recv() means the peer closed."""
+_SENT_FIN = ("FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK", "TIME_WAIT")
+"""TCP states in which this side has sent its FIN (shutdown SHUT_WR): it can send nothing more."""
+
 
 def _mode(sock: socket.socket) -> Prediction | None:
     timeout = sock.gettimeout()
@@ -109,10 +114,14 @@ def _predict(
         waiting = reading.recv_queue if reading else 0
         if waiting:
             return Prediction(False, f"{_size(waiting)} in", f"{waiting} bytes are waiting: recv() returns at once")
-        if _readable(sock):
+        if _readable(sock) and state in _PEER_SENT_FIN:
             return Prediction(False, "EOF", "the peer has closed its side: recv() returns b'' at once")
+        if _readable(sock):  # no FIN came, yet recv() would not wait: this side shut down reading
+            return Prediction(False, "EOF", "this socket was shut down for reading: recv() returns b'' at once")
         return _mode(sock) or _waits("waits", "0 bytes are waiting: recv() will block", sock)
     # SEND
+    if state in _SENT_FIN:  # poll() calls such a socket writable, yet sendall() raises at once
+        return Prediction(False, "fails", "this side has shut down writing: sendall() raises BrokenPipeError at once")
     if not _writable(sock):
         return _mode(sock) or _waits("full", "the send buffer is full: sendall() will block", sock)
     room = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) - (reading.send_queue or 0 if reading else 0)

@@ -6,9 +6,8 @@ pattern at its offset (a memcmp per piece: far cheaper than the copy itself).
 
 Each call moves up to PIECE bytes (4 MiB), not one pattern's worth. The app's
 UI thread holds the GIL while it draws, and a step thread whose send() or
-recv() has returned waits up to the interpreter's switch interval (5 ms) to
-get the GIL back: once per 256 KiB that halved a transfer through the app,
-once per few MiB it costs a few percent (measured in benchmarks/run.py).
+recv() has returned waits for the GIL before its next call: the fewer calls,
+the fewer waits (README, "A bulk transfer through the app").
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ _BY_ACTION: dict[tuple[Action | None, int], str] = {
     (Action.CONNECT, errno.EINVAL): "This socket cannot connect: a listening socket only accepts.",
     (Action.SHUTDOWN, errno.ENOTCONN): "There is no connection to shut down: shutdown() acts on a connected socket.",
     (Action.BIND, errno.EACCES): "Ports below 1024 are reserved for privileged programs: use a port of 1024 or above.",
-    (Action.SEND, errno.EPIPE): "Nobody is listening on the other end: this socket is not connected, "
-    "or the peer has closed and the kernel refuses more data.",
+    (Action.SEND, errno.EPIPE): "There is no connection to send on: this socket is not connected, "
+    "or the peer has closed (or reset) it and the kernel refuses more data.",
 }
 
 _BY_ERRNO: dict[int, str] = {

@@ -101,12 +101,13 @@ STEPS: tuple[Step, ...] = (
          "and nobody can reach it."),
     Step("server-bind", Side.SERVER, Action.BIND, Target.LISTENER, "b", "bind()", 2,
          "{sock}.bind({address})", None,
-         "Gives the socket its local address and port (laddr). A port can belong to one socket "
-         "at a time, so a second bind to it fails."),
+         "Gives the socket its local address and port (laddr). A port that a listener holds cannot "
+         "be bound again (EADDRINUSE), nor one in TIME_WAIT unless both sockets set SO_REUSEADDR."),
     Step("server-listen", Side.SERVER, Action.LISTEN, Target.LISTENER, "l", "listen()", 3,
          "{sock}.listen({backlog})", None,
          "Turns the socket into a listener: from now on the kernel completes clients' handshakes "
-         "on its own and queues them (up to the backlog) until accept()."),
+         "on its own and queues them until accept(): Linux finishes the backlog's number plus one, and "
+         "the other clients wait in SYN_SENT."),
     Step("server-accept", Side.SERVER, Action.ACCEPT, Target.LISTENER, "a", "accept()", 4,
          "{new}, addr = {sock}.accept()", "a client connects",
          "Takes the next finished connection from the listener's queue and returns it as a new "
@@ -114,7 +115,7 @@ STEPS: tuple[Step, ...] = (
     Step("server-recv", Side.SERVER, Action.RECV, Target.CONNECTION, "r", "recv()", 9,
          "data = {sock}.recv({bufsize})", "the client sends data or closes",
          "Returns the bytes waiting in the connection's receive buffer, at most 1024. With none "
-         "waiting it waits; b'' means the peer closed its side."),
+         "waiting it waits; b'' means the peer closed its side (or this side shut down reading)."),
     Step("server-send", Side.SERVER, Action.SEND, Target.CONNECTION, "e", "sendall()", 10,
          "{send}", "the client's receive buffer has room",
          "Copies the message (or, with the field empty, the last data received) into the kernel's "
@@ -126,7 +127,7 @@ STEPS: tuple[Step, ...] = (
     Step("server-shutdown", Side.SERVER, Action.SHUTDOWN, Target.CONNECTION, "h", "shutdown()", None,
          "{sock}.shutdown({how})", None,
          "Closes one direction of the connection but keeps the socket: SHUT_WR sends FIN (the "
-         "peer's recv() returns b''), SHUT_RD stops reading."),
+         "peer's recv() returns b''); after SHUT_RD, recv() here returns b'' whenever nothing is waiting."),
     Step("server-option", Side.SERVER, Action.OPTION, Target.LISTENER, "o", "setsockopt", None,
          "{option}", None,
          "Sets the chosen option on s: SO_REUSEADDR before bind(), buffer sizes before listen() "
@@ -134,11 +135,12 @@ STEPS: tuple[Step, ...] = (
     Step("server-cancel", Side.SERVER, Action.CANCEL, Target.BUSY, "k", "cancel", None,
          "{sock}.shutdown({how})", None,
          "Wakes a blocked server call the only way Linux allows: shutdown() of its socket. accept() "
-         "and recv() need only SHUT_RD; connect() and sendall() need SHUT_RDWR."),
+         "and recv() need only SHUT_RD; connect() and sendall() need SHUT_RDWR. On a listener the "
+         "shutdown also stops it listening, until listen() again."),
     Step("server-close-conn", Side.SERVER, Action.CLOSE, Target.CONNECTION, "x", "close conn", 11,
          "{sock}.close()", None,
-         "Closes the connection: the kernel sends FIN and the fd is freed. The listening socket "
-         "stays open and can accept the next client."),
+         "Closes the connection: the kernel sends FIN (RST if received data was left unread) and "
+         "the fd is released. The listening socket stays open and can accept the next client."),
     Step("server-close", Side.SERVER, Action.CLOSE, Target.LISTENER, "z", "close s", 13,
          "{sock}.close()", None,
          "Closes the listening socket. New clients are now refused; connections already accepted "
@@ -159,7 +161,7 @@ STEPS: tuple[Step, ...] = (
     Step("client-recv", Side.CLIENT, Action.RECV, Target.CLIENT, "R", "recv()", 8,
          "data = {sock}.recv({bufsize})", "the server sends data or closes",
          "Returns the bytes waiting for the client, at most 1024. With none waiting it waits; b'' "
-         "means the server closed its side."),
+         "means the server closed its side (or the client shut down reading)."),
     Step("client-recv-all", Side.CLIENT, Action.RECV_ALL, Target.CLIENT, "G", "recv all", None,
          "{recv_all}", "the server has sent everything",
          "Calls recv() until the expected size has arrived or the server closes, counting as it goes."),

@@ -31,10 +31,21 @@ class Verdict:
     """What a played scenario came to."""
 
     failures: list[str] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the play stopped before its end (a step failed that no `expect` foresaw), if it did."""
 
     @property
     def passed(self) -> bool:
         return not self.failures
+
+    @property
+    def summary(self) -> str:
+        """The end in a line, for a front end: a stop is told as a stop, not as a failed expect."""
+        if self.stopped:
+            return f"stopped: {self.stopped}"
+        if self.passed:
+            return "ended: every expect held"
+        return f"ended: {len(self.failures)} expect failed"
 
 
 class Player:
@@ -100,6 +111,7 @@ class Player:
                 stop = self._unexpected_failure(line, lines[index + 1 :])
             if stop:  # what follows would act on sockets this line never made ready: errors on errors
                 outcome.failures.append(stop)
+                outcome.stopped = stop
                 self.narrate(line.line, stop)
                 break
         return outcome

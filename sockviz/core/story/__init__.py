@@ -1,4 +1,4 @@
-"""Readers of the event stream: the log's sentences, the code of each call, the timeline, the transcript.
+"""Readers of the event stream: the log's sentences, the timeline, the transcript, who sent a segment.
 
 `tell(event)` is the log's sentence for one event, the same for every front end.
 """
