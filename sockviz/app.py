@@ -22,6 +22,7 @@ from textual.actions import ActionParseResult
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, SystemModalScreen
 
@@ -166,6 +167,15 @@ class SockvizApp(App[None]):
             await super().on_event(event)
         except Exception as error:  # noqa: BLE001 - reported, never left to end the app
             report(self, f"{type(event).__name__} event", error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Once quitting has begun, a widget mounted just before (a socket list, as a burst's first
+        connection came in) may no longer find its own parts: Textual fails with NoMatches on it.
+        Nothing is wrong but the timing, and the app is ending anyway: it must not end with a
+        traceback and the exit status of an error for that. Every other exception goes on to Textual."""
+        if (self._exit or not self.is_running) and isinstance(error, NoMatches):
+            return
+        super()._handle_exception(error)
 
     def pop_screen(self) -> AwaitComplete:
         """Only a modal screen (help, the palette) is ever popped. Textual lets a screen dismiss itself

@@ -251,7 +251,7 @@ class SessionScreen(Screen[None]):
     @on(SessionEvent)
     @guarded
     def _session_event(self, message: SessionEvent) -> None:
-        if self._closing or self.app._exit:
+        if self._closing or self.app._exit or not self.app.is_running:
             # Quitting: a burst's thousands of events still queued would each be drawn before the
             # screen closes, which once held quitting for seconds. Nobody will see them.
             return
