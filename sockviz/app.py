@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from textual import events, on
+from textual import events, messages, on
 from textual.actions import ActionParseResult
 from textual.app import App
 from textual.await_complete import AwaitComplete
@@ -32,7 +32,7 @@ from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, family_of, parse
 from sockviz.core.story.transcript import Transcript
-from sockviz.ending import end_on_sigterm
+from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
 from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
@@ -126,6 +126,13 @@ class SockvizApp(App[None]):
         sys.setswitchinterval(self._switch_before)
 
     # ----- never crash -------------------------------------------------------
+
+    @on(messages.ExitApp)
+    def _quitting(self) -> None:
+        """A browser tab's app ends within `HARD_DEADLINE` of being asked to (its tab closed, or its server
+        stopped), whatever it is doing: no terminal waits to be restored, and no process may linger."""
+        if served():
+            end_after_deadline(0)
 
     @on(Fault)
     def _fault(self, fault: Fault) -> None:

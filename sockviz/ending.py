@@ -35,15 +35,20 @@ def end_on_sigterm(quit_app: Callable[[int], None]) -> None:
     loop = asyncio.get_running_loop()
 
     def terminate() -> None:
-        threading.Thread(target=_end_after_deadline, name="sockviz-sigterm-deadline", daemon=True).start()
+        end_after_deadline(EXIT_TERMINATED)
         quit_app(EXIT_TERMINATED)
 
     loop.add_signal_handler(signal.SIGTERM, terminate)
 
 
-def _end_after_deadline() -> None:
-    time.sleep(HARD_DEADLINE)
-    os._exit(EXIT_TERMINATED)
+def end_after_deadline(status: int) -> None:
+    """Whatever the process is doing `HARD_DEADLINE` seconds from now, it ends then, with `status`."""
+
+    def end() -> None:
+        time.sleep(HARD_DEADLINE)
+        os._exit(status)
+
+    threading.Thread(target=end, name="sockviz-quit-deadline", daemon=True).start()
 
 
 def served() -> bool:
