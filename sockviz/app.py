@@ -12,18 +12,19 @@ import asyncio
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from textual import events, messages, on
+from textual import events, messages, on, work
 from textual.actions import ActionParseResult
 from textual.app import App
 from textual.await_complete import AwaitComplete
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
+from textual.filter import LineFilter
 from textual.screen import ModalScreen, SystemModalScreen
 
 from sockviz.commands import LessonCommands
@@ -34,9 +35,10 @@ from sockviz.core.scenario.language import ScenarioError, family_of, parse
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
+from sockviz.keys import APP_BINDINGS
 from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
-from sockviz.themes import HIGH_CONTRAST
+from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
 from sockviz.widgets.event_log import EventLog
 
 STEP_THREADS = 256
@@ -63,15 +65,7 @@ class SockvizApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "sockviz"
     COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "export_pcap", "save pcap"),
-        Binding("P", "export_pcap(True)", "save plain pcap", show=False),
-        Binding("f1,question_mark", "help", "help"),
-        Binding("f2", "toggle_contrast", "contrast"),
-        Binding("f12", "save_picture", "save SVG"),
-        Binding("f3", "export_scripts", "export .py"),
-        Binding("f4", "export_notebooks", "export .ipynb", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
     def __init__(
         self,
@@ -90,7 +84,10 @@ class SockvizApp(App[None]):
         self.only = only
         """Split mode: the one side this app plays; the peer is another sockviz, nc, or any program."""
         self._scenario = scenario
-        """(title, text) of a scenario to load at start: from --scenario or --lesson."""
+        """(title, text) of the scenario to load once the session screen is ready: from --scenario or
+        --lesson at start, or the lesson that a reset makes room for."""
+        self._loaded: tuple[str, str] | None = None
+        """(title, text) of the scenario loaded last, which `restart_lesson` loads again."""
         self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
         self.host = host or LOOPBACK[self.family]
         self.port = port
@@ -115,9 +112,10 @@ class SockvizApp(App[None]):
 
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:
-        """A scenario from the command line loads once the screen it plays on is there."""
+        """A scenario from the command line (or one a reset made room for) loads once its screen is there."""
         if self._scenario is not None:
-            self.load_scenario(*self._scenario)
+            scenario, self._scenario = self._scenario, None
+            self.load_scenario(*scenario)
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
@@ -215,12 +213,54 @@ class SockvizApp(App[None]):
         except InputError as error:
             self.notify(error.reason, title="scenario not loaded", severity="error", markup=False)
             return
+        if self.session.sockets:  # a used session: the lesson would meet its sockets, so start afresh
+            self._scenario = (title, text)
+            self.reset_session()
+            return
+        self._loaded = (title, text)
         self.session_screen.load_scenario(title, lines, endpoint)
+
+    # ----- starting over -----------------------------------------------------
+
+    def action_reset_session(self) -> None:
+        self.reset_session()
+
+    def action_restart_lesson(self) -> None:
+        """The loaded lesson again from its first line, on a fresh session."""
+        if self._loaded is not None:
+            self._scenario = self._loaded
+            self.reset_session()
+
+    @work(exclusive=True, group="reset")
+    async def reset_session(self) -> None:
+        """Close every socket and start over: a new Session, for which the screen makes its widgets again,
+        so the table, log, timeline and panes start empty. A lesson waiting in `_scenario` then loads."""
+        screen, old_session = self.session_screen, self.session
+        screen.scenario_panel.stop()
+        screen.stop_listening()  # no more reading of sockets that are about to close under its feet
+        await asyncio.to_thread(old_session.close)  # wakes blocked calls; may wait up to a second for them
+        self.session = Session()
+        self._transcript = Transcript(self.session)
+        self._loaded = None
+        screen.post_message(SessionScreen.StartOver(self.session))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Restart exists while a lesson is loaded; reset and restart act on the session screen only."""
+        if action in ("reset_session", "restart_lesson") and self.screen is not self.session_screen:
+            return False
+        if action == "restart_lesson":
+            return self._loaded is not None
+        return True
 
     # ----- app-wide keys: help, themes, exports ------------------------------
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, and in the high-contrast theme one that draws nothing dim."""
+        filters = super().get_line_filters()
+        return [NO_DIM_FILTER, *filters] if self.theme == HIGH_CONTRAST.name else filters  # before dim turns grey
 
     def action_toggle_contrast(self) -> None:
         """For a projector: white on black with saturated colours, and back."""

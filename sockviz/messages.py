@@ -35,10 +35,12 @@ class Narrated(Message):
 
 @dataclass
 class ScenarioState(Message):
-    """The player's progress: its state when it changes (None: unchanged) and the line it runs next."""
+    """The player's progress: its state when it changes (None: unchanged), the line it runs next, and
+    that line's place among the lines that run (1 is the first; one past the last at the end)."""
 
     state: str | None
     next_line: str
+    place: int = 0
 
     def can_replace(self, message: Message) -> bool:
         """A played scenario runs lines faster than frames: only the newest "next line" is worth drawing,

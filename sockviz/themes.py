@@ -1,8 +1,18 @@
-"""A high-contrast theme for projectors: white on black, and saturated colours that survive a washed-out screen."""
+"""A high-contrast theme for projectors: white on black, saturated colours, and nothing dim.
+
+A washed-out projector turns grey into nothing, so this theme makes every muted
+colour full white, and `NoDim` (a line filter the app uses while the theme is on)
+drops the dim attribute that widgets give timestamps, hints and closed rows.
+"""
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from textual.color import Color
+from textual.filter import NO_DIM, LineFilter
 from textual.theme import Theme
+
+WHITE = "#FFFFFF"
 
 HIGH_CONTRAST = Theme(
     name="sockviz-high-contrast",
@@ -12,10 +22,33 @@ HIGH_CONTRAST = Theme(
     warning="#FFE000",
     error="#FF4D4D",
     success="#3DFF6E",
-    foreground="#FFFFFF",
+    foreground=WHITE,
     background="#000000",
     surface="#000000",
     panel="#1C1C1C",
     boost="#2A2A2A",
     dark=True,
+    variables={
+        "text": WHITE,
+        "text-muted": WHITE,
+        "text-disabled": WHITE,
+        "footer-description-foreground": WHITE,
+        "footer-key-foreground": "#FFE000",
+        "block-cursor-blurred-foreground": WHITE,
+    },
 )
+
+
+class NoDim(LineFilter):
+    """Every dim segment drawn at full strength."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        return [
+            Segment(segment.text, segment.style + NO_DIM, segment.control)
+            if segment.style is not None and segment.style.dim
+            else segment
+            for segment in segments
+        ]
+
+
+NO_DIM_FILTER = NoDim()

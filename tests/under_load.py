@@ -77,8 +77,11 @@ def run_once(run: int, args: argparse.Namespace, logs: Path) -> list[Outcome]:
     for suite in range(1, args.suites + 1):
         log = logs / f"run{run}-suite{suite}.log"
         basetemp = logs / f"tmp-run{run}-suite{suite}"
+        # Wide enough that the -ra summary keeps each failure's reason whole, not cut at 80 columns.
+        env = {**os.environ, "COLUMNS": os.environ.get("COLUMNS", "250")}
         with log.open("w") as out:
-            process = subprocess.Popen(suite_command(args, basetemp), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(suite_command(args, basetemp), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                       env=env)  # fmt: skip
         started.append((suite, process, time.monotonic(), log))
     outcomes = []
     try:

@@ -1,7 +1,14 @@
-"""What each step does and which key runs it, in the lesson's words."""
+"""Every key, read from the real bindings, and what each step does, in the lesson's words.
+
+As Posting's help screen does, this one reads the bindings themselves: the app's,
+its screen's, and those of each widget on that screen, so help can never name a key
+that does not exist or miss one that does. The command palette's entries come from
+the palette's own provider. Only the titles and the intro are written here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from rich import box
@@ -10,11 +17,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
-from sockviz.core import STEPS
+from sockviz.commands import palette_entries
+from sockviz.core.model.steps import STEPS_BY_ID
 from sockviz.core.story.timeline import LEGEND
+from sockviz.keys import SECTIONS, KeyRow, explain, key_display, rows, section_of, step_id
 
 INTRO = (
     "Every step, clicked or run by its key, makes one real call on a real socket, in its own "
@@ -23,16 +33,27 @@ INTRO = (
     "story. Closing a socket whose call is blocked wakes that call."
 )
 
+WIDGET_TITLES = {
+    "FamilyToggle": "on the IPv4/IPv6 switch in the top bar (tab to it)",
+    "StepButton": "on a pane's steps (tab to them)",
+    "TimelineView": "in the timeline (t, then tab or click to it)",
+}
+"""What to call a widget's keys; a widget not named here is called by its docstring's first line."""
 
-def steps_table() -> Table:
+
+def steps_table(bindings: Iterable[Binding]) -> Table:
+    """The steps, by the keys that are really bound to them."""
     table = Table(expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("key", no_wrap=True)
     table.add_column("#", no_wrap=True)
     table.add_column("step", no_wrap=True)
     table.add_column("what it does")
-    for step in STEPS:
+    for row in rows(bindings):
+        step = STEPS_BY_ID.get(step_id(row.action) or "")
+        if step is None:
+            continue
         table.add_row(
-            Text(step.key, style="bold"),
+            Text(row.shown_keys, style="bold"),
             Text(str(step.course_step or "")),
             Text(f"{step.side.value} {step.label}"),
             Text(step.explains),
@@ -40,35 +61,68 @@ def steps_table() -> Table:
     return table
 
 
+def keys_table(title: str, key_rows: list[KeyRow]) -> Table:
+    table = Table(expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title,
+                  title_justify="left", title_style="bold")  # fmt: skip
+    table.add_column("key", no_wrap=True, min_width=10)
+    table.add_column("what it does")
+    for row in key_rows:
+        table.add_row(Text(row.shown_keys, style="bold"), Text(explain(row)))
+    return table
+
+
+def widget_bindings(screen: Screen) -> list[tuple[str, list[BindingType]]]:
+    """Each sockviz widget class on the screen with keys of its own, once, with what to call them and all
+    the keys it answers to (those it inherits from Textual's widget too: a step button's enter)."""
+    found: dict[str, tuple[str, list[BindingType]]] = {}
+    for widget in screen.walk_children(Widget):
+        cls = type(widget)
+        own = cls.__dict__.get("BINDINGS")
+        if not own or not cls.__module__.startswith("sockviz") or cls.__name__ in found:
+            continue
+        title = WIDGET_TITLES.get(cls.__name__) or (cls.__doc__ or cls.__name__).strip().splitlines()[0]
+        found[cls.__name__] = (title, [binding for _, binding in widget._bindings])  # with Textual's own: enter
+    return list(found.values())
+
+
 class HelpScreen(ModalScreen[None]):
-    """The keys and the steps."""
+    """The keys and the steps, for the screen beneath."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,question_mark,q", "dismiss", "close help")]
 
+    def __init__(self, beneath: Screen | None = None) -> None:
+        super().__init__()
+        self.beneath = beneath
+        """The screen whose keys are listed: the one help opened over."""
+
+    def all_bindings(self) -> list[Binding]:
+        """The app's and the screen's own bindings, as Textual holds them (keymaps applied), system ones aside."""
+        beneath = self.beneath or self.app.screen_stack[0]
+        held = [*self.app._bindings, *beneath._bindings]
+        return [binding for _, binding in held if not binding.system]
+
     def compose(self) -> ComposeResult:
+        bindings = self.all_bindings()
+        beneath = self.beneath or self.app.screen_stack[0]
         with VerticalScroll(id="help") as help_box:
-            help_box.border_title = "sockviz: the steps and their keys"
+            help_box.border_title = "sockviz: every key, and what the steps do"
             help_box.border_subtitle = "escape closes"
             yield Static(Text(INTRO), id="help-intro")
-            yield Static(steps_table(), id="help-steps")
-            yield Static(
-                Text.assemble(
-                    ("t", "bold"),
-                    " shows the timeline: a lane per socket, time running to the right. A bar is a call "
-                    "that waited; it turns towards the call that ended the wait. Click a call to have it "
-                    "told on the last line. In the timeline, f holds the "
-                    "picture still, ← → move in time, + − zoom, ↑ ↓ go through the lanes.\n",
-                    (LEGEND, "italic"),
-                ),
-                id="help-timeline",
-            )
-            yield Static(
-                Text(
-                    "tab reaches a pane's steps: ↑ ↓ move, enter runs · "
-                    "6 switches IPv4/IPv6 · w shows the wire (needs root) · p saves it as pcap · "
-                    "f3 exports server.py and client.py · f2 high contrast · f12 saves an SVG picture · "
-                    "escape leaves a text field · ctrl+q quits",
-                    style="dim",
-                ),
-                id="help-keys",
-            )
+            yield Static(steps_table(bindings), id="help-steps")
+            titles = [group.description for group in SECTIONS]
+            by_section: dict[str, list[Binding]] = {}
+            for binding in bindings:
+                if not step_id(binding.action):
+                    by_section.setdefault(section_of(binding), []).append(binding)
+            for title in sorted(by_section, key=lambda t: titles.index(t) if t in titles else len(titles)):
+                yield Static(keys_table(title, rows(by_section[title])), classes="help-keys")
+            for title, own in widget_bindings(beneath):
+                yield Static(keys_table(title, rows(own)), classes="help-keys")
+            palette = keys_table(f"in the command palette ({self._palette_key()}, then type)", [])
+            for name, what in palette_entries():
+                palette.add_row(Text(name, style="bold"), Text(what))
+            yield Static(palette, classes="help-keys")
+            yield Static(Text.assemble(("the timeline's marks: ", "bold"), LEGEND), id="help-timeline")
+
+    def _palette_key(self) -> str:
+        return key_display(Binding(self.app.COMMAND_PALETTE_BINDING, "command_palette"))

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, getters, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Select
 
 from sockviz.core import (
-    STEPS,
     Action,
     Endpoint,
     Event,
@@ -45,9 +44,11 @@ from sockviz.core import (
 )
 from sockviz.core.engine.refusals import nothing_to_echo
 from sockviz.core.scenario.language import Line
+from sockviz.core.story.next_steps import WELCOME, next_line
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
-from sockviz.messages import SessionEvent
+from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
+from sockviz.messages import Narrated, SessionEvent
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
@@ -77,31 +78,10 @@ MAX_CHOICES = 200
 """The newest sockets a pane's list offers; after a burst of a thousand, the table still has every row."""
 
 
-def _step_bindings() -> list[Binding]:
-    groups = {
-        Side.SERVER: Binding.Group("server", compact=True),
-        Side.CLIENT: Binding.Group("client", compact=True),
-    }
-    return [
-        Binding(s.key, f"run_step('{s.id}')", f"{s.side.value} {s.label}", group=groups[s.side], tooltip=s.code)
-        for s in STEPS
-    ]
-
-
 class SessionScreen(Screen[None]):
     """Both ends of a TCP connection, one real call per click, and what the kernel says of them."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *_step_bindings(),
-        Binding("6", "toggle_family", "IPv4/IPv6"),
-        Binding("t", "toggle_timeline", "timeline"),
-        Binding("w", "toggle_wire", "wire"),
-        Binding("space", "play_pause", "play/pause"),
-        Binding("n", "step_scenario", "next line"),
-        Binding("plus", "speed(2)", "faster", show=False),
-        Binding("minus", "speed(0.5)", "slower", show=False),
-        Binding("escape", "leave_field", "leave field", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
 
     @dataclass
     class Ready(Message):
@@ -143,6 +123,8 @@ class SessionScreen(Screen[None]):
         self._targets_due = True
         """Whether an event may have changed which sockets the panes offer; the timer alone never does."""
         self._unsubscribe = self.session.subscribe(self._from_session)
+        self._rebuilding = False
+        """True while a reset makes the widgets again: nothing may look for them meanwhile."""
 
     # ----- building -------------------------------------------------------
 
@@ -171,12 +153,48 @@ class SessionScreen(Screen[None]):
         return self.query_one(f"#{side.value}-pane", StepPane)
 
     def on_mount(self) -> None:
-        self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
         self.set_interval(LINGER_SECONDS, self._look_for_lingering)
+        self._started()
+
+    def _started(self) -> None:
+        """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
+        self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
+        self.event_log.note(self.session.now(), "start", WELCOME)
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))
+
+    @dataclass
+    class StartOver(Message):
+        """Show a fresh session: posted to the screen, so the old session's events still queued go first."""
+
+        session: Session
+
+    def stop_listening(self) -> None:
+        """Hear no more of this session and read none of its sockets: a reset is closing them."""
+        self._rebuilding = True
+        self._unsubscribe()
+        self._unsubscribe = lambda: None
+
+    @on(StartOver)
+    async def _start_over(self, message: StartOver) -> None:
+        """Make every widget again for the new session: the table, log, timeline, wire and panes start empty;
+        the fields keep what the user typed."""
+        self._start = self.start_values()
+        self._unsubscribe()
+        self._rebuilding = True
+        self.session = message.session
+        self.timeline = Timeline()
+        self._blocked.clear()
+        self._targets_due = True
+        await self.recompose()
+        self.call_after_refresh(self._rebuilt)  # the panes' and the table's own children mount meanwhile
+
+    def _rebuilt(self) -> None:
+        self._rebuilding = False
+        self._unsubscribe = self.session.subscribe(self._from_session)
+        self._started()
 
     def on_resize(self, event: events.Resize) -> None:
         # Only the bottom row changes: a class on the screen would restyle every widget, a cost start-up pays.
@@ -199,12 +217,14 @@ class SessionScreen(Screen[None]):
     @guarded
     def run_step(self, chosen: Step) -> None:
         """Check the step's inputs here; run the call itself in a thread worker."""
-        if self.only is not None and chosen.side is not self.only:
-            return
+        if (self.only is not None and chosen.side is not self.only) or self._rebuilding:
+            return  # not this side's step, or a reset is starting a fresh session
         try:
             args = self._args_for(chosen)
-        except InputError:
+        except InputError as error:
             self.app.bell()
+            self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}",
+                                kind="refused")  # fmt: skip
             return
         self.run_worker(
             partial(self.session.perform, chosen, args),
@@ -214,6 +234,20 @@ class SessionScreen(Screen[None]):
             thread=True,
             exit_on_error=False,
         )
+
+    def start_values(self) -> tuple[str, int, socket.AddressFamily]:
+        """Host, port and family for a fresh screen: the fields' values where they are valid, else the start's."""
+        host, port, _ = self._start
+        try:
+            chosen = self.bar.endpoint(quiet=True)
+        except InputError:
+            return host, port, self.bar.family
+        return chosen.host, chosen.port, self.bar.family
+
+    @on(Narrated)
+    def _narrated(self, message: Narrated) -> None:
+        """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
+        self.event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
 
     def endpoint(self, *, quiet: bool = False) -> Endpoint:
         """The host and port of the top bar, checked; raises InputError (shown at its field unless quiet)."""
@@ -283,8 +317,8 @@ class SessionScreen(Screen[None]):
         """Re-read every socket (a few microseconds each) and update what changed."""
         self._refresh_due = False
         self._last_refresh = time.monotonic()
-        if not self.is_attached:
-            return  # the app is closing: its widgets are being taken down
+        if not self.is_attached or self._rebuilding:
+            return  # the app is closing, or a reset is making the widgets again
         table = self.table
         now = self.session.now()
         sockets = self.session.sockets
@@ -301,6 +335,9 @@ class SessionScreen(Screen[None]):
             self._show_targets()
             self._show_refusals()
         self._show_hints_and_progress()
+        guide = next_line(self.session)
+        if self.event_log.border_subtitle != guide:
+            self.event_log.border_subtitle = guide
 
     def _show_hints_and_progress(self) -> None:
         for side in Side:
@@ -341,6 +378,8 @@ class SessionScreen(Screen[None]):
     @guarded
     def _look_for_lingering(self) -> None:
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
+        if self._rebuilding:
+            return
         if any(t.closed and t.ends is not None and not t.gone for t in self.session.sockets):
             self.run_worker(self.session.read_lingering, thread=True, group="kernel", exclusive=True,
                             exit_on_error=False, description="read the kernel's closing connections")  # fmt: skip
@@ -429,8 +468,22 @@ class SessionScreen(Screen[None]):
     # ----- scenarios ---------------------------------------------------------
 
     def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
-        """Get a checked scenario ready to play, paused."""
+        """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
+        loads on one), the log's welcome is written again once the panel has taken its room beside the log
+        (a log line keeps the width it was written at), and says how to play the lesson."""
         self.scenario_panel.load(title, lines, self.session, endpoint)
+        if not self.session.sockets:
+            self.call_after_refresh(self._welcome_to_lesson, title)
+
+    def _welcome_to_lesson(self, title: str) -> None:
+        if self._rebuilding or self.session.sockets:
+            return
+        log = self.event_log
+        log.clear()
+        log.note(self.session.now(), "start", WELCOME)
+        keys = self.scenario_panel.keys_line()
+        log.note(self.session.now(), "lesson", f"{title} is loaded. It pauses after each narration until you go on. "
+                 f"Keys: {keys}", kind="guide")  # fmt: skip
 
     def action_play_pause(self) -> None:
         self.scenario_panel.toggle()
@@ -444,7 +497,7 @@ class SessionScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The scenario keys exist only while a scenario is loaded (so space stays free otherwise), and
         in split mode only this side's steps have keys."""
-        if action in ("play_pause", "step_scenario", "speed"):
+        if action in LESSON_ACTIONS:
             return self.scenario_panel.loaded
         if action == "run_step" and self.only is not None:
             return step(str(parameters[0])).side is self.only

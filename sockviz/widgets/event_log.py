@@ -78,6 +78,9 @@ class EventLog(RichLog):
             "StepReturned": colours.get("text-success", "green"),
             "StepFailed": colours.get("text-error", "red"),
             "StepRefused": colours.get("text-warning", "yellow"),
+            "lesson": f"italic {colours.get('text-accent', '')}",
+            "guide": "italic",
+            "refused": colours.get("text-warning", "yellow"),
         }.get(line.kind, "")
         text = Text(line.text, style=style)
         if line.why:
@@ -92,3 +95,12 @@ class EventLog(RichLog):
                 entry.append("\n" + " " * _INDENT)
             entry.append_text(part)
         return entry
+
+    def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
+        """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
+        to press next (`"guide"`), or a value a field refused (`"refused"`). Plain text, never markup."""
+        line = StoryLine(seq=-1, at=at, side=who, text=text, kind=kind)
+        if self.scrollable_content_region.width:
+            self._add(self._entry(line))
+        else:
+            self._waiting.append(line)

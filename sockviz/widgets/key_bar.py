@@ -1,14 +1,15 @@
 """The keys of the moment, in one line at the bottom of the screen.
 
 Textual's Footer makes a widget for every key, and with the 22 step keys that was
-a third of sockviz's start-up. This bar draws the same line as one piece of text:
-the step keys grouped by side (`sblareghokxz server`), then the other keys, and
-the command palette's on the right. A click on a key presses it.
+a third of sockviz's start-up. This bar draws one piece of text instead: the app's
+keys in their sections (views │ lesson │ session │ screen), spaced, and the command
+palette's on the right. The step keys are on the steps' own lines. When the screen
+is too narrow for every key, the least important ones go whole (never half a word)
+and `f1` says "all keys". A click on a key presses it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import ClassVar, Unpack
 
 from rich.style import Style
@@ -17,6 +18,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
+from sockviz.keys import ALL_BINDINGS, BAR_IMPORTANCE, LABELLED, SECTIONS, key_display, section_of, step_id
 from sockviz.widgets.options import WidgetOptions
 
 
@@ -27,7 +29,8 @@ class KeyBar(Widget):
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(**kwargs)
-        self._drawn: list[tuple[list[Binding], str]] | None = None
+        self._drawn: list[tuple[str, str]] | None = None
+        self._labelled = {group.description for group in LABELLED}
         """The entries of the line on screen: bindings change at every focus move, the line seldom does."""
 
     def on_mount(self) -> None:
@@ -38,44 +41,69 @@ class KeyBar(Widget):
 
     def _bindings_changed(self, screen: Screen) -> None:
         # A repaint that changes nothing still costs a frame; at start-up, focus moves before the first one.
-        if self.is_attached and screen is self.screen and list(self._shown()) != self._drawn:
+        if self.is_attached and screen is self.screen and [(b.action, g) for b, g in self._shown()] != self._drawn:
             self.refresh()
 
-    def _shown(self) -> Iterator[tuple[list[Binding], str]]:
-        """Each entry once: the keys (several for a group) and what to call them."""
+    def _shown(self) -> list[tuple[Binding, str]]:
+        """The keys to show, each action once, as (binding, section), in the sections' order.
+
+        The step keys are left out: each step's line in its pane shows its key, and help lists them."""
         seen: set[str] = set()
-        group_keys: dict[str, list[Binding]] = {}
-        entries: list[tuple[list[Binding], str]] = []
+        entries: list[tuple[Binding, str]] = []
         for active in self.screen.active_bindings.values():
             binding = active.binding
-            if not binding.show or not active.enabled or binding.action in seen:
+            if not binding.show or not active.enabled or binding.action in seen or step_id(binding.action):
                 continue
             seen.add(binding.action)
-            if binding.group is not None:
-                if binding.group.description not in group_keys:
-                    group_keys[binding.group.description] = []
-                    entries.append((group_keys[binding.group.description], binding.group.description))
-                group_keys[binding.group.description].append(binding)
-            else:
-                entries.append(([binding], binding.description))
-        yield from entries
+            entries.append((binding, section_of(binding)))
+        order = [group.description for group in SECTIONS]
+        place = {binding.action: index for index, binding in enumerate(ALL_BINDINGS)}
+        entries.sort(key=lambda e: (order.index(e[1]) if e[1] in order else len(order), place.get(e[0].action, 0)))
+        return entries
+
+    def _fitted(self, entries: list[tuple[Binding, str]], width: int) -> tuple[list[tuple[Binding, str]], bool]:
+        """The most important entries that fit in `width` cells, in their order, and whether any was left out."""
+        kept = list(entries)
+
+        def importance(entry: tuple[Binding, str]) -> int:
+            action = entry[0].action
+            return BAR_IMPORTANCE.index(action) if action in BAR_IMPORTANCE else len(BAR_IMPORTANCE)
+
+        while kept and self._line(kept, cut=len(kept) < len(entries)).cell_len > width:
+            kept.remove(max(kept, key=importance))
+        return kept, len(kept) < len(entries)
+
+    def _line(self, entries: list[tuple[Binding, str]], cut: bool) -> Text:
+        key_style = self.get_component_rich_style("key-bar--key")
+        text_style = self.get_component_rich_style("key-bar--description")
+        line = Text(no_wrap=True, end="")
+        section = None
+        for binding, entry_section in entries:
+            if section is not None:
+                line.append(" │ " if entry_section != section else "  ", text_style)
+            if entry_section != section and entry_section in self._labelled:
+                line.append(f"{entry_section} ", text_style)
+            section = entry_section
+            description = "all keys" if cut and binding.action == "help" else binding.description
+            line.append(*self._key(binding, key_style)).append(f" {description}", text_style)
+        return line
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("key-bar--key")
         text_style = self.get_component_rich_style("key-bar--description")
-        line = Text(no_wrap=True, overflow="ellipsis", end="")
-        self._drawn = list(self._shown())
-        for bindings, description in self._drawn:
-            keys = Text.assemble(*(self._key(binding, key_style) for binding in bindings))
-            line.append_text(keys).append(f" {description}  ", text_style)
+        right = Text(end="")
         palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
         if self.app.ENABLE_COMMAND_PALETTE and palette is not None:  # at the right end, as the Footer has it
-            right = Text.assemble(" ", self._key(palette.binding, key_style), (" palette", text_style))
-            line.truncate(self.size.width - right.cell_len, overflow="ellipsis", pad=True)
-            line.append_text(right)
+            right = Text.assemble(" ", self._key(palette.binding, key_style), (" palette", text_style), end="")
+        entries = self._shown()
+        self._drawn = [(binding.action, section) for binding, section in entries]
+        kept, cut = self._fitted(entries, self.size.width - right.cell_len)  # right begins with a space
+        line = self._line(kept, cut)
+        line.truncate(max(self.size.width - right.cell_len, 0), overflow="ellipsis", pad=True)
+        line.append_text(right)
         return line
 
     def _key(self, binding: Binding, style: Style) -> tuple[str, Style]:
-        """The key as Textual shows it, pressed by a click."""
+        """The key as sockviz shows it everywhere, pressed by a click."""
         click = Style(meta={"@click": f"app.simulate_key({binding.key.split(',')[0]!r})"})
-        return self.app.get_key_display(binding), style + click
+        return key_display(binding), style + click

@@ -2,7 +2,11 @@
 
 The player runs in a thread worker and asks, before each line, whether it may go on:
 it waits while the panel is paused, goes one line per step, and stops when the panel
-does (a quit in the middle of a ten-minute pause returns at once).
+does (a quit in the middle of a ten-minute pause returns at once). A lesson is
+played at a lecture's pace: after each `say` it pauses until the lecturer goes on
+(space plays on, `n` runs one line), unless the lesson keeps a `pace` of its own.
+The panel shows where the lesson is ("line 7 of 31") and the keys that drive it,
+read from the app's bindings.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from textual import on
 from textual.widgets import Static
 
 from sockviz.core import Endpoint, Session
-from sockviz.core.scenario.language import Line
+from sockviz.core.scenario.language import Line, Say
 from sockviz.core.scenario.player import Player
+from sockviz.keys import rows
 from sockviz.messages import Narrated, ScenarioState
 from sockviz.widgets.options import WidgetOptions
 
@@ -35,6 +40,11 @@ class ScenarioPanel(Static):
         self._said = ""
         self._next_line = ""
         self._state = "paused"
+        self._lines: list[Line] = []
+        self._position: dict[int, int] = {}
+        """A line's number in the file to its place among the lines that run (1 is the first)."""
+        self._at = 0
+        """The place of the line that runs next; 0 before the first, len(lines) + 1 at the end."""
 
     @property
     def loaded(self) -> bool:
@@ -45,7 +55,10 @@ class ScenarioPanel(Static):
         self.stop()
         self._player = Player(session, endpoint, lambda line, said: self.post_message(Narrated(line, said)))
         self._playing, self._steps_allowed = False, 0
-        self._title, self._said, self._next_line, self._state = title, "", "", "paused: space plays"
+        self._title, self._said, self._next_line, self._state = title, "", "", "paused"
+        self._lines = lines
+        self._position = {line.line: place for place, line in enumerate(lines, start=1)}
+        self._at = 1 if lines else 0
         self.display = True
         self._show()
         self.run_worker(partial(self._play, self._player, lines), thread=True, group="scenario",
@@ -66,7 +79,8 @@ class ScenarioPanel(Static):
         with self._gate:
             self._playing = not self._playing
             self._gate.notify_all()
-        self._state = "playing" if self._playing else "paused"
+        if not self._state.startswith(("ended", "stopped")):
+            self._state = "playing" if self._playing else "paused"
         self._show()
 
     def step(self) -> None:
@@ -83,11 +97,22 @@ class ScenarioPanel(Static):
 
     def _play(self, player: Player, lines: list[Line]) -> None:
         outcome = player.play(lines, before=self._wait_for_turn)
-        self.post_message(ScenarioState(outcome.summary, ""))
+        end = 0 if outcome.stopped else len(lines) + 1  # a lesson stopped midway keeps its line on show
+        self.post_message(ScenarioState(outcome.summary, "", end))
 
     def _wait_for_turn(self, line: Line) -> bool:
-        """Before each line: wait while paused; False once the scenario is stopped."""
-        self.post_message(ScenarioState(None, line.source))
+        """Before each line: wait while paused; False once the scenario is stopped.
+
+        After a `say`, a playing lesson pauses for the lecturer, unless a `pace` line set its own pauses."""
+        place = self._position.get(line.line, 0)
+        previous = self._lines[place - 2] if place >= 2 else None
+        player = self._player
+        state = None
+        with self._gate:
+            if isinstance(previous, Say) and self._playing and player is not None and player.pace is None:
+                self._playing = False
+                state = "paused after the narration"
+        self.post_message(ScenarioState(state, line.source, place))
         with self._gate:
             self._gate.wait_for(lambda: self._player is None or self._playing or self._steps_allowed > 0)
             if self._player is None:
@@ -105,19 +130,33 @@ class ScenarioPanel(Static):
 
     @on(ScenarioState)
     def _progress(self, message: ScenarioState) -> None:
-        if message.state is not None:
-            self._state = message.state
+        if message.state is not None and not (message.state.startswith("paused") and self._playing):
+            self._state = message.state  # (a pause that a later space already ended is not shown)
         self._next_line = message.next_line
+        if message.place:
+            self._at = message.place
         self._show()
 
     def _show(self) -> None:
         text = Text()
         text.append(f"{self._title}\n", style="bold")
+        total = len(self._lines)
+        if self._at > total:
+            text.append(f"all {total} lines played\n")
+        elif self._at:
+            text.append(f"line {self._at} of {total}\n")
         if self._said:
             text.append(f"{self._said}\n", style="italic")
         if self._next_line:
             text.append("next: ", style="dim").append(f"{self._next_line}\n")
         speed = self._player.speed if self._player is not None else 1.0
         text.append(f"{self._state} · speed {speed:g}x", style="dim")
-        text.append("\nspace play/pause · n one step · + / - speed", style="dim")
+        text.append(f"\n{self.keys_line()}", style="dim")
         self.update(text)
+
+    def keys_line(self) -> str:
+        """The keys that drive a lesson, as the app binds them: `space play/pause · n next line · ...`."""
+        wanted = ("play_pause", "step_scenario", "speed(2)", "speed(0.5)", "restart_lesson")
+        bindings = [*type(self.app).BINDINGS, *type(self.screen).BINDINGS]  # the app's or its screen's
+        found = {row.action: row for row in rows(bindings) if row.action in wanted}
+        return " · ".join(f"{found[a].shown_keys} {found[a].description}" for a in wanted if a in found)

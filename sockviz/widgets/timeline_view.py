@@ -19,7 +19,18 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
 from sockviz.core.story.timeline import LEGEND, Ink, Mark, Row, Timeline, View, Window
+from sockviz.keys import rows
 from sockviz.widgets.options import WidgetOptions
+
+HINTED = ("freeze", "scroll_time(-1)", "scroll_time(1)", "zoom(-1)", "zoom(1)")
+"""The keys the pane's border names (help lists them all); the words come from their bindings."""
+
+
+def hints(bindings: list[BindingType]) -> str:
+    """`click a call · f hold/follow · ← earlier · → later · + zoom in · - zoom out`, read from the bindings."""
+    found = {row.action: row for row in rows(bindings)}
+    return " · ".join(["click a call", *(f"{found[a].keys[0]} {found[a].description}" for a in HINTED if a in found)])
+
 
 LABEL_WIDTH = 8
 """Room for a lane's name; longer names (`conn1000`) are cut at the left."""
@@ -55,7 +66,7 @@ class TimelineView(Widget, can_focus=True):
         self._view: View | None = None
         self._picked: Mark | None = None
         """The call last clicked: the story line tells it until a click elsewhere."""
-        self.border_subtitle = "click a call · f hold · ← → earlier/later · + − zoom"
+        self.border_subtitle = hints(self.BINDINGS)
         self.tooltip = LEGEND
 
     def on_mount(self) -> None:

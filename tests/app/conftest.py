@@ -31,6 +31,22 @@ class Lecture:
     async def until(self, condition, what: str, timeout: float = 5.0) -> None:
         await until(self.pilot, condition, what, timeout)
 
+    async def play_to_the_end(self, timeout: float = 15) -> str:
+        """Play the loaded lesson as a lecturer does: space, and space again after each narration it pauses
+        at, until it ends; what the lesson panel says then."""
+
+        def panel() -> str:
+            found = self.app.screen.query("#narration")
+            return str(found.first().render()) if found else ""
+
+        await self.pilot.press("space")
+        while True:
+            await self.until(lambda: "paused after" in panel() or "ended" in panel() or "stopped" in panel(),
+                             "a pause or the end", timeout)  # fmt: skip
+            if "ended" in panel() or "stopped" in panel():
+                return panel()
+            await self.pilot.press("space")
+
     async def settled(self, timeout: float = 5.0) -> None:
         """Every worker started so far (a step's call among them) has ended, so all it would tell is told:
         what has not happened by then was never started."""

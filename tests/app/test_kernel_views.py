@@ -38,7 +38,7 @@ async def test_hints_follow_the_kernel(port):
         await lect.until(lambda: label(app, "server-recv").endswith("42B in"), "recv's hint with bytes waiting")
         assert lect.cell("conn", "queues") == "in 42 · out 0"
         got = await lect.press("server-recv")
-        assert got.waited < 0.5  # returned at once (under load a thread may still be seen "blocked" for 20 ms)
+        assert not got.blocked  # returned at once: the bytes were waiting, and the kernel said so
 
 
 async def test_time_wait_row_after_close(port):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import lecture
+from textual.command import CommandPalette
 
 from sockviz.app import SockvizApp
 from sockviz.core.scenario import lessons
@@ -21,8 +22,8 @@ async def test_a_lesson_plays_step_by_step_then_to_the_end(port):
         await lect.pilot.press("n")
         await lect.until(lambda: len(app.session.sockets) == 1, "one step")
         await lect.until(lambda: 'next: say "SO_REUSEADDR' in narration(app), "the next line")
-        await lect.pilot.press("space")
-        await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to end", 15)
+        await lect.play_to_the_end()
+        assert "ended: every expect held" in narration(app)
         assert "No socket listens there any more" in narration(app)
         assert "ConnectionRefusedError" in lect.log_text()
 
@@ -39,7 +40,8 @@ async def test_lessons_are_in_the_command_palette(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
         await lect.pilot.press("ctrl+p")
-        await lect.pilot.pause()
+        # Typed before the palette is up, the letters would go to the app as step keys (l is listen()).
+        await lect.until(lambda: isinstance(app.screen, CommandPalette), "the palette to open")
         await lect.pilot.press(*"lesson: half")
 
         def offered() -> bool:
@@ -53,8 +55,8 @@ async def test_lessons_are_in_the_command_palette(port):
         await lect.until(offered, "the palette to offer the lesson", 10)
         await lect.pilot.press("enter")
         await lect.until(lambda: "lesson: half-close" in narration(app), "the lesson to load")
-        await lect.pilot.press("space")
-        await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to end", 15)
+        await lect.play_to_the_end()
+        assert "ended: every expect held" in narration(app)
 
 
 async def test_quitting_in_the_middle_of_a_pause_does_not_hang(port):

@@ -14,7 +14,9 @@ from sockviz.widgets.sockets_table import COLUMNS, row_texts
 
 
 def narration(app) -> str:
-    return str(app.query_one("#narration").render())
+    """What the lesson panel says; nothing while a reset makes the widgets again."""
+    found = app.screen.query("#narration")
+    return str(found.first().render()) if found else ""
 
 
 async def test_the_ipv6_lesson_switches_the_app_to_ipv6(port):
@@ -22,8 +24,8 @@ async def test_the_ipv6_lesson_switches_the_app_to_ipv6(port):
     async with lecture(app) as lect:
         await lect.until(lambda: "next:" in narration(app), "the lesson to load")
         assert app.query_one("#endpoint").family == socket.AF_INET6
-        await lect.pilot.press("space")
-        await lect.until(lambda: "ended: every expect held" in narration(app), "the lesson to end", 15)
+        await lect.play_to_the_end()
+        assert "ended: every expect held" in narration(app)
         assert "AF_INET6" in lect.log_text() and "('::1'," in lect.log_text()
 
 
@@ -56,11 +58,8 @@ async def test_echo_then_blocking_order_in_one_app_on_the_same_port(port):
     app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
     async with lecture(app) as lect:
         await lect.until(lambda: "next:" in narration(app), "echo to load")
-        await lect.pilot.press("space")
-        await lect.until(lambda: "ended: every expect held" in narration(app), "echo to end", 20)
-        app.load_lesson("blocking-order")
+        assert "ended: every expect held" in await lect.play_to_the_end(20)
+        app.load_lesson("blocking-order")  # into a used session: it resets first
         await lect.until(lambda: "lesson: blocking-order" in narration(app), "blocking-order to load")
-        await lect.pilot.press("space")
-        await lect.until(lambda: "ended" in narration(app) or "stopped" in narration(app), "the lesson to end", 30)
-        assert "ended: every expect held" in narration(app), narration(app)
+        assert "ended: every expect held" in await lect.play_to_the_end(30), narration(app)
         assert "EADDRINUSE" not in lect.log_text()

@@ -6,7 +6,6 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 
 import pytest
 from helpers import wait_for
@@ -95,10 +94,14 @@ def test_a_whole_lesson_matches_ss(lesson):
 def test_send_queue_matches_ss_when_the_peer_does_not_read(lesson):
     lesson.connected()
     lesson.run("client-send", payload=b"y" * 3_000_000)  # more than the peer's receive buffer holds
-    time.sleep(0.1)
     client = lesson.session.current(Target.CLIENT)
     client_port = client.snapshot().laddr[1]
-    row = ss_row_of(lesson.endpoint.port, client_port, lesson.endpoint.port)
-    kernel = client.snapshot().kernel
-    assert kernel.send_queue > 0
-    assert row["send_q"] == kernel.send_queue
+
+    def agree() -> bool:  # the queue settles as the peer's window fills: read both until they agree
+        return ss_row_of(lesson.endpoint.port, client_port, lesson.endpoint.port)["send_q"] == queued()
+
+    def queued() -> int:
+        return client.snapshot().kernel.send_queue
+
+    wait_for(agree, what="ss and the session to read the same send queue")
+    assert queued() > 0

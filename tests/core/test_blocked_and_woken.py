@@ -120,6 +120,32 @@ def test_a_connect_into_a_full_queue_is_a_wait_and_accept_ends_it(lesson):
     assert waited.woken_by == "server s.accept()" and "(woken by server s.accept())" in tell(waited)
 
 
+def test_a_connect_whose_syn_was_dropped_waits_even_once_the_queue_has_room(lesson, monkeypatch):
+    """The watcher's first look comes only after accept() made room: the client still waits for its SYN's retry."""
+    accepted = threading.Event()
+    real = session_module.Session._look_at
+
+    def late_look(self, running):
+        if running.call.step.action is Action.CONNECT:
+            assert accepted.wait(10)
+        real(self, running)
+
+    monkeypatch.setattr(session_module.Session, "_look_at", late_look)
+    listening_with(lesson, backlog=0)
+    lesson.run("client-socket")
+    lesson.run("client-connect")  # listen(0) lets one complete: the queue is full now
+    lesson.run("client-socket")
+    lesson.start("client-connect")  # its SYN is dropped
+    client = lesson.session.current(Target.CLIENT)
+    wait_for(lambda: client.snapshot().kernel.state == "SYN_SENT", what="the SYN to be sent")
+    lesson.run("server-accept")  # room again, but the client waits for its SYN's retry (about 1 s)
+    accepted.set()  # only now does the watcher look
+    lesson.finished("client-connect", count=2)
+    waited = lesson.events.finished("client-connect")[1]
+    assert isinstance(waited, StepReturned) and waited.blocked
+    assert "(woken by server s.accept())" in tell(waited)
+
+
 def test_the_kernel_readings_behind_blocked():
     """is_waiting against the kernel itself: each call's reason to wait, present and absent."""
     with socket.socket() as listener, socket.socket() as client:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 from helpers import wait_for
@@ -38,7 +37,7 @@ def test_settimeout_raises_timeout_error_after_the_wait(lesson):
     lesson.run("client-option", option=option_setting("settimeout", "0.2"))
     failed = lesson.run("client-recv")
     assert isinstance(failed, StepFailed) and failed.error.exception == "TimeoutError" and failed.blocked
-    assert 0.15 < failed.waited < 2
+    assert failed.timed_out and failed.waited > 0.15  # the 0.2 s ran out (how much later depends on the machine)
     assert "timeout ran out" in failed.error.reason
 
 
@@ -77,7 +76,8 @@ def test_time_wait_stays_visible_after_close_with_its_timer(lesson):
 def test_closing_with_unread_data_sends_rst(lesson):
     lesson.connected()
     lesson.run("client-send", payload=b"never read")
-    time.sleep(0.05)
+    conn = lesson.session.current(Target.CONNECTION)
+    wait_for(lambda: conn.snapshot().kernel.recv_queue, what="the bytes to wait, unread, in conn's buffer")
     lesson.run("server-close-conn")
     failed = lesson.run("client-recv")
     assert failed.error.exception == "ConnectionResetError" and failed.error.errno_name == "ECONNRESET"
@@ -171,17 +171,19 @@ def test_a_burst_fills_a_small_backlog_and_the_rest_wait_in_syn_sent(lesson):
     compile(done.call.code, "burst", "exec")  # the line shown is Python that runs
     clients = [t for t in lesson.session.sockets if t.role.value == "client"]
     assert len(clients) == 8
-    wait_for(lambda: sum(c.snapshot().kernel.state == "ESTABLISHED" for c in clients) == 3, what="3 established")
-    time.sleep(0.1)
-    states = [c.snapshot().kernel.state for c in clients]
-    assert states.count("ESTABLISHED") == 3 and states.count("SYN_SENT") == 5  # listen(2) lets 3 complete
+
+    def states() -> list[str]:
+        return sorted(c.snapshot().kernel.state for c in clients)
+
+    # listen(2) lets 3 complete; the other 5 wait in SYN_SENT (each thread starts its connect when it runs)
+    wait_for(lambda: states() == ["ESTABLISHED"] * 3 + ["SYN_SENT"] * 5, what="3 established, 5 in SYN_SENT")
     assert lesson.session.current(Target.LISTENER).snapshot().kernel.queues == "3/2 queued"
     for _ in range(6):  # three at once, three more once the waiting clients retry their SYN (about 1 s)
         lesson.run("server-accept")
     wait_for(lambda: len([e for e in lesson.events.of(StepReturned) if e.call.burst_of == done.call.id]) == 8,
              timeout=10, what="every connect to return")  # fmt: skip
     connects = [e for e in lesson.events.of(StepReturned) if e.call.burst_of == done.call.id]
-    assert sum(e.waited > 0.5 for e in connects) == 5  # the five that waited for a SYN retry (about 1 s)
+    assert sum(e.blocked for e in connects) == 5  # the five that waited for a SYN retry (about 1 s)
     assert all(c.snapshot().kernel.state == "ESTABLISHED" for c in clients)
 
 
@@ -199,10 +201,21 @@ def test_bulk_send_and_recv_all_move_every_byte(lesson):
 def test_recv_all_until_eof(lesson):
     lesson.connected()
     lesson.run("client-send", bulk=100_000)
+    assert lesson.session.last_transfer(Side.CLIENT) == (100_000, 100_000)  # it stays once the send is done
     lesson.run("client-shutdown", how=socket.SHUT_WR)
     got = lesson.run("server-recv-all")
     assert got.call.code == "received = sum(iter(lambda: conn.recv_into(buffer), 0))"
     assert "100000 bytes in all (the peer closed its side)" in got.result
+    assert lesson.session.last_transfer(Side.SERVER) is None  # no size was expected, so there is no bar
+
+
+def test_the_last_transfer_is_the_newest_send_even_a_message(lesson):
+    lesson.connected()
+    lesson.run("client-send", bulk=300_000)
+    lesson.run("server-recv-all", expect=300_000)
+    assert lesson.session.last_transfer(Side.SERVER) == (300_000, 300_000)
+    lesson.run("client-send", payload=b"hello")
+    assert lesson.session.last_transfer(Side.CLIENT) is None  # a bar would show the bulk send's figures as news
 
 
 def test_sendall_blocks_on_full_small_buffers_and_the_hint_says_so(lesson):
@@ -211,7 +224,7 @@ def test_sendall_blocks_on_full_small_buffers_and_the_hint_says_so(lesson):
     lesson.run("server-option", option=option_setting("SO_RCVBUF", "16384"))
     lesson.start("client-send", bulk=4_000_000)
     wait_for(lambda: lesson.events.of(StepBlocked), what="sendall to block")
-    time.sleep(0.2)
+    wait_for(lambda: any(done for done, _ in lesson.session.progress().values()), what="the first pieces counted")
     client = lesson.session.current(Target.CLIENT)
     assert client.snapshot().kernel.send_queue > 0
     progress = list(lesson.session.progress().values())
@@ -245,7 +258,8 @@ def test_every_hint_matches_what_the_call_then_does(lesson, setup, step_id, fiel
         wait_for(lambda: lesson.session.current(Target.CONNECTION).snapshot().kernel.recv_queue, what="bytes")
     if setup == "peer closed":
         lesson.run("client-shutdown", how=socket.SHUT_WR)
-        time.sleep(0.05)
+        conn = lesson.session.current(Target.CONNECTION)
+        wait_for(lambda: conn.snapshot().kernel.state == "CLOSE_WAIT", what="the FIN to arrive")
     predicted = lesson.session.predict(step(step_id), lesson.args(**fields))
     assert predicted is not None and predicted.blocks is blocks, predicted
     lesson.start(step_id, **fields)
@@ -254,7 +268,7 @@ def test_every_hint_matches_what_the_call_then_does(lesson, setup, step_id, fiel
         assert "(as the hint said)" in tell(lesson.events.of(StepBlocked)[0])
     else:
         wait_for(lambda: lesson.events.finished(step_id), what="the call to return")
-        assert lesson.events.finished(step_id)[0].waited < 0.5  # at once, allowing for a loaded machine
+        assert not lesson.events.finished(step_id)[0].blocked  # at once, as the kernel said
 
 
 def test_connect_into_a_full_backlog_is_predicted(lesson):

@@ -10,7 +10,7 @@ import threading
 from helpers import Background, Recorder, free_port
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from sockviz.core import (
     STEPS,
@@ -76,13 +76,17 @@ class RandomLesson(RuleBasedStateMachine):
         self.background.threads.append(thread)
         thread.join(0.01)  # let quick calls finish, so orders vary between "after" and "during"
 
-    @precondition(lambda self: len(self.session.running()) > 3)
-    @rule(data=st.data())
-    def close_a_socket_with_blocked_calls(self, data) -> None:
-        """Calls block forever in random orders; closing their socket must wake them."""
+    @rule(pick=st.integers(min_value=0, max_value=63))
+    def close_a_socket_with_blocked_calls(self, pick) -> None:
+        """Calls block forever in random orders; closing their socket must wake them.
+
+        Whether calls are still running depends on the threads' timing, so it decides only what this
+        rule does, never what is drawn: a precondition or a draw that depended on it would make
+        Hypothesis see a different test each time it replays one (FlakyStrategyDefinition).
+        """
         busy = [t for t in self.session.sockets if t.in_flight]
-        if busy:
-            tracked = data.draw(st.sampled_from(busy))
+        if len(self.session.running()) > 3 and busy:
+            tracked = busy[pick % len(busy)]
             close = step("client-close" if tracked.role is Role.CLIENT else "server-close-conn")
             self._perform(close, StepArgs(), target=tracked)
 
@@ -118,8 +122,9 @@ class RandomLesson(RuleBasedStateMachine):
 
 RandomLesson.TestCase.settings = settings(
     max_examples=400,
-    stateful_step_count=25,
+    stateful_step_count=40,  # about 25 run_step as before: the close rule often finds nothing running
     deadline=None,
+    database=None,  # threads' timing decides what a run does, so a saved example cannot be replayed as it was
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_random_step_orders = RandomLesson.TestCase

@@ -85,7 +85,7 @@ def test_connect_completes_before_accept(lesson):
     lesson.server_listening()
     lesson.run("client-socket")
     done = lesson.run("client-connect")
-    assert isinstance(done, StepReturned) and done.waited < 0.5  # at once: no accept() was needed
+    assert isinstance(done, StepReturned) and not done.blocked  # at once: no accept() was needed
     kernel = lesson.session.current(Target.LISTENER).snapshot().kernel
     assert kernel.state == "LISTEN" and kernel.accept_queue == 1
 
@@ -268,9 +268,7 @@ def test_session_close_unblocks_everything_and_frees_every_fd(lesson):
     for step_id in ("server-recv", "client-recv", "server-accept"):
         lesson.start(step_id)
     wait_for(lambda: len(lesson.events.of(StepBlocked)) == 3, what="three blocked calls")
-    started = time.monotonic()
-    assert lesson.session.close()
-    assert time.monotonic() - started < 1.0
+    assert lesson.session.close()  # True: every call ended within its timeout of 1 s
     assert not lesson.background.join(1.0)
     assert len(os.listdir("/proc/self/fd")) <= before
     assert all(t.closed for t in lesson.session.sockets)

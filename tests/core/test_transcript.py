@@ -6,7 +6,6 @@ import errno
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from helpers import free_port, listening, wait_for
@@ -81,8 +80,7 @@ def test_a_call_woken_by_another_thread_is_left_as_a_comment(lesson):
     transcript = Transcript(lesson.session)
     lesson.server_listening()
     lesson.start("server-accept")
-    wait_for(lambda: lesson.session.running(), what="accept to run")
-    time.sleep(0.05)
+    lesson.blocked("server-accept")  # in accept(), as the kernel says: the queue is empty
     lesson.run("server-close")
     wait_for(lambda: lesson.events.finished("server-accept"), what="accept to wake")
     script = transcript.script(Side.SERVER, lesson.endpoint)

@@ -27,7 +27,7 @@ from sockviz.core.engine.waker import OUTSIDE, Overlap, find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.predict import predict
-from sockviz.core.kernel.waiting import is_waiting
+from sockviz.core.kernel.waiting import connecting, is_waiting
 from sockviz.core.model.addresses import is_wildcard
 from sockviz.core.model.bulk import PIECE, send_piece
 from sockviz.core.model.code_lines import code_line
@@ -84,6 +84,8 @@ class _Running:
     """For connect(): this session's socket listening at the address, if any."""
     remote: bool = False
     """For connect(): the address is not on this machine, so waiting for the answer is a real wait."""
+    seen_connecting: bool = False
+    """For connect(): an earlier look found it in SYN_SENT already."""
     done_bytes: int = 0
     total_bytes: int | None = None
 
@@ -205,10 +207,11 @@ class Session:
             return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
 
     def last_transfer(self, side: Side) -> tuple[int, int] | None:
-        """(done, total) bytes of this side's newest transfer of a known size, running or ended: a progress bar.
+        """(done, total) bytes of this side's newest sendall() or recv all, running or ended, if its size is known.
 
-        It stays after the call ends, so the bar shows where the transfer got to (all of it, or where it
-        was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        It stays after the call ends, so a progress bar shows where the transfer got to (all of it, or where
+        it was cut short) until the next one; and a bar that stays costs the screen no new layout per transfer.
+        None when the newest one has no known size (a message, or recv all until the peer closes).
         """
         with self._lock:
             running = self._transfers.get(side)
@@ -366,7 +369,7 @@ class Session:
                 running.listener = self._listener_at(args.endpoint.address)
                 running.remote = not _on_this_machine(args.endpoint.host)
             self._running[call.id] = running
-            if running.total_bytes:
+            if chosen.action in (Action.SEND, Action.RECV_ALL):  # the newest, sized or not: never a stale bar
                 self._transfers[chosen.side] = running
             if tracked is not None:
                 tracked.in_flight.append(call)
@@ -445,7 +448,15 @@ class Session:
         if action is Action.CLOSE:
             return tracked.closed  # the fd is gone, so close() is in the kernel, lingering
         listener = running.listener.sock if running.listener is not None else None
-        return bool(is_waiting(action, tracked.sock, listener=listener, remote=running.remote))
+        if is_waiting(action, tracked.sock, listener=listener, remote=running.remote):
+            return True
+        if action is Action.CONNECT and connecting(tracked.sock):
+            # On loopback a SYN is answered within the connect() call itself unless it was dropped; one
+            # look in SYN_SENT may be a late answer on a busy machine, two looks apart are a dropped SYN
+            # waiting for its retry (the queue may have room again by now: accept() ran meanwhile).
+            waited, running.seen_connecting = running.seen_connecting, True
+            return waited
+        return False
 
     def _finish(
         self,

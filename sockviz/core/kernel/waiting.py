@@ -43,6 +43,15 @@ def _syn_retried(sock: socket.socket) -> bool:
     return struct.unpack_from("I", info, _TOTAL_RETRANS_OFFSET)[0] > 0
 
 
+def connecting(sock: socket.socket) -> bool:
+    """Whether the socket is in SYN_SENT: its SYN sent and no answer yet."""
+    try:
+        reading = read_kernel(sock)
+    except OSError:
+        return False
+    return reading is not None and reading.state == "SYN_SENT"
+
+
 def queue_full(listener: socket.socket) -> bool:
     """Whether a listener's accept queue is full, so that new clients' SYNs are dropped and they wait."""
     reading = read_kernel(listener)

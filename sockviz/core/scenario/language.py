@@ -24,6 +24,11 @@ address family the lesson is about: a front end switches to it (to ::1 for a
 lesson on loopback), and a player on the other family stops at that line. The
 whole file is checked before anything runs; a bad line is reported with its
 number.
+
+In the app a lesson stops after each `say` until the lecturer goes on (space or
+`n`). `pace SECONDS` gives a lesson a pace of its own instead: from that line on,
+each `say` is followed by a pause of that many seconds, in the app and in
+`sockviz run` alike.
 """
 
 from __future__ import annotations
@@ -86,6 +91,15 @@ class Expect:
 
 
 @dataclass(frozen=True)
+class Pace:
+    """From here on, each `say` is followed by a pause of `seconds` instead of a wait for the lecturer."""
+
+    line: int
+    seconds: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Family:
     """`family ipv6`: the lesson is about this address family, and runs only on it."""
 
@@ -98,7 +112,7 @@ class Family:
         return "IPv6" if self.family == socket.AF_INET6 else "IPv4"
 
 
-Line = StepLine | Pause | Say | Expect | Family
+Line = StepLine | Pause | Say | Expect | Family | Pace
 
 
 def family_of(lines: list[Line]) -> socket.AddressFamily | None:
@@ -165,6 +179,14 @@ def parse(text: str) -> list[Line]:
             if not 0 <= seconds <= 3600:
                 raise ScenarioError(number, "pause takes a number of seconds, like `pause 2`")
             lines.append(Pause(number, seconds, raw.strip()))
+        elif head == "pace":
+            try:
+                seconds = float(words[1]) if len(words) == 2 else -1
+            except ValueError:
+                seconds = -1
+            if not 0 <= seconds <= 600:
+                raise ScenarioError(number, "pace takes the seconds to wait after each say, like `pace 3`")
+            lines.append(Pace(number, seconds, raw.strip()))
         elif head == "say":
             if len(words) != 2:
                 raise ScenarioError(number, 'say takes one quoted text, like `say "accept() waits here"`')

@@ -18,7 +18,7 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
-from sockviz.core.scenario.language import Expect, Family, Line, Pause, Say, StepLine
+from sockviz.core.scenario.language import Expect, Family, Line, Pace, Pause, Say, StepLine
 
 _EXPECT_SECONDS = 3.0
 """How long an `expect` waits for its state before it fails."""
@@ -68,6 +68,9 @@ class Player:
         self._stopped = threading.Event()
         self.speed = 1.0
         """Pauses last `seconds / speed`; a front end may change it while the scenario plays."""
+        self.pace: float | None = None
+        """Seconds of pause after each `say`, once a `pace` line set them; None: the front end paces the
+        narration (the app waits for the lecturer, `sockviz run` goes straight on)."""
         self._unsubscribe = session.subscribe(self._hear)
 
     def _hear(self, event: Event) -> None:
@@ -99,6 +102,10 @@ class Player:
                 self._stopped.wait(line.seconds / self.speed)
             elif isinstance(line, Say):
                 self.narrate(line.line, line.text)
+                if self.pace is not None:
+                    self._stopped.wait(self.pace / self.speed)
+            elif isinstance(line, Pace):
+                self.pace = line.seconds
             elif isinstance(line, Expect):
                 failure = self._check(line)
                 if self._stopped.is_set():

@@ -1,0 +1,113 @@
+"""What to press next: the lesson's sensible next steps for the state the session is in.
+
+A newcomer's first question is "what now?". This reads the session's sockets as the
+kernel sees them (bound or not, LISTEN or ESTABLISHED, a call blocked) and names the
+steps of the course that make sense from there, with their keys from the catalogue.
+It only suggests: every step stays allowed, and wrong orders are part of the lesson.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sockviz.core.engine.session import Session
+from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.model.steps import Side, Target, step
+
+WELCOME = (
+    f"Welcome. Each step is a real call on a real socket. Start with the server (the left pane): "
+    f"press {step('server-socket').key} for socket(), then {step('server-bind').key} for bind() and "
+    f"{step('server-listen').key} for listen(); the table shows s in LISTEN. Then "
+    f"{step('server-accept').key} (accept) waits for a client, and on the right "
+    f"{step('client-socket').key} and {step('client-connect').key} connect one. "
+    "f1 lists every key; ctrl+p finds the built-in lessons."
+)
+"""The log's first line, before any step: what to press first and what will happen."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One sensible next step: its key and why it makes sense now."""
+
+    keys: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.keys} {self.what}"
+
+
+def _key(*step_ids: str) -> str:
+    """The keys of steps to press one after the other: `S C`."""
+    return " ".join(step(step_id).key for step_id in step_ids)
+
+
+def _state(tracked: TrackedSocket | None) -> str | None:
+    """The kernel's TCP state of an open socket (LISTEN, ESTABLISHED...), None if closed or unknown."""
+    if tracked is None or tracked.closed:
+        return None
+    kernel = tracked.snapshot(with_repr=False).kernel
+    return kernel.state if kernel is not None else None
+
+
+def _blocked(tracked: TrackedSocket | None, action: str) -> bool:
+    return tracked is not None and any(call.step.action.value == action for call in tracked.in_flight)
+
+
+def suggest(session: Session) -> list[Suggestion]:
+    """The next steps that make sense now, server first; empty when nothing obvious is left to do."""
+    found: list[Suggestion] = []
+    listener = session.current(Target.LISTENER)
+    conn = session.current(Target.CONNECTION)
+    conn = conn if conn is not None and conn.role is Role.CONNECTION and not conn.closed else None
+    client = session.current(Target.CLIENT, Side.CLIENT)
+    client = client if client is not None and not client.closed else None
+    listening = _state(listener) == "LISTEN"
+
+    if listener is None or listener.closed:
+        found.append(Suggestion(_key("server-socket"), "the server's socket()"))
+    elif listener.bound_port is None and not listening:
+        found.append(Suggestion(_key("server-bind"), "bind() it to the address in the top bar"))
+    elif not listening and conn is None:
+        found.append(Suggestion(_key("server-listen"), "listen(): then clients can connect"))
+
+    if _blocked(listener, "accept"):
+        found.append(Suggestion(_key("client-socket", "client-connect"), "a client connects: accept() wakes"))
+    elif listening and conn is None:
+        found.append(Suggestion(_key("server-accept"), "accept() takes a client (it waits for one)"))
+
+    if client is None:
+        if listening and not _blocked(listener, "accept"):
+            found.append(Suggestion(_key("client-socket"), "a client's socket()"))
+    elif listening and _state(client) != "ESTABLISHED" and client.current_ends() is None and not client.in_flight:
+        found.append(Suggestion(_key("client-connect"), "connect() to the server"))
+
+    if conn is not None and client is not None and _state(client) == "ESTABLISHED":
+        if _blocked(conn, "recv"):
+            found.append(Suggestion(_key("client-send"), "the client sends: recv() wakes"))
+        elif _blocked(client, "recv"):
+            found.append(Suggestion(_key("server-send"), "the server sends: the client's recv() wakes"))
+        elif conn.bytes_received == 0 and client.bytes_sent == 0:
+            found.append(Suggestion(_key("client-send", "server-recv"), "the client sends, the server receives"))
+        elif conn.bytes_sent == 0:
+            found.append(Suggestion(_key("server-send", "client-recv"), "the server echoes, the client receives"))
+        else:
+            found.append(Suggestion(_key("server-close-conn", "client-close"), "close both ends"))
+    elif conn is not None and client is None:
+        found.append(Suggestion(_key("server-close-conn"), "close the server's end of the connection"))
+    elif (
+        conn is None
+        and listening
+        and client is None
+        and session.sockets
+        and any(t.role is Role.CONNECTION for t in session.sockets)
+    ):
+        found.append(Suggestion(_key("server-close"), "close s: then new clients are refused"))
+    return found
+
+
+def next_line(session: Session) -> str:
+    """The guide's line: `next: a accept() takes a client · S a client's socket()`."""
+    found = suggest(session)
+    if not found:
+        return "next: any step you like (f1 lists them), or a lesson from ctrl+p"
+    return "next: " + " · ".join(str(s) for s in found)

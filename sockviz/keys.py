@@ -1,0 +1,253 @@
+"""Every key of the app, in one place: its bindings, grouped in sections, and the one way to describe them.
+
+The app binds `APP_BINDINGS` and its session screen `SCREEN_BINDINGS`; the key bar,
+the help screen, the lesson panel and the README's key table all read the keys from
+bindings through this module, never from a list of their own, so no screen can name a
+key that does not exist or miss one that does. `python -m sockviz.keys` prints the
+README's key table; a test checks that the README holds exactly that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from textual.binding import Binding, BindingType
+from textual.keys import format_key
+
+from sockviz.core import STEPS, Side
+
+SERVER_STEPS = Binding.Group("server")
+CLIENT_STEPS = Binding.Group("client")
+VIEWS = Binding.Group("views")
+LESSON = Binding.Group("lesson")
+SESSION = Binding.Group("session")
+FILES = Binding.Group("save")
+SCREEN = Binding.Group("screen")
+
+SECTIONS = (SCREEN, VIEWS, LESSON, SESSION, FILES)
+"""The sections of the app's own keys, in the order the key bar and the help show them."""
+
+LABELLED = (FILES,)
+"""Sections whose name the key bar writes before their keys (`save f3 .py  f4 .ipynb`): their keys' own
+names are too short to say it."""
+
+LESSON_ACTIONS = ("play_pause", "step_scenario", "speed", "restart_lesson")
+"""Keys that exist only while a lesson is loaded (so that space stays free otherwise)."""
+
+
+def _step_bindings() -> list[Binding]:
+    groups = {Side.SERVER: SERVER_STEPS, Side.CLIENT: CLIENT_STEPS}
+    return [
+        Binding(
+            s.key,
+            f"run_step('{s.id}')",
+            f"{s.side.value} {s.label}",
+            show=False,
+            group=groups[s.side],
+            tooltip=s.explains,
+        )
+        for s in STEPS
+    ]
+
+
+SCREEN_BINDINGS: list[Binding] = [
+    *_step_bindings(),
+    Binding("t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"),
+    Binding("w", "toggle_wire", "wire", group=VIEWS, tooltip="the TCP segments on loopback (needs root)"),
+    Binding("6", "toggle_family", "IPv4/IPv6", group=VIEWS, tooltip="switch the address family of new sockets"),
+    Binding("space", "play_pause", "play/pause", group=LESSON, tooltip="play the lesson, or pause it"),
+    Binding("n", "step_scenario", "next line", group=LESSON, tooltip="run just the lesson's next line"),
+    Binding("plus", "speed(2)", "faster", group=LESSON, show=False, tooltip="halve the lesson's pauses"),
+    Binding("minus", "speed(0.5)", "slower", group=LESSON, show=False, tooltip="double the lesson's pauses"),
+    Binding(
+        "escape",
+        "leave_field",
+        "leave field",
+        group=SCREEN,
+        show=False,
+        tooltip="leave a text field: while you are in one, letters type text",
+    ),
+]
+"""The session screen's keys: the steps, the views, and the keys of a loaded lesson."""
+
+APP_BINDINGS: list[Binding] = [
+    Binding("f1,question_mark", "help", "help", group=SCREEN, tooltip="every key, and what each step does"),
+    Binding("f2", "toggle_contrast", "contrast", group=SCREEN, tooltip="high contrast, for a projector"),
+    Binding(
+        "ctrl+p",
+        "command_palette",
+        "palette",
+        group=SCREEN,
+        show=False,
+        priority=True,
+        tooltip="type to find a lesson, reset the session, change the theme",
+    ),
+    Binding("ctrl+q", "quit", "quit", group=SCREEN, priority=True, tooltip="wake every blocked call and quit"),
+    Binding(
+        "ctrl+r",
+        "restart_lesson",
+        "restart",
+        group=LESSON,
+        tooltip="reset the session and load the lesson again, at its first line",
+    ),
+    Binding(
+        "0",
+        "reset_session",
+        "reset",
+        group=SESSION,
+        tooltip="close every socket and start a fresh session: table, log and timeline start over",
+    ),
+    Binding("f3", "export_scripts", ".py", group=FILES, tooltip="the session so far as server.py and client.py"),
+    Binding(
+        "f4",
+        "export_notebooks",
+        ".ipynb",
+        group=FILES,
+        tooltip="the session so far as server.ipynb and client.ipynb (needs nbformat)",
+    ),
+    Binding(
+        "p",
+        "export_pcap",
+        ".pcapng",
+        group=FILES,
+        tooltip="the wire view's capture as a .pcapng file, with each call as a packet comment",
+    ),
+    Binding(
+        "P",
+        "export_pcap(True)",
+        "plain .pcap",
+        group=FILES,
+        show=False,
+        tooltip="the wire view's capture as a plain .pcap file, for tools that need one",
+    ),
+    Binding("f12", "save_picture", ".svg", group=FILES, tooltip="an SVG picture of the screen, for slides"),
+]
+"""The app's own keys, which replace or outlast a session screen: help, themes, reset, exports."""
+
+ALL_BINDINGS = [*SCREEN_BINDINGS, *APP_BINDINGS]
+"""Every key sockviz binds itself, in the order the key bar and the README show them within a section."""
+
+BAR_IMPORTANCE = (
+    "help",
+    "quit",
+    "play_pause",
+    "step_scenario",
+    "toggle_timeline",
+    "reset_session",
+    "restart_lesson",
+    "toggle_wire",
+    "toggle_contrast",
+    "export_scripts",
+    "toggle_family",
+    "export_notebooks",
+    "save_picture",
+    "export_pcap",
+)
+"""Which keys the key bar keeps when it cannot show them all: the first ones. Help shows every key."""
+
+
+def key_display(binding: Binding) -> str:
+    """A key as sockviz writes it everywhere: `^p`, `f1`, `space`, `+`, `?`."""
+    if binding.key_display:
+        return binding.key_display
+    modifiers, key = binding.parse_key()
+    shown = format_key(key)
+    if "ctrl" in modifiers:
+        modifiers.remove("ctrl")
+        shown = f"^{shown}"
+    return "+".join([*modifiers, shown])
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One thing to do and every key that does it."""
+
+    keys: tuple[str, ...]
+    action: str
+    description: str
+    tooltip: str
+
+    @property
+    def shown_keys(self) -> str:
+        return " or ".join(self.keys)
+
+
+def rows(bindings: Iterable[BindingType]) -> list[KeyRow]:
+    """Bindings as rows, one per action: `f1,question_mark` is one row with two keys. Order is kept."""
+    found: dict[str, KeyRow] = {}
+    for binding in Binding.make_bindings(bindings):  # one Binding per key
+        shown = key_display(binding)
+        row = found.get(binding.action)
+        if row is None:
+            found[binding.action] = KeyRow((shown,), binding.action, binding.description, binding.tooltip)
+        elif shown not in row.keys:
+            found[binding.action] = KeyRow((*row.keys, shown), row.action, row.description, row.tooltip)
+    return list(found.values())
+
+
+def step_id(action: str) -> str | None:
+    """The step a `run_step('server-bind')` action runs, or None for any other action."""
+    if action.startswith("run_step(") and action.endswith(")"):
+        return action[len("run_step(") : -1].strip("'\"")
+    return None
+
+
+def section_of(binding: Binding) -> str:
+    """The section a binding belongs to: its group, or `screen` for Textual's own keys."""
+    return binding.group.description if binding.group is not None else SCREEN.description
+
+
+def markdown(widget_sections: Iterable[tuple[str, Iterable[BindingType]]]) -> str:
+    """The README's key table: the steps side by side, then each section of the app's keys and of the widgets'."""
+    from sockviz.core import step as find_step
+
+    lines = ["| key | server | key | client |", "| --- | --- | --- | --- |"]
+    sides: dict[str, list[tuple[str, str]]] = {"server": [], "client": []}
+    for row in rows(b for b in ALL_BINDINGS if step_id(b.action)):
+        chosen = find_step(str(step_id(row.action)))
+        number = f"{chosen.course_step} " if chosen.course_step else ""
+        sides[chosen.side.value].append((f"`{row.shown_keys}`", f"{number}{chosen.label}"))
+    server, client = sides["server"], sides["client"]
+    for index in range(max(len(server), len(client))):
+        left = server[index] if index < len(server) else ("", "")
+        right = client[index] if index < len(client) else ("", "")
+        lines.append(f"| {left[0]} | {left[1]} | {right[0]} | {right[1]} |".replace("|  |", "| |"))
+    sections: list[tuple[str, list[BindingType]]] = [
+        (group.description, [b for b in ALL_BINDINGS if b.group is group]) for group in SECTIONS
+    ]
+    sections += [(title, list(bindings)) for title, bindings in widget_sections]
+    for title, bindings in sections:
+        lines += ["", f"| key | {title} |", "| --- | --- |"]
+        lines += [f"| {_code(row.shown_keys)} | {explain(row)} |" for row in rows(bindings)]
+    return "\n".join(lines) + "\n"
+
+
+def explain(row: KeyRow) -> str:
+    """What a key does, in a few words: its name, then its tooltip where it has one."""
+    return f"{row.description}: {row.tooltip}" if row.tooltip and row.tooltip != row.description else row.description
+
+
+def _code(keys: str) -> str:
+    return " or ".join(f"`{key}`" for key in keys.split(" or "))
+
+
+def readme_markdown() -> str:
+    """The key table as the README holds it, with the widgets' keys of the main screen."""
+    from textual.screen import Screen
+    from textual.widgets import Button
+
+    from sockviz.widgets.step_button import StepButton
+    from sockviz.widgets.timeline_view import TimelineView
+
+    return markdown(
+        [
+            ("moving around", Screen.BINDINGS[:2]),
+            ("a pane's steps (after tab)", [*StepButton.BINDINGS, *Button.BINDINGS]),
+            ("the timeline (after t)", TimelineView.BINDINGS),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    print(readme_markdown(), end="")

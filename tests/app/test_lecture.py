@@ -1,0 +1,306 @@
+"""The app in front of a class: lessons at a lecture's pace, a fresh session, keys you can find, a projector."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import LISTENING, lecture
+from textual.geometry import Region
+from textual.widgets import Static
+
+from sockviz.app import SockvizApp
+from sockviz.commands import palette_entries
+from sockviz.core.scenario import lessons
+from sockviz.keys import key_display, readme_markdown
+from sockviz.themes import HIGH_CONTRAST
+
+TWO_SAYS = """\
+say "First the server makes its socket."
+server socket
+server bind
+say "Now it listens."
+server listen
+"""
+
+
+def narration(app: SockvizApp) -> str:
+    """What the lesson panel says; nothing while a reset makes the widgets again."""
+    found = app.screen.query("#narration")
+    return str(found.first().render()) if found else ""
+
+
+# ----- lessons at a lecture's pace ------------------------------------------
+
+
+async def test_a_playing_lesson_waits_after_each_say_for_the_lecturer(port):
+    app = SockvizApp(port=port, scenario=("lesson: two says", TWO_SAYS))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "line 1 of 5" in narration(app), "the counter at the first line")
+        await lect.pilot.press("space")
+        await lect.until(lambda: "paused after the narration" in narration(app), "a pause after the first say")
+        assert "line 2 of 5" in narration(app) and "First the server makes its socket." in narration(app)
+        await lect.pilot.pause(0.2)
+        assert not app.session.sockets  # it waits for the lecturer: nothing ran after the say
+        await lect.pilot.press("space")  # go on: the next say pauses it again, after socket() and bind()
+        await lect.until(lambda: "line 5 of 5" in narration(app), "the second pause")
+        assert "paused after the narration" in narration(app)
+        assert [t.name for t in app.session.sockets] == ["s"] and lect.cell("s", "state") != "LISTEN"
+        await lect.pilot.press("n")  # one line: listen()
+        await lect.until(lambda: "all 5 lines played" in narration(app), "the end")
+        log = lect.log_text()
+        assert re.search(r"lesson\s+First the server makes its socket\.", log), log
+        assert (
+            log.index("First the server") < log.index("s.bind(") < log.index("Now it listens.") < log.index("s.listen(")
+        )
+
+
+async def test_a_lesson_with_a_pace_of_its_own_plays_through(port):
+    app = SockvizApp(port=port, scenario=("paced", "pace 0\n" + TWO_SAYS))
+    async with lecture(app) as lect:
+        await lect.pilot.press("space")
+        await lect.until(lambda: "ended: every expect held" in narration(app), "the paced lesson to end")
+        assert "all 6 lines played" in narration(app)
+        assert "Now it listens." in lect.log_text()
+
+
+async def test_the_lesson_panel_names_its_keys_from_the_bindings(port):
+    app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.until(lambda: "lesson: echo is loaded" in lect.log_text(), "the log to say how to play it")
+        assert "space play/pause" in lect.log_text()
+        for action in ("play_pause", "step_scenario", "restart_lesson"):
+            binding = next(b for _, b in [*app._bindings, *app.screen._bindings] if b.action == action)
+            assert f"{key_display(binding)} {binding.description}" in narration(app)
+
+
+# ----- keys you can find -----------------------------------------------------
+
+
+def help_text(app: SockvizApp) -> str:
+    """Everything the help screen shows, as plain text, scrolled or not."""
+    lines = []
+    for widget in app.screen.query(Static):
+        strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+        lines += [strip.text for strip in strips]
+    return "\n".join(lines)
+
+
+async def test_help_lists_every_binding_of_the_app_its_screen_and_its_widgets(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        main = app.screen
+        expected = [b for _, b in app._bindings if not b.system] + [b for _, b in main._bindings if not b.system]
+        for widget in main.walk_children():
+            if type(widget).__module__.startswith("sockviz") and "BINDINGS" in type(widget).__dict__:
+                expected += [b for _, b in widget._bindings]
+        await lect.pilot.press("f1")
+        await lect.until(lambda: type(app.screen).__name__ == "HelpScreen", "help to open")
+        await lect.pilot.pause()
+        text = help_text(app)
+        missing = [f"{key_display(b)} {b.description}" for b in expected if key_display(b) not in text or
+                   b.description.split(":")[0] not in text]  # fmt: skip
+        assert not missing, missing
+        for needed in ("f4", "space", "^r", "0", "+", "-", "Lesson: echo", "Reset session", "^p"):
+            assert needed in text, needed
+        await lect.pilot.press("escape")
+        await lect.until(lambda: type(app.screen).__name__ != "HelpScreen", "help to close")
+
+
+async def test_the_palette_lists_the_lessons_with_nothing_typed(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("ctrl+p")
+
+        def prompts() -> list[str]:
+            lists = app.screen.query("CommandList")
+            if not lists:
+                return []
+            options = lists.first()
+            return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+        await lect.until(lambda: sum("Lesson:" in p for p in prompts()) == len(lessons.names()), "every lesson", 10)
+        assert any("Reset session" in p for p in prompts())
+        assert not any("{" in p for p in prompts()), prompts()  # no raw templates
+
+
+def test_no_key_description_is_a_raw_template():
+    """The palette's keys panel shows the bindings' tooltips: none may be a `{sock}.bind({address})` template."""
+    from sockviz.keys import ALL_BINDINGS
+
+    assert not [b for b in ALL_BINDINGS if "{" in (b.tooltip or "") or "{" in b.description]
+    assert all(name.startswith(("Lesson: ", "Reset")) for name, _ in palette_entries())
+
+
+def test_the_readme_key_table_is_the_bindings():
+    """One source for the keys: the README's table is what `python -m sockviz.keys` prints from the bindings."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert readme_markdown() in readme
+
+
+async def test_the_key_bar_is_readable_at_80_and_130_columns(port):
+    for width, wanted in (
+        (80, ("f1 all keys", "t timeline", "0 reset", "^q quit", "^p palette")),
+        (130, ("f1 help", "f2 contrast", "t timeline", "w wire", "6 IPv4/IPv6", "0 reset", "f3 .py", "f4 .ipynb")),
+    ):
+        app = SockvizApp(port=port)
+        async with lecture(app, size=(width, 30)):
+            text = app.screen.query_one("#keys").render().plain
+            assert len(text) == width and "…" not in text, text
+            for entry in wanted:
+                assert entry in text, (width, entry, text)
+            assert " │ " in text  # grouped
+
+
+async def test_a_click_on_the_key_bar_presses_the_key(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        keys = app.screen.query_one("#keys")
+        column = keys.render().plain.index("t timeline")
+        await lect.pilot.click(keys, offset=(column, 0))
+        await lect.until(lambda: app.screen.query_one("#timeline").display, "the timeline from the key bar")
+
+
+async def test_tab_goes_server_table_client_log(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        order = ["server-pane", "sockets", "client-pane", "log"]
+        seen: list[str] = []
+        for _ in range(60):
+            await lect.pilot.press("tab")
+            node = app.focused
+            while node is not None and node.id not in order:
+                node = node.parent
+            if node is not None and (not seen or seen[-1] != node.id):
+                seen.append(node.id)
+        start = seen.index("server-pane")
+        assert seen[start : start + 4] == order, seen
+
+
+# ----- a first screen that teaches ----------------------------------------------
+
+
+async def test_the_first_screen_says_what_to_press_and_then_what_next(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        log = app.screen.query_one("#log")
+        await lect.until(lambda: "press s" in lect.log_text(), "the welcome")
+        assert "next: s" in str(log.border_subtitle)
+        await lect.press_all(*LISTENING)
+        await lect.until(lambda: "a accept()" in str(log.border_subtitle), "accept named once s listens")
+        assert "S" in str(log.border_subtitle)
+
+
+async def test_a_refused_field_value_says_why_in_the_log(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press("server-socket")
+        app.screen.query_one("#port").value = "99999"
+        await lect.pilot.press("b")
+        await lect.until(lambda: "bind() not run" in lect.log_text(), "the refusal in the log")
+        assert not [t for t in app.session.sockets if t.bound_port]
+
+
+# ----- projector comforts ----------------------------------------------------------
+
+
+def grey_text(app: SockvizApp, selector: str) -> list[str]:
+    """The text a widget draws in a grey (dim or muted): r = g = b, neither black nor white."""
+    widget = app.screen.query_one(selector)
+    found = []
+    for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height)):
+        for segment in strip:
+            colour = segment.style.color if segment.style is not None else None
+            if colour is None or not segment.text.strip():
+                continue
+            red, green, blue = colour.get_truecolor()
+            if red == green == blue and 0x30 < red < 0xF0:
+                found.append(segment.text)
+    return found
+
+
+async def test_high_contrast_draws_nothing_dim(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all("server-socket", "server-bind", "server-close")
+        await lect.pilot.pause()
+        assert grey_text(app, "#log")  # the timestamps are dim grey in the default theme
+        await lect.pilot.press("f2")
+        assert app.theme == HIGH_CONTRAST.name
+        await lect.pilot.pause()
+        for selector in ("#log", "#server-pane", "#sockets", "#keys", "#repr"):
+            assert not grey_text(app, selector), (selector, grey_text(app, selector))
+
+
+# ----- starting over -----------------------------------------------------------------
+
+
+async def test_reset_closes_every_socket_and_blocking_order_then_runs_on_the_same_port(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*LISTENING, "client-socket", "client-connect", "server-accept")
+        await lect.press("client-recv", wait_for="block")  # a blocked call too: reset must wake it
+        old_session = app.session
+        old_sockets = list(old_session.sockets)
+        await lect.pilot.press("0")
+        await lect.until(lambda: app.session is not old_session and "s.bind(" not in lect.log_text(), "a fresh log")
+        await lect.until(lambda: "press s" in lect.log_text(), "the welcome again")
+        assert not app.session.sockets
+        assert all(t.closed for t in old_sockets) and not old_session.running()
+        assert app.screen.query_one("#sockets").row_count == 0
+        assert "s.bind(" not in lect.log_text() and "press s" in lect.log_text()  # the log starts over
+        app.load_lesson("blocking-order")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        assert "ended: every expect held" in await lect.play_to_the_end()
+        assert lect.cell("s", "laddr") == "" or str(port) in lect.log_text()
+        assert "EADDRINUSE" not in lect.log_text()
+
+
+async def test_loading_a_lesson_into_a_used_session_resets_it_first(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*LISTENING)
+        used = app.session
+        app.load_lesson("refused")
+        await lect.until(lambda: app.session is not used and "line 1 of" in narration(app), "a fresh session")
+        assert not app.session.sockets and all(t.closed for t in used.sockets)
+        assert "lesson: refused" in narration(app)
+
+
+async def test_a_lesson_restarts_from_its_first_line_on_a_fresh_session(port):
+    app = SockvizApp(port=port, scenario=("lesson: two says", TWO_SAYS))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "line 1 of 5" in narration(app), "the lesson to load")
+        await lect.pilot.press("n", "n", "n")
+        await lect.until(lambda: len(app.session.sockets) == 1 and "line 4 of 5" in narration(app), "three lines")
+        played = app.session
+        await lect.pilot.press("ctrl+r")
+        await lect.until(lambda: app.session is not played and "line 1 of 5" in narration(app), "the restart")
+        assert not app.session.sockets and all(t.closed for t in played.sockets)
+        await lect.pilot.press("n", "n")
+        await lect.until(lambda: len(app.session.sockets) == 1, "the lesson to run again")
+
+
+async def test_reset_is_in_the_palette(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press("server-socket")
+        used = app.session
+        await lect.pilot.press("ctrl+p")
+        await lect.pilot.pause()
+        await lect.pilot.press(*"reset session")
+
+        def offered() -> bool:
+            lists = app.screen.query("CommandList")
+            return (
+                bool(lists)
+                and lists.first().option_count > 0
+                and "Reset" in str(lists.first().get_option_at_index(0).prompt)
+            )
+
+        await lect.until(offered, "the palette to offer the reset", 10)
+        await lect.pilot.press("enter")
+        await lect.until(lambda: app.session is not used, "the reset")
+        assert all(t.closed for t in used.sockets)
