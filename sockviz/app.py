@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -201,6 +202,9 @@ class SockvizApp(App[None]):
 
     def load_scenario(self, title: str, text: str) -> None:
         """Check a scenario and get it ready to play, paused; a bad line is reported and nothing runs."""
+        if self.session_screen._rebuilding:  # a reset is making the widgets again: load once they are there
+            self.set_timer(0.05, partial(self.load_scenario, title, text))
+            return
         try:
             lines = parse(text)
         except ScenarioError as error:
