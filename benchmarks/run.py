@@ -420,7 +420,7 @@ def capture_cost() -> None:
         dumped = _tcpdump_transfer(BULK)
         if dumped is not None:
             took["tcpdump"].append(dumped)
-        took["session"].append(_app_transfer(BULK))
+        took["session"].append(_core_transfer(BULK))
         took["captured"].append(_captured_transfer(BULK))
     speed = {kind: BULK / statistics.median(times) / 2**20 for kind, times in took.items() if times}
     share = speed["captured"] / speed["raw"]

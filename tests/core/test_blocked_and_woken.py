@@ -14,7 +14,7 @@ import pytest
 from helpers import wait_for
 
 from sockviz.core import Action, StepBlocked, StepCalled, StepFailed, StepReturned, Target
-from sockviz.core.engine import calls
+from sockviz.core.engine import calls, in_progress
 from sockviz.core.engine import session as session_module
 from sockviz.core.kernel.waiting import is_waiting
 from sockviz.core.model.options import option_setting
@@ -35,7 +35,7 @@ class Looks:
                 self._seen.notify_all()
             return answer
 
-        monkeypatch.setattr(session_module, "is_waiting", recorded)
+        monkeypatch.setattr(in_progress, "is_waiting", recorded)  # where the watcher asks
 
     def wait_for_look(self, action: Action, count: int = 1) -> None:
         with self._seen:

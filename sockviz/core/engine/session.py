@@ -3,39 +3,42 @@
 `perform()` makes the real call in the calling thread and may block there for
 as long as the call blocks; a front end runs it in a worker thread. Everything
 else (snapshots, `close()`) is safe to call from any thread while steps block.
+
+Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py),
+why a step is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and
+what woke it (waker.py); the kernel's answers come from core/kernel. At about 470 lines this module
+is over the 350 the others keep to, for a reason: what is left is the work done under the session's
+one lock (a call's beginning and end, its name and line, the sockets it adopts, the shutdown that
+wakes calls), whose order this class keeps; split further, that order would be spread over modules.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import ipaddress
 import itertools
-import logging
 import socket
-import struct
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sockviz.core.engine.calls import CALLS, Context, Outcome
+from sockviz.core.engine.in_progress import CallBook, Running
 from sockviz.core.engine.refusals import refusal
+from sockviz.core.engine.stream import EventStream, Listener
 from sockviz.core.engine.tracked import Role, TrackedSocket
-from sockviz.core.engine.waker import OUTSIDE, Overlap, find_waker
+from sockviz.core.engine.waker import OUTSIDE, find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
+from sockviz.core.kernel.listening import lingers, listens_at, listens_everywhere
 from sockviz.core.kernel.predict import predict
-from sockviz.core.kernel.waiting import connecting, is_waiting
-from sockviz.core.model.addresses import is_wildcard
+from sockviz.core.model.addresses import on_this_machine, same_ends
 from sockviz.core.model.bulk import PIECE, send_piece
 from sockviz.core.model.code_lines import code_line
 from sockviz.core.model.events import (
     BurstStarted,
     Call,
     Event,
-    ListenerFailed,
     SocketAdded,
     StepBlocked,
     StepCalled,
@@ -50,73 +53,11 @@ from sockviz.core.model.steps import Action, Side, Step, Target, step
 
 __all__ = ["Session", "StepArgs"]
 
-logger = logging.getLogger(__name__)
-
-Listener = Callable[[Event], None]
 
 _NAME_BASES = {Role.SERVER: "s", Role.CONNECTION: "conn", Role.CLIENT: "c"}
-_RECENT_CALLS = 256
-"""Finished calls kept to find what woke a blocked one (running calls are all kept)."""
 _RECHECK_LIMIT = 0.32
 """A call the kernel says is not waiting is looked at again after the grace, then twice as late, up to this."""
 _TARGET_OF_ROLE = {Role.SERVER: Target.LISTENER, Role.CONNECTION: Target.CONNECTION, Role.CLIENT: Target.CLIENT}
-
-
-@dataclass(eq=False)
-class _Running:
-    """A call in progress: what the watcher and close() need to know of it."""
-
-    call: Call
-    tracked: TrackedSocket | None
-    order: int
-    """When it began, on the session's count of beginnings and endings (the session's clock may stand still)."""
-    ended: int | None = None
-    blocked: bool = False
-    done: bool = False
-    cancelled_by: str | None = None
-    """Set when this session woke the call on purpose: the words for what woke it."""
-    watch_token: int = 0
-    recheck: float = 0.0
-    """How long until the watcher looks again at a call that was not waiting (0: at the grace)."""
-    address: tuple | None = None
-    """For connect(): where to."""
-    listener: TrackedSocket | None = None
-    """For connect(): this session's socket listening at the address, if any."""
-    remote: bool = False
-    """For connect(): the address is not on this machine, so waiting for the answer is a real wait."""
-    seen_connecting: bool = False
-    """For connect(): an earlier look found it in SYN_SENT already."""
-    done_bytes: int = 0
-    total_bytes: int | None = None
-
-
-def _same_host(a: str, b: str) -> bool:
-    return a.removeprefix("::ffff:") == b.removeprefix("::ffff:")
-
-
-def _on_this_machine(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback or address.is_unspecified
-
-
-def _lingers(sock: socket.socket) -> bool:
-    """Whether close() may wait: SO_LINGER on with a time, so it waits for the peer to take the unsent data."""
-    try:
-        on, seconds = struct.unpack("ii", sock.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8))
-    except OSError:
-        return False
-    return bool(on and seconds)
-
-
-def _same_ends(ends: tuple, wanted: tuple) -> bool:
-    """Whether two ((host, port), (host, port)) pairs name one connection, `::ffff:` prefixes aside."""
-    return all(a[1] == b[1] and a[0].removeprefix("::ffff:") == b[0].removeprefix("::ffff:")
-               for a, b in zip(ends, wanted, strict=True))  # fmt: skip
 
 
 class Session:
@@ -127,18 +68,13 @@ class Session:
         self._epoch = clock()
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
-        self._listeners: list[Listener] = []
+        self._events = EventStream(self._lock, self.now)
         self._sockets: list[TrackedSocket] = []
         self._servers: list[TrackedSocket] = []
         """The server sockets alone: a connect() hint looks for listeners without reading a thousand clients."""
         self._current: dict[Target, TrackedSocket] = {}
-        self._running: dict[int, _Running] = {}
-        self._recent: deque[_Running] = deque(maxlen=_RECENT_CALLS)
-        self._order = itertools.count(1)
-        self._transfers: dict[Side, _Running] = {}
-        """Each side's newest call that moves a known number of bytes, running or ended."""
+        self._calls = CallBook()
         self._threads: list[threading.Thread] = []
-        self._seq = itertools.count(1)
         self._call_ids = itertools.count(1)
         self._socket_ids = itertools.count(1)
         self._name_counts: dict[Role, int] = dict.fromkeys(Role, 0)
@@ -172,8 +108,7 @@ class Session:
             if target is Target.CONNECTION:
                 return self._current.get(Target.CONNECTION) or self._current.get(Target.LISTENER)
             if target is Target.BUSY:
-                busy = [r.tracked for r in self._running.values() if r.tracked and r.call.step.side is side]
-                return busy[-1] if busy else None
+                return self._calls.newest_busy(side)
             return self._current.get(target)
 
     def select(self, tracked: TrackedSocket) -> None:
@@ -184,7 +119,7 @@ class Session:
     def running(self) -> tuple[Call, ...]:
         """Calls in progress, oldest first."""
         with self._lock:
-            return tuple(r.call for r in self._running.values())
+            return self._calls.calls()
 
     def listening_everywhere(self) -> list[str]:
         """The names of the sockets listening on a wildcard address, so other machines can reach them.
@@ -193,18 +128,12 @@ class Session:
         """
         with self._lock:
             servers = [t for t in self._servers if not t.closed]
-        names = []
-        for tracked in servers:
-            with contextlib.suppress(OSError):  # closed by another thread meanwhile
-                sock = tracked.sock
-                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) and is_wildcard(sock.getsockname()[0]):
-                    names.append(tracked.name)
-        return names
+        return [tracked.name for tracked in servers if listens_everywhere(tracked.sock)]
 
     def progress(self) -> dict[int, tuple[int, int]]:
         """For calls that move a known number of bytes: call id to (done, total)."""
         with self._lock:
-            return {r.call.id: (r.done_bytes, r.total_bytes) for r in self._running.values() if r.total_bytes}
+            return self._calls.progress()
 
     def last_transfer(self, side: Side) -> tuple[int, int] | None:
         """(done, total) bytes of this side's newest sendall() or recv all, running or ended, if its size is known.
@@ -214,8 +143,7 @@ class Session:
         None when the newest one has no known size (a message, or recv all until the peer closes).
         """
         with self._lock:
-            running = self._transfers.get(side)
-            return None if running is None or not running.total_bytes else (running.done_bytes, running.total_bytes)
+            return self._calls.last_transfer(side)
 
     def predict(self, chosen: Step, args: StepArgs | None = None) -> Prediction | None:
         """Would this step block if run now? None when it never waits, or there is no socket yet."""
@@ -261,37 +189,12 @@ class Session:
     # ----- listening -------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Hear every event from now on, in order, in the thread that caused it.
+        """Hear every event from now on, in order, in the thread that caused it; returns the way to stop.
 
         A listener must return quickly and must not block: it runs while the
         session holds its lock (which is what keeps the order exact).
         """
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
-
-    def _emit(self, kind: type[Event], **fields: object) -> None:
-        """Tell every listener. One that raises is dropped, never silently: the rest hear a ListenerFailed, and
-        the error is logged with its traceback (for when the dropped one was the only one)."""
-        with self._lock:
-            event = kind(seq=next(self._seq), at=self.now(), **fields)
-            failed: list[tuple[Listener, Exception]] = []
-            for listener in tuple(self._listeners):
-                try:
-                    listener(event)
-                except Exception as error:  # noqa: BLE001 - a broken front end must not stop the session
-                    self._listeners.remove(listener)
-                    failed.append((listener, error))
-            for listener, error in failed:
-                name = getattr(listener, "__qualname__", repr(listener))
-                logger.error("%s raised on %s and hears the session no more", name, event, exc_info=error)
-                self._emit(ListenerFailed, listener=name, error=repr(error))
+        return self._events.subscribe(listener)
 
     # ----- running steps ---------------------------------------------------
 
@@ -320,7 +223,7 @@ class Session:
         else:
             waited = self._clock() - started
             if outcome.added is not None and chosen.action is not Action.BURST:
-                self._emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=chosen.side)
+                self._events.emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=chosen.side)
             self._finish(running, StepReturned, waited, cut_short=outcome.cut_short, added=outcome.added,
                          result=outcome.result, data=outcome.data)  # fmt: skip
         return call
@@ -341,18 +244,18 @@ class Session:
             return None
         return self.current(chosen.target, chosen.side)
 
-    def _begin(self, chosen: Step, args: StepArgs, target: TrackedSocket | None) -> _Running | None:
+    def _begin(self, chosen: Step, args: StepArgs, target: TrackedSocket | None) -> Running | None:
         with self._lock:
             if self._closed:
-                self._emit(StepRefused, step=chosen, reason="the session has ended")
+                self._events.emit(StepRefused, step=chosen, reason="the session has ended")
                 return None
             tracked = None if chosen.target is Target.NEW else (target or self._default_target(chosen))
             reason = refusal(chosen, args, tracked)
             if reason:
-                self._emit(StepRefused, step=chosen, reason=reason)
+                self._events.emit(StepRefused, step=chosen, reason=reason)
                 return None
             if chosen.action is Action.CANCEL and tracked is not None:
-                args.how = self._cancel_how(tracked)
+                args.how = self._calls.cancel_how(tracked)
             if tracked is not None:
                 name = tracked.name
             elif chosen.action is Action.BURST:
@@ -363,41 +266,24 @@ class Session:
             code = self._code(chosen, args, tracked, name)
             call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of)
             total = args.bulk if chosen.action is Action.SEND else args.expect
-            running = _Running(call, tracked, next(self._order), total_bytes=total)
+            running = self._calls.begin(call, tracked, total)
             if chosen.action is Action.CONNECT and args.endpoint is not None:
                 running.address = args.endpoint.address
                 running.listener = self._listener_at(args.endpoint.address)
-                running.remote = not _on_this_machine(args.endpoint.host)
-            self._running[call.id] = running
-            if chosen.action in (Action.SEND, Action.RECV_ALL):  # the newest, sized or not: never a stale bar
-                self._transfers[chosen.side] = running
+                running.remote = not on_this_machine(args.endpoint.host)
             if tracked is not None:
                 tracked.in_flight.append(call)
             if args.endpoint is not None and chosen.action in (Action.CONNECT, Action.BURST):
                 self._ports.add(args.endpoint.port)  # so a capture sees the SYN before connect() returns
-            self._emit(StepCalled, call=call)
-            lingering_close = chosen.action is Action.CLOSE and tracked is not None and _lingers(tracked.sock)
+            self._events.emit(StepCalled, call=call)
+            lingering_close = chosen.action is Action.CLOSE and tracked is not None and lingers(tracked.sock)
             if chosen.blocks_until is not None or lingering_close:
                 running.watch_token = self._watch.start(lambda: self._look_at(running))
             return running
 
     def _listener_at(self, address: tuple) -> TrackedSocket | None:
         """This session's socket listening where `address` points, if any."""
-        for tracked in self._servers:
-            with contextlib.suppress(OSError):  # closed by another thread meanwhile
-                sock = tracked.sock
-                if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
-                    continue
-                host, port = sock.getsockname()[:2]
-                if port == address[1] and (is_wildcard(host) or _same_host(host, address[0])):
-                    return tracked
-        return None
-
-    def _cancel_how(self, tracked: TrackedSocket) -> int:
-        """SHUT_RD wakes accept() and recv() and keeps the sending side; connect() and sendall() need SHUT_RDWR."""
-        writers = (Action.CONNECT, Action.SEND, Action.BURST)
-        busy = [r for r in self._running.values() if r.tracked is tracked and r.call.step.action in writers]
-        return socket.SHUT_RDWR if busy else socket.SHUT_RD
+        return next((tracked for tracked in self._servers if listens_at(tracked.sock, address)), None)
 
     def _next_name(self, role: Role) -> str:
         self._name_counts[role] += 1
@@ -408,8 +294,7 @@ class Session:
         """The call's Python line; the session gives it the names it owns and the socket's send piece."""
         new = name
         if chosen.action is Action.ACCEPT:  # the name accept() will give: one more than those accepted and waiting
-            waiting = sum(1 for r in self._running.values() if r.call.step.action is Action.ACCEPT)
-            count = self._name_counts[Role.CONNECTION] + 1 + waiting
+            count = self._name_counts[Role.CONNECTION] + 1 + self._calls.accepts_waiting()
             new = _NAME_BASES[Role.CONNECTION] + ("" if count == 1 else str(count))
         piece = PIECE
         if args.bulk is not None and tracked is not None and not tracked.closed:
@@ -423,7 +308,7 @@ class Session:
         data = args.payload if args.payload is not None else tracked.last_received
         return None if data is None else len(data)
 
-    def _look_at(self, running: _Running) -> None:
+    def _look_at(self, running: Running) -> None:
         """The grace is over and the call still runs: tell it as blocked if the kernel says it waits.
 
         A call that is only slow (its thread has not run yet on a busy machine, or it is returning)
@@ -432,35 +317,16 @@ class Session:
         with self._lock:
             if running.done:
                 return
-            if not self._waiting(running):
+            if not running.waiting():
                 running.recheck = min(_RECHECK_LIMIT, 2 * (running.recheck or self._grace))
                 running.watch_token = self._watch.start(lambda: self._look_at(running), after=running.recheck)
                 return
             running.blocked = True
-            self._emit(StepBlocked, call=running.call)
-
-    @staticmethod
-    def _waiting(running: _Running) -> bool:
-        tracked = running.tracked
-        if tracked is None:
-            return False
-        action = running.call.step.action
-        if action is Action.CLOSE:
-            return tracked.closed  # the fd is gone, so close() is in the kernel, lingering
-        listener = running.listener.sock if running.listener is not None else None
-        if is_waiting(action, tracked.sock, listener=listener, remote=running.remote):
-            return True
-        if action is Action.CONNECT and connecting(tracked.sock):
-            # On loopback a SYN is answered within the connect() call itself unless it was dropped; one
-            # look in SYN_SENT may be a late answer on a busy machine, two looks apart are a dropped SYN
-            # waiting for its retry (the queue may have room again by now: accept() ran meanwhile).
-            waited, running.seen_connecting = running.seen_connecting, True
-            return waited
-        return False
+            self._events.emit(StepBlocked, call=running.call)
 
     def _finish(
         self,
-        running: _Running,
+        running: Running,
         kind: type[Event],
         waited: float,
         *,
@@ -475,15 +341,14 @@ class Session:
         # Read before taking the lock: finding the peer may ask the kernel about every socket of a burst.
         partner = self._partner(running, added) if running.blocked and not cancelled else None
         with self._lock:
-            running.done = True
-            running.ended = next(self._order)
+            self._calls.mark_ended(running)
             woken_by, waker, timed_out = (running.cancelled_by if cancelled else None), None, False
             if not cancelled and running.blocked:
                 error = fields.get("error")
                 timed_out = kind is StepFailed and getattr(error, "exception", None) == "TimeoutError"
-                wake = find_waker(running.call, self._overlapping(running), partner, timed_out=timed_out)
+                wake = find_waker(running.call, self._calls.overlapping(running), partner, timed_out=timed_out)
                 woken_by, waker = wake.words, wake.call
-            self._emit(
+            self._events.emit(
                 kind,
                 call=running.call,
                 waited=waited,
@@ -496,13 +361,12 @@ class Session:
             )
             if running.tracked is not None:
                 self._ports.update(running.tracked.ports())
-            del self._running[running.call.id]
-            self._recent.append(running)
+            self._calls.retire(running)
             if running.tracked is not None:
                 running.tracked.in_flight.remove(running.call)
             self._idle.notify_all()
 
-    def _partner(self, running: _Running, added: TrackedSocket | None) -> str | object | None:
+    def _partner(self, running: Running, added: TrackedSocket | None) -> str | object | None:
         """The session's socket at the other end of a blocked call, by name; OUTSIDE if that end is not
         the session's; None if sockviz cannot tell."""
         action, tracked = running.call.step.action, running.tracked
@@ -517,12 +381,6 @@ class Session:
             return None  # not connected: no other end to ask about
         peer = self.peer_of(end)
         return OUTSIDE if peer is None else peer.name
-
-    def _overlapping(self, running: _Running) -> list[Overlap]:
-        """The other calls that ran at some moment while this one did: begun before it ended, ended after it began."""
-        began, ended = running.order, running.ended or 0
-        others = [*self._recent, *self._running.values()]
-        return [Overlap(o.call, o.order) for o in others if o is not running and (o.ended or ended) > began]
 
     # ----- what calls ask of the session (the CallSite) ---------------------
 
@@ -550,7 +408,7 @@ class Session:
         `why` is what the woken calls will say woke them.
         """
         with self._lock:
-            others = [r for r in self._running.values() if r.tracked is tracked and r.call is not except_call]
+            others = self._calls.on(tracked, except_call)
             for other in others:
                 other.cancelled_by = why
         if others:
@@ -564,7 +422,7 @@ class Session:
         with self._lock:
             tracked.bytes_sent += sent
             tracked.bytes_received += received
-            running = self._running.get(call.id)
+            running = self._calls.get(call.id)
             if running is not None:
                 running.done_bytes += sent + received
 
@@ -578,7 +436,7 @@ class Session:
             candidates = [t for t in self._sockets if t is not tracked]
         for other in candidates:
             found = other.ends or other.current_ends()
-            if found is not None and _same_ends(found, mirrored):  # a v4 client of a :: listener is ::ffff:...
+            if found is not None and same_ends(found, mirrored):  # a v4 client of a :: listener is ::ffff:...
                 return other
         return None
 
@@ -587,8 +445,8 @@ class Session:
         connect = step("client-connect")
         with self._lock:
             for tracked in clients:
-                self._emit(SocketAdded, socket_id=tracked.id, name=tracked.name, side=Side.CLIENT)
-            self._emit(BurstStarted, call=call, count=len(clients))
+                self._events.emit(SocketAdded, socket_id=tracked.id, name=tracked.name, side=Side.CLIENT)
+            self._events.emit(BurstStarted, call=call, count=len(clients))
         for tracked in clients:
             if self._closed:
                 break  # the session ended while the burst began: its clients are already closed
@@ -621,12 +479,12 @@ class Session:
             self.wake_calls_on(tracked, why="the session ending")
             tracked.sock.close()
         with self._lock:
-            while self._running and time.monotonic() < deadline:
+            while self._calls and time.monotonic() < deadline:
                 # A call that began just as its socket closed may have missed the wake-up.
-                for tracked in {id(r.tracked): r.tracked for r in self._running.values() if r.tracked}.values():
+                for tracked in self._calls.sockets():
                     self.wake_calls_on(tracked, why="the session ending")
                 self._idle.wait(0.05)
-            finished = not self._running
+            finished = not self._calls
             threads = list(self._threads)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))

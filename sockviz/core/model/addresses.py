@@ -49,6 +49,27 @@ def plain_host(host: str) -> str:
     return host.removeprefix("::ffff:").split("%")[0]
 
 
+def same_host(a: str, b: str) -> bool:
+    """Whether two numeric addresses name one host, however each is spelled (see `plain_host`)."""
+    return plain_host(a) == plain_host(b)
+
+
+def same_ends(ends: tuple, wanted: tuple) -> bool:
+    """Whether two ((host, port), (host, port)) pairs name one connection, however each spells its hosts."""
+    return all(a[1] == b[1] and same_host(a[0], b[0]) for a, b in zip(ends, wanted, strict=True))
+
+
+def on_this_machine(host: str) -> bool:
+    """Whether a numeric address is this machine's: loopback, or the wildcard (which connect() takes as loopback)."""
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
+
+
 def parse_port(text: str) -> int:
     """A port number from 1 to 65535, or an InputError saying what is wrong."""
     text = text.strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sockviz.core.engine.tracked import Role, TrackedSocket
-from sockviz.core.model.addresses import plain_host
+from sockviz.core.model.addresses import same_ends
 
 Address = tuple[str, int]
 
@@ -17,14 +17,9 @@ Address = tuple[str, int]
 def owner_of(sockets: Sequence[TrackedSocket], src: Address, dst: Address) -> str:
     """The name of the socket (of `sockets`, oldest first) that sent a segment from `src` to `dst`, or the address."""
     for tracked in sockets:
-        if tracked.ends is not None and _same_ends(tracked.ends, (src, dst)):
+        if tracked.ends is not None and same_ends(tracked.ends, (src, dst)):
             return tracked.name
     for tracked in reversed(sockets):  # before accept() the listener answers the handshake
         if tracked.role is Role.SERVER and tracked.bound_port == src[1]:
             return tracked.name
     return f"{src[0]}:{src[1]}"
-
-
-def _same_ends(ends: tuple[Address, Address], wanted: tuple[Address, Address]) -> bool:
-    """Whether two (local, remote) pairs name one connection, however each spells its hosts."""
-    return all(a[1] == b[1] and plain_host(a[0]) == plain_host(b[0]) for a, b in zip(ends, wanted, strict=True))
