@@ -476,7 +476,8 @@ class SessionScreen(Screen[None]):
             self.call_after_refresh(self._welcome_to_lesson, title)
 
     def _welcome_to_lesson(self, title: str) -> None:
-        if self._rebuilding or self.session.sockets:
+        # Once the lecturer has played a line, its narration is in the log: clearing it would lose it.
+        if self._rebuilding or self.session.sockets or self.scenario_panel.started:
             return
         log = self.event_log
         log.clear()

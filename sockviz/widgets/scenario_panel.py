@@ -36,6 +36,7 @@ class ScenarioPanel(Static):
         self._gate = threading.Condition()
         self._playing = False
         self._steps_allowed = 0
+        self._started = False
         self._title = ""
         self._said = ""
         self._next_line = ""
@@ -50,11 +51,16 @@ class ScenarioPanel(Static):
     def loaded(self) -> bool:
         return self._player is not None
 
+    @property
+    def started(self) -> bool:
+        """Whether the lecturer has let any of the loaded scenario run (play, or one line with `n`)."""
+        return self._started
+
     def load(self, title: str, lines: list[Line], session: Session, endpoint: Endpoint) -> None:
         """Get the scenario ready to play, paused; any scenario playing before is stopped."""
         self.stop()
         self._player = Player(session, endpoint, lambda line, said: self.post_message(Narrated(line, said)))
-        self._playing, self._steps_allowed = False, 0
+        self._playing, self._steps_allowed, self._started = False, 0, False
         self._title, self._said, self._next_line, self._state = title, "", "", "paused"
         self._lines = lines
         self._position = {line.line: place for place, line in enumerate(lines, start=1)}
@@ -78,6 +84,7 @@ class ScenarioPanel(Static):
     def toggle(self) -> None:
         with self._gate:
             self._playing = not self._playing
+            self._started = True
             self._gate.notify_all()
         if not self._state.startswith(("ended", "stopped")):
             self._state = "playing" if self._playing else "paused"
@@ -86,6 +93,7 @@ class ScenarioPanel(Static):
     def step(self) -> None:
         with self._gate:
             self._steps_allowed += 1
+            self._started = True
             self._gate.notify_all()
 
     def speed(self, factor: float) -> None:
