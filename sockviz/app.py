@@ -12,16 +12,21 @@ import asyncio
 import socket
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, messages, on, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import BindingType
+from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.filter import LineFilter
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen, SystemModalScreen
 
 from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
@@ -29,10 +34,13 @@ from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, family_of, parse
 from sockviz.core.story.transcript import Transcript
+from sockviz.ending import end_after_deadline, end_on_sigterm, served
+from sockviz.faults import Fault, FaultReportingWorkers, report
 from sockviz.keys import APP_BINDINGS
 from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
 from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
+from sockviz.widgets.event_log import EventLog
 
 STEP_THREADS = 256
 """Threads for steps. asyncio's default pool has cpus + 4 (6 on two cores), and
@@ -71,6 +79,9 @@ class SockvizApp(App[None]):
         only: Side | None = None,
     ) -> None:
         super().__init__()
+        self._workers = FaultReportingWorkers(self)
+        self.faults: list[Fault] = []
+        """sockviz's own bugs met so far (each once), each shown in the log: a test of the whole app wants none."""
         self.only = only
         """Split mode: the one side this app plays; the peer is another sockviz, nc, or any program."""
         self._scenario = scenario
@@ -96,6 +107,8 @@ class SockvizApp(App[None]):
         return self.session_screen
 
     def on_mount(self) -> None:
+        if not self.is_headless:  # a real terminal or a browser tab; never a test's process
+            end_on_sigterm(lambda status: self.exit(return_code=status))
         self.register_theme(HIGH_CONTRAST)
 
     @on(SessionScreen.Ready)
@@ -111,6 +124,73 @@ class SockvizApp(App[None]):
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
         sys.setswitchinterval(self._switch_before)
 
+    # ----- never crash -------------------------------------------------------
+
+    @on(messages.ExitApp)
+    def _quitting(self) -> None:
+        """A browser tab's app ends within `HARD_DEADLINE` of being asked to (its tab closed, or its server
+        stopped), whatever it is doing: no terminal waits to be restored, and no process may linger."""
+        if served():
+            end_after_deadline(0)
+
+    @on(Fault)
+    def _fault(self, fault: Fault) -> None:
+        """A bug of sockviz's own: said in the log (on whichever screen has it) and in a notice; the app goes on.
+        The same fault met again (a timer's, four times a second) is said once."""
+        if any(earlier.key == fault.key for earlier in self.faults):
+            return
+        self.faults.append(fault)
+        fault.keep()
+        for screen in self.screen_stack:
+            for log in screen.query(EventLog):
+                log.fault(fault.text)
+        self.notify(fault.text, title="sockviz fault", severity="error", markup=False)
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Every key's and click's action, the app's or a Textual widget's (the palette's page-down fails
+        while its list is empty): a failure is reported as a fault, never left to end the app."""
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as error:  # noqa: BLE001 - reported, never left to end the app
+            report(self, f"action {action if isinstance(action, str) else action[1]}", error)
+            return True
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys and the mouse, as the terminal sends them: a failure while Textual hands one on (a click on
+        a widget that is being taken down) is a fault, never the end of the app. A key or click that
+        comes once quitting has begun has no screen left to go to, and is dropped."""
+        if not isinstance(event, events.Key | events.MouseEvent | events.Paste):
+            await super().on_event(event)
+            return
+        if not self.screen_stack:
+            return
+        try:
+            await super().on_event(event)
+        except Exception as error:  # noqa: BLE001 - reported, never left to end the app
+            report(self, f"{type(event).__name__} event", error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Once quitting has begun, a widget mounted just before (a socket list, as a burst's first
+        connection came in) may no longer find its own parts: Textual fails with NoMatches on it.
+        Nothing is wrong but the timing, and the app is ending anyway: it must not end with a
+        traceback and the exit status of an error for that. Every other exception goes on to Textual."""
+        if (self._exit or not self.is_running) and isinstance(error, NoMatches):
+            return
+        super()._handle_exception(error)
+
+    def pop_screen(self) -> AwaitComplete:
+        """Only a modal screen (help, the palette) is ever popped. Textual lets a screen dismiss itself
+        twice (the palette does, when its background is clicked twice before it has gone), and the
+        second pop would take away the session's screen below it."""
+        if not isinstance(self.screen, ModalScreen | SystemModalScreen):
+            return AwaitComplete(asyncio.sleep(0))
+        return super().pop_screen()
+
     # ----- for scripts and the palette --------------------------------------
 
     def run_step(self, chosen: Step) -> None:
@@ -122,6 +202,9 @@ class SockvizApp(App[None]):
 
     def load_scenario(self, title: str, text: str) -> None:
         """Check a scenario and get it ready to play, paused; a bad line is reported and nothing runs."""
+        if self.session_screen._rebuilding:  # a reset is making the widgets again: load once they are there
+            self.set_timer(0.05, partial(self.load_scenario, title, text))
+            return
         try:
             lines = parse(text)
         except ScenarioError as error:

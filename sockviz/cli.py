@@ -152,6 +152,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             scenario = (f"scenario: {args.scenario.name}", args.scenario.read_text(encoding="utf-8"))
         except OSError as error:
             sys.exit(f"sockviz: cannot read the scenario: {error}")
+    from sockviz import ending
+
+    if ending.served():
+        ending.follow_the_server()  # a browser tab's app ends with its server, however the server ends
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
-    SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only).run()
+    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only)
+    app.run()
+    sys.exit(app.return_code or 0)  # Textual sets 1 when it ended the app on an error: the shell must hear it

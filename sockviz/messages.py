@@ -14,11 +14,13 @@ from sockviz.core import Event
 
 
 @dataclass
-class SessionEvent(Message):
+class SessionEvent(Message, bubble=False):
     """A core event, carried from whichever thread caused it to the UI thread.
 
     Never coalesced: the log, the timeline and the wire tell every event (the log
-    sums a burst up itself)."""
+    sums a burst up itself). It does not bubble: the screen that hears it is the only
+    one that wants it, and a thousand of them bubbling into the app's queue once held
+    a ctrl+q behind them for seconds."""
 
     event: Event
 

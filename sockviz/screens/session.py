@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -22,7 +23,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, RichLog, Select
-from textual.worker import Worker, WorkerState
 
 from sockviz.core import (
     Action,
@@ -46,6 +46,7 @@ from sockviz.core.engine.refusals import nothing_to_echo
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME, next_line
 from sockviz.core.story.timeline import Timeline
+from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import Narrated, SessionEvent
 from sockviz.widgets.endpoint_bar import EndpointBar
@@ -63,6 +64,9 @@ if TYPE_CHECKING:
 
 REFRESH_SECONDS = 0.25
 """How often the table re-reads the sockets, so blocked times and kernel queues stay live."""
+
+EVENT_REFRESH_GAP = 0.1
+"""The least time between two refreshes that events ask for: quick to see, and ten table redraws a second at most."""
 
 LINGER_SECONDS = 1.0
 """How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
@@ -115,6 +119,7 @@ class SessionScreen(Screen[None]):
         self.timeline = Timeline()
         self._blocked: set[int] = set()
         self._refresh_due = False
+        self._last_refresh = 0.0
         self._targets_due = True
         """Whether an event may have changed which sockets the panes offer; the timer alone never does."""
         self._unsubscribe = self.session.subscribe(self._from_session)
@@ -209,6 +214,7 @@ class SessionScreen(Screen[None]):
     def _step_pressed(self, event: StepPane.StepPressed) -> None:
         self.run_step(event.step)
 
+    @guarded
     def run_step(self, chosen: Step) -> None:
         """Check the step's inputs here; run the call itself in a thread worker."""
         if (self.only is not None and chosen.side is not self.only) or self._rebuilding:
@@ -270,13 +276,6 @@ class SessionScreen(Screen[None]):
         except InputError:
             return base
 
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        """Every worker of the screen and its widgets ends here: one that failed is told in the log."""
-        if event.state is WorkerState.ERROR:
-            worker = event.worker
-            self.event_log.fault(worker.description or worker.name, worker.error)
-
     # ----- what comes back -------------------------------------------------
 
     def _from_session(self, event: Event) -> None:
@@ -284,7 +283,12 @@ class SessionScreen(Screen[None]):
         self.post_message(SessionEvent(event))
 
     @on(SessionEvent)
+    @guarded
     def _session_event(self, message: SessionEvent) -> None:
+        if self._closing or self.app._exit or not self.app.is_running:
+            # Quitting: a burst's thousands of events still queued would each be drawn before the
+            # screen closes, which once held quitting for seconds. Nobody will see them.
+            return
         event = message.event
         if isinstance(event, StepBlocked):
             self._blocked.add(event.call.id)
@@ -299,13 +303,20 @@ class SessionScreen(Screen[None]):
             self.wire.show_call(event)
         self._targets_due = True
         if not self._refresh_due:
-            # A burst of events (a thousand connects, say) costs one refresh per frame, not one per event.
+            # Events come by the hundred a second (a burst, connections coming and going): they cost one
+            # refresh per EVENT_REFRESH_GAP at most, since each one redraws the table.
             self._refresh_due = True
-            self.call_after_refresh(self.refresh_sockets)
+            wait = self._last_refresh + EVENT_REFRESH_GAP - time.monotonic()
+            if wait > 0:
+                self.set_timer(wait, self.refresh_sockets)
+            else:
+                self.call_after_refresh(self.refresh_sockets)
 
+    @guarded
     def refresh_sockets(self) -> None:
         """Re-read every socket (a few microseconds each) and update what changed."""
         self._refresh_due = False
+        self._last_refresh = time.monotonic()
         if not self.is_attached or self._rebuilding:
             return  # the app is closing, or a reset is making the widgets again
         table = self.table
@@ -358,11 +369,13 @@ class SessionScreen(Screen[None]):
 
     @on(Input.Changed)
     @on(Select.Changed)
+    @guarded
     def _field_changed(self) -> None:
         """A field a step reads changed: whether the step can run may have changed too."""
         if self.is_attached:
             self._show_refusals()
 
+    @guarded
     def _look_for_lingering(self) -> None:
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
         if self._rebuilding:
@@ -402,10 +415,12 @@ class SessionScreen(Screen[None]):
     # ----- choosing sockets -----------------------------------------------
 
     @on(DataTable.RowHighlighted, "#sockets")
+    @guarded
     def _row_highlighted(self) -> None:
         self._show_detail()
 
     @on(DataTable.RowSelected, "#sockets")
+    @guarded
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         tracked = self._socket(int(event.row_key.value or 0))
         if tracked is not None:
@@ -413,6 +428,7 @@ class SessionScreen(Screen[None]):
             self._show_targets()
 
     @on(StepPane.SocketChosen)
+    @guarded
     def _socket_chosen(self, event: StepPane.SocketChosen) -> None:
         tracked = self._socket(event.socket_id)
         if tracked is not None:
@@ -454,6 +470,7 @@ class SessionScreen(Screen[None]):
             log.post_message(events.Resize(log.size, log.virtual_size, log.container_size))
 
     @on(WireSegments)
+    @guarded
     def _wire_segments(self, message: WireSegments) -> None:
         self.wire.show_delivery(message.delivery)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import deque
 from typing import Unpack
 
-from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.widgets import RichLog
@@ -23,6 +22,8 @@ from sockviz.widgets.options import WidgetOptions
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
+_INDENT = 16
+"""The time (8 and a space) and the side (6 and a space) before each entry's text."""
 
 
 class EventLog(RichLog):
@@ -41,27 +42,44 @@ class EventLog(RichLog):
         super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
+        self._pending: list[Text] = []
+        """Entries made since the last frame: written together, in one render, once per frame."""
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
             if self.scrollable_content_region.width:
-                self._write(line)
+                self._add(self._entry(line))
             else:  # hidden: written now, it would be wrapped to min_width and stay that way
                 self._waiting.append(line)
 
-    def fault(self, what: str, error: BaseException | None) -> None:
-        """A fault of sockviz itself (a worker that raised): said in the log, never dropped in silence."""
-        colours = self.app.theme_variables
-        text = Text(f"sockviz fault in {what}: {type(error).__name__}: {error}", style=colours.get("text-error", ""))
-        text.append("\nwhy: ", style="bold").append("a bug in sockviz, not in your sockets; the app goes on", "italic")
-        self.write(text, expand=True)
+    def fault(self, text: str) -> None:
+        """A fault of sockviz itself (a worker or handler that raised): said in the log, never dropped in silence."""
+        line = Text(text, style=self.app.theme_variables.get("text-error", ""), overflow="fold")
+        line.append("\nwhy: ", style="bold").append("a bug in sockviz, not in your sockets; the app goes on", "italic")
+        self._add(line)
 
     def on_resize(self, event: events.Resize) -> None:
         super().on_resize(event)
         while event.size.width and self._waiting:
-            self._write(self._waiting.popleft())
+            self._add(self._entry(self._waiting.popleft()))
 
-    def _write(self, line: StoryLine) -> None:
+    def _add(self, entry: Text) -> None:
+        if not self._pending:
+            self.call_after_refresh(self._write_pending)
+        self._pending.append(entry)
+
+    def _write_pending(self) -> None:
+        """Hundreds of entries a second (connections coming and going) cost one write a frame, not hundreds."""
+        if not self._pending:
+            return
+        entries, self._pending = self._pending, []
+        width = max(self.scrollable_content_region.width, self.min_width)
+        self.write(Text("\n", end="").join(entries), width=width)
+
+    def _entry(self, line: StoryLine) -> Text:
+        """One entry: time and side in fixed columns, the text wrapped beside them (a long byte preview
+        folded, never cropped). Wrapped by hand into one Text: a Rich table per entry cost about 1 ms,
+        which hundreds of entries a second (connections coming and going) turned into the event loop's lag."""
         colours = self.app.theme_variables
         style = {
             "StepCalled": "bold",
@@ -73,21 +91,25 @@ class EventLog(RichLog):
             "guide": "italic",
             "refused": colours.get("text-warning", "yellow"),
         }.get(line.kind, "")
-        row = Table.grid(expand=True, padding=(0, 1, 0, 0))
-        row.add_column(width=8, justify="right", style="dim")
-        row.add_column(width=6, style=colours.get("text-accent" if line.side == "server" else "text-primary", ""))
-        row.add_column(ratio=1)
         text = Text(line.text, style=style)
         if line.why:
             text.append("\nwhy: ", style="bold").append(line.why, style="italic")
-        row.add_row(f"{line.at:.3f}", line.side, text)
-        self.write(row, expand=True)
+        width = max(self.scrollable_content_region.width - _INDENT, 20)
+        entry = Text(no_wrap=True, overflow="crop", end="")
+        entry.append(f"{line.at:8.3f} ", style="dim")
+        side_colour = colours.get("text-accent" if line.side == "server" else "text-primary", "")
+        entry.append(f"{line.side:<6} ", style=side_colour)
+        for number, part in enumerate(text.wrap(self.app.console, width, overflow="fold")):
+            if number:
+                entry.append("\n" + " " * _INDENT)
+            entry.append_text(part)
+        return entry
 
     def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
         """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
         to press next (`"guide"`), or a value a field refused (`"refused"`). Plain text, never markup."""
         line = StoryLine(seq=-1, at=at, side=who, text=text, kind=kind)
         if self.scrollable_content_region.width:
-            self._write(line)
+            self._add(self._entry(line))
         else:
             self._waiting.append(line)

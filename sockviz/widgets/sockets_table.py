@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar, Unpack
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from sockviz.core import Call, SocketSnapshot, TrackedSocket
 from sockviz.core.story.sentences import duration
@@ -137,7 +139,11 @@ class SocketsTable(DataTable[Text]):
             elif before != texts or just_closed:
                 for column, _ in COLUMNS:
                     if before[column] != texts[column] or (just_closed and column in ADDRESSES):
-                        self.update_cell(key, column, self._cell(key, column, texts[column]), update_width=True)
+                        # Only a text wider than its column widens it. Any narrower one would make Textual
+                        # measure every cell of the column again, a cost that grows with the rows: it was most
+                        # of the event loop's lag while hundreds of connections came and went.
+                        wider = cell_len(texts[column]) > self.columns[ColumnKey(column)].content_width
+                        self.update_cell(key, column, self._cell(key, column, texts[column]), update_width=wider)
             self._shown[key] = texts
 
     def _cell(self, key: str, column: str, text: str) -> Text:

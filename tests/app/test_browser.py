@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -97,8 +98,14 @@ class DevTools:
 
 
 @pytest.fixture
-def served(tmp_path):
-    """sockviz --serve on a free web port, and a headless Chromium with its DevTools port."""
+def served(serving):
+    url, devtools_port, socket_port, _server = serving
+    return url, devtools_port, socket_port
+
+
+@pytest.fixture
+def serving(tmp_path):
+    """sockviz --serve on a free web port, and a headless Chromium with its DevTools port; and the server."""
     web_port, socket_port = free_port(), free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "sockviz", "--serve", "--port-web", str(web_port), "--port", str(socket_port)],
@@ -112,7 +119,7 @@ def served(tmp_path):
         wait_for(lambda: accepts(web_port, server), 15, "sockviz --serve to listen")
         active = profile / "DevToolsActivePort"
         wait_for(lambda: active.exists() and len(active.read_text().splitlines()) == 2, 20, "Chromium's DevTools port")
-        yield f"http://127.0.0.1:{web_port}/", int(active.read_text().split()[0]), socket_port
+        yield f"http://127.0.0.1:{web_port}/", int(active.read_text().split()[0]), socket_port, server
     finally:
         browser.kill()
         server.terminate()
@@ -168,3 +175,59 @@ def test_a_wildcard_web_address_is_refused_with_its_reason(wildcard):
                           capture_output=True, text=True, timeout=30)  # fmt: skip
     assert done.returncode == 2
     assert "a browser cannot connect to" in done.stderr
+
+
+def tab_apps(server: subprocess.Popen) -> list[int]:
+    """The apps the server runs for its tabs: its children (each one is `exec`ed), as the kernel lists them."""
+    from sockviz.serve import children
+
+    return children(server.pid)
+
+
+def gone(pid: int) -> bool:
+    """Whether the process has ended (a zombie not yet reaped by its parent counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def open_tab(http: aiohttp.ClientSession, devtools_port: int, url: str) -> str:
+    """Open the page in the browser's tab and wait for the app to draw; the tab's DevTools id."""
+    async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as answer:
+        page = next(target for target in await answer.json() if target["type"] == "page")
+    async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as websocket:
+        devtools = DevTools(websocket)
+        await devtools("Page.enable")
+        await devtools("Page.addScriptToEvaluateOnNewDocument", source=KEEP_FRAMES)
+        await devtools("Page.navigate", url=url)
+        await devtools.until_on_screen("accept()")
+    return page["id"]
+
+
+@needs_chromium
+async def test_closing_the_tab_ends_its_app(serving):
+    """A tab's app once lived on at 95% CPU after its tab closed."""
+    url, devtools_port, _socket_port, server = serving
+    async with aiohttp.ClientSession() as http:
+        page = await open_tab(http, devtools_port, url)
+        (app,) = tab_apps(server)
+        async with http.get(f"http://127.0.0.1:{devtools_port}/json/close/{page}") as answer:
+            assert answer.status == 200
+        wait_for(lambda: gone(app), 10, "the tab's app to end")
+    assert server.poll() is None, "the server goes on serving other tabs"
+
+
+@needs_chromium
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+async def test_stopping_the_server_ends_every_app_it_started(serving, how):
+    """Ctrl+C (SIGINT), SIGTERM, or even SIGKILL of `sockviz --serve`: no tab's app outlives it."""
+    url, devtools_port, _socket_port, server = serving
+    async with aiohttp.ClientSession() as http:
+        await open_tab(http, devtools_port, url)
+        apps = tab_apps(server)
+        assert len(apps) == 1
+        server.send_signal(how)
+        wait_for(lambda: server.poll() is not None, 10, "the server to end")
+        wait_for(lambda: all(gone(app) for app in apps), 10, "every tab's app to end")

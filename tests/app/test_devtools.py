@@ -56,7 +56,7 @@ def _textual_base(cls: type) -> type:
 
 async def test_no_attribute_of_ours_replaces_one_of_textuals(port):
     """The app, its screen and every widget of ours, after a few steps: each attribute our code set on
-    them is either new to Textual or of the same kind as Textual's own (`_log` was a method of App,
+    them is either new to Textual or of the same kind as Textual's own, a subclass included (`_log` was a method of App,
     `_name` a string of Widget: both were replaced, and the devtools log broke)."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
@@ -77,7 +77,7 @@ async def test_no_attribute_of_ours_replaces_one_of_textuals(port):
                     continue
                 if name in bare:
                     theirs = bare[name]
-                    other_kind = theirs is not None and value is not None and type(theirs) is not type(value)
+                    other_kind = theirs is not None and value is not None and not isinstance(value, type(theirs))
                     if other_kind or (callable(value) and not callable(theirs)):  # WirePane._name was a method
                         clashes.append(f"{type(node).__name__}.{name}")
                 elif name in inherited and name not in lazy:  # a cached_property fills itself in

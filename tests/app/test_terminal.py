@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
+import signal
 import struct
 import subprocess
 import sys
@@ -40,7 +42,7 @@ def test_quit_with_accept_and_recv_blocked_exits_at_once():
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     try:
-        wait_for(lambda: b"sockviz" in screen, timeout=20, what="the app to draw")
+        wait_for(lambda: b"Welcome" in screen, timeout=20, what="the app to draw its screen")  # the title comes earlier
         for key in b"sbla":
             os.write(leader, bytes([key]))
             time.sleep(0.3)
@@ -53,6 +55,40 @@ def test_quit_with_accept_and_recv_blocked_exits_at_once():
         os.write(leader, b"\x11")  # ctrl+q
         app.wait(timeout=10)
         assert app.returncode == 0, bytes(screen[-2000:])
+        assert not listening(port)
+    finally:
+        if app.poll() is None:
+            os.killpg(app.pid, 9)
+            app.wait()
+        os.close(leader)
+
+
+def test_sigterm_ends_sockviz_with_calls_blocked_and_says_so_in_its_status():
+    """SIGTERM quits as ctrl+q does (the listener is closed), and the status says the process was ended."""
+    port = free_port()
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"}
+    app = subprocess.Popen([sys.executable, "-m", "sockviz", "--port", str(port)], stdin=follower, stdout=follower,
+                           stderr=follower, env=env, close_fds=True, start_new_session=True)  # fmt: skip
+    os.close(follower)
+    screen = bytearray()
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(leader, 65536):
+                screen.extend(chunk)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        wait_for(lambda: b"Welcome" in screen, timeout=20, what="the app to draw its screen")  # the title comes earlier
+        for key in b"sbla":  # socket, bind, listen, and accept() blocks; each step acts on what the one before made
+            os.write(leader, bytes([key]))
+            time.sleep(0.3)
+        wait_for(lambda: listening(port), what="the listener")
+        app.terminate()
+        app.wait(timeout=10)
+        assert app.returncode == 128 + signal.SIGTERM, bytes(screen[-2000:])
         assert not listening(port)
     finally:
         if app.poll() is None:

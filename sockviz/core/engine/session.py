@@ -385,13 +385,19 @@ class Session:
     # ----- what calls ask of the session (the CallSite) ---------------------
 
     def adopt(self, sock: socket.socket, role: Role, *, select: Target, name: str | None = None) -> TrackedSocket:
-        """Take a new socket into the session (from socket(), accept() or a burst)."""
+        """Take a new socket into the session (from socket(), accept() or a burst).
+
+        Once the session has ended it closes the socket at once: a burst still making its clients,
+        or an accept() that returned as close() began, must not leave an fd that nobody closes.
+        """
         with self._lock:
             tracked = TrackedSocket(next(self._socket_ids), name or self._next_name(role), role, sock)
             self._sockets.append(tracked)
             if role is Role.SERVER:
                 self._servers.append(tracked)
             self._current[select] = tracked
+            if self._closed:
+                sock.close()
             return tracked
 
     def wake_calls_on(
@@ -442,6 +448,8 @@ class Session:
                 self._events.emit(SocketAdded, socket_id=tracked.id, name=tracked.name, side=Side.CLIENT)
             self._events.emit(BurstStarted, call=call, count=len(clients))
         for tracked in clients:
+            if self._closed:
+                break  # the session ended while the burst began: its clients are already closed
             thread = threading.Thread(
                 target=self.perform,
                 args=(connect, dataclasses.replace(args, burst_of=call.id)),
@@ -462,6 +470,7 @@ class Session:
         and the server's port is free for the next run.
         """
         with self._lock:
+            # From here on adopt() closes every new socket itself, so this list is all that needs closing.
             self._closed = True
             order = sorted(self._sockets, key=lambda t: (t.role is not Role.CLIENT, t.role is Role.SERVER))
         deadline = time.monotonic() + timeout

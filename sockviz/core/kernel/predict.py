@@ -37,10 +37,21 @@ def _waits(short: str, why: str, sock: socket.socket) -> Prediction:
 
 
 def _ready(sock: socket.socket, events: int) -> bool:
-    """A zero-timeout poll(): select() would refuse fds above 1023, and a burst goes past that."""
+    """A zero-timeout poll(): select() would refuse fds above 1023, and a burst goes past that.
+
+    The fd is read once: a step's thread may close the socket at any moment, and then
+    `fileno()` is -1. An fd closed after that read answers POLLNVAL, which is not readiness.
+    """
+    fd = sock.fileno()
+    if fd < 0:
+        raise _ClosedMeanwhile
     poller = select.poll()
-    poller.register(sock, events)
-    return bool(poller.poll(0))
+    poller.register(fd, events)
+    return any(revents & events for _, revents in poller.poll(0))
+
+
+class _ClosedMeanwhile(Exception):
+    """The socket closed (in another thread) while it was being read."""
 
 
 def _readable(sock: socket.socket) -> bool:
@@ -59,11 +70,33 @@ def predict(
     listeners: Iterable[socket.socket] = (),
     address: tuple | None = None,
 ) -> Prediction | None:
-    """Predict a call on `sock`; None when the call never waits or the kernel cannot tell."""
+    """Predict a call on `sock`; None when the call never waits or the kernel cannot tell.
+
+    Safe from any thread while other threads close sockets: a socket that closes while it is
+    read is predicted as closed, never an exception.
+    """
+    try:
+        return _predict(action, sock, payload_size, listeners, address)
+    except (OSError, ValueError, _ClosedMeanwhile):
+        if sock.fileno() < 0:
+            return _CLOSED
+        return None  # a listener closed meanwhile, say: the next refresh asks again
+
+
+_CLOSED = Prediction(False, "fails", "the socket is closed: the call fails at once (EBADF)")
+
+
+def _predict(
+    action: Action,
+    sock: socket.socket,
+    payload_size: int | None,
+    listeners: Iterable[socket.socket],
+    address: tuple | None,
+) -> Prediction | None:
     if action not in (Action.ACCEPT, Action.RECV, Action.SEND, Action.CONNECT, Action.RECV_ALL):
         return None
     if sock.fileno() < 0:
-        return Prediction(False, "fails", "the socket is closed: the call fails at once (EBADF)")
+        return _CLOSED
     reading = read_kernel(sock)
     state = reading.state if reading else "CLOSE"
     if action is Action.ACCEPT:

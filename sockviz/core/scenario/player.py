@@ -95,7 +95,7 @@ class Player:
         outcome = Verdict()
         lines = list(lines)
         for index, line in enumerate(lines):
-            if self._stopped.is_set() or (before is not None and not before(line)):
+            if self._stopped.is_set() or (before is not None and not before(line)) or self._stopped.is_set():
                 break
             stop = self._wrong_family(line) if isinstance(line, Family) else None
             if isinstance(line, Pause):
@@ -108,6 +108,8 @@ class Player:
                 self.pace = line.seconds
             elif isinstance(line, Expect):
                 failure = self._check(line)
+                if self._stopped.is_set():
+                    break  # cut short by stop(), not a failed expect
                 if failure:
                     outcome.failures.append(failure)
                     self.narrate(line.line, failure)
@@ -146,7 +148,8 @@ class Player:
         return f"the lesson stops at line {line.line} ({line.source}): {what}"
 
     def stop(self) -> None:
-        """End a play at once, even in the middle of a pause, and stop listening to the session."""
+        """End a play at once, even in the middle of a pause, a settle or an expect's wait (every wait
+        of the player's thread checks for it), and stop listening to the session."""
         self._stopped.set()
         self._unsubscribe()
         with self._changed:
@@ -162,7 +165,10 @@ class Player:
         self._threads.append(thread)
         with self._changed:
             self._changed.wait_for(
-                lambda: self._latest_call.get(step_id) != before and self._latest(step_id) is not None,
+                lambda: (
+                    self._stopped.is_set()
+                    or (self._latest_call.get(step_id) != before and self._latest(step_id) is not None)
+                ),
                 timeout=_SETTLE_SECONDS,
             )
 
@@ -175,7 +181,7 @@ class Player:
             return names.get(type(event), "running") if event is not None else "not run"
 
         with self._changed:
-            self._changed.wait_for(lambda: state() == line.state, timeout=_EXPECT_SECONDS)
+            self._changed.wait_for(lambda: self._stopped.is_set() or state() == line.state, timeout=_EXPECT_SECONDS)
             event = self._latest(line.step.id)
             seen = state()
         where = f"expect failed at line {line.line}: {line.step.id}"
