@@ -20,6 +20,7 @@ from textual import events, getters, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, RichLog, Select
@@ -515,7 +516,10 @@ class SessionScreen(Screen[None]):
         """The scenario keys exist only while a scenario is loaded (so space stays free otherwise), and
         in split mode only this side's steps have keys."""
         if action in LESSON_ACTIONS:
-            return self.scenario_panel.loaded
+            try:
+                return self.scenario_panel.loaded
+            except NoMatches:  # a reset is making the widgets again (the key panel asks meanwhile): none loaded yet
+                return False
         if action == "run_step" and self.only is not None:
             return step(str(parameters[0])).side is self.only
         return True
