@@ -291,9 +291,8 @@ def _raw_transfer(size: int, port: int = 0, piece: int = CHUNK) -> float:
         return elapsed
 
 
-def _core_transfer(size: int) -> float:
-    """The same transfer through a Session alone, with no app around it: the core's speed."""
-    session = Session()
+def _session_transfer(session: Session, size: int) -> float:
+    """Connect a server and a client of `session` on loopback, then time a bulk send of `size` against recv all."""
     endpoint = Endpoint(socket.AF_INET, "127.0.0.1", free_port())
     args = StepArgs(endpoint=endpoint)
     for name in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect", "server-accept"):
@@ -304,6 +303,13 @@ def _core_transfer(size: int) -> float:
     session.perform(step("server-recv-all"), StepArgs(expect=size))
     sender.join()
     elapsed = time.perf_counter() - started
+    return elapsed
+
+
+def _core_transfer(size: int) -> float:
+    """The same transfer through a Session alone, with no app around it: the core's speed."""
+    session = Session()
+    elapsed = _session_transfer(session, size)
     session.close()
     return elapsed
 
@@ -394,16 +400,7 @@ def _captured_transfer(size: int) -> float:
     wire = Wire(session, lambda delivery: None)
     problem = wire.start()
     assert problem is None, problem
-    endpoint = Endpoint(socket.AF_INET, "127.0.0.1", free_port())
-    args = StepArgs(endpoint=endpoint)
-    for name in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect", "server-accept"):
-        session.perform(step(name), args)
-    started = time.perf_counter()
-    sender = threading.Thread(target=session.perform, args=(step("client-send"), StepArgs(bulk=size)))
-    sender.start()
-    session.perform(step("server-recv-all"), StepArgs(expect=size))
-    sender.join()
-    elapsed = time.perf_counter() - started
+    elapsed = _session_transfer(session, size)
     wire.stop()
     session.close()
     return elapsed
