@@ -9,6 +9,7 @@ up to date. The app owns no socket logic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
 import time
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, messages, on, work
 from textual.actions import ActionParseResult
@@ -30,6 +31,7 @@ from textual.screen import ModalScreen, Screen, SystemModalScreen
 
 from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
+from sockviz.core import endpoint as checked_endpoint
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, family_of, parse
@@ -41,6 +43,9 @@ from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
 from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
 from sockviz.widgets.event_log import EventLog
+
+if TYPE_CHECKING:
+    from sockviz.share.server import ShareServer  # only with --share: it brings aiohttp, which start-up need not load
 
 STEP_THREADS = 256
 """Threads for steps. asyncio's default pool has cpus + 4 (6 on two cores), and
@@ -60,48 +65,23 @@ def export_path(suffix: str = "") -> Path:
     return Path.cwd() / time.strftime(f"sockviz-%Y%m%d-%H%M%S{suffix}")
 
 
-class SockvizApp(App[None]):
-    """Both ends of a TCP connection, one real call per click."""
+class SockvizBase(App[None]):
+    """What every sockviz app does, whoever's session it shows: never crash, help, themes, pictures.
+
+    `SockvizApp` runs a session of its own; a follower (`sockviz.follow.FollowApp`) shows a lecturer's."""
 
     CSS_PATH = "app.tcss"
     TITLE = "sockviz"
-    COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
-    def __init__(
-        self,
-        host: str | None = None,
-        port: int = DEFAULT_PORT,
-        ipv6: bool = False,
-        *,
-        session: Session | None = None,
-        scenario: tuple[str, str] | None = None,
-        only: Side | None = None,
-    ) -> None:
+    session_screen: SessionScreen
+    """The one screen of a session; help and the palette open over it."""
+
+    def __init__(self) -> None:
         super().__init__()
         self._workers = FaultReportingWorkers(self)
         self.faults: list[Fault] = []
         """sockviz's own bugs met so far (each once), each shown in the log: a test of the whole app wants none."""
-        self.only = only
-        """Split mode: the one side this app plays; the peer is another sockviz, nc, or any program."""
-        self._scenario = scenario
-        """(title, text) of the scenario to load once the session screen is ready: from --scenario or
-        --lesson at start, or the lesson that a reset makes room for."""
-        self._loaded: tuple[str, str] | None = None
-        """(title, text) of the scenario loaded last, which `restart_lesson` loads again."""
-        self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
-        self.host = host or LOOPBACK[self.family]
-        self.port = port
-        self.session = session or Session()
-        self._transcript = Transcript(self.session)
-        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only)
-        """The one screen of a session; help and the palette open over it."""
-
-    def on_load(self) -> None:
-        self._switch_before = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_SECONDS)
-        self._step_threads = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
-        asyncio.get_running_loop().set_default_executor(self._step_threads)
 
     def get_default_screen(self) -> SessionScreen:
         return self.session_screen
@@ -111,27 +91,14 @@ class SockvizApp(App[None]):
             end_on_sigterm(lambda status: self.exit(return_code=status))
         self.register_theme(HIGH_CONTRAST)
 
-    @on(SessionScreen.Ready)
-    def _screen_ready(self) -> None:
-        """A scenario from the command line (or one a reset made room for) loads once its screen is there."""
-        if self._scenario is not None:
-            scenario, self._scenario = self._scenario, None
-            self.load_scenario(*scenario)
-
-    def on_unmount(self) -> None:
-        """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
-        self.session.close()
-        self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
-        sys.setswitchinterval(self._switch_before)
-
-    # ----- never crash -------------------------------------------------------
-
     @on(messages.ExitApp)
     def _quitting(self) -> None:
         """A browser tab's app ends within `HARD_DEADLINE` of being asked to (its tab closed, or its server
         stopped), whatever it is doing: no terminal waits to be restored, and no process may linger."""
         if served():
             end_after_deadline(0)
+
+    # ----- never crash -------------------------------------------------------
 
     @on(Fault)
     def _fault(self, fault: Fault) -> None:
@@ -191,6 +158,90 @@ class SockvizApp(App[None]):
             return AwaitComplete(asyncio.sleep(0))
         return super().pop_screen()
 
+    # ----- app-wide keys: help, themes, pictures ----------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Projector layout",
+            "The table and the log take the room of the step panes (v); the step keys still work",
+            self.session_screen.action_toggle_projector,
+        )
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, and in the high-contrast theme one that draws nothing dim."""
+        filters = super().get_line_filters()
+        return [NO_DIM_FILTER, *filters] if self.theme == HIGH_CONTRAST.name else filters  # before dim turns grey
+
+    def action_toggle_contrast(self) -> None:
+        """For a projector: white on black with saturated colours, and back."""
+        self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
+
+    def action_save_picture(self) -> None:
+        """An SVG of the screen as it is now, in the current directory, for slides and handouts."""
+        path = self.save_screenshot(path=str(Path.cwd()))
+        self.notify(f"saved {path}", title="picture", markup=False)
+
+
+class SockvizApp(SockvizBase):
+    """Both ends of a TCP connection, one real call per click."""
+
+    COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int = DEFAULT_PORT,
+        ipv6: bool = False,
+        *,
+        session: Session | None = None,
+        scenario: tuple[str, str] | None = None,
+        only: Side | None = None,
+        share: ShareServer | None = None,
+    ) -> None:
+        super().__init__()
+        self.only = only
+        """Split mode: the one side this app plays; the peer is another sockviz, nc, or any program."""
+        self._scenario = scenario
+        """(title, text) of the scenario to load once the session screen is ready: from --scenario or
+        --lesson at start, or the lesson that a reset makes room for."""
+        self._loaded: tuple[str, str] | None = None
+        """(title, text) of the scenario loaded last, which `restart_lesson` loads again."""
+        self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
+        self.host = host or LOOPBACK[self.family]
+        self.port = port
+        self.session = session or Session()
+        self._transcript = Transcript(self.session)
+        self.share = share
+        """`--share`: the server that publishes this session to followers, from its own thread."""
+        if share is not None:
+            with contextlib.suppress(InputError):  # a name that does not resolve: connect() hints go without it
+                share.endpoint = checked_endpoint(self.host, str(port), self.family)
+            share.share(self.session)
+        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only, share=share)
+
+    def on_load(self) -> None:
+        self._switch_before = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_SECONDS)
+        self._step_threads = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
+        asyncio.get_running_loop().set_default_executor(self._step_threads)
+
+    @on(SessionScreen.Ready)
+    def _screen_ready(self) -> None:
+        """A scenario from the command line (or one a reset made room for) loads once its screen is there."""
+        if self._scenario is not None:
+            scenario, self._scenario = self._scenario, None
+            self.load_scenario(*scenario)
+
+    def on_unmount(self) -> None:
+        """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
+        self.session.close()
+        self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
+        sys.setswitchinterval(self._switch_before)
+
     # ----- for scripts and the palette --------------------------------------
 
     def run_step(self, chosen: Step) -> None:
@@ -246,6 +297,8 @@ class SockvizApp(App[None]):
         self.session = Session()
         self._transcript = Transcript(self.session)
         self._loaded = None
+        if self.share is not None:
+            self.share.share(self.session)  # followers start afresh with the lecturer
         screen.post_message(SessionScreen.StartOver(self.session))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -256,27 +309,7 @@ class SockvizApp(App[None]):
             return self._loaded is not None
         return True
 
-    # ----- app-wide keys: help, themes, exports ------------------------------
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "Projector layout",
-            "The table and the log take the room of the step panes (v); the step keys still work",
-            self.session_screen.action_toggle_projector,
-        )
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.screen))
-
-    def get_line_filters(self) -> Sequence[LineFilter]:
-        """Textual's filters, and in the high-contrast theme one that draws nothing dim."""
-        filters = super().get_line_filters()
-        return [NO_DIM_FILTER, *filters] if self.theme == HIGH_CONTRAST.name else filters  # before dim turns grey
-
-    def action_toggle_contrast(self) -> None:
-        """For a projector: white on black with saturated colours, and back."""
-        self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
+    # ----- exports ----------------------------------------------------------
 
     def action_export_pcap(self, plain: bool = False) -> None:
         """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it."""
@@ -307,8 +340,3 @@ class SockvizApp(App[None]):
                         severity="error", markup=False)  # fmt: skip
         else:
             self.notify(f"wrote {', '.join(str(p) for p in paths)}", title="export", markup=False)
-
-    def action_save_picture(self) -> None:
-        """An SVG of the screen as it is now, in the current directory, for slides and handouts."""
-        path = self.save_screenshot(path=str(Path.cwd()))
-        self.notify(f"saved {path}", title="picture", markup=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 from sockviz.core import DEFAULT_PORT, InputError, Side, check_host, parse_port
 from sockviz.core.model.addresses import LOOPBACK, Endpoint
 from sockviz.serve import DEFAULT_WEB_PORT, web_host_problem
+from sockviz.share.protocol import DEFAULT_SHARE_PORT, parse_address, plain_code
 
 
 def _port(text: str) -> int:
@@ -60,12 +61,66 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
     web.add_argument("--port-web", type=_port, default=DEFAULT_WEB_PORT, help=f"web port (default: {DEFAULT_WEB_PORT})")
     web.add_argument("--host-web", default="127.0.0.1",
                      help="address to serve the page on (default: 127.0.0.1); one that browsers can reach")  # fmt: skip
+    share = parser.add_argument_group("sharing with a class")
+    share.add_argument("--share", action="store_true",
+                       help="publish this session, read-only, to students who run `sockviz follow`")  # fmt: skip
+    share.add_argument("--share-host", default="127.0.0.1",
+                       help="address to share on (default: 127.0.0.1); another machine's students need this "
+                       "machine's address, and the top bar warns while it is in use")  # fmt: skip
+    share.add_argument("--share-port", type=_port, default=DEFAULT_SHARE_PORT,
+                       help=f"port to share on (default: {DEFAULT_SHARE_PORT})")  # fmt: skip
     args = parser.parse_args(argv)
     _check_host(parser, args)
     problem = web_host_problem(args.host_web)
     if args.serve and problem:
         parser.error(f"--host-web: {problem}")
+    if args.share and args.serve:
+        parser.error("--share runs in the lecturer's terminal: each browser tab of --serve is a session of its own")
     return args
+
+
+def parse_follow_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sockviz follow",
+        description="Follow a lecturer's shared session (`sockviz --share`), read-only: the same screen, "
+        "fed by the lecturer's session. With --serve, students follow in a web browser.",
+    )
+    parser.add_argument("address", help=f"the lecturer's HOST[:PORT] (the port defaults to {DEFAULT_SHARE_PORT})")
+    parser.add_argument("--code", help="the join code the lecturer's terminal shows (asked for if left out)")
+    web = parser.add_argument_group("browser mode")
+    web.add_argument("--serve", action="store_true", help="serve the follower to web browsers")
+    web.add_argument("--port-web", type=_port, default=DEFAULT_WEB_PORT, help=f"web port (default: {DEFAULT_WEB_PORT})")
+    web.add_argument("--host-web", default="127.0.0.1", help="address to serve the page on (default: 127.0.0.1)")
+    args = parser.parse_args(argv)
+    try:
+        args.host, args.port = parse_address(args.address)
+    except ValueError as error:
+        parser.error(str(error))
+    problem = web_host_problem(args.host_web)
+    if args.serve and problem:
+        parser.error(f"--host-web: {problem}")
+    if args.code is None and (args.serve or not sys.stdin.isatty()):
+        parser.error("--code: give the join code that the lecturer's terminal shows")
+    return args
+
+
+def follow_main(argv: Sequence[str]) -> int:
+    args = parse_follow_args(argv)
+    code = args.code if args.code is not None else input("join code (the lecturer's terminal shows it): ")
+    if args.serve:
+        from sockviz.serve import serve
+
+        serve(["follow", args.address, "--code", plain_code(code)], args.host_web, args.port_web)
+        return 0
+    from sockviz import ending
+
+    if ending.served():
+        ending.follow_the_server()
+    from sockviz.follow import FollowApp
+
+    app = FollowApp(args.host, args.port, code)
+    app.run()
+    return app.return_code or 0
 
 
 def parse_run_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -128,11 +183,41 @@ def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:
     return argv
 
 
+def _start_sharing(args: argparse.Namespace):
+    """Listen for followers before the app starts (a port in use is said here), and say how to follow."""
+    from sockviz.share.protocol import follow_command
+    from sockviz.share.server import ShareServer
+
+    share = ShareServer(args.share_host, args.share_port)
+    try:
+        share.start()
+    except OSError as error:
+        sys.exit(f"sockviz: cannot share on {args.share_host}:{args.share_port}: {error.strerror or error}")
+    where = "THIS-MACHINE'S-ADDRESS" if is_wildcard_host(args.share_host) else args.share_host
+    print(f"sockviz: sharing this session on {args.share_host}:{share.port}, join code {share.code}", flush=True)
+    print(f"  students follow it with: {follow_command(where, share.port, share.code)}", flush=True)
+    if share.exposed:
+        print(f"sockviz: {args.share_host} is not loopback: anyone who reaches it and has the code can watch "
+              "this session (they can run nothing)", file=sys.stderr, flush=True)  # fmt: skip
+    return share
+
+
+def is_wildcard_host(host: str) -> bool:
+    from sockviz.core.model.addresses import is_wildcard
+
+    try:
+        return is_wildcard(host)
+    except ValueError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     _allow_many_sockets()
     if argv[:1] == ["run"]:
         sys.exit(run_main(argv[1:]))
+    if argv[:1] == ["follow"]:
+        sys.exit(follow_main(argv[1:]))
     only = None
     if argv[:1] in (["server"], ["client"]):
         only, argv = Side(argv[0]), argv[1:]
@@ -156,8 +241,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     if ending.served():
         ending.follow_the_server()  # a browser tab's app ends with its server, however the server ends
+    share = _start_sharing(args) if args.share else None
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
-    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only)
-    app.run()
+    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only, share=share)
+    try:
+        app.run()
+    finally:
+        if share is not None:
+            share.stop()
     sys.exit(app.return_code or 0)  # Textual sets 1 when it ended the app on an error: the shell must hear it
