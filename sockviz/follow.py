@@ -38,9 +38,7 @@ class FollowApp(SockvizBase):
         self._held: list[dict[str, Any]] | None = None
         """Frames that came while the screen made its widgets again for a fresh session: applied once it is ready."""
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.session_screen = SessionScreen(
-            self.mirror, LOOPBACK[socket.AF_INET], 0, socket.AF_INET, following=where
-        )
+        self.session_screen = SessionScreen(self.mirror, LOOPBACK[socket.AF_INET], 0, socket.AF_INET, following=where)
         self.connection_frames = 0
 
     def on_mount(self) -> None:
@@ -70,12 +68,14 @@ class FollowApp(SockvizBase):
             self.mirror.apply(frame)
         elif kind == "note":
             self.session_screen.lecturer_note(frame)
+        elif kind == "lesson":
+            self.session_screen.lecturers_lesson(frame)
         elif kind == "hello":
             self.session_screen.lecturer_hello(frame)
         elif kind == "start_over":
             self._held = []
             self.mirror = Mirror()
-                self.session_screen.post_message(SessionScreen.StartOver(self.mirror))
+            self.session_screen.post_message(SessionScreen.StartOver(self.mirror))
         elif kind in ("question", "tally", "reveal"):
             self.session_screen.class_question(frame)
 
@@ -93,7 +93,6 @@ class FollowApp(SockvizBase):
 
     def action_restart_lesson(self) -> None:
         self.notify(NOT_HERE["restart_lesson"], title="following", markup=False)
-
 
     def action_export_scripts(self) -> None:
         self.notify(f"{FOLLOWING}: the lecturer exports the scripts", title="following", markup=False)

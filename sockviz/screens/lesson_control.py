@@ -14,12 +14,12 @@ from sockviz.core.story.next_steps import WELCOME
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sockviz.core import Session
+    from sockviz.core.engine.view import SessionView
     from sockviz.widgets.event_log import EventLog
     from sockviz.widgets.scenario_panel import ScenarioPanel
 
 
-def welcome_to_lesson(log: EventLog, session: Session, panel: ScenarioPanel, title: str) -> None:
+def welcome_to_lesson(log: EventLog, session: SessionView, panel: ScenarioPanel, title: str) -> None:
     """Write the log's welcome again, now that the panel has taken its room beside the log (a log line
     keeps the width it was written at), and say how to play the lesson. Once the lecturer has played a
     line its narration is in the log, and clearing it would lose it: then nothing is written."""

@@ -15,7 +15,8 @@ from sockviz.widgets.sockets_table import activity
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sockviz.core import Session, SocketSnapshot, TrackedSocket
+    from sockviz.core import SocketSnapshot
+    from sockviz.core.engine.view import SessionView, SocketView
     from sockviz.widgets.sockets_table import SocketsTable
 
 EVENT_REFRESH_GAP = 0.1
@@ -45,8 +46,8 @@ class RefreshPacer:
 
 
 def table_rows(
-    session: Session, table: SocketsTable, blocked: set[int], now: float
-) -> list[tuple[TrackedSocket, SocketSnapshot, str]]:
+    session: SessionView, table: SocketsTable, blocked: set[int], now: float
+) -> list[tuple[SocketView, SocketSnapshot, str]]:
     """The rows the table shows now, each socket read again from the kernel, with what it is doing."""
     sockets = session.sockets
     rows = []

@@ -30,13 +30,14 @@ from textual.widgets import DataTable, Input, Select
 
 from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepCalled, StepFinished, step
 from sockviz.core.scenario.language import Line
-from sockviz.core.story.next_steps import WELCOME, next_line
+from sockviz.core.story.next_steps import WELCOME
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import Narrated, SessionEvent
-from sockviz.screens import lesson_control, step_fields, targets, views
+from sockviz.screens import classroom, lesson_control, step_fields, targets, views
 from sockviz.screens.live import RefreshPacer, table_rows
+from sockviz.share.mirror import FOLLOWING
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
@@ -49,6 +50,9 @@ from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from sockviz.core.engine.view import SessionView
+    from sockviz.share.server import ShareServer
 
 REFRESH_SECONDS = 0.25
 """How often the table re-reads the sockets, so blocked times and kernel queues stay live."""
@@ -76,7 +80,7 @@ class SessionScreen(Screen[None]):
     class StartOver(Message):
         """Show a fresh session: posted to the screen, so the old session's events still queued go first."""
 
-        session: Session
+        session: SessionView
 
     bar = getters.query_one("#endpoint", EndpointBar)
     table = getters.query_one("#sockets", SocketsTable)
@@ -89,17 +93,23 @@ class SessionScreen(Screen[None]):
 
     def __init__(
         self,
-        session: Session,
+        session: SessionView,
         host: str,
         port: int,
         family: socket.AddressFamily,
         *,
         only: Side | None = None,
+        share: ShareServer | None = None,
+        following: str | None = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.only = only
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
+        self.share = share
+        """`--share`: the server that publishes this session; the bar says how many follow."""
+        self.following = following
+        """`sockviz follow`: the lecturer's address. The session is a copy of theirs, and runs nothing."""
         self._start = (host, port, family)
         self.timeline = Timeline()
         self._blocked: set[int] = set()
@@ -133,6 +143,11 @@ class SessionScreen(Screen[None]):
             yield WirePane(id="wire")
         yield KeyBar(id="keys")
 
+    @property
+    def live(self) -> Session | None:
+        """The session, when it is this app's own; None on a follower's screen, where nothing runs."""
+        return self.session if isinstance(self.session, Session) else None
+
     def pane(self, side: Side) -> StepPane:
         return self.query_one(f"#{side.value}-pane", StepPane)
 
@@ -147,7 +162,8 @@ class SessionScreen(Screen[None]):
     def _started(self) -> None:
         """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
         self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
-        self.event_log.note(self.session.now(), "start", WELCOME)
+        welcome = WELCOME if self.following is None else classroom.follow_welcome(self.following)
+        self.event_log.note(self.session.now(), "start", welcome)
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))
@@ -208,15 +224,21 @@ class SessionScreen(Screen[None]):
         """Check the step's inputs here; run the call itself in a thread worker."""
         if (self.only is not None and chosen.side is not self.only) or self._rebuilding:
             return  # not this side's step, or a reset is starting a fresh session
+        live = self.live
+        if live is None:
+            self.app.bell()
+            self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {FOLLOWING}",
+                                kind="refused")  # fmt: skip
+            return
         try:
-            args = step_fields.args_for(chosen, self.bar, self.pane(chosen.side), self.session)
+            args = step_fields.args_for(chosen, self.bar, self.pane(chosen.side), live)
         except InputError as error:
             self.app.bell()
             self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}",
                                 kind="refused")  # fmt: skip
             return
         self.run_worker(
-            partial(self.session.perform, chosen, args),
+            partial(live.perform, chosen, args),
             name=chosen.id,
             group="steps",
             description=chosen.code,
@@ -233,7 +255,7 @@ class SessionScreen(Screen[None]):
     @guarded
     def _field_changed(self) -> None:
         """A field a step reads changed: whether the step can run may have changed too."""
-        if self.is_attached:
+        if self.is_attached and self.live is not None:
             step_fields.show_refusals(self.session, self.bar, self.panes())
 
     # ----- what comes back -------------------------------------------------
@@ -286,17 +308,23 @@ class SessionScreen(Screen[None]):
         if self._targets_due:
             self._targets_due = False
             targets.show_targets(self.session, panes[Side.SERVER], panes[Side.CLIENT])
-            step_fields.show_refusals(self.session, self.bar, panes)
+            if self.live is not None:
+                step_fields.show_refusals(self.session, self.bar, panes)
+            else:
+                classroom.show_following(panes)
         step_fields.show_hints_and_progress(self.session, self.bar, panes)
-        guide = next_line(self.session)
+        classroom.show_sharing(self.bar, self.share, self.following)
+        if self.share is not None:
+            self.share.lesson(self.scenario_panel.shown if self.scenario_panel.display else "")
+        guide = classroom.guide(self.session)
         if self.event_log.border_subtitle != guide:
             self.event_log.border_subtitle = guide
 
     @guarded
     def _look_for_lingering(self) -> None:
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
-        if self._rebuilding:
-            return
+        if self._rebuilding or self.live is None:
+            return  # a follower's lingering connections are the lecturer's, read by the lecturer's kernel
         if any(t.closed and t.ends is not None and not t.gone for t in self.session.sockets):
             self.run_worker(self.session.read_lingering, thread=True, group="kernel", exclusive=True,
                             exit_on_error=False, description="read the kernel's closing connections")  # fmt: skip
@@ -314,6 +342,46 @@ class SessionScreen(Screen[None]):
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
         self.event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
+        if self.share is not None:
+            self.share.note(self.session.now(), "lesson", message.text)
+
+    # ----- following a lecturer -------------------------------------------
+
+    @dataclass
+    class LecturerNote(Message):
+        """A line of the lecturer's log that is no event (a lesson's narration): posted, so that it takes its
+        place behind the lecturer's events that came before it and are still queued."""
+
+        at: float
+        who: str
+        text: str
+        kind: str
+
+    def lecturer_note(self, frame: dict) -> None:
+        at, text = frame.get("at"), frame.get("text")
+        if isinstance(at, int | float) and isinstance(text, str):
+            self.post_message(self.LecturerNote(float(at), str(frame.get("who")), text, str(frame.get("kind"))))
+
+    @on(LecturerNote)
+    def _lecturer_note(self, note: LecturerNote) -> None:
+        self.event_log.note(note.at, note.who, note.text, kind=note.kind)
+
+    def lecturers_lesson(self, frame: dict) -> None:
+        """The lecturer's lesson panel, beside this follower's log as beside theirs."""
+        shown = frame.get("shown")
+        if isinstance(shown, str) and not self._rebuilding:
+            self.scenario_panel.show_lecturers(shown)
+
+    def lecturer_hello(self, frame: dict) -> None:
+        """The lecturer's first frame: nothing to show yet (the bar names the lecturer already)."""
+
+    def following_ended(self, why: str) -> None:
+        """The lecturer stopped sharing (or the connection broke): the screen stays, as it was, and says so."""
+        self.event_log.note(self.session.now(), "share", f"no longer following: {why}", kind="refused")
+        self.bar.show_sharing(f"{why} · the screen shows the session as it was", warn=True)
+
+    def class_question(self, frame: dict) -> None:
+        """The lecturer's question to the class, its tally, or its answer (later: the question panel)."""
 
     # ----- choosing sockets -----------------------------------------------
 
@@ -344,7 +412,10 @@ class SessionScreen(Screen[None]):
         views.toggle_projector(self, self.table)
 
     def action_toggle_wire(self) -> None:
-        if views.toggle_wire(self.wire, self.session, self.post_message):
+        live = self.live
+        if live is None:
+            classroom.toggle_lecturers_wire(self.wire)
+        elif views.toggle_wire(self.wire, live, self.post_message):
             self.call_after_refresh(views.tell_size, self.wire)
 
     def action_leave_field(self) -> None:
@@ -359,7 +430,10 @@ class SessionScreen(Screen[None]):
     def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
         """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
         loads on one), the log's welcome is written again once the panel has taken its room beside it."""
-        self.scenario_panel.load(title, lines, self.session, endpoint)
+        live = self.live
+        if live is None:
+            return  # a follower's lesson is the lecturer's: its narration comes in the log
+        self.scenario_panel.load(title, lines, live, endpoint)
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
 

@@ -14,6 +14,7 @@ from sockviz.core.engine.refusals import nothing_to_echo
 
 if TYPE_CHECKING:
     from sockviz.core import Session
+    from sockviz.core.engine.view import SessionView
     from sockviz.widgets.endpoint_bar import EndpointBar
     from sockviz.widgets.step_pane import StepPane
 
@@ -52,7 +53,7 @@ def hint_args(chosen: Step, bar: EndpointBar, pane: StepPane) -> StepArgs:
         return base
 
 
-def why_not(chosen: Step, bar: EndpointBar, pane: StepPane, session: Session) -> str | None:
+def why_not(chosen: Step, bar: EndpointBar, pane: StepPane, session: SessionView) -> str | None:
     """Why the step would not run now: a field it reads is refused, or the session would refuse it."""
     try:
         args = read_fields(chosen, bar, pane, quiet=True)
@@ -64,13 +65,13 @@ def why_not(chosen: Step, bar: EndpointBar, pane: StepPane, session: Session) ->
     return session.refusal(chosen, args)
 
 
-def show_refusals(session: Session, bar: EndpointBar, panes: dict[Side, StepPane]) -> None:
+def show_refusals(session: SessionView, bar: EndpointBar, panes: dict[Side, StepPane]) -> None:
     """Mark on each pane the steps that cannot run now, each with its reason."""
     for side, pane in panes.items():
         pane.show_refusals({s.id: why_not(s, bar, pane, session) for s in steps_of(side)})
 
 
-def show_hints_and_progress(session: Session, bar: EndpointBar, panes: dict[Side, StepPane]) -> None:
+def show_hints_and_progress(session: SessionView, bar: EndpointBar, panes: dict[Side, StepPane]) -> None:
     """Tell each pane whether its waiting steps would block now, and how far its last transfer got."""
     for side, pane in panes.items():
         pane.show_hints({s.id: session.predict(s, hint_args(s, bar, pane)) for s in steps_of(side) if s.blocks_until})

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from sockviz.core import Role, Target
 
 if TYPE_CHECKING:
-    from sockviz.core import Session, TrackedSocket
+    from sockviz.core.engine.view import SessionView, SocketView
     from sockviz.widgets.step_pane import StepPane
 
 MAX_CHOICES = 200
 """The newest sockets a pane's list offers; after a burst of a thousand, the table still has every row."""
 
 
-def show_targets(session: Session, server_pane: StepPane, client_pane: StepPane) -> None:
+def show_targets(session: SessionView, server_pane: StepPane, client_pane: StepPane) -> None:
     """Say on each pane which sockets its steps act on now, and list the ones it can choose."""
     listener = session.current(Target.LISTENER)
     conn = session.current(Target.CONNECTION)
@@ -34,19 +34,19 @@ def show_targets(session: Session, server_pane: StepPane, client_pane: StepPane)
         pane.show_sockets(choices, chosen.id if chosen is not None and chosen.role is role else None)
 
 
-def choice_label(tracked: TrackedSocket) -> str:
+def choice_label(tracked: SocketView) -> str:
     """A socket as a pane's list names it: its name and the peer's port, or that it is closed."""
     if tracked.closed:
         return f"{tracked.name} closed"
     return f"{tracked.name} ↔ :{tracked.ends[1][1]}" if tracked.ends else tracked.name
 
 
-def socket_by_id(session: Session, socket_id: int | None) -> TrackedSocket | None:
+def socket_by_id(session: SessionView, socket_id: int | None) -> SocketView | None:
     """The session's socket with that id (a table row's key, a list's value), or None once it is gone."""
     return next((t for t in session.sockets if t.id == socket_id), None)
 
 
-def select(session: Session, socket_id: int | None, server_pane: StepPane, client_pane: StepPane) -> None:
+def select(session: SessionView, socket_id: int | None, server_pane: StepPane, client_pane: StepPane) -> None:
     """The user chose a socket (a table row, a pane's list): its side's steps act on it from now on."""
     tracked = socket_by_id(session, socket_id)
     if tracked is not None:

@@ -112,6 +112,8 @@ class ShareServer:
         self._members: dict[int, _Follower] = {}
         self._numbers = iter(range(1, 1 << 62))
         self._asked = 0
+        self._lesson_told = ""
+        self._lesson_frame = ""
         self._picture_task: asyncio.Task[None] | None = None
         self._tally_due = False
 
@@ -144,6 +146,12 @@ class ShareServer:
     def note(self, at: float, who: str, text: str, kind: str = "lesson") -> None:
         """A line of the log that is no event (a lesson's narration), for every follower's log."""
         self._post("note", {"type": "note", "at": at, "who": who, "text": text, "kind": kind})
+
+    def lesson(self, shown: str) -> None:
+        """The lecturer's lesson panel as it reads now ("" when no lesson is loaded): sent when it changes."""
+        if shown != self._lesson_told:
+            self._lesson_told = shown
+            self._post("lesson", {"type": "lesson", "shown": shown})
 
     def ask(self, step_id: str, text: str, choices: tuple[str, ...], *, hidden: bool = False) -> None:
         """Open a question to the class: each follower may answer once (a new answer replaces theirs)."""
@@ -250,6 +258,9 @@ class ShareServer:
             self._picture_due = time.monotonic()
         elif kind == "note":
             self._publish(item)
+        elif kind == "lesson":
+            self._lesson_frame = json.dumps(item)
+            self._broadcast(self._lesson_frame)
         elif kind == "ask":
             step_id, text, choices, hidden = item
             self._asked += 1
@@ -345,6 +356,8 @@ class ShareServer:
         catch_up = [json.dumps(hello), *self._history]
         if self._full_picture:
             catch_up.append(self._full_picture)
+        if self._lesson_frame:
+            catch_up.append(self._lesson_frame)
         if self.question is not None:
             catch_up.append(json.dumps(self._question_frame()))
         self._members[member.number] = member

@@ -62,11 +62,23 @@ class EndpointBar(Horizontal):
         text-style: bold;
         padding: 0 1;
     }
+    EndpointBar > #share {
+        width: auto;
+        padding: 0 1;
+        color: $text-accent;
+    }
+    EndpointBar > #share.-exposed {
+        color: $text-warning;
+        text-style: bold;
+    }
     """
 
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET, init=False)
     listening_everywhere: reactive[tuple[str, ...]] = reactive((), init=False)
     """The sockets that listen on every interface now, whatever the host field says."""
+    sharing: reactive[tuple[str, bool]] = reactive(("", False), init=False)
+    """What the bar says of sharing (`sharing on 127.0.0.1:8765 · code K7QF3M · 3 follow`), and whether it
+    warns (a share other machines can reach); a follower's bar says whom it follows."""
 
     def __init__(self, host: str, port: int, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(**kwargs)
@@ -82,6 +94,7 @@ class EndpointBar(Horizontal):
         yield Field("port", str(port), parse_port, input_id="port", id="port-field")
         yield FamilyToggle(family, id="family")
         yield Label("", id="exposure", markup=False)
+        yield Label("", id="share", markup=False)
 
     def on_mount(self) -> None:
         self._host_changed()
@@ -172,6 +185,15 @@ class EndpointBar(Horizontal):
         else:
             self.host_field.note(f"{key[0]} is {found}")
             self._show_exposure(found)
+
+    def show_sharing(self, text: str, *, warn: bool = False) -> None:
+        self.sharing = (text, warn)
+
+    def watch_sharing(self, sharing: tuple[str, bool]) -> None:
+        text, warn = sharing
+        label = self.query_one("#share", Label)
+        label.update(text)
+        label.set_class(warn, "-exposed")
 
     def show_listening_everywhere(self, names: list[str]) -> None:
         self.listening_everywhere = tuple(names)

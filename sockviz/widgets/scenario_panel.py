@@ -55,6 +55,8 @@ class ScenarioPanel(Static):
         """A line's number in the file to its place among the lines that run (1 is the first)."""
         self._at = 0
         """The place of the line that runs next; 0 before the first, len(lines) + 1 at the end."""
+        self.shown = ""
+        """What the panel says of the lesson (all but its keys): what a follower's panel shows."""
 
     @property
     def loaded(self) -> bool:
@@ -82,6 +84,11 @@ class ScenarioPanel(Static):
     def on_unmount(self) -> None:
         """A quit in the middle of a scenario stops its player before the session closes."""
         self.stop()
+
+    def show_lecturers(self, shown: str) -> None:
+        """A follower's panel: the lecturer's lesson as the lecturer's panel says it (the keys are theirs)."""
+        self.display = bool(shown)
+        self.update(Text(shown))
 
     def stop(self) -> None:
         with self._gate:
@@ -168,6 +175,7 @@ class ScenarioPanel(Static):
             text.append("next: ", style="dim").append(f"{self._next_line}\n")
         speed = self._player.speed if self._player is not None else 1.0
         text.append(f"{self._state} · speed {speed:g}x", style="dim")
+        self.shown = text.plain
         text.append(f"\n{self.keys_line()}", style="dim")
         self.update(text)
 

@@ -15,7 +15,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from sockviz.core import Call, SocketSnapshot, TrackedSocket
+from sockviz.core import Call, SocketSnapshot
+from sockviz.core.engine.view import SocketView
 from sockviz.core.story.sentences import duration
 from sockviz.widgets.options import WidgetOptions
 
@@ -53,7 +54,7 @@ def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool)
     return "—" if closed else "idle"
 
 
-def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> dict[str, str]:
+def row_texts(tracked: SocketView, snap: SocketSnapshot, doing: str) -> dict[str, str]:
     """Each column's text. A closed socket has no addresses of its own: the caller keeps the last ones."""
     kernel = snap.kernel
     state = "" if kernel is None else kernel.state
@@ -122,7 +123,7 @@ class SocketsTable(DataTable[Text]):
             self.add_column(title, key=key)
         self.watch(self.app, "theme", self._restyle, init=False)
 
-    def show(self, rows: Iterable[tuple[TrackedSocket, SocketSnapshot, str]]) -> None:
+    def show(self, rows: Iterable[tuple[SocketView, SocketSnapshot, str]]) -> None:
         """Bring the table up to date, writing only what changed."""
         for tracked, snap, doing in rows:
             key = str(tracked.id)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sockviz.core.engine.session import Session
-from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.engine.tracked import Role
+from sockviz.core.engine.view import SessionView, SocketView
 from sockviz.core.model.steps import Side, Target, step
 
 WELCOME = (
@@ -41,7 +41,7 @@ def _key(*step_ids: str) -> str:
     return " ".join(step(step_id).key for step_id in step_ids)
 
 
-def _state(tracked: TrackedSocket | None) -> str | None:
+def _state(tracked: SocketView | None) -> str | None:
     """The kernel's TCP state of an open socket (LISTEN, ESTABLISHED...), None if closed or unknown."""
     if tracked is None or tracked.closed:
         return None
@@ -49,11 +49,11 @@ def _state(tracked: TrackedSocket | None) -> str | None:
     return kernel.state if kernel is not None else None
 
 
-def _blocked(tracked: TrackedSocket | None, action: str) -> bool:
+def _blocked(tracked: SocketView | None, action: str) -> bool:
     return tracked is not None and any(call.step.action.value == action for call in tracked.in_flight)
 
 
-def suggest(session: Session) -> list[Suggestion]:
+def suggest(session: SessionView) -> list[Suggestion]:
     """The next steps that make sense now, server first; empty when nothing obvious is left to do."""
     found: list[Suggestion] = []
     listener = session.current(Target.LISTENER)
@@ -105,7 +105,7 @@ def suggest(session: Session) -> list[Suggestion]:
     return found
 
 
-def next_line(session: Session) -> str:
+def next_line(session: SessionView) -> str:
     """The guide's line: `next: a accept() takes a client · S a client's socket()`."""
     found = suggest(session)
     if not found:

@@ -1,0 +1,77 @@
+"""The session screen in a classroom: the lecturer's share (its bar, its narration to followers) and a
+follower's screen (nothing runs, every step says why, the lecturer's notes in the log).
+
+A follower's screen is the lecturer's screen fed by a `Mirror` instead of a `Session`; these are the few
+places where it differs, as plain functions the screen's handlers call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from sockviz.core import steps_of
+from sockviz.core.story.next_steps import next_line
+from sockviz.share.mirror import FOLLOWING, Mirror
+
+if TYPE_CHECKING:
+    from sockviz.core import Side
+    from sockviz.core.engine.view import SessionView
+    from sockviz.share.server import ShareServer
+    from sockviz.widgets.endpoint_bar import EndpointBar
+    from sockviz.widgets.step_pane import StepPane
+    from sockviz.widgets.wire_pane import WirePane
+
+WIRE_NOT_SHARED = (
+    "The wire is captured on the lecturer's machine, and a follower is not sent its segments: "
+    "ask the lecturer to open it (w) on the projector."
+)
+
+
+def follow_welcome(address: str) -> str:
+    return (
+        f"You follow the lecturer's session at {address}: every call they make shows here as it happens, "
+        f"with the same table, log and timeline. Your step keys run nothing ({FOLLOWING}); t (timeline), "
+        "v (projector), f1 (help), f2 (contrast) and the palette's themes are yours."
+    )
+
+
+def sharing_text(share: ShareServer) -> tuple[str, bool]:
+    """The lecturer's bar: where it shares, the join code, how many follow, and any frames dropped."""
+    where = f"[{share.host}]:{share.port}" if ":" in share.host else f"{share.host}:{share.port}"
+    text = f"sharing {where} · code {share.code} · {share.followers} follow"
+    dropped = sum(count for why, count in share.dropped.items() if why != "wrong code")
+    if dropped:
+        text += f" · {dropped} dropped"
+    if share.exposed:
+        text = f"⚠ {text}: other machines can follow"
+    return text, share.exposed
+
+
+def show_sharing(bar: EndpointBar, share: ShareServer | None, following: str | None) -> None:
+    if share is not None:
+        text, warn = sharing_text(share)
+        bar.show_sharing(text, warn=warn)
+    elif following is not None and not bar.sharing[0]:
+        bar.show_sharing(f"following {following} · read-only")
+
+
+def show_following(panes: dict[Side, StepPane]) -> None:
+    """Every step of a follower is off, with the reason in its tooltip."""
+    for side, pane in panes.items():
+        pane.show_refusals(dict.fromkeys((s.id for s in steps_of(side)), FOLLOWING))
+
+
+def guide(session: SessionView) -> str:
+    """The log's `next:` line: the lecturer's own, for a follower (their session, their next steps)."""
+    if isinstance(session, Mirror):
+        return session.guide()
+    return next_line(session)
+
+
+def toggle_lecturers_wire(wire: WirePane) -> None:
+    """A follower's `w`: the pane shows, and says why it has no segments."""
+    wire.display = not wire.display
+    if wire.display and not wire.lines:
+        wire.write(Text(WIRE_NOT_SHARED, style="italic"))
