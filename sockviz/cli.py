@@ -134,7 +134,13 @@ def parse_run_args(argv: Sequence[str]) -> argparse.Namespace:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("file", nargs="?", type=Path, help="a scenario file")
     source.add_argument("--lesson", choices=lessons.names(), help="a built-in lesson")
-    parser.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print the session format (JSON lines, the README\'s "The session format") instead of text',
+    )
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="write the session format to FILE, for `sockviz replay FILE`")  # fmt: skip
     parser.add_argument("--speed", type=float, default=1.0, help="divide every pause by this (default 1)")
     parser.add_argument("--timeline", action="store_true", help="end with the timeline: a lane per socket in time")
     _address_options(parser)
@@ -169,7 +175,17 @@ def run_main(argv: Sequence[str]) -> int:
         sys.stderr.write(f"sockviz: --host: {error.reason}\n")
         return 2
     width = shutil.get_terminal_size((100, 24)).columns if args.timeline else None
-    return run(text, Endpoint(family, host, args.port), as_json=args.json, speed=args.speed, timeline_width=width)
+    try:
+        record = args.record.open("w", encoding="utf-8") if args.record else None
+    except OSError as error:
+        sys.stderr.write(f"sockviz: --record: cannot write {args.record}: {error.strerror}\n")
+        return 2
+    try:
+        return run(text, Endpoint(family, host, args.port), as_json=args.json, record=record, speed=args.speed,
+                   timeline_width=width)  # fmt: skip
+    finally:
+        if record is not None:
+            record.close()
 
 
 def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:

@@ -15,9 +15,9 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from sockviz.core import Call, SocketSnapshot
+from sockviz.core import SocketSnapshot
 from sockviz.core.engine.view import SocketView
-from sockviz.core.story.sentences import duration
+from sockviz.core.story.activity import activity as activity  # the screen reads it from here
 from sockviz.widgets.options import WidgetOptions
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -39,19 +39,6 @@ the cells that grow long (`blocked in recv() 2.35 s`, `54 s left`) come after th
 never push them off screen."""
 
 ADDRESSES = ("laddr", "raddr")
-
-
-def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool) -> str:
-    """What the socket is doing: `blocked in accept() 3.2 s`, `in recv()`, `idle`."""
-    parts = []
-    for call in calls:
-        if call.id in blocked:
-            parts.append(f"blocked in {call.label} {duration(now - call.started)}")
-        else:
-            parts.append(f"in {call.label}")
-    if parts:
-        return ", ".join(parts)
-    return "—" if closed else "idle"
 
 
 def row_texts(tracked: SocketView, snap: SocketSnapshot, doing: str) -> dict[str, str]:
