@@ -9,7 +9,6 @@ up to date. The app owns no socket logic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import sys
 import time
@@ -30,7 +29,7 @@ from textual.filter import LineFilter
 from textual.screen import ModalScreen, Screen, SystemModalScreen
 
 from sockviz.commands import LessonCommands
-from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
+from sockviz.core import DEFAULT_PORT, Endpoint, InputError, Session, Side, Step
 from sockviz.core import endpoint as checked_endpoint
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
@@ -217,11 +216,19 @@ class SockvizApp(SockvizBase):
         self._transcript = Transcript(self.session)
         self.share = share
         """`--share`: the server that publishes this session to followers, from its own thread."""
-        if share is not None:
-            with contextlib.suppress(InputError):  # a name that does not resolve: connect() hints go without it
-                share.endpoint = checked_endpoint(self.host, str(port), self.family)
-            share.share(self.session)
         self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only, share=share)
+        if share is not None:
+            share.share(self.session, self._share_endpoint())
+
+    def _share_endpoint(self) -> Endpoint:
+        """The address the top bar holds (or the one it began with), which followers' connect() hints ask about."""
+        try:
+            return self.session_screen.endpoint(quiet=True)
+        except (InputError, NoMatches):  # not composed yet, or a field the lecturer is still typing
+            try:
+                return checked_endpoint(self.host, str(self.port), self.family)
+            except InputError:
+                return Endpoint(self.family, LOOPBACK[self.family], self.port)
 
     def on_load(self) -> None:
         self._switch_before = sys.getswitchinterval()
@@ -298,7 +305,7 @@ class SockvizApp(SockvizBase):
         self._transcript = Transcript(self.session)
         self._loaded = None
         if self.share is not None:
-            self.share.share(self.session)  # followers start afresh with the lecturer
+            self.share.share(self.session, self._share_endpoint())  # followers start afresh with the lecturer
         screen.post_message(SessionScreen.StartOver(self.session))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

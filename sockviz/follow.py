@@ -9,15 +9,15 @@ first), the sockets' snapshots four times a second. Nothing a follower presses r
 from __future__ import annotations
 
 import socket
-from typing import Any
 
 from textual import on
 
 from sockviz.app import SockvizBase
 from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.story.recording.format import Note, Said
 from sockviz.screens.session import SessionScreen
-from sockviz.share.mirror import FOLLOWING, Mirror
-from sockviz.share.protocol import follow_url, plain_code
+from sockviz.share.mirror import FOLLOWING, Feed, Mirror, StartedAfresh
+from sockviz.share.protocol import follow_url
 
 NOT_HERE = {
     "reset_session": "the lecturer resets the session, not a follower",
@@ -33,13 +33,15 @@ class FollowApp(SockvizBase):
         super().__init__()
         self.address = (host, port)
         self.url = follow_url(host, port, code)
-        self.code = plain_code(code)
-        self.mirror = Mirror()
-        self._held: list[dict[str, Any]] | None = None
-        """Frames that came while the screen made its widgets again for a fresh session: applied once it is ready."""
+        self.feed = Feed(self._show)
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.session_screen = SessionScreen(self.mirror, LOOPBACK[socket.AF_INET], 0, socket.AF_INET, following=where)
-        self.connection_frames = 0
+        self.session_screen = SessionScreen(
+            self.feed.mirror, LOOPBACK[socket.AF_INET], 0, socket.AF_INET, following=where
+        )
+
+    @property
+    def mirror(self) -> Mirror:
+        return self.feed.mirror
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -48,7 +50,7 @@ class FollowApp(SockvizBase):
     async def _follow(self) -> None:
         from sockviz.share.client import Connection, Refused  # aiohttp, only once the screen is up
 
-        connection = Connection(self.url, self._frame)
+        connection = Connection(self.url, self.feed.frame)
         self.connection = connection
         try:
             why = await connection.run()
@@ -57,34 +59,27 @@ class FollowApp(SockvizBase):
             return
         self.session_screen.following_ended(why)
 
-    def _frame(self, frame: dict[str, Any]) -> None:
-        """Every frame, in order, on the app's loop."""
-        self.connection_frames += 1
-        if self._held is not None:
-            self._held.append(frame)
-            return
-        kind = frame.get("type")
-        if kind in ("events", "picture"):
-            self.mirror.apply(frame)
-        elif kind == "note":
-            self.session_screen.lecturer_note(frame)
-        elif kind == "lesson":
-            self.session_screen.lecturers_lesson(frame)
-        elif kind == "hello":
-            self.session_screen.lecturer_hello(frame)
-        elif kind == "start_over":
-            self._held = []
-            self.mirror = Mirror()
-            self.session_screen.post_message(SessionScreen.StartOver(self.mirror))
-        elif kind in ("question", "tally", "reveal"):
-            self.session_screen.class_question(frame)
+    def _show(self, shown: object) -> None:
+        """What the feed does not keep in the mirror, on the app's loop, in order."""
+        screen = self.session_screen
+        if isinstance(shown, StartedAfresh):
+            self.feed.hold()  # until the screen has made its widgets again for the fresh session
+            screen.post_message(SessionScreen.StartOver(shown.mirror))
+        elif isinstance(shown, Said):
+            screen.lecturer_note(shown.at, "lesson", shown.text, "lesson")
+        elif isinstance(shown, Note):
+            screen.lecturer_note(shown.at, shown.who, shown.text, shown.kind)
+        elif isinstance(shown, dict):
+            kind = shown.get("share")
+            if kind == "lesson":
+                screen.lecturers_lesson(str(shown.get("shown", "")))
+            elif kind in ("question", "tally", "reveal"):
+                screen.class_question(shown)
 
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:
-        """The screen is ready for the fresh session: the frames held meanwhile go to it now."""
-        held, self._held = self._held, None
-        for frame in held or ():
-            self._frame(frame)
+        """The screen is ready for the fresh session: the lines held meanwhile go to it now."""
+        self.feed.release()
 
     # ----- what a follower may not do ------------------------------------------
 

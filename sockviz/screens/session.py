@@ -341,9 +341,10 @@ class SessionScreen(Screen[None]):
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
-        self.event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
+        at = self.session.now()
+        self.event_log.note(at, "lesson", message.text, kind="lesson")
         if self.share is not None:
-            self.share.note(self.session.now(), "lesson", message.text)
+            self.share.say(at, message.line, message.text)
 
     # ----- following a lecturer -------------------------------------------
 
@@ -357,26 +358,22 @@ class SessionScreen(Screen[None]):
         text: str
         kind: str
 
-    def lecturer_note(self, frame: dict) -> None:
-        at, text = frame.get("at"), frame.get("text")
-        if isinstance(at, int | float) and isinstance(text, str):
-            self.post_message(self.LecturerNote(float(at), str(frame.get("who")), text, str(frame.get("kind"))))
+    def lecturer_note(self, at: float, who: str, text: str, kind: str) -> None:
+        self.post_message(self.LecturerNote(at, who, text, kind))
 
     @on(LecturerNote)
     def _lecturer_note(self, note: LecturerNote) -> None:
         self.event_log.note(note.at, note.who, note.text, kind=note.kind)
 
-    def lecturers_lesson(self, frame: dict) -> None:
+    def lecturers_lesson(self, shown: str) -> None:
         """The lecturer's lesson panel, beside this follower's log as beside theirs."""
-        shown = frame.get("shown")
-        if isinstance(shown, str) and not self._rebuilding:
+        if not self._rebuilding:
             self.scenario_panel.show_lecturers(shown)
-
-    def lecturer_hello(self, frame: dict) -> None:
-        """The lecturer's first frame: nothing to show yet (the bar names the lecturer already)."""
 
     def following_ended(self, why: str) -> None:
         """The lecturer stopped sharing (or the connection broke): the screen stays, as it was, and says so."""
+        if not self.is_attached or self._rebuilding or self.app._exit:
+            return  # this follower is quitting too
         self.event_log.note(self.session.now(), "share", f"no longer following: {why}", kind="refused")
         self.bar.show_sharing(f"{why} · the screen shows the session as it was", warn=True)
 

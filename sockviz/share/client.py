@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 
@@ -26,9 +25,9 @@ class Refused(Exception):
 
 
 class Connection:
-    """One follower's connection to a shared session."""
+    """One follower's connection to a shared session: each frame (lines of text) goes to `on_frame`."""
 
-    def __init__(self, url: str, on_frame: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, url: str, on_frame: Callable[[str], None]) -> None:
         self.url = url
         self.on_frame = on_frame
         self._websocket: aiohttp.ClientWebSocketResponse | None = None
@@ -51,12 +50,10 @@ class Connection:
                         return f"the connection broke: {message.data}"
                     if message.type is not aiohttp.WSMsgType.TEXT:
                         continue
-                    frame = json.loads(message.data)
+                    if not self.frames:
+                        _check_hello(message.data)
                     self.frames += 1
-                    if frame.get("type") == "hello" and frame.get("version") != PROTOCOL_VERSION:
-                        raise Refused(f"the lecturer's sockviz speaks share protocol {frame.get('version')}, "
-                                      f"this one {PROTOCOL_VERSION}: use the same sockviz version")  # fmt: skip
-                    self.on_frame(frame)
+                    self.on_frame(message.data)
         except aiohttp.WSServerHandshakeError as error:
             if error.status == 403:
                 raise Refused("the join code is wrong: ask the lecturer for it (--code)") from None
@@ -78,3 +75,16 @@ class Connection:
         if websocket is not None:
             with contextlib.suppress(Exception):
                 await websocket.close()
+
+
+def _check_hello(frame: str) -> None:
+    """The first line is the share's hello, of this protocol's version; anything else is not followed."""
+    try:
+        hello = json.loads(frame.split("\n", 1)[0])
+    except ValueError:
+        hello = None
+    if not isinstance(hello, dict) or hello.get("share") != "hello":
+        raise Refused("that address answers, but not as a sockviz share")
+    if hello.get("version") != PROTOCOL_VERSION:
+        raise Refused(f"the lecturer's sockviz speaks share protocol {hello.get('version')}, this one "
+                      f"{PROTOCOL_VERSION}: use the same sockviz version")  # fmt: skip

@@ -1,99 +1,122 @@
-"""A follower's copy of the lecturer's session, rebuilt from the frames the share sends.
+"""A follower's copy of the lecturer's session, rebuilt from the lines the share sends.
 
-It answers the questions the session screen asks of a live session (its sockets and their snapshots,
-the socket each step acts on, the hints, the transfers, the guide's line) from the lecturer's pictures,
-and tells its listeners the lecturer's events in order, as a Session does. It runs no call: every step
-is refused with the reason. The benchmark's headless followers decode with this same class.
+The share sends the session format (the stream's: events, each socket's row when it changes, narration)
+and lines of its own (`{"share": ...}`): the facts the lecturer's screen shows beside them, the lesson
+panel, the class's question. `Feed` reads each line once, in order: a `Mirror` takes the session's, and
+the rest goes to whoever shows it (the follower app, or a benchmark's headless follower). A `Mirror`
+answers the questions the session screen asks of a live session, and tells its listeners the lecturer's
+events in order, as a Session does; it runs no call: every step is refused with the reason.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sockviz.core import (
-    Call,
-    Event,
-    Role,
-    Side,
-    SocketSnapshot,
-    Step,
-    StepArgs,
-    StepCalled,
-    StepFinished,
-    Target,
-)
+from sockviz.core import Call, Event, Role, Side, SocketSnapshot, Step, StepCalled, StepFinished, Target
 from sockviz.core.kernel.lingering import Ends, Lingering
 from sockviz.core.model.prediction import Prediction
-from sockviz.share.codec import decode_event, decode_snapshot
+from sockviz.core.story.recording.format import (
+    Ended,
+    EventRecord,
+    Header,
+    SessionStarted,
+    SocketsRecord,
+    decode,
+)
+from sockviz.core.story.recording.sockets import SocketState
 
 FOLLOWING = "you follow the lecturer's session: only the lecturer runs steps"
 """Why a follower's step does not run, on its greyed button and in its log."""
 
+SHARE_LINE = '{"share"'
+
 Listener = Callable[[Event], None]
-
-
-def _ends(value: Any) -> Ends | None:
-    if not value:
-        return None
-    (local_host, local_port), (remote_host, remote_port) = value
-    return (str(local_host), int(local_port)), (str(remote_host), int(remote_port))
 
 
 @dataclass(eq=False)
 class MirroredSocket:
-    """One of the lecturer's sockets, as its latest picture and the events since describe it."""
+    """One of the lecturer's sockets: its newest row from the lecturer, and its calls in progress from the events."""
 
-    id: int
-    name: str
-    role: Role
-    shot: SocketSnapshot
+    state: SocketState
     in_flight: list[Call] = field(default_factory=list)
-    lasting: str | None = None
-    after_close: Lingering | None = None
-    ends: Ends | None = None
     gone: bool = False
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    bound_port: int | None = None
-    seen_ends: Ends | None = None
 
-    def snapshot(self, *, with_repr: bool = True) -> SocketSnapshot:
-        """The lecturer's snapshot of it, as of the latest picture (with its repr)."""
-        return self.shot
+    @property
+    def id(self) -> int:
+        return self.state.id
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    @property
+    def role(self) -> Role:
+        return self.state.role
+
+    @property
+    def lasting(self) -> str | None:
+        return self.state.lasting
+
+    @property
+    def after_close(self) -> Lingering | None:
+        return self.state.after_close
+
+    @property
+    def ends(self) -> Ends | None:
+        return self.state.ends
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.state.bytes_sent
+
+    @property
+    def bytes_received(self) -> int:
+        return self.state.bytes_received
 
     @property
     def closed(self) -> bool:
-        return self.shot.closed
+        return self.state.closed
+
+    @property
+    def bound_port(self) -> int | None:
+        laddr = self.state.snapshot.laddr
+        return None if self.closed or not laddr else (laddr[1] or None)
+
+    def snapshot(self, *, with_repr: bool = True) -> SocketSnapshot:
+        """The lecturer's snapshot of it, as of its newest row (a closed socket keeps the addresses it had)."""
+        return self.state.as_shown()
 
     def current_ends(self) -> Ends | None:
-        return self.seen_ends
+        snap = self.state.snapshot
+        if self.closed or not snap.laddr or not snap.raddr:
+            return None
+        return (str(snap.laddr[0]), int(snap.laddr[1])), (str(snap.raddr[0]), int(snap.raddr[1]))
 
 
 class Mirror:
-    """The lecturer's session as far as the frames tell it; fed in one thread, read from any."""
-
-    follows = True
-    """Tells a screen that nothing here runs: steps are the lecturer's."""
+    """The lecturer's session as far as the lines tell it; fed in one thread, read from any."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.RLock()
         self._offset: float | None = None
-        """The lecturer's session clock minus ours, from the freshest picture (the least delayed)."""
+        """The lecturer's session clock minus ours, from the least delayed reading so far."""
         self._sockets: dict[int, MirroredSocket] = {}
         self._by_name: dict[str, MirroredSocket] = {}
         self._calls: dict[int, Call] = {}
         self._listeners: list[Listener] = []
-        self._session: dict[str, Any] = {}
+        self._facts: dict[str, Any] = {}
         self._chosen: dict[Target, int] = {}
         """Sockets this follower chose in its own table: only its own view changes."""
+        self.started: SessionStarted | None = None
+        self.ended = False
         self.events_seen = 0
-        self.last_event_at = 0.0
-        """The lecturer's session time of the newest event heard."""
+        self.last_event: Event | None = None
 
     # ----- what the screen reads --------------------------------------------
 
@@ -110,7 +133,7 @@ class Mirror:
         with self._lock:
             key = f"busy-{side.value}" if target is Target.BUSY else target.value
             chosen = self._chosen.get(target)
-            socket_id = chosen if chosen in self._sockets else self._session.get("current", {}).get(key)
+            socket_id = chosen if chosen in self._sockets else self._facts.get("current", {}).get(key)
             return self._sockets.get(socket_id) if isinstance(socket_id, int) else None
 
     def select(self, tracked: MirroredSocket) -> None:
@@ -119,28 +142,28 @@ class Mirror:
         with self._lock:
             self._chosen[target[tracked.role]] = tracked.id
 
-    def predict(self, chosen: Step, args: StepArgs | None = None) -> Prediction | None:
-        hint = self._session.get("hints", {}).get(chosen.id)
-        return None if not isinstance(hint, dict) else Prediction(**hint)
+    def predict(self, chosen: Step, args: object = None) -> Prediction | None:
+        hint = self._facts.get("hints", {}).get(chosen.id)
+        return Prediction(**hint) if isinstance(hint, dict) else None
 
-    def refusal(self, chosen: Step, args: StepArgs | None = None) -> str | None:
+    def refusal(self, chosen: Step, args: object = None) -> str | None:
         return FOLLOWING
 
     def last_transfer(self, side: Side) -> tuple[int, int] | None:
-        found = self._session.get("transfers", {}).get(side.value)
-        return None if not found else (int(found[0]), int(found[1]))
+        found = self._facts.get("transfers", {}).get(side.value)
+        return (int(found[0]), int(found[1])) if isinstance(found, list) and len(found) == 2 else None
 
     def listening_everywhere(self) -> list[str]:
-        return list(self._session.get("everywhere", ()))
+        return [str(name) for name in self._facts.get("everywhere", ())]
 
     def ports(self) -> frozenset[int]:
-        return frozenset(self._session.get("ports", ()))
+        return frozenset(int(port) for port in self._facts.get("ports", ()))
 
     def guide(self) -> str:
-        return str(self._session.get("guide", ""))
+        return str(self._facts.get("guide", ""))
 
     def read_lingering(self) -> None:
-        """The lecturer's kernel is asked by the lecturer; its answers come in the pictures."""
+        """The lecturer's kernel is asked by the lecturer; its answers come in the sockets' rows."""
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         with self._lock:
@@ -153,21 +176,29 @@ class Mirror:
 
         return unsubscribe
 
-    # ----- fed by the share's frames ------------------------------------------
+    # ----- fed by the lines --------------------------------------------------
 
-    def apply(self, frame: dict[str, Any]) -> None:
-        """An `events` or a `picture` frame (decoded JSON); other frames are for the app."""
-        kind = frame.get("type")
-        if kind == "events":
-            for record in frame.get("events", ()):
-                self._tell(decode_event(record))
-        elif kind == "picture":
-            self._picture(frame)
+    def take(self, record: EventRecord | SocketsRecord) -> None:
+        if isinstance(record, EventRecord):
+            self._tell(record.event)
+        else:
+            self._heard_at(record.at)
+            with self._lock:
+                for state in record.sockets:
+                    self._row(state)
+
+    def take_facts(self, facts: dict[str, Any]) -> None:
+        with self._lock:
+            self._facts = facts
+
+    def _heard_at(self, at: float) -> None:
+        offset = at - self._clock()
+        self._offset = offset if self._offset is None else max(self._offset, offset)
 
     def _tell(self, event: Event) -> None:
         with self._lock:
             self.events_seen += 1
-            self.last_event_at = event.at
+            self.last_event = event
             if isinstance(event, StepCalled):
                 self._calls[event.call.id] = event.call
                 tracked = self._by_name.get(event.call.socket_name)
@@ -179,37 +210,76 @@ class Mirror:
                     if event.call in tracked.in_flight:
                         tracked.in_flight.remove(event.call)
             listeners = tuple(self._listeners)
+        self._heard_at(event.at)
         for listener in listeners:
             listener(event)
 
-    def _picture(self, frame: dict[str, Any]) -> None:
-        at = frame.get("at")
-        if isinstance(at, int | float):
-            offset = float(at) - self._clock()
-            self._offset = offset if self._offset is None else max(self._offset, offset)
-        with self._lock:
-            for entry in frame.get("sockets", ()):
-                self._socket(entry)
-            if isinstance(frame.get("session"), dict):
-                self._session = frame["session"]
+    def _row(self, state: SocketState) -> None:
+        tracked = self._sockets.get(state.id)
+        if tracked is None:
+            tracked = MirroredSocket(state)
+            # Its calls told before its first row (an accept() on a listener just made, say) are its own too.
+            tracked.in_flight = [call for call in self._calls.values() if call.socket_name == state.name]
+            self._sockets[state.id] = tracked
+            self._by_name[state.name] = tracked
+        else:
+            tracked.state = state
 
-    def _socket(self, entry: dict[str, Any]) -> None:
-        after = entry.get("after_close")
-        calls = [self._calls[i] for i in entry.get("in_flight", ()) if i in self._calls]
-        tracked = MirroredSocket(
-            id=int(entry["id"]),
-            name=str(entry["name"]),
-            role=Role(entry["role"]),
-            shot=decode_snapshot(entry["snapshot"]),
-            in_flight=calls,
-            lasting=entry.get("lasting"),
-            after_close=None if not after else Lingering(str(after["state"]), after.get("expires")),
-            ends=_ends(entry.get("ends")),
-            gone=bool(entry.get("gone")),
-            bytes_sent=int(entry.get("bytes_sent", 0)),
-            bytes_received=int(entry.get("bytes_received", 0)),
-            bound_port=entry.get("bound_port"),
-            seen_ends=_ends(entry.get("current_ends")),
-        )
-        self._sockets[tracked.id] = tracked
-        self._by_name[tracked.name] = tracked
+
+@dataclass(frozen=True)
+class StartedAfresh:
+    """The lecturer reset the session: a new mirror, which the feed holds lines for until `release`."""
+
+    mirror: Mirror
+
+
+class Feed:
+    """The share's lines, in order: the session's to a Mirror, the rest to `show`."""
+
+    def __init__(self, show: Callable[[object], None]) -> None:
+        self.show = show
+        """Gets each `Said`, `Note` and `Ended` record, each share message (a dict), and `StartedAfresh`."""
+        self.mirror = Mirror()
+        self.lines = 0
+        self._held: list[str] | None = None
+
+    def frame(self, text: str) -> None:
+        for line in text.split("\n"):
+            self.line(line)
+
+    def line(self, line: str) -> None:
+        if self._held is not None:
+            self._held.append(line)
+            return
+        self.lines += 1
+        if line.startswith(SHARE_LINE):
+            message = json.loads(line)
+            if message.get("share") == "facts":
+                self.mirror.take_facts(message)
+            else:
+                self.show(message)
+            return
+        record = decode(line, "the lecturer's line")
+        if isinstance(record, EventRecord | SocketsRecord):
+            self.mirror.take(record)
+        elif isinstance(record, SessionStarted):
+            if self.mirror.started is not None:
+                self.mirror = Mirror()
+                self.mirror.started = record
+                self._held = []
+                self.show(StartedAfresh(self.mirror))
+            self.mirror.started = record
+        elif record is not None and not isinstance(record, Header):
+            if isinstance(record, Ended):
+                self.mirror.ended = True
+            self.show(record)  # Said, Note, Ended, and any record kind a later sockviz adds
+
+    def hold(self) -> None:
+        """Keep the lines that come from now on until `release` (a screen is making itself again)."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        for line in held or ():
+            self.line(line)

@@ -1,11 +1,14 @@
-"""`sockviz --share`: the lecturer's session, read-only, to every follower, from a thread of its own.
+"""`sockviz --share`: the lecturer's session, read-only, to every follower, off the lecturer's event loop.
 
-aiohttp's websocket server runs on its own event loop in its own thread, so the lecturer's event loop
-never waits for a follower: the session's listener only appends the event to a queue (it runs under the
-session's lock), and everything else (encoding, pictures of the sockets, sending to each follower) is
-done in the share's thread. Each follower has a queue of its own; one that falls too far behind is let go
-rather than slowing the others. Frames from followers are read here too: the one kind allowed (an answer
-to the open question, within the rate) is tallied, and everything else is dropped and counted.
+The session is written in the session format by the stream's `Recorder` (its events as they are told,
+each socket's row when it changes, from a thread of its own: hearing an event costs the session a queue's
+put). Its lines come here, to aiohttp's websocket server on an event loop of its own in another thread,
+which sends them on in frames of lines to every follower, keeps the current session's lines for those who
+join late, and adds the share's own lines (`{"share": ...}`): the facts a follower's screen shows beside
+the events (hints, targets, the guide), the lecturer's lesson panel, the class's question. Each follower
+has a queue of its own; one that falls too far behind is let go rather than slowing the others. Frames
+from followers are read here too: the one kind allowed (an answer to the open question, within the rate)
+is tallied, and everything else is dropped and counted.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from sockviz.core import Event, Session
+from sockviz.core import Session
 from sockviz.core.model.addresses import Endpoint, is_wildcard
-from sockviz.share.codec import encode_event
-from sockviz.share.picture import PictureTaker
+from sockviz.core.story.recording.format import Said, SocketsRecord, decode, encode
+from sockviz.core.story.recording.recorder import Recorder
+from sockviz.core.story.recording.sockets import SocketState
+from sockviz.share.facts import session_facts
 from sockviz.share.protocol import (
     DEFAULT_SHARE_PORT,
     FOLLOW_PATH,
@@ -39,19 +43,25 @@ from sockviz.share.protocol import (
     same_code,
 )
 
-PICTURE_SECONDS = 0.25
-"""How often followers get a picture of the sockets when nothing happens: the lecturer's table refreshes as often."""
+FACTS_SECONDS = 0.25
+"""How often the share looks at the session's facts (hints, targets, the guide) when nothing happens."""
 AFTER_EVENTS = 0.05
-"""How soon after events a picture follows, so a follower's table keeps up with its log."""
+"""How soon after events the facts are looked at again, so a follower's hints keep up with its log."""
 BATCH_SECONDS = 0.02
-"""Events that come together (a burst's thousands) go in one frame: at most one frame of events per this."""
+"""Lines that come together (a burst's thousands) go in one frame: at most one frame per this."""
 MAX_QUEUED = 2000
 """Frames a follower may have waiting; a follower that far behind is let go (it can join again)."""
 MAX_FOLLOWERS = 1000
-HISTORY_EVENTS = 100_000
-"""Events kept for followers who join late (a burst of a thousand clients makes about 4,000)."""
+HISTORY_LINES = 200_000
+"""Lines of the current session kept for followers who join late (a burst of a thousand clients makes
+about 5,000); beyond, the oldest go, and a late follower's log starts later."""
+CATCH_UP_LINES = 2000
+"""Lines per frame of a late follower's catch-up: big enough to be quick, small enough to interleave."""
 WRONG_CODE_PAUSE = 0.3
 """A wrong join code is answered after this pause, so codes cannot be tried quickly one after another."""
+SOCKETS_LINE = '{"record":"sockets"'
+SESSION_LINE = '{"record":"session"'
+HEADER_LINE = '{"record":"header"'
 
 
 @dataclass
@@ -78,10 +88,11 @@ class _Follower:
     websocket: web.WebSocketResponse
     queue: asyncio.Queue[str]
     limit: RateLimit
+    writer: asyncio.Task[None] | None = None
 
 
 class ShareServer:
-    """Publishes one session at a time to its followers; all of it runs in the share's own thread."""
+    """Publishes the lecturer's session (one after another, across resets) to its followers."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_SHARE_PORT, code: str | None = None) -> None:
         self.host = host
@@ -89,11 +100,9 @@ class ShareServer:
         self.code = code or new_code()
         self.dropped: Counter[str] = Counter()
         """Frames from followers dropped, by reason (`malformed`, `flooding`, `oversized`, `not an answer`...),
-        and joins refused (`wrong code`, `too many followers`)."""
+        and joins refused (`wrong code`, `too many followers`, `fell behind`)."""
         self.followers = 0
         """How many follow now (read from any thread)."""
-        self.endpoint: Endpoint | None = None
-        """The lecturer's host and port, for the hints a picture carries (connect() asks who listens there)."""
         self.question: Question | None = None
         self._inbox: deque[tuple[str, Any]] = deque()
         self._wake_due = False
@@ -101,21 +110,24 @@ class ShareServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._stopped = threading.Event()
+        self._recorder: Recorder | None = None
         self._session: Session | None = None
-        self._unsubscribe: Callable[[], None] = lambda: None
-        self._pictures: PictureTaker | None = None
-        self._history: list[str] = []
-        self._history_events = 0
-        self._full_picture = ""
-        self._picture_due = 0.0
-        self._last_picture = 0.0
+        self._endpoint: Endpoint | None = None
+        self._header = ""
+        self._history: deque[str] = deque(maxlen=HISTORY_LINES)
+        """The current session's lines but its sockets' rows, which `_latest` keeps (the newest of each)."""
+        self._latest: dict[int, SocketState] = {}
+        self._latest_read: tuple[float, int] = (0.0, 0)
+        self._facts_line = ""
+        self._lesson_line = ""
+        self._lesson_told = ""
+        self._facts_due = 0.0
+        self._last_facts = 0.0
         self._members: dict[int, _Follower] = {}
         self._numbers = iter(range(1, 1 << 62))
         self._asked = 0
-        self._lesson_told = ""
-        self._lesson_frame = ""
-        self._picture_task: asyncio.Task[None] | None = None
         self._tally_due = False
+        self._facts_task: asyncio.Task[None] | None = None
 
     @property
     def exposed(self) -> bool:
@@ -137,21 +149,24 @@ class ShareServer:
         self._thread.start()
         ready.wait(5)
 
-    def share(self, session: Session) -> None:
-        """Publish this session from now on; a session shared before is over, and followers start afresh."""
-        self._unsubscribe()
-        self._post("session", session)
-        self._unsubscribe = session.subscribe(self._heard)
+    def share(self, session: Session, endpoint: Endpoint) -> None:
+        """Publish this session from now on (the lecturer's host, port and family are `endpoint`'s); a session
+        shared before ends here, and followers start afresh with the lecturer."""
+        if self._recorder is None:
+            self._recorder = Recorder(self._line, source="share")
+        self._post("session", (session, endpoint))
+        self._recorder.start(session, endpoint.host, endpoint.port, endpoint.family)
 
-    def note(self, at: float, who: str, text: str, kind: str = "lesson") -> None:
-        """A line of the log that is no event (a lesson's narration), for every follower's log."""
-        self._post("note", {"type": "note", "at": at, "who": who, "text": text, "kind": kind})
+    def say(self, at: float, line: int, text: str) -> None:
+        """A lesson's narration, at the time the lecturer's log gives it, in its place among the events."""
+        if self._recorder is not None:
+            self._recorder.add(Said(at=at, line=line, text=text))
 
     def lesson(self, shown: str) -> None:
         """The lecturer's lesson panel as it reads now ("" when no lesson is loaded): sent when it changes."""
         if shown != self._lesson_told:
             self._lesson_told = shown
-            self._post("lesson", {"type": "lesson", "shown": shown})
+            self._post("share", {"share": "lesson", "shown": shown})
 
     def ask(self, step_id: str, text: str, choices: tuple[str, ...], *, hidden: bool = False) -> None:
         """Open a question to the class: each follower may answer once (a new answer replaces theirs)."""
@@ -162,7 +177,7 @@ class ShareServer:
         self._post("reveal", (answer, evidence))
 
     def show_tally(self, shown: bool) -> None:
-        """Let the class's histogram be seen (peer instruction: hidden until the reveal)."""
+        """Let the class see the histogram (peer instruction: hidden until the reveal)."""
         self._post("shown", shown)
 
     def tally(self) -> tuple[dict[str, int], int] | None:
@@ -173,8 +188,9 @@ class ShareServer:
         return question.tally(), self.followers
 
     def stop(self) -> None:
-        """Stop serving: followers are told the session is over. Returns within a second."""
-        self._unsubscribe()
+        """Stop serving: followers hear the session end. Returns within about a second."""
+        if self._recorder is not None:
+            self._recorder.stop(timeout=0.5)
         loop = self._loop
         if loop is None or self._stopped.is_set():
             return
@@ -182,9 +198,9 @@ class ShareServer:
             asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
         self._stopped.wait(1.0)
 
-    def _heard(self, event: Event) -> None:
-        """The session's listener: runs under the session's lock, in the thread that caused the event."""
-        self._post("event", event)
+    def _line(self, text: str) -> None:
+        """The recorder's writer, in the recorder's thread: one line of the session format, with its newline."""
+        self._post("line", text.rstrip("\n"))
 
     def _post(self, kind: str, item: Any) -> None:
         self._inbox.append((kind, item))
@@ -202,6 +218,8 @@ class ShareServer:
         try:
             loop.run_until_complete(self._serve(listener))
             ready.set()
+            if self._inbox:
+                loop.call_soon(self._wake)
             loop.run_forever()
         finally:
             ready.set()
@@ -215,12 +233,16 @@ class ShareServer:
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.SockSite(self._runner, listener, shutdown_timeout=0.5).start()
-        self._picture_task = asyncio.get_running_loop().create_task(self._picture_loop())
+        self._facts_task = asyncio.get_running_loop().create_task(self._facts_loop())
 
     async def _shutdown(self) -> None:
-        if self._picture_task is not None:
-            self._picture_task.cancel()
-        closing = [member.websocket.close(message=b"the lecturer stopped sharing") for member in self._members.values()]
+        self._drain()
+        if self._facts_task is not None:
+            self._facts_task.cancel()
+        for member in self._members.values():
+            with contextlib.suppress(asyncio.QueueFull):
+                member.queue.put_nowait("")  # the writer closes once it has sent what is queued
+        closing = [member.writer for member in self._members.values() if member.writer is not None]
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 0.5)
         if self._runner is not None:
@@ -234,69 +256,79 @@ class ShareServer:
 
     def _drain(self) -> None:
         self._wake_due = False
-        events: list[dict] = []
+        lines: list[str] = []
         while self._inbox:
             kind, item = self._inbox.popleft()
-            if kind == "event":
-                events.append(encode_event(item))
+            if kind == "line":
+                self._keep(item)
+                lines.append(item)
                 continue
-            if events:
-                self._publish_events(events)
-                events = []
+            if lines:
+                self._broadcast("\n".join(lines))
+                lines = []
             self._handle(kind, item)
-        if events:
-            self._publish_events(events)
+        if lines:
+            self._broadcast("\n".join(lines))
+            self._facts_due = min(self._facts_due or float("inf"), time.monotonic() + AFTER_EVENTS)
+
+    def _keep(self, line: str) -> None:
+        """A line for those who join later: the header, the current session's lines, each socket's newest row."""
+        if line.startswith(SOCKETS_LINE):
+            record = decode(line)
+            if isinstance(record, SocketsRecord):
+                self._latest.update((state.id, state) for state in record.sockets)
+                self._latest_read = (record.at, record.after)
+        elif line.startswith(HEADER_LINE):
+            self._header = line
+        elif line.startswith(SESSION_LINE):
+            self._history.clear()
+            self._latest.clear()
+            self._history.append(line)
+        else:
+            self._history.append(line)
 
     def _handle(self, kind: str, item: Any) -> None:
         if kind == "session":
-            had = self._session is not None
-            self._session = item
-            self._pictures = PictureTaker(item, self.endpoint)
-            self._history, self._history_events = [], 0
-            if had:
-                self._publish({"type": "start_over"})
-            self._picture_due = time.monotonic()
-        elif kind == "note":
-            self._publish(item)
-        elif kind == "lesson":
-            self._lesson_frame = json.dumps(item)
-            self._broadcast(self._lesson_frame)
+            self._session, self._endpoint = item
+            self._facts_due = time.monotonic()
+        elif kind == "share":
+            line = json.dumps(item)
+            if item.get("share") == "lesson":
+                self._lesson_line = line
+            self._broadcast(line)
         elif kind == "ask":
             step_id, text, choices, hidden = item
             self._asked += 1
             self.question = Question(self._asked, step_id, text, choices, hidden=hidden)
-            self._broadcast(json.dumps(self._question_frame()))
+            self._broadcast(json.dumps(self._question_message()))
         elif kind == "shown" and self.question is not None:
             self.question.hidden = not item
-            self._broadcast(json.dumps(self._question_frame()))
+            self._broadcast(json.dumps(self._question_message()))
         elif kind == "reveal" and self.question is not None:
             answer, evidence = item
             question, self.question = self.question, None
-            frame = {"type": "reveal", "question": question.number, "answer": answer, "evidence": evidence,
-                     "tally": question.tally()}  # fmt: skip
-            for number, member in self._members.items():
-                mine = question.answers.get(number)
-                self._send(member, json.dumps({**frame, "yours": mine}))
+            message = {"share": "reveal", "question": question.number, "answer": answer, "evidence": evidence,
+                       "tally": question.tally()}  # fmt: skip
+            for number, member in list(self._members.items()):
+                self._send(member, json.dumps({**message, "yours": question.answers.get(number)}))
 
-    def _question_frame(self) -> dict[str, Any]:
+    def _question_message(self) -> dict[str, Any]:
         question = self.question
         assert question is not None
-        return {"type": "question", "question": question.number, "step": question.step_id, "text": question.text,
+        return {"share": "question", "question": question.number, "step": question.step_id, "text": question.text,
                 "choices": list(question.choices), "tally": None if question.hidden else question.tally()}  # fmt: skip
 
-    def _publish_events(self, events: list[dict]) -> None:
-        self._publish({"type": "events", "events": events})
-        self._history_events += len(events)
-        while self._history_events > HISTORY_EVENTS and len(self._history) > 1:
-            oldest = json.loads(self._history.pop(0))
-            self._history_events -= len(oldest.get("events", ()))
-        self._picture_due = min(self._picture_due or float("inf"), time.monotonic() + AFTER_EVENTS)
-
-    def _publish(self, frame: dict[str, Any]) -> None:
-        """A frame for every follower now, and for those who join later."""
-        text = json.dumps(frame)
-        self._history.append(text)
-        self._broadcast(text)
+    def _catch_up(self) -> list[str]:
+        """What a follower who joins now is sent first: the session so far, then the live lines."""
+        lines = [self._header] if self._header else []
+        lines += self._history
+        if self._latest:
+            at, after = self._latest_read
+            lines.append(encode(SocketsRecord(at=at, after=after, sockets=tuple(self._latest.values()))))
+        lines += [line for line in (self._facts_line, self._lesson_line) if line]
+        if self.question is not None:
+            lines.append(json.dumps(self._question_message()))
+        return ["\n".join(lines[i : i + CATCH_UP_LINES]) for i in range(0, len(lines), CATCH_UP_LINES)]
 
     def _broadcast(self, text: str) -> None:
         for member in list(self._members.values()):
@@ -307,32 +339,32 @@ class ShareServer:
             member.queue.put_nowait(text)
         except asyncio.QueueFull:
             self.dropped["fell behind"] += 1
-            self._let_go(member)
+            self._members.pop(member.number, None)
+            self.followers = len(self._members)
+            if member.writer is not None:
+                member.writer.cancel()
+            asyncio.get_running_loop().create_task(member.websocket.close(message=b"fell too far behind"))
 
-    def _let_go(self, member: _Follower) -> None:
-        self._members.pop(member.number, None)
-        self.followers = len(self._members)
-        asyncio.get_running_loop().create_task(member.websocket.close(message=b"fell too far behind"))
-
-    async def _picture_loop(self) -> None:
+    async def _facts_loop(self) -> None:
         while True:
             await asyncio.sleep(AFTER_EVENTS / 2)
             now = time.monotonic()
-            due = self._picture_due and now >= self._picture_due
-            if self._pictures is None or not (due or now - self._last_picture >= PICTURE_SECONDS):
+            due = self._facts_due and now >= self._facts_due
+            session = self._session
+            if session is None or not (due or now - self._last_facts >= FACTS_SECONDS):
                 continue
-            self._picture_due, self._last_picture = 0.0, now
-            if self._inbox:
-                self._drain()  # the events before the picture go before it
+            self._facts_due, self._last_facts = 0.0, now
             try:
-                delta, full = self._pictures.take()
-            except Exception:  # noqa: BLE001 - a socket closed under its feet: the next picture will do
+                facts = session_facts(session, self._endpoint)
+            except Exception:  # noqa: BLE001 - a socket closed under its feet: the next look will do
                 continue
-            self._full_picture = json.dumps(full)
-            self._broadcast(json.dumps(delta))
+            line = json.dumps({"share": "facts", **facts})
+            if line != self._facts_line:
+                self._facts_line = line
+                self._broadcast(line)
             question = self.question
             if self._tally_due and question is not None and not question.hidden:
-                self._broadcast(json.dumps({"type": "tally", "question": question.number, "tally": question.tally()}))
+                self._broadcast(json.dumps({"share": "tally", "question": question.number, "tally": question.tally()}))
             self._tally_due = False
 
     # ----- one follower ---------------------------------------------------------
@@ -347,36 +379,28 @@ class ShareServer:
             return web.Response(status=503, text=f"{MAX_FOLLOWERS} already follow")
         websocket = web.WebSocketResponse(max_msg_size=MAX_FOLLOWER_FRAME, heartbeat=20, compress=False)
         await websocket.prepare(request)
+        self._drain()  # every line so far is in the history, and none is sent twice
         member = _Follower(next(self._numbers), websocket, asyncio.Queue(MAX_QUEUED), RateLimit(now=time.monotonic()))
-        # Nothing awaits between copying the history and joining the members: no frame is missed or sent twice.
-        hello = {"type": "hello", "version": PROTOCOL_VERSION, "follower": member.number}
-        if self.endpoint is not None:
-            hello["endpoint"] = {"host": self.endpoint.host, "port": self.endpoint.port,
-                                 "family": self.endpoint.family.name}  # fmt: skip
-        catch_up = [json.dumps(hello), *self._history]
-        if self._full_picture:
-            catch_up.append(self._full_picture)
-        if self._lesson_frame:
-            catch_up.append(self._lesson_frame)
-        if self.question is not None:
-            catch_up.append(json.dumps(self._question_frame()))
+        hello = json.dumps({"share": "hello", "version": PROTOCOL_VERSION, "follower": member.number})
+        catch_up = [hello, *self._catch_up()]
         self._members[member.number] = member
         self.followers = len(self._members)
-        writer = asyncio.get_running_loop().create_task(self._write(member, catch_up))
+        member.writer = asyncio.get_running_loop().create_task(self._write(member, catch_up))
         try:
             await self._read(member)
         finally:
             self._members.pop(member.number, None)
             self.followers = len(self._members)
-            writer.cancel()
+            member.writer.cancel()
         return websocket
 
     async def _write(self, member: _Follower, catch_up: list[str]) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError, asyncio.CancelledError):
+        with contextlib.suppress(ConnectionError, RuntimeError):
             for text in catch_up:
                 await member.websocket.send_str(text)
-            while True:
-                await member.websocket.send_str(await member.queue.get())
+            while text := await member.queue.get():
+                await member.websocket.send_str(text)
+            await member.websocket.close(message=b"the lecturer stopped sharing")
 
     async def _read(self, member: _Follower) -> None:
         async for message in member.websocket:
@@ -397,7 +421,7 @@ class ShareServer:
                 continue
             assert question is not None
             question.answers[member.number] = answer.choice
-            self._tally_due = True  # sent with the next picture: 200 answers at once make one frame, not 200
+            self._tally_due = True  # sent with the next facts: 200 answers at once make one frame, not 200
 
 
 def _loopback(host: str) -> bool:

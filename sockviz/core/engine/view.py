@@ -21,16 +21,36 @@ from sockviz.core.model.steps import Side, Step, Target
 class SocketView(Protocol):
     """One socket of a session, open or closed, as the table, the detail and the guide read it."""
 
-    id: int
-    name: str
-    role: Role
-    in_flight: list[Call]
-    lasting: str | None
-    after_close: Lingering | None
-    ends: Ends | None
-    gone: bool
-    bytes_sent: int
-    bytes_received: int
+    # Read-only: a copy of a socket (a follower's) reads them from its latest row.
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def in_flight(self) -> list[Call]: ...
+
+    @property
+    def lasting(self) -> str | None: ...
+
+    @property
+    def after_close(self) -> Lingering | None: ...
+
+    @property
+    def ends(self) -> Ends | None: ...
+
+    @property
+    def gone(self) -> bool: ...
+
+    @property
+    def bytes_sent(self) -> int: ...
+
+    @property
+    def bytes_received(self) -> int: ...
 
     @property
     def closed(self) -> bool: ...

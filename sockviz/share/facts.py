@@ -1,0 +1,43 @@
+"""What the lecturer's screen reads of the session itself, beyond its events and sockets, for followers.
+
+The session format carries the events and each socket's row; a follower's screen also shows the sockets
+each step acts on, the kernel's hints on the steps (`waits`, `2 ready`), a transfer's progress, the
+sockets listening on every interface and the log's `next:` line. The share's thread reads them from the
+live session (its readings are safe from any thread) and sends them when they change, as a share frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sockviz.core import STEPS, Session, Side, StepArgs, Target
+from sockviz.core.model.addresses import Endpoint
+from sockviz.core.story.next_steps import next_line
+
+HINTED = tuple(s for s in STEPS if s.blocks_until)
+"""The steps whose line carries the kernel's hint (`waits`, `2 ready`)."""
+
+TARGETS = (Target.LISTENER, Target.CONNECTION, Target.CLIENT)
+
+
+def session_facts(session: Session, endpoint: Endpoint | None) -> dict[str, Any]:
+    """The sockets the steps act on (by id), the hints, the transfers, the wildcard listeners and the guide."""
+    current: dict[str, int | None] = {}
+    for target in TARGETS:
+        tracked = session.current(target)
+        current[target.value] = None if tracked is None else tracked.id
+    for side in Side:
+        busy = session.current(Target.BUSY, side)
+        current[f"busy-{side.value}"] = None if busy is None else busy.id
+    hints = {}
+    for chosen in HINTED:
+        prediction = session.predict(chosen, StepArgs(endpoint=endpoint))
+        hints[chosen.id] = None if prediction is None else vars(prediction)
+    return {
+        "current": current,
+        "hints": hints,
+        "transfers": {side.value: session.last_transfer(side) for side in Side},
+        "everywhere": session.listening_everywhere(),
+        "ports": sorted(session.ports()),
+        "guide": next_line(session),
+    }
