@@ -277,6 +277,8 @@ class SessionScreen(Screen[None]):
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self.event_log.show(event)
+        if self.share is not None and (live := self.live) is not None:
+            self.share.shown(live, event.seq)  # followers get it now, in the log's order
         self.timeline.add(event)
         timeline_view = self.timeline_view
         if timeline_view.display:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sockviz.core import Call, Event, Role, Side, SocketSnapshot, Step, StepCalled, StepFinished, Target
 from sockviz.core.kernel.lingering import Ends, Lingering
+from sockviz.core.kernel.snapshot import Address
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.story.recording.format import (
     Ended,
@@ -81,6 +82,10 @@ class MirroredSocket:
     @property
     def closed(self) -> bool:
         return self.state.closed
+
+    @property
+    def last_addresses(self) -> tuple[Address | None, Address | None] | None:
+        return self.state.addresses_while_open if self.closed else None
 
     @property
     def bound_port(self) -> int | None:

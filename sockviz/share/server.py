@@ -59,6 +59,9 @@ CATCH_UP_LINES = 2000
 """Lines per frame of a late follower's catch-up: big enough to be quick, small enough to interleave."""
 WRONG_CODE_PAUSE = 0.3
 """A wrong join code is answered after this pause, so codes cannot be tried quickly one after another."""
+SHOWN_PATIENCE = 1.0
+"""How long an event may wait for the lecturer's screen to show it before followers get it anyway."""
+EVENT_LINE = '{"record":"event"'
 SOCKETS_LINE = '{"record":"sockets"'
 SESSION_LINE = '{"record":"session"'
 HEADER_LINE = '{"record":"header"'
@@ -128,6 +131,13 @@ class ShareServer:
         self._asked = 0
         self._tally_due = False
         self._facts_task: asyncio.Task[None] | None = None
+        self._pending: deque[tuple[str, int | None, float]] = deque()
+        """The recorder's lines not sent yet: (line, its event's seq or None, when it came). An event waits
+        until the lecturer's screen has shown it (`shown`), and the lines after it wait behind it."""
+        self._shown_seq = 0
+        self._released_seq = 0
+        self._saids: deque[tuple[int, str, float]] = deque()
+        """Narrations not sent yet: (the seq of the last event the lecturer's log had before it, the line, when)."""
 
     @property
     def exposed(self) -> bool:
@@ -157,10 +167,15 @@ class ShareServer:
         self._post("session", (session, endpoint))
         self._recorder.start(session, endpoint.host, endpoint.port, endpoint.family)
 
+    def shown(self, session: Session, seq: int) -> None:
+        """The lecturer's screen has put this event in its log (called on the lecturer's event loop, per event:
+        an append). Followers get each event once the lecturer's log has it, so a narration the log put between
+        two events (the log tells both in the order its screen handled them) is between them for them too."""
+        self._post("shown", (session, seq))
+
     def say(self, at: float, line: int, text: str) -> None:
-        """A lesson's narration, at the time the lecturer's log gives it, in its place among the events."""
-        if self._recorder is not None:
-            self._recorder.add(Said(at=at, line=line, text=text))
+        """A lesson's narration, as the lecturer's log wrote it just now (at `at`), after the events it has."""
+        self._post("said", encode(Said(at=at, line=line, text=text)))
 
     def lesson(self, shown: str) -> None:
         """The lecturer's lesson panel as it reads now ("" when no lesson is loaded): sent when it changes."""
@@ -178,7 +193,7 @@ class ShareServer:
 
     def show_tally(self, shown: bool) -> None:
         """Let the class see the histogram (peer instruction: hidden until the reveal)."""
-        self._post("shown", shown)
+        self._post("tally shown", shown)
 
     def tally(self) -> tuple[dict[str, int], int] | None:
         """The open question's counts by choice and how many follow, or None; read from any thread."""
@@ -230,13 +245,17 @@ class ShareServer:
     async def _serve(self, listener: socket.socket) -> None:
         app = web.Application()
         app.router.add_get(FOLLOW_PATH, self._follow)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        await web.SockSite(self._runner, listener, shutdown_timeout=0.5).start()
+        await web.SockSite(self._runner, listener).start()
         self._facts_task = asyncio.get_running_loop().create_task(self._facts_loop())
 
     async def _shutdown(self) -> None:
         self._drain()
+        out: list[str] = []
+        self._release(out, everything=True)
+        if out:
+            self._broadcast("\n".join(out))
         if self._facts_task is not None:
             self._facts_task.cancel()
         for member in self._members.values():
@@ -256,20 +275,54 @@ class ShareServer:
 
     def _drain(self) -> None:
         self._wake_due = False
-        lines: list[str] = []
+        out: list[str] = []
         while self._inbox:
             kind, item = self._inbox.popleft()
             if kind == "line":
-                self._keep(item)
-                lines.append(item)
-                continue
-            if lines:
-                self._broadcast("\n".join(lines))
-                lines = []
-            self._handle(kind, item)
-        if lines:
-            self._broadcast("\n".join(lines))
+                self._pending.append((item, _seq(item), time.monotonic()))
+            elif kind == "shown":
+                session, seq = item
+                if session is self._session:
+                    self._shown_seq = max(self._shown_seq, seq)
+            elif kind == "said":
+                self._saids.append((self._shown_seq, item, time.monotonic()))
+            else:
+                self._release(out, everything=kind == "session")  # a new session: the last one's lines all go
+                if out:
+                    self._broadcast("\n".join(out))
+                    out = []
+                self._handle(kind, item)
+        self._release(out)
+        if out:
+            self._broadcast("\n".join(out))
             self._facts_due = min(self._facts_due or float("inf"), time.monotonic() + AFTER_EVENTS)
+
+    def _release(self, out: list[str], *, everything: bool = False) -> None:
+        """Move the lines that may go now to `out`, in the lecturer's log's order: events up to the last one the
+        lecturer's screen has shown, each narration once the events its log had before it are out. A line that
+        waited `SHOWN_PATIENCE` goes anyway (a screen that closes or resets never shows some events)."""
+        patience = time.monotonic() - SHOWN_PATIENCE
+        while True:
+            if self._saids:
+                after, line, came = self._saids[0]
+                waiting = self._pending[0][1] if self._pending else None
+                if self._released_seq >= after or everything or came < patience or (waiting or 0) > after:
+                    self._saids.popleft()
+                    self._keep(line)
+                    out.append(line)
+                    continue
+            if not self._pending:
+                return
+            line, seq, came = self._pending[0]
+            if seq is not None and seq > self._shown_seq and not everything and came > patience:
+                return
+            if seq is not None and self._saids and seq > self._saids[0][0] and not everything:
+                return  # a narration goes first
+            self._pending.popleft()
+            self._keep(line)
+            out.append(line)
+            if seq is not None:
+                self._released_seq = seq
 
     def _keep(self, line: str) -> None:
         """A line for those who join later: the header, the current session's lines, each socket's newest row."""
@@ -290,6 +343,7 @@ class ShareServer:
     def _handle(self, kind: str, item: Any) -> None:
         if kind == "session":
             self._session, self._endpoint = item
+            self._shown_seq = self._released_seq = 0
             self._facts_due = time.monotonic()
         elif kind == "share":
             line = json.dumps(item)
@@ -301,7 +355,7 @@ class ShareServer:
             self._asked += 1
             self.question = Question(self._asked, step_id, text, choices, hidden=hidden)
             self._broadcast(json.dumps(self._question_message()))
-        elif kind == "shown" and self.question is not None:
+        elif kind == "tally shown" and self.question is not None:
             self.question.hidden = not item
             self._broadcast(json.dumps(self._question_message()))
         elif kind == "reveal" and self.question is not None:
@@ -349,6 +403,9 @@ class ShareServer:
         while True:
             await asyncio.sleep(AFTER_EVENTS / 2)
             now = time.monotonic()
+            waited = [lines[0][2] for lines in (self._pending, self._saids) if lines]
+            if waited and min(waited) < now - SHOWN_PATIENCE:
+                self._drain()  # lines that an event the lecturer's screen never showed held back
             due = self._facts_due and now >= self._facts_due
             session = self._session
             if session is None or not (due or now - self._last_facts >= FACTS_SECONDS):
@@ -422,6 +479,17 @@ class ShareServer:
             assert question is not None
             question.answers[member.number] = answer.choice
             self._tally_due = True  # sent with the next facts: 200 answers at once make one frame, not 200
+
+
+def _seq(line: str) -> int | None:
+    """An event line's seq (the session format writes one per event), None for every other line."""
+    if not line.startswith(EVENT_LINE):
+        return None
+    try:
+        seq = json.loads(line).get("seq")
+    except ValueError:
+        return None
+    return seq if isinstance(seq, int) else None
 
 
 def _loopback(host: str) -> bool:

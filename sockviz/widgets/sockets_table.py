@@ -119,8 +119,12 @@ class SocketsTable(DataTable[Text]):
             just_closed = snap.closed and key not in self._closed_rows  # its address cells change style
             if snap.closed:
                 self._closed_rows.add(key)
-                if before is not None:  # the addresses it had while open, as the kernel reported them
-                    for column in ADDRESSES:
+                # The addresses it had while open: as the session kept them when it last connected, was accepted
+                # or closed, or else as this table last showed them.
+                for column, address in zip(ADDRESSES, tracked.last_addresses or (None, None), strict=True):
+                    if address is not None:
+                        texts[column] = str(address)
+                    elif before is not None:
                         texts[column] = before[column] or texts[column]
             if before is None:
                 self.add_row(*(self._cell(key, column, texts[column]) for column, _ in COLUMNS), key=key)

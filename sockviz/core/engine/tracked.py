@@ -7,11 +7,12 @@ socket keeps a session-unique id and the Python name it has in the session's cod
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sockviz.core.kernel.lingering import Ends, Lingering
-from sockviz.core.kernel.snapshot import SocketSnapshot, take_snapshot
+from sockviz.core.kernel.snapshot import Address, SocketSnapshot, take_snapshot
 from sockviz.core.model.events import Call
 
 
@@ -54,6 +55,10 @@ class TrackedSocket:
     """What an earlier call left this socket unable to do, in a few words, for the table: a listener that
     shutdown() stopped listening says so until listen() runs again."""
 
+    last_addresses: tuple[Address | None, Address | None] | None = None
+    """(laddr, raddr) as Python gave them when the socket last connected, was accepted or was closed: a closed
+    socket's row goes on showing them (a refresh of the table may have missed it while it was connected)."""
+
     def snapshot(self, *, with_repr: bool = True) -> SocketSnapshot:
         return take_snapshot(self.sock, with_repr=with_repr)
 
@@ -90,3 +95,14 @@ class TrackedSocket:
         """Keep the connection's addresses: once it closes (or even half-closes) the socket forgets them."""
         if self.ends is None:
             self.ends = self.current_ends()
+        before = self.last_addresses or (None, None)
+        local, remote = _address(self.sock.getsockname), _address(self.sock.getpeername)
+        if local is not None or remote is not None:
+            self.last_addresses = (local or before[0], remote or before[1])
+
+
+def _address(read: Callable[[], Address]) -> Address | None:
+    try:
+        return read()
+    except OSError:
+        return None

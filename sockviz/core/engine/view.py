@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sockviz.core.engine.tracked import Role
 from sockviz.core.kernel.lingering import Ends, Lingering
-from sockviz.core.kernel.snapshot import SocketSnapshot
+from sockviz.core.kernel.snapshot import Address, SocketSnapshot
 from sockviz.core.model.events import Call, Event
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.steps import Side, Step, Target
@@ -51,6 +51,9 @@ class SocketView(Protocol):
 
     @property
     def bytes_received(self) -> int: ...
+
+    @property
+    def last_addresses(self) -> tuple[Address | None, Address | None] | None: ...
 
     @property
     def closed(self) -> bool: ...

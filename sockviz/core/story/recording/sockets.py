@@ -66,5 +66,7 @@ def socket_state(
         after_close=tracked.after_close,
         bytes_sent=tracked.bytes_sent,
         bytes_received=tracked.bytes_received,
-        addresses_while_open=addresses_while_open,
+        addresses_while_open=tracked.last_addresses
+        if snapshot.closed and tracked.last_addresses
+        else addresses_while_open,
     )
