@@ -9,15 +9,20 @@ first), the sockets' snapshots four times a second. Nothing a follower presses r
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 
 from sockviz.app import SockvizBase
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.story.recording.format import Note, Said
+from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
 from sockviz.share.mirror import FOLLOWING, Feed, Mirror, StartedAfresh
 from sockviz.share.protocol import follow_url
+
+if TYPE_CHECKING:
+    from sockviz.share.client import Connection
 
 NOT_HERE = {
     "reset_session": "the lecturer resets the session, not a follower",
@@ -34,6 +39,10 @@ class FollowApp(SockvizBase):
         self.address = (host, port)
         self.url = follow_url(host, port, code)
         self.feed = Feed(self._show)
+        self.question: dict[str, Any] | None = None
+        """The lecturer's open question to the class, as the share sent it."""
+        self.answers: dict[int, str] = {}
+        self.connection: Connection | None = None
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self.session_screen = SessionScreen(
             self.feed.mirror, LOOPBACK[socket.AF_INET], 0, socket.AF_INET, following=where
@@ -74,7 +83,50 @@ class FollowApp(SockvizBase):
             if kind == "lesson":
                 screen.lecturers_lesson(str(shown.get("shown", "")))
             elif kind in ("question", "tally", "reveal"):
-                screen.class_question(shown)
+                self._class_question(shown)
+
+    # ----- the class's question -------------------------------------------------
+
+    def _class_question(self, message: dict[str, Any]) -> None:
+        kind, number = message.get("share"), message.get("question")
+        if kind == "question":
+            fresh = self.question is None or self.question.get("question") != number
+            self.question = message
+            if isinstance(self.screen, ClassQuestion):
+                self.screen.show_tally(message.get("tally"))
+            elif fresh:
+                self.ask()
+        elif kind == "tally" and isinstance(self.screen, ClassQuestion) and self.screen.number == number:
+            self.screen.show_tally(message.get("tally"))
+        elif kind == "reveal":
+            if isinstance(self.screen, ClassQuestion):
+                self.screen.dismiss(None)
+            text = reveal_text(message, self.question)
+            self.question = None
+            self.session_screen.lecturer_note(self.mirror.now(), "class", text, "guide")
+            self.notify(text, title="the class question", markup=False)
+
+    def ask(self) -> None:
+        """Show the open question (again): the follower's answer goes to the lecturer."""
+        question = self.question
+        if question is None or isinstance(self.screen, ClassQuestion):
+            return
+        number = int(question["question"])
+
+        def answered(choice: str | None) -> None:
+            if choice is not None and self.connection is not None:
+                self.connection.answer(number, choice)
+                self.answers[number] = choice
+                self.session_screen.lecturer_note(self.mirror.now(), "class", f"you answer: {choice}", "guide")
+
+        self.push_screen(ClassQuestion(question), answered)
+
+    def action_toggle_predict(self) -> None:
+        """A follower's predict key opens the class's open question again (the lecturer's key asks it)."""
+        if self.question is None:
+            self.notify("no question is open: the lecturer's predict key asks the class", markup=False)
+        else:
+            self.ask()
 
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:

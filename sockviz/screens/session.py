@@ -379,9 +379,6 @@ class SessionScreen(Screen[None]):
         self.event_log.note(self.session.now(), "share", f"no longer following: {why}", kind="refused")
         self.bar.show_sharing(f"{why} · the screen shows the session as it was", warn=True)
 
-    def class_question(self, frame: dict) -> None:
-        """The lecturer's question to the class, its tally, or its answer (later: the question panel)."""
-
     # ----- choosing sockets -----------------------------------------------
 
     @on(DataTable.RowHighlighted, "#sockets")

@@ -111,6 +111,7 @@ class Mirror:
         self._lock = threading.RLock()
         self._offset: float | None = None
         """The lecturer's session clock minus ours, from the least delayed reading so far."""
+        self._made = clock()
         self._sockets: dict[int, MirroredSocket] = {}
         self._by_name: dict[str, MirroredSocket] = {}
         self._calls: dict[int, Call] = {}
@@ -127,7 +128,8 @@ class Mirror:
 
     def now(self) -> float:
         """The lecturer's session time, as well as this follower can tell it."""
-        return self._clock() + (self._offset or 0.0)
+        offset = self._offset if self._offset is not None else -self._made  # from 0 until the lecturer's is known
+        return self._clock() + offset
 
     @property
     def sockets(self) -> tuple[MirroredSocket, ...]:

@@ -1,0 +1,67 @@
+"""The follower app under Pilot, following a real share of a real session in the same process.
+
+The session runs its steps in the test's threads, its share serves from its own thread, and the
+follower app connects over loopback: what a student sees, with the lecturer's screen left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from helpers import free_port, until
+
+from sockviz.core import Session, StepArgs, endpoint, step
+from sockviz.follow import FollowApp
+from sockviz.screens.class_question import ClassQuestion
+from sockviz.share.mirror import FOLLOWING
+from sockviz.share.server import ShareServer
+
+
+@pytest.fixture
+def shared():
+    session = Session()
+    share = ShareServer("127.0.0.1", 0)
+    share.start()
+    where = endpoint("127.0.0.1", str(free_port()), socket.AF_INET)
+    share.share(session, where)
+    yield session, share, StepArgs(endpoint=where)
+    share.stop()
+    session.close()
+
+
+def log_text(app: FollowApp) -> str:
+    """The log's words, however they wrap."""
+    return " ".join(" ".join(strip.text.split()) for strip in app.session_screen.event_log.lines)
+
+
+async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_question(shared):
+    session, share, args = shared
+    app = FollowApp("127.0.0.1", share.port, share.code)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: share.followers == 1, "the follower to join")
+        for name in ("server-socket", "server-bind", "server-listen"):
+            await asyncio.to_thread(session.perform, step(name), args)
+        await until(pilot, lambda: app.session_screen.table.row_count == 1, "the listener's row")
+        await until(pilot, lambda: "listen() returned" in log_text(app), "the lecturer's calls in the log")
+        screen = app.session_screen
+        assert screen.pane(step("server-accept").side).step_button("server-accept").refusal == FOLLOWING
+        assert "following 127.0.0.1:" in screen.bar.sharing[0]
+
+        await pilot.press("a", "S", "C")  # a follower's step keys run nothing, and say why
+        await until(pilot, lambda: log_text(app).count("not run: you follow") == 3, "the refusals")
+        assert [t.name for t in session.sockets] == ["s"] and not session.running()
+
+        share.ask("server-accept", "Will server accept() wait, return at once, or fail?",
+                  ("waits", "returns at once", "fails"), hidden=True)  # fmt: skip
+        await until(pilot, lambda: isinstance(app.screen, ClassQuestion) and app.screen.is_mounted, "the question")
+        await pilot.pause()
+        assert not app.screen.query_one("#class-tally").display  # hidden until the reveal
+        await pilot.press("w")
+        await until(pilot, lambda: share.tally() == ({"waits": 1, "returns at once": 0, "fails": 0}, 1), "the tally")
+        assert not isinstance(app.screen, ClassQuestion)
+        share.reveal("waits", "no client has connected yet: 0/128 queued")
+        await until(pilot, lambda: "you said waits: right" in log_text(app), "the verdict in the log")
+        assert "The class: 1 waits, 0 returns at once, 0 fails." in log_text(app)
+        assert not app.faults
