@@ -63,6 +63,7 @@ class EndpointBar(Horizontal):
         padding: 0 1;
     }
     EndpointBar > #share {
+        display: none;
         width: auto;
         padding: 0 1;
         color: $text-accent;
@@ -193,6 +194,7 @@ class EndpointBar(Horizontal):
         text, warn = sharing
         label = self.query_one("#share", Label)
         label.update(text)
+        label.display = bool(text)
         label.set_class(warn, "-exposed")
 
     def show_listening_everywhere(self, names: list[str]) -> None:
