@@ -218,6 +218,7 @@ class SockvizApp(SockvizBase):
         """`--share`: the server that publishes this session to followers, from its own thread."""
         self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only, share=share)
         if share is not None:
+            share.gated = True  # the screen tells it what its log has shown
             share.share(self.session, self._share_endpoint())
 
     def _share_endpoint(self) -> Endpoint:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 
 from sockviz.app import SockvizBase
+from sockviz.core import DEFAULT_PORT
 from sockviz.core.model.addresses import LOOPBACK
-from sockviz.core.story.recording.format import Note, Said
+from sockviz.core.story.recording.format import Note, Said, SessionStarted
 from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
 from sockviz.share.mirror import FOLLOWING, Feed, Mirror, StartedAfresh
@@ -45,16 +46,13 @@ class FollowApp(SockvizBase):
         self.connection: Connection | None = None
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self.session_screen = SessionScreen(
-            self.feed.mirror, LOOPBACK[socket.AF_INET], 0, socket.AF_INET, following=where
+            self.feed.mirror, LOOPBACK[socket.AF_INET], DEFAULT_PORT, socket.AF_INET, following=where
         )
+        self._following = False
 
     @property
     def mirror(self) -> Mirror:
         return self.feed.mirror
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.run_worker(self._follow(), group="follow", exit_on_error=False, description=f"follow {self.url}")
 
     async def _follow(self) -> None:
         from sockviz.share.client import Connection, Refused  # aiohttp, only once the screen is up
@@ -74,6 +72,8 @@ class FollowApp(SockvizBase):
         if isinstance(shown, StartedAfresh):
             self.feed.hold()  # until the screen has made its widgets again for the fresh session
             screen.post_message(SessionScreen.StartOver(shown.mirror))
+        elif isinstance(shown, SessionStarted):
+            screen.lecturers_address(shown.host, shown.port, shown.family)
         elif isinstance(shown, Said):
             screen.lecturer_note(shown.at, "lesson", shown.text, "lesson")
         elif isinstance(shown, Note):
@@ -130,7 +130,11 @@ class FollowApp(SockvizBase):
 
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:
-        """The screen is ready for the fresh session: the lines held meanwhile go to it now."""
+        """The screen is ready: the first time, follow (so its welcome comes before the lecturer's lines); after
+        a reset, the lines held meanwhile go to it now."""
+        if not self._following:
+            self._following = True
+            self.run_worker(self._follow(), group="follow", exit_on_error=False, description=f"follow {self.url}")
         self.feed.release()
 
     # ----- what a follower may not do ------------------------------------------

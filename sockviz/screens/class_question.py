@@ -83,7 +83,7 @@ class ClassQuestion(ModalScreen[str | None]):
         widget.display = isinstance(tally, dict)
         if isinstance(tally, dict):
             counts = {str(choice): int(count) for choice, count in tally.items()}
-            widget.show(counts, sum(counts.values()), hidden=False)
+            widget.show(counts, None, hidden=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "answer" or parameters[0] in self.choices

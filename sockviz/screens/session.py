@@ -372,6 +372,11 @@ class SessionScreen(Screen[None]):
         if not self._rebuilding:
             self.scenario_panel.show_lecturers(shown)
 
+    def lecturers_address(self, host: str, port: int, family: str) -> None:
+        """The lecturer's host, port and family in this follower's bar, as the lecturer's bar has them."""
+        if not self._rebuilding:
+            self.bar.show_address(host, port, socket.AF_INET6 if family == "AF_INET6" else socket.AF_INET)
+
     def following_ended(self, why: str) -> None:
         """The lecturer stopped sharing (or the connection broke): the screen stays, as it was, and says so."""
         if not self.is_attached or self._rebuilding or self.app._exit:

@@ -245,7 +245,8 @@ class Feed:
 
     def __init__(self, show: Callable[[object], None]) -> None:
         self.show = show
-        """Gets each `Said`, `Note` and `Ended` record, each share message (a dict), and `StartedAfresh`."""
+        """Gets each `SessionStarted`, `Said`, `Note` and `Ended` record, each share message (a dict), and
+        `StartedAfresh` (before the `SessionStarted` it comes with)."""
         self.mirror = Mirror()
         self.lines = 0
         self._held: list[str] | None = None
@@ -276,6 +277,7 @@ class Feed:
                 self._held = []
                 self.show(StartedAfresh(self.mirror))
             self.mirror.started = record
+            self.show(record)
         elif record is not None and not isinstance(record, Header):
             if isinstance(record, Ended):
                 self.mirror.ended = True

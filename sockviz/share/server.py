@@ -107,6 +107,9 @@ class ShareServer:
         self.followers = 0
         """How many follow now (read from any thread)."""
         self.question: Question | None = None
+        self.gated = False
+        """Whether the lecturer's screen tells the share what its log has shown (`shown`, `say`), so that
+        followers get the events in the log's order; without a screen, events go as the session tells them."""
         self._inbox: deque[tuple[str, Any]] = deque()
         self._wake_due = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -314,7 +317,8 @@ class ShareServer:
             if not self._pending:
                 return
             line, seq, came = self._pending[0]
-            if seq is not None and seq > self._shown_seq and not everything and came > patience:
+            unshown = self.gated and seq is not None and seq > self._shown_seq
+            if unshown and not everything and came > patience:
                 return
             if seq is not None and self._saids and seq > self._saids[0][0] and not everything:
                 return  # a narration goes first

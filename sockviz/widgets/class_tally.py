@@ -15,10 +15,11 @@ BAR = 24
 """The longest bar, in cells: the choice most chose."""
 
 
-def histogram(tally: Mapping[str, int], following: int, *, hidden: bool = False) -> Text:
+def histogram(tally: Mapping[str, int], following: int | None, *, hidden: bool = False) -> Text:
     """`12 of 30 answered`, then one bar a choice (or, hidden, that the bars wait for the reveal)."""
     answered = sum(tally.values())
-    text = Text(f"the class: {answered} of {following} answered", style="bold")
+    of = "" if following is None else f" of {following}"
+    text = Text(f"the class: {answered}{of} answered", style="bold")
     if hidden:
         text.append("\nthe histogram is hidden until the step runs", style="italic")
         return text
@@ -42,15 +43,15 @@ class ClassTally(Static):
     }
     """
 
-    shown: reactive[tuple[tuple[tuple[str, int], ...], int, bool]] = reactive(((), 0, False), init=False)
+    shown: reactive[tuple[tuple[tuple[str, int], ...], int | None, bool]] = reactive(((), None, False), init=False)
     """(choice and count..., how many follow, hidden): only a change is drawn."""
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__("", **kwargs)
 
-    def show(self, tally: Mapping[str, int], following: int, *, hidden: bool) -> None:
+    def show(self, tally: Mapping[str, int], following: int | None, *, hidden: bool) -> None:
         self.shown = (tuple(tally.items()), following, hidden)
 
-    def watch_shown(self, shown: tuple[tuple[tuple[str, int], ...], int, bool]) -> None:
+    def watch_shown(self, shown: tuple[tuple[tuple[str, int], ...], int | None, bool]) -> None:
         counts, following, hidden = shown
         self.update(histogram(dict(counts), following, hidden=hidden))

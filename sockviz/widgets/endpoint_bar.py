@@ -187,6 +187,12 @@ class EndpointBar(Horizontal):
             self.host_field.note(f"{key[0]} is {found}")
             self._show_exposure(found)
 
+    def show_address(self, host: str, port: int, family: socket.AddressFamily) -> None:
+        """Put an address in the fields (a follower shows the lecturer's)."""
+        self.family = family
+        self.host_field.value = host
+        self.query_one("#port-field", Field).value = str(port)
+
     def show_sharing(self, text: str, *, warn: bool = False) -> None:
         self.sharing = (text, warn)
 
