@@ -16,7 +16,7 @@ from textual import on
 from sockviz.app import SockvizBase
 from sockviz.core import DEFAULT_PORT
 from sockviz.core.model.addresses import LOOPBACK
-from sockviz.core.story.recording.format import Note, Said, SessionStarted
+from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted
 from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
 from sockviz.share.mirror import FOLLOWING, Feed, Mirror, StartedAfresh
@@ -61,7 +61,7 @@ class FollowApp(SockvizBase):
         self.connection = connection
         try:
             why = await connection.run()
-        except Refused as refused:
+        except (Refused, FormatError) as refused:  # not a share, or one of another version
             self.exit(return_code=2, message=f"sockviz follow: {refused}")
             return
         self.session_screen.following_ended(why)

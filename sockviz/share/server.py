@@ -120,6 +120,7 @@ class ShareServer:
         self._session: Session | None = None
         self._endpoint: Endpoint | None = None
         self._header = ""
+        self._session_line = ""
         self._history: deque[str] = deque(maxlen=HISTORY_LINES)
         """The current session's lines but its sockets' rows, which `_latest` keeps (the newest of each)."""
         self._latest: dict[int, SocketState] = {}
@@ -338,9 +339,9 @@ class ShareServer:
         elif line.startswith(HEADER_LINE):
             self._header = line
         elif line.startswith(SESSION_LINE):
+            self._session_line = line
             self._history.clear()
             self._latest.clear()
-            self._history.append(line)
         else:
             self._history.append(line)
 
@@ -378,12 +379,14 @@ class ShareServer:
 
     def _catch_up(self) -> list[str]:
         """What a follower who joins now is sent first: the session so far, then the live lines."""
-        lines = [self._header] if self._header else []
+        # The lesson's panel first: it takes its room beside the log before the log's lines are written.
+        lines = [line for line in (self._header, self._session_line, self._lesson_line) if line]
         lines += self._history
         if self._latest:
             at, after = self._latest_read
             lines.append(encode(SocketsRecord(at=at, after=after, sockets=tuple(self._latest.values()))))
-        lines += [line for line in (self._facts_line, self._lesson_line) if line]
+        if self._facts_line:
+            lines.append(self._facts_line)
         if self.question is not None:
             lines.append(json.dumps(self._question_message()))
         return ["\n".join(lines[i : i + CATCH_UP_LINES]) for i in range(0, len(lines), CATCH_UP_LINES)]

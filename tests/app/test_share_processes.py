@@ -69,8 +69,10 @@ def still(table: list[list[str]]) -> list[list[str]]:
 
 
 def story(entries: list[str]) -> list[str]:
-    """The log's entries that tell the lecturer's session: not each app's own welcome or the lesson's keys."""
-    return [e for e in entries if e.split()[1:2] != ["start"] and " is loaded. It pauses after each" not in e]
+    """The log's entries that tell the lecturer's session (not each app's own welcome, or the lesson's keys),
+    each in its words: an entry written before a lesson's panel took its room is wrapped wider."""
+    told = [e for e in entries if e.split()[1:2] != ["start"] and " is loaded. It pauses after each" not in e]
+    return [" ".join(entry.split()) for entry in told]
 
 
 def wait_until_same(lecturer: AppProcess, follower: AppProcess, timeout: float = 10) -> dict:
