@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -19,7 +20,9 @@ from pathlib import Path
 import pytest
 from helpers import wait_for
 
+from sockviz.core import StepCalled
 from sockviz.core.kernel.capture import (
+    MAX_FILTER_PORTS,
     NOT_PERMITTED,
     SNAP_LENGTH,
     Delivery,
@@ -309,8 +312,6 @@ def test_a_capture_started_mid_connection_numbers_as_wireshark_does(lesson, tmp_
 @root_only
 def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wire, tmp_path):
     """A transfer on another port never reaches the capture; the session's frames arrive cut, with their length."""
-    import socket
-
     made, heard = wire
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
@@ -336,6 +337,29 @@ def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wi
     assert all(port in (s.src[1], s.dst[1]) for s in heard.segments)
     made.stop()
     assert made.capture.packets == heard.counted()  # the kernel passed the session's frames and no other
+
+
+@root_only
+def test_past_the_filters_ports_the_reader_picks_the_sessions(lesson):
+    """With more ports than the kernel filter takes, it keeps every TCP frame and the reader keeps the session's."""
+    unused = frozenset(range(20000, 20000 + MAX_FILTER_PORTS + 1))
+    heard = Heard()
+    capture = WireCapture(lambda: unused | lesson.session.ports(), heard, lesson.session.now)
+    lesson.session.subscribe(lambda event: capture.refresh_ports() if isinstance(event, StepCalled) else None)
+    assert capture.start() is None
+    assert capture.every_tcp_frame
+    try:
+        with socket.socket() as other:  # a port outside the session: its frames reach the reader, which drops them
+            other.bind(("127.0.0.1", 0))
+            other.listen()
+            with socket.create_connection(other.getsockname()) as client:
+                client.sendall(b"not the session's")
+        lesson.connected()
+        wait_for(lambda: heard.flags()[:3] == ["SYN", "SYN-ACK", "ACK"], what="the session's handshake")
+    finally:
+        capture.stop()
+    port = lesson.endpoint.port
+    assert all(port in (s.src[1], s.dst[1]) for s in heard.segments)
 
 
 def test_the_filter_program_fits_the_kernels_limit():

@@ -115,7 +115,7 @@ class WireCapture:
         data_read, data_write = os.pipe()
         self._outbox = Outbox(control_write)
         if self.every_tcp_frame:
-            self._outbox.send(("ports", wanted))
+            self._tell_ports(wanted, None)
         started = threading.Event()
         problem: list[str] = []
         self._thread = threading.Thread(
@@ -162,16 +162,24 @@ class WireCapture:
         with self._filter_lock:
             if ports == self._wanted or self._raw is None:
                 return
-            self._wanted = ports
+            before, self._wanted = self._wanted, ports
             if self.every_tcp_frame:
-                if self._outbox is not None:
-                    self._outbox.send(("ports", ports))
+                self._tell_ports(ports, before)
                 return
             program, self.every_tcp_frame = program_for(ports)
-            if self.every_tcp_frame and self._outbox is not None:
-                self._outbox.send(("ports", ports))  # before the filter lets the other ports in
+            if self.every_tcp_frame:
+                self._tell_ports(ports, None)  # before the filter lets the other ports in
             with contextlib.suppress(OSError):  # the capture closed meanwhile
                 attach_filter(raw, program)
+
+    def _tell_ports(self, ports: frozenset[int], before: frozenset[int] | None) -> None:
+        """The reader picks the session's frames itself: tell it the ports, only the new ones when none went."""
+        if self._outbox is None:
+            return
+        if before is not None and before <= ports:
+            self._outbox.send(("more ports", ports - before))  # a burst adds a port a connect: not the whole set
+        else:
+            self._outbox.send(("ports", ports))
 
     def note_call(self, line: CallLine | None, comment: str) -> None:
         """A call starts now: its line goes between the segments, and its comment on the next frame saved."""
@@ -205,7 +213,11 @@ class WireCapture:
         command += [repr(time.time() - self._clock())]
         try:
             self._process = subprocess.Popen(
-                command, pass_fds=(raw.fileno(), control_read, data_write), stdin=subprocess.DEVNULL
+                command,
+                pass_fds=(raw.fileno(), control_read, data_write),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,  # never onto the app's screen: a failure is told in the pane instead
             )
         except OSError as error:
             problem.append(f"The capture's reader could not start: {error}")
@@ -266,6 +278,12 @@ class WireCapture:
         os.close(data_read)
         self._answer = None
         self._answered.set()
+        last_words = ""
+        if process is not None and process.stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                lines = process.stderr.read().decode(errors="replace").strip().splitlines()
+                last_words = f": {lines[-1]}" if lines else ""
+            process.stderr.close()
         if not self._stopping and process is not None:
-            said = f"the capture's reader process ended (status {status}): nothing more is captured"
+            said = f"the capture's reader process ended (status {status}{last_words}): nothing more is captured"
             self._deliver(Delivery([Ended(self._clock(), said)]))

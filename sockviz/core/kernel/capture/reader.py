@@ -105,8 +105,10 @@ class Reader:
                 self._store.note(wall, text)
                 self._calls.append((wall, line))
                 self._calls.sort(key=lambda call: call[0])  # from several threads: nearly in order already
-            case ("ports", picking):
+            case ("ports", frozenset() as picking):
                 self._picking = picking
+            case ("more ports", frozenset() as more):
+                self._picking = more if self._picking is None else self._picking | more
             case ("export", str(path), bool(plain), list(header)):
                 self._read_ring()  # everything caught so far goes in
                 try:
