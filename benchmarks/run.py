@@ -392,34 +392,57 @@ def large_send(rounds: int = 7) -> None:
            worst < 0.016)  # fmt: skip
 
 
-def _captured_transfer(size: int) -> float:
-    """The session's 256 MiB send and recv all with the wire's capture on, and no app: what the capture costs."""
+def _children_cpu() -> float:
+    """CPU seconds of the child processes that have ended (and been waited for): the reader's, tcpdump's."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _captured_transfer(size: int | None) -> tuple[float, float, int]:
+    """The session's 256 MiB send and recv all with the wire's capture on, and no app: what the capture costs.
+
+    (seconds, the reader process's CPU seconds from start to stop, frames it read); `size` None starts
+    and stops the capture with no transfer, for the reader's own start-up.
+    """
     from sockviz.core.story.wire import Wire
 
     session = Session()
+    cpu = _children_cpu()
     wire = Wire(session, lambda delivery: None)
     problem = wire.start()
     assert problem is None, problem
     assert wire.capture.reading.wait(10), "the capture's reader did not start"  # its start-up is not the transfer's
-    elapsed = _session_transfer(session, size)
+    elapsed = _session_transfer(session, size) if size is not None else 0.0
     wire.stop()
     session.close()
-    return elapsed
+    return elapsed, _children_cpu() - cpu, wire.capture.packets
 
 
 def capture_cost() -> None:
-    """The capture alone against tcpdump's: the session's send with it on, raw, and raw under tcpdump, in turn."""
+    """The capture alone against tcpdump's: the session's send with it on, raw, and raw under tcpdump, in turn.
+
+    The speeds depend on the machine's load; the CPU each capture process spends on a send depends far less.
+    """
     if os.geteuid() != 0:
         print("skip the capture's cost: it needs root")
         return
     took: dict[str, list[float]] = {"raw": [], "tcpdump": [], "session": [], "captured": []}
+    cpu: dict[str, list[float]] = {"reader": [], "reader idle": [], "tcpdump": [], "tcpdump idle": []}
+    frames = []
     for _ in range(3):
         took["raw"].append(_raw_transfer(BULK))
         dumped = _tcpdump_transfer(BULK)
-        if dumped is not None:
-            took["tcpdump"].append(dumped)
+        idle = _tcpdump_transfer(None)
+        if dumped is not None and idle is not None:
+            took["tcpdump"].append(dumped[0])
+            cpu["tcpdump"].append(dumped[1])
+            cpu["tcpdump idle"].append(idle[1])
         took["session"].append(_core_transfer(BULK))
-        took["captured"].append(_captured_transfer(BULK))
+        elapsed, used, read = _captured_transfer(BULK)
+        took["captured"].append(elapsed)
+        cpu["reader"].append(used)
+        frames.append(read)
+        cpu["reader idle"].append(_captured_transfer(None)[1])
     speed = {kind: BULK / statistics.median(times) / 2**20 for kind, times in took.items() if times}
     share = speed["captured"] / speed["raw"]
     report("256 MiB send + recv all, capture on, no app", f"{speed['captured']:.0f} MiB/s vs raw {speed['raw']:.0f} "
@@ -429,24 +452,36 @@ def capture_cost() -> None:
         report("  ... against tcpdump -i lo -s 96 on raw sockets", f"tcpdump {speed['tcpdump']:.0f} MiB/s = "
                f"{versus:.0%}", ">= 100%", versus >= 1.0)  # fmt: skip
     print(f"     {'  ... the same send, capture off':<48} {speed['session']:.0f} MiB/s = "
-          f"{speed['session'] / speed['raw']:.0%} of raw")  # fmt: skip
+          f"{speed['session'] / speed['raw']:.0%} of raw: the ceiling for the capture on")  # fmt: skip
+    median = {kind: statistics.median(values) for kind, values in cpu.items() if values}
+    reader = median["reader"] - median["reader idle"]
+    said = f"{reader * 1000:.0f} ms for {statistics.median(frames):,.0f} frames"
+    if "tcpdump" in median:
+        said += f", tcpdump {(median['tcpdump'] - median['tcpdump idle']) * 1000:.0f} ms"
+    print(f"     {'  ... CPU per send, less start-up (median of 3)':<48} {said} (start-up: reader "
+          f"{median['reader idle'] * 1000:.0f} ms)")  # fmt: skip
 
 
-def _tcpdump_transfer(size: int) -> float | None:
-    """The raw transfer while `tcpdump -i lo -s 96 -w FILE` captures it: the cost of a capture done well."""
+def _tcpdump_transfer(size: int | None) -> tuple[float, float] | None:
+    """The raw transfer while `tcpdump -i lo -s 96 -w FILE` captures it: the cost of a capture done well.
+
+    (seconds, tcpdump's CPU seconds from start to end); `size` None captures no transfer, for its start-up.
+    """
     if shutil.which("tcpdump") is None:
         return None
     port = free_port()
+    cpu = _children_cpu()
     with tempfile.TemporaryDirectory() as folder:
         command = ["tcpdump", "-i", "lo", "-s", "96", "-w", f"{folder}/bulk.pcap", f"tcp port {port}"]
         dump = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         assert dump.stderr is not None
         dump.stderr.readline()  # "listening on lo ...": the capture is in place
         try:
-            return _raw_transfer(size, port)
+            elapsed = _raw_transfer(size, port) if size is not None else 0.0
         finally:
             dump.terminate()
             dump.wait()
+    return elapsed, _children_cpu() - cpu
 
 
 async def _app_send(session: Session, lags: list[float]) -> float:
@@ -496,7 +531,7 @@ async def wire_during_bulk() -> None:
             took["raw"].append(await asyncio.to_thread(_raw_transfer, BULK))
             dumped = await asyncio.to_thread(_tcpdump_transfer, BULK)
             if dumped is not None:
-                took["tcpdump"].append(dumped)
+                took["tcpdump"].append(dumped[0])
             took["open"].append(await _app_send(session, lags[True]))
         await pilot.pause(0.5)
         lines = len(wire.lines)
@@ -511,7 +546,8 @@ async def wire_during_bulk() -> None:
         report("  ... against tcpdump -i lo -s 96 on the same send", f"tcpdump {speed['tcpdump']:.0f} MiB/s "
                f"({speed['tcpdump'] / speed['raw']:.0%} of raw) = {versus:.0%}", ">= 100%", versus >= 1.0)  # fmt: skip
     print(f"     {'  ... the same send, wire view closed':<48} {speed['closed']:.0f} MiB/s vs raw "
-          f"{speed['raw closed']:.0f} MiB/s = {speed['closed'] / speed['raw closed']:.0%}: the app alone")  # fmt: skip
+          f"{speed['raw closed']:.0f} MiB/s = {speed['closed'] / speed['raw closed']:.0%}: the app alone, "
+          f"the ceiling; open against closed {speed['open'] / speed['closed']:.0%}")  # fmt: skip
     worst, before = p99(lags[True]), p99(lags[False])
     report("event-loop lag p99 during those sends", f"{worst * 1000:.1f} ms ({len(lags[True])} samples, "
            f"{lines} wire lines, {dropped} dropped)", "< 16 ms", worst < 0.016)  # fmt: skip

@@ -37,6 +37,10 @@ BATCH_SECONDS = 0.05
 """Lines go to the app this often at most."""
 CALL_DELAY = 3 * RETIRE_MS / 1000
 """A call's line waits this long for frames from before it, which the kernel may still be holding in a block."""
+BUSY_FRAMES = 256
+"""A block handed over with this many frames (over 12,000 a second) means a transfer is under way."""
+DEFER_SECONDS = 0.25
+"""How long the reader leaves a busy transfer's frames in the ring, so as not to take CPU from it."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -66,14 +70,28 @@ class Reader:
         poller.register(self._ring.raw.fileno(), select.POLLIN | select.POLLERR)
         poller.register(self._control, select.POLLIN)
         self._send(("reading",))
+        notes = select.poll()
+        notes.register(self._control, select.POLLIN)
         sent_at = time.monotonic()
+        behind_since: float | None = None
         while not self._stopping:
             self._read_control()
-            read = self._read_ring()
-            if time.monotonic() - sent_at >= BATCH_SECONDS:
+            ready, newest = self._ring.waiting()
+            now = time.monotonic()
+            busy = ready > 0 and newest >= BUSY_FRAMES
+            if busy and behind_since is None:
+                behind_since = now
+            if ready and (not busy or 2 * ready >= self._ring.blocks or now - (behind_since or now) >= DEFER_SECONDS):
+                self._read_ring()  # lo is quiet again, the ring is half full, or the transfer has had its time
+                behind_since = None
+            if now - sent_at >= BATCH_SECONDS:
                 self._send_lines()
                 sent_at = time.monotonic()
-            if not read and not self._stopping:
+            if self._stopping:
+                break
+            if behind_since is not None:  # a transfer is under way: leave it the CPU, its frames wait in the ring
+                notes.poll(RETIRE_MS)
+            elif not ready:
                 poller.poll(RETIRE_MS if self._calls else 100)  # wakes when a block is handed over or a note comes
         # The block being filled is handed over within RETIRE_MS: read it, so a stop loses nothing caught.
         deadline = time.monotonic() + 3 * RETIRE_MS / 1000

@@ -76,6 +76,17 @@ class Ring:
         self._block = 0
         """The next block to read: the kernel fills them in turn."""
 
+    def waiting(self) -> tuple[int, int]:
+        """(blocks handed over and not read yet, frames in the newest of them): how far behind, how busy lo is."""
+        ring, ready, newest = self._map, 0, 0
+        while ready < self.blocks:
+            offset = ((self._block + ready) % self.blocks) * self.block_size
+            if not _BLOCK_HEADER.unpack_from(ring, offset)[2] & TP_STATUS_USER:
+                break
+            newest = _BLOCK_COUNTS.unpack_from(ring, offset + 12)[0]
+            ready += 1
+        return ready, newest
+
     def frames(self) -> Iterator[tuple[float, int, bytes]] | None:
         """(kernel timestamp, real length, cut frame) of the next block the kernel handed over, or None.
 
