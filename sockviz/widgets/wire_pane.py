@@ -71,8 +71,9 @@ class WirePane(RichLog):
         self.stop()
 
     def stop(self) -> None:
+        """The pane is going away (a reset, quitting): its capture ends in the background, never holding the UI."""
         if self.wire is not None:
-            self.wire.stop()
+            self.wire.stop(wait=False)
 
     def show_delivery(self, delivery: Delivery) -> None:
         from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary

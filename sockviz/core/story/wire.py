@@ -45,11 +45,12 @@ class Wire:
             self._unsubscribe = self.session.subscribe(self._heard)
         return problem
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """Hear the session no more and end the capture (see `WireCapture.stop`)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self.capture.stop()
+        self.capture.stop(wait=wait)
 
     def _heard(self, event: Event) -> None:
         """A session listener: runs in the calling thread before the call, so its SYN is in the filter."""

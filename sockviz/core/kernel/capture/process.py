@@ -85,6 +85,7 @@ class WireCapture:
         self._wanted: frozenset[int] | None = None
         """The ports the filter was last given."""
         self._stopping = False
+        self._stop_asked = 0.0
         self._answer: object = None
         self._answered = threading.Event()
         self.packets = 0
@@ -132,20 +133,23 @@ class WireCapture:
             return problem[0]
         return None
 
-    def stop(self) -> None:
-        """Ask the reader to finish, and end it if it has not within STOP_SECONDS; returns once it is gone."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Ask the reader to finish; the receiving thread kills it if it has not within STOP_SECONDS.
+
+        With `wait`, returns once it is gone (its last lines delivered); a view that is going away
+        need not wait, and its thread ends by itself.
+        """
         thread = self._thread
         if thread is None:
             return
-        self._stopping = True
-        if self._outbox is not None:
-            self._outbox.send(("stop",))
-        thread.join(STOP_SECONDS)
-        if thread.is_alive() and self._process is not None:
-            with contextlib.suppress(OSError):
-                self._process.kill()  # its end of the pipe closes with it, which ends the thread
+        if not self._stopping:
+            self._stop_asked = time.monotonic()
+            self._stopping = True
+            if self._outbox is not None:
+                self._outbox.send(("stop",))
+        if wait:
             thread.join()
-        self._thread = None
+            self._thread = None
 
     # ----- what to keep -----
 
@@ -248,6 +252,9 @@ class WireCapture:
             if time.monotonic() - ports_at >= _PORTS_SECONDS:
                 self.refresh_ports()
                 ports_at = time.monotonic()
+            if self._stopping and time.monotonic() - self._stop_asked >= STOP_SECONDS and self._process is not None:
+                with contextlib.suppress(OSError):
+                    self._process.kill()  # stuck (or stopped): its end of the pipe closes with it, which ends this
 
     def _heard(self, message: object) -> None:
         match message:
