@@ -33,7 +33,7 @@ from sockviz.core.kernel.capture import (
 )
 from sockviz.core.kernel.capture.runs import Runs
 from sockviz.core.story.owners import owner_of
-from sockviz.core.story.wire import CallLine, Dropped, Summary, Wire
+from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary, Wire
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a raw socket on lo needs root")
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
@@ -404,6 +404,23 @@ def test_a_stuck_reader_is_ended_by_stop(lesson):
     capture.stop()
     assert not alive(reader)
     assert capture.export(Path("never.pcapng"), plain=False, header=[]) == "the capture has stopped"
+
+
+@root_only
+def test_a_reader_that_ends_on_its_own_is_said(lesson):
+    """Killed from outside, the reader is gone: the view says that nothing more is captured, never stays silent."""
+    heard = Heard()
+    capture = WireCapture(lesson.session.ports, heard, lesson.session.now)
+    assert capture.start() is None
+    reader = capture.pid
+    assert reader is not None
+    try:
+        os.kill(reader, signal.SIGKILL)
+        wait_for(lambda: any(isinstance(line, Ended) for line in heard.lines), what="the end told")
+    finally:
+        capture.stop()
+    ended = next(line for line in heard.lines if isinstance(line, Ended))
+    assert f"status {-signal.SIGKILL}" in ended.reason and "nothing more is captured" in ended.reason
 
 
 @root_only
