@@ -28,7 +28,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Select
 
-from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepCalled, StepFinished, step
+from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepFinished, step
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME
 from sockviz.core.story.timeline import Timeline
@@ -49,8 +49,6 @@ from sockviz.widgets.timeline_view import TimelineView
 from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from sockviz.core.engine.view import SessionView
     from sockviz.share.server import ShareServer
 
@@ -283,8 +281,6 @@ class SessionScreen(Screen[None]):
         timeline_view = self.timeline_view
         if timeline_view.display:
             timeline_view.refresh()
-        if isinstance(event, StepCalled):
-            self.wire.show_call(event)
         self._targets_due = True
         wait = self.pacer.ask()  # one table redraw per EVENT_REFRESH_GAP at most, however many events
         if wait:
@@ -421,10 +417,6 @@ class SessionScreen(Screen[None]):
 
     def action_leave_field(self) -> None:
         self.table.focus()
-
-    def export_pcap(self, path: Path, *, plain: bool = False) -> str:
-        """Save what the wire view captured; the sentence that says what was saved, or why nothing was."""
-        return self.wire.export(path, plain=plain)
 
     # ----- scenarios ---------------------------------------------------------
 
