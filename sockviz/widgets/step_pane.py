@@ -313,12 +313,15 @@ class StepPane(Vertical):
         if not select.is_mounted:  # its parts are not made yet
             self.call_after_refresh(self.show_sockets, choices, chosen)
             return
-        with self.prevent(Select.Changed):
-            if choices != self._choices:
-                self._choices = choices
-                select.set_options(choices)
-            if known and chosen is not None and select.value != chosen:
-                select.value = chosen
+        try:
+            with self.prevent(Select.Changed):
+                if choices != self._choices:
+                    select.set_options(choices)
+                    self._choices = choices
+                if known and chosen is not None and select.value != chosen:
+                    select.value = chosen
+        except NoMatches:  # mounted, but its current-value part not yet composed (seen in a busy follower)
+            self.call_after_refresh(self.show_sockets, choices, chosen)
 
     @on(Select.Changed, "#server-conn, #client-sock")
     def _socket_chosen(self, event: Select.Changed) -> None:
