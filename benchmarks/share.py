@@ -198,7 +198,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="sockviz-share-bench-"))
     shared = asyncio.run(lecture(args.followers, args.apps, args.rounds, out))
     told = shared["told"]
-    worst_by_follower, seen, faults, follower_cpu = [], [], [], []
+    worst_by_follower, seen, faults, follower_cpu, frames = [], [], [], [], []
     for number in range(args.followers):
         path = out / f"{number}.json"
         if not path.exists():
@@ -211,6 +211,7 @@ def main() -> None:
         seen.append(len(waited))
         faults += found.get("faults", [])
         follower_cpu.append(found.get("cpu", 0.0))
+        frames.append(found.get("frames", 0))
     every = [pair for number in range(args.followers) if (out / f"{number}.json").exists()
              for pair in timed(told, json.loads((out / f"{number}.json").read_text())["had"])]  # fmt: skip
     lag_alone, lag_shared = p99(alone["lags"]), p99(shared["lags"])
@@ -247,6 +248,7 @@ def main() -> None:
         f"faults in follower apps: {len(faults)}; frames the share dropped: {shared['dropped'] or 'none'}"
     )
     headless = statistics.median(follower_cpu[args.apps :] or [0])
+    print(f"  frames a headless follower got: {statistics.median(frames[args.apps :] or [0]):.0f} (median)")
     print(
         f"  CPU of the follower processes, start-up included: {sum(follower_cpu):.1f} s in all; the apps "
         f"{sum(follower_cpu[: args.apps]):.1f} s, a headless one {headless:.2f} s (median)"

@@ -49,8 +49,9 @@ async def headless(url: str) -> dict:
 
     feed = Feed(show)
     listen(feed.mirror)
-    why = await Connection(url, feed.frame).run()
-    return {"had": had, "why": why, "lines": feed.lines}
+    connection = Connection(url, feed.frame)
+    why = await connection.run()
+    return {"had": had, "why": why, "lines": feed.lines, "frames": connection.frames}
 
 
 async def app(url: str) -> dict:
