@@ -40,13 +40,8 @@ async def test_a_follower_in_the_browser_sees_the_lecturers_calls(tmp_path):
         active = profile / "DevToolsActivePort"
         wait_for(lambda: active.exists() and len(active.read_text().splitlines()) == 2, 20, "Chromium's DevTools port")
         devtools_port = int(active.read_text().split()[0])
-        async with (
-            aiohttp.ClientSession() as http,
-            page_opened(http, devtools_port, f"http://127.0.0.1:{web_port}/") as (
-                _,
-                devtools,
-            ),
-        ):
+        page = f"http://127.0.0.1:{web_port}/"
+        async with aiohttp.ClientSession() as http, page_opened(http, devtools_port, page) as (_, devtools):
             await devtools.until_on_screen("You follow the lecturer")
             for name in ("server-socket", "server-bind", "server-listen"):
                 await asyncio.to_thread(session.perform, step(name), StepArgs(endpoint=where))
