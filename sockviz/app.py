@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TextIO
 
 from textual import events, messages, on, work
 from textual.actions import ActionParseResult
@@ -33,10 +33,12 @@ from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, family_of, parse
+from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
 from sockviz.keys import APP_BINDINGS
+from sockviz.messages import Narrated
 from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
 from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
@@ -77,6 +79,7 @@ class SockvizApp(App[None]):
         session: Session | None = None,
         scenario: tuple[str, str] | None = None,
         only: Side | None = None,
+        record: TextIO | None = None,
     ) -> None:
         super().__init__()
         self._workers = FaultReportingWorkers(self)
@@ -96,6 +99,10 @@ class SockvizApp(App[None]):
         self._transcript = Transcript(self.session)
         self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only)
         """The one screen of a session; help and the palette open over it."""
+        self.recorder = Recorder.to_file(record, source="app") if record is not None else None
+        """`--record FILE`: every session of the app (a reset starts the next) in the session format."""
+        if self.recorder is not None:
+            self.recorder.start(self.session, self.host, self.port, self.family)
 
     def on_load(self) -> None:
         self._switch_before = sys.getswitchinterval()
@@ -111,6 +118,12 @@ class SockvizApp(App[None]):
             end_on_sigterm(lambda status: self.exit(return_code=status))
         self.register_theme(HIGH_CONTRAST)
 
+    @on(Narrated)
+    def _narrated(self, message: Narrated) -> None:
+        """A lesson's narration goes into the recording in its place among the events."""
+        if self.recorder is not None:
+            self.recorder.say(message.line, message.text)
+
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:
         """A scenario from the command line (or one a reset made room for) loads once its screen is there."""
@@ -121,6 +134,8 @@ class SockvizApp(App[None]):
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self.session.close()
+        if self.recorder is not None:
+            self.recorder.stop()  # after the close, so the calls it woke are in the recording
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
         sys.setswitchinterval(self._switch_before)
 
@@ -246,6 +261,9 @@ class SockvizApp(App[None]):
         self.session = Session()
         self._transcript = Transcript(self.session)
         self._loaded = None
+        if self.recorder is not None:
+            host, port, family = screen.start_values()
+            self.recorder.start(self.session, host, port, family)
         screen.post_message(SessionScreen.StartOver(self.session))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -79,6 +79,53 @@ SCREEN_BINDINGS: list[Binding] = [
 ]
 """The session screen's keys: the steps, the views, and the keys of a loaded lesson."""
 
+REPLAY = Binding.Group("replay")
+
+REPLAY_OFF = "a replay runs nothing: it shows what the recorded session did"
+"""Why a replay's step keys and buttons do nothing (the log says it, the buttons' tooltips too)."""
+
+
+def _refused_step_bindings() -> list[Binding]:
+    """The steps' keys in a replay: each says why it runs nothing, so no key falls through to something else."""
+    return [
+        Binding(
+            b.key,
+            b.action.replace("run_step(", "refuse_step(", 1),
+            b.description,
+            show=False,
+            group=b.group,
+            tooltip=REPLAY_OFF,
+        )
+        for b in _step_bindings()
+    ]
+
+
+REPLAY_BINDINGS: list[Binding] = [
+    *_refused_step_bindings(),
+    Binding("space", "play_pause", "play/pause", group=REPLAY, tooltip="play the recording at its own pace, or pause"),
+    Binding("n", "moment(1)", "next", group=REPLAY, tooltip="the next moment: the next line of the log"),
+    Binding(
+        "left",
+        "moment(-1)",
+        "back",
+        group=REPLAY,
+        priority=True,  # before the table's and the timeline's own ←: in a replay, the timeline follows the moment
+        tooltip="the moment before: the table and log as they were",
+    ),
+    Binding("home", "first_moment", "first", group=REPLAY, show=False, tooltip="the recording's first moment"),
+    Binding("end", "last_moment", "last", group=REPLAY, show=False, tooltip="the recording's last moment"),
+    Binding("t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"),
+    Binding(
+        "v",
+        "toggle_projector",
+        "projector",
+        group=VIEWS,
+        show=False,
+        tooltip="for the back row: the table and the log take the panes' room",
+    ),
+]
+"""The replay screen's keys: the recording's moments and the views; the step keys say why they do nothing."""
+
 APP_BINDINGS: list[Binding] = [
     Binding("f1,question_mark", "help", "help", group=SCREEN, tooltip="every key, and what each step does"),
     Binding("f2", "toggle_contrast", "contrast", group=SCREEN, tooltip="high contrast, for a projector"),
@@ -253,6 +300,7 @@ def readme_markdown() -> str:
             ("moving around", Screen.BINDINGS[:2]),
             ("a pane's steps (after tab)", [*StepButton.BINDINGS, *Button.BINDINGS]),
             ("the timeline (after t)", TimelineView.BINDINGS),
+            ("sockviz replay FILE", [b for b in REPLAY_BINDINGS if b.group is REPLAY]),
         ]
     )
 

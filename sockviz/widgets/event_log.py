@@ -105,6 +105,20 @@ class EventLog(RichLog):
             entry.append_text(part)
         return entry
 
+    def write_line(self, line: StoryLine) -> None:
+        """A line already told (a replay's, a follower's): written as the live log writes its own."""
+        if self.scrollable_content_region.width:
+            self._add(self._entry(line))
+        else:
+            self._waiting.append(line)
+
+    def start_over(self) -> None:
+        """Empty, as a fresh session's log is: a replay that steps back writes its lines again."""
+        self.clear()
+        self._pending.clear()
+        self._waiting.clear()
+        self._storyteller = Storyteller()
+
     def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
         """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
         to press next (`"guide"`), or a value a field refused (`"refused"`). Plain text, never markup."""

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from sockviz.core import SocketSnapshot, TrackedSocket
+from sockviz.core.story.recording.sockets import SocketState
 
 NOTHING_SELECTED = "select a socket in the table to see print() of it"
 
@@ -26,11 +27,12 @@ class SocketDetail(Static):
     shown: reactive[Text] = reactive(Text(""), init=False)
     """What is written: only a change is drawn, as an update lays the screen out again, four times a second."""
 
-    def show(self, tracked: TrackedSocket | None, snap: SocketSnapshot | None) -> None:
+    def show(self, tracked: TrackedSocket | SocketState | None, snap: SocketSnapshot | None) -> None:
         if tracked is None or snap is None:
             self.shown = Text(NOTHING_SELECTED, style="dim")
             return
-        text = Text.assemble((f">>> print({tracked.name})\n", "dim"), snap.repr or repr(tracked.sock))
+        shown = snap.repr or (repr(tracked.sock) if isinstance(tracked, TrackedSocket) else "")
+        text = Text.assemble((f">>> print({tracked.name})\n", "dim"), shown)
         if snap.kernel is not None:
             text.append(f"\nkernel: {snap.kernel.state}", style="dim")
             if snap.kernel.queues:

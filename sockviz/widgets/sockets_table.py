@@ -17,6 +17,7 @@ from textual.widgets.data_table import ColumnKey
 
 from sockviz.core import SocketSnapshot, TrackedSocket
 from sockviz.core.story.activity import activity as activity  # the screen reads it from here
+from sockviz.core.story.recording.sockets import SocketState
 from sockviz.widgets.options import WidgetOptions
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -40,7 +41,7 @@ never push them off screen."""
 ADDRESSES = ("laddr", "raddr")
 
 
-def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> dict[str, str]:
+def row_texts(tracked: TrackedSocket | SocketState, snap: SocketSnapshot, doing: str) -> dict[str, str]:
     """Each column's text. A closed socket has no addresses of its own: the caller keeps the last ones."""
     kernel = snap.kernel
     state = "" if kernel is None else kernel.state
@@ -109,7 +110,13 @@ class SocketsTable(DataTable[Text]):
             self.add_column(title, key=key)
         self.watch(self.app, "theme", self._restyle, init=False)
 
-    def show(self, rows: Iterable[tuple[TrackedSocket, SocketSnapshot, str]]) -> None:
+    def start_over(self) -> None:
+        """No rows, as for a fresh session: a replay that steps back shows the sockets of that moment only."""
+        self.clear()
+        self._shown.clear()
+        self._closed_rows.clear()
+
+    def show(self, rows: Iterable[tuple[TrackedSocket | SocketState, SocketSnapshot, str]]) -> None:
         """Bring the table up to date, writing only what changed."""
         for tracked, snap, doing in rows:
             key = str(tracked.id)

@@ -110,7 +110,8 @@ class TimelineText:
 
 @dataclass(frozen=True)
 class Ended:
-    """The session ended (quit, reset, or the scenario's end): a follower knows nothing more is coming."""
+    """The session ended (quit, reset, or the scenario's end), and sockviz closed what it left open: one last
+    reading of its sockets may follow, and nothing else of this session."""
 
     at: float
 

@@ -166,8 +166,8 @@ class Recorder:
                     stopping = True
                     break
                 self._take(item)
-            if self._session is not None and (items or self._waiting()):
-                self._read_sockets()
+            if self._session is not None and not stopping and (items or self._waiting()):
+                self._read_sockets()  # stopping, the session is closed already: its reading comes after the end
             if self._flush is not None and self.failed is None:
                 self._guarded(self._flush)
             if stopping:
@@ -202,9 +202,10 @@ class Recorder:
         if session is None:
             return
         # The session's last events are already written: a front end starts the next session, or stops,
-        # once it has closed this one, so they were queued first.
-        self._read_sockets()
+        # once it has closed this one, so they were queued first. The end comes before the last reading:
+        # a replay shows the sockets that the end closed at the end, not at the line before it.
         self._emit(Ended(at=session.now()))
+        self._read_sockets()
         self._session = None
 
     def _event(self, event: Event) -> None:
