@@ -38,7 +38,7 @@ from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
 from sockviz.keys import APP_BINDINGS
-from sockviz.messages import Narrated
+from sockviz.messages import Narrated, Recorded
 from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
 from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
@@ -80,6 +80,7 @@ class SockvizApp(App[None]):
         scenario: tuple[str, str] | None = None,
         only: Side | None = None,
         record: TextIO | None = None,
+        predict: bool = False,
     ) -> None:
         super().__init__()
         self._workers = FaultReportingWorkers(self)
@@ -97,7 +98,7 @@ class SockvizApp(App[None]):
         self.port = port
         self.session = session or Session()
         self._transcript = Transcript(self.session)
-        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only)
+        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only, predict=predict)
         """The one screen of a session; help and the palette open over it."""
         self.recorder = Recorder.to_file(record, source="app") if record is not None else None
         """`--record FILE`: every session of the app (a reset starts the next) in the session format."""
@@ -123,6 +124,12 @@ class SockvizApp(App[None]):
         """A lesson's narration goes into the recording in its place among the events."""
         if self.recorder is not None:
             self.recorder.say(message.line, message.text)
+
+    @on(Recorded)
+    def _recorded(self, message: Recorded) -> None:
+        """Predict mode's questions, answers and verdicts go into the recording too."""
+        if self.recorder is not None:
+            self.recorder.add(message.record)
 
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:
@@ -282,6 +289,11 @@ class SockvizApp(App[None]):
             "Projector layout",
             "The table and the log take the room of the step panes (v); the step keys still work",
             self.session_screen.action_toggle_projector,
+        )
+        yield SystemCommand(
+            "Predict mode",
+            "Before each step that can block or fail, say what it will do; then see, and keep the score (m)",
+            self.session_screen.action_toggle_predict,
         )
 
     def action_help(self) -> None:

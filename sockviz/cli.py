@@ -56,6 +56,9 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
     lesson.add_argument("--lesson", choices=lessons.names(), help="load a built-in lesson, ready to play")
     parser.add_argument("--record", type=Path, metavar="FILE",
                         help="write the session to FILE in the session format, for `sockviz replay FILE`")  # fmt: skip
+    parser.add_argument("--predict", action="store_true",
+                        help="start in predict mode (m): say what each step that can block or fail will do, "
+                        "then see what it did, and keep the score")  # fmt: skip
     web = parser.add_argument_group("browser mode")
     web.add_argument("--serve", action="store_true",
                      help="serve the app to web browsers (each tab runs its own sockviz on this machine)")  # fmt: skip
@@ -169,6 +172,8 @@ def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:
     """The options of this command that the served app takes, for each browser tab's sockviz."""
     argv = [] if only is None else [str(only)]
     argv += ["--port", str(args.port)] + (["--host", args.host] if args.host else []) + (["-6"] if args.ipv6 else [])
+    if args.predict:
+        argv.append("--predict")
     if args.lesson:
         argv += ["--lesson", args.lesson]
     elif args.scenario:
@@ -212,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         record = args.record.open("w", encoding="utf-8") if args.record else None
     except OSError as error:
         sys.exit(f"sockviz: --record: cannot write {args.record}: {error.strerror}")
-    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only, record=record)
+    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only, record=record,
+                     predict=args.predict)  # fmt: skip
     try:
         app.run()
     finally:

@@ -25,7 +25,9 @@ SESSION = Binding.Group("session")
 FILES = Binding.Group("save")
 SCREEN = Binding.Group("screen")
 
-SECTIONS = (SCREEN, VIEWS, LESSON, SESSION, FILES)
+PREDICT = Binding.Group("predict")
+
+SECTIONS = (SCREEN, VIEWS, LESSON, PREDICT, SESSION, FILES)
 """The sections of the app's own keys, in the order the key bar and the help show them."""
 
 LABELLED = (FILES,)
@@ -64,6 +66,14 @@ SCREEN_BINDINGS: list[Binding] = [
         show=False,  # the key bar is full at 130 columns; help, the README and the palette name it
         tooltip="for the back row: the table and the log take the panes' room; the step keys still work",
     ),
+    Binding(
+        "m",
+        "toggle_predict",
+        "predict",
+        group=PREDICT,
+        show=False,  # the key bar is full at 130 columns; help, the README, the palette and --predict name it
+        tooltip="predict mode: before each step that can block or fail, say what it will do; then see, and score",
+    ),
     Binding("space", "play_pause", "play/pause", group=LESSON, tooltip="play the lesson, or pause it"),
     Binding("n", "step_scenario", "next line", group=LESSON, tooltip="run just the lesson's next line"),
     Binding("plus", "speed(2)", "faster", group=LESSON, show=False, tooltip="halve the lesson's pauses"),
@@ -78,6 +88,14 @@ SCREEN_BINDINGS: list[Binding] = [
     ),
 ]
 """The session screen's keys: the steps, the views, and the keys of a loaded lesson."""
+
+PREDICT_ANSWERS: list[Binding] = [
+    Binding("w", "answer('waits')", "wait", tooltip="the call will wait (block) until another step wakes it"),
+    Binding("r", "answer('returns at once')", "return at once", tooltip="the call will return at once, with a result"),
+    Binding("f", "answer('fails')", "fail", tooltip="the call will raise an error at once"),
+    Binding("escape", "skip", "don't run it", tooltip="close the question: the step is not run"),
+]
+"""The keys of predict mode's question, one per answer."""
 
 REPLAY = Binding.Group("replay")
 
@@ -192,6 +210,7 @@ BAR_IMPORTANCE = (
     "reset_session",
     "restart_lesson",
     "toggle_wire",
+    "toggle_predict",
     "toggle_contrast",
     "export_scripts",
     "toggle_family",

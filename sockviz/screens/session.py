@@ -29,14 +29,17 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Select
 
 from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepCalled, StepFinished, step
+from sockviz.core.model.step_args import StepArgs
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME, next_line
+from sockviz.core.story.predicting import Guess
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import Narrated, SessionEvent
 from sockviz.screens import lesson_control, step_fields, targets, views
 from sockviz.screens.live import RefreshPacer, table_rows
+from sockviz.screens.predict import PredictMode
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
@@ -95,9 +98,12 @@ class SessionScreen(Screen[None]):
         family: socket.AddressFamily,
         *,
         only: Side | None = None,
+        predict: bool = False,
     ) -> None:
         super().__init__()
         self.session = session
+        self.predict_mode = PredictMode(self.post_message, on=predict)
+        """Predict mode (m): the question before a step, the verdict after it, the score."""
         self.only = only
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
         self._start = (host, port, family)
@@ -148,6 +154,7 @@ class SessionScreen(Screen[None]):
         """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
         self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.event_log.note(self.session.now(), "start", WELCOME)
+        self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))
@@ -168,6 +175,7 @@ class SessionScreen(Screen[None]):
         self.session = message.session
         self.timeline = Timeline()
         self._blocked.clear()
+        self.predict_mode.predictions.drop_pending()
         self._targets_due = True
         await self.recompose()
         self.call_after_refresh(self._rebuilt)  # the panes' and the table's own children mount meanwhile
@@ -215,6 +223,21 @@ class SessionScreen(Screen[None]):
             self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}",
                                 kind="refused")  # fmt: skip
             return
+        if self.predict_mode.asks(chosen, self.session.refusal(chosen, args)):
+            question = self.predict_mode.question(chosen, self.session.now())
+            self.app.push_screen(question, partial(self._answered, chosen, args, self.session))
+            return
+        self._run(chosen, args)
+
+    @guarded
+    def _answered(self, chosen: Step, args: StepArgs, asked: Session, guess: Guess | None) -> None:
+        """Predict mode's answer: say it, then run the step; no answer (escape) runs nothing."""
+        if guess is None or self._rebuilding or asked is not self.session:  # a reset came meanwhile
+            return
+        self.predict_mode.answered(chosen, guess, self.event_log, self.session.now())
+        self._run(chosen, args)
+
+    def _run(self, chosen: Step, args: StepArgs) -> None:
         self.run_worker(
             partial(self.session.perform, chosen, args),
             name=chosen.id,
@@ -255,6 +278,7 @@ class SessionScreen(Screen[None]):
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self.event_log.show(event)
+        self.predict_mode.hear(event, self.event_log)
         self.timeline.add(event)
         timeline_view = self.timeline_view
         if timeline_view.display:
@@ -287,7 +311,7 @@ class SessionScreen(Screen[None]):
             self._targets_due = False
             targets.show_targets(self.session, panes[Side.SERVER], panes[Side.CLIENT])
             step_fields.show_refusals(self.session, self.bar, panes)
-        step_fields.show_hints_and_progress(self.session, self.bar, panes)
+        step_fields.show_hints_and_progress(self.session, self.bar, panes, hints=not self.predict_mode.on)
         guide = next_line(self.session)
         if self.event_log.border_subtitle != guide:
             self.event_log.border_subtitle = guide
@@ -349,6 +373,10 @@ class SessionScreen(Screen[None]):
 
     def action_leave_field(self) -> None:
         self.table.focus()
+
+    def action_toggle_predict(self) -> None:
+        self.notify(self.predict_mode.toggle(self.event_log), title="predict", markup=False)
+        self.refresh_sockets()  # the hints go, or come back
 
     def export_pcap(self, path: Path, *, plain: bool = False) -> str:
         """Save what the wire view captured; the sentence that says what was saved, or why nothing was."""

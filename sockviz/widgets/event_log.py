@@ -90,6 +90,7 @@ class EventLog(RichLog):
             "lesson": f"italic {colours.get('text-accent', '')}",
             "guide": "italic",
             "refused": colours.get("text-warning", "yellow"),
+            "predict": f"bold {colours.get('text-accent', '')}",
         }.get(line.kind, "")
         text = Text(line.text, style=style)
         if line.why:

@@ -29,11 +29,14 @@ from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import ErrorReport
 from sockviz.core.story.recording.format import (
     EVENT_CLASSES,
+    Asked,
     Ended,
     EventRecord,
     FormatError,
     Header,
     Note,
+    Predicted,
+    Revealed,
     Said,
     SessionStarted,
     SocketsRecord,
@@ -119,6 +122,15 @@ def test_every_other_record_comes_back_the_same():
         SocketsRecord(at=3.5, after=12, sockets=(STATE, SocketState(1, "s", Role.SERVER, STATE.snapshot, "idle"))),
         Said(at=1.0, line=4, text="accept() waits here"),
         Note(at=1.5, who="client", text="sendall() not run: the message field is empty", kind="refused"),
+        Asked(
+            at=2.0,
+            step=step("server-accept"),
+            question="Will server accept() wait, return at once, or fail?",
+            choices=("waits", "returns at once", "fails"),
+        ),
+        Predicted(at=2.5, step=step("server-accept"), guess="waits", text="you predict: server accept() waits"),
+        Revealed(at=3.0, step=step("server-accept"), guess="waits", outcome="waits", call=7, text="... (right)"),
+        Revealed(at=3.0, step=step("client-recv"), guess="waits", outcome=None, call=None, text="not scored"),
         TimelineText(lines=("╵0", "s  a━┓"), legend="a accept()"),
         Ended(at=9.0),
     ]

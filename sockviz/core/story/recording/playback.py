@@ -17,7 +17,9 @@ from sockviz.core.story.recording.format import (
     Ended,
     EventRecord,
     Note,
+    Predicted,
     Record,
+    Revealed,
     Said,
     SessionStarted,
     SocketsRecord,
@@ -65,7 +67,7 @@ class Playback:
         if isinstance(record, EventRecord):
             moment = bool(self._storyteller.lines(record.event))
         else:
-            moment = isinstance(record, Said | Note | SessionStarted | Ended)
+            moment = isinstance(record, Said | Note | Predicted | Revealed | SessionStarted | Ended)
         if moment:
             self.moments.append(len(self.records) - 1)
         return moment
@@ -102,6 +104,9 @@ class Playback:
             elif isinstance(record, Said):
                 scene.lines.append(StoryLine(seq=-1, at=record.at, side="lesson", text=record.text, kind="lesson"))
                 scene.at = record.at
+            elif isinstance(record, Predicted | Revealed):
+                scene.lines.append(StoryLine(seq=-1, at=record.at, side="predict", text=record.text, kind="predict"))
+                scene.at = record.at
             elif isinstance(record, Note):
                 scene.lines.append(StoryLine(seq=-1, at=record.at, side=record.who, text=record.text, kind=record.kind))
                 scene.at = record.at
@@ -128,4 +133,4 @@ class Playback:
         record = self.records[self.moments[max(0, min(moment, len(self.moments) - 1))]]
         if isinstance(record, EventRecord):
             return record.event.at
-        return record.at if isinstance(record, Said | Note | Ended) else 0.0
+        return record.at if isinstance(record, Said | Note | Predicted | Revealed | Ended) else 0.0
