@@ -38,7 +38,6 @@ from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
 from sockviz.keys import APP_BINDINGS
-from sockviz.messages import Narrated, Recorded
 from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
 from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
@@ -98,12 +97,14 @@ class SockvizApp(App[None]):
         self.port = port
         self.session = session or Session()
         self._transcript = Transcript(self.session)
-        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only, predict=predict)
-        """The one screen of a session; help and the palette open over it."""
         self.recorder = Recorder.to_file(record, source="app") if record is not None else None
         """`--record FILE`: every session of the app (a reset starts the next) in the session format."""
         if self.recorder is not None:
             self.recorder.start(self.session, self.host, self.port, self.family)
+        recording = self.recorder.add if self.recorder else None
+        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only,
+                                            predict=predict, record=recording)  # fmt: skip
+        """The one screen of a session; help and the palette open over it."""
 
     def on_load(self) -> None:
         self._switch_before = sys.getswitchinterval()
@@ -118,18 +119,6 @@ class SockvizApp(App[None]):
         if not self.is_headless:  # a real terminal or a browser tab; never a test's process
             end_on_sigterm(lambda status: self.exit(return_code=status))
         self.register_theme(HIGH_CONTRAST)
-
-    @on(Narrated)
-    def _narrated(self, message: Narrated) -> None:
-        """A lesson's narration goes into the recording in its place among the events."""
-        if self.recorder is not None:
-            self.recorder.say(message.line, message.text)
-
-    @on(Recorded)
-    def _recorded(self, message: Recorded) -> None:
-        """Predict mode's questions, answers and verdicts go into the recording too."""
-        if self.recorder is not None:
-            self.recorder.add(message.record)
 
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from sockviz.core import Event
-from sockviz.core.story.recording.format import Record
 
 
 @dataclass
@@ -47,11 +46,3 @@ class ScenarioState(Message):
         """A played scenario runs lines faster than frames: only the newest "next line" is worth drawing,
         but a change of state (ended, say) is never dropped."""
         return self.state is None and isinstance(message, ScenarioState)
-
-
-@dataclass
-class Recorded(Message):
-    """A record of the session that is no event of it (predict mode's question, answer and verdict), for a
-    recording (`--record`) and whoever else keeps the session's story: it bubbles up to the app."""
-
-    record: Record

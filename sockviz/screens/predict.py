@@ -15,16 +15,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from sockviz.core import Event, Step
 from sockviz.core.story.predicting import Guess, Predictions, asks, choices, question
-from sockviz.core.story.recording.format import Asked, Predicted, Revealed
+from sockviz.core.story.recording.format import Asked, Predicted, Record, Revealed
 from sockviz.core.story.sentences import StoryLine
 from sockviz.keys import PREDICT_ANSWERS, key_display
-from sockviz.messages import Recorded
 from sockviz.widgets.event_log import EventLog
 
 _KEY_OF = {binding.action: binding for binding in PREDICT_ANSWERS}
@@ -101,14 +99,14 @@ class PredictQuestion(ModalScreen[Guess | None]):
 class PredictMode:
     """Whether predict mode is on, and the guesses and score of the user at the keys (kept across resets).
 
-    `post` sends the screen's messages: each question, answer and verdict goes up to the app as `Recorded`,
-    for a recording; `log` is the log the answers and verdicts are written in.
+    `record`, if given, gets each question, answer and verdict as a record of the session format (for
+    `--record`); the answers and verdicts are written in the log passed to each call.
     """
 
-    def __init__(self, post: Callable[[Message], object], on: bool = False) -> None:
+    def __init__(self, record: Callable[[Record], object] | None = None, on: bool = False) -> None:
         self.on = on
         self.predictions = Predictions()
-        self._post = post
+        self._record = record or (lambda record: None)
 
     def title(self) -> str:
         """The log's border title while predict mode is on: the score so far."""
@@ -121,7 +119,7 @@ class PredictMode:
 
     def question(self, chosen: Step, at: float) -> PredictQuestion:
         offered = PredictQuestion(chosen)
-        self._post(Recorded(Asked(at, chosen, question(chosen), tuple(g.value for g in offered.offered))))
+        self._record(Asked(at, chosen, question(chosen), tuple(g.value for g in offered.offered)))
         return offered
 
     def answered(self, chosen: Step, guess: Guess, log: EventLog, at: float) -> None:
@@ -129,7 +127,7 @@ class PredictMode:
         self.predictions.expect(chosen, guess)
         text = f"you predict: {chosen.side.value} {chosen.action.call}() {guess.value}"
         log.write_line(StoryLine(seq=-1, at=at, side="predict", text=text, kind="predict"))
-        self._post(Recorded(Predicted(at, chosen, guess.value, text)))
+        self._record(Predicted(at, chosen, guess.value, text))
 
     def hear(self, event: Event, log: EventLog) -> None:
         """Every event the screen shows: when one settles a guess, the verdict goes in the log with the score."""
@@ -141,7 +139,7 @@ class PredictMode:
         log.border_title = self.title()
         outcome = verdict.outcome.value if verdict.outcome is not None else None
         call = verdict.call.id if verdict.call is not None else None
-        self._post(Recorded(Revealed(verdict.at, verdict.step, verdict.guess.value, outcome, call, text)))
+        self._record(Revealed(verdict.at, verdict.step, verdict.guess.value, outcome, call, text, after=event.seq))
 
     def toggle(self, log: EventLog) -> str:
         """Predict mode on or off; the sentence that says which, and what it does."""

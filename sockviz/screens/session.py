@@ -16,6 +16,7 @@ scenario's welcome and keys).
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -33,6 +34,7 @@ from sockviz.core.model.step_args import StepArgs
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME, next_line
 from sockviz.core.story.predicting import Guess
+from sockviz.core.story.recording.format import Record, Said
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
@@ -99,10 +101,14 @@ class SessionScreen(Screen[None]):
         *,
         only: Side | None = None,
         predict: bool = False,
+        record: Callable[[Record], object] | None = None,
     ) -> None:
         super().__init__()
         self.session = session
-        self.predict_mode = PredictMode(self.post_message, on=predict)
+        self.record = record
+        """Where the records that are no event go (narrations, predict mode's questions and verdicts), in their
+        order among the events: the app's recorder, with --record."""
+        self.predict_mode = PredictMode(record, on=predict)
         """Predict mode (m): the question before a step, the verdict after it, the score."""
         self.only = only
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
@@ -387,9 +393,14 @@ class SessionScreen(Screen[None]):
     def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
         """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
         loads on one), the log's welcome is written again once the panel has taken its room beside it."""
-        self.scenario_panel.load(title, lines, self.session, endpoint)
+        self.scenario_panel.load(title, lines, self.session, endpoint, self._heard_narration)
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
+
+    def _heard_narration(self, line: int, text: str) -> None:
+        """In the player's thread: a recording gets the narration in its place among the events."""
+        if self.record is not None:
+            self.record(Said(at=self.session.now(), line=line, text=text))
 
     def _welcome_to_lesson(self, title: str) -> None:
         if not self._rebuilding:

@@ -113,10 +113,18 @@ class EventLog(RichLog):
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
-            if self.scrollable_content_region.width:
-                self._add(line)
-            else:  # hidden: written now, it would be wrapped to min_width and stay that way
-                self._waiting.append(line)
+            self._tell(line)
+
+    def _tell(self, line: StoryLine) -> None:
+        """Write a line now, or keep it while the log has no width (written then, it would be wrapped to
+        min_width and stay that way). Lines kept from before go first, so the order is always the story's:
+        a narration written at once must not pass a call's line that waited for the width."""
+        if not self.scrollable_content_region.width:
+            self._waiting.append(line)
+            return
+        while self._waiting:
+            self._add(self._waiting.popleft())
+        self._add(line)
 
     def fault(self, text: str) -> None:
         """A fault of sockviz itself (a worker or handler that raised): said in the log, never dropped in silence."""
@@ -171,10 +179,7 @@ class EventLog(RichLog):
 
     def write_line(self, line: StoryLine) -> None:
         """A line already told (a replay's, a follower's): written as the live log writes its own."""
-        if self.scrollable_content_region.width:
-            self._add(line)
-        else:
-            self._waiting.append(line)
+        self._tell(line)
 
     def start_over(self) -> None:
         """Empty, as a fresh session's log is: a replay that steps back writes its lines again."""
@@ -186,8 +191,4 @@ class EventLog(RichLog):
     def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
         """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
         to press next (`"guide"`), or a value a field refused (`"refused"`). Plain text, never markup."""
-        line = StoryLine(seq=-1, at=at, side=who, text=text, kind=kind)
-        if self.scrollable_content_region.width:
-            self._add(line)
-        else:
-            self._waiting.append(line)
+        self._tell(StoryLine(seq=-1, at=at, side=who, text=text, kind=kind))

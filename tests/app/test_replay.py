@@ -66,7 +66,7 @@ def recorded_echo() -> tuple[str, list[str], dict[str, dict[str, str]]]:
             app.session_screen.scenario_panel.speed(64)
             await lect.play_to_the_end(timeout=30)
             await lect.settled()
-            await lect.until(lambda: not app.session_screen._refresh_due, "the last refresh")
+            await lect.until(lambda: not app.session_screen.refresh_due, "the last refresh")
             await lect.pilot.pause()
             live_log = entries(app.query_one("#log"))
             live_table = table_cells(app.query_one("#sockets"))

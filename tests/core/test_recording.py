@@ -201,3 +201,17 @@ def test_a_recorded_session_decodes_to_the_events_it_told(lesson):
     )
     blocked = [s for r in records if isinstance(r, SocketsRecord) for s in r.sockets if s.doing.startswith("blocked")]
     assert blocked and blocked[0].name == "c"  # the wait was read while it lasted
+
+
+def test_a_verdict_is_shown_right_after_the_event_that_settled_it():
+    """The screen hears an event a moment after the session tells it, so a verdict's record may come a few
+    events late: a replay puts its line where the live log had it, after the event it names."""
+    from sockviz.core.story.recording.playback import Playback
+
+    called, blocked, added = EXAMPLES[0], EXAMPLES[1], EXAMPLES[6]
+    verdict = Revealed(at=0.6, step=step("server-accept"), guess="waits", outcome="waits", call=7, text="right",
+                       after=blocked.seq)  # fmt: skip
+    playback = Playback([header("app"), SessionStarted(1, "127.0.0.1", 12354, "AF_INET"), EventRecord(called),
+                         EventRecord(blocked), EventRecord(EXAMPLES[5]), EventRecord(added), verdict])  # fmt: skip
+    kinds = [line.kind for line in playback.scene(len(playback) - 1).lines]
+    assert kinds == ["StepCalled", "StepBlocked", "predict", "StepRefused"]

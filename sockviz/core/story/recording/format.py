@@ -134,6 +134,9 @@ class Revealed:
     call: int | None
     """The call's id, as its events carry it."""
     text: str
+    after: int | None = None
+    """The seq of the event that settled it: the log shows the verdict right after that event's line (the
+    record itself may come a few events later, as the screen heard the event after the session told it)."""
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,39 @@ class Playback:
             self.add(record)
 
     def add(self, record: Record) -> bool:
-        """One more record, at the end (a follower's, as it comes); True if it makes a new moment."""
+        """One more record, at the end (a follower's, as it comes); True if it makes a new moment.
+
+        A verdict goes right after the event that settled it, where the live log showed it."""
+        if isinstance(record, Revealed) and record.after is not None:
+            place = self._after_event(record.after)
+            if place is not None:
+                self.records.insert(place, record)
+                self._count_moments()
+                return True
         self.records.append(record)
+        return self._count(len(self.records) - 1)
+
+    def _after_event(self, seq: int) -> int | None:
+        """Where a record that follows the event `seq` of the last session goes (after other such records)."""
+        for index in range(len(self.records) - 1, -1, -1):
+            record = self.records[index]
+            if isinstance(record, SessionStarted):
+                return None
+            if isinstance(record, EventRecord) and record.event.seq == seq:
+                place = index + 1
+                while place < len(self.records) and isinstance(self.records[place], Revealed):
+                    place += 1
+                return place
+        return None
+
+    def _count_moments(self) -> None:
+        self.moments.clear()
+        self._storyteller = Storyteller()
+        for index in range(len(self.records)):
+            self._count(index)
+
+    def _count(self, index: int) -> bool:
+        record = self.records[index]
         if isinstance(record, SessionStarted):
             self._storyteller = Storyteller()
         if isinstance(record, EventRecord):
@@ -69,7 +100,7 @@ class Playback:
         else:
             moment = isinstance(record, Said | Note | Predicted | Revealed | SessionStarted | Ended)
         if moment:
-            self.moments.append(len(self.records) - 1)
+            self.moments.append(index)
         return moment
 
     def __len__(self) -> int:
