@@ -126,7 +126,7 @@ class PredictMode:
         """The answer, said in the log before the step's own line; the step's next call is the one it is about."""
         self.predictions.expect(chosen, guess)
         text = f"you predict: {chosen.side.value} {chosen.action.call}() {guess.value}"
-        log.write_line(StoryLine(seq=-1, at=at, side="predict", text=text, kind="predict"))
+        log.write_line(StoryLine(seq=-1, at=at, side="guess", text=text, kind="predict"))
         self._record(Predicted(at, chosen, guess.value, text))
 
     def hear(self, event: Event, log: EventLog) -> None:
@@ -135,7 +135,7 @@ class PredictMode:
         if verdict is None:
             return
         text = verdict.text(self.predictions.score)
-        log.write_line(StoryLine(seq=-1, at=verdict.at, side="predict", text=text, kind="predict"))
+        log.write_line(StoryLine(seq=-1, at=verdict.at, side="guess", text=text, kind="predict"))
         log.border_title = self.title()
         outcome = verdict.outcome.value if verdict.outcome is not None else None
         call = verdict.call.id if verdict.call is not None else None

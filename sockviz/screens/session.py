@@ -34,7 +34,7 @@ from sockviz.core.model.step_args import StepArgs
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME, next_line
 from sockviz.core.story.predicting import Guess
-from sockviz.core.story.recording.format import Record, Said
+from sockviz.core.story.recording.format import Note, Record, Said
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
@@ -226,8 +226,10 @@ class SessionScreen(Screen[None]):
             args = step_fields.args_for(chosen, self.bar, self.pane(chosen.side), self.session)
         except InputError as error:
             self.app.bell()
-            self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}",
-                                kind="refused")  # fmt: skip
+            note = Note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}", "refused")
+            self.event_log.note(note.at, note.who, note.text, kind=note.kind)
+            if self.record is not None:
+                self.record(note)
             return
         if self.predict_mode.asks(chosen, self.session.refusal(chosen, args)):
             question = self.predict_mode.question(chosen, self.session.now())

@@ -19,7 +19,6 @@ from enum import StrEnum
 
 from sockviz.core.model.events import Call, Event, StepBlocked, StepCalled, StepFailed, StepFinished, StepRefused
 from sockviz.core.model.steps import Action, Step
-from sockviz.core.story.sentences import duration
 
 
 class Guess(StrEnum):
@@ -151,7 +150,7 @@ class Predictions:
             if isinstance(event, StepFailed):
                 outcome, happened = Guess.FAILS, f"it failed at once with {event.error}"
             else:
-                outcome, happened = Guess.AT_ONCE, f"it returned at once, in {duration(event.waited)}"
+                outcome, happened = Guess.AT_ONCE, "it returned at once"
             return self._settle(Verdict(chosen, guess, outcome, event.call, happened, _hint(event.call), event.at))
         return None
 

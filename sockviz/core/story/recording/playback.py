@@ -136,7 +136,7 @@ class Playback:
                 scene.lines.append(StoryLine(seq=-1, at=record.at, side="lesson", text=record.text, kind="lesson"))
                 scene.at = record.at
             elif isinstance(record, Predicted | Revealed):
-                scene.lines.append(StoryLine(seq=-1, at=record.at, side="predict", text=record.text, kind="predict"))
+                scene.lines.append(StoryLine(seq=-1, at=record.at, side="guess", text=record.text, kind="predict"))
                 scene.at = record.at
             elif isinstance(record, Note):
                 scene.lines.append(StoryLine(seq=-1, at=record.at, side=record.who, text=record.text, kind=record.kind))
