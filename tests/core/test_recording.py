@@ -8,6 +8,7 @@ import json
 import socket
 
 import pytest
+from helpers import wait_for
 
 from sockviz.core import (
     BurstStarted,
@@ -175,6 +176,7 @@ def test_a_recorded_session_decodes_to_the_events_it_told(lesson):
     lesson.run("server-recv")
     lesson.start("client-recv")
     lesson.blocked("client-recv")
+    wait_for(lambda: "blocked in recv()" in out.getvalue(), what="the wait in the recording")
     lesson.run("client-close")
     lesson.finished("client-recv")
     lesson.session.close()
