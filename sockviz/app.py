@@ -101,10 +101,9 @@ class SockvizApp(App[None]):
         self.recorder = Recorder.to_file(record, source="app") if record is not None else None
         """`--record FILE`: every session of the app (a reset starts the next) in the session format."""
         if self.recorder is not None:
-            self.recorder.start(self.session, self.host, self.port, self.family)
-        recording = self.recorder.add if self.recorder else None
+            self.recorder.start(self.session, self.host, self.port, self.family, listen=False)  # the screen's order
         self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only,
-                                            predict=predict, record=recording)  # fmt: skip
+                                            predict=predict, recorder=self.recorder)  # fmt: skip
         """The one screen of a session; help and the palette open over it."""
 
     def on_load(self) -> None:
@@ -260,7 +259,7 @@ class SockvizApp(App[None]):
         self._loaded = None
         if self.recorder is not None:
             host, port, family = screen.start_values()
-            self.recorder.start(self.session, host, port, family)
+            self.recorder.start(self.session, host, port, family, listen=False)
         screen.post_message(SessionScreen.StartOver(self.session))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

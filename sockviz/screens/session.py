@@ -16,7 +16,6 @@ scenario's welcome and keys).
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
@@ -34,7 +33,8 @@ from sockviz.core.model.step_args import StepArgs
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME, next_line
 from sockviz.core.story.predicting import Guess
-from sockviz.core.story.recording.format import Note, Record, Said
+from sockviz.core.story.recording.format import Note, Said
+from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
@@ -98,14 +98,14 @@ class SessionScreen(Screen[None]):
         *,
         only: Side | None = None,
         predict: bool = False,
-        record: Callable[[Record], object] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         super().__init__()
         self.session = session
-        self.record = record
-        """Where the records that are no event go (narrations, predict mode's questions and verdicts), in their
-        order among the events: the app's recorder, with --record."""
-        self.predict_mode = PredictMode(record, on=predict)
+        self.recorder = recorder
+        """With --record: the screen hands it every event, narration, refusal and verdict in the order it
+        shows them, so that a replay's log is this log, line for line."""
+        self.predict_mode = PredictMode(recorder.add if recorder else None, on=predict)
         """Predict mode (m): the question before a step, the verdict after it, the score."""
         self.only = only
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
@@ -225,8 +225,8 @@ class SessionScreen(Screen[None]):
             self.app.bell()
             note = Note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}", "refused")
             self.event_log.note(note.at, note.who, note.text, kind=note.kind)
-            if self.record is not None:
-                self.record(note)
+            if self.recorder is not None:
+                self.recorder.add(note)
             return
         if self.predict_mode.asks(chosen, self.session.refusal(chosen, args)):
             question = self.predict_mode.question(chosen, self.session.now())
@@ -283,6 +283,8 @@ class SessionScreen(Screen[None]):
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self.event_log.show(event)
+        if self.recorder is not None:
+            self.recorder.told(self.session, event)
         self.predict_mode.hear(event, self.event_log)
         self.timeline.add(event)
         timeline_view = self.timeline_view
@@ -340,7 +342,10 @@ class SessionScreen(Screen[None]):
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
-        self.event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
+        said = Said(at=self.session.now(), line=message.line, text=message.text)
+        self.event_log.note(said.at, "lesson", said.text, kind="lesson")
+        if self.recorder is not None:
+            self.recorder.add(said)
 
     # ----- choosing sockets -----------------------------------------------
 
@@ -386,14 +391,9 @@ class SessionScreen(Screen[None]):
     def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
         """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
         loads on one), the log's welcome is written again once the panel has taken its room beside it."""
-        self.scenario_panel.load(title, lines, self.session, endpoint, self._heard_narration)
+        self.scenario_panel.load(title, lines, self.session, endpoint)
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
-
-    def _heard_narration(self, line: int, text: str) -> None:
-        """In the player's thread: a recording gets the narration in its place among the events."""
-        if self.record is not None:
-            self.record(Said(at=self.session.now(), line=line, text=text))
 
     def _welcome_to_lesson(self, title: str) -> None:
         if not self._rebuilding:

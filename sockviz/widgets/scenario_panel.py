@@ -12,7 +12,6 @@ read from the app's bindings.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from functools import partial
 from typing import ClassVar, Unpack
 
@@ -84,25 +83,10 @@ class ScenarioPanel(Static):
         """Whether the lecturer has let any of the loaded scenario run (play, or one line with `n`)."""
         return self._started
 
-    def load(
-        self,
-        title: str,
-        lines: list[Line],
-        session: Session,
-        endpoint: Endpoint,
-        heard: Callable[[int, str], object] | None = None,
-    ) -> None:
-        """Get the scenario ready to play, paused; any scenario playing before is stopped. `heard` hears each
-        narration in the player's thread, as it is said, in its true place among the session's events (a
-        recording keeps that order; the message to the screen comes a moment later)."""
+    def load(self, title: str, lines: list[Line], session: Session, endpoint: Endpoint) -> None:
+        """Get the scenario ready to play, paused; any scenario playing before is stopped."""
         self.stop()
-
-        def say(line: int, said: str) -> None:
-            if heard is not None:
-                heard(line, said)
-            self.post_message(Narrated(line, said))
-
-        self._player = Player(session, endpoint, say)
+        self._player = Player(session, endpoint, lambda line, said: self.post_message(Narrated(line, said)))
         self._playing, self._steps_allowed, self._started = False, 0, False
         self._title, self._said, self._next_line, self._state = title, "", "", "paused"
         self._lines = lines

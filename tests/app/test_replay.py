@@ -25,6 +25,16 @@ STABLE = ("name", "fd", "laddr", "raddr", "open", "role", "family", "type", "pro
 """The columns that time alone does not change (a TIME_WAIT's seconds left, a wait's duration do)."""
 
 
+def stable(cells: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The stable columns of each row. A closed row shows the addresses its socket had when the table (or the
+    recorder) last read it open, which depends on when that reading ran: a socket that connects and closes
+    within one refresh is read connected by one and fresh by the other. Those two cells are left out."""
+    return {
+        key: {c: row[c] for c in STABLE if not (row["open"] == "closed" and c in ("laddr", "raddr"))}
+        for key, row in cells.items()
+    }
+
+
 def entries(log) -> list[str]:
     """The log's entries without their times, wrapped lines joined, spaces gone (wrapping moves them)."""
     found: list[str] = []
@@ -112,9 +122,7 @@ async def test_a_recorded_lesson_replays_the_same_log_and_table_at_every_moment(
         log_then, table_then = lesson_shown
         lesson_lines = [e for e in live_log if not e.startswith("start") and "isloaded.Itpauses" not in e]
         assert log_then[1:] == lesson_lines
-        assert {k: {c: v[c] for c in STABLE} for k, v in table_then.items()} == {
-            k: {c: v[c] for c in STABLE} for k, v in live_table.items()
-        }
+        assert stable(table_then) == stable(live_table)
         for moment in range(len(playback) - 2, -1, -1):
             await pilot.press("left")
             await at(moment)

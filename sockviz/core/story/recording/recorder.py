@@ -117,12 +117,23 @@ class Recorder:
 
     # ----- what a front end tells it ---------------------------------------------
 
-    def start(self, session: Session, host: str, port: int, family: socket.AddressFamily) -> None:
+    def start(
+        self, session: Session, host: str, port: int, family: socket.AddressFamily, *, listen: bool = True
+    ) -> None:
         """Record this session from now on (the one before, if any, ends here). The session is heard at once,
-        so nothing it tells from here on is missed; its events are queued after the record that starts it."""
+        so nothing it tells from here on is missed; its events are queued after the record that starts it.
+
+        Without `listen`, the front end hands on each event itself with `told`, in the order it showed them:
+        a screen hears an event a moment after the session tells it, and a narration through one more hop,
+        so only the screen's own order makes a replay's log the live log, line for line."""
         self._live = session
         self._queue.put(_Begin(session, host, port, family))
-        self._unsubscribes.append(session.subscribe(lambda event: self._queue.put(_Told(session, event))))
+        if listen:
+            self._unsubscribes.append(session.subscribe(lambda event: self.told(session, event)))
+
+    def told(self, session: Session, event: Event) -> None:
+        """An event of `session`, in its turn (an event of a session already ended is dropped)."""
+        self._queue.put(_Told(session, event))
 
     def say(self, line: int, text: str) -> None:
         """A lesson's narration, in its place among the events."""
