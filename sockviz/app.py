@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
 from textual import events, messages, on, work
 from textual.actions import ActionParseResult
@@ -35,6 +35,7 @@ from sockviz.core import endpoint as checked_endpoint
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, family_of, parse
+from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
@@ -200,6 +201,8 @@ class SockvizApp(SockvizBase):
         session: Session | None = None,
         scenario: tuple[str, str] | None = None,
         only: Side | None = None,
+        record: TextIO | None = None,
+        predict: bool = False,
         share: ShareServer | None = None,
     ) -> None:
         super().__init__()
@@ -215,12 +218,16 @@ class SockvizApp(SockvizBase):
         self.port = port
         self.session = session or Session()
         self._transcript = Transcript(self.session)
+        self.recorder = Recorder.to_file(record, source="app") if record is not None else None
+        """`--record FILE`: every session of the app (a reset starts the next) in the session format."""
+        if self.recorder is not None:
+            self.recorder.start(self.session, self.host, self.port, self.family, listen=False)  # the screen's order
         self.share = share
         """`--share`: the server that publishes this session to followers, from its own thread."""
-        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only, share=share)
+        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only,
+                                            predict=predict, recorder=self.recorder, share=share)  # fmt: skip
         if share is not None:
-            share.gated = True  # the screen tells it what its log has shown
-            share.share(self.session, self._share_endpoint())
+            share.share(self.session, self._share_endpoint(), listen=False)  # the screen hands it on, in its order
 
     def _share_endpoint(self) -> Endpoint:
         """The address the top bar holds (or the one it began with), which followers' connect() hints ask about."""
@@ -248,6 +255,8 @@ class SockvizApp(SockvizBase):
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self.session.close()
+        if self.recorder is not None:
+            self.recorder.stop()  # after the close, so the calls it woke are in the recording
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
         sys.setswitchinterval(self._switch_before)
 
@@ -306,8 +315,11 @@ class SockvizApp(SockvizBase):
         self.session = Session()
         self._transcript = Transcript(self.session)
         self._loaded = None
+        if self.recorder is not None:
+            host, port, family = screen.start_values()
+            self.recorder.start(self.session, host, port, family, listen=False)
         if self.share is not None:
-            self.share.share(self.session, self._share_endpoint())  # followers start afresh with the lecturer
+            self.share.share(self.session, self._share_endpoint(), listen=False)  # followers start afresh too
         screen.post_message(SessionScreen.StartOver(self.session))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -319,6 +331,14 @@ class SockvizApp(SockvizBase):
         return True
 
     # ----- exports ----------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Predict mode",
+            "Before each step that can block or fail, say what it will do; then see, and keep the score (m)",
+            self.session_screen.action_toggle_predict,
+        )
 
     def action_export_pcap(self, plain: bool = False) -> None:
         """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it.

@@ -55,6 +55,11 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
     lesson = parser.add_mutually_exclusive_group()
     lesson.add_argument("--scenario", type=Path, help="load a scenario file, ready to play (space plays)")
     lesson.add_argument("--lesson", choices=lessons.names(), help="load a built-in lesson, ready to play")
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="write the session to FILE in the session format, for `sockviz replay FILE`")  # fmt: skip
+    parser.add_argument("--predict", action="store_true",
+                        help="start in predict mode (m): say what each step that can block or fail will do, "
+                        "then see what it did, and keep the score")  # fmt: skip
     web = parser.add_argument_group("browser mode")
     web.add_argument("--serve", action="store_true",
                      help="serve the app to web browsers (each tab runs its own sockviz on this machine)")  # fmt: skip
@@ -76,6 +81,8 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
         parser.error(f"--host-web: {problem}")
     if args.share and args.serve:
         parser.error("--share runs in the lecturer's terminal: each browser tab of --serve is a session of its own")
+    if args.serve and args.record:
+        parser.error("--record: each browser tab runs a sockviz of its own; record from a terminal instead")
     return args
 
 
@@ -188,10 +195,40 @@ def run_main(argv: Sequence[str]) -> int:
             record.close()
 
 
+def parse_replay_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sockviz replay",
+        description="Play back a session recorded with --record (or printed by `sockviz run --json`), read-only: "
+        "space plays, n shows the next moment, ← the one before. It opens no socket.",
+    )
+    parser.add_argument("file", type=Path, help="a recording in the session format")
+    return parser.parse_args(argv)
+
+
+def replay_main(argv: Sequence[str]) -> int:
+    from sockviz.core.story.recording.format import FormatError
+    from sockviz.replay import ReplayApp, read_playback
+
+    args = parse_replay_args(argv)
+    try:
+        playback = read_playback(args.file)
+    except OSError as error:
+        sys.stderr.write(f"sockviz: cannot read {args.file}: {error.strerror}\n")
+        return 2
+    except FormatError as error:
+        sys.stderr.write(f"sockviz: not replayed: {error}\n")
+        return 2
+    app = ReplayApp(playback, args.file.name)
+    app.run()
+    return app.return_code or 0
+
+
 def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:
     """The options of this command that the served app takes, for each browser tab's sockviz."""
     argv = [] if only is None else [str(only)]
     argv += ["--port", str(args.port)] + (["--host", args.host] if args.host else []) + (["-6"] if args.ipv6 else [])
+    if args.predict:
+        argv.append("--predict")
     if args.lesson:
         argv += ["--lesson", args.lesson]
     elif args.scenario:
@@ -234,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(run_main(argv[1:]))
     if argv[:1] == ["follow"]:
         sys.exit(follow_main(argv[1:]))
+    if argv[:1] == ["replay"]:
+        sys.exit(replay_main(argv[1:]))
     only = None
     if argv[:1] in (["server"], ["client"]):
         only, argv = Side(argv[0]), argv[1:]
@@ -260,10 +299,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     share = _start_sharing(args) if args.share else None
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
-    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only, share=share)
+    try:
+        record = args.record.open("w", encoding="utf-8") if args.record else None
+    except OSError as error:
+        sys.exit(f"sockviz: --record: cannot write {args.record}: {error.strerror}")
+    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only, record=record,
+                     predict=args.predict, share=share)  # fmt: skip
     try:
         app.run()
     finally:
+        if record is not None:
+            record.close()
         if share is not None:
             share.stop()
     sys.exit(app.return_code or 0)  # Textual sets 1 when it ended the app on an error: the shell must hear it

@@ -76,13 +76,13 @@ class FollowApp(SockvizBase):
             screen.lecturers_address(shown.host, shown.port, shown.family)
         elif isinstance(shown, Said):
             screen.lecturer_note(shown.at, "lesson", shown.text, "lesson")
-        elif isinstance(shown, Note):
+        elif isinstance(shown, Note):  # a value the lecturer's field refused, say
             screen.lecturer_note(shown.at, shown.who, shown.text, shown.kind)
         elif isinstance(shown, dict):
             kind = shown.get("share")
             if kind == "lesson":
                 screen.lecturers_lesson(str(shown.get("shown", "")))
-            elif kind in ("question", "tally", "reveal"):
+            elif kind in ("question", "tally", "reveal", "withdrawn"):
                 self._class_question(shown)
 
     # ----- the class's question -------------------------------------------------
@@ -98,6 +98,12 @@ class FollowApp(SockvizBase):
                 self.ask()
         elif kind == "tally" and isinstance(self.screen, ClassQuestion) and self.screen.number == number:
             self.screen.show_tally(message.get("tally"))
+        elif kind == "withdrawn":
+            if isinstance(self.screen, ClassQuestion):
+                self.screen.dismiss(None)
+            self.question = None
+            self.session_screen.lecturer_note(self.mirror.now(), "class", f"question withdrawn: {message.get('why')}",
+                                              "guide")  # fmt: skip
         elif kind == "reveal":
             if isinstance(self.screen, ClassQuestion):
                 self.screen.dismiss(None)

@@ -67,8 +67,8 @@ def run(
 
     `as_json` prints the session format (the lines `--record` writes) instead of text; `record` writes
     that format to a file besides. With `timeline_width`, the timeline of the whole run follows the
-    story, that many columns wide.
-    `transport` is what socket() makes until a `transport` line of the scenario says otherwise (`--udp`).
+    story, that many columns wide. `transport` is what socket() makes until a `transport` line of the
+    scenario says otherwise (`--udp`).
     """
     try:
         lines = parse(scenario)

@@ -17,10 +17,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from sockviz.keys import PREDICT_ANSWERS
 from sockviz.widgets.class_tally import ClassTally
 
-ANSWER_KEYS = {"waits": "w", "returns at once": "r", "fails": "f"}
-"""One key per answer, as predict mode's own question has them."""
+ANSWER_KEYS = {
+    str(binding.action).removeprefix("answer('").removesuffix("')"): binding.key
+    for binding in PREDICT_ANSWERS
+    if str(binding.action).startswith("answer(")
+}
+"""One key per answer (`waits`: w), the keys of predict mode's own question."""
 
 
 class ClassQuestion(ModalScreen[str | None]):

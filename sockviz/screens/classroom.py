@@ -29,6 +29,30 @@ WIRE_NOT_SHARED = (
 )
 
 
+class ClassAnswers:
+    """The class's answers to the lecturer's open question, as the lecturer's question shows them."""
+
+    def __init__(self, share: ShareServer) -> None:
+        self.share = share
+
+    def answers(self) -> tuple[dict[str, int], int, bool] | None:
+        """The counts by choice, how many follow, and whether the histogram is hidden; None with no question."""
+        found = self.share.tally()
+        if found is None:
+            return None
+        tally, following = found
+        return tally, following, self.share.hide_tally
+
+    def toggle_hidden(self) -> None:
+        """Hide the histogram until the reveal (peer instruction), or show it: to the class as to the lecturer."""
+        self.share.hide_tally = not self.share.hide_tally
+        self.share.show_tally(not self.share.hide_tally)
+
+
+def class_answers(share: ShareServer | None) -> ClassAnswers | None:
+    return None if share is None else ClassAnswers(share)
+
+
 def follow_welcome(address: str) -> str:
     return (
         f"You follow the lecturer's session at {address}: every call they make shows here as it happens, "

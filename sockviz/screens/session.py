@@ -10,7 +10,9 @@ Every Textual handler and action of the screen is here, each a few lines; the wo
 a module of its own beside this one: `step_fields` (fields into `StepArgs`, hints, why a step would
 not run), `targets` (which sockets the panes act on and offer), `live` (the table's rows and the pace
 of its refreshes), `views` (the timeline, wire and projector toggles) and `lesson_control` (a loaded
-scenario's welcome and keys).
+scenario's welcome and keys). At about 390 lines this module is over the 350 the others keep to, for
+a reason: a message or key then has one obvious place to be handled, and what is left here is the
+screen's own life (compose, the reset that makes the widgets again, the refresh) and those handlers.
 """
 
 from __future__ import annotations
@@ -29,14 +31,19 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Select
 
 from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepFinished, step
+from sockviz.core.model.step_args import StepArgs
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME
+from sockviz.core.story.predicting import Guess
+from sockviz.core.story.recording.format import Note, Record, Said
+from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import Narrated, SessionEvent
 from sockviz.screens import classroom, lesson_control, step_fields, targets, views
 from sockviz.screens.live import RefreshPacer, table_rows
+from sockviz.screens.predict import PredictMode
 from sockviz.share.mirror import FOLLOWING
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
@@ -97,15 +104,22 @@ class SessionScreen(Screen[None]):
         family: socket.AddressFamily,
         *,
         only: Side | None = None,
+        predict: bool = False,
+        recorder: Recorder | None = None,
         share: ShareServer | None = None,
         following: str | None = None,
     ) -> None:
         super().__init__()
         self.session = session
-        self.only = only
-        """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
+        self.recorder = recorder
+        """With --record: the screen hands it every event, narration, refusal and verdict in the order it
+        shows them, so that a replay's log is this log, line for line."""
         self.share = share
         """`--share`: the server that publishes this session; the bar says how many follow."""
+        self.predict_mode = PredictMode(self._record, on=predict)
+        """Predict mode (m): the question before a step, the verdict after it, the score."""
+        self.only = only
+        """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
         self.following = following
         """`sockviz follow`: the lecturer's address. The session is a copy of theirs, and runs nothing."""
         self._start = (host, port, family)
@@ -162,6 +176,7 @@ class SessionScreen(Screen[None]):
         self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         welcome = WELCOME if self.following is None else classroom.follow_welcome(self.following)
         self.event_log.note(self.session.now(), "start", welcome)
+        self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))
@@ -182,6 +197,7 @@ class SessionScreen(Screen[None]):
         self.session = message.session
         self.timeline = Timeline()
         self._blocked.clear()
+        self.predict_mode.predictions.drop_pending()
         self._targets_due = True
         await self.recompose()
         self.call_after_refresh(self._rebuilt)  # the panes' and the table's own children mount meanwhile
@@ -232,9 +248,27 @@ class SessionScreen(Screen[None]):
             args = step_fields.args_for(chosen, self.bar, self.pane(chosen.side), live)
         except InputError as error:
             self.app.bell()
-            self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}",
-                                kind="refused")  # fmt: skip
+            note = Note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}", "refused")
+            self.event_log.note(note.at, note.who, note.text, kind=note.kind)
+            self._record(note)
             return
+        if self.predict_mode.asks(chosen, live.refusal(chosen, args)):
+            question = self.predict_mode.question(chosen, live.now(), classroom.class_answers(self.share))
+            self.app.push_screen(question, partial(self._answered, chosen, args, live))
+            return
+        self._run(live, chosen, args)
+
+    @guarded
+    def _answered(self, chosen: Step, args: StepArgs, asked: Session, guess: Guess | None) -> None:
+        """Predict mode's answer: say it, then run the step; no answer (escape) runs nothing."""
+        if guess is None or self._rebuilding or asked is not self.session:  # a reset came meanwhile
+            if self.share is not None:
+                self.share.withdraw("the lecturer did not run the step")
+            return
+        self.predict_mode.answered(chosen, guess, self.event_log, asked.now())
+        self._run(asked, chosen, args)
+
+    def _run(self, live: Session, chosen: Step, args: StepArgs) -> None:
         self.run_worker(
             partial(live.perform, chosen, args),
             name=chosen.id,
@@ -275,8 +309,8 @@ class SessionScreen(Screen[None]):
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self.event_log.show(event)
-        if self.share is not None and (live := self.live) is not None:
-            self.share.shown(live, event.seq)  # followers get it now, in the log's order
+        self._told(event)
+        self.predict_mode.hear(event, self.event_log)
         self.timeline.add(event)
         timeline_view = self.timeline_view
         if timeline_view.display:
@@ -310,7 +344,7 @@ class SessionScreen(Screen[None]):
                 step_fields.show_refusals(self.session, self.bar, panes)
             else:
                 classroom.show_following(panes)
-        step_fields.show_hints_and_progress(self.session, self.bar, panes)
+        step_fields.show_hints_and_progress(self.session, self.bar, panes, hints=not self.predict_mode.on)
         classroom.show_sharing(self.bar, self.share, self.following)
         if self.share is not None:
             self.share.lesson(self.scenario_panel.shown if self.scenario_panel.display else "")
@@ -339,10 +373,27 @@ class SessionScreen(Screen[None]):
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
-        at = self.session.now()
-        self.event_log.note(at, "lesson", message.text, kind="lesson")
+        said = Said(at=self.session.now(), line=message.line, text=message.text)
+        self.event_log.note(said.at, "lesson", said.text, kind="lesson")
+        self._record(said)
+
+    def _record(self, record: Record) -> None:
+        """A line of the log that is no event (a narration, a refusal, predict mode's question and verdict), for
+        the recording and the followers, in the log's order."""
+        if self.recorder is not None:
+            self.recorder.add(record)
         if self.share is not None:
-            self.share.say(at, message.line, message.text)
+            self.share.record(record)
+
+    def _told(self, event: Event) -> None:
+        """An event the log has just shown, for the recording and the followers, in the log's order."""
+        live = self.live
+        if live is None:
+            return
+        if self.recorder is not None:
+            self.recorder.told(live, event)
+        if self.share is not None:
+            self.share.told(live, event)
 
     # ----- following a lecturer -------------------------------------------
 
@@ -417,6 +468,10 @@ class SessionScreen(Screen[None]):
 
     def action_leave_field(self) -> None:
         self.table.focus()
+
+    def action_toggle_predict(self) -> None:
+        self.notify(self.predict_mode.toggle(self.event_log), title="predict", markup=False)
+        self.refresh_sockets()  # the hints go, or come back
 
     # ----- scenarios ---------------------------------------------------------
 

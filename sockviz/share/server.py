@@ -25,9 +25,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from sockviz.core import Session
+from sockviz.core import Event, Session
 from sockviz.core.model.addresses import Endpoint, is_wildcard
-from sockviz.core.story.recording.format import Said, SocketsRecord, decode, encode
+from sockviz.core.story.recording.format import Asked, Record, Revealed, SocketsRecord, decode, encode
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.recording.sockets import SocketState
 from sockviz.share.facts import session_facts
@@ -59,9 +59,6 @@ CATCH_UP_LINES = 2000
 """Lines per frame of a late follower's catch-up: big enough to be quick, small enough to interleave."""
 WRONG_CODE_PAUSE = 0.3
 """A wrong join code is answered after this pause, so codes cannot be tried quickly one after another."""
-SHOWN_PATIENCE = 1.0
-"""How long an event may wait for the lecturer's screen to show it before followers get it anyway."""
-EVENT_LINE = '{"record":"event"'
 SOCKETS_LINE = '{"record":"sockets"'
 SESSION_LINE = '{"record":"session"'
 HEADER_LINE = '{"record":"header"'
@@ -107,9 +104,8 @@ class ShareServer:
         self.followers = 0
         """How many follow now (read from any thread)."""
         self.question: Question | None = None
-        self.gated = False
-        """Whether the lecturer's screen tells the share what its log has shown (`shown`, `say`), so that
-        followers get the events in the log's order; without a screen, events go as the session tells them."""
+        self.hide_tally = False
+        """Peer instruction: the class's histogram is hidden until the reveal (the lecturer's key shows it)."""
         self._inbox: deque[tuple[str, Any]] = deque()
         self._wake_due = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -135,13 +131,6 @@ class ShareServer:
         self._asked = 0
         self._tally_due = False
         self._facts_task: asyncio.Task[None] | None = None
-        self._pending: deque[tuple[str, int | None, float]] = deque()
-        """The recorder's lines not sent yet: (line, its event's seq or None, when it came). An event waits
-        until the lecturer's screen has shown it (`shown`), and the lines after it wait behind it."""
-        self._shown_seq = 0
-        self._released_seq = 0
-        self._saids: deque[tuple[int, str, float]] = deque()
-        """Narrations not sent yet: (the seq of the last event the lecturer's log had before it, the line, when)."""
 
     @property
     def exposed(self) -> bool:
@@ -163,23 +152,34 @@ class ShareServer:
         self._thread.start()
         ready.wait(5)
 
-    def share(self, session: Session, endpoint: Endpoint) -> None:
+    def share(self, session: Session, endpoint: Endpoint, *, listen: bool = True) -> None:
         """Publish this session from now on (the lecturer's host, port and family are `endpoint`'s); a session
-        shared before ends here, and followers start afresh with the lecturer."""
+        shared before ends here, and followers start afresh with the lecturer.
+
+        Without `listen`, the lecturer's screen hands on each event (`told`) and each line of its log that is
+        no event (`record`) as its log shows them, so that a follower's log is the lecturer's, line for line."""
         if self._recorder is None:
             self._recorder = Recorder(self._line, source="share")
         self._post("session", (session, endpoint))
-        self._recorder.start(session, endpoint.host, endpoint.port, endpoint.family)
+        self._recorder.start(session, endpoint.host, endpoint.port, endpoint.family, listen=listen)
 
-    def shown(self, session: Session, seq: int) -> None:
-        """The lecturer's screen has put this event in its log (called on the lecturer's event loop, per event:
-        an append). Followers get each event once the lecturer's log has it, so a narration the log put between
-        two events (the log tells both in the order its screen handled them) is between them for them too."""
-        self._post("shown", (session, seq))
+    def told(self, session: Session, event: Event) -> None:
+        """An event the lecturer's log has just shown (on the lecturer's event loop: a queue's put)."""
+        if self._recorder is not None:
+            self._recorder.told(session, event)
 
-    def say(self, at: float, line: int, text: str) -> None:
-        """A lesson's narration, as the lecturer's log wrote it just now (at `at`), after the events it has."""
-        self._post("said", encode(Said(at=at, line=line, text=text)))
+    def record(self, record: Record) -> None:
+        """A line of the lecturer's log that is no event (a narration, a refusal, predict mode's question or
+        verdict), in its place. Predict mode's question also goes to the class, and its verdict reveals it."""
+        if self._recorder is not None:
+            self._recorder.add(record)
+        if isinstance(record, Asked):
+            self.ask(record.step.id, record.question, record.choices, hidden=self.hide_tally)
+        elif isinstance(record, Revealed):
+            if record.outcome is None:
+                self.withdraw("the step was not run")
+            else:
+                self.reveal(record.outcome, "")
 
     def lesson(self, shown: str) -> None:
         """The lecturer's lesson panel as it reads now ("" when no lesson is loaded): sent when it changes."""
@@ -194,6 +194,10 @@ class ShareServer:
     def reveal(self, answer: str, evidence: str) -> None:
         """Close the open question with the kernel's answer: every follower sees whether they were right."""
         self._post("reveal", (answer, evidence))
+
+    def withdraw(self, why: str) -> None:
+        """Close the open question with no answer (the lecturer did not run the step)."""
+        self._post("withdraw", why)
 
     def show_tally(self, shown: bool) -> None:
         """Let the class see the histogram (peer instruction: hidden until the reveal)."""
@@ -256,10 +260,6 @@ class ShareServer:
 
     async def _shutdown(self) -> None:
         self._drain()
-        out: list[str] = []
-        self._release(out, everything=True)
-        if out:
-            self._broadcast("\n".join(out))
         if self._facts_task is not None:
             self._facts_task.cancel()
         for member in self._members.values():
@@ -283,51 +283,16 @@ class ShareServer:
         while self._inbox:
             kind, item = self._inbox.popleft()
             if kind == "line":
-                self._pending.append((item, _seq(item), time.monotonic()))
-            elif kind == "shown":
-                session, seq = item
-                if session is self._session:
-                    self._shown_seq = max(self._shown_seq, seq)
-            elif kind == "said":
-                self._saids.append((self._shown_seq, item, time.monotonic()))
-            else:
-                self._release(out, everything=kind == "session")  # a new session: the last one's lines all go
-                if out:
-                    self._broadcast("\n".join(out))
-                    out = []
-                self._handle(kind, item)
-        self._release(out)
+                self._keep(item)
+                out.append(item)
+                continue
+            if out:
+                self._broadcast("\n".join(out))
+                out = []
+            self._handle(kind, item)
         if out:
             self._broadcast("\n".join(out))
             self._facts_due = min(self._facts_due or float("inf"), time.monotonic() + AFTER_EVENTS)
-
-    def _release(self, out: list[str], *, everything: bool = False) -> None:
-        """Move the lines that may go now to `out`, in the lecturer's log's order: events up to the last one the
-        lecturer's screen has shown, each narration once the events its log had before it are out. A line that
-        waited `SHOWN_PATIENCE` goes anyway (a screen that closes or resets never shows some events)."""
-        patience = time.monotonic() - SHOWN_PATIENCE
-        while True:
-            if self._saids:
-                after, line, came = self._saids[0]
-                waiting = self._pending[0][1] if self._pending else None
-                if self._released_seq >= after or everything or came < patience or (waiting or 0) > after:
-                    self._saids.popleft()
-                    self._keep(line)
-                    out.append(line)
-                    continue
-            if not self._pending:
-                return
-            line, seq, came = self._pending[0]
-            unshown = self.gated and seq is not None and seq > self._shown_seq
-            if unshown and not everything and came > patience:
-                return
-            if seq is not None and self._saids and seq > self._saids[0][0] and not everything:
-                return  # a narration goes first
-            self._pending.popleft()
-            self._keep(line)
-            out.append(line)
-            if seq is not None:
-                self._released_seq = seq
 
     def _keep(self, line: str) -> None:
         """A line for those who join later: the header, the current session's lines, each socket's newest row."""
@@ -348,7 +313,6 @@ class ShareServer:
     def _handle(self, kind: str, item: Any) -> None:
         if kind == "session":
             self._session, self._endpoint = item
-            self._shown_seq = self._released_seq = 0
             self._facts_due = time.monotonic()
         elif kind == "share":
             line = json.dumps(item)
@@ -363,6 +327,9 @@ class ShareServer:
         elif kind == "tally shown" and self.question is not None:
             self.question.hidden = not item
             self._broadcast(json.dumps(self._question_message()))
+        elif kind == "withdraw" and self.question is not None:
+            number, self.question = self.question.number, None
+            self._broadcast(json.dumps({"share": "withdrawn", "question": number, "why": item}))
         elif kind == "reveal" and self.question is not None:
             answer, evidence = item
             question, self.question = self.question, None
@@ -410,9 +377,6 @@ class ShareServer:
         while True:
             await asyncio.sleep(AFTER_EVENTS / 2)
             now = time.monotonic()
-            waited = [lines[0][2] for lines in (self._pending, self._saids) if lines]
-            if waited and min(waited) < now - SHOWN_PATIENCE:
-                self._drain()  # lines that an event the lecturer's screen never showed held back
             due = self._facts_due and now >= self._facts_due
             session = self._session
             if session is None or not (due or now - self._last_facts >= FACTS_SECONDS):
@@ -486,17 +450,6 @@ class ShareServer:
             assert question is not None
             question.answers[member.number] = answer.choice
             self._tally_due = True  # sent with the next facts: 200 answers at once make one frame, not 200
-
-
-def _seq(line: str) -> int | None:
-    """An event line's seq (the session format writes one per event), None for every other line."""
-    if not line.startswith(EVENT_LINE):
-        return None
-    try:
-        seq = json.loads(line).get("seq")
-    except ValueError:
-        return None
-    return seq if isinstance(seq, int) else None
 
 
 def _loopback(host: str) -> bool:

@@ -18,6 +18,7 @@ from textual.widgets.data_table import ColumnKey
 from sockviz.core import SocketSnapshot
 from sockviz.core.engine.view import SocketView
 from sockviz.core.story.activity import activity as activity  # the screen reads it from here
+from sockviz.core.story.recording.sockets import SocketState
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
@@ -42,7 +43,7 @@ never push them off screen."""
 ADDRESSES = ("laddr", "raddr")
 
 
-def row_texts(tracked: SocketView, snap: SocketSnapshot, doing: str) -> dict[str, str]:
+def row_texts(tracked: SocketView | SocketState, snap: SocketSnapshot, doing: str) -> dict[str, str]:
     """Each column's text. A closed socket has no addresses of its own: the caller keeps the last ones."""
     kernel = snap.kernel
     state = "" if kernel is None else kernel.state
@@ -111,7 +112,13 @@ class SocketsTable(DataTable[Text]):
             self.add_column(title, key=key)
         self.app.theme_changed_signal.subscribe(self, self._restyle)  # sent once the new theme's styles apply
 
-    def show(self, rows: Iterable[tuple[SocketView, SocketSnapshot, str]]) -> None:
+    def start_over(self) -> None:
+        """No rows, as for a fresh session: a replay that steps back shows the sockets of that moment only."""
+        self.clear()
+        self._shown.clear()
+        self._closed_rows.clear()
+
+    def show(self, rows: Iterable[tuple[SocketView | SocketState, SocketSnapshot, str]]) -> None:
         """Bring the table up to date, writing only what changed."""
         for tracked, snap, doing in rows:
             key = str(tracked.id)

@@ -8,6 +8,7 @@ import json
 import socket
 
 import pytest
+from helpers import wait_for
 
 from sockviz.core import (
     BurstStarted,
@@ -29,11 +30,14 @@ from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import ErrorReport
 from sockviz.core.story.recording.format import (
     EVENT_CLASSES,
+    Asked,
     Ended,
     EventRecord,
     FormatError,
     Header,
     Note,
+    Predicted,
+    Revealed,
     Said,
     SessionStarted,
     SocketsRecord,
@@ -119,6 +123,15 @@ def test_every_other_record_comes_back_the_same():
         SocketsRecord(at=3.5, after=12, sockets=(STATE, SocketState(1, "s", Role.SERVER, STATE.snapshot, "idle"))),
         Said(at=1.0, line=4, text="accept() waits here"),
         Note(at=1.5, who="client", text="sendall() not run: the message field is empty", kind="refused"),
+        Asked(
+            at=2.0,
+            step=step("server-accept"),
+            question="Will server accept() wait, return at once, or fail?",
+            choices=("waits", "returns at once", "fails"),
+        ),
+        Predicted(at=2.5, step=step("server-accept"), guess="waits", text="you predict: server accept() waits"),
+        Revealed(at=3.0, step=step("server-accept"), guess="waits", outcome="waits", call=7, text="... (right)"),
+        Revealed(at=3.0, step=step("client-recv"), guess="waits", outcome=None, call=None, text="not scored"),
         TimelineText(lines=("╵0", "s  a━┓"), legend="a accept()"),
         Ended(at=9.0),
     ]
@@ -163,6 +176,7 @@ def test_a_recorded_session_decodes_to_the_events_it_told(lesson):
     lesson.run("server-recv")
     lesson.start("client-recv")
     lesson.blocked("client-recv")
+    wait_for(lambda: "blocked in recv()" in out.getvalue(), what="the wait in the recording")
     lesson.run("client-close")
     lesson.finished("client-recv")
     lesson.session.close()
@@ -170,7 +184,7 @@ def test_a_recorded_session_decodes_to_the_events_it_told(lesson):
     assert recorder.failed is None
     records = read_lines(out.getvalue().splitlines())
     assert isinstance(records[0], Header) and isinstance(records[1], SessionStarted)
-    assert isinstance(records[-1], Ended)
+    assert isinstance(records[-2], Ended) and isinstance(records[-1], SocketsRecord)  # what the end closed, last
     assert [r.event for r in records if isinstance(r, EventRecord)] == told
     states: dict[int, SocketState] = {}
     for record in records:
@@ -189,3 +203,17 @@ def test_a_recorded_session_decodes_to_the_events_it_told(lesson):
     )
     blocked = [s for r in records if isinstance(r, SocketsRecord) for s in r.sockets if s.doing.startswith("blocked")]
     assert blocked and blocked[0].name == "c"  # the wait was read while it lasted
+
+
+def test_a_verdict_is_shown_right_after_the_event_that_settled_it():
+    """The screen hears an event a moment after the session tells it, so a verdict's record may come a few
+    events late: a replay puts its line where the live log had it, after the event it names."""
+    from sockviz.core.story.recording.playback import Playback
+
+    called, blocked, added = EXAMPLES[0], EXAMPLES[1], EXAMPLES[6]
+    verdict = Revealed(at=0.6, step=step("server-accept"), guess="waits", outcome="waits", call=7, text="right",
+                       after=blocked.seq)  # fmt: skip
+    playback = Playback([header("app"), SessionStarted(1, "127.0.0.1", 12354, "AF_INET"), EventRecord(called),
+                         EventRecord(blocked), EventRecord(EXAMPLES[5]), EventRecord(added), verdict])  # fmt: skip
+    kinds = [line.kind for line in playback.scene(len(playback) - 1).lines]
+    assert kinds == ["StepCalled", "StepBlocked", "predict", "StepRefused"]

@@ -101,6 +101,45 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """Predict mode asked, before a step, what its call will do (no line in the log: the question is on screen)."""
+
+    at: float
+    step: Step
+    question: str
+    """`Will server accept() wait, return at once, or fail?`"""
+    choices: tuple[str, ...]
+    """The answers offered, in the words of `Guess`: `waits`, `returns at once`, `fails`."""
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """The answer given; the step runs next. `text` is the log's line for it."""
+
+    at: float
+    step: Step
+    guess: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """What the call did, against the guess and the kernel's evidence. `text` is the log's line, with the score."""
+
+    at: float
+    step: Step
+    guess: str
+    outcome: str | None
+    """`waits`, `returns at once` or `fails`; None when the step was not run at all (then nothing is scored)."""
+    call: int | None
+    """The call's id, as its events carry it."""
+    text: str
+    after: int | None = None
+    """The seq of the event that settled it: the log shows the verdict right after that event's line (the
+    record itself may come a few events later, as the screen heard the event after the session told it)."""
+
+
+@dataclass(frozen=True)
 class TimelineText:
     """`sockviz run --timeline`: the run's timeline as text, and its legend."""
 
@@ -110,12 +149,25 @@ class TimelineText:
 
 @dataclass(frozen=True)
 class Ended:
-    """The session ended (quit, reset, or the scenario's end): a follower knows nothing more is coming."""
+    """The session ended (quit, reset, or the scenario's end), and sockviz closed what it left open: one last
+    reading of its sockets may follow, and nothing else of this session."""
 
     at: float
 
 
-Record = Header | SessionStarted | EventRecord | SocketsRecord | Said | Note | TimelineText | Ended
+Record = (
+    Header
+    | SessionStarted
+    | EventRecord
+    | SocketsRecord
+    | Said
+    | Note
+    | Asked
+    | Predicted
+    | Revealed
+    | TimelineText
+    | Ended
+)
 
 _KINDS: dict[type, str] = {
     Header: "header",
@@ -124,6 +176,9 @@ _KINDS: dict[type, str] = {
     SocketsRecord: "sockets",
     Said: "say",
     Note: "note",
+    Asked: "asked",
+    Predicted: "predicted",
+    Revealed: "revealed",
     TimelineText: "timeline",
     Ended: "end",
 }

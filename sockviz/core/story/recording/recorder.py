@@ -3,10 +3,10 @@
 The session tells its events while it holds its lock, in the thread that caused them, so hearing one
 costs a queue's put and nothing more. A thread of the recorder's own writes them out in that order,
 then reads the sockets (a few microseconds each) and writes the rows that changed, each whole: after a
-batch of events, and every `period` while a call waits (its "blocked in accept() 3.2 s" grows) or a
-closed connection lingers in the kernel (TIME_WAIT counts down). A row's reading comes after the
-events that caused it; so a reader that shows the rows from the seq they name on shows each socket
-as the live table did, a moment later at most.
+batch of events (READ_GAP apart at least), and every `period` while a call waits (its "blocked in
+accept() 3.2 s" grows) or a closed connection lingers in the kernel (TIME_WAIT counts down). A row's
+reading comes after the events that caused it; so a reader that shows the rows from the seq they name
+on shows each socket as the live table did, a moment later at most.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 PERIOD = 0.25
 """How often a waiting call's row is read again: the live table's own refresh."""
+READ_GAP = 0.02
+"""The least time between two readings after events: a burst's thousands of events cost fifty readings a
+second at most, each of every socket, in the recorder's thread (with --record only)."""
 LINGER_PERIOD = 1.0
 """How often the kernel is asked about closed connections it still holds, as the live screen asks."""
 
@@ -99,6 +102,9 @@ class Recorder:
         self._written: dict[int, SocketState] = {}
         self._open_addresses: dict[int, tuple[Address | None, Address | None]] = {}
         self._last_linger = 0.0
+        self._last_read = 0.0
+        self._due = False
+        """Events have come since the sockets were last read."""
         self.failed: str | None = None
         """Why the recording stopped early, if it did."""
         self._thread = threading.Thread(target=self._run, name="sockviz-recorder", daemon=True)
@@ -111,12 +117,23 @@ class Recorder:
 
     # ----- what a front end tells it ---------------------------------------------
 
-    def start(self, session: Session, host: str, port: int, family: socket.AddressFamily) -> None:
+    def start(
+        self, session: Session, host: str, port: int, family: socket.AddressFamily, *, listen: bool = True
+    ) -> None:
         """Record this session from now on (the one before, if any, ends here). The session is heard at once,
-        so nothing it tells from here on is missed; its events are queued after the record that starts it."""
+        so nothing it tells from here on is missed; its events are queued after the record that starts it.
+
+        Without `listen`, the front end hands on each event itself with `told`, in the order it showed them:
+        a screen hears an event a moment after the session tells it, and a narration through one more hop,
+        so only the screen's own order makes a replay's log the live log, line for line."""
         self._live = session
         self._queue.put(_Begin(session, host, port, family))
-        self._unsubscribes.append(session.subscribe(lambda event: self._queue.put(_Told(session, event))))
+        if listen:
+            self._unsubscribes.append(session.subscribe(lambda event: self.told(session, event)))
+
+    def told(self, session: Session, event: Event) -> None:
+        """An event of `session`, in its turn (an event of a session already ended is dropped)."""
+        self._queue.put(_Told(session, event))
 
     def say(self, line: int, text: str) -> None:
         """A lesson's narration, in its place among the events."""
@@ -150,8 +167,10 @@ class Recorder:
 
     def _loop(self) -> None:
         while True:
+            since = time.monotonic() - self._last_read
+            wait = max(0.0, READ_GAP - since) if self._due else self._period
             try:
-                first = self._queue.get(timeout=self._period)
+                first = self._queue.get(timeout=wait)
             except queue.Empty:
                 first = None
             items = [] if first is None else [first]
@@ -166,8 +185,11 @@ class Recorder:
                     stopping = True
                     break
                 self._take(item)
-            if self._session is not None and (items or self._waiting()):
-                self._read_sockets()
+            self._due = self._due or bool(items)
+            since = time.monotonic() - self._last_read
+            due = (self._due and since >= READ_GAP) or (self._waiting() and since >= self._period)
+            if self._session is not None and not stopping and due:  # stopping: the session is closed, its reading
+                self._read_sockets()  # comes after the end
             if self._flush is not None and self.failed is None:
                 self._guarded(self._flush)
             if stopping:
@@ -202,9 +224,10 @@ class Recorder:
         if session is None:
             return
         # The session's last events are already written: a front end starts the next session, or stops,
-        # once it has closed this one, so they were queued first.
-        self._read_sockets()
+        # once it has closed this one, so they were queued first. The end comes before the last reading:
+        # a replay shows the sockets that the end closed at the end, not at the line before it.
         self._emit(Ended(at=session.now()))
+        self._read_sockets()
         self._session = None
 
     def _event(self, event: Event) -> None:
@@ -228,7 +251,8 @@ class Recorder:
         session = self._session
         if session is None:
             return
-        now = time.monotonic()
+        now = self._last_read = time.monotonic()
+        self._due = False
         if now - self._last_linger >= LINGER_PERIOD:
             self._last_linger = now
             session.read_lingering()

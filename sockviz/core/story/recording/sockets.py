@@ -40,6 +40,11 @@ class SocketState:
     def closed(self) -> bool:
         return self.snapshot.closed
 
+    @property
+    def last_addresses(self) -> tuple[Address | None, Address | None] | None:
+        """A closed socket's addresses while it was open, under the name the live table reads them by."""
+        return self.addresses_while_open if self.closed else None
+
     def as_shown(self) -> SocketSnapshot:
         """The snapshot with a closed socket's last addresses put back, as the live table keeps them."""
         if not self.closed or self.addresses_while_open is None:
