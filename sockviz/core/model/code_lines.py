@@ -20,6 +20,7 @@ A step's template (`Step.code` in steps.py) may use these placeholders:
 | `{backlog}` | listen()'s backlog, or nothing for the default |
 | `{option}` | the setsockopt() (or settimeout()) line of the chosen option |
 | `{burst}` | the loop that connects many clients, each in its own thread |
+| `{select}` | select.select() over the sockets the session watches, with the timeout |
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ PAYLOAD_SHOWN = 60
 """Bytes of a message the line writes out; a longer message is cut."""
 
 
-def code_line(chosen: Step, args: StepArgs, name: str, *, new: str, piece: int, in_flight: bool) -> str:
+def code_line(
+    chosen: Step, args: StepArgs, name: str, *, new: str, piece: int, in_flight: bool, watching: tuple[str, ...] = ()
+) -> str:
     """The line for `chosen` run on the socket called `name`.
 
     `new` is the name the call gives the socket it makes (the session owns the names); `piece`
     is how many bytes each sendall() of a bulk send hands over; `in_flight` says that calls are
-    still running on the socket, so close() is preceded by the shutdown() that wakes them.
+    still running on the socket, so close() is preceded by the shutdown() that wakes them;
+    `watching` names the sockets a select() watches, `name` first.
     """
     address = repr(args.endpoint.address) if args.endpoint else ""
     family = f"socket.{args.family.name}"
@@ -52,12 +56,20 @@ def code_line(chosen: Step, args: StepArgs, name: str, *, new: str, piece: int, 
         bufsize=args.bufsize,
         backlog="" if args.backlog is None else args.backlog,
         option=args.option.option.line(name, args.option.value) if args.option else "",
-        burst=f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
-        f"threading.Thread(target=c.connect, args=({address},)).start()",
+        burst=_burst(args, family, address),
+        select=f"readable, writable, _ = select.select([{', '.join(watching or (name,))}], [], [], {args.timeout})",
     )
     if chosen.action is Action.CLOSE and in_flight:
         code = f"{name}.shutdown(socket.SHUT_RDWR); {code}"
     return code
+
+
+def _burst(args: StepArgs, family: str, address: str) -> str:
+    clients = f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
+    if args.payload is None:
+        return clients + f"threading.Thread(target=c.connect, args=({address},)).start()"
+    message = show_bytes(args.payload, PAYLOAD_SHOWN)
+    return clients + f"threading.Thread(target=echo_client, args=(c, {message}, {args.hold:g})).start()"
 
 
 def _send(args: StepArgs, name: str, piece: int) -> str:
