@@ -11,7 +11,7 @@ import threading
 import pytest
 from helpers import wait_for
 
-from sockviz.core import Role, StepFailed, StepReturned, step
+from sockviz.core import Role, Side, StepFailed, StepReturned, step
 from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.model.options import option_setting
 from sockviz.core.story.sentences import Storyteller, tell
@@ -89,7 +89,7 @@ def test_each_serve_mode_echoes_what_every_client_sent_and_stops_when_cancelled(
     lesson.server_listening()
     serving = lesson.start(f"server-serve-{mode}")
     message = b"twelve bytes"
-    lesson.run("client-burst", count=6, payload=message)
+    lesson.run("client-burst", count=6, payload=message, hold=0)
     wait_for(lambda: any(text.startswith("burst done") for text in told), what="the burst's summary")
     summary = next(text for text in told if text.startswith("burst done"))
     assert "6 of 6 connected; 6 of 6 served (their 12 bytes came back)" in summary
@@ -102,8 +102,8 @@ def test_each_serve_mode_echoes_what_every_client_sent_and_stops_when_cancelled(
         conn = lesson.session.peer_of(client)
         assert conn is not None and conn.bytes_received == client.bytes_sent == len(message)
         assert conn.bytes_sent == client.bytes_received == len(message)
-    status = lesson.session.serve_status()
-    assert list(status.values()) == [f"serving ({mode}): 1 thread, 6 of 6 clients served"]
+    done = [f"serving ({mode}): 1 thread, 6 of 6 clients served"]  # once the server has seen each client's b''
+    wait_for(lambda: list(lesson.session.serve_status().values()) == done, what="every client served")
 
     made = [e for e in lesson.events.of(StepReturned) if e.call.serve_of is not None]  # each call is the session's
     assert {e.call.step.id for e in made} >= {"server-accept", "server-recv", "server-send", "server-close-conn"}
@@ -136,7 +136,7 @@ def test_a_blocking_server_serves_one_client_while_the_next_ones_bytes_wait_in_t
     wait_for(lambda: any(e.data == b"two" for e in _returned(lesson, "server-recv")), what="conn2 served")
     conn2 = next(t for t in lesson.session.sockets if t.name == "conn2")
     threads = {e.call.thread for e in lesson.events.finished("server-recv")}
-    assert threads == {"serve"} and conn2.bytes_received == 3
+    assert threads == {"loop"} and conn2.bytes_received == 3
 
 
 def test_threads_serve_every_client_at_once_and_quitting_wakes_them_all(lesson):
@@ -154,3 +154,20 @@ def test_threads_serve_every_client_at_once_and_quitting_wakes_them_all(lesson):
     assert lesson.session.close()
     serving.join(3)
     assert not serving.is_alive() and threading.active_count() < before
+
+
+def test_the_exported_scripts_write_the_serve_mode_and_the_working_burst_out(lesson):
+    from sockviz.core.story.transcript import Transcript
+
+    transcript = Transcript(lesson.session)
+    lesson.server_listening()
+    serving = lesson.start("server-serve-select")
+    lesson.run("client-burst", count=2, payload=b"hi", hold=0)
+    lesson.run("server-cancel")
+    serving.join(5)
+    server, client = (transcript.script(side, lesson.endpoint) for side in (Side.SERVER, Side.CLIENT))
+    assert "def serve_select(s):" in server and "\nserve_select(s)\n" in server and "import select" in server
+    assert "conn.recv(1024)" not in server  # the calls the mode made are its loop, not lines of their own
+    assert "def echo_client(c, message, hold):" in client and "target=echo_client, args=(c, b'hi', 0)" in client
+    for script in (server, client):
+        compile(script, "exported", "exec")

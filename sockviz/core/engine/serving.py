@@ -30,8 +30,9 @@ from sockviz.core.model.steps import Action, step
 _THREAD_JOIN = 2.0
 """How long a stopping serve mode waits for its connection threads, all woken by then."""
 
-MAIN_THREAD = "serve"
-"""The name of the thread that runs a serve mode's loop, as the log and the timeline say it."""
+MAIN_THREAD = "loop"
+"""The name of the thread that runs a serve mode's loop, as the timeline says it (`s (loop)`); the threads
+of the threads mode are `thread 1`, `thread 2`, ..."""
 
 
 class Server:

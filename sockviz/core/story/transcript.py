@@ -17,6 +17,7 @@ can get past, so `how_to_run` asks the kernel and says what to close or wait for
 from __future__ import annotations
 
 import errno
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ def _preamble(title: str, endpoint: Endpoint, body: str) -> str:
         imports.append("import time")
     if "struct." in body:
         imports.append("import struct  # for SO_LINGER")
-    helpers = [source for name, source in _SERVERS.items() if f"{name}(" in body]
+    helpers = [source for name, source in _SERVERS.items() if re.search(rf"\b{name}\b", body)]
     if "select." in body or "select.select" in "".join(helpers):
         imports.append("import select")
     if "threading." in body or "threading." in "".join(helpers):
