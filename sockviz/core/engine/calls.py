@@ -37,6 +37,8 @@ class Outcome:
 
     Only a return can be ambiguous: a shutdown makes every other blocked call raise.
     """
+    sender: tuple | None = None
+    """For a datagram received: who sent it, so that the session can tell which of its sockets woke the call."""
     readable: list[TrackedSocket] = field(default_factory=list)
     """For select(): the sockets it returned as readable."""
     writable: list[TrackedSocket] = field(default_factory=list)
@@ -76,6 +78,10 @@ class CallSite(Protocol):
 
     @property
     def ending(self) -> bool: ...
+
+    def sent_here(self, tracked: TrackedSocket) -> dict[str, int]:
+        """UDP: each of the session's sockets that sent datagrams to this socket's address, and how many."""
+        ...
 
 
 @dataclass
@@ -158,7 +164,7 @@ def _shut_here(tracked: TrackedSocket, how: int) -> None:
 
 
 def _socket(ctx: Context) -> Outcome:
-    sock = socket.socket(ctx.args.family, socket.SOCK_STREAM)
+    sock = socket.socket(ctx.args.family, ctx.args.transport.kind)
     client = ctx.call.step.side is Side.CLIENT
     added = ctx.site.adopt(
         sock,
@@ -172,6 +178,9 @@ def _socket(ctx: Context) -> Outcome:
 def _bind(ctx: Context) -> Outcome:
     assert ctx.args.endpoint is not None
     ctx.sock.bind(ctx.args.endpoint.address)
+    if ctx.sock.type == socket.SOCK_DGRAM:
+        return Outcome(f"laddr is now {ctx.sock.getsockname()}: from now on a datagram sent there waits in its "
+                       "receive buffer, whoever sent it; UDP needs no listen() and no accept()")  # fmt: skip
     return Outcome(f"laddr is now {ctx.sock.getsockname()}")
 
 
@@ -407,7 +416,7 @@ def _select(ctx: Context) -> Outcome:
     whys = [why_readable(t.sock) for t in ready]
     reasons = "; ".join(f"{t.name}: {why}" for t, why in zip(ready, whys, strict=True))
     names = ", ".join(t.name for t in ready)
-    return Outcome(f"readable [{names}] ({reasons}): the next accept() or recv() on each does not wait",
+    return Outcome(f"readable [{names}] ({reasons}): reading from any of them now does not wait",
                    readable=ready, writable=[by_sock[id(sock)] for sock in writable],
                    ready_words=f"{ready[0].name} becoming readable ({whys[0]})")  # fmt: skip
 

@@ -8,8 +8,11 @@ A zero-timeout poll() answers whether a socket is ready; TCP_INFO and SIOCINQ sa
 
 from __future__ import annotations
 
+import array
+import fcntl
 import select
 import socket
+import termios
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -46,7 +49,14 @@ def poll_now(socks: Iterable[socket.socket], events: int) -> set[int]:
 
 
 def why_readable(sock: socket.socket) -> str:
-    """Why a readable socket is readable, read from the kernel: a queued client, bytes, or an end of file."""
+    """Why a readable socket is readable, read from the kernel: a queued client, bytes, or an end of file;
+    for UDP, a datagram (FIONREAD gives the size of the next one, not the total)."""
+    if sock.type == socket.SOCK_DGRAM:
+        try:
+            size = _next_datagram(sock)
+        except OSError:
+            return "an error waits: the next call raises it"
+        return f"a datagram of {size} bytes waiting"
     try:
         reading = read_kernel(sock)
     except OSError:
@@ -64,6 +74,12 @@ def why_readable(sock: socket.socket) -> str:
     if reading.state in ("CLOSE_WAIT", "LAST_ACK", "CLOSING", "TIME_WAIT"):
         return "EOF"
     return "EOF: shut down for reading here" if reading.state == "ESTABLISHED" else reading.state
+
+
+def _next_datagram(sock: socket.socket) -> int:
+    buffer = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, buffer, True)
+    return buffer[0]
 
 
 def ready_now(named: Iterable[tuple[str, socket.socket]], *, write: bool = False) -> tuple[list[Ready], list[str]]:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import ErrorReport
-from sockviz.core.model.steps import Side, Step
+from sockviz.core.model.steps import Form, Side, Step
+from sockviz.core.model.transport import Transport
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,29 @@ class Call:
     """For the calls a serve mode makes: the serve call's id (they are told one by one, not summed up)."""
     thread: str | None = None
     """For the calls a serve mode makes: which server thread makes them (`serve`, `thread 2`)."""
+    datagram: bool = False
+    """The call is on a UDP socket (or, for socket(), makes one)."""
+    method: str | None = None
+    """The socket method called, where it is not the step's usual one: `sendto` or `recvfrom` on UDP."""
+
+    @property
+    def transport(self) -> Transport:
+        return Transport.UDP if self.datagram else Transport.TCP
+
+    @property
+    def form(self) -> Form:
+        """The step as it reads on this call's transport: its label, what it waits for."""
+        return self.step.on(self.transport)
 
     @property
     def label(self) -> str:
-        """`accept()`, the way people say it."""
-        return f"{self.step.action.call}()"
+        """`accept()`, the way people say it; `recvfrom()` on UDP."""
+        return f"{self.method or self.step.action.call}()"
 
     @property
     def who(self) -> str:
         """`client c.connect()`: enough to tell which click this was."""
-        return f"{self.step.side.value} {self.socket_name}.{self.step.action.call}()"
+        return f"{self.step.side.value} {self.socket_name}.{self.method or self.step.action.call}()"
 
 
 @dataclass(frozen=True, kw_only=True)
