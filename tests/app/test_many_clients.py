@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 from conftest import lecture
+from helpers import wait_for
 
 from sockviz.app import SockvizApp
 from sockviz.core import Role, Side, StepReturned
@@ -40,3 +44,22 @@ async def test_a_serve_mode_serves_a_working_burst_and_cancel_stops_it(port):
         await lect.press("server-cancel")
         await lect.until(lambda: "serve_threads() returned" in lect.log_text(), "the serve mode to end")
         assert app.session.serve_status() == {}
+
+
+def test_quitting_while_a_serve_mode_waits_in_every_thread_does_not_hang(port):
+    """ctrl+q with serve threads waiting in accept() and in each connection's recv(): every one is woken with
+    shutdown(), and no thread of the session outlives the app."""
+
+    async def lesson() -> SockvizApp:
+        app = SockvizApp(port=port)
+        async with lecture(app) as lect:
+            await lect.press_all("server-socket", "server-bind", "server-listen")
+            await lect.pilot.press("j")
+            await lect.press_all("client-socket", "client-connect", "client-socket", "client-connect")
+            await lect.until(lambda: "3 threads" in lect.cell("s", "now"), "a thread waiting in each connection")
+            await lect.pilot.press("ctrl+q")
+        assert not app.session.running() and all(t.closed for t in app.session.sockets)
+        return app
+
+    asyncio.run(lesson())
+    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("sockviz")], what="threads to end")
