@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, ClassVar, Unpack
 
 from rich.text import Text
 from textual.message import Message
@@ -18,6 +18,7 @@ from textual.widgets import RichLog
 
 from sockviz.core import StepCalled
 from sockviz.core.story.owners import owner_of
+from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
 if TYPE_CHECKING:
@@ -40,6 +41,22 @@ class WireSegments(Message):
 class WirePane(RichLog):
     """The wire view."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "wire-pane--aside",
+        "wire-pane--flags",
+        "wire-pane--reset",
+        "wire-pane--note",
+        "wire-pane--dropped",
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `wire-pane--aside` | The time, the calls between the segments, and a segment's numbers. |
+    | `wire-pane--flags` | Flags other than a plain ACK: SYN, FIN and the like. |
+    | `wire-pane--reset` | A segment with RST. |
+    | `wire-pane--note` | "sent again", a summed-up run of segments, why nothing is captured. |
+    | `wire-pane--dropped` | Frames the kernel dropped. |
+    """
     DEFAULT_CSS = """
     WirePane {
         display: none;
@@ -48,6 +65,11 @@ class WirePane(RichLog):
     WirePane:focus {
         border: round $primary;
     }
+    WirePane > .wire-pane--aside { color: $text-muted; }
+    WirePane > .wire-pane--flags { text-style: bold; }
+    WirePane > .wire-pane--reset { color: $text-error; text-style: bold; }
+    WirePane > .wire-pane--note { text-style: italic; }
+    WirePane > .wire-pane--dropped { text-style: bold; }
     """
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
@@ -69,7 +91,7 @@ class WirePane(RichLog):
         problem = self.wire.start()
         if problem:
             self.wire = None
-            self.write(Text(problem, style="italic"))
+            self.write(Text(problem, style=ink(self, "wire-pane--note")))
             return
         self.set_interval(TICK_SECONDS, self._tick)
 
@@ -96,14 +118,15 @@ class WirePane(RichLog):
     def _show(self, lines: list[WireLine]) -> None:
         from sockviz.core.story.wire import CallLine, Dropped, Summary
 
+        aside = ink(self, "wire-pane--aside")
         for line in lines:
             if isinstance(line, CallLine):
-                self.write(Text.assemble((f"{line.at:8.3f} ", "dim"), (f"{line.side}: {line.code}", "dim")))
+                self.write(Text(f"{line.at:8.3f} {line.side}: {line.code}", style=aside))
             elif isinstance(line, Summary):
                 self.write(self._summary(line))
             elif isinstance(line, Dropped):
                 said = f"{line.count} frames dropped by the kernel (the capture's ring was full): not shown, not saved"
-                self.write(Text.assemble((f"{line.at:8.3f} ", "dim"), (said, "bold")))
+                self.write(Text.assemble((f"{line.at:8.3f} ", aside), (said, ink(self, "wire-pane--dropped"))))
             else:
                 self.write(self._line(line))
 
@@ -113,19 +136,21 @@ class WirePane(RichLog):
         return f"{owner_of(sockets, src, dst)} → {owner_of(sockets, dst, src)}"
 
     def _line(self, segment: Segment) -> Text:
-        style = "bold" if segment.flags not in ("ACK", "PSH-ACK") else ""
         if "RST" in segment.flags:
-            style = "bold red"
+            flags = ink(self, "wire-pane--reset")
+        else:
+            flags = ink(self, "wire-pane--flags") if segment.flags not in ("ACK", "PSH-ACK") else ""
+        aside = ink(self, "wire-pane--aside")
         text = Text.assemble(
-            (f"{segment.at:8.3f} ", "dim"),
+            (f"{segment.at:8.3f} ", aside),
             (f"{self._who(segment.src, segment.dst):<14} ", ""),
-            (f"{segment.flags:<8} ", style),
-            (f"seq={segment.seq} ack={segment.ack} len={segment.length}", "dim"),
+            (f"{segment.flags:<8} ", flags),
+            (f"seq={segment.seq} ack={segment.ack} len={segment.length}", aside),
         )
         if segment.retransmitted:
-            text.append(" (sent again)", "italic")
+            text.append(" (sent again)", ink(self, "wire-pane--note"))
         elif segment.fresh < segment.length:
-            text.append(f" ({segment.length - segment.fresh:,} bytes sent again)", "italic")
+            text.append(f" ({segment.length - segment.fresh:,} bytes sent again)", ink(self, "wire-pane--note"))
         if segment.length:
             text.append(f" {preview(segment.preview, segment.length)}")
         return text
@@ -137,7 +162,10 @@ class WirePane(RichLog):
             if tally.resent:
                 part += f" ({tally.resent:,} sent again, {tally.resent_bytes:,} bytes)"
             parts.append(part)
-        return Text.assemble((f"{summary.last_at:8.3f} ", "dim"), (f"… {', '.join(parts)}", "italic"))
+        said = f"… {', '.join(parts)}"
+        return Text.assemble(
+            (f"{summary.last_at:8.3f} ", ink(self, "wire-pane--aside")), (said, ink(self, "wire-pane--note"))
+        )
 
     def export(self, path: Path, *, plain: bool = False) -> str:
         """Save the capture as pcapng (or plain pcap); the sentence for the log."""
