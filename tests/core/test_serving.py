@@ -95,6 +95,8 @@ def test_each_serve_mode_echoes_what_every_client_sent_and_stops_when_cancelled(
     assert "6 of 6 connected; 6 of 6 served (their 12 bytes came back)" in summary
     assert "latency per client from sendall() to the whole echo: min " in summary
 
+    done = [f"serving ({mode}): 1 thread, 6 of 6 clients served"]  # each sendall() counted, each b'' seen
+    wait_for(lambda: list(lesson.session.serve_status().values()) == done, what="every client served")
     clients = [t for t in lesson.session.sockets if t.role is Role.CLIENT]
     conns = [t for t in lesson.session.sockets if t.role is Role.CONNECTION]
     assert len(clients) == len(conns) == 6
@@ -102,8 +104,6 @@ def test_each_serve_mode_echoes_what_every_client_sent_and_stops_when_cancelled(
         conn = lesson.session.peer_of(client)
         assert conn is not None and conn.bytes_received == client.bytes_sent == len(message)
         assert conn.bytes_sent == client.bytes_received == len(message)
-    done = [f"serving ({mode}): 1 thread, 6 of 6 clients served"]  # once the server has seen each client's b''
-    wait_for(lambda: list(lesson.session.serve_status().values()) == done, what="every client served")
 
     made = [e for e in lesson.events.of(StepReturned) if e.call.serve_of is not None]  # each call is the session's
     assert {e.call.step.id for e in made} >= {"server-accept", "server-recv", "server-send", "server-close-conn"}

@@ -54,6 +54,8 @@ class Server:
         self.served = 0
         """Clients whose connection this mode closed after their b'' (or their error)."""
         self.echoed = 0
+        self.cut = 0
+        """Connections the mode closed as it stopped, with their clients not done."""
         self.stopped_by: str | None = None
         self.site.serving(ctx.call, self.status, self.wake_all)
 
@@ -113,22 +115,27 @@ class Server:
                 with self._lock:
                     self.echoed += len(data)
                 return True
-        self.finish(conn, thread)
+        cut = ran is not None and ran.outcome is not None and ran.outcome.cut_short  # b'' from our own shutdown
+        self.finish(conn, thread, served=not cut and not self.stopping())
         return False
 
     def echo_until_closed(self, conn: TrackedSocket, thread: str) -> None:
         while not self.stopping() and self.echo_once(conn, thread):
             pass
         if self.stopping():
-            self.finish(conn, thread)
+            self.finish(conn, thread, served=False)
 
-    def finish(self, conn: TrackedSocket, thread: str) -> None:
-        """Close a client's connection once (through the session, so the log says it) and count it served."""
+    def finish(self, conn: TrackedSocket, thread: str, *, served: bool) -> None:
+        """Close a client's connection once (through the session, so the log says it); `served` counts a client
+        that was done (its b'' or its error), not one whose connection the stopping mode cut."""
         with self._lock:
             if conn not in self._conns:
                 return
             self._conns.remove(conn)
-            self.served += 1
+            if served:
+                self.served += 1
+            else:
+                self.cut += 1
         if not conn.closed and not self.site.ending:
             self.call("server-close-conn", conn, thread)
 
@@ -162,14 +169,16 @@ class Server:
         with self._lock:
             left = list(self._conns)
         for conn in left:
-            self.finish(conn, MAIN_THREAD)
+            self.finish(conn, MAIN_THREAD, served=False)
         self.site.serving(self.ctx.call, None, None)
         name = self.listener.name
         clients = f"{self.served} client{'s' if self.served != 1 else ''}"
         started = len(threads)
         threads_said = f", with {started} thread{'s' if started != 1 else ''} for connections" if started else ""
+        cut = f"; it closed {self.cut} connection{'s' if self.cut != 1 else ''} still open" if self.cut else ""
         return Outcome(
-            f"served {clients} on {name} and echoed {self.echoed} bytes{threads_said} (stopped by {self.stopped_by})",
+            f"served {clients} on {name} and echoed {self.echoed} bytes{threads_said}{cut} "
+            f"(stopped by {self.stopped_by})",
             cut_short=self.ctx.cancelled(),
         )
 
