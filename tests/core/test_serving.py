@@ -17,155 +17,155 @@ from sockviz.core.model.options import option_setting
 from sockviz.core.story.sentences import Storyteller, tell
 
 
-def _returned(lesson, step_id: str) -> list[StepReturned]:
-    return [e for e in lesson.events.finished(step_id) if isinstance(e, StepReturned)]
+def _returned(loopback, step_id: str) -> list[StepReturned]:
+    return [e for e in loopback.events.finished(step_id) if isinstance(e, StepReturned)]
 
 
-def test_select_names_the_ready_sockets_and_the_next_calls_do_not_wait(lesson):
-    lesson.server_listening()
-    lesson.run("client-socket")
-    lesson.run("client-connect")
-    first = lesson.run("server-select", timeout=0)
+def test_select_names_the_ready_sockets_and_the_next_calls_do_not_wait(loopback):
+    loopback.server_listening()
+    loopback.run("client-socket")
+    loopback.run("client-connect")
+    first = loopback.run("server-select", timeout=0)
     assert first.readable == ("s",) and "s: 1 connection waiting" in first.result
-    accepted = lesson.run("server-accept")
+    accepted = loopback.run("server-accept")
     assert isinstance(accepted, StepReturned) and not accepted.blocked
 
-    nothing = lesson.run("server-select", timeout=0)
+    nothing = loopback.run("server-select", timeout=0)
     assert nothing.readable == () and "([], [], [])" in nothing.result
-    lesson.run("client-send", payload=b"Hello")
-    ready = lesson.run("server-select", timeout=0)
+    loopback.run("client-send", payload=b"Hello")
+    ready = loopback.run("server-select", timeout=0)
     assert ready.readable == ("conn",) and "conn: 5 bytes" in ready.result
     assert "select.select([s, conn], [], [], 0)" in ready.call.code
-    received = lesson.run("server-recv")
+    received = loopback.run("server-recv")
     assert isinstance(received, StepReturned) and received.data == b"Hello" and not received.blocked
 
-    lesson.run("client-shutdown", how=1)  # SHUT_WR: the server's next recv() is b''
-    at_end = lesson.run("server-select", timeout=0)
+    loopback.run("client-shutdown", how=1)  # SHUT_WR: the server's next recv() is b''
+    at_end = loopback.run("server-select", timeout=0)
     assert at_end.readable == ("conn",) and "conn: EOF" in at_end.result
-    assert lesson.run("server-recv").data == b""
+    assert loopback.run("server-recv").data == b""
 
 
-def test_a_waiting_select_is_woken_by_the_clients_send_and_says_so(lesson):
-    lesson.connected()
-    hint = lesson.session.predict(step("server-select"))
+def test_a_waiting_select_is_woken_by_the_clients_send_and_says_so(loopback):
+    loopback.connected()
+    hint = loopback.session.predict(step("server-select"))
     assert hint is not None and hint.blocks and hint.short == "waits"
-    lesson.start("server-select")
-    lesson.blocked("server-select")
-    lesson.run("client-send", payload=b"ping")
-    lesson.finished("server-select")
-    woke = lesson.events.finished("server-select")[-1]
+    loopback.start("server-select")
+    loopback.blocked("server-select")
+    loopback.run("client-send", payload=b"ping")
+    loopback.finished("server-select")
+    woke = loopback.events.finished("server-select")[-1]
     assert isinstance(woke, StepReturned) and woke.blocked and woke.readable == ("conn",)
     assert woke.woken_by == "client c.sendall()" and woke.woken_by_call is not None
     assert "(woken by client c.sendall())" in tell(woke)
-    hint = lesson.session.predict(step("server-select"))
+    hint = loopback.session.predict(step("server-select"))
     assert hint is not None and not hint.blocks and hint.short == "1 ready" and "conn (4 bytes)" in hint.why
 
 
-def test_setblocking_false_makes_accept_and_recv_raise_at_once(lesson):
-    lesson.server_listening()
-    option = lesson.run("server-option", option=option_setting("setblocking", "0"))
+def test_setblocking_false_makes_accept_and_recv_raise_at_once(loopback):
+    loopback.server_listening()
+    option = loopback.run("server-option", option=option_setting("setblocking", "0"))
     assert option.call.code == "s.setblocking(False)" and "setblocking is now False" in option.result
-    hint = lesson.session.predict(step("server-accept"))
+    hint = loopback.session.predict(step("server-accept"))
     assert hint is not None and hint.short == "raises"
-    failed = lesson.run("server-accept")
+    failed = loopback.run("server-accept")
     assert isinstance(failed, StepFailed) and not failed.blocked
     assert failed.error.exception == "BlockingIOError" and failed.error.errno_name == "EAGAIN"
-    lesson.run("client-socket")
-    lesson.run("client-connect")
-    accepted = lesson.run("server-accept")
+    loopback.run("client-socket")
+    loopback.run("client-connect")
+    accepted = loopback.run("server-accept")
     assert isinstance(accepted, StepReturned)
-    conn = lesson.session.sockets[-1]
+    conn = loopback.session.sockets[-1]
     assert conn.role is Role.CONNECTION and conn.sock.getblocking()  # not inherited from s
-    lesson.run("client-option", option=option_setting("setblocking", "0"))
-    nothing = lesson.run("client-recv")
+    loopback.run("client-option", option=option_setting("setblocking", "0"))
+    nothing = loopback.run("client-recv")
     assert isinstance(nothing, StepFailed) and nothing.error.exception == "BlockingIOError"
 
 
 @pytest.mark.parametrize("mode", ["blocking", "threads", "select"])
-def test_each_serve_mode_echoes_what_every_client_sent_and_stops_when_cancelled(lesson, mode):
+def test_each_serve_mode_echoes_what_every_client_sent_and_stops_when_cancelled(loopback, mode):
     teller = Storyteller()
     told: list[str] = []
-    lesson.session.subscribe(lambda event: told.extend(line.text for line in teller.lines(event)))
-    lesson.server_listening()
-    serving = lesson.start(f"server-serve-{mode}")
+    loopback.session.subscribe(lambda event: told.extend(line.text for line in teller.lines(event)))
+    loopback.server_listening()
+    serving = loopback.start(f"server-serve-{mode}")
     message = b"twelve bytes"
-    lesson.run("client-burst", count=6, payload=message, hold=0)
+    loopback.run("client-burst", count=6, payload=message, hold=0)
     wait_for(lambda: any(text.startswith("burst done") for text in told), what="the burst's summary")
     summary = next(text for text in told if text.startswith("burst done"))
     assert "6 of 6 connected; 6 of 6 served (their 12 bytes came back)" in summary
     assert "latency per client from sendall() to the whole echo: min " in summary
 
     done = [f"serving ({mode}): 1 thread, 6 of 6 clients served"]  # each sendall() counted, each b'' seen
-    wait_for(lambda: list(lesson.session.serve_status().values()) == done, what="every client served")
-    clients = [t for t in lesson.session.sockets if t.role is Role.CLIENT]
-    conns = [t for t in lesson.session.sockets if t.role is Role.CONNECTION]
+    wait_for(lambda: list(loopback.session.serve_status().values()) == done, what="every client served")
+    clients = [t for t in loopback.session.sockets if t.role is Role.CLIENT]
+    conns = [t for t in loopback.session.sockets if t.role is Role.CONNECTION]
     assert len(clients) == len(conns) == 6
     for client in clients:
-        conn = lesson.session.peer_of(client)
+        conn = loopback.session.peer_of(client)
         assert conn is not None and conn.bytes_received == client.bytes_sent == len(message)
         assert conn.bytes_sent == client.bytes_received == len(message)
 
-    made = [e for e in lesson.events.of(StepReturned) if e.call.serve_of is not None]  # each call is the session's
+    made = [e for e in loopback.events.of(StepReturned) if e.call.serve_of is not None]  # each call is the session's
     assert {e.call.step.id for e in made} >= {"server-accept", "server-recv", "server-send", "server-close-conn"}
-    lesson.run("server-cancel")
+    loopback.run("server-cancel")
     serving.join(5)
     assert not serving.is_alive()
-    ended = lesson.events.finished(f"server-serve-{mode}")[-1]
+    ended = loopback.events.finished(f"server-serve-{mode}")[-1]
     assert isinstance(ended, StepReturned) and ended.cancelled
     assert f"served 6 clients on s and echoed {6 * len(message)} bytes" in ended.result
-    assert lesson.session.serve_status() == {}
+    assert loopback.session.serve_status() == {}
 
 
-def test_a_blocking_server_serves_one_client_while_the_next_ones_bytes_wait_in_the_kernel(lesson):
-    lesson.server_listening()
-    lesson.start("server-serve-blocking")
-    lesson.run("client-socket")
-    lesson.run("client-connect")
-    lesson.run("client-send", payload=b"one")
-    lesson.run("client-socket")
-    lesson.run("client-connect")
-    lesson.run("client-send", payload=b"two")
-    lesson.blocked("server-recv")  # the serve loop waits in conn.recv(): c has not closed
-    listener = lesson.session.sockets[0]
+def test_a_blocking_server_serves_one_client_while_the_next_ones_bytes_wait_in_the_kernel(loopback):
+    loopback.server_listening()
+    loopback.start("server-serve-blocking")
+    loopback.run("client-socket")
+    loopback.run("client-connect")
+    loopback.run("client-send", payload=b"one")
+    loopback.run("client-socket")
+    loopback.run("client-connect")
+    loopback.run("client-send", payload=b"two")
+    loopback.blocked("server-recv")  # the serve loop waits in conn.recv(): c has not closed
+    listener = loopback.session.sockets[0]
     reading = read_kernel(listener.sock)
     assert reading is not None and reading.accept_queue == 1  # c2's connection, with its 3 bytes, is not accepted
-    assert [t.name for t in lesson.session.sockets if t.role is Role.CONNECTION] == ["conn"]
+    assert [t.name for t in loopback.session.sockets if t.role is Role.CONNECTION] == ["conn"]
 
-    c = next(t for t in lesson.session.sockets if t.name == "c")
-    lesson.session.perform(step("client-close"), lesson.args(), target=c)
-    wait_for(lambda: any(e.data == b"two" for e in _returned(lesson, "server-recv")), what="conn2 served")
-    conn2 = next(t for t in lesson.session.sockets if t.name == "conn2")
-    threads = {e.call.thread for e in lesson.events.finished("server-recv")}
+    c = next(t for t in loopback.session.sockets if t.name == "c")
+    loopback.session.perform(step("client-close"), loopback.args(), target=c)
+    wait_for(lambda: any(e.data == b"two" for e in _returned(loopback, "server-recv")), what="conn2 served")
+    conn2 = next(t for t in loopback.session.sockets if t.name == "conn2")
+    threads = {e.call.thread for e in loopback.events.finished("server-recv")}
     assert threads == {"loop"} and conn2.bytes_received == 3
 
 
-def test_threads_serve_every_client_at_once_and_quitting_wakes_them_all(lesson):
-    lesson.server_listening()
-    serving = lesson.start("server-serve-threads")
+def test_threads_serve_every_client_at_once_and_quitting_wakes_them_all(loopback):
+    loopback.server_listening()
+    serving = loopback.start("server-serve-threads")
     for _ in range(3):
-        lesson.run("client-socket")
-        lesson.run("client-connect")
-    wait_for(lambda: len([e for e in lesson.events.of(StepReturned) if e.call.step.id == "server-accept"]) == 3,
+        loopback.run("client-socket")
+        loopback.run("client-connect")
+    wait_for(lambda: len([e for e in loopback.events.of(StepReturned) if e.call.step.id == "server-accept"]) == 3,
              what="three accepts")  # fmt: skip
-    wait_for(lambda: len({c.thread for c in lesson.session.running() if c.step.id == "server-recv"}) == 3,
+    wait_for(lambda: len({c.thread for c in loopback.session.running() if c.step.id == "server-recv"}) == 3,
              what="a recv() waiting in each connection's thread")  # fmt: skip
-    assert "4 threads, 0 of 3 clients served" in next(iter(lesson.session.serve_status().values()))
+    assert "4 threads, 0 of 3 clients served" in next(iter(loopback.session.serve_status().values()))
     before = threading.active_count()
-    assert lesson.session.close()
+    assert loopback.session.close()
     serving.join(3)
     assert not serving.is_alive() and threading.active_count() < before
 
 
-def test_the_exported_scripts_write_the_serve_mode_and_the_working_burst_out(lesson):
+def test_the_exported_scripts_write_the_serve_mode_and_the_working_burst_out(loopback):
     from sockviz.core.story.transcript import Transcript
 
-    transcript = Transcript(lesson.session)
-    lesson.server_listening()
-    serving = lesson.start("server-serve-select")
-    lesson.run("client-burst", count=2, payload=b"hi", hold=0)
-    lesson.run("server-cancel")
+    transcript = Transcript(loopback.session)
+    loopback.server_listening()
+    serving = loopback.start("server-serve-select")
+    loopback.run("client-burst", count=2, payload=b"hi", hold=0)
+    loopback.run("server-cancel")
     serving.join(5)
-    server, client = (transcript.script(side, lesson.endpoint) for side in (Side.SERVER, Side.CLIENT))
+    server, client = (transcript.script(side, loopback.endpoint) for side in (Side.SERVER, Side.CLIENT))
     assert "def serve_select(s):" in server and "\nserve_select(s)\n" in server and "import select" in server
     assert "conn.recv(1024)" not in server  # the calls the mode made are its loop, not lines of their own
     assert "def echo_client(c, message, hold):" in client and "target=echo_client, args=(c, b'hi', 0)" in client
