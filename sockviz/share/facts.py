@@ -40,4 +40,6 @@ def session_facts(session: Session, endpoint: Endpoint | None) -> dict[str, Any]
         "everywhere": session.listening_everywhere(),
         "ports": sorted(session.ports()),
         "guide": next_line(session),
+        "serving": session.serve_status(),
+        "non_blocking": [t.id for t in session.sockets if not t.closed and t.non_blocking],
     }

@@ -44,6 +44,8 @@ class MirroredSocket:
     """One of the lecturer's sockets: its newest row from the lecturer, and its calls in progress from the events."""
 
     state: SocketState
+    mirror_facts: dict[str, Any] = field(default_factory=dict)
+    """The mirror's newest facts (shared, replaced whole when new ones come)."""
     in_flight: list[Call] = field(default_factory=list)
     gone: bool = False
 
@@ -82,6 +84,10 @@ class MirroredSocket:
     @property
     def closed(self) -> bool:
         return self.state.closed
+
+    @property
+    def non_blocking(self) -> bool:
+        return self.state.id in self.mirror_facts.get("non_blocking", ())
 
     @property
     def last_addresses(self) -> tuple[Address | None, Address | None] | None:
@@ -166,6 +172,11 @@ class Mirror:
     def ports(self) -> frozenset[int]:
         return frozenset(int(port) for port in self._facts.get("ports", ()))
 
+    def serve_status(self) -> dict[int, str]:
+        """What each of the lecturer's serve modes says of itself, by its call's id."""
+        found = self._facts.get("serving", {})
+        return {int(call): str(text) for call, text in found.items()} if isinstance(found, dict) else {}
+
     def guide(self) -> str:
         return str(self._facts.get("guide", ""))
 
@@ -197,6 +208,8 @@ class Mirror:
     def take_facts(self, facts: dict[str, Any]) -> None:
         with self._lock:
             self._facts = facts
+            for tracked in self._sockets.values():
+                tracked.mirror_facts = facts
 
     def _heard_at(self, at: float) -> None:
         offset = at - self._clock()
@@ -224,7 +237,7 @@ class Mirror:
     def _row(self, state: SocketState) -> None:
         tracked = self._sockets.get(state.id)
         if tracked is None:
-            tracked = MirroredSocket(state)
+            tracked = MirroredSocket(state, self._facts)
             # Its calls told before its first row (an accept() on a listener just made, say) are its own too.
             tracked.in_flight = [call for call in self._calls.values() if call.socket_name == state.name]
             self._sockets[state.id] = tracked

@@ -88,6 +88,14 @@ class TrackedSocket:
     def closed(self) -> bool:
         return self.sock.fileno() < 0
 
+    @property
+    def non_blocking(self) -> bool:
+        """setblocking(False) (or settimeout(0)) on this socket: its waiting calls raise instead."""
+        try:
+            return self.sock.gettimeout() == 0.0
+        except OSError:
+            return False
+
     def current_ends(self) -> Ends | None:
         """(local, remote) as (host, port) pairs while connected; None otherwise."""
         try:
