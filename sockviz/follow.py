@@ -12,11 +12,13 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from textual import on
+from textual.css.query import NoMatches
 
 from sockviz.app import SockvizBase
 from sockviz.core import DEFAULT_PORT
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted
+from sockviz.faults import report
 from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
 from sockviz.share.mirror import FOLLOWING, Feed, Mirror, StartedAfresh
@@ -142,6 +144,15 @@ class FollowApp(SockvizBase):
             self._following = True
             self.run_worker(self._follow(), group="follow", exit_on_error=False, description=f"follow {self.url}")
         self.feed.release()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A follower's screen is made again at each of the lecturer's resets: a socket list mounted just
+        before (its Select) can then meet its own parts gone, inside Textual (NoMatches). The follower goes
+        on: the fault is said, as any other, and the fresh screen has its own lists."""
+        if isinstance(error, NoMatches):
+            report(self, "a widget that the lecturer's reset took away", error)
+            return
+        super()._handle_exception(error)
 
     # ----- what a follower may not do ------------------------------------------
 
