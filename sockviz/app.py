@@ -129,9 +129,11 @@ class SockvizApp(App[None]):
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
+        if self.recorder is not None:
+            self.recorder.closing()
         self.session.close()
         if self.recorder is not None:
-            self.recorder.stop()  # after the close, so the calls it woke are in the recording
+            self.recorder.stop()  # after the close, so what it closed is read after the end
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
         sys.setswitchinterval(self._switch_before)
 
@@ -253,6 +255,8 @@ class SockvizApp(App[None]):
         screen, old_session = self.session_screen, self.session
         screen.scenario_panel.stop()
         screen.stop_listening()  # no more reading of sockets that are about to close under its feet
+        if self.recorder is not None:
+            self.recorder.closing()
         await asyncio.to_thread(old_session.close)  # wakes blocked calls; may wait up to a second for them
         self.session = Session()
         self._transcript = Transcript(self.session)
