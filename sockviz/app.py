@@ -285,7 +285,7 @@ class SockvizApp(App[None]):
         )
         yield SystemCommand(
             "Predict mode",
-            "Before each step that can block or fail, say what it will do; then see, and keep the score (m)",
+            "Before each step that can block or fail, say what it will do; then see, and keep the score (f5)",
             self.session_screen.action_toggle_predict,
         )
 

@@ -196,7 +196,7 @@ async def predict(scene: Scene, pilot: Pilot) -> None:
     from sockviz.screens.predict import PredictQuestion
 
     scene.fds = pin_fds()
-    await pilot.press("m")
+    await pilot.press("f5")
 
     async def answered(step_id: str, at: float, answer: str, wait_for: type[Event] = StepFinished) -> None:
         scene.clock.set(at)

@@ -108,7 +108,7 @@ class SessionScreen(Screen[None]):
         """With --record: the screen hands it every event, narration, refusal and verdict in the order it
         shows them, so that a replay's log is this log, line for line."""
         self.predict_mode = PredictMode(recorder.add if recorder else None, on=predict)
-        """Predict mode (m): the question before a step, the verdict after it, the score."""
+        """Predict mode (f5): the question before a step, the verdict after it, the score."""
         self.only = only
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
         self._start = (host, port, family)
@@ -339,7 +339,7 @@ class SessionScreen(Screen[None]):
     @on(WireSegments)
     @guarded
     def _wire_segments(self, message: WireSegments) -> None:
-        self.wire.show_delivery(message.delivery)
+        self.wire.show_delivery(message.delivery, message.source)
 
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:

@@ -42,11 +42,23 @@ never push them off screen."""
 ADDRESSES = ("laddr", "raddr")
 
 
+def _non_blocking(tracked: TrackedSocket | SocketState) -> bool:
+    """setblocking(False) (or settimeout(0)) on this socket: its waiting calls raise instead."""
+    if isinstance(tracked, SocketState):
+        return tracked.non_blocking  # as recorded: a replay has no socket to ask
+    try:
+        return tracked.sock.gettimeout() == 0.0
+    except OSError:
+        return False
+
+
 def row_texts(tracked: TrackedSocket | SocketState, snap: SocketSnapshot, doing: str) -> dict[str, str]:
     """Each column's text. A closed socket has no addresses of its own: the caller keeps the last ones."""
     kernel = snap.kernel
     state = "" if kernel is None else kernel.state
     now = tracked.lasting if doing == "idle" and tracked.lasting else doing  # a listener that shutdown stopped
+    if not snap.closed and _non_blocking(tracked):
+        now = f"{now}, non-blocking"
     if snap.closed and tracked.after_close is not None:
         held = tracked.after_close
         state = held.state

@@ -12,11 +12,16 @@ from sockviz.core.model.events import Call
 from sockviz.core.story.sentences import duration
 
 
-def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool) -> str:
-    """What the socket is doing: `blocked in accept() 3.2 s`, `in recv()`, `idle`."""
+def activity(
+    calls: Iterable[Call], blocked: set[int], now: float, closed: bool, serving: dict[int, str] | None = None
+) -> str:
+    """What the socket is doing: `blocked in accept() 3.2 s`, `in recv()`, `idle`; for a serve mode, what it
+    says of itself (`serving (threads): 4 threads, 3 of 5 clients served`)."""
     parts = []
     for call in calls:
-        if call.id in blocked:
+        if serving and call.id in serving:
+            parts.append(serving[call.id])
+        elif call.id in blocked:
             parts.append(f"blocked in {call.label} {duration(now - call.started)}")
         else:
             parts.append(f"in {call.label}")

@@ -272,16 +272,17 @@ class Recorder:
         if now - self._last_linger >= LINGER_PERIOD:
             self._last_linger = now
             session.read_lingering()
-        changed = [state for state in self._states(session.sockets, session.now()) if self._changed(state)]
+        serving = session.serve_status()
+        changed = [state for state in self._states(session.sockets, session.now(), serving) if self._changed(state)]
         if changed:
             self._emit(SocketsRecord(at=session.now(), after=self._last_seq, sockets=tuple(changed)))
 
-    def _states(self, sockets: Iterable[TrackedSocket], now: float) -> Iterable[SocketState]:
+    def _states(self, sockets: Iterable[TrackedSocket], now: float, serving: dict[int, str]) -> Iterable[SocketState]:
         for tracked in sockets:
             snapshot = tracked.snapshot(with_repr=True)
             if not snapshot.closed:
                 self._open_addresses[tracked.id] = (snapshot.laddr, snapshot.raddr)
-            doing = activity(tuple(tracked.in_flight), self._blocked, now, snapshot.closed)
+            doing = activity(tuple(tracked.in_flight), self._blocked, now, snapshot.closed, serving)
             yield socket_state(tracked, snapshot, doing, self._open_addresses.get(tracked.id))
 
     def _changed(self, state: SocketState) -> bool:

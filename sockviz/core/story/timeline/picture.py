@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -38,12 +39,16 @@ GLYPHS = {
     Action.CANCEL: "!",
     Action.CLOSE: "×",
     Action.OPTION: "o",
+    Action.SELECT: "◇",
+    Action.SERVE_BLOCKING: "∞",
+    Action.SERVE_THREADS: "≡",
+    Action.SERVE_SELECT: "◆",
 }
 """One character per call, so that marks stay one column wide; the legend names them."""
 
 LEGEND = (
     "○ socket  b bind  l listen  a accept  c connect  s send  r recv  R recv all  h shutdown  ! cancel  "
-    "o option  × close  ━ waiting  ┃ woke it"
+    "o option  × close  ◇ select  ∞ serve blocking  ≡ serve threads  ◆ serve select  ━ waiting  ┃ woke it"
 )
 
 
@@ -144,12 +149,12 @@ class Timeline(Lanes):
             opened = self._opened(view)
             chosen = opened[first:] if count is None else opened[first : first + count]
             joins = self._joins(view)
-            return [Row(self._lanes[i].name, self._lanes[i].side, self._cells(i, view, joins)) for i in chosen]
+            return [Row(self._lanes[i].label, self._lanes[i].side, self._cells(i, view, joins)) for i in chosen]
 
-    def _opened(self, view: Span) -> list[int]:
+    def _opened(self, view: Span) -> Sequence[int]:
         """The lanes drawn, by index: those opened by the view's now (a held view shows the lanes of then)."""
-        if view.now >= self.last_opened:  # the present: every lane
-            return list(range(len(self._lanes)))
+        if view.now >= self.last_opened:  # the present: every lane, as a range (no list of 2,000 made each frame)
+            return range(len(self._lanes))
         return [i for i, lane in enumerate(self._lanes) if lane.opened <= view.now]
 
     def _cells(self, index: int, view: Span, joins: list[tuple[int, int, int]]) -> list[Cell]:
