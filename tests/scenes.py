@@ -217,6 +217,7 @@ async def predict(scene: Scene, pilot: Pilot) -> None:
     await until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
     scene.clock.set(9.0)
     await scene.settle(pilot)
+    pilot.app.clear_notifications()  # "predict mode on", which would cover the log
     await pilot.press("r")
     await until(pilot, lambda: isinstance(pilot.app.screen, PredictQuestion), "the question before recv()")
     await pilot.pause(0.2)
