@@ -254,9 +254,13 @@ class SockvizApp(SockvizBase):
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
+        if self.recorder is not None:
+            self.recorder.closing()
+        if self.share is not None:
+            self.share.closing()
         self.session.close()
         if self.recorder is not None:
-            self.recorder.stop()  # after the close, so the calls it woke are in the recording
+            self.recorder.stop()  # after the close, so what it closed is read after the end
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
         sys.setswitchinterval(self._switch_before)
 
@@ -311,6 +315,10 @@ class SockvizApp(SockvizBase):
         screen, old_session = self.session_screen, self.session
         screen.scenario_panel.stop()
         screen.stop_listening()  # no more reading of sockets that are about to close under its feet
+        if self.recorder is not None:
+            self.recorder.closing()
+        if self.share is not None:
+            self.share.closing()
         await asyncio.to_thread(old_session.close)  # wakes blocked calls; may wait up to a second for them
         self.session = Session()
         self._transcript = Transcript(self.session)
@@ -336,7 +344,7 @@ class SockvizApp(SockvizBase):
         yield from super().get_system_commands(screen)
         yield SystemCommand(
             "Predict mode",
-            "Before each step that can block or fail, say what it will do; then see, and keep the score (m)",
+            "Before each step that can block or fail, say what it will do; then see, and keep the score (f5)",
             self.session_screen.action_toggle_predict,
         )
 

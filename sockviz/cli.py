@@ -58,7 +58,7 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
     parser.add_argument("--record", type=Path, metavar="FILE",
                         help="write the session to FILE in the session format, for `sockviz replay FILE`")  # fmt: skip
     parser.add_argument("--predict", action="store_true",
-                        help="start in predict mode (m): say what each step that can block or fail will do, "
+                        help="start in predict mode (f5): say what each step that can block or fail will do, "
                         "then see what it did, and keep the score")  # fmt: skip
     web = parser.add_argument_group("browser mode")
     web.add_argument("--serve", action="store_true",

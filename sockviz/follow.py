@@ -129,7 +129,7 @@ class FollowApp(SockvizBase):
 
         self.push_screen(ClassQuestion(question), answered)
 
-    def action_toggle_predict(self) -> None:
+    def action_ask_again(self) -> None:
         """A follower's predict key opens the class's open question again (the lecturer's key asks it)."""
         if self.question is None:
             self.notify("no question is open: the lecturer's predict key asks the class", markup=False)

@@ -107,6 +107,8 @@ def run(
     try:
         outcome = player.play(lines)
     finally:
+        for recorder in recorders:
+            recorder.closing()
         session.close()
         player.join()
         if timeline_width is not None:

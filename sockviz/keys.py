@@ -67,7 +67,7 @@ SCREEN_BINDINGS: list[Binding] = [
         tooltip="for the back row: the table and the log take the panes' room; the step keys still work",
     ),
     Binding(
-        "m",
+        "f5",
         "toggle_predict",
         "predict",
         group=PREDICT,

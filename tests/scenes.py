@@ -196,7 +196,7 @@ async def predict(scene: Scene, pilot: Pilot) -> None:
     from sockviz.screens.predict import PredictQuestion
 
     scene.fds = pin_fds()
-    await pilot.press("m")
+    await pilot.press("f5")
 
     async def answered(step_id: str, at: float, answer: str, wait_for: type[Event] = StepFinished) -> None:
         scene.clock.set(at)
@@ -217,6 +217,7 @@ async def predict(scene: Scene, pilot: Pilot) -> None:
     await until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
     scene.clock.set(9.0)
     await scene.settle(pilot)
+    pilot.app.clear_notifications()  # "predict mode on", which would cover the log
     await pilot.press("r")
     await until(pilot, lambda: isinstance(pilot.app.screen, PredictQuestion), "the question before recv()")
     await pilot.pause(0.2)

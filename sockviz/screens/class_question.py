@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from sockviz.keys import PREDICT_ANSWERS
+from sockviz.keys import PREDICT_ANSWERS, SCREEN_BINDINGS
 from sockviz.widgets.class_tally import ClassTally
 
 ANSWER_KEYS = {
@@ -26,6 +26,9 @@ ANSWER_KEYS = {
     if str(binding.action).startswith("answer(")
 }
 """One key per answer (`waits`: w), the keys of predict mode's own question."""
+
+PREDICT_KEY = next(binding.key for binding in SCREEN_BINDINGS if binding.action == "toggle_predict")
+"""Predict mode's key: on a follower's screen it opens the class's question again."""
 
 
 class ClassQuestion(ModalScreen[str | None]):
@@ -77,7 +80,8 @@ class ClassQuestion(ModalScreen[str | None]):
                 for choice in self.choices:
                     yield Button(f"{ANSWER_KEYS[choice]}  {choice}", id=f"class-{ANSWER_KEYS[choice]}", compact=True)
             yield ClassTally(id="class-tally")
-            yield Static("escape: answer later (m opens the question again)", id="class-later", markup=False)
+            yield Static(f"escape: answer later ({PREDICT_KEY} opens the question again)", id="class-later",
+                         markup=False)  # fmt: skip
 
     def on_mount(self) -> None:
         self.show_tally(self._tally)

@@ -117,7 +117,7 @@ class SessionScreen(Screen[None]):
         self.share = share
         """`--share`: the server that publishes this session; the bar says how many follow."""
         self.predict_mode = PredictMode(self._record, on=predict)
-        """Predict mode (m): the question before a step, the verdict after it, the score."""
+        """Predict mode (f5): the question before a step, the verdict after it, the score."""
         self.only = only
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
         self.following = following
@@ -368,7 +368,7 @@ class SessionScreen(Screen[None]):
     @on(WireSegments)
     @guarded
     def _wire_segments(self, message: WireSegments) -> None:
-        self.wire.show_delivery(message.delivery)
+        self.wire.show_delivery(message.delivery, message.source)
 
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
@@ -470,6 +470,9 @@ class SessionScreen(Screen[None]):
         self.table.focus()
 
     def action_toggle_predict(self) -> None:
+        if self.live is None:  # a follower's predict key opens the lecturer's question to the class again
+            self.app.call_later(self.app.run_action, "app.ask_again")
+            return
         self.notify(self.predict_mode.toggle(self.event_log), title="predict", markup=False)
         self.refresh_sockets()  # the hints go, or come back
 

@@ -163,6 +163,11 @@ class ShareServer:
         self._post("session", (session, endpoint))
         self._recorder.start(session, endpoint.host, endpoint.port, endpoint.family, listen=listen)
 
+    def closing(self) -> None:
+        """The lecturer is about to close the session (a reset, or quitting): its sockets are read once it ends."""
+        if self._recorder is not None:
+            self._recorder.closing()
+
     def told(self, session: Session, event: Event) -> None:
         """An event the lecturer's log has just shown (on the lecturer's event loop: a queue's put)."""
         if self._recorder is not None:

@@ -44,9 +44,9 @@ ADDRESSES = ("laddr", "raddr")
 
 
 def _non_blocking(tracked: SocketView | SocketState) -> bool:
-    """setblocking(False) (or settimeout(0)) on this socket: its waiting calls raise instead. A recorded socket
-    (a replay's) does not say."""
-    return not isinstance(tracked, SocketState) and tracked.non_blocking
+    """setblocking(False) (or settimeout(0)) on this socket: its waiting calls raise instead (a replay's socket
+    as recorded, a follower's as the lecturer's session said)."""
+    return tracked.non_blocking
 
 
 def row_texts(tracked: SocketView | SocketState, snap: SocketSnapshot, doing: str) -> dict[str, str]:

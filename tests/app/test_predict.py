@@ -76,7 +76,7 @@ async def test_predict_then_see_with_the_score(port):
         assert not isinstance(app.screen, PredictQuestion)
         assert not [e for e in lect.delivered[before:] if getattr(e, "call", None)]
 
-        await lect.pilot.press("m")
+        await lect.pilot.press("f5")
         await lect.until(lambda: log.border_title == "", "predict mode off")
         await lect.until(lambda: app.query_one("#server-recv").hint is not None, "the hints back")
 

@@ -164,22 +164,22 @@ def test_a_later_record_kind_or_field_is_skipped():
     assert read_lines(lines) == [read_lines(lines[:1])[0], Ended(at=1.0)]
 
 
-def test_a_recorded_session_decodes_to_the_events_it_told(lesson):
+def test_a_recorded_session_decodes_to_the_events_it_told(loopback):
     """Real sockets: the recording holds each event as told, and the sockets as the table would show them."""
     told = []
-    lesson.session.subscribe(told.append)
+    loopback.session.subscribe(told.append)
     out = io.StringIO()
     recorder = Recorder.to_file(out, source="run", period=0.05)
-    recorder.start(lesson.session, lesson.endpoint.host, lesson.endpoint.port, socket.AF_INET)
-    lesson.connected()
-    lesson.run("client-send", payload=b"ping")
-    lesson.run("server-recv")
-    lesson.start("client-recv")
-    lesson.blocked("client-recv")
+    recorder.start(loopback.session, loopback.endpoint.host, loopback.endpoint.port, socket.AF_INET)
+    loopback.connected()
+    loopback.run("client-send", payload=b"ping")
+    loopback.run("server-recv")
+    loopback.start("client-recv")
+    loopback.blocked("client-recv")
     wait_for(lambda: "blocked in recv()" in out.getvalue(), what="the wait in the recording")
-    lesson.run("client-close")
-    lesson.finished("client-recv")
-    lesson.session.close()
+    loopback.run("client-close")
+    loopback.finished("client-recv")
+    loopback.session.close()
     recorder.stop()
     assert recorder.failed is None
     records = read_lines(out.getvalue().splitlines())
@@ -198,7 +198,7 @@ def test_a_recorded_session_decodes_to_the_events_it_told(lesson):
     assert all(state.closed and state.doing == "—" for state in by_name.values())
     assert by_name["conn"].bytes_received == 4 and by_name["c"].bytes_sent == 4
     assert by_name["conn"].addresses_while_open == (
-        ("127.0.0.1", lesson.endpoint.port),
+        ("127.0.0.1", loopback.endpoint.port),
         by_name["c"].addresses_while_open[0],
     )
     blocked = [s for r in records if isinstance(r, SocketsRecord) for s in r.sockets if s.doing.startswith("blocked")]

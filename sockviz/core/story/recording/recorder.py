@@ -103,6 +103,9 @@ class Recorder:
         self._open_addresses: dict[int, tuple[Address | None, Address | None]] = {}
         self._last_linger = 0.0
         self._last_read = 0.0
+        self._reading = threading.Lock()
+        self._held = False
+        """The session is closing (`closing`): its sockets are read only once more, after the end."""
         self._due = False
         """Events have come since the sockets were last read."""
         self.failed: str | None = None
@@ -147,6 +150,13 @@ class Recorder:
     def add(self, record: Record) -> None:
         """Any other record, written in its turn (the timeline of a run, say)."""
         self._queue.put(record)
+
+    def closing(self) -> None:
+        """The front end is about to close the session: no reading of its sockets until the end, which reads
+        what the close left. (A reading meanwhile would put closed sockets before the end, at the line before.)
+        Returns once any reading under way has finished."""
+        with self._reading:
+            self._held = True
 
     def stop(self, timeout: float = 2.0) -> None:
         """Read the sockets one last time, write the end, and wait (a while) for the writing to finish."""
@@ -227,8 +237,9 @@ class Recorder:
         # once it has closed this one, so they were queued first. The end comes before the last reading:
         # a replay shows the sockets that the end closed at the end, not at the line before it.
         self._emit(Ended(at=session.now()))
-        self._read_sockets()
+        self._read_sockets(last=True)
         self._session = None
+        self._held = False
 
     def _event(self, event: Event) -> None:
         if isinstance(event, StepBlocked):
@@ -247,7 +258,12 @@ class Recorder:
             return False
         return bool(self._blocked) or any(t.closed and t.ends is not None and not t.gone for t in session.sockets)
 
-    def _read_sockets(self) -> None:
+    def _read_sockets(self, *, last: bool = False) -> None:
+        with self._reading:
+            if not self._held or last:
+                self._read()
+
+    def _read(self) -> None:
         session = self._session
         if session is None:
             return
@@ -256,16 +272,17 @@ class Recorder:
         if now - self._last_linger >= LINGER_PERIOD:
             self._last_linger = now
             session.read_lingering()
-        changed = [state for state in self._states(session.sockets, session.now()) if self._changed(state)]
+        serving = session.serve_status()
+        changed = [state for state in self._states(session.sockets, session.now(), serving) if self._changed(state)]
         if changed:
             self._emit(SocketsRecord(at=session.now(), after=self._last_seq, sockets=tuple(changed)))
 
-    def _states(self, sockets: Iterable[TrackedSocket], now: float) -> Iterable[SocketState]:
+    def _states(self, sockets: Iterable[TrackedSocket], now: float, serving: dict[int, str]) -> Iterable[SocketState]:
         for tracked in sockets:
             snapshot = tracked.snapshot(with_repr=True)
             if not snapshot.closed:
                 self._open_addresses[tracked.id] = (snapshot.laddr, snapshot.raddr)
-            doing = activity(tuple(tracked.in_flight), self._blocked, now, snapshot.closed)
+            doing = activity(tuple(tracked.in_flight), self._blocked, now, snapshot.closed, serving)
             yield socket_state(tracked, snapshot, doing, self._open_addresses.get(tracked.id))
 
     def _changed(self, state: SocketState) -> bool:

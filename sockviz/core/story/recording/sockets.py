@@ -35,6 +35,8 @@ class SocketState:
     addresses_while_open: tuple[Address | None, Address | None] | None = None
     """(laddr, raddr) as last read while it was open: a closed socket has none of its own, and the table
     goes on showing the ones it had."""
+    non_blocking: bool = False
+    """setblocking(False) or settimeout(0) was in force: the table says `non-blocking`."""
 
     @property
     def closed(self) -> bool:
@@ -74,4 +76,12 @@ def socket_state(
         addresses_while_open=tracked.last_addresses
         if snapshot.closed and tracked.last_addresses
         else addresses_while_open,
+        non_blocking=_non_blocking(tracked),
     )
+
+
+def _non_blocking(tracked: TrackedSocket) -> bool:
+    try:
+        return tracked.sock.gettimeout() == 0.0
+    except OSError:
+        return False
