@@ -14,7 +14,7 @@ from sockviz.core import Role, Side, StepReturned
 from sockviz.core.scenario import lessons
 
 
-@pytest.mark.parametrize("name", ["one-at-a-time", "select"])
+@pytest.mark.parametrize("name", ["one-at-a-time", "select", "nonblocking", "threads"])
 async def test_the_many_clients_lessons_play_in_the_app(port, name):
     app = SockvizApp(port=port, scenario=(f"lesson: {name}", lessons.text(name)))
     async with lecture(app) as lect:
