@@ -49,6 +49,21 @@ def test_the_guide_follows_the_session_step_by_step(loopback):
     assert next_line(loopback.session).startswith("next: e R ")
 
 
+def test_the_guide_names_the_step_that_can_run_next_not_a_refused_one(loopback):
+    """Sent but not yet received: the echo (e) would be refused, so the guide names r; echoed but not read:
+    closing would reset the connection, so it names R before close."""
+    for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+        loopback.run(step_id)
+    loopback.run("server-accept")
+    loopback.run("client-send", payload=b"hi")
+    assert keys(loopback.session) == ["r"]
+    loopback.run("server-recv")
+    loopback.run("server-send")
+    assert keys(loopback.session) == ["R"]
+    loopback.run("client-recv")
+    assert keys(loopback.session) == ["x X"]
+
+
 def test_the_guide_names_what_wakes_a_blocked_accept(loopback):
     for step_id in ("server-socket", "server-bind", "server-listen"):
         loopback.run(step_id)

@@ -88,8 +88,12 @@ def suggest(session: Session) -> list[Suggestion]:
             found.append(Suggestion(_key("server-send"), "the server sends: the client's recv() wakes"))
         elif conn.bytes_received == 0 and client.bytes_sent == 0:
             found.append(Suggestion(_key("client-send", "server-recv"), "the client sends, the server receives"))
+        elif conn.bytes_received == 0:  # the client's bytes wait in conn: an echo now has nothing to echo
+            found.append(Suggestion(_key("server-recv"), "the server receives what the client sent"))
         elif conn.bytes_sent == 0:
             found.append(Suggestion(_key("server-send", "client-recv"), "the server echoes, the client receives"))
+        elif client.bytes_received == 0:  # closing now, with the echo unread, would send RST instead of FIN
+            found.append(Suggestion(_key("client-recv"), "the client receives the echo"))
         else:
             found.append(Suggestion(_key("server-close-conn", "client-close"), "close both ends"))
     elif conn is not None and client is None:
