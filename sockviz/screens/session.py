@@ -305,7 +305,7 @@ class SessionScreen(Screen[None]):
     @on(WireSegments)
     @guarded
     def _wire_segments(self, message: WireSegments) -> None:
-        self.wire.show_delivery(message.delivery)
+        self.wire.show_delivery(message.delivery, message.source)
 
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
