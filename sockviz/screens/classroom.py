@@ -87,11 +87,11 @@ def show_following(panes: dict[Side, StepPane]) -> None:
         pane.show_refusals(dict.fromkeys((s.id for s in steps_of(side)), FOLLOWING))
 
 
-def guide(session: SessionView) -> str:
+def guide(session: SessionView, only: Side | None = None) -> str:
     """The log's `next:` line: the lecturer's own, for a follower (their session, their next steps)."""
     if isinstance(session, Mirror):
         return session.guide()
-    return next_line(session)
+    return next_line(session, only)
 
 
 def toggle_lecturers_wire(wire: WirePane) -> None:

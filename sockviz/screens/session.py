@@ -348,7 +348,7 @@ class SessionScreen(Screen[None]):
         classroom.show_sharing(self.bar, self.share, self.following)
         if self.share is not None:
             self.share.lesson(self.scenario_panel.shown if self.scenario_panel.display else "")
-        guide = classroom.guide(self.session)
+        guide = classroom.guide(self.session, self.only)
         if self.event_log.border_subtitle != guide:
             self.event_log.border_subtitle = guide
 
