@@ -57,6 +57,14 @@ SCREEN_BINDINGS: list[Binding] = [
     Binding("w", "toggle_wire", "wire", group=VIEWS, tooltip="the TCP segments on loopback (needs root)"),
     Binding("6", "toggle_family", "IPv4/IPv6", group=VIEWS, tooltip="switch the address family of new sockets"),
     Binding(
+        "u",
+        "toggle_transport",
+        "TCP/UDP",
+        group=VIEWS,
+        tooltip="switch what socket() makes: TCP (SOCK_STREAM) or UDP (SOCK_DGRAM, and the steps call sendto() "
+        "and recvfrom())",
+    ),
+    Binding(
         "v",
         "toggle_projector",
         "projector",
@@ -148,6 +156,7 @@ BAR_IMPORTANCE = (
     "toggle_contrast",
     "export_scripts",
     "toggle_family",
+    "toggle_transport",
     "export_notebooks",
     "save_picture",
     "export_pcap",

@@ -36,6 +36,9 @@ class SocketDetail(Static):
             if snap.kernel.queues:
                 text.append(f", {snap.kernel.queues}", style="dim")
         text.append(f"\nsent {tracked.bytes_sent} bytes, received {tracked.bytes_received}", style="dim")
+        if tracked.datagram:
+            text.append(f" (datagrams: {tracked.datagrams_sent} sent, {tracked.datagrams_received} received)",
+                        style="dim")  # fmt: skip
         self.shown = text
 
     def watch_shown(self, text: Text) -> None:

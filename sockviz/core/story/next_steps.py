@@ -53,10 +53,36 @@ def _blocked(tracked: TrackedSocket | None, action: str) -> bool:
     return tracked is not None and any(call.step.action.value == action for call in tracked.in_flight)
 
 
+def _suggest_datagrams(listener: TrackedSocket, client: TrackedSocket | None) -> list[Suggestion]:
+    """On UDP: bind, then datagrams both ways; no listen(), no accept(), no connection."""
+    found: list[Suggestion] = []
+    if listener.bound_port is None:
+        found.append(Suggestion(_key("server-bind"), "bind() it: then datagrams sent there reach it"))
+        return found
+    if client is None:
+        found.append(Suggestion(_key("client-socket"), "a client's socket(): UDP needs no connect()"))
+    elif _blocked(listener, "recv"):
+        found.append(Suggestion(_key("client-send"), "the client's sendto(): recvfrom() wakes"))
+    elif _blocked(client, "recv"):
+        found.append(Suggestion(_key("server-send"), "the server's sendto() to the last sender: the client's wakes"))
+    elif listener.datagrams_received == 0:
+        found.append(Suggestion(_key("client-send", "server-recv"), "the client sends a datagram, the server reads it"))
+    elif listener.datagrams_sent == 0:
+        found.append(
+            Suggestion(_key("server-send", "client-recv"), "the server replies to the sender, the client reads")
+        )
+    else:
+        found.append(Suggestion(_key("server-close", "client-close"), "close both sockets"))
+    return found
+
+
 def suggest(session: Session) -> list[Suggestion]:
     """The next steps that make sense now, server first; empty when nothing obvious is left to do."""
     found: list[Suggestion] = []
     listener = session.current(Target.LISTENER)
+    if listener is not None and listener.datagram and not listener.closed:
+        client = session.current(Target.CLIENT, Side.CLIENT)
+        return _suggest_datagrams(listener, client if client is not None and not client.closed else None)
     conn = session.current(Target.CONNECTION)
     conn = conn if conn is not None and conn.role is Role.CONNECTION and not conn.closed else None
     client = session.current(Target.CLIENT, Side.CLIENT)
