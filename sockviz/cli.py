@@ -26,7 +26,7 @@ def _address_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address the server binds and the client connects to "
                         "(default: 127.0.0.1, or ::1 with -6)")  # fmt: skip
     parser.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default: {DEFAULT_PORT}, the course's)"
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port, TCP or UDP (default: {DEFAULT_PORT}, the course's)"
     )
     parser.add_argument(
         "-6", "--ipv6", action="store_true", help="use IPv6: sockets are AF_INET6 and the host defaults to ::1"

@@ -61,6 +61,7 @@ SCREEN_BINDINGS: list[Binding] = [
         "toggle_transport",
         "TCP/UDP",
         group=VIEWS,
+        show=False,  # the key bar is full at 130 columns; the switch in the top bar names it, as help does
         tooltip="switch what socket() makes: TCP (SOCK_STREAM) or UDP (SOCK_DGRAM, and the steps call sendto() "
         "and recvfrom())",
     ),
@@ -156,7 +157,6 @@ BAR_IMPORTANCE = (
     "toggle_contrast",
     "export_scripts",
     "toggle_family",
-    "toggle_transport",
     "export_notebooks",
     "save_picture",
     "export_pcap",
