@@ -17,6 +17,7 @@ from textual.widgets.data_table import ColumnKey
 
 from sockviz.core import Call, SocketSnapshot, TrackedSocket
 from sockviz.core.story.sentences import duration
+from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -120,7 +121,7 @@ class SocketsTable(DataTable[Text]):
     def on_mount(self) -> None:
         for key, title in COLUMNS:
             self.add_column(title, key=key)
-        self.watch(self.app, "theme", self._restyle, init=False)
+        self.app.theme_changed_signal.subscribe(self, self._restyle)  # sent once the new theme's styles apply
 
     def show(self, rows: Iterable[tuple[TrackedSocket, SocketSnapshot, str]]) -> None:
         """Bring the table up to date, writing only what changed."""
@@ -149,12 +150,12 @@ class SocketsTable(DataTable[Text]):
     def _cell(self, key: str, column: str, text: str) -> Text:
         closed = key in self._closed_rows
         if (column == "open" and closed) or (column in ADDRESSES and closed):
-            return Text(text, style=self.get_component_rich_style("sockets-table--closed", partial=True))
+            return Text(text, style=ink(self, "sockets-table--closed"))
         if column == "now" and text.startswith("blocked"):
-            return Text(text, style=self.get_component_rich_style("sockets-table--blocked", partial=True))
+            return Text(text, style=ink(self, "sockets-table--blocked"))
         return Text(text)
 
-    def _restyle(self) -> None:
+    def _restyle(self, _theme: object = None) -> None:
         """A new theme (f2, high contrast) gets new colours in every styled cell, not only in new ones."""
         for key, texts in self._shown.items():
             for column in ("open", "now", *ADDRESSES):
