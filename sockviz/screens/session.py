@@ -31,7 +31,7 @@ from textual.widgets import DataTable, Input, Select
 from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepFinished, step
 from sockviz.core.model.transport import Transport
 from sockviz.core.scenario.language import Line
-from sockviz.core.story.next_steps import WELCOME, next_line
+from sockviz.core.story.next_steps import next_line, welcome
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
@@ -149,7 +149,7 @@ class SessionScreen(Screen[None]):
         """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
         self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.watch(self.bar, "transport", self._transport_switched, init=False)
-        self.event_log.note(self.session.now(), "start", WELCOME)
+        self.event_log.note(self.session.now(), "start", welcome(self.bar.transport))
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))
@@ -385,7 +385,7 @@ class SessionScreen(Screen[None]):
 
     def _welcome_to_lesson(self, title: str) -> None:
         if not self._rebuilding:
-            lesson_control.welcome_to_lesson(self.event_log, self.session, self.scenario_panel, title)
+            lesson_control.welcome_to_lesson(self.event_log, self.session, self.scenario_panel, title, self.transport)
 
     def action_play_pause(self) -> None:
         self.scenario_panel.toggle()
