@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from sockviz.app import SockvizApp
 from sockviz.commands import palette_entries
+from sockviz.core import STEPS
 from sockviz.core.scenario import lessons
 from sockviz.keys import key_display, readme_markdown
 from sockviz.themes import HIGH_CONTRAST
@@ -103,6 +104,8 @@ async def test_help_lists_every_binding_of_the_app_its_screen_and_its_widgets(po
         assert not missing, missing
         for needed in ("f4", "space", "^r", "0", "+", "-", "Lesson: echo", "Reset session", "^p"):
             assert needed in text, needed
+        unlisted = [s.id for s in STEPS if f"{s.side.value} {s.label}" not in text]  # the steps table, row by row
+        assert not unlisted, unlisted
         await lect.pilot.press("escape")
         await lect.until(lambda: type(app.screen).__name__ != "HelpScreen", "help to close")
 

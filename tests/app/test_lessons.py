@@ -259,17 +259,6 @@ async def test_the_user_chooses_the_connection_that_steps_act_on(port):
                 peer.close()
 
 
-async def test_help_lists_every_step(port):
-    app = SockvizApp(port=port)
-    async with lecture(app) as lect:
-        await lect.pilot.press("f1")
-        await lect.pilot.pause()
-        assert app.screen.id is None and type(app.screen).__name__ == "HelpScreen"
-        await lect.pilot.press("escape")
-        await lect.pilot.pause()
-        assert type(app.screen).__name__ != "HelpScreen"
-
-
 def test_no_step_thread_outlives_the_app(port):
     """After the app exits, every thread it started for steps has ended."""
     import asyncio
