@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import UdpLoopback
 from helpers import wait_for
 
 from sockviz.core import StepCalled, Target
@@ -511,3 +512,21 @@ def test_udp_datagrams_and_the_icmp_port_unreachable_are_on_the_wire(udp):
     assert (lost.flags, lost.dst[1], lost.preview) == ("UDP", port, b"anyone?")
     assert answer.flags == "ICMP port unreachable" and (answer.src[1], answer.dst[1]) == (port, client_port)
     assert owner_of(udp.session.sockets, answer.dst, answer.src) == "c"
+
+
+@root_only
+def test_an_icmpv6_port_unreachable_is_parsed_too():
+    loopback = UdpLoopback(socket.AF_INET6)
+    heard = Heard()
+    made = Wire(loopback.session, heard)
+    assert made.start() is None
+    try:
+        loopback.run("client-socket")
+        loopback.run("client-connect")
+        loopback.run("client-send", payload=b"anyone?")
+        wait_for(lambda: heard.flags() == ["UDP", "ICMP port unreachable"], what="the datagram and its answer")
+    finally:
+        made.stop()
+        loopback.session.close()
+    datagram, answer = heard.segments
+    assert datagram.src[0] == "::1" and (answer.src, answer.dst) == (datagram.dst, datagram.src)
