@@ -50,7 +50,7 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
     )
     _address_options(parser)
     parser.add_argument("--udp", action="store_true", help="start with UDP: socket() makes SOCK_DGRAM sockets, and "
-                        "the steps call sendto() and recvfrom() (u switches in the app)")  # fmt: skip
+                        "the steps call sendto() and recvfrom() (d switches in the app)")  # fmt: skip
     from sockviz.core.scenario import lessons
 
     lesson = parser.add_mutually_exclusive_group()

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.keys import format_key
 
 from sockviz.core import STEPS, Side
+from sockviz.core.model.transport import TRANSPORT_KEY
 
 SERVER_STEPS = Binding.Group("server")
 CLIENT_STEPS = Binding.Group("client")
@@ -57,7 +58,7 @@ SCREEN_BINDINGS: list[Binding] = [
     Binding("w", "toggle_wire", "wire", group=VIEWS, tooltip="the TCP segments on loopback (needs root)"),
     Binding("6", "toggle_family", "IPv4/IPv6", group=VIEWS, tooltip="switch the address family of new sockets"),
     Binding(
-        "u",
+        TRANSPORT_KEY,
         "toggle_transport",
         "TCP/UDP",
         group=VIEWS,

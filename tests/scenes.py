@@ -193,7 +193,7 @@ async def timeline(scene: Scene, pilot: Pilot) -> None:
 async def udp(scene: Scene, pilot: Pilot) -> None:
     """UDP with the same buttons: listen() failed for real, two datagrams sent, one read; the wire shows both."""
     scene.fds = pin_fds()
-    await pilot.press("u")
+    await pilot.press("d")
     await pilot.press("w")
     await scene.run_all(pilot, ("server-socket", 1.0), ("server-bind", 2.0), ("server-listen", 3.0),
                         ("client-socket", 4.0), ("client-send", 5.0), ("client-send", 6.0),

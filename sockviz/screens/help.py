@@ -24,7 +24,7 @@ from textual.widgets import Static
 
 from sockviz.commands import palette_entries
 from sockviz.core.model.steps import STEPS_BY_ID
-from sockviz.core.model.transport import Transport
+from sockviz.core.model.transport import TRANSPORT_KEY, Transport
 from sockviz.core.story.timeline import LEGEND
 from sockviz.keys import SECTIONS, KeyRow, explain, key_display, rows, section_of, step_id
 
@@ -36,9 +36,11 @@ INTRO = (
 )
 
 ON_TRANSPORT = {
-    Transport.TCP: "The steps below are TCP's, as the switch in the top bar says now; u switches to UDP, where the "
+    Transport.TCP: "The steps below are TCP's, as the switch in the top bar says now; "
+    f"{TRANSPORT_KEY} switches to UDP, where the "
     "same keys call sendto() and recvfrom(), and listen() and accept() fail for real.",
-    Transport.UDP: "The steps below are UDP's, as the switch in the top bar says now (u switches back to TCP): "
+    Transport.UDP: f"The steps below are UDP's, as the switch in the top bar says now ({TRANSPORT_KEY} switches back "
+    "to TCP): "
     "datagrams, no connection, and nothing that tells a sender whether anyone got what it sent.",
 }
 

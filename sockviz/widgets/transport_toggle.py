@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from sockviz.core.model.transport import Transport
+from sockviz.core.model.transport import TRANSPORT_KEY, Transport
 from sockviz.widgets.options import WidgetOptions
 
 
@@ -62,7 +62,8 @@ class TransportToggle(Widget, can_focus=True):
         self.set_reactive(TransportToggle.transport, transport)
         self.tooltip = (
             "The transport of new sockets: TCP (SOCK_STREAM, a connection) or UDP (SOCK_DGRAM, datagrams). "
-            "The same steps then make UDP's calls: sendto() and recvfrom(). Click, or press u, to switch."
+            "The same steps then make UDP's calls: sendto() and recvfrom(). "
+            f"Click, or press {TRANSPORT_KEY}, to switch."
         )
 
     def render(self) -> Text:

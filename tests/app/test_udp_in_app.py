@@ -53,7 +53,7 @@ async def test_the_transport_key_switches_what_socket_makes_and_what_the_buttons
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
         assert "recv()" in _label(app, "server-recv")
-        await lect.pilot.press("u")
+        await lect.pilot.press("d")
         await lect.until(lambda: "recvfrom()" in _label(app, "server-recv"), "the buttons to name UDP's calls")
         assert app.session_screen.transport is Transport.UDP
         await lect.press("client-socket")
@@ -115,3 +115,15 @@ async def test_a_udp_client_in_sockviz_with_socat_as_an_echo_server(port):
     finally:
         socat.kill()
         socat.wait()
+
+
+def test_no_two_actions_share_a_key():
+    """Two engineers once bound u at once (a serve step and the transport switch): a key does one thing."""
+    from textual.binding import Binding
+
+    from sockviz.keys import ALL_BINDINGS
+
+    actions: dict[str, set[str]] = {}
+    for binding in Binding.make_bindings(ALL_BINDINGS):
+        actions.setdefault(binding.key, set()).add(binding.action)
+    assert {key: found for key, found in actions.items() if len(found) > 1} == {}

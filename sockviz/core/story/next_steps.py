@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sockviz.core.engine.session import Session
 from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.model.steps import Side, Target, step
-from sockviz.core.model.transport import Transport
+from sockviz.core.model.transport import TRANSPORT_KEY, Transport
 
 WELCOME = (
     f"Welcome. Each step is a real call on a real socket. Start with the server (the left pane): "
@@ -21,12 +21,13 @@ WELCOME = (
     f"{step('server-listen').key} for listen(); the table shows s in LISTEN. Then "
     f"{step('server-accept').key} (accept) waits for a client, and on the right "
     f"{step('client-socket').key} and {step('client-connect').key} connect one. "
-    "u switches to UDP; f1 lists every key; ctrl+p finds the built-in lessons."
+    f"{TRANSPORT_KEY} switches to UDP; f1 lists every key; ctrl+p finds the built-in lessons."
 )
 """The log's first line, before any step: what to press first and what will happen."""
 
 WELCOME_UDP = (
-    f"Welcome. Each step is a real call on a real socket, here a UDP one (u switches to TCP). Start with the "
+    f"Welcome. Each step is a real call on a real socket, here a UDP one ({TRANSPORT_KEY} switches to TCP). "
+    "Start with the "
     f"server (the left pane): press {step('server-socket').key} for socket(), then {step('server-bind').key} for "
     "bind(): a bound UDP socket receives at once, with no listen() and no accept(). Then "
     f"{step('server-recv').key} (recvfrom) waits for a datagram, and on the right {step('client-socket').key} "

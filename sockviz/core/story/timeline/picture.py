@@ -38,12 +38,16 @@ GLYPHS = {
     Action.CANCEL: "!",
     Action.CLOSE: "×",
     Action.OPTION: "o",
+    Action.SELECT: "◇",
+    Action.SERVE_BLOCKING: "∞",
+    Action.SERVE_THREADS: "≡",
+    Action.SERVE_SELECT: "◆",
 }
 """One character per call, so that marks stay one column wide; the legend names them."""
 
 LEGEND = (
     "○ socket  b bind  l listen  a accept  c connect  s send  r recv  R recv all  h shutdown  ! cancel  "
-    "o option  × close  ━ waiting  ┃ woke it"
+    "o option  × close  ◇ select  ∞ serve blocking  ≡ serve threads  ◆ serve select  ━ waiting  ┃ woke it"
 )
 
 
@@ -144,7 +148,7 @@ class Timeline(Lanes):
             opened = self._opened(view)
             chosen = opened[first:] if count is None else opened[first : first + count]
             joins = self._joins(view)
-            return [Row(self._lanes[i].name, self._lanes[i].side, self._cells(i, view, joins)) for i in chosen]
+            return [Row(self._lanes[i].label, self._lanes[i].side, self._cells(i, view, joins)) for i in chosen]
 
     def _opened(self, view: Span) -> list[int]:
         """The lanes drawn, by index: those opened by the view's now (a held view shows the lanes of then)."""
