@@ -24,17 +24,20 @@ from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.await_complete import AwaitComplete
 from textual.binding import BindingType
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen, SystemModalScreen
 
 from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, Endpoint, InputError, Session, Side, Step
 from sockviz.core import endpoint as checked_endpoint
 from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.model.transport import Transport
 from sockviz.core.scenario import lessons
-from sockviz.core.scenario.language import ScenarioError, family_of, parse
+from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
@@ -59,6 +62,10 @@ A step thread whose send() or recv() returned waits for the GIL while the UI dra
 wait, a 256 MiB transfer through the app moved about a quarter of raw sockets' speed. Beside a raw
 transfer, a thread that holds the GIL 30 ms in every 50 left it 52 to 64% of its speed at 5 ms and 95
 to 100% at 0.5 ms (medians of five rounds, 2026-12-01; README, "A bulk transfer through the app")."""
+
+
+FAULT_TITLE = "sockviz fault"
+"""The title of a fault's notice: the fault is written in the log on its own, so the notice is not kept there."""
 
 
 def export_path(suffix: str = "") -> Path:
@@ -92,6 +99,28 @@ class SockvizBase(App[None]):
             end_on_sigterm(lambda status: self.exit(return_code=status))
         self.register_theme(HIGH_CONTRAST)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A notice goes after a few seconds: the log keeps what it said (where an export went and what to wait
+        for before running it, why a scenario did not load) for a lecturer or student who looked away."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        if title == FAULT_TITLE:  # a fault is in the log already, with its why
+            return
+        kind = "refused" if severity == "error" else "guide"
+        text = Content.from_markup(message).plain if markup else message  # the log never parses markup
+        screen = getattr(self, "session_screen", None)
+        if screen is None:
+            return
+        for log in screen.query(EventLog):
+            log.note(screen.session.now(), "note", f"{title}: {text}" if title else text, kind=kind)
+
     @on(messages.ExitApp)
     def _quitting(self) -> None:
         """A browser tab's app ends within `HARD_DEADLINE` of being asked to (its tab closed, or its server
@@ -112,7 +141,7 @@ class SockvizBase(App[None]):
         for screen in self.screen_stack:
             for log in screen.query(EventLog):
                 log.fault(fault.text)
-        self.notify(fault.text, title="sockviz fault", severity="error", markup=False)
+        self.notify(fault.text, title=FAULT_TITLE, severity="error", markup=False)
 
     async def run_action(
         self,
@@ -201,6 +230,7 @@ class SockvizApp(SockvizBase):
         session: Session | None = None,
         scenario: tuple[str, str] | None = None,
         only: Side | None = None,
+        udp: bool = False,
         record: TextIO | None = None,
         predict: bool = False,
         share: ShareServer | None = None,
@@ -225,7 +255,8 @@ class SockvizApp(SockvizBase):
         self.share = share
         """`--share`: the server that publishes this session to followers, from its own thread."""
         self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only,
-                                            predict=predict, recorder=self.recorder, share=share)  # fmt: skip
+                                            transport=Transport.UDP if udp else Transport.TCP, predict=predict,
+                                            recorder=self.recorder, share=share)  # fmt: skip
         if share is not None:
             share.share(self.session, self._share_endpoint(), listen=False)  # the screen hands it on, in its order
 
@@ -281,14 +312,16 @@ class SockvizApp(SockvizBase):
         try:
             lines = parse(text)
         except ScenarioError as error:
-            self._not_loaded(title, str(error))
+            self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
             return
         if (family := family_of(lines)) is not None and family != self.session_screen.bar.family:
             self.session_screen.bar.family = family  # a lesson about IPv6 runs on IPv6 (loopback follows the switch)
+        # A scenario runs on TCP until a `transport` line says otherwise: the switch shows what it starts on.
+        self.session_screen.transport = transport_of(lines) or Transport.TCP
         try:
             endpoint = self.session_screen.endpoint()
         except InputError as error:
-            self._not_loaded(title, error.reason)
+            self.notify(error.reason, title="scenario not loaded", severity="error", markup=False)
             return
         if self.session.sockets:  # a used session: the lesson would meet its sockets, so start afresh
             self._scenario = (title, text)
@@ -296,12 +329,6 @@ class SockvizApp(SockvizBase):
             return
         self._loaded = (title, text)
         self.session_screen.load_scenario(title, lines, endpoint)
-
-    def _not_loaded(self, title: str, reason: str) -> None:
-        """A notice goes after a few seconds: the log keeps the reason for a lecturer who looked away."""
-        self.notify(reason, title="scenario not loaded", severity="error", markup=False)
-        screen = self.session_screen
-        screen.event_log.note(self.session.now(), "lesson", f"{title} not loaded: {reason}", kind="refused")
 
     # ----- starting over -----------------------------------------------------
 

@@ -42,4 +42,5 @@ def session_facts(session: Session, endpoint: Endpoint | None) -> dict[str, Any]
         "guide": next_line(session),
         "serving": session.serve_status(),
         "non_blocking": [t.id for t in session.sockets if not t.closed and t.non_blocking],
+        "datagrams": {str(t.id): (t.datagrams_sent, t.datagrams_received) for t in session.sockets if t.datagram},
     }

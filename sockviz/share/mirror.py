@@ -86,6 +86,18 @@ class MirroredSocket:
         return self.state.closed
 
     @property
+    def datagram(self) -> bool:
+        return self.state.snapshot.type == "SOCK_DGRAM"
+
+    @property
+    def datagrams_sent(self) -> int:
+        return int(self.mirror_facts.get("datagrams", {}).get(str(self.state.id), (0, 0))[0])
+
+    @property
+    def datagrams_received(self) -> int:
+        return int(self.mirror_facts.get("datagrams", {}).get(str(self.state.id), (0, 0))[1])
+
+    @property
     def non_blocking(self) -> bool:
         return self.state.id in self.mirror_facts.get("non_blocking", ())
 
