@@ -319,7 +319,7 @@ class SessionScreen(Screen[None]):
             targets.show_targets(self.session, panes[Side.SERVER], panes[Side.CLIENT])
             step_fields.show_refusals(self.session, self.bar, panes)
         step_fields.show_hints_and_progress(self.session, self.bar, panes, hints=not self.predict_mode.on)
-        guide = next_line(self.session)
+        guide = next_line(self.session, self.only)
         if self.event_log.border_subtitle != guide:
             self.event_log.border_subtitle = guide
 
