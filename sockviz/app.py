@@ -32,8 +32,9 @@ from textual.screen import ModalScreen, Screen, SystemModalScreen
 from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
 from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.model.transport import Transport
 from sockviz.core.scenario import lessons
-from sockviz.core.scenario.language import ScenarioError, family_of, parse
+from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
@@ -79,6 +80,7 @@ class SockvizApp(App[None]):
         session: Session | None = None,
         scenario: tuple[str, str] | None = None,
         only: Side | None = None,
+        udp: bool = False,
         record: TextIO | None = None,
         predict: bool = False,
     ) -> None:
@@ -102,8 +104,9 @@ class SockvizApp(App[None]):
         """`--record FILE`: every session of the app (a reset starts the next) in the session format."""
         if self.recorder is not None:
             self.recorder.start(self.session, self.host, self.port, self.family, listen=False)  # the screen's order
+        transport = Transport.UDP if udp else Transport.TCP
         self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only,
-                                            predict=predict, recorder=self.recorder)  # fmt: skip
+                                            transport=transport, predict=predict, recorder=self.recorder)  # fmt: skip
         """The one screen of a session; help and the palette open over it."""
 
     def on_load(self) -> None:
@@ -225,6 +228,8 @@ class SockvizApp(App[None]):
             return
         if (family := family_of(lines)) is not None and family != self.session_screen.bar.family:
             self.session_screen.bar.family = family  # a lesson about IPv6 runs on IPv6 (loopback follows the switch)
+        # A scenario runs on TCP until a `transport` line says otherwise: the switch shows what it starts on.
+        self.session_screen.transport = transport_of(lines) or Transport.TCP
         try:
             endpoint = self.session_screen.endpoint()
         except InputError as error:
