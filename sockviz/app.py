@@ -37,6 +37,7 @@ from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.model.transport import Transport
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
+from sockviz.core.story.recording.format import Note
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
@@ -171,8 +172,11 @@ class SockvizApp(App[None]):
             return
         kind = "refused" if severity == "error" else "guide"
         text = Content.from_markup(message).plain if markup else message  # the log never parses markup
+        note = Note(self.session.now(), "note", f"{title}: {text}" if title else text, kind)
         for log in self.session_screen.query(EventLog):
-            log.note(self.session.now(), "note", f"{title}: {text}" if title else text, kind=kind)
+            log.note(note.at, note.who, note.text, kind=note.kind)
+        if self.recorder is not None:  # a replay's log keeps it too
+            self.recorder.add(note)
 
     @on(Fault)
     def _fault(self, fault: Fault) -> None:
