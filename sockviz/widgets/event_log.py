@@ -5,6 +5,14 @@ bytes from a peer (already escaped by the core) show exactly as they are.
 A burst's thousand connects are summed up in one line when they are done.
 While the log is hidden (a narrow screen gives its place to the timeline) its
 lines wait, and are written at the log's real width once it shows again.
+
+The log draws only the lines on screen. It keeps every line as runs of plain
+text and style strings, not as drawn Textual lines: a drawn line holds seven
+small caches, and ten thousand of them made most of the objects the garbage
+collector walks in each full collection, which paused the event loop for 100
+to 200 ms one to two times a second while connections came and went. A new
+line changes only the scrollable height of a log whose own size is fixed, so it
+costs no layout of the screen.
 """
 
 from __future__ import annotations
@@ -12,9 +20,15 @@ from __future__ import annotations
 from collections import deque
 from typing import Unpack
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.widgets import RichLog
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
 
 from sockviz.core import Event
 from sockviz.core.story.sentences import StoryLine, Storyteller
@@ -24,14 +38,25 @@ MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
 _INDENT = 16
 """The time (8 and a space) and the side (6 and a space) before each entry's text."""
+MIN_WIDTH = 40
+"""The narrowest an entry is wrapped to, however narrow the log."""
+
+Runs = tuple[tuple[str, str], ...]
+"""One line as (text, style) pairs of strings: nothing in it for the garbage collector to follow."""
 
 
-class EventLog(RichLog):
+class EventLog(ScrollView, can_focus=True):
     """The event log."""
 
     DEFAULT_CSS = """
     EventLog {
+        background: $surface;
+        color: $foreground;
+        overflow-y: scroll;
         border: round $secondary;
+        &:focus {
+            background-tint: $foreground 5%;
+        }
     }
     EventLog:focus {
         border: round $primary;
@@ -39,7 +64,12 @@ class EventLog(RichLog):
     """
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)
+        super().__init__(**kwargs)
+        self._runs: deque[Runs] = deque(maxlen=MAX_LINES)
+        self._dropped = 0
+        """Lines dropped off the top (older lines go first): a drawn line is cached by its number since the start."""
+        self._widest = 0
+        self._drawn: LRUCache[tuple[int, int, int], Strip] = LRUCache(256)
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
         self._pending: list[Text] = []
@@ -59,7 +89,6 @@ class EventLog(RichLog):
         self._add(line)
 
     def on_resize(self, event: events.Resize) -> None:
-        super().on_resize(event)
         while event.size.width and self._waiting:
             self._add(self._entry(self._waiting.popleft()))
 
@@ -73,8 +102,68 @@ class EventLog(RichLog):
         if not self._pending:
             return
         entries, self._pending = self._pending, []
-        width = max(self.scrollable_content_region.width, self.min_width)
-        self.write(Text("\n", end="").join(entries), width=width)
+        width = max(self.scrollable_content_region.width, MIN_WIDTH)
+        self.write(Text("\n", end="").join(entries), width)
+
+    def write(self, text: Text, width: int) -> None:
+        """Add `text`, wrapped to `width`, at the bottom, and scroll to it."""
+        console = self.app.console
+        for line in console.render_lines(text, console.options.update_width(width), pad=False, new_lines=False):
+            runs = [(segment.text, str(segment.style or "")) for segment in line if not segment.control]
+            length = sum(segment.cell_length for segment in line if not segment.control)
+            if length < width:
+                runs.append((" " * (width - length), ""))
+            if len(self._runs) == MAX_LINES:
+                self._dropped += 1
+            self._runs.append(tuple(runs))
+        self._widest = max(self._widest, width)
+        self._grow(Size(self._widest, len(self._runs)))
+        self.scroll_end(animate=False, immediate=False, x_axis=False)
+        self.refresh()
+
+    def _grow(self, size: Size) -> None:
+        """Take the new scrollable size without laying the screen out, as Textual itself does for a widget it has
+        just laid out (`Widget._size_updated`): the scrollbar is moved, and only a scrollbar that must appear or
+        go lays the screen out. Setting `virtual_size` would lay out the whole screen for every frame's lines."""
+        if size != self.virtual_size:
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+
+    def clear(self) -> None:
+        self._runs.clear()
+        self._dropped = 0
+        self._widest = 0
+        self._drawn.clear()
+        self._grow(Size(0, 0))
+        self.refresh()
+
+    @property
+    def lines(self) -> list[Strip]:
+        """Every line, drawn (for tests and scripts: the log itself draws only the lines on screen)."""
+        return [self._strip(runs) for runs in self._runs]
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._drawn.clear()
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` on screen: drawn once, cut to the view, the log's own colours beneath."""
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self._runs):
+            return Strip.blank(width, self.rich_style)
+        key = (index + self._dropped, scroll_x, width)
+        line = self._drawn.get(key)
+        if line is None:
+            base = self.rich_style
+            line = self._strip(self._runs[index]).crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+            self._drawn[key] = line
+        return line
+
+    @staticmethod
+    def _strip(runs: Runs) -> Strip:
+        return Strip([Segment(text, Style.parse(style) if style else None) for text, style in runs])
 
     def _entry(self, line: StoryLine) -> Text:
         """One entry: time and side in fixed columns, the text wrapped beside them (a long byte preview

@@ -1,8 +1,14 @@
 """Every socket of the session, one row each, refreshed in place.
 
 Rows are keyed by the session's socket id, never by fd (fds are reused as soon
-as a socket closes). Only cells whose text changed are written, so a refresh
-of many rows costs little.
+as a socket closes). The table is Textual's DataTable for everything but the
+drawing: its rows, cursor, keys, mouse and messages are DataTable's own. Its
+drawing is this module's, because DataTable forgets every rendered cell
+whenever any cell changes or a row is added, and repaints itself whole: with
+hundreds of connections coming and going, that was a frame of 25 to 150 ms.
+Here only a row whose texts changed is drawn again, and only its line is
+repainted; cells hold plain strings, so two thousand rows leave the garbage
+collector nothing to walk but their keys.
 """
 
 from __future__ import annotations
@@ -10,10 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar, Unpack
 
-from rich.cells import cell_len
-from rich.text import Text
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.cache import LRUCache
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from sockviz.core import Call, SocketSnapshot, TrackedSocket
 from sockviz.core.story.sentences import duration
@@ -80,7 +90,7 @@ def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> dict[
     }
 
 
-class SocketsTable(DataTable[Text]):
+class SocketsTable(DataTable[str]):
     """The live table of sockets; the name column stays in view when the table scrolls sideways."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
@@ -116,14 +126,24 @@ class SocketsTable(DataTable[Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
         self._shown: dict[str, dict[str, str]] = {}
         self._closed_rows: set[str] = set()
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
+        """Drawn lines, by everything a line's picture depends on: a few screens' worth."""
+        self._look: tuple[object, ...] = ()
+        """What every line's picture depends on besides its row (pseudo-classes, theme, widths), per frame."""
+        self._styles: dict[str, Style] = {}
+        self._row_renderable_cache = LRUCache(16)
+        """DataTable's cells made Rich Texts, for measuring new rows: a thousand rows' worth by default (twelve
+        thousand Texts, and more objects than anything else for the garbage collector to walk). New rows are
+        measured once, a frame's few at a time."""
 
     def on_mount(self) -> None:
         for key, title in COLUMNS:
             self.add_column(title, key=key)
-        self.watch(self.app, "theme", self._restyle, init=False)
+
+    # ----- the rows ----------------------------------------------------------
 
     def show(self, rows: Iterable[tuple[TrackedSocket, SocketSnapshot, str]]) -> None:
-        """Bring the table up to date, writing only what changed."""
+        """Bring the table up to date, writing only what changed and repainting only the rows it changed."""
         for tracked, snap, doing in rows:
             key = str(tracked.id)
             texts = row_texts(tracked, snap, doing)
@@ -135,30 +155,29 @@ class SocketsTable(DataTable[Text]):
                     for column in ADDRESSES:
                         texts[column] = before[column] or texts[column]
             if before is None:
-                self.add_row(*(self._cell(key, column, texts[column]) for column, _ in COLUMNS), key=key)
+                self.add_row(*(texts[column] for column, _ in COLUMNS), key=key)
             elif before != texts or just_closed:
-                for column, _ in COLUMNS:
-                    if before[column] != texts[column] or (just_closed and column in ADDRESSES):
-                        # Only a text wider than its column widens it. Any narrower one would make Textual
-                        # measure every cell of the column again, a cost that grows with the rows: it was most
-                        # of the event loop's lag while hundreds of connections came and went.
-                        wider = cell_len(texts[column]) > self.columns[ColumnKey(column)].content_width
-                        self.update_cell(key, column, self._cell(key, column, texts[column]), update_width=wider)
+                self._write_row(key, before, texts)
             self._shown[key] = texts
 
-    def _cell(self, key: str, column: str, text: str) -> Text:
-        closed = key in self._closed_rows
-        if (column == "open" and closed) or (column in ADDRESSES and closed):
-            return Text(text, style=self.get_component_rich_style("sockets-table--closed", partial=True))
-        if column == "now" and text.startswith("blocked"):
-            return Text(text, style=self.get_component_rich_style("sockets-table--blocked", partial=True))
-        return Text(text)
+    def _write_row(self, key: str, before: dict[str, str], texts: dict[str, str]) -> None:
+        """Write a row's changed cells. A text wider than its column goes through DataTable's update_cell, which
+        widens the column (and repaints all); any other is written in place, and only its line is repainted:
+        update_cell would have DataTable forget every drawn cell and repaint the whole table."""
+        cells = self.get_row_cells(key)
+        for column, _ in COLUMNS:
+            text = texts[column]
+            if before[column] == text:
+                continue
+            if cell_len(text) > self.columns[ColumnKey(column)].content_width:
+                self.update_cell(key, column, text, update_width=True)
+            else:
+                cells[ColumnKey(column)] = text
+        self.refresh_lines(self.header_height + self.get_row_index(key))
 
-    def _restyle(self) -> None:
-        """A new theme (f2, high contrast) gets new colours in every styled cell, not only in new ones."""
-        for key, texts in self._shown.items():
-            for column in ("open", "now", *ADDRESSES):
-                self.update_cell(key, column, self._cell(key, column, texts[column]))
+    def get_row_cells(self, key: str) -> dict[ColumnKey, str]:
+        """The row's cells by column, to write in place (DataTable keeps them in this dict)."""
+        return self._data[RowKey(key)]
 
     def rows_to_refresh(self, count: int) -> list[int]:
         """Which of `count` sockets (in table order) need reading now: new ones, and those on screen.
@@ -175,3 +194,102 @@ class SocketsTable(DataTable[Text]):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return None if key is None else int(key)
+
+    # ----- drawing -------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        """A new theme (f2, high contrast), focus or hover: every line is drawn again with the new styles."""
+        super().notify_style_update()
+        self._styles.clear()
+        self._lines.clear()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        pseudo_classes = self.get_pseudo_class_state()
+        if self._look and self._look[0] != pseudo_classes:  # focus or hover came or went: other component styles
+            self._styles.clear()
+        self._look = (
+            pseudo_classes,
+            self.app.theme,
+            tuple(column.content_width for column in self.ordered_columns),
+            self.cursor_row if self.show_cursor else -1,
+            self.hover_row if self._show_hover_cursor else -1,
+            self.size.width,
+            int(self.scroll_x),
+        )
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` of the widget: the header, or a row, cut to the widget with the name column fixed."""
+        if y < self.header_height:
+            return self._line(-1, tuple(str(column.label) for column in self.ordered_columns), closed=False)
+        index = y - self.header_height + int(self.scroll_y)
+        if index >= self.row_count:
+            return Strip.blank(self.size.width, self.rich_style)
+        row_key = self._row_locations.get_key(index)
+        cells = self._data[row_key]
+        texts = tuple(cells[column.key] for column in self.ordered_columns)
+        return self._line(index, texts, closed=row_key.value in self._closed_rows)
+
+    def _line(self, index: int, texts: tuple[str, ...], *, closed: bool) -> Strip:
+        key = (index, texts, closed, self._look)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = self._draw(index, texts, closed)
+        return line
+
+    def _style(self, name: str) -> Style:
+        """A component's style, got as DataTable gets it: a row's whole (its background over the table's), a
+        cursor's as the cursor's, a cell's own partial (its colour, over the row's background)."""
+        style = self._styles.get(name)
+        if style is None:
+            if name.startswith("sockets-table--"):
+                style = self.get_component_rich_style(name, partial=True)
+            elif name.endswith(("cursor", "hover")):
+                style = self.get_component_rich_style(name)
+            else:
+                style = self.get_component_styles(name).rich_style
+            self._styles[name] = style
+        return style
+
+    def _draw(self, index: int, texts: tuple[str, ...], closed: bool) -> Strip:
+        """One line as DataTable draws it: each cell padded by one space a side, the zebra stripe, the cursor and
+        hover rows, the fixed name column, and the line filled to the widget's width; cells carry DataTable's
+        row and column metadata, which its clicks and hovering read."""
+        _, _, widths, cursor_row, hover_row, width, scroll_x = self._look
+        header = index < 0
+        cursor, hover = index == cursor_row and not header, index == hover_row and not header
+        if header:
+            row = self._style("datatable--header")
+        else:
+            row = self._style("datatable--odd-row" if index % 2 else "datatable--even-row")
+        if hover:
+            row += self._style("datatable--hover")
+        pad = " " * self.cell_padding
+        fixed: list[Segment] = []
+        scrolled: list[Segment] = []
+        for number, (column, text, content_width) in enumerate(zip(COLUMNS, texts, widths, strict=False)):
+            if header:
+                style = row
+            else:
+                style = row if number >= self.fixed_columns else self._style("datatable--fixed")
+                style += self._cell_style(column[0], text, closed)
+            if cursor:
+                style += self._style("datatable--cursor")
+                if number < self.fixed_columns:
+                    style += self._style("datatable--fixed-cursor")
+            style += Style.from_meta({"row": index, "column": number})
+            cell = Segment(pad + set_cell_size(text, content_width) + pad, style)
+            (fixed if number < self.fixed_columns else scrolled).append(cell)
+        fill = row + (self._style("datatable--cursor") if cursor else Style())
+        fill += Style.from_meta({"row": index, "column": 0, "out_of_bounds": True})
+        scrolled.append(Segment(" " * width, fill))
+        fixed_width = sum(segment.cell_length for segment in fixed)
+        line = Strip.join([Strip(fixed), Strip(scrolled).crop(scroll_x, scroll_x + max(width - fixed_width, 0))])
+        return line.adjust_cell_length(width, self.rich_style).simplify()
+
+    def _cell_style(self, column: str, text: str, closed: bool) -> Style:
+        if closed and (column == "open" or column in ADDRESSES):
+            return self._style("sockets-table--closed")
+        if column == "now" and text.startswith("blocked"):
+            return self._style("sockets-table--blocked")
+        return Style()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import CONNECTED, LISTENING, lecture
-from textual.widgets import Button, OptionList, ProgressBar
+from textual.widgets import Button, OptionList, ProgressBar, Select
 
 from sockviz.app import SockvizApp
 from sockviz.core import Role, StepBlocked, step
@@ -71,7 +71,9 @@ async def test_burst_with_a_small_backlog(port):
         assert len(clients) == 12
         await lect.until(lambda: sum(lect.cell(t.name, "state") == "SYN_SENT" for t in clients) == 9, "SYN_SENT rows")
         assert lect.cell("s", "queues") == "3/2 queued"
-        offered = app.query_one("#client-sock").query_one(OptionList).options  # what the list shows when opened
+        app.query_one("#client-sock", Select).expanded = True  # the list is made when it opens
+        await lect.pilot.pause()
+        offered = app.query_one("#client-sock").query_one(OptionList).options
         assert "c12" in [str(option.prompt) for option in offered]
 
 
