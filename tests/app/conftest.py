@@ -76,7 +76,7 @@ class Lecture:
         await self.until(arrived, f"{step_id} to {wait_for}")
         await self.pilot.pause()
         # Events ask for a refresh ten times a second at most: wait for the one this event asked for.
-        await self.until(lambda: not self.app.session_screen._refresh_due, "the screen to show it")
+        await self.until(lambda: not self.app.session_screen.refresh_due, "the screen to show it")
         return arrived()[0]
 
     async def click_line(self, step_id: str) -> None:
