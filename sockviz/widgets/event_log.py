@@ -18,8 +18,10 @@ costs no layout of the screen.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import Unpack
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -72,8 +74,8 @@ class EventLog(ScrollView, can_focus=True):
         self._drawn: LRUCache[tuple[int, int, int], Strip] = LRUCache(256)
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
-        self._pending: list[Text] = []
-        """Entries made since the last frame: written together, in one render, once per frame."""
+        self._pending: list[list[tuple[str, str]]] = []
+        """Lines made since the last frame: written together once per frame."""
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
@@ -86,31 +88,28 @@ class EventLog(ScrollView, can_focus=True):
         """A fault of sockviz itself (a worker or handler that raised): said in the log, never dropped in silence."""
         line = Text(text, style=self.app.theme_variables.get("text-error", ""), overflow="fold")
         line.append("\nwhy: ", style="bold").append("a bug in sockviz, not in your sockets; the app goes on", "italic")
-        self._add(line)
+        console = self.app.console
+        options = console.options.update_width(max(self.scrollable_content_region.width, MIN_WIDTH))
+        self._add([_runs(segments) for segments in console.render_lines(line, options, pad=False, new_lines=False)])
 
     def on_resize(self, event: events.Resize) -> None:
         while event.size.width and self._waiting:
             self._add(self._entry(self._waiting.popleft()))
 
-    def _add(self, entry: Text) -> None:
+    def _add(self, lines: list[list[tuple[str, str]]]) -> None:
         if not self._pending:
             self.call_after_refresh(self._write_pending)
-        self._pending.append(entry)
+        self._pending.extend(lines)
 
     def _write_pending(self) -> None:
-        """Hundreds of entries a second (connections coming and going) cost one write a frame, not hundreds."""
+        """Hundreds of entries a second (connections coming and going) cost one write a frame, not hundreds:
+        each line filled to the log's width, added at the bottom, and the log scrolled to it."""
         if not self._pending:
             return
-        entries, self._pending = self._pending, []
+        lines, self._pending = self._pending, []
         width = max(self.scrollable_content_region.width, MIN_WIDTH)
-        self.write(Text("\n", end="").join(entries), width)
-
-    def write(self, text: Text, width: int) -> None:
-        """Add `text`, wrapped to `width`, at the bottom, and scroll to it."""
-        console = self.app.console
-        for line in console.render_lines(text, console.options.update_width(width), pad=False, new_lines=False):
-            runs = [(segment.text, str(segment.style or "")) for segment in line if not segment.control]
-            length = sum(segment.cell_length for segment in line if not segment.control)
+        for runs in lines:
+            length = sum(cell_len(text) for text, _ in runs)
             if length < width:
                 runs.append((" " * (width - length), ""))
             if len(self._runs) == MAX_LINES:
@@ -165,10 +164,10 @@ class EventLog(ScrollView, can_focus=True):
     def _strip(runs: Runs) -> Strip:
         return Strip([Segment(text, Style.parse(style) if style else None) for text, style in runs])
 
-    def _entry(self, line: StoryLine) -> Text:
-        """One entry: time and side in fixed columns, the text wrapped beside them (a long byte preview
-        folded, never cropped). Wrapped by hand into one Text: a Rich table per entry cost about 1 ms,
-        which hundreds of entries a second (connections coming and going) turned into the event loop's lag."""
+    def _entry(self, line: StoryLine) -> list[list[tuple[str, str]]]:
+        """One entry's lines: time and side in fixed columns, the text wrapped beside them (a long byte preview
+        folded, never cropped). Wrapped by hand: a Rich table per entry cost about 1 ms, which hundreds of
+        entries a second (connections coming and going) turned into the event loop's lag."""
         colours = self.app.theme_variables
         style = {
             "StepCalled": "bold",
@@ -184,15 +183,14 @@ class EventLog(ScrollView, can_focus=True):
         if line.why:
             text.append("\nwhy: ", style="bold").append(line.why, style="italic")
         width = max(self.scrollable_content_region.width - _INDENT, 20)
-        entry = Text(no_wrap=True, overflow="crop", end="")
-        entry.append(f"{line.at:8.3f} ", style="dim")
         side_colour = colours.get("text-accent" if line.side == "server" else "text-primary", "")
-        entry.append(f"{line.side:<6} ", style=side_colour)
-        for number, part in enumerate(text.wrap(self.app.console, width, overflow="fold")):
-            if number:
-                entry.append("\n" + " " * _INDENT)
-            entry.append_text(part)
-        return entry
+        console = self.app.console
+        lines = []
+        for number, part in enumerate(text.wrap(console, width, overflow="fold")):
+            first = [(f"{line.at:8.3f} ", "dim"), (f"{line.side:<6} ", side_colour)] if not number else []
+            lines.append(first or [(" " * _INDENT, "")])
+            lines[-1] += _runs(Segment.apply_style(part.render(console), console.get_style(part.style)))
+        return lines
 
     def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
         """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
@@ -202,3 +200,8 @@ class EventLog(ScrollView, can_focus=True):
             self._add(self._entry(line))
         else:
             self._waiting.append(line)
+
+
+def _runs(segments: Iterable[Segment]) -> list[tuple[str, str]]:
+    """Drawn segments as (text, style) strings, the form a line is kept in."""
+    return [(segment.text, str(segment.style or "")) for segment in segments if not segment.control and segment.text]
