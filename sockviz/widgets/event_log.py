@@ -28,9 +28,9 @@ from rich.text import Text
 from textual import events
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widget import Widget
 
 from sockviz.core import Event
 from sockviz.core.story.sentences import StoryLine, Storyteller
@@ -64,6 +64,14 @@ class EventLog(ScrollView, can_focus=True):
         border: round $primary;
     }
     """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """Widget's own, but with no layout of the screen when it changes: the log's size is the screen's to give,
+    its lines change only how far it scrolls. A layout for every frame's lines cost a frame of its own."""
+
+    def watch_virtual_size(self, size: Size) -> None:
+        """Move the scrollbar, as Textual's layout would (a scrollbar that must appear still lays it out)."""
+        self._scroll_update(size)
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(**kwargs)
@@ -116,24 +124,16 @@ class EventLog(ScrollView, can_focus=True):
                 self._dropped += 1
             self._runs.append(tuple(runs))
         self._widest = max(self._widest, width)
-        self._grow(Size(self._widest, len(self._runs)))
+        self.virtual_size = Size(self._widest, len(self._runs))
         self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()
-
-    def _grow(self, size: Size) -> None:
-        """Take the new scrollable size without laying the screen out, as Textual itself does for a widget it has
-        just laid out (`Widget._size_updated`): the scrollbar is moved, and only a scrollbar that must appear or
-        go lays the screen out. Setting `virtual_size` would lay out the whole screen for every frame's lines."""
-        if size != self.virtual_size:
-            self.set_reactive(Widget.virtual_size, size)
-            self._scroll_update(size)
 
     def clear(self) -> None:
         self._runs.clear()
         self._dropped = 0
         self._widest = 0
         self._drawn.clear()
-        self._grow(Size(0, 0))
+        self.virtual_size = Size(0, 0)
         self.refresh()
 
     @property

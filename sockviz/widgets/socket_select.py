@@ -4,17 +4,40 @@ Textual's `Select.set_options` makes the whole drop-down list again, and sets th
 nothing and back, which restyles the line twice: with connections coming and going,
 that was a third of the event loop's work between frames. Here a change of options is
 only remembered while the list is closed, and the list is made when it opens; the line
-shows the chosen socket as before.
+shows the chosen socket as before. The line is one row high, so a new choice redraws it
+without laying the screen out (Textual's line is as high as its text, and lays the screen
+out for every new choice).
 """
 
 from __future__ import annotations
 
-from textual.widgets import Select
-from textual.widgets._select import SelectCurrent
+from rich.console import RenderableType
+from textual.app import ComposeResult
+from textual.widgets import Select, Static
+from textual.widgets._select import SelectCurrent, SelectOverlay
 from textual.widgets.select import NoSelection
 
 Choices = list[tuple[str, int]]
 """(what the list says, socket id), oldest first."""
+
+
+class ChosenLine(SelectCurrent):
+    """The Select's line, one row high: the chosen socket's name, cut short rather than wrapped."""
+
+    DEFAULT_CSS = """
+    ChosenLine Static#label {
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def update(self, label: RenderableType | NoSelection) -> None:
+        """As SelectCurrent's, but with no layout: the line's size does not depend on its text."""
+        self.label = label
+        self.has_value = label is not Select.NULL
+        shown = self.placeholder if isinstance(label, NoSelection) else label
+        self.query_one("#label", Static).update(shown, layout=False)
 
 
 class SocketSelect(Select[int]):
@@ -43,6 +66,11 @@ class SocketSelect(Select[int]):
             current = self.query_one(SelectCurrent)
             if current.label != label:  # the chosen socket's line changed ("conn closed")
                 current.update(label)
+
+    def compose(self) -> ComposeResult:
+        """Select's own parts, with the one-row line."""
+        yield ChosenLine(self.prompt)
+        yield SelectOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
 
     def _list(self) -> None:
         self._setup_options_renderables()

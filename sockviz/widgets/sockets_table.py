@@ -20,7 +20,8 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
@@ -121,6 +122,14 @@ class SocketsTable(DataTable[str]):
         text-style: bold;
     }
     """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """Widget's own, but with no layout of the screen when it changes: the table's size is the screen's to
+    give (`height: 1fr`), its rows change only how far it scrolls. Each added row laid the whole screen out."""
+
+    def watch_virtual_size(self, size: Size) -> None:
+        """Move the scrollbars, as Textual's layout would (a scrollbar that must appear still lays it out)."""
+        self._scroll_update(size)
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
