@@ -94,11 +94,12 @@ async def test_bulk_send_shows_progress_and_recv_all_checks_it(port):
     async with lecture(app) as lect:
         await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
+        assert not app.query("#client-progress")  # not made at start-up
         await set_field(lect, "client-size", "64M")
-        assert not app.query("#client-progress")  # made by the first bulk transfer, not at start-up
-        await lect.press("client-send", wait_for="block")
-        await lect.until(lambda: app.query("#client-progress"), "the progress bar")
+        await lect.until(lambda: app.query("#client-progress"), "the progress bar, made once a size is set")
         bar = app.query_one("#client-progress", ProgressBar)
+        await lect.until(lambda: (bar.progress, bar.total) == (0, total), "0 of the size before the send")
+        await lect.press("client-send", wait_for="block")
         shown: list[float] = []
         app.watch(bar, "progress", lambda value: shown.append(value))
         # Nobody reads yet: the send stops once the buffers are full, and the bar shows how far it got.
