@@ -17,6 +17,7 @@ costs no layout of the screen.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Unpack
@@ -42,6 +43,9 @@ _INDENT = 16
 """The time (8 and a space) and the side (6 and a space) before each entry's text."""
 MIN_WIDTH = 40
 """The narrowest an entry is wrapped to, however narrow the log."""
+WRITE_GAP = 0.05
+"""The least time between two writes of new lines: twenty a second is more than anyone reads, and each write
+redraws the whole log (it scrolls). A line after a quiet spell is written at once, in the next frame."""
 
 Runs = tuple[tuple[str, str], ...]
 """One line as (text, style) pairs of strings: nothing in it for the garbage collector to follow."""
@@ -82,6 +86,8 @@ class EventLog(ScrollView, can_focus=True):
         self._drawn: LRUCache[tuple[int, int, int], Strip] = LRUCache(256)
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
+        self._written = 0.0
+        """When new lines were last written (monotonic seconds)."""
         self._pending: list[list[tuple[str, str]]] = []
         """Lines made since the last frame: written together once per frame."""
 
@@ -106,14 +112,19 @@ class EventLog(ScrollView, can_focus=True):
 
     def _add(self, lines: list[list[tuple[str, str]]]) -> None:
         if not self._pending:
-            self.call_after_refresh(self._write_pending)
+            wait = self._written + WRITE_GAP - time.monotonic()
+            if wait > 0:
+                self.set_timer(wait, self._write_pending)
+            else:
+                self.call_after_refresh(self._write_pending)
         self._pending.extend(lines)
 
     def _write_pending(self) -> None:
-        """Hundreds of entries a second (connections coming and going) cost one write a frame, not hundreds:
+        """Hundreds of entries a second (connections coming and going) cost one write per WRITE_GAP at most:
         each line filled to the log's width, added at the bottom, and the log scrolled to it."""
         if not self._pending:
             return
+        self._written = time.monotonic()
         lines, self._pending = self._pending, []
         width = max(self.scrollable_content_region.width, MIN_WIDTH)
         for runs in lines:

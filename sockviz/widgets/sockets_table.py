@@ -14,7 +14,7 @@ collector nothing to walk but their keys.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar, Unpack
+from typing import ClassVar, NamedTuple, Unpack
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -23,6 +23,7 @@ from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.strip import Strip
+from textual.widget import PseudoClasses
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -91,6 +92,18 @@ def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> dict[
     }
 
 
+class Look(NamedTuple):
+    """What every line's picture depends on besides its own row, read once per frame."""
+
+    pseudo_classes: PseudoClasses
+    theme: str
+    widths: tuple[int, ...]
+    cursor_row: int
+    hover_row: int
+    width: int
+    scroll_x: int
+
+
 class SocketsTable(DataTable[str]):
     """The live table of sockets; the name column stays in view when the table scrolls sideways."""
 
@@ -132,14 +145,14 @@ class SocketsTable(DataTable[str]):
         self._scroll_update(size)
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
+        """Drawn lines, by everything a line's picture depends on: a few screens' worth."""
+        self._look: Look | None = None
+        self._styles: dict[str, Style] = {}
+        # (made before DataTable's own __init__, which clears the caches when it sets its columns)
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
         self._shown: dict[str, dict[str, str]] = {}
         self._closed_rows: set[str] = set()
-        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
-        """Drawn lines, by everything a line's picture depends on: a few screens' worth."""
-        self._look: tuple[object, ...] = ()
-        """What every line's picture depends on besides its row (pseudo-classes, theme, widths), per frame."""
-        self._styles: dict[str, Style] = {}
         self._row_renderable_cache = LRUCache(16)
         """DataTable's cells made Rich Texts, for measuring new rows: a thousand rows' worth by default (twelve
         thousand Texts, and more objects than anything else for the garbage collector to walk). New rows are
@@ -173,7 +186,7 @@ class SocketsTable(DataTable[str]):
         """Write a row's changed cells. A text wider than its column goes through DataTable's update_cell, which
         widens the column (and repaints all); any other is written in place, and only its line is repainted:
         update_cell would have DataTable forget every drawn cell and repaint the whole table."""
-        cells = self.get_row_cells(key)
+        cells = self._cells(key)
         for column, _ in COLUMNS:
             text = texts[column]
             if before[column] == text:
@@ -184,7 +197,7 @@ class SocketsTable(DataTable[str]):
                 cells[ColumnKey(column)] = text
         self.refresh_lines(self.header_height + self.get_row_index(key))
 
-    def get_row_cells(self, key: str) -> dict[ColumnKey, str]:
+    def _cells(self, key: str) -> dict[ColumnKey, str]:
         """The row's cells by column, to write in place (DataTable keeps them in this dict)."""
         return self._data[RowKey(key)]
 
@@ -214,16 +227,26 @@ class SocketsTable(DataTable[str]):
     # ----- drawing -------------------------------------------------------------
 
     def notify_style_update(self) -> None:
-        """A new theme (f2, high contrast), focus or hover: every line is drawn again with the new styles."""
+        """A new theme (f2, high contrast): every line is drawn again with the new styles."""
         super().notify_style_update()
+        self._styles.clear()
+        self._lines.clear()
+
+    def _clear_caches(self) -> None:
+        """DataTable forgets its drawn cells (a clear, a sort, a new theme): the drawn lines go with them."""
+        super()._clear_caches()
         self._styles.clear()
         self._lines.clear()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         pseudo_classes = self.get_pseudo_class_state()
-        if self._look and self._look[0] != pseudo_classes:  # focus or hover came or went: other component styles
+        if self._look and self._look.pseudo_classes != pseudo_classes:  # focus came or went: other styles
             self._styles.clear()
-        self._look = (
+        self._look = self._read_look(pseudo_classes)
+        return super().render_lines(crop)
+
+    def _read_look(self, pseudo_classes: PseudoClasses) -> Look:
+        return Look(
             pseudo_classes,
             self.app.theme,
             tuple(column.content_width for column in self.ordered_columns),
@@ -232,7 +255,6 @@ class SocketsTable(DataTable[str]):
             self.size.width,
             int(self.scroll_x),
         )
-        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         """Line `y` of the widget: the header, or a row, cut to the widget with the name column fixed."""
@@ -242,15 +264,18 @@ class SocketsTable(DataTable[str]):
         if index >= self.row_count:
             return Strip.blank(self.size.width, self.rich_style)
         row_key = self._row_locations.get_key(index)
+        if row_key is None:
+            return Strip.blank(self.size.width, self.rich_style)
         cells = self._data[row_key]
         texts = tuple(cells[column.key] for column in self.ordered_columns)
         return self._line(index, texts, closed=row_key.value in self._closed_rows)
 
     def _line(self, index: int, texts: tuple[str, ...], *, closed: bool) -> Strip:
-        key = (index, texts, closed, self._look)
+        look = self._look or self._read_look(self.get_pseudo_class_state())  # or a line asked for outside a frame
+        key = (index, texts, closed, look)
         line = self._lines.get(key)
         if line is None:
-            line = self._lines[key] = self._draw(index, texts, closed)
+            line = self._lines[key] = self._draw(index, texts, closed, look)
         return line
 
     def _style(self, name: str) -> Style:
@@ -267,11 +292,11 @@ class SocketsTable(DataTable[str]):
             self._styles[name] = style
         return style
 
-    def _draw(self, index: int, texts: tuple[str, ...], closed: bool) -> Strip:
+    def _draw(self, index: int, texts: tuple[str, ...], closed: bool, look: Look) -> Strip:
         """One line as DataTable draws it: each cell padded by one space a side, the zebra stripe, the cursor and
         hover rows, the fixed name column, and the line filled to the widget's width; cells carry DataTable's
         row and column metadata, which its clicks and hovering read."""
-        _, _, widths, cursor_row, hover_row, width, scroll_x = self._look
+        _, _, widths, cursor_row, hover_row, width, scroll_x = look
         header = index < 0
         cursor, hover = index == cursor_row and not header, index == hover_row and not header
         if header:
