@@ -392,33 +392,57 @@ def large_send(rounds: int = 7) -> None:
            worst < 0.016)  # fmt: skip
 
 
-def _captured_transfer(size: int) -> float:
-    """The session's 256 MiB send and recv all with the wire's capture on, and no app: what the capture costs."""
+def _children_cpu() -> float:
+    """CPU seconds of the child processes that have ended (and been waited for): the reader's, tcpdump's."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _captured_transfer(size: int | None) -> tuple[float, float, int]:
+    """The session's 256 MiB send and recv all with the wire's capture on, and no app: what the capture costs.
+
+    (seconds, the reader process's CPU seconds from start to stop, frames it read); `size` None starts
+    and stops the capture with no transfer, for the reader's own start-up.
+    """
     from sockviz.core.story.wire import Wire
 
     session = Session()
+    cpu = _children_cpu()
     wire = Wire(session, lambda delivery: None)
     problem = wire.start()
     assert problem is None, problem
-    elapsed = _session_transfer(session, size)
+    assert wire.capture.reading.wait(10), "the capture's reader did not start"  # its start-up is not the transfer's
+    elapsed = _session_transfer(session, size) if size is not None else 0.0
     wire.stop()
     session.close()
-    return elapsed
+    return elapsed, _children_cpu() - cpu, wire.capture.packets
 
 
 def capture_cost() -> None:
-    """The capture alone against tcpdump's: the session's send with it on, raw, and raw under tcpdump, in turn."""
+    """The capture alone against tcpdump's: the session's send with it on, raw, and raw under tcpdump, in turn.
+
+    The speeds depend on the machine's load; the CPU each capture process spends on a send depends far less.
+    """
     if os.geteuid() != 0:
         print("skip the capture's cost: it needs root")
         return
     took: dict[str, list[float]] = {"raw": [], "tcpdump": [], "session": [], "captured": []}
+    cpu: dict[str, list[float]] = {"reader": [], "reader idle": [], "tcpdump": [], "tcpdump idle": []}
+    frames = []
     for _ in range(3):
         took["raw"].append(_raw_transfer(BULK))
         dumped = _tcpdump_transfer(BULK)
-        if dumped is not None:
-            took["tcpdump"].append(dumped)
+        idle = _tcpdump_transfer(None)
+        if dumped is not None and idle is not None:
+            took["tcpdump"].append(dumped[0])
+            cpu["tcpdump"].append(dumped[1])
+            cpu["tcpdump idle"].append(idle[1])
         took["session"].append(_core_transfer(BULK))
-        took["captured"].append(_captured_transfer(BULK))
+        elapsed, used, read = _captured_transfer(BULK)
+        took["captured"].append(elapsed)
+        cpu["reader"].append(used)
+        frames.append(read)
+        cpu["reader idle"].append(_captured_transfer(None)[1])
     speed = {kind: BULK / statistics.median(times) / 2**20 for kind, times in took.items() if times}
     share = speed["captured"] / speed["raw"]
     report("256 MiB send + recv all, capture on, no app", f"{speed['captured']:.0f} MiB/s vs raw {speed['raw']:.0f} "
@@ -428,24 +452,36 @@ def capture_cost() -> None:
         report("  ... against tcpdump -i lo -s 96 on raw sockets", f"tcpdump {speed['tcpdump']:.0f} MiB/s = "
                f"{versus:.0%}", ">= 100%", versus >= 1.0)  # fmt: skip
     print(f"     {'  ... the same send, capture off':<48} {speed['session']:.0f} MiB/s = "
-          f"{speed['session'] / speed['raw']:.0%} of raw")  # fmt: skip
+          f"{speed['session'] / speed['raw']:.0%} of raw: the ceiling for the capture on")  # fmt: skip
+    median = {kind: statistics.median(values) for kind, values in cpu.items() if values}
+    reader = median["reader"] - median["reader idle"]
+    said = f"{reader * 1000:.0f} ms for {statistics.median(frames):,.0f} frames"
+    if "tcpdump" in median:
+        said += f", tcpdump {(median['tcpdump'] - median['tcpdump idle']) * 1000:.0f} ms"
+    print(f"     {'  ... CPU per send, less start-up (median of 3)':<48} {said} (start-up: reader "
+          f"{median['reader idle'] * 1000:.0f} ms)")  # fmt: skip
 
 
-def _tcpdump_transfer(size: int) -> float | None:
-    """The raw transfer while `tcpdump -i lo -s 96 -w FILE` captures it: the cost of a capture done well."""
+def _tcpdump_transfer(size: int | None) -> tuple[float, float] | None:
+    """The raw transfer while `tcpdump -i lo -s 96 -w FILE` captures it: the cost of a capture done well.
+
+    (seconds, tcpdump's CPU seconds from start to end); `size` None captures no transfer, for its start-up.
+    """
     if shutil.which("tcpdump") is None:
         return None
     port = free_port()
+    cpu = _children_cpu()
     with tempfile.TemporaryDirectory() as folder:
         command = ["tcpdump", "-i", "lo", "-s", "96", "-w", f"{folder}/bulk.pcap", f"tcp port {port}"]
         dump = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         assert dump.stderr is not None
         dump.stderr.readline()  # "listening on lo ...": the capture is in place
         try:
-            return _raw_transfer(size, port)
+            elapsed = _raw_transfer(size, port) if size is not None else 0.0
         finally:
             dump.terminate()
             dump.wait()
+    return elapsed, _children_cpu() - cpu
 
 
 async def _app_send(session: Session, lags: list[float]) -> float:
@@ -486,18 +522,20 @@ async def wire_during_bulk() -> None:
             took["raw closed"].append(await asyncio.to_thread(_raw_transfer, BULK))
             took["closed"].append(await _app_send(session, lags[False]))
         await pilot.press("w")
+        wire = app.query_one("#wire", WirePane)
+        assert wire.wire is not None, "the wire view could not capture"
+        while not wire.wire.capture.reading.is_set():  # the reader's start-up is not the transfer's
+            await pilot.pause(0.05)
         for _ in range(3):
             await pilot.pause(0.3)
             took["raw"].append(await asyncio.to_thread(_raw_transfer, BULK))
             dumped = await asyncio.to_thread(_tcpdump_transfer, BULK)
             if dumped is not None:
-                took["tcpdump"].append(dumped)
+                took["tcpdump"].append(dumped[0])
             took["open"].append(await _app_send(session, lags[True]))
         await pilot.pause(0.5)
-        wire = app.query_one("#wire", WirePane)
         lines = len(wire.lines)
-        capture = wire.wire.capture if wire.wire is not None else None
-        dropped = capture.dropped if capture is not None else -1
+        dropped = wire.wire.capture.dropped
     median = {kind: statistics.median(times) for kind, times in took.items() if times}
     speed = {kind: BULK / seconds / 2**20 for kind, seconds in median.items()}
     share = speed["open"] / speed["raw"]
@@ -508,11 +546,13 @@ async def wire_during_bulk() -> None:
         report("  ... against tcpdump -i lo -s 96 on the same send", f"tcpdump {speed['tcpdump']:.0f} MiB/s "
                f"({speed['tcpdump'] / speed['raw']:.0%} of raw) = {versus:.0%}", ">= 100%", versus >= 1.0)  # fmt: skip
     print(f"     {'  ... the same send, wire view closed':<48} {speed['closed']:.0f} MiB/s vs raw "
-          f"{speed['raw closed']:.0f} MiB/s = {speed['closed'] / speed['raw closed']:.0%}: the app alone")  # fmt: skip
+          f"{speed['raw closed']:.0f} MiB/s = {speed['closed'] / speed['raw closed']:.0%}: the app alone, "
+          f"the ceiling; open against closed {speed['open'] / speed['closed']:.0%}")  # fmt: skip
     worst, before = p99(lags[True]), p99(lags[False])
     report("event-loop lag p99 during those sends", f"{worst * 1000:.1f} ms ({len(lags[True])} samples, "
            f"{lines} wire lines, {dropped} dropped)", "< 16 ms", worst < 0.016)  # fmt: skip
-    print(f"     {'  ... the same sends, wire view closed':<48} {before * 1000:.1f} ms ({len(lags[False])} samples)")
+    print(f"     {'  ... the same sends, wire view closed':<48} {before * 1000:.1f} ms ({len(lags[False])} samples): "
+          f"the view open is {worst / max(before, 1e-4):.2f}x")  # fmt: skip
 
 
 def _session_with_sockets(count: int) -> Session:
@@ -569,7 +609,9 @@ def timeline_growth() -> None:
         session.subscribe(timeline.add)
         for _ in range(lanes):
             session.perform(step("client-socket"), StepArgs(family=socket.AF_INET))
-        view = Window().view(session.now(), 140, timeline.latest)
+        # The same picture for both counts: 10 ms a column, one second past the last socket, so that the lanes on
+        # screen are alive across the same columns (made in a row, 2,000 sockets take longer than 100 to open).
+        view = Window(scale=0.01).view(timeline.latest + 1.0, 140, timeline.latest)
         rounds = 50
         started = time.perf_counter()
         for _ in range(rounds):
@@ -580,24 +622,13 @@ def timeline_growth() -> None:
         session.close()
     ratio = costs[2000] / costs[100]
     report("timeline drawn with 100 / 2,000 lanes", f"{costs[100] * 1000:.2f} ms / {costs[2000] * 1000:.2f} ms "
-           f"= {ratio:.1f}x", "< 16 ms a picture (one frame)", costs[2000] < 0.016)  # fmt: skip
+           f"= {ratio:.2f}x", "2,000 <= 2x 100 (grows with lanes on screen)", ratio <= 2)  # fmt: skip
+    report("  ... the picture with 2,000 lanes", f"{costs[2000] * 1000:.2f} ms", "< 16 ms (one frame)",
+           costs[2000] < 0.016)  # fmt: skip
 
 
-def main() -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
-    print(f"sockviz benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    if sys.argv[1:] == ["bulk"]:  # the transfer lines alone: `python benchmarks/run.py bulk`
-        large_send()
-        return
-    startup()
-    refresh_cost()
-    blocked_time_accuracy()
-    large_send()
-    capture_cost()
-    asyncio.run(wire_during_bulk())
-    asyncio.run(table_growth())
-    timeline_growth()
+def baseline() -> None:
+    """The loop and memory with 1,000 connections; then the threads and fds must be back where they were."""
     threads_before, fds_before = threading.active_count(), open_fds()
     asyncio.run(lag_and_memory())
     time.sleep(0.5)
@@ -605,6 +636,34 @@ def main() -> None:
     back = threads_after <= threads_before and fds_after <= fds_before
     report("threads and fds back to baseline after close", f"threads {threads_before} -> {threads_after}, "
            f"fds {fds_before} -> {fds_after}", "equal", back)  # fmt: skip
+
+
+SECTIONS = {
+    "startup": startup,
+    "refresh": refresh_cost,
+    "blocked": blocked_time_accuracy,
+    "bulk": large_send,
+    "capture": capture_cost,
+    "wire": lambda: asyncio.run(wire_during_bulk()),
+    "table": lambda: asyncio.run(table_growth()),
+    "timeline": timeline_growth,
+    "memory": baseline,
+}
+"""`python benchmarks/run.py wire timeline` runs those lines alone; no name runs them all, in this order."""
+
+
+def main() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    chosen = sys.argv[1:] or list(SECTIONS)
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        sys.exit(f"unknown section {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
+    print(f"sockviz benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"load average {' '.join(f'{load:.2f}' for load in os.getloadavg())}")  # fmt: skip
+    for name in chosen:
+        SECTIONS[name]()
+    print(f"     load average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ up to date. The app owns no socket logic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import socket
 import sys
@@ -306,9 +307,20 @@ class SockvizApp(App[None]):
         self.theme = "textual-dark" if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
     def action_export_pcap(self, plain: bool = False) -> None:
-        """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it."""
+        """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it.
+
+        The capture's reader process writes the file, which can take a moment (up to 32 MiB of frames), so
+        the wait is a thread's, never the event loop's.
+        """
         path = export_path(".pcap" if plain else ".pcapng")
-        self.notify(self.session_screen.export_pcap(path, plain=plain), title="wire", markup=False)
+        wire = self.session_screen.wire
+
+        def export() -> None:
+            said = wire.export(path, plain=plain)
+            with contextlib.suppress(RuntimeError):  # the app quit meanwhile: nobody to tell
+                self.call_from_thread(self.notify, said, title="wire", markup=False)
+
+        self.run_worker(export, thread=True, group="export")
 
     def action_export_scripts(self) -> None:
         """The session so far as server.py and client.py, in a new folder of the current directory."""

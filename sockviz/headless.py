@@ -8,6 +8,7 @@ from typing import TextIO
 
 from sockviz.core import Endpoint, Event, Session
 from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.model.transport import Transport
 from sockviz.core.scenario.language import Family, ScenarioError, parse
 from sockviz.core.scenario.player import Player
 from sockviz.core.story.sentences import Storyteller
@@ -78,10 +79,12 @@ def run(
     speed: float = 1.0,
     timeline_width: int | None = None,
     out: TextIO = sys.stdout,
+    transport: Transport = Transport.TCP,
 ) -> int:
     """Play a scenario's text; the exit code: 0, 1 if an expect failed, 2 if the scenario is malformed.
 
     With `timeline_width`, the timeline of the whole run follows the story, that many columns wide.
+    `transport` is what socket() makes until a `transport` line of the scenario says otherwise (`--udp`).
     """
     try:
         lines = parse(scenario)
@@ -99,7 +102,7 @@ def run(
     session.subscribe(printer.event)
     timeline = Timeline()
     session.subscribe(timeline.add)
-    player = Player(session, endpoint, printer.say)
+    player = Player(session, endpoint, printer.say, transport=transport)
     player.speed = speed
     try:
         outcome = player.play(lines)

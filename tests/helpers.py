@@ -19,11 +19,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-def listening(port: int) -> bool:
-    """Whether the kernel has an IPv4 listener on this port, from /proc/net/tcp (state 0A is LISTEN)."""
+def _in_state(port: int, state: str) -> bool:
+    """Whether the kernel has an IPv4 connection in `state` (its hex code) on this local port, from /proc/net/tcp."""
     with open("/proc/net/tcp") as table:
         rows = [line.split() for line in table.readlines()[1:]]
-    return any(row[1].endswith(f":{port:04X}") and row[3] == "0A" for row in rows)
+    return any(row[1].endswith(f":{port:04X}") and row[3] == state for row in rows)
+
+
+def listening(port: int) -> bool:
+    """Whether the kernel has an IPv4 listener on this port (state 0A is LISTEN)."""
+    return _in_state(port, "0A")
+
+
+def time_wait_on(port: int) -> bool:
+    """Whether the kernel holds an IPv4 connection in TIME_WAIT (state 06) on this local port."""
+    return _in_state(port, "06")
 
 
 class ManualClock:

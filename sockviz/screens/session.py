@@ -18,7 +18,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import events, getters, on
 from textual.app import ComposeResult
@@ -29,7 +29,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select
 
-from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepCalled, StepFinished, step
+from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepFinished, step
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import WELCOME, next_line
 from sockviz.core.story.timeline import Timeline
@@ -47,9 +47,6 @@ from sockviz.widgets.sockets_table import SocketsTable
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
 from sockviz.widgets.timeline_view import TimelineView
 from sockviz.widgets.wire_pane import WirePane, WireSegments
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 REFRESH_SECONDS = 0.25
 """How often the table re-reads the sockets, so blocked times and kernel queues stay live."""
@@ -262,8 +259,6 @@ class SessionScreen(Screen[None]):
         timeline_view = self.timeline_view
         if timeline_view.display:
             timeline_view.refresh()
-        if isinstance(event, StepCalled):
-            self.wire.show_call(event)
         self._targets_due = True
         wait = self.pacer.ask()  # one table redraw per EVENT_REFRESH_GAP at most, however many events
         if wait:
@@ -362,10 +357,6 @@ class SessionScreen(Screen[None]):
 
     def action_leave_field(self) -> None:
         self.table.focus()
-
-    def export_pcap(self, path: Path, *, plain: bool = False) -> str:
-        """Save what the wire view captured; the sentence that says what was saved, or why nothing was."""
-        return self.wire.export(path, plain=plain)
 
     # ----- scenarios ---------------------------------------------------------
 

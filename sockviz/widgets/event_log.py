@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import Unpack
+from typing import ClassVar, Unpack
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -35,6 +35,7 @@ from textual.strip import Strip
 
 from sockviz.core import Event
 from sockviz.core.story.sentences import StoryLine, Storyteller
+from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
 MAX_LINES = 10_000
@@ -47,6 +48,18 @@ WRITE_GAP = 0.05
 """The least time between two writes of new lines: twenty a second is more than anyone reads, and each write
 redraws the whole log (it scrolls). A line after a quiet spell is written at once, in the next frame."""
 
+_LOOK = {
+    "StepCalled": "event-log--call",
+    "StepBlocked": "event-log--blocked",
+    "StepReturned": "event-log--returned",
+    "StepFailed": "event-log--failed",
+    "StepRefused": "event-log--refused",
+    "refused": "event-log--refused",
+    "lesson": "event-log--lesson",
+    "guide": "event-log--guide",
+}
+"""A line's kind (its event's type, or a note's kind) to the component class it is drawn in."""
+
 Runs = tuple[tuple[str, str], ...]
 """One line as (text, style) pairs of strings: nothing in it for the garbage collector to follow."""
 
@@ -54,6 +67,26 @@ Runs = tuple[tuple[str, str], ...]
 class EventLog(ScrollView, can_focus=True):
     """The event log."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        *_LOOK.values(),
+        "event-log--time",
+        "event-log--server",
+        "event-log--who",
+        "event-log--why-label",
+        "event-log--why",
+        "event-log--fault",
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `event-log--call` | A call as it starts: `s.accept()`. |
+    | `event-log--blocked`, `--returned`, `--failed`, `--refused` | A call that blocks, returns, fails, or is refused. |
+    | `event-log--lesson`, `--guide` | The lesson's narration; the guide's word on what to press next. |
+    | `event-log--time` | The session's clock before each entry. |
+    | `event-log--server`, `--who` | The side column: the server's, and everyone else's (client, start, lesson). |
+    | `event-log--why-label`, `--why` | "why:" and the reason under an entry. |
+    | `event-log--fault` | A fault of sockviz itself. |
+    """
     DEFAULT_CSS = """
     EventLog {
         background: $surface;
@@ -67,6 +100,19 @@ class EventLog(ScrollView, can_focus=True):
     EventLog:focus {
         border: round $primary;
     }
+    EventLog > .event-log--call { text-style: bold; }
+    EventLog > .event-log--blocked { color: $text-warning; }
+    EventLog > .event-log--returned { color: $text-success; }
+    EventLog > .event-log--failed { color: $text-error; }
+    EventLog > .event-log--refused { color: $text-warning; }
+    EventLog > .event-log--lesson { color: $text-accent; text-style: italic; }
+    EventLog > .event-log--guide { text-style: italic; }
+    EventLog > .event-log--time { color: $text-muted; }
+    EventLog > .event-log--server { color: $text-accent; }
+    EventLog > .event-log--who { color: $text-primary; }
+    EventLog > .event-log--why-label { text-style: bold; }
+    EventLog > .event-log--why { text-style: italic; }
+    EventLog > .event-log--fault { color: $text-error; }
     """
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
@@ -86,33 +132,46 @@ class EventLog(ScrollView, can_focus=True):
         self._drawn: LRUCache[tuple[int, int, int], Strip] = LRUCache(256)
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
-        self._written = 0.0
+        self._last_write = 0.0
         """When new lines were last written (monotonic seconds)."""
+        self._written: deque[StoryLine | str] = deque(maxlen=MAX_LINES)
+        """What every entry shown says (a fault as its text), to draw them all again in a new theme's colours."""
         self._pending: list[list[tuple[str, str]]] = []
-        """Lines made since the last frame: written together once per frame."""
+        """Lines made since the last write: written together, WRITE_GAP apart at most."""
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """A written line keeps the colours it was drawn in: on a new theme (high contrast for a projector),
+        every entry is drawn again, so no old grey stays on a washed-out screen."""
+        written = list(self._written)
+        self.clear()
+        self._pending = []
+        for source in written:
+            self._add(source)
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
             if self.scrollable_content_region.width:
-                self._add(self._entry(line))
+                self._add(line)
             else:  # hidden: written now, it would be wrapped to min_width and stay that way
                 self._waiting.append(line)
 
     def fault(self, text: str) -> None:
         """A fault of sockviz itself (a worker or handler that raised): said in the log, never dropped in silence."""
-        line = Text(text, style=self.app.theme_variables.get("text-error", ""), overflow="fold")
-        line.append("\nwhy: ", style="bold").append("a bug in sockviz, not in your sockets; the app goes on", "italic")
-        console = self.app.console
-        options = console.options.update_width(max(self.scrollable_content_region.width, MIN_WIDTH))
-        self._add([_runs(segments) for segments in console.render_lines(line, options, pad=False, new_lines=False)])
+        self._add(text)
 
     def on_resize(self, event: events.Resize) -> None:
         while event.size.width and self._waiting:
-            self._add(self._entry(self._waiting.popleft()))
+            self._add(self._waiting.popleft())
 
-    def _add(self, lines: list[list[tuple[str, str]]]) -> None:
+    def _add(self, source: StoryLine | str) -> None:
+        """Draw an entry now, at the log's width (a StoryLine, or a fault's text), and write it soon."""
+        self._written.append(source)
+        lines = self._entry(source) if isinstance(source, StoryLine) else self._fault_lines(source)
         if not self._pending:
-            wait = self._written + WRITE_GAP - time.monotonic()
+            wait = self._last_write + WRITE_GAP - time.monotonic()
             if wait > 0:
                 self.set_timer(wait, self._write_pending)
             else:
@@ -124,7 +183,7 @@ class EventLog(ScrollView, can_focus=True):
         each line filled to the log's width, added at the bottom, and the log scrolled to it."""
         if not self._pending:
             return
-        self._written = time.monotonic()
+        self._last_write = time.monotonic()
         lines, self._pending = self._pending, []
         width = max(self.scrollable_content_region.width, MIN_WIDTH)
         for runs in lines:
@@ -140,6 +199,7 @@ class EventLog(ScrollView, can_focus=True):
         self.refresh()
 
     def clear(self) -> None:
+        self._written.clear()
         self._runs.clear()
         self._dropped = 0
         self._widest = 0
@@ -179,36 +239,37 @@ class EventLog(ScrollView, can_focus=True):
         """One entry's lines: time and side in fixed columns, the text wrapped beside them (a long byte preview
         folded, never cropped). Wrapped by hand: a Rich table per entry cost about 1 ms, which hundreds of
         entries a second (connections coming and going) turned into the event loop's lag."""
-        colours = self.app.theme_variables
-        style = {
-            "StepCalled": "bold",
-            "StepBlocked": colours.get("text-warning", "yellow"),
-            "StepReturned": colours.get("text-success", "green"),
-            "StepFailed": colours.get("text-error", "red"),
-            "StepRefused": colours.get("text-warning", "yellow"),
-            "lesson": f"italic {colours.get('text-accent', '')}",
-            "guide": "italic",
-            "refused": colours.get("text-warning", "yellow"),
-        }.get(line.kind, "")
-        text = Text(line.text, style=style)
+        look = _LOOK.get(line.kind)
+        text = Text(line.text, style=ink(self, look) if look else "")
         if line.why:
-            text.append("\nwhy: ", style="bold").append(line.why, style="italic")
+            text.append("\nwhy: ", style=ink(self, "event-log--why-label")).append(
+                line.why, ink(self, "event-log--why")
+            )
         width = max(self.scrollable_content_region.width - _INDENT, 20)
-        side_colour = colours.get("text-accent" if line.side == "server" else "text-primary", "")
+        time_style = str(ink(self, "event-log--time"))
+        side_style = str(ink(self, "event-log--server" if line.side == "server" else "event-log--who"))
         console = self.app.console
         lines = []
         for number, part in enumerate(text.wrap(console, width, overflow="fold")):
-            first = [(f"{line.at:8.3f} ", "dim"), (f"{line.side:<6} ", side_colour)] if not number else []
+            first = [(f"{line.at:8.3f} ", time_style), (f"{line.side:<6} ", side_style)] if not number else []
             lines.append(first or [(" " * _INDENT, "")])
             lines[-1] += _runs(Segment.apply_style(part.render(console), console.get_style(part.style)))
         return lines
+
+    def _fault_lines(self, text: str) -> list[list[tuple[str, str]]]:
+        entry = Text(text, style=ink(self, "event-log--fault"), overflow="fold")
+        entry.append("\nwhy: ", style=ink(self, "event-log--why-label"))
+        entry.append("a bug in sockviz, not in your sockets; the app goes on", ink(self, "event-log--why"))
+        console = self.app.console
+        options = console.options.update_width(max(self.scrollable_content_region.width, MIN_WIDTH))
+        return [_runs(segments) for segments in console.render_lines(entry, options, pad=False, new_lines=False)]
 
     def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
         """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
         to press next (`"guide"`), or a value a field refused (`"refused"`). Plain text, never markup."""
         line = StoryLine(seq=-1, at=at, side=who, text=text, kind=kind)
         if self.scrollable_content_region.width:
-            self._add(self._entry(line))
+            self._add(line)
         else:
             self._waiting.append(line)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import Unpack
+from typing import ClassVar, Unpack
 
 from rich.text import Text
 from textual import on
@@ -24,18 +24,36 @@ from sockviz.core.scenario.language import Line, Say
 from sockviz.core.scenario.player import Player
 from sockviz.keys import rows
 from sockviz.messages import Narrated, ScenarioState
+from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
 
 class ScenarioPanel(Static):
     """Shown while a scenario is loaded."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"scenario-panel--title", "scenario-panel--said", "scenario-panel--aside"}
+    """
+    | Class | Description |
+    | :- | :- |
+    | `scenario-panel--title` | The scenario's title. |
+    | `scenario-panel--said` | The narration last said. |
+    | `scenario-panel--aside` | The next line, the player's state and speed, and the keys. |
+    """
     DEFAULT_CSS = """
     ScenarioPanel {
         display: none;
         height: 100%;
         border: round $accent;
         padding: 0 1;
+    }
+    ScenarioPanel > .scenario-panel--title {
+        text-style: bold;
+    }
+    ScenarioPanel > .scenario-panel--said {
+        text-style: italic;
+    }
+    ScenarioPanel > .scenario-panel--aside {
+        color: $text-muted;
     }
     """
 
@@ -78,6 +96,14 @@ class ScenarioPanel(Static):
         self._show()
         self.run_worker(partial(self._play, self._player, lines), thread=True, group="scenario",
                         exit_on_error=False, description=title)  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """A new theme (high contrast for a projector) has new colours for the panel's text."""
+        if self.loaded:
+            self._show()
 
     def on_unmount(self) -> None:
         """A quit in the middle of a scenario stops its player before the session closes."""
@@ -156,19 +182,20 @@ class ScenarioPanel(Static):
 
     def _show(self) -> None:
         text = Text()
-        text.append(f"{self._title}\n", style="bold")
+        aside = ink(self, "scenario-panel--aside")
+        text.append(f"{self._title}\n", style=ink(self, "scenario-panel--title"))
         total = len(self._lines)
         if self._at > total:
             text.append(f"all {total} lines played\n")
         elif self._at:
             text.append(f"line {self._at} of {total}\n")
         if self._said:
-            text.append(f"{self._said}\n", style="italic")
+            text.append(f"{self._said}\n", style=ink(self, "scenario-panel--said"))
         if self._next_line:
-            text.append("next: ", style="dim").append(f"{self._next_line}\n")
+            text.append("next: ", style=aside).append(f"{self._next_line}\n")
         speed = self._player.speed if self._player is not None else 1.0
-        text.append(f"{self._state} · speed {speed:g}x", style="dim")
-        text.append(f"\n{self.keys_line()}", style="dim")
+        text.append(f"{self._state} · speed {speed:g}x", style=aside)
+        text.append(f"\n{self.keys_line()}", style=aside)
         self.update(text)
 
     def keys_line(self) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from sockviz.core import SocketSnapshot, TrackedSocket
+from sockviz.widgets.inks import ink
 
 NOTHING_SELECTED = "select a socket in the table to see print() of it"
 
@@ -14,6 +17,8 @@ NOTHING_SELECTED = "select a socket in the table to see print() of it"
 class SocketDetail(Static):
     """`print(s)` for the socket under the table's cursor."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"socket-detail--aside"}
+    """`socket-detail--aside`: what is not the socket's own repr (the prompt, the kernel's word, the byte counts)."""
     DEFAULT_CSS = """
     SocketDetail {
         height: auto;
@@ -21,21 +26,34 @@ class SocketDetail(Static):
         padding: 0 1;
         background: $boost;
     }
+    SocketDetail > .socket-detail--aside {
+        color: $text-muted;
+    }
     """
+
+    _last: tuple[TrackedSocket | None, SocketSnapshot | None] = (None, None)
 
     shown: reactive[Text] = reactive(Text(""), init=False)
     """What is written: only a change is drawn, as an update lays the screen out again, four times a second."""
 
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        self.show(*self._last)  # in the new theme's colours now, not at the next refresh
+
     def show(self, tracked: TrackedSocket | None, snap: SocketSnapshot | None) -> None:
+        self._last = (tracked, snap)
+        aside = ink(self, "socket-detail--aside")
         if tracked is None or snap is None:
-            self.shown = Text(NOTHING_SELECTED, style="dim")
+            self.shown = Text(NOTHING_SELECTED, style=aside)
             return
-        text = Text.assemble((f">>> print({tracked.name})\n", "dim"), snap.repr or repr(tracked.sock))
+        text = Text.assemble((f">>> print({tracked.name})\n", aside), snap.repr or repr(tracked.sock))
         if snap.kernel is not None:
-            text.append(f"\nkernel: {snap.kernel.state}", style="dim")
+            text.append(f"\nkernel: {snap.kernel.state}", style=aside)
             if snap.kernel.queues:
-                text.append(f", {snap.kernel.queues}", style="dim")
-        text.append(f"\nsent {tracked.bytes_sent} bytes, received {tracked.bytes_received}", style="dim")
+                text.append(f", {snap.kernel.queues}", style=aside)
+        text.append(f"\nsent {tracked.bytes_sent} bytes, received {tracked.bytes_received}", style=aside)
         self.shown = text
 
     def watch_shown(self, text: Text) -> None:

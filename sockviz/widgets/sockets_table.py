@@ -29,6 +29,7 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 from sockviz.core import Call, SocketSnapshot, TrackedSocket
 from sockviz.core.story.sentences import duration
+from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -161,6 +162,13 @@ class SocketsTable(DataTable[str]):
     def on_mount(self) -> None:
         for key, title in COLUMNS:
             self.add_column(title, key=key)
+        self.app.theme_changed_signal.subscribe(self, self._restyle)  # sent once the new theme's styles apply
+
+    def _restyle(self, _theme: object = None) -> None:
+        """A new theme (f2, high contrast): every line is drawn again in its colours, not only new ones."""
+        self._styles.clear()
+        self._lines.clear()
+        self.refresh()
 
     # ----- the rows ----------------------------------------------------------
 
@@ -280,11 +288,11 @@ class SocketsTable(DataTable[str]):
 
     def _style(self, name: str) -> Style:
         """A component's style, got as DataTable gets it: a row's whole (its background over the table's), a
-        cursor's as the cursor's, a cell's own partial (its colour, over the row's background)."""
+        cursor's as the cursor's, a cell's own as its ink (its colour and text style, over the row's background)."""
         style = self._styles.get(name)
         if style is None:
             if name.startswith("sockets-table--"):
-                style = self.get_component_rich_style(name, partial=True)
+                style = ink(self, name)
             elif name.endswith(("cursor", "hover")):
                 style = self.get_component_rich_style(name)
             else:

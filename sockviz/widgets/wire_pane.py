@@ -1,8 +1,9 @@
 """The wire: TCP segments on loopback, in time with the calls that caused them.
 
 The capture modules are imported only when the pane first opens, so they cost
-start-up nothing. Which segments get a line and which are summed up is the
-core's `WireStory`; this pane only draws its lines.
+start-up nothing. Which segments get a line and which are summed up, and where
+each call goes between them, is decided in the capture's reader process; this
+pane only draws the lines it delivers.
 """
 
 from __future__ import annotations
@@ -10,29 +11,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, ClassVar, Unpack
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import RichLog
 
-from sockviz.core import StepCalled
 from sockviz.core.story.owners import owner_of
+from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
 if TYPE_CHECKING:
     from sockviz.core import Session
-    from sockviz.core.kernel.capture import Delivery, Segment
-    from sockviz.core.story.wire import Summary, Wire, WireLine, WireStory
+    from sockviz.core.story.wire import Delivery, Segment, Summary, Wire
 
 PREVIEW_SHOWN = 32
 """Payload bytes a segment's line shows."""
-TICK_SECONDS = 0.25
 
 
 @dataclass
 class WireSegments(Message):
-    """What the capture thread delivered: segments, and frames the kernel dropped."""
+    """What the capture delivered: its lines, and how many frames the kernel dropped."""
 
     delivery: Delivery
 
@@ -40,6 +39,22 @@ class WireSegments(Message):
 class WirePane(RichLog):
     """The wire view."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "wire-pane--aside",
+        "wire-pane--flags",
+        "wire-pane--reset",
+        "wire-pane--note",
+        "wire-pane--dropped",
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `wire-pane--aside` | The time, the calls between the segments, and a segment's numbers. |
+    | `wire-pane--flags` | Flags other than a plain ACK: SYN, FIN and the like. |
+    | `wire-pane--reset` | A segment with RST. |
+    | `wire-pane--note` | "sent again", a summed-up run of segments, why nothing is captured. |
+    | `wire-pane--dropped` | Frames the kernel dropped, and a capture that ended on its own. |
+    """
     DEFAULT_CSS = """
     WirePane {
         display: none;
@@ -48,62 +63,56 @@ class WirePane(RichLog):
     WirePane:focus {
         border: round $primary;
     }
+    WirePane > .wire-pane--aside { color: $text-muted; }
+    WirePane > .wire-pane--flags { text-style: bold; }
+    WirePane > .wire-pane--reset { color: $text-error; text-style: bold; }
+    WirePane > .wire-pane--note { text-style: italic; }
+    WirePane > .wire-pane--dropped { text-style: bold; }
     """
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)
         self.border_title = "wire (lo)"
         self.wire: Wire | None = None
-        self._story: WireStory | None = None
         self._session: Session | None = None
 
     def start(self, session: Session, post: Callable[[Message], object]) -> None:
         """Begin capturing, or say in one sentence why it cannot."""
         if self.wire is not None:
             return
-        from sockviz.core.story.wire import Wire, WireStory  # only when the wire view first opens
+        from sockviz.core.story.wire import Wire  # only when the wire view first opens
 
         self._session = session
-        self._story = WireStory()
         self.wire = Wire(session, lambda delivery: post(WireSegments(delivery)))
         problem = self.wire.start()
         if problem:
             self.wire = None
-            self.write(Text(problem, style="italic"))
-            return
-        self.set_interval(TICK_SECONDS, self._tick)
+            self.write(Text(problem, style=ink(self, "wire-pane--note")))
 
     def on_unmount(self) -> None:
         self.stop()
 
     def stop(self) -> None:
+        """The pane is going away (a reset, quitting): its capture ends in the background, never holding the UI."""
         if self.wire is not None:
-            self.wire.stop()
-
-    def show_call(self, event: StepCalled) -> None:
-        """Calls go in the same view, so each segment sits under the call that caused it."""
-        if self.wire is not None and self._story is not None:
-            self._show(self._story.call(event))
+            self.wire.stop(wait=False)
 
     def show_delivery(self, delivery: Delivery) -> None:
-        if self._story is not None and self._session is not None:
-            self._show(self._story.delivery(delivery, self._session.now()))
+        from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary
 
-    def _tick(self) -> None:
-        if self._story is not None and self._session is not None:
-            self._show(self._story.tick(self._session.now()))
-
-    def _show(self, lines: list[WireLine]) -> None:
-        from sockviz.core.story.wire import CallLine, Dropped, Summary
-
-        for line in lines:
+        if self._session is None:
+            return
+        aside = ink(self, "wire-pane--aside")
+        for line in delivery.lines:
             if isinstance(line, CallLine):
-                self.write(Text.assemble((f"{line.at:8.3f} ", "dim"), (f"{line.side}: {line.code}", "dim")))
+                self.write(Text(f"{line.at:8.3f} {line.side}: {line.code}", style=aside))
             elif isinstance(line, Summary):
                 self.write(self._summary(line))
             elif isinstance(line, Dropped):
                 said = f"{line.count} frames dropped by the kernel (the capture's ring was full): not shown, not saved"
-                self.write(Text.assemble((f"{line.at:8.3f} ", "dim"), (said, "bold")))
+                self.write(Text.assemble((f"{line.at:8.3f} ", aside), (said, ink(self, "wire-pane--dropped"))))
+            elif isinstance(line, Ended):
+                self.write(Text.assemble((f"{line.at:8.3f} ", aside), (line.reason, ink(self, "wire-pane--dropped"))))
             else:
                 self.write(self._line(line))
 
@@ -113,19 +122,21 @@ class WirePane(RichLog):
         return f"{owner_of(sockets, src, dst)} → {owner_of(sockets, dst, src)}"
 
     def _line(self, segment: Segment) -> Text:
-        style = "bold" if segment.flags not in ("ACK", "PSH-ACK") else ""
         if "RST" in segment.flags:
-            style = "bold red"
+            flags = ink(self, "wire-pane--reset")
+        else:
+            flags = ink(self, "wire-pane--flags") if segment.flags not in ("ACK", "PSH-ACK") else ""
+        aside = ink(self, "wire-pane--aside")
         text = Text.assemble(
-            (f"{segment.at:8.3f} ", "dim"),
+            (f"{segment.at:8.3f} ", aside),
             (f"{self._who(segment.src, segment.dst):<14} ", ""),
-            (f"{segment.flags:<8} ", style),
-            (f"seq={segment.seq} ack={segment.ack} len={segment.length}", "dim"),
+            (f"{segment.flags:<8} ", flags),
+            (f"seq={segment.seq} ack={segment.ack} len={segment.length}", aside),
         )
         if segment.retransmitted:
-            text.append(" (sent again)", "italic")
+            text.append(" (sent again)", ink(self, "wire-pane--note"))
         elif segment.fresh < segment.length:
-            text.append(f" ({segment.length - segment.fresh:,} bytes sent again)", "italic")
+            text.append(f" ({segment.length - segment.fresh:,} bytes sent again)", ink(self, "wire-pane--note"))
         if segment.length:
             text.append(f" {preview(segment.preview, segment.length)}")
         return text
@@ -137,7 +148,10 @@ class WirePane(RichLog):
             if tally.resent:
                 part += f" ({tally.resent:,} sent again, {tally.resent_bytes:,} bytes)"
             parts.append(part)
-        return Text.assemble((f"{summary.last_at:8.3f} ", "dim"), (f"… {', '.join(parts)}", "italic"))
+        said = f"… {', '.join(parts)}"
+        return Text.assemble(
+            (f"{summary.last_at:8.3f} ", ink(self, "wire-pane--aside")), (said, ink(self, "wire-pane--note"))
+        )
 
     def export(self, path: Path, *, plain: bool = False) -> str:
         """Save the capture as pcapng (or plain pcap); the sentence for the log."""

@@ -9,6 +9,7 @@ page and waits for the real socket() call to come back on screen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import shutil
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -97,6 +99,20 @@ class DevTools:
         raise AssertionError(f"{text!r} never reached the page")
 
 
+@contextlib.asynccontextmanager
+async def page_opened(http: aiohttp.ClientSession, devtools_port: int, url: str) -> AsyncIterator[tuple[str, DevTools]]:
+    """The browser's tab sent to the page, with every frame the app sends kept: the tab's DevTools id, and
+    DevTools on it while the block lasts."""
+    async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as answer:
+        page = next(target for target in await answer.json() if target["type"] == "page")
+    async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as websocket:
+        devtools = DevTools(websocket)
+        await devtools("Page.enable")
+        await devtools("Page.addScriptToEvaluateOnNewDocument", source=KEEP_FRAMES)
+        await devtools("Page.navigate", url=url)
+        yield page["id"], devtools
+
+
 @pytest.fixture
 def served(serving):
     url, devtools_port, socket_port, _server = serving
@@ -133,30 +149,22 @@ def serving(tmp_path):
 @needs_chromium
 async def test_the_served_app_renders_in_chromium_and_takes_keys(served):
     url, devtools_port, socket_port = served
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as answer:
-            page = next(target for target in await answer.json() if target["type"] == "page")
-        async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as websocket:
-            devtools = DevTools(websocket)
-            await devtools("Page.enable")
-            await devtools("Page.addScriptToEvaluateOnNewDocument", source=KEEP_FRAMES)
-            await devtools("Page.navigate", url=url)
+    async with aiohttp.ClientSession() as http, page_opened(http, devtools_port, url) as (_, devtools):
+        screen = await devtools.until_on_screen("accept()")  # the server pane's steps
+        assert "connect()" in screen
+        first_byte = await devtools("Runtime.evaluate", returnByValue=True,
+                                    expression="document.body.classList.contains('-first-byte')")  # fmt: skip
+        assert first_byte["result"]["value"], "the page's script did not take the app's output"
 
-            screen = await devtools.until_on_screen("accept()")  # the server pane's steps
-            assert "connect()" in screen
-            first_byte = await devtools("Runtime.evaluate", returnByValue=True,
-                                        expression="document.body.classList.contains('-first-byte')")  # fmt: skip
-            assert first_byte["result"]["value"], "the page's script did not take the app's output"
+        # A key typed into the page runs the real step in the served app, and its line comes back.
+        await devtools("Runtime.evaluate", expression="document.querySelector('.xterm-helper-textarea').focus()")
+        await devtools("Input.insertText", text="s")
+        await devtools.until_on_screen("socket.socket(socket.AF_INET")
+        await devtools("Input.insertText", text="b")
+        await devtools.until_on_screen(f"s.bind(('127.0.0.1', {socket_port}))")
 
-            # A key typed into the page runs the real step in the served app, and its line comes back.
-            await devtools("Runtime.evaluate", expression="document.querySelector('.xterm-helper-textarea').focus()")
-            await devtools("Input.insertText", text="s")
-            await devtools.until_on_screen("socket.socket(socket.AF_INET")
-            await devtools("Input.insertText", text="b")
-            await devtools.until_on_screen(f"s.bind(('127.0.0.1', {socket_port}))")
-
-            shot = await devtools("Page.captureScreenshot", format="png")
-            assert len(shot["data"]) > 10_000  # a real picture of the page, not an empty one
+        shot = await devtools("Page.captureScreenshot", format="png")
+        assert len(shot["data"]) > 10_000  # a real picture of the page, not an empty one
 
 
 def test_every_tab_runs_sockviz_with_the_same_options():
@@ -195,15 +203,9 @@ def gone(pid: int) -> bool:
 
 async def open_tab(http: aiohttp.ClientSession, devtools_port: int, url: str) -> str:
     """Open the page in the browser's tab and wait for the app to draw; the tab's DevTools id."""
-    async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as answer:
-        page = next(target for target in await answer.json() if target["type"] == "page")
-    async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as websocket:
-        devtools = DevTools(websocket)
-        await devtools("Page.enable")
-        await devtools("Page.addScriptToEvaluateOnNewDocument", source=KEEP_FRAMES)
-        await devtools("Page.navigate", url=url)
+    async with page_opened(http, devtools_port, url) as (page_id, devtools):
         await devtools.until_on_screen("accept()")
-    return page["id"]
+    return page_id
 
 
 @needs_chromium

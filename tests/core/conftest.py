@@ -8,6 +8,7 @@ import pytest
 from helpers import Background, ManualClock, Recorder, free_port, wait_for
 
 from sockviz.core import Endpoint, Session, StepArgs, StepBlocked, step
+from sockviz.core.model.transport import Transport
 
 
 class Lesson:
@@ -82,3 +83,19 @@ def lesson6() -> Iterator[Lesson]:
     yield made
     assert made.session.close()
     assert not made.background.join()
+
+
+class UdpLesson(Lesson):
+    """A lesson whose socket() calls make UDP sockets, as the transport switch does."""
+
+    def args(self, **fields: Any) -> StepArgs:
+        fields.setdefault("transport", Transport.UDP)
+        return super().args(**fields)
+
+
+@pytest.fixture
+def udp() -> Iterator[UdpLesson]:
+    made = UdpLesson()
+    yield made
+    assert made.session.close(), "a step was still running after close()"
+    assert not made.background.join(), "a step thread outlived the session"

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 
-from helpers import free_port
+from helpers import free_port, time_wait_on
 
 from sockviz.core import Endpoint, Session
 from sockviz.core.scenario import lessons
@@ -20,18 +20,11 @@ from sockviz.core.scenario.player import Player
 from sockviz.headless import EXIT_EXPECT_FAILED, run
 
 
-def _time_wait_on(port: int) -> bool:
-    """Whether the kernel holds a connection in TIME_WAIT on this local port, read from /proc/net/tcp."""
-    with open("/proc/net/tcp") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return any(row[1].endswith(f":{port:04X}") and row[3] == "06" for row in rows)
-
-
 def test_blocking_order_after_echo_on_the_same_port_binds_despite_time_wait():
     port = free_port()
     first = io.StringIO()
     assert run(lessons.text("echo"), Endpoint(socket.AF_INET, "127.0.0.1", port), speed=50, out=first) == 0
-    assert _time_wait_on(port), "echo's server closes first, so its connection lingers on the port"
+    assert time_wait_on(port), "echo's server closes first, so its connection lingers on the port"
     second = io.StringIO()
     code = run(lessons.text("blocking-order"), Endpoint(socket.AF_INET, "127.0.0.1", port), speed=50, out=second)
     assert code == 0, second.getvalue()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sockviz.core import StepFinished
-from sockviz.core.story.timeline import GLYPHS, LEGEND, SCALES, Ink, Timeline, Window
+from sockviz.core.story.timeline import GLYPHS, LEGEND, SCALES, Ink, Timeline, View, Window, ink
 
 
 @pytest.fixture
@@ -92,6 +92,42 @@ def test_the_story_line_tells_the_wait_that_ended_last(drawn):
     drawn.at(12).run("server-socket")  # a newer call that neither waits nor fails does not take the line
     story = drawn.timeline.story_at(Window().view(drawn.session.now(), 40))
     assert story.startswith("s: accept() returned after") and "(woken by client c.connect())" in story
+
+
+def test_the_story_line_is_what_a_look_at_every_call_would_tell(drawn):
+    """`story_at` finds its call from sorted lists (a 2,000-lane session has 2,000 calls): the same call as a look
+    at every call, at every moment and after every event, also when calls start and return at the same instant."""
+    drawn.at(1).run("server-socket")
+    drawn.at(1).run("server-bind")  # the same instant
+    drawn.at(2).run("server-listen")
+    drawn.at(2).run("client-socket")
+    drawn.at(3).run("client-connect")
+    drawn.at(3).run("server-accept")  # returns at once: the client is queued
+    drawn.at(5).start("client-recv")
+    drawn.blocked("client-recv")
+    drawn.at(8).run("server-send", payload=b"x")
+    drawn.finished("client-recv")
+    drawn.at(8).run("client-socket")  # c2, the instant recv() returned
+    drawn.at(9).run("client-send", payload=b"x")  # c2 is not connected: it raises
+    events = list(drawn.events.events)
+
+    def scanned(timeline: Timeline, view: View) -> str:
+        now = view.now
+        seen = [m for m in timeline.marks() if m.start <= min(view.end, now)]
+        if not seen:
+            return "no calls yet"
+        telling = [m for m in seen if m.blocked or ink(m, now) is Ink.FAILED] or seen
+        return max(telling, key=lambda m: (m.changed(now), m.call.id)).describe(now)
+
+    for told in range(len(events) + 1):  # after each event: calls started and not returned yet, too
+        timeline = Timeline()
+        for event in events[:told]:
+            timeline.add(event)
+        for tenth in range(0, 100, 5):
+            now = tenth / 10
+            for end in (now, now - 2.5, now + 1):
+                view = View(end=end, scale=0.5, columns=20, now=now)
+                assert timeline.story_at(view) == scanned(timeline, view), (told, now, end)
 
 
 def test_a_click_finds_the_call_drawn_under_it(drawn):

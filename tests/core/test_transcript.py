@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import free_port, listening, wait_for
+from helpers import free_port, listening, time_wait_on, wait_for
 
 from sockviz.core import Side
 from sockviz.core.model.options import option_setting
@@ -39,14 +39,8 @@ def test_exported_scripts_run_against_each_other(lesson, tmp_path):
 
     server_py, client_py = transcript.export(tmp_path, lesson.endpoint)
     assert server_py.name == "server.py" and "# step 4: accept()" in server_py.read_text()
-    server = subprocess.Popen([sys.executable, str(server_py)], stdout=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: listening(lesson.endpoint.port), what="server.py to listen")
-        client = subprocess.run([sys.executable, str(client_py)], capture_output=True, text=True, timeout=30)
-        server_out, _ = server.communicate(timeout=30)
-    finally:
-        server.kill()
-    assert client.returncode == 0 and server.returncode == 0, client.stderr
+    client, server_out, code = _run_pair(server_py, client_py, lesson.endpoint.port)
+    assert client.returncode == 0 and code == 0, client.stderr
     assert f"received {HELLO!r}" in server_out
     assert "received 300000 bytes" in server_out
     assert "as in the session: OSError(107, 'Transport endpoint is not connected')" in client.stdout
@@ -113,12 +107,6 @@ def test_notebooks_have_a_cell_per_step(lesson, tmp_path):
     assert client_nb.name == "client.ipynb"
 
 
-def _time_wait_on(port: int) -> bool:
-    with open("/proc/net/tcp") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return any(row[1].endswith(f":{port:04X}") and row[3] == "06" for row in rows)
-
-
 def _run_pair(server_py, client_py, port: int) -> tuple[subprocess.CompletedProcess, str, int]:
     server = subprocess.Popen([sys.executable, str(server_py)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)  # fmt: skip
@@ -154,7 +142,7 @@ def test_exported_server_runs_again_while_its_last_run_is_in_time_wait(lesson, t
         client, server_out, code = _run_pair(server_py, client_py, port)
         assert code == 0 and client.returncode == 0, (run, server_out, client.stderr)
         assert f"received {HELLO!r}" in client.stdout
-        assert _time_wait_on(port), "the run's server closed first, so its port is in TIME_WAIT"
+        assert time_wait_on(port), "the run's server closed first, so its port is in TIME_WAIT"
 
 
 def test_the_export_says_what_holds_the_port(lesson):

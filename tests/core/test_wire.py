@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import struct
 import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 from helpers import wait_for
 
+from sockviz.core import StepCalled
 from sockviz.core.kernel.capture import (
+    MAX_FILTER_PORTS,
     NOT_PERMITTED,
     SNAP_LENGTH,
     Delivery,
@@ -25,8 +31,9 @@ from sockviz.core.kernel.capture import (
     bpf_program,
     parse_frame,
 )
+from sockviz.core.kernel.capture.runs import Runs
 from sockviz.core.story.owners import owner_of
-from sockviz.core.story.wire import CallLine, Dropped, Summary, Wire, WireStory
+from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary, Wire
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a raw socket on lo needs root")
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
@@ -35,7 +42,7 @@ MESSAGE = b"Hello, Wireshark. You are an amazing tool!"
 
 
 class Heard:
-    """What the capture thread delivered, in order."""
+    """What the capture delivered, in order."""
 
     def __init__(self) -> None:
         self.deliveries: list[Delivery] = []
@@ -46,12 +53,45 @@ class Heard:
             self.deliveries.append(delivery)
 
     @property
-    def segments(self) -> list[Segment]:
+    def lines(self) -> list[object]:
         with self._lock:
-            return [s for d in self.deliveries for s in d.segments]
+            return [line for d in self.deliveries for line in d.lines]
+
+    @property
+    def segments(self) -> list[Segment]:
+        """The segments that got a line of their own."""
+        return [line for line in self.lines if isinstance(line, Segment)]
 
     def flags(self) -> list[str]:
         return [s.flags for s in self.segments]
+
+    def counted(self) -> int:
+        """Every segment told, on a line of its own or in a summary."""
+        summed = [t.segments for line in self.lines if isinstance(line, Summary) for t in line.directions.values()]
+        return len(self.segments) + sum(summed)
+
+    def told_bytes(self, to_port: int) -> tuple[int, int]:
+        """(new, sent again) payload bytes told towards `to_port`, on lines of their own and in summaries."""
+        new = resent = 0
+        for line in self.lines:
+            if isinstance(line, Segment) and line.dst[1] == to_port:
+                new, resent = new + line.fresh, resent + line.length - line.fresh
+            elif isinstance(line, Summary):
+                for (_, dst), tally in line.directions.items():
+                    if dst[1] == to_port:
+                        new, resent = new + tally.new_bytes, resent + tally.resent_bytes
+        return new, resent
+
+
+def pcap_records(path: Path) -> list[tuple[int, int]]:
+    """(captured length, real length) of each record of a plain pcap file."""
+    data = path.read_bytes()
+    records, at = [], 24
+    while at < len(data):
+        _, _, kept, length = struct.unpack_from("<IIII", data, at)
+        records.append((kept, length))
+        at += 16 + kept
+    return records
 
 
 @pytest.fixture
@@ -165,7 +205,7 @@ def test_a_plain_pcap_is_there_for_tools_without_pcapng(lesson, wire, tmp_path):
 @root_only
 @needs_tcpdump
 def test_a_bulk_transfer_is_counted_to_the_byte(lesson, wire, tmp_path):
-    """The summaries add up to what the sender sent, as tcpdump reads the exported file too."""
+    """The lines add up to what the sender sent, and tcpdump reads the same from the exported file."""
     made, heard = wire
     size = 64 * 2**20
     lesson.connected()
@@ -174,38 +214,32 @@ def test_a_bulk_transfer_is_counted_to_the_byte(lesson, wire, tmp_path):
     sender.join()
     client = lesson.session.sockets[1]
     assert client.bytes_sent == size  # the sender's own count
-    wait_for(lambda: sum(s.length for s in heard.segments if s.dst[1] == lesson.endpoint.port) >= size, what="all")
+    port = lesson.endpoint.port
+    wait_for(lambda: heard.told_bytes(port)[0] >= size, what="every byte told")
     assert made.capture.dropped == 0, f"the kernel dropped {made.capture.dropped} frames"
-
-    story = WireStory()
-    lines = [line for d in heard.deliveries for line in story.delivery(d, d.segments[-1].at if d.segments else 0)]
-    lines += story.tick(float("inf"))
-    to_server = (client.ends[0], client.ends[1])
-    told = sum(line.fresh for line in lines if isinstance(line, Segment) and (line.src, line.dst) == to_server)
-    summaries = [line for line in lines if isinstance(line, Summary)]
-    told += sum(s.directions[to_server].new_bytes for s in summaries if to_server in s.directions)
+    told, resent = heard.told_bytes(port)
     assert told == client.bytes_sent
-    resent = sum(line.length - line.fresh for line in lines if isinstance(line, Segment) and line.dst == to_server[1])
-    resent += sum(s.directions[to_server].resent_bytes for s in summaries if to_server in s.directions)
-    assert len(lines) < 40  # a few handshake lines, eight segments, then summaries
+    assert len(heard.lines) < 60  # the calls, a few handshake lines, eight segments, then summaries
 
     path = tmp_path / "bulk.pcapng"
     made.export(path)
-    port = lesson.endpoint.port
     lengths = [int(line.rsplit("length ", 1)[1]) for line in tcpdump(path) if f"> 127.0.0.1.{port}:" in line]
     assert sum(lengths) == client.bytes_sent + resent  # tcpdump counts a segment sent again twice; the lines say so
 
 
-def test_summing_up_does_not_depend_on_how_the_frames_are_batched():
-    """Under load the capture thread hands over many small batches: the lines must be the same."""
+def test_summing_up_does_not_depend_on_how_the_lines_are_taken():
+    """The reader hands lines over in batches of any size: the lines must be the same."""
     src, dst = ("127.0.0.1", 40000), ("127.0.0.1", 12354)
     segments = [Segment(i * 0.001, src, dst, "ACK", 1 + i * 1000, 1, 1000, b"x", 1000) for i in range(5000)]
     for size in (1, 7, 5000):
-        story = WireStory()
+        runs = Runs()
         lines = []
-        for start in range(0, len(segments), size):
-            lines += story.delivery(Delivery(segments[start : start + size]), segments[start].at)
-        lines += story.tick(100.0)
+        for index, segment in enumerate(segments):
+            runs.segment(*segment)
+            if index % size == 0:
+                lines += runs.take()
+        runs.tick(100.0)
+        lines += runs.take()
         shown = [line for line in lines if isinstance(line, Segment)]
         summed = sum(s.directions[(src, dst)].new_bytes for s in lines if isinstance(s, Summary))
         assert len(shown) == 8, size
@@ -215,19 +249,31 @@ def test_summing_up_does_not_depend_on_how_the_frames_are_batched():
 
 def test_a_call_or_a_fin_ends_a_run_and_drops_are_said():
     src, dst = ("127.0.0.1", 40000), ("127.0.0.1", 12354)
-    story = WireStory()
+    runs = Runs()
     data = [Segment(0.001 * i, src, dst, "ACK", 1 + i, 1, 1, b"x", 1) for i in range(20)]
-    lines = story.delivery(Delivery(data, dropped=412), 0.05)
+    for segment in data:
+        runs.segment(*segment)
+    runs.dropped(0.05, 412)
+    lines = runs.take()
     assert isinstance(lines[8], Summary) and lines[8].directions[(src, dst)].segments == 12
     assert lines[9] == Dropped(0.05, 412)
     fin = Segment(0.1, src, dst, "FIN-ACK", 21, 1, 0, b"")
-    assert story.delivery(Delivery([fin]), 0.1) == [fin]
-    assert all(isinstance(line, Segment) for line in story.delivery(Delivery(data[:8]), 0.2))
-    assert not any(isinstance(line, (Summary, CallLine)) for line in story.tick(0.21))
+    runs.segment(*fin)
+    assert runs.take() == [fin]
+    for segment in data[:8]:
+        runs.segment(*segment)
+    assert all(isinstance(line, Segment) for line in runs.take())
+    runs.tick(0.21)
+    assert runs.take() == []
+    call = CallLine(0.3, "client", "c.close()")
+    runs.segment(*data[8])
+    runs.call(call)
+    lines = runs.take()
+    assert isinstance(lines[0], Summary) and lines[1] == call  # the run summed up before the call's line
 
 
 def test_a_resent_segment_is_not_counted_twice_and_a_late_one_is_not_resent():
-    from sockviz.core.kernel.numbering import Numbering
+    from sockviz.core.kernel.capture.numbering import Numbering
 
     numbering = Numbering()
     c, s = ("127.0.0.1", 40000), ("127.0.0.1", 12354)
@@ -264,10 +310,8 @@ def test_a_capture_started_mid_connection_numbers_as_wireshark_does(lesson, tmp_
 
 
 @root_only
-def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wire):
+def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wire, tmp_path):
     """A transfer on another port never reaches the capture; the session's frames arrive cut, with their length."""
-    import socket
-
     made, heard = wire
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
@@ -282,15 +326,40 @@ def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wi
     sender = lesson.start("client-send", bulk=1_000_000)
     lesson.run("server-recv-all", expect=1_000_000)
     sender.join()
-    wait_for(lambda: sum(s.length for s in heard.segments) >= 1_000_000, what="the session's megabyte")
-    frames = made.capture.frames
-    assert all(len(frame.data) <= SNAP_LENGTH for frame in frames)
-    assert max(frame.length for frame in frames) > SNAP_LENGTH
     port = lesson.endpoint.port
+    wait_for(lambda: heard.told_bytes(port)[0] >= 1_000_000, what="the session's megabyte")
+    path = tmp_path / "megabyte.pcap"
+    made.export(path, plain=True)
+    records = pcap_records(path)
+    assert all(kept <= SNAP_LENGTH for kept, _ in records)
+    assert max(length for _, length in records) > SNAP_LENGTH
     assert {s.src[1] for s in heard.segments} | {s.dst[1] for s in heard.segments} >= {port}
     assert all(port in (s.src[1], s.dst[1]) for s in heard.segments)
     made.stop()
-    assert made.capture.packets == len(heard.segments)  # the kernel passed the session's frames and no other
+    assert made.capture.packets == heard.counted()  # the kernel passed the session's frames and no other
+
+
+@root_only
+def test_past_the_filters_ports_the_reader_picks_the_sessions(lesson):
+    """With more ports than the kernel filter takes, it keeps every TCP frame and the reader keeps the session's."""
+    unused = frozenset(range(20000, 20000 + MAX_FILTER_PORTS + 1))
+    heard = Heard()
+    capture = WireCapture(lambda: unused | lesson.session.ports(), heard, lesson.session.now)
+    lesson.session.subscribe(lambda event: capture.refresh_ports() if isinstance(event, StepCalled) else None)
+    assert capture.start() is None
+    assert capture.every_tcp_frame
+    try:
+        with socket.socket() as other:  # a port outside the session: its frames reach the reader, which drops them
+            other.bind(("127.0.0.1", 0))
+            other.listen()
+            with socket.create_connection(other.getsockname()) as client:
+                client.sendall(b"not the session's")
+        lesson.connected()
+        wait_for(lambda: heard.flags()[:3] == ["SYN", "SYN-ACK", "ACK"], what="the session's handshake")
+    finally:
+        capture.stop()
+    port = lesson.endpoint.port
+    assert all(port in (s.src[1], s.dst[1]) for s in heard.segments)
 
 
 def test_the_filter_program_fits_the_kernels_limit():
@@ -300,34 +369,95 @@ def test_the_filter_program_fits_the_kernels_limit():
 
 @root_only
 def test_frames_the_ring_had_no_room_for_are_counted(lesson):
-    """A reader that stalls while a small ring fills: the kernel counts the drops and the capture says them."""
+    """The reader stops (SIGSTOP) while a small ring fills: the kernel counts the drops and the capture says them."""
     heard = Heard()
-    stalled = threading.Event()
-    go_on = threading.Event()
-
-    def slow(delivery: Delivery) -> None:
-        heard(delivery)
-        stalled.set()
-        go_on.wait(10)
-
-    capture = WireCapture(lesson.session.ports, slow, lesson.session.now, block_size=4096, blocks=2)
+    capture = WireCapture(lesson.session.ports, heard, lesson.session.now, block_size=4096, blocks=2)
     lesson.connected()
-    capture.refresh_ports()
     assert capture.start() is None
+    reader = capture.pid
+    assert reader is not None
     try:
         lesson.run("client-send", payload=b"x")
-        stalled.wait(5)
+        wait_for(lambda: heard.segments, what="the reader at work")
+        os.kill(reader, signal.SIGSTOP)
         size = 16 * 2**20  # hundreds of frames against a ring of about 30
         sender = lesson.start("client-send", bulk=size)
         lesson.run("server-recv-all", expect=size)
         sender.join()
-        go_on.set()
+        os.kill(reader, signal.SIGCONT)
         wait_for(lambda: capture.dropped > 0, what="drops counted")
     finally:
-        go_on.set()
+        os.kill(reader, signal.SIGCONT)
         capture.stop()
     assert sum(d.dropped for d in heard.deliveries) == capture.dropped
-    assert Dropped(1.0, capture.dropped) in WireStory().delivery(Delivery([], capture.dropped), 1.0)
+    assert sum(line.count for line in heard.lines if isinstance(line, Dropped)) == capture.dropped
+
+
+@root_only
+def test_a_stuck_reader_is_ended_by_stop(lesson):
+    """Quitting never waits on the reader: one that does not answer (stopped here) is killed, and nothing is left."""
+    capture = WireCapture(lesson.session.ports, Heard(), lesson.session.now)
+    assert capture.start() is None
+    reader = capture.pid
+    assert reader is not None
+    os.kill(reader, signal.SIGSTOP)
+    capture.stop()
+    assert not alive(reader)
+    assert capture.export(Path("never.pcapng"), plain=False, header=[]) == "the capture has stopped"
+
+
+@root_only
+def test_a_reader_that_ends_on_its_own_is_said(lesson):
+    """Killed from outside, the reader is gone: the view says that nothing more is captured, never stays silent."""
+    heard = Heard()
+    capture = WireCapture(lesson.session.ports, heard, lesson.session.now)
+    assert capture.start() is None
+    reader = capture.pid
+    assert reader is not None
+    try:
+        os.kill(reader, signal.SIGKILL)
+        wait_for(lambda: any(isinstance(line, Ended) for line in heard.lines), what="the end told")
+    finally:
+        capture.stop()
+    ended = next(line for line in heard.lines if isinstance(line, Ended))
+    assert f"status {-signal.SIGKILL}" in ended.reason and "nothing more is captured" in ended.reason
+
+
+@root_only
+def test_the_reader_never_outlives_the_app():
+    """An app killed outright (SIGKILL: no stop, no clean-up) takes its reader with it."""
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from sockviz.core import Session
+        from sockviz.core.kernel.capture import WireCapture
+        session = Session()
+        capture = WireCapture(session.ports, lambda delivery: None, session.now)
+        assert capture.start() is None
+        print(capture.pid, flush=True)
+        time.sleep(60)
+        """
+    )
+    app = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout is not None
+        reader = int(app.stdout.readline())
+        assert alive(reader)
+        app.kill()
+        app.wait()
+        wait_for(lambda: not alive(reader), what="the reader gone with its app")
+    finally:
+        app.kill()
+        app.wait()
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie nobody has reaped yet has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv to drop it")

@@ -34,6 +34,8 @@ class Outcome:
 
     Only a return can be ambiguous: a shutdown makes every other blocked call raise.
     """
+    sender: tuple | None = None
+    """For a datagram received: who sent it, so that the session can tell which of its sockets woke the call."""
 
 
 class CallSite(Protocol):
@@ -48,6 +50,10 @@ class CallSite(Protocol):
     def peer_of(self, tracked: TrackedSocket) -> TrackedSocket | None: ...
 
     def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> None: ...
+
+    def sent_here(self, tracked: TrackedSocket) -> dict[str, int]:
+        """UDP: each of the session's sockets that sent datagrams to this socket's address, and how many."""
+        ...
 
 
 @dataclass
@@ -128,7 +134,7 @@ def _shut_here(tracked: TrackedSocket, how: int) -> None:
 
 
 def _socket(ctx: Context) -> Outcome:
-    sock = socket.socket(ctx.args.family, socket.SOCK_STREAM)
+    sock = socket.socket(ctx.args.family, ctx.args.transport.kind)
     client = ctx.call.step.side is Side.CLIENT
     added = ctx.site.adopt(
         sock,
@@ -142,6 +148,9 @@ def _socket(ctx: Context) -> Outcome:
 def _bind(ctx: Context) -> Outcome:
     assert ctx.args.endpoint is not None
     ctx.sock.bind(ctx.args.endpoint.address)
+    if ctx.sock.type == socket.SOCK_DGRAM:
+        return Outcome(f"laddr is now {ctx.sock.getsockname()}: from now on a datagram sent there waits in its "
+                       "receive buffer, whoever sent it; UDP needs no listen() and no accept()")  # fmt: skip
     return Outcome(f"laddr is now {ctx.sock.getsockname()}")
 
 

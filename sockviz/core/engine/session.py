@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from sockviz.core.engine.calls import CALLS, Context, Outcome
+from sockviz.core.engine.datagrams import DATAGRAM_CALLS
 from sockviz.core.engine.in_progress import CallBook, Running
 from sockviz.core.engine.refusals import refusal
 from sockviz.core.engine.stream import EventStream, Listener
@@ -32,9 +33,9 @@ from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.listening import lingers, listens_at, listens_everywhere
 from sockviz.core.kernel.predict import predict
-from sockviz.core.model.addresses import on_this_machine, same_ends
+from sockviz.core.model.addresses import is_wildcard, on_this_machine, same_ends, same_host
 from sockviz.core.model.bulk import PIECE, send_piece
-from sockviz.core.model.code_lines import code_line
+from sockviz.core.model.code_lines import code_line, method_of
 from sockviz.core.model.events import (
     BurstStarted,
     Call,
@@ -50,6 +51,7 @@ from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import explain
 from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Action, Side, Step, Target, step
+from sockviz.core.model.transport import Transport
 
 __all__ = ["Session", "StepArgs"]
 
@@ -212,11 +214,12 @@ class Session:
         call = running.call
         started = self._clock()
         context = Context(call, running.tracked, args, self, lambda: running.cancelled_by is not None)
+        calls = DATAGRAM_CALLS if call.datagram and chosen.action in DATAGRAM_CALLS else CALLS
         try:
-            outcome: Outcome = CALLS[chosen.action](context)
+            outcome: Outcome = calls[chosen.action](context)
         except Exception as error:  # noqa: BLE001 - every error is part of the lesson
             waited = self._clock() - started
-            on_listener = running.tracked is not None and running.tracked.role is Role.SERVER
+            on_listener = running.tracked is not None and running.tracked.role is Role.SERVER and not call.datagram
             shut_writing = running.tracked is not None and running.tracked.shut_writing
             report = explain(error, chosen.action, on_listener=on_listener, shut_writing=shut_writing)
             self._finish(running, StepFailed, waited, error=report)
@@ -225,7 +228,7 @@ class Session:
             if outcome.added is not None and chosen.action is not Action.BURST:
                 self._events.emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=chosen.side)
             self._finish(running, StepReturned, waited, cut_short=outcome.cut_short, added=outcome.added,
-                         result=outcome.result, data=outcome.data)  # fmt: skip
+                         sender=outcome.sender, result=outcome.result, data=outcome.data)  # fmt: skip
         return call
 
     def refusal(self, chosen: Step, args: StepArgs | None = None) -> str | None:
@@ -236,20 +239,24 @@ class Session:
         with self._lock:
             if self._closed:
                 return "the session has ended"
-            tracked = self._default_target(chosen)
-            return refusal(chosen, args or StepArgs(), tracked)
+            args = args or StepArgs()
+            tracked = self._default_target(chosen, args.transport)
+            return refusal(chosen, args, tracked)
 
-    def _default_target(self, chosen: Step) -> TrackedSocket | None:
-        if chosen.target is Target.NEW:
+    def _default_target(self, chosen: Step, transport: Transport = Transport.TCP) -> TrackedSocket | None:
+        """The socket a step acts on when none is chosen: on UDP a burst sends from the client's socket."""
+        target = chosen.target_on(transport)
+        if target is Target.NEW:
             return None
-        return self.current(chosen.target, chosen.side)
+        return self.current(target, chosen.side)
 
     def _begin(self, chosen: Step, args: StepArgs, target: TrackedSocket | None) -> Running | None:
         with self._lock:
             if self._closed:
                 self._events.emit(StepRefused, step=chosen, reason="the session has ended")
                 return None
-            tracked = None if chosen.target is Target.NEW else (target or self._default_target(chosen))
+            makes_new = chosen.target_on(args.transport) is Target.NEW
+            tracked = None if makes_new else (target or self._default_target(chosen, args.transport))
             reason = refusal(chosen, args, tracked)
             if reason:
                 self._events.emit(StepRefused, step=chosen, reason=reason)
@@ -263,8 +270,12 @@ class Session:
             else:
                 name = self._next_name(Role.CLIENT if chosen.side is Side.CLIENT else Role.SERVER)
             prediction = None if tracked is None else self._predict_for(chosen, tracked, args)
-            code = self._code(chosen, args, tracked, name)
-            call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of)
+            datagram = tracked.datagram if tracked is not None else args.transport is Transport.UDP
+            connected = datagram and tracked is not None and tracked.current_ends() is not None
+            code = self._code(chosen, args, tracked, name, datagram=datagram, connected=connected)
+            method = method_of(chosen, datagram=datagram, connected=connected)
+            call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of,
+                        datagram=datagram, method=method)  # fmt: skip
             total = args.bulk if chosen.action is Action.SEND else args.expect
             running = self._calls.begin(call, tracked, total)
             if chosen.action is Action.CONNECT and args.endpoint is not None:
@@ -273,11 +284,12 @@ class Session:
                 running.remote = not on_this_machine(args.endpoint.host)
             if tracked is not None:
                 tracked.in_flight.append(call)
-            if args.endpoint is not None and chosen.action in (Action.CONNECT, Action.BURST):
+            sends_to = chosen.action in (Action.CONNECT, Action.BURST) or (datagram and chosen.action is Action.SEND)
+            if args.endpoint is not None and sends_to:
                 self._ports.add(args.endpoint.port)  # so a capture sees the SYN before connect() returns
             self._events.emit(StepCalled, call=call)
             lingering_close = chosen.action is Action.CLOSE and tracked is not None and lingers(tracked.sock)
-            if chosen.blocks_until is not None or lingering_close:
+            if call.form.blocks_until is not None or lingering_close:
                 running.watch_token = self._watch.start(lambda: self._look_at(running))
             return running
 
@@ -290,7 +302,9 @@ class Session:
         count = self._name_counts[role]
         return _NAME_BASES[role] + ("" if count == 1 else str(count))
 
-    def _code(self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None, name: str) -> str:
+    def _code(
+        self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None, name: str, *, datagram: bool, connected: bool
+    ) -> str:
         """The call's Python line; the session gives it the names it owns and the socket's send piece."""
         new = name
         if chosen.action is Action.ACCEPT:  # the name accept() will give: one more than those accepted and waiting
@@ -300,7 +314,8 @@ class Session:
         if args.bulk is not None and tracked is not None and not tracked.closed:
             piece = send_piece(tracked.sock)
         in_flight = tracked is not None and bool(tracked.in_flight)
-        return code_line(chosen, args, name, new=new, piece=piece, in_flight=in_flight)
+        return code_line(chosen, args, name, new=new, piece=piece, in_flight=in_flight, datagram=datagram,
+                         connected=connected)  # fmt: skip
 
     def _payload_size(self, tracked: TrackedSocket, args: StepArgs) -> int | None:
         if args.bulk is not None:
@@ -332,6 +347,7 @@ class Session:
         *,
         cut_short: bool = False,
         added: TrackedSocket | None = None,
+        sender: tuple | None = None,
         **fields: object,
     ) -> None:
         """Say how the call ended. A call this session woke on purpose counts as cancelled only if the wake
@@ -339,7 +355,7 @@ class Session:
         self._watch.cancel(running.watch_token)
         cancelled = running.cancelled_by is not None and (kind is StepFailed or cut_short)
         # Read before taking the lock: finding the peer may ask the kernel about every socket of a burst.
-        partner = self._partner(running, added) if running.blocked and not cancelled else None
+        partner = self._partner(running, added, sender) if running.blocked and not cancelled else None
         with self._lock:
             self._calls.mark_ended(running)
             woken_by, waker, timed_out = (running.cancelled_by if cancelled else None), None, False
@@ -366,10 +382,15 @@ class Session:
                 running.tracked.in_flight.remove(running.call)
             self._idle.notify_all()
 
-    def _partner(self, running: Running, added: TrackedSocket | None) -> str | object | None:
+    def _partner(self, running: Running, added: TrackedSocket | None, sender: tuple | None) -> str | object | None:
         """The session's socket at the other end of a blocked call, by name; OUTSIDE if that end is not
-        the session's; None if sockviz cannot tell."""
+        the session's; None if sockviz cannot tell. A datagram's other end is its sender."""
         action, tracked = running.call.step.action, running.tracked
+        if running.call.datagram:
+            if sender is None:
+                return None
+            found = self._bound_at(sender)
+            return OUTSIDE if found is None else found.name
         if action is Action.CONNECT:
             listener = running.listener
             if listener is None and running.address is not None:  # one may have been made while it waited
@@ -396,6 +417,10 @@ class Session:
             if role is Role.SERVER:
                 self._servers.append(tracked)
             self._current[select] = tracked
+            if role is Role.SERVER and tracked.datagram:
+                # UDP has no connections: the server's recv() and sendto() act on the new socket itself, not
+                # on a connection that an earlier TCP socket accepted.
+                self._current.pop(Target.CONNECTION, None)
             if self._closed:
                 sock.close()
             return tracked
@@ -439,6 +464,35 @@ class Session:
             if found is not None and same_ends(found, mirrored):  # a v4 client of a :: listener is ::ffff:...
                 return other
         return None
+
+    def _bound_at(self, address: tuple) -> TrackedSocket | None:
+        """The session's open UDP socket whose address is `address` (a datagram's sender), if it has one."""
+        with self._lock:
+            candidates = [t for t in self._sockets if t.datagram and not t.closed]
+        for tracked in candidates:
+            try:
+                host, port = tracked.sock.getsockname()[:2]
+            except OSError:
+                continue
+            if port == address[1] and (same_host(host, address[0]) or is_wildcard(host)):
+                return tracked
+        return None
+
+    def sent_here(self, tracked: TrackedSocket) -> dict[str, int]:
+        """For each of the session's sockets that sent datagrams to this socket's address: its name and how many."""
+        try:
+            host, port = tracked.sock.getsockname()[:2]
+        except OSError:
+            return {}
+        with self._lock:
+            senders = [t for t in self._sockets if t.sent_to and t is not tracked]
+        found = {}
+        for sender in senders:
+            count = sum(n for (to_host, to_port), n in sender.sent_to.items()
+                        if to_port == port and (same_host(host, to_host) or is_wildcard(host)))  # fmt: skip
+            if count:
+                found[sender.name] = count
+        return found
 
     def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> None:
         """Connect each client of a burst in its own thread, so each may wait in SYN_SENT on its own."""

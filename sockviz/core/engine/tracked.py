@@ -53,6 +53,28 @@ class TrackedSocket:
     lasting: str | None = None
     """What an earlier call left this socket unable to do, in a few words, for the table: a listener that
     shutdown() stopped listening says so until listen() runs again."""
+    last_sender: tuple | None = None
+    """UDP: the address the last datagram came from, where the server's sendto() replies."""
+    datagrams_sent: int = 0
+    datagrams_received: int = 0
+    sent_to: dict[tuple, int] = field(default_factory=dict)
+    """UDP: datagrams sent, by (host, port) they were sent to: the receiver compares its count with them."""
+
+    def sent_datagram(self, to: tuple) -> None:
+        self.datagrams_sent += 1
+        key = (to[0], to[1])
+        self.sent_to[key] = self.sent_to.get(key, 0) + 1
+
+    def received_datagram(self, data: bytes, sender: tuple | None) -> None:
+        self.datagrams_received += 1
+        self.last_received = data
+        if sender is not None:
+            self.last_sender = sender
+
+    @property
+    def datagram(self) -> bool:
+        """Whether this is a UDP socket (its type stays known after close)."""
+        return self.sock.type == socket.SOCK_DGRAM
 
     def snapshot(self, *, with_repr: bool = True) -> SocketSnapshot:
         return take_snapshot(self.sock, with_repr=with_repr)

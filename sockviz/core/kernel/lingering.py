@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sockviz.core.kernel.tcp_info import TCP_STATES
+from sockviz.core.model.addresses import plain_host
 
 Ends = tuple[tuple[str, int], tuple[str, int]]
 """((local host, local port), (remote host, remote port))."""
@@ -46,11 +47,6 @@ class Lingering:
     state: str
     expires: float | None
     """Seconds until the kernel's timer for it fires (for TIME_WAIT: until it is dropped)."""
-
-
-def _plain(host: str) -> str:
-    """`::ffff:127.0.0.1` and `127.0.0.1` name the same peer; the table uses the plain form."""
-    return host.removeprefix("::ffff:").split("%")[0]
 
 
 def _host(family: int, raw: bytes) -> str:
@@ -95,13 +91,13 @@ class KernelTable:
 
     def lookup(self, wanted: Iterable[Ends]) -> dict[Ends, Lingering]:
         """For each 4-tuple the kernel still holds in a closing state, its state and timer."""
-        by_plain = {((_plain(lh), lp), (_plain(rh), rp)): ((lh, lp), (rh, rp)) for (lh, lp), (rh, rp) in wanted}
+        by_plain = {((plain_host(lh), lp), (plain_host(rh), rp)): ((lh, lp), (rh, rp)) for (lh, lp), (rh, rp) in wanted}
         if not by_plain:
             return {}
         found: dict[Ends, Lingering] = {}
         for family in (socket.AF_INET, socket.AF_INET6):
             for (local, remote), state, expires in _dump(family):
-                original = by_plain.get(((_plain(local[0]), local[1]), (_plain(remote[0]), remote[1])))
+                original = by_plain.get(((plain_host(local[0]), local[1]), (plain_host(remote[0]), remote[1])))
                 if original is not None:
                     found[original] = Lingering(state, expires / 1000 if expires else None)
         return found

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterable
 
 from sockviz.core.kernel.tcp_info import read_kernel
+from sockviz.core.kernel.udp_info import next_datagram
 from sockviz.core.model.addresses import is_wildcard
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.steps import Action
@@ -97,6 +98,8 @@ def _predict(
         return None
     if sock.fileno() < 0:
         return _CLOSED
+    if sock.type == socket.SOCK_DGRAM:
+        return _predict_datagram(action, sock)
     reading = read_kernel(sock)
     state = reading.state if reading else "CLOSE"
     if action is Action.ACCEPT:
@@ -152,6 +155,30 @@ def _predict_connect(sock: socket.socket, state: str, listeners: Iterable[socket
         return Prediction(False, "ready", "a listener has room in its queue: connect() returns at once")
     return Prediction(False, "refused?", "no socket of this session listens there: refused at once, unless "
                       "another program does")  # fmt: skip
+
+
+def _predict_datagram(action: Action, sock: socket.socket) -> Prediction | None:
+    """On UDP: listen() and accept() fail, connect() never waits, recvfrom() waits for a datagram."""
+    if action is Action.ACCEPT:
+        return Prediction(False, "fails", "a UDP socket has no connections: accept() fails at once (EOPNOTSUPP)")
+    if action is Action.CONNECT:
+        return Prediction(False, "at once", "UDP has no handshake: connect() only records the peer, and returns")
+    if action in (Action.RECV, Action.RECV_ALL):
+        size = next_datagram(sock.fileno())
+        if size is not None:
+            return Prediction(False, f"{_size(size)} next", f"a {size}-byte datagram is queued: it returns at once")
+        if action is Action.RECV_ALL:
+            return Prediction(False, "none", "no datagram is queued: recv all returns at once, with none")
+        if sock.getsockname()[1] == 0:
+            return _mode(sock) or _waits(
+                "waits", "the socket has no port yet, so no datagram can reach it: recvfrom() will block", sock
+            )
+        return _mode(sock) or _waits("waits", "no datagram is queued: recvfrom() will block", sock)
+    if action is Action.SEND:
+        if _writable(sock):
+            return Prediction(False, "room", "the send buffer has room: the datagram leaves at once")
+        return _mode(sock) or _waits("full", "the send buffer is full: sendto() will block", sock)
+    return None
 
 
 def _size(count: int) -> str:

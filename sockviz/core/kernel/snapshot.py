@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass
 
 from sockviz.core.kernel.tcp_info import KernelReading, read_kernel
+from sockviz.core.kernel.udp_info import read_datagram
 
 Address = tuple  # ('127.0.0.1', 12354) or ('::1', 12354, 0, 0), exactly as Python gives it
 
@@ -46,5 +47,5 @@ def take_snapshot(sock: socket.socket, *, with_repr: bool = True) -> SocketSnaps
         raddr=None if closed else _address(sock.getpeername),
         closed=closed,
         repr=repr(sock) if with_repr else None,
-        kernel=None if closed else read_kernel(sock),
+        kernel=None if closed else read_datagram(sock) if sock.type == socket.SOCK_DGRAM else read_kernel(sock),
     )

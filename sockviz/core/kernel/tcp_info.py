@@ -49,15 +49,32 @@ class KernelReading:
     """For a listener: finished connections waiting for accept()."""
     backlog: int | None = None
     """For a listener: how many may wait before new clients are held back."""
+    next_datagram: int | None = None
+    """For UDP: the size of the datagram recvfrom() would return now; None when none is queued."""
+    drops: int | None = None
+    """For UDP: datagrams the kernel dropped because the receive buffer was full."""
+    datagram: bool = False
+    """A UDP socket's reading: `state` is UNCONN or ESTAB, and recv_queue is memory, as `ss -uan` shows it."""
 
     @property
     def queues(self) -> str:
         """The queue figures as one short text: `1/128` for a listener, `0 / 42` bytes otherwise."""
+        if self.datagram:
+            return self._datagram_queues()
         if self.accept_queue is not None:
             return f"{self.accept_queue}/{self.backlog} queued"
         if self.recv_queue is None:
             return ""
         return f"in {self.recv_queue} · out {self.send_queue}"
+
+    def _datagram_queues(self) -> str:
+        """`in 2496 · next 42B · 191 dropped`: Recv-Q as ss shows it (the kernel's memory, not payload)."""
+        parts = [] if self.recv_queue is None else [f"in {self.recv_queue}"]
+        if self.next_datagram is not None:
+            parts.append(f"next {self.next_datagram}B")
+        if self.drops:
+            parts.append(f"{self.drops} dropped")
+        return " · ".join(parts)
 
 
 def _queue_bytes(fd: int, request: int) -> int:

@@ -19,40 +19,67 @@ A step's template (`Step.code` in steps.py) may use these placeholders:
 | `{bufsize}` | recv()'s buffer size |
 | `{backlog}` | listen()'s backlog, or nothing for the default |
 | `{option}` | the setsockopt() (or settimeout()) line of the chosen option |
-| `{burst}` | the loop that connects many clients, each in its own thread |
+| `{burst}` | the loop that connects many clients, each in its own thread (on UDP: sends many datagrams) |
+| `{recv}` | on UDP: `data, addr = s.recvfrom(1024)`, or `data = c.recv(1024)` once connected |
+
+On a UDP socket (`datagram`) the same placeholders write UDP's calls: `{send}` is `sendto()` to the
+last sender's `addr` (server) or to the address (client), or `send()` once connected; `{recv_all}`
+reads the queued datagrams without waiting.
 """
 
 from __future__ import annotations
 
 from sockviz.core.model.payload import show_bytes
 from sockviz.core.model.step_args import SHUTDOWN_NAMES, StepArgs
-from sockviz.core.model.steps import Action, Step
+from sockviz.core.model.steps import Action, Side, Step
+from sockviz.core.model.transport import Transport
 
 PAYLOAD_SHOWN = 60
 """Bytes of a message the line writes out; a longer message is cut."""
 
 
-def code_line(chosen: Step, args: StepArgs, name: str, *, new: str, piece: int, in_flight: bool) -> str:
+def code_line(
+    chosen: Step,
+    args: StepArgs,
+    name: str,
+    *,
+    new: str,
+    piece: int,
+    in_flight: bool,
+    datagram: bool = False,
+    connected: bool = False,
+) -> str:
     """The line for `chosen` run on the socket called `name`.
 
     `new` is the name the call gives the socket it makes (the session owns the names); `piece`
     is how many bytes each sendall() of a bulk send hands over; `in_flight` says that calls are
     still running on the socket, so close() is preceded by the shutdown() that wakes them.
+    `datagram`: the socket is UDP (for socket(), UDP is the chosen transport); `connected`: a UDP
+    socket that connect() gave a peer, so it sends with send() and receives with recv().
     """
     address = repr(args.endpoint.address) if args.endpoint else ""
     family = f"socket.{args.family.name}"
-    code = chosen.code.format(
+    form = chosen.on(Transport.UDP if datagram else Transport.TCP)
+    if datagram:
+        send = _send_datagram(chosen, args, name, connected)
+        recv_all = _drain(args, name)
+    else:
+        send, recv_all = _send(args, name, piece), _recv_all(args, name)
+    code = form.code.format(
         sock=name,
         new=new,
         family=family,
         address=address,
-        send=_send(args, name, piece),
-        recv_all=_recv_all(args, name),
+        send=send,
+        recv_all=recv_all,
+        recv=f"data = {name}.recv({args.bufsize})" if connected else f"data, addr = {name}.recvfrom({args.bufsize})",
         how=f"socket.{SHUTDOWN_NAMES.get(args.how, args.how)}",
         bufsize=args.bufsize,
         backlog="" if args.backlog is None else args.backlog,
         option=args.option.option.line(name, args.option.value) if args.option else "",
-        burst=f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
+        burst=f"for i in range({args.count}): {name}.sendto(b'datagram %d' % i, {address})"
+        if datagram
+        else f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
         f"threading.Thread(target=c.connect, args=({address},)).start()",
     )
     if chosen.action is Action.CLOSE and in_flight:
@@ -76,4 +103,43 @@ def _recv_all(args: StepArgs, name: str) -> str:
     return (
         f"received = 0\nwhile received < {args.expect} and (count := {name}.recv_into(buffer, {want})):"
         " received += count"
+    )
+
+
+def method_of(chosen: Step, *, datagram: bool, connected: bool) -> str | None:
+    """The socket method a UDP step calls where it is not the step's usual one: `sendto`, `send`, `recvfrom`.
+
+    None for TCP, and for steps that call the same method on both.
+    """
+    if not datagram:
+        return None
+    if chosen.action is Action.SEND:
+        return "send" if connected else "sendto"
+    if chosen.action in (Action.RECV, Action.RECV_ALL):
+        return "recv" if connected else "recvfrom"
+    if chosen.action is Action.BURST:
+        return "sendto"
+    return None
+
+
+def _send_datagram(chosen: Step, args: StepArgs, name: str, connected: bool) -> str:
+    """One datagram: to the last sender's `addr` (the server's reply), to the address (a client), or to the peer."""
+    if args.bulk is not None:
+        data = f"generated(0, {args.bulk})"
+    elif args.payload is None:
+        data = "data"
+    else:
+        data = show_bytes(args.payload, PAYLOAD_SHOWN)
+    if connected:
+        return f"{name}.send({data})"
+    to = "addr" if chosen.side is Side.SERVER or args.endpoint is None else repr(args.endpoint.address)
+    return f"{name}.sendto({data}, {to})"
+
+
+def _drain(args: StepArgs, name: str) -> str:
+    """The queued datagrams, read without waiting until none is left: what recv all does on UDP."""
+    return (
+        "datagrams = 0\nwhile True:\n    try:\n"
+        f"        data, addr = {name}.recvfrom({args.bufsize}, socket.MSG_DONTWAIT)\n"
+        "    except BlockingIOError:\n        break\n    datagrams += 1"
     )

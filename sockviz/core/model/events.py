@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import ErrorReport
-from sockviz.core.model.steps import Side, Step
+from sockviz.core.model.steps import Form, Side, Step
+from sockviz.core.model.transport import Transport
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,29 @@ class Call:
     """What the kernel said, just before the call, about whether it would block."""
     burst_of: int | None = None
     """For the connects of a burst: the burst's call id, so a front end can sum them up."""
+    datagram: bool = False
+    """The call is on a UDP socket (or, for socket(), makes one)."""
+    method: str | None = None
+    """The socket method called, where it is not the step's usual one: `sendto` or `recvfrom` on UDP."""
+
+    @property
+    def transport(self) -> Transport:
+        return Transport.UDP if self.datagram else Transport.TCP
+
+    @property
+    def form(self) -> Form:
+        """The step as it reads on this call's transport: its label, what it waits for."""
+        return self.step.on(self.transport)
 
     @property
     def label(self) -> str:
-        """`accept()`, the way people say it."""
-        return f"{self.step.action.call}()"
+        """`accept()`, the way people say it; `recvfrom()` on UDP."""
+        return f"{self.method or self.step.action.call}()"
 
     @property
     def who(self) -> str:
         """`client c.connect()`: enough to tell which click this was."""
-        return f"{self.step.side.value} {self.socket_name}.{self.step.action.call}()"
+        return f"{self.step.side.value} {self.socket_name}.{self.method or self.step.action.call}()"
 
 
 @dataclass(frozen=True, kw_only=True)

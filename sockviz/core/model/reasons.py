@@ -16,6 +16,11 @@ _EAI_NAMES: dict[int, str] = {
     value: name for name, value in vars(socket).items() if name.startswith("EAI_") and isinstance(value, int)
 }
 
+_ICMP_REFUSED = (
+    "An ICMP port unreachable came back for a datagram this socket sent earlier: nothing listens on that port. "
+    "A connected UDP socket hears of it on its next call; an unconnected one is never told."
+)
+
 # (action, errno) first, then errno alone.
 _BY_ACTION: dict[tuple[Action | None, int], str] = {
     (Action.BIND, errno.EINVAL): "This socket already has an address: a socket is bound once, and "
@@ -29,6 +34,14 @@ _BY_ACTION: dict[tuple[Action | None, int], str] = {
     (Action.BIND, errno.EACCES): "Ports below 1024 are reserved for privileged programs: use a port of 1024 or above.",
     (Action.SEND, errno.EPIPE): "There is no connection to send on: this socket is not connected, "
     "or the peer has closed (or reset) it and the kernel refuses more data.",
+    (Action.LISTEN, errno.EOPNOTSUPP): "UDP has no connections, so there is nothing to listen for: a bound UDP "
+    "socket receives datagrams from anyone at once, with recvfrom().",
+    (Action.ACCEPT, errno.EOPNOTSUPP): "UDP has no connections to accept: every datagram lands on this socket "
+    "itself, and recvfrom() says who sent it.",
+    (Action.RECV, errno.ECONNREFUSED): _ICMP_REFUSED,
+    (Action.RECV_ALL, errno.ECONNREFUSED): _ICMP_REFUSED,
+    (Action.SEND, errno.ECONNREFUSED): _ICMP_REFUSED,
+    (Action.BURST, errno.ECONNREFUSED): _ICMP_REFUSED,
 }
 
 _BY_ERRNO: dict[int, str] = {
@@ -55,6 +68,10 @@ _BY_ERRNO: dict[int, str] = {
     errno.ENETUNREACH: "There is no route to that network from this machine.",
     errno.EHOSTUNREACH: "There is no route to that host.",
     errno.EMFILE: "This process has used up its file descriptors: close some sockets.",
+    errno.EMSGSIZE: "A UDP datagram holds at most 65,507 bytes of data over IPv4: this one is larger, so the "
+    "kernel sent nothing.",
+    errno.EOPNOTSUPP: "This kind of socket does not do that: UDP has no connections, so it neither listens "
+    "nor accepts.",
 }
 
 _BY_EAI: dict[str, str] = {
@@ -63,6 +80,10 @@ _BY_EAI: dict[str, str] = {
     "EAI_NONAME": "That host name does not resolve to an address.",
     "EAI_AGAIN": "The name server did not answer in time.",
 }
+
+_ERRNO_NAMES = {errno.EOPNOTSUPP: "EOPNOTSUPP"}
+"""Where two names share a number, the one the man pages use for sockets: listen(2) and accept(2) say
+EOPNOTSUPP, while Python's errno.errorcode gives 95 its alias ENOTSUP."""
 
 _SHUT_FOR_WRITING = (
     "This socket was shut down for writing here (shutdown() with SHUT_WR or SHUT_RDWR): it can send nothing more."
@@ -104,7 +125,7 @@ def explain(
         name = _EAI_NAMES.get(number)
         reason = _BY_EAI.get(name or "", "The address could not be looked up.")
     elif number is not None:
-        name = errno.errorcode.get(number)
+        name = _ERRNO_NAMES.get(number) or errno.errorcode.get(number)
         if on_listener and number in (errno.ENOTCONN, errno.EPIPE):
             reason = _LISTENER_NOT_CONNECTED
         elif shut_writing and number == errno.EPIPE:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.options import OptionSetting
+from sockviz.core.model.transport import Transport
 
 SHUTDOWN_NAMES = {socket.SHUT_RD: "SHUT_RD", socket.SHUT_WR: "SHUT_WR", socket.SHUT_RDWR: "SHUT_RDWR"}
 RECV_SIZE = 1024
@@ -19,6 +20,8 @@ class StepArgs:
     """The values a step may need beyond its socket; each step reads only its own."""
 
     family: socket.AddressFamily = socket.AF_INET
+    transport: Transport = Transport.TCP
+    """For socket() (and a burst, which makes sockets or, on UDP, sends datagrams): TCP or UDP."""
     endpoint: Endpoint | None = None
     payload: bytes | None = None
     """For send: the bytes; None echoes what the socket last received."""
@@ -28,6 +31,7 @@ class StepArgs:
     """For recv all: stop after this many bytes; None reads until the peer closes."""
     how: int = socket.SHUT_RDWR
     bufsize: int = RECV_SIZE
+    """For recv: the most bytes one call returns; on UDP the rest of a longer datagram is lost (MSG_TRUNC)."""
     backlog: int | None = None
     option: OptionSetting | None = None
     count: int = 10

@@ -21,9 +21,12 @@ thread of its own and the next line runs once it has returned, failed, or blocke
 `returned`, `failed` (optionally with an errno name: `failed ECONNREFUSED`) or
 `refused`. `family ipv6` (or `family ipv4`), before the first step, says which
 address family the lesson is about: a front end switches to it (to ::1 for a
-lesson on loopback), and a player on the other family stops at that line. The
-whole file is checked before anything runs; a bad line is reported with its
-number.
+lesson on loopback), and a player on the other family stops at that line.
+`transport udp` (or `transport tcp`) chooses what the socket() lines after it
+make, as the app's TCP/UDP switch does; a lesson may switch in the middle, to
+set TCP against UDP. `recv size=8` gives recv() (recvfrom() on UDP) a buffer of
+its own. The whole file is checked before anything runs; a bad line is reported
+with its number.
 
 In the app a lesson stops after each `say` until the lecturer goes on (space or
 `n`). `pace SECONDS` gives a lesson a pace of its own instead: from that line on,
@@ -43,6 +46,7 @@ from sockviz.core.model.options import OPTIONS_BY_NAME, option_setting
 from sockviz.core.model.payload import parse_payload
 from sockviz.core.model.step_args import SHUTDOWN_NAMES, StepArgs
 from sockviz.core.model.steps import STEPS_BY_ID, Action, Step
+from sockviz.core.model.transport import TRANSPORTS, Transport
 
 _HOW = {name: how for how, name in SHUTDOWN_NAMES.items()}
 _STATES = ("blocked", "returned", "failed", "refused")
@@ -112,12 +116,31 @@ class Family:
         return "IPv6" if self.family == socket.AF_INET6 else "IPv4"
 
 
-Line = StepLine | Pause | Say | Expect | Family | Pace
+@dataclass(frozen=True)
+class UseTransport:
+    """`transport udp`: the socket() lines from here on make UDP sockets (`transport tcp`: TCP ones)."""
+
+    line: int
+    transport: Transport
+    source: str = ""
+
+
+Line = StepLine | Pause | Say | Expect | Family | Pace | UseTransport
 
 
 def family_of(lines: list[Line]) -> socket.AddressFamily | None:
     """The address family a scenario asks for with a `family` line, or None if any will do."""
     return next((line.family for line in lines if isinstance(line, Family)), None)
+
+
+def transport_of(lines: list[Line]) -> Transport | None:
+    """The transport a scenario starts on, when a `transport` line comes before its first step; else None."""
+    for line in lines:
+        if isinstance(line, UseTransport):
+            return line.transport
+        if isinstance(line, StepLine):
+            return None
+    return None
 
 
 def _step(words: list[str], line: int) -> Step:
@@ -151,6 +174,8 @@ def _args(step: Step, rest: list[str], line: int) -> StepArgs:
             return replace(args, how=_HOW[word])
         if step.action is Action.OPTION and key in OPTIONS_BY_NAME and value:
             return replace(args, option=option_setting(key, value))
+        if step.action is Action.RECV and key == "size" and value.isdecimal() and 1 <= int(value) <= 65536:
+            return replace(args, bufsize=int(value))
         if step.action is Action.RECV_ALL and key == "expect" and value:
             return replace(args, expect=parse_size(value))
         if step.action is Action.BURST and key == "count" and value.isdecimal():
@@ -197,6 +222,10 @@ def parse(text: str) -> list[Line]:
             if any(isinstance(earlier, StepLine | Family) for earlier in lines):
                 raise ScenarioError(number, "a `family` line comes once, before the first step")
             lines.append(Family(number, FAMILIES[words[1].lower()], raw.strip()))
+        elif head == "transport":
+            if len(words) != 2 or words[1].lower() not in TRANSPORTS:
+                raise ScenarioError(number, "write `transport tcp` or `transport udp`")
+            lines.append(UseTransport(number, TRANSPORTS[words[1].lower()], raw.strip()))
         elif head == "expect":
             if len(words) < 4 or words[1] not in _STATES:
                 raise ScenarioError(number, f"write `expect STATE SIDE STEP`, with STATE one of {', '.join(_STATES)}")

@@ -18,7 +18,8 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
-from sockviz.core.scenario.language import Expect, Family, Line, Pace, Pause, Say, StepLine
+from sockviz.core.model.transport import Transport
+from sockviz.core.scenario.language import Expect, Family, Line, Pace, Pause, Say, StepLine, UseTransport
 
 _EXPECT_SECONDS = 3.0
 """How long an `expect` waits for its state before it fails."""
@@ -55,10 +56,19 @@ class Player:
     events go to whoever subscribed to it.
     """
 
-    def __init__(self, session: Session, endpoint: Endpoint, narrate: Callable[[int, str], object]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        endpoint: Endpoint,
+        narrate: Callable[[int, str], object],
+        *,
+        transport: Transport = Transport.TCP,
+    ) -> None:
         self.session = session
         self.endpoint = endpoint
         self.narrate = narrate
+        self.transport = transport
+        """What socket() makes: the front end's choice at the start, then each `transport` line's."""
         self._latest_call: dict[str, object] = {}
         """Step id to the key of its latest run: a call id, or the refusal's event number."""
         self._state: dict[object, Event | None] = {}
@@ -106,6 +116,8 @@ class Player:
                     self._stopped.wait(self.pace / self.speed)
             elif isinstance(line, Pace):
                 self.pace = line.seconds
+            elif isinstance(line, UseTransport):
+                self.transport = line.transport
             elif isinstance(line, Expect):
                 failure = self._check(line)
                 if self._stopped.is_set():
@@ -156,7 +168,7 @@ class Player:
             self._changed.notify_all()
 
     def _run(self, line: StepLine) -> None:
-        args = replace(line.args, family=self.endpoint.family, endpoint=self.endpoint)
+        args = replace(line.args, family=self.endpoint.family, endpoint=self.endpoint, transport=self.transport)
         step_id = line.step.id
         with self._changed:
             before = self._latest_call.get(step_id)

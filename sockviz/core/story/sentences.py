@@ -59,7 +59,7 @@ def tell(event: Event) -> str:
     if isinstance(event, StepCalled):
         return event.call.code
     if isinstance(event, StepBlocked):
-        waits = event.call.step.blocks_until or "the kernel lets it finish"
+        waits = event.call.form.blocks_until or "the kernel lets it finish"
         return f"{event.call.label} blocks: it waits until {waits}{_hint(event)}"
     if isinstance(event, StepReturned):
         return f"{event.call.label} returned{_after(event)}: {event.result}{_woken(event)}{_hint(event)}"

@@ -70,6 +70,11 @@ _AFTER = {
     Action.RECV: 'print("received", data)',
     Action.RECV_ALL: 'print("received", received, "bytes")',
 }
+_AFTER_DATAGRAM = {
+    Action.RECV: 'print("received", data, "from", addr)',
+    Action.RECV_ALL: 'print("received", datagrams, "datagrams")',
+}
+"""On UDP: recvfrom() says who sent the datagram, and recv all counts datagrams."""
 
 
 _NOTEBOOK_METADATA = {
@@ -117,9 +122,12 @@ class Transcript:
 
     @staticmethod
     def _needs_reuse(calls: list[Call]) -> Call | None:
-        """The server's first socket() call, if the session set no SO_REUSEADDR on that socket itself."""
+        """The server's first socket() call, if the session set no SO_REUSEADDR on that socket itself.
+
+        Not for UDP: no connection lingers in TIME_WAIT after a UDP socket closes, so its port is free at once.
+        """
         first = next((call for call in calls if call.step.id == "server-socket"), None)
-        if first is None:
+        if first is None or first.datagram:
             return None
         named = (call for call in calls if call.socket_name == first.socket_name)
         return None if any("SO_REUSEADDR" in call.code for call in named) else first
@@ -131,7 +139,11 @@ class Transcript:
         would be: a socket that still listens there, or a TIME_WAIT left by a socket without the option.
         The time left in TIME_WAIT is the one the table shows (read off the UI thread by the front end).
         """
-        refused = bind_refused(endpoint)
+        with self._lock:
+            datagram = any(
+                e.finished.call.datagram and e.finished.call.step.id == "server-socket" for e in self._entries
+            )
+        refused = bind_refused(endpoint, datagram=datagram)
         run = "run server.py, then client.py in another terminal"
         if refused is None:
             return run
@@ -197,7 +209,7 @@ class Transcript:
     def _block(finished: StepFinished, endpoint: Endpoint) -> str:
         call = finished.call
         code = call.code.replace(repr(endpoint.address), "(HOST, PORT)")
-        label = call.step.label
+        label = call.form.label
         heading = f"# step {call.step.course_step}: {label}" if call.step.course_step else f"# {label}"
         if finished.cancelled:
             commented = "\n".join(f"# {line}" for line in code.splitlines())
@@ -208,7 +220,7 @@ class Transcript:
             report = "    print('as in the session:', repr(error))"
             raised = f"{heading}: in the session this raised {finished.error}"
             return f"{raised}\ntry:\n{body}\nexcept OSError as error:\n{report}\n"
-        after = _AFTER.get(call.step.action)
+        after = (_AFTER_DATAGRAM if call.datagram else {}).get(call.step.action) or _AFTER.get(call.step.action)
         if isinstance(finished, StepReturned) and after:
             code = f"{code}\n{after}"
         return f"{heading}\n{code}\n"

@@ -6,6 +6,7 @@ while a front end draws from its own.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from dataclasses import dataclass, field
 
@@ -72,6 +73,17 @@ class Lanes:
         self._marks: dict[int, Mark] = {}
         self.latest = 0.0
         """The time of the newest event: how far the story goes."""
+        # Indexes kept as events come, so that a picture looks at what it draws, not at every call:
+        self._by_start: list[Mark] = []
+        """Every mark, by the time its call started."""
+        self._by_end: list[Mark] = []
+        """The marks whose call has returned or raised, by that time."""
+        self._telling: list[Mark] = []
+        """The marks that blocked or failed: the few a story line prefers."""
+        self._woken: list[Mark] = []
+        """The marks whose wait a call of the session ended: where the joins are."""
+        self.last_opened = 0.0
+        """When the newest lane opened: a view from then on draws every lane."""
 
     def add(self, event: Event) -> None:
         with self._lock:
@@ -85,11 +97,22 @@ class Lanes:
                     mark = Mark(call, lane)
                     self._marks[call.id] = mark
                     self._lanes[lane].marks.append(mark)
+                    bisect.insort(self._by_start, mark, key=start_of)
             elif isinstance(event, StepBlocked) and event.call.id in self._marks:
-                self._marks[event.call.id].blocked = True
+                mark = self._marks[event.call.id]
+                if not mark.blocked and not mark.failed:
+                    self._telling.append(mark)
+                mark.blocked = True
             elif isinstance(event, StepFinished) and event.call.id in self._marks:
                 mark = self._marks[event.call.id]
+                if isinstance(event, StepFailed) and not mark.blocked and not mark.failed:
+                    self._telling.append(mark)
+                first = mark.finished is None
                 mark.finished = event
+                if first:
+                    bisect.insort(self._by_end, mark, key=end_of)
+                if event.woken_by_call is not None:
+                    self._woken.append(mark)
                 if event.call.step.action is Action.CLOSE and not isinstance(event, StepFailed):
                     self._lanes[mark.lane].closed = mark.end
 
@@ -97,7 +120,13 @@ class Lanes:
         if name not in self._lane_of:
             self._lane_of[name] = len(self._lanes)
             self._lanes.append(Lane(name, side, at))
+            self.last_opened = max(self.last_opened, at)
         return self._lane_of[name]
+
+    def marks(self) -> list[Mark]:
+        """Every call so far, in the order the calls started."""
+        with self._lock:
+            return list(self._by_start)
 
     @property
     def lane_count(self) -> int:
@@ -112,3 +141,14 @@ class Lanes:
         """The call of this session that ended the mark's wait, if the session knows it."""
         woken_by = None if mark.finished is None else mark.finished.woken_by_call
         return None if woken_by is None else self._marks.get(woken_by)
+
+
+def start_of(mark: Mark) -> float:
+    """When the call started: the order of `Lanes`' list of every mark."""
+    return mark.start
+
+
+def end_of(mark: Mark) -> float:
+    """When the call returned or raised: the order of the list of finished marks."""
+    assert mark.finished is not None
+    return mark.finished.at

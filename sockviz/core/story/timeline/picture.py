@@ -13,12 +13,13 @@ in the order the calls started: every call is drawn, and no later than a few col
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sockviz.core.model.steps import Action, Side
-from sockviz.core.story.timeline.lanes import Lane, Lanes, Mark
+from sockviz.core.story.timeline.lanes import Lane, Lanes, Mark, end_of, start_of
 from sockviz.core.story.timeline.window import View, Window
 
 TICKS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -67,6 +68,7 @@ class Ink(StrEnum):
 Cell = tuple[str, Ink]
 
 BLANK: Cell = (" ", Ink.EMPTY)
+_ALIVE: Cell = ("─", Ink.ALIVE)
 
 
 @dataclass(frozen=True)
@@ -146,14 +148,17 @@ class Timeline(Lanes):
 
     def _opened(self, view: View) -> list[int]:
         """The lanes drawn, by index: those opened by the view's now (a held view shows the lanes of then)."""
+        if view.now >= self.last_opened:  # the present: every lane
+            return list(range(len(self._lanes)))
         return [i for i, lane in enumerate(self._lanes) if lane.opened <= view.now]
 
     def _cells(self, index: int, view: View, joins: list[tuple[int, int, int]]) -> list[Cell]:
         lane = self._lanes[index]
         cells = [BLANK] * view.columns
         alive_until = view.now if lane.closed is None or lane.closed > view.now else lane.closed
-        for column in range(max(view.column(lane.opened), 0), min(view.column(alive_until) + 1, view.columns)):
-            cells[column] = ("─", Ink.ALIVE)
+        first, last = max(view.column(lane.opened), 0), min(view.column(alive_until) + 1, view.columns)
+        if first < last:
+            cells[first:last] = [_ALIVE] * (last - first)
         for column, top, bottom in joins:
             if top < index < bottom and cells[column][1] in (Ink.EMPTY, Ink.ALIVE):
                 cells[column] = ("┃", Ink.JOIN)
@@ -180,7 +185,7 @@ class Timeline(Lanes):
     def _joins(self, view: View) -> list[tuple[int, int, int]]:
         """(column, upper lane, lower lane) for each wait that another lane's call ended, in view."""
         joins = []
-        for mark in self._marks.values():
+        for mark in self._woken:
             waker = self.waker(mark)
             if waker is None or waker.lane == mark.lane or mark.end is None or not mark.ended_by(view.now):
                 continue
@@ -204,12 +209,37 @@ class Timeline(Lanes):
     def story_at(self, view: View) -> str:
         """The call in view that waited or failed and changed last (or else the newest call), in a sentence:
         a wait that just ended says what ended it."""
+        now, limit = view.now, min(view.end, view.now)
         with self._lock:
-            seen = [m for m in self._marks.values() if m.start <= min(view.end, view.now)]
-        if not seen:
-            return "no calls yet"
-        telling = [m for m in seen if m.blocked or ink(m, view.now) is Ink.FAILED] or seen
-        return max(telling, key=lambda m: (m.changed(view.now), m.call.id)).describe(view.now)
+            telling = [m for m in self._telling if m.start <= limit and (m.blocked or ink(m, now) is Ink.FAILED)]
+            chosen = max(telling, key=lambda m: (m.changed(now), m.call.id)) if telling else self._newest(now, limit)
+        return "no calls yet" if chosen is None else chosen.describe(now)
+
+    def _newest(self, now: float, limit: float) -> Mark | None:
+        """The call started by `limit` that changed last by `now` (its return, or else its start), and of those
+        the latest made: found from the two sorted lists without looking at every call."""
+        by_start, by_end = self._by_start, self._by_end
+        started = bisect.bisect_right(by_start, limit, key=start_of)
+        if not started:
+            return None
+        best: float | None = None  # the latest return by now, of a call started by limit
+        for index in range(bisect.bisect_right(by_end, now, key=end_of) - 1, -1, -1):
+            if by_end[index].start <= limit:
+                best = end_of(by_end[index])
+                break
+        for index in range(started - 1, -1, -1):  # the latest start of a call still running at now
+            mark = by_start[index]
+            if best is not None and mark.start < best:
+                break  # no call started earlier can have changed later
+            if not mark.ended_by(now):
+                best = mark.start
+                break
+        assert best is not None  # the call started last has either returned by now or not
+        low, high = bisect.bisect_left(by_start, best, key=start_of), bisect.bisect_right(by_start, best, key=start_of)
+        tied = [m for m in by_start[low : min(high, started)] if not m.ended_by(now)]
+        low, high = bisect.bisect_left(by_end, best, key=end_of), bisect.bisect_right(by_end, best, key=end_of)
+        tied += [m for m in by_end[low:high] if m.start <= limit]
+        return max(tied, key=lambda m: m.call.id)
 
     def picture(self, columns: int, now: float) -> str:
         """The whole story so far as plain text: for `sockviz run --timeline` and for tests."""

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Iterable
 from pathlib import Path
 
-from sockviz.core.kernel.capture import SNAP_LENGTH, Frame
+from sockviz.core.kernel.capture.frames import SNAP_LENGTH, Frame
 
 LINKTYPE_ETHERNET = 1
 _OPT_END, _OPT_COMMENT, _SHB_USERAPPL, _IF_NAME = 0, 1, 4, 2

@@ -1,0 +1,219 @@
+"""The reader process: reads the ring, parses and numbers each frame, keeps it, and sends the app its lines.
+
+It runs apart from the app (started by `process`, importing no more than it
+needs), so the few microseconds of Python each frame costs are spent outside
+the app's GIL, which the app's sending and receiving threads need between their
+calls. It runs at a lower priority (NICENESS): on a busy machine the sockets it
+watches go first, and the ring holds the frames until it catches up; frames the
+ring has no room for are counted by the kernel and said.
+
+It ends when the app asks, when the app's end of the control pipe closes (the
+app is gone, however it went), and, as a last resort, when the thread that
+started it dies (PR_SET_PDEATHSIG): it never outlives the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sockviz.core.kernel.capture.channel import Decoder, encode
+from sockviz.core.kernel.capture.frames import flag_names, parse_frame
+from sockviz.core.kernel.capture.numbering import Numbering
+from sockviz.core.kernel.capture.ring import RETIRE_MS, Ring
+from sockviz.core.kernel.capture.runs import CallLine, Runs
+from sockviz.core.kernel.capture.store import Store
+
+NICENESS = 10
+"""How much lower than the app the reader runs: it yields the CPU to the transfer it watches."""
+BATCH_SECONDS = 0.05
+"""Lines go to the app this often at most."""
+CALL_DELAY = 3 * RETIRE_MS / 1000
+"""A call's line waits this long for frames from before it, which the kernel may still be holding in a block."""
+BUSY_FRAMES = 256
+"""A block handed over with this many frames (over 12,000 a second) means a transfer is under way."""
+DEFER_SECONDS = 0.25
+"""How long the reader leaves a busy transfer's frames in the ring, so as not to take CPU from it."""
+_PR_SET_PDEATHSIG = 1
+
+
+class Reader:
+    """The loop of the reader process."""
+
+    def __init__(self, ring: Ring, control: int, data: int, offset: float) -> None:
+        self._ring = ring
+        self._control = control
+        self._data = data
+        self._offset = offset
+        """Wall-clock seconds minus the session's: kernel timestamps to the session's clock."""
+        self._decoder = Decoder()
+        self._numbering = Numbering()
+        self._runs = Runs()
+        self._store = Store()
+        self._calls: list[tuple[float, CallLine | None]] = []
+        """Calls not told yet, by wall-clock time: each goes in before the first frame stamped after it."""
+        self._picking: frozenset[int] | None = None
+        """The session's ports, when the kernel filter keeps every TCP frame (too many ports) and this picks."""
+        self._packets = 0
+        self._dropped = 0
+        self._stopping = False
+
+    def run(self) -> None:
+        poller = select.poll()
+        poller.register(self._ring.raw.fileno(), select.POLLIN | select.POLLERR)
+        poller.register(self._control, select.POLLIN)
+        self._send(("reading",))
+        notes = select.poll()
+        notes.register(self._control, select.POLLIN)
+        sent_at = time.monotonic()
+        behind_since: float | None = None
+        while not self._stopping:
+            self._read_control()
+            ready, newest = self._ring.waiting()
+            now = time.monotonic()
+            busy = ready > 0 and newest >= BUSY_FRAMES
+            if busy and behind_since is None:
+                behind_since = now
+            if ready and (not busy or 2 * ready >= self._ring.blocks or now - (behind_since or now) >= DEFER_SECONDS):
+                self._read_ring()  # lo is quiet again, the ring is half full, or the transfer has had its time
+                behind_since = None
+            if now - sent_at >= BATCH_SECONDS:
+                self._send_lines()
+                sent_at = time.monotonic()
+            if self._stopping:
+                break
+            if behind_since is not None:  # a transfer is under way: leave it the CPU, its frames wait in the ring
+                notes.poll(RETIRE_MS)
+            elif not ready:
+                poller.poll(RETIRE_MS if self._calls else 100)  # wakes when a block is handed over or a note comes
+        # The block being filled is handed over within RETIRE_MS: read it, so a stop loses nothing caught.
+        deadline = time.monotonic() + 3 * RETIRE_MS / 1000
+        while time.monotonic() < deadline:
+            if not self._read_ring():
+                poller.poll(RETIRE_MS)
+        self._tell_calls(float("inf"))
+        self._runs.end()
+        self._send_lines()
+
+    # ----- what the app says -----
+
+    def _read_control(self) -> None:
+        while True:
+            try:
+                data = os.read(self._control, 1 << 16)
+            except BlockingIOError:
+                return
+            if not data:  # the app closed its end, or is gone
+                self._stopping = True
+                return
+            for message in self._decoder.feed(data):
+                self._obey(message)
+
+    def _obey(self, message: object) -> None:
+        match message:
+            case ("call", float(wall), float(offset), line, str(text)):
+                self._offset = offset
+                self._store.note(wall, text)
+                self._calls.append((wall, line))
+                self._calls.sort(key=lambda call: call[0])  # from several threads: nearly in order already
+            case ("ports", frozenset() as picking):
+                self._picking = picking
+            case ("more ports", frozenset() as more):
+                self._picking = more if self._picking is None else self._picking | more
+            case ("export", str(path), bool(plain), list(header)):
+                self._read_ring()  # everything caught so far goes in
+                try:
+                    answer: object = self._store.write(Path(path), plain=plain, header=header)
+                except OSError as error:
+                    answer = f"could not save {path}: {error.strerror or error}"
+                self._send(("exported", answer, self._dropped, self._store.left_out))
+            case ("stop",):
+                self._stopping = True
+
+    # ----- the ring -----
+
+    def _read_ring(self) -> bool:
+        """Read every block the kernel has handed over; whether there was one."""
+        read = False
+        while (frames := self._ring.frames()) is not None:
+            read = True
+            self._read_frames(frames)
+        return read
+
+    def _read_frames(self, frames: Iterator[tuple[float, int, bytes]]) -> None:
+        runs, store, numbering, calls, picking = self._runs, self._store, self._numbering, self._calls, self._picking
+        offset = self._offset
+        for stamp, length, data in frames:
+            parsed = parse_frame(data)
+            if parsed is None:
+                continue
+            src, dst, seq, ack, bits, payload_length, preview = parsed
+            if picking is not None and src[1] not in picking and dst[1] not in picking:
+                continue
+            if calls and calls[0][0] <= stamp:
+                self._tell_calls(stamp)
+                offset = self._offset
+            store.keep(stamp, length, data)
+            rel_seq, rel_ack, fresh = numbering.relative(src, dst, seq, ack, bits, payload_length)
+            runs.segment(stamp - offset, src, dst, flag_names(bits), rel_seq, rel_ack, payload_length, preview, fresh)
+
+    def _tell_calls(self, until: float) -> None:
+        """The calls made by `until` (wall-clock), in order: each ends a run."""
+        calls = self._calls
+        while calls and calls[0][0] <= until:
+            self._runs.call(calls.pop(0)[1])
+
+    # ----- to the app -----
+
+    def _send_lines(self) -> None:
+        packets, drops = self._ring.statistics()
+        self._packets += packets
+        now = time.time()
+        if drops:
+            self._dropped += drops
+            self._runs.dropped(now - self._offset, drops)
+        self._tell_calls(now - CALL_DELAY)  # no frame from before them can still be on its way
+        self._runs.tick(now - self._offset)
+        lines = self._runs.take()
+        if lines or packets:
+            self._send(("lines", lines, drops, self._packets, self._dropped, self._store.left_out))
+
+    def _send(self, message: object) -> None:
+        data = encode(message)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._data, view)  # blocks while the app is busy: the ring holds the frames
+            view = view[written:]
+
+
+def _die_with_the_app(app: int) -> None:
+    """SIGKILL when the thread that started this process ends; at once if the app is already gone."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != app:
+        os._exit(0)
+
+
+def main(argv: list[str]) -> int:
+    """`reader CAPTURE_FD CONTROL_FD DATA_FD APP_PID BLOCK_SIZE BLOCKS OFFSET`, as the app starts it."""
+    capture, control, data, app, block_size, blocks = (int(value) for value in argv[:6])
+    _die_with_the_app(app)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a ^C in the terminal is for the app, which then stops this
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+    os.set_blocking(control, False)
+    ring = Ring(socket.socket(fileno=capture), block_size, blocks)
+    try:
+        Reader(ring, control, data, float(argv[6])).run()
+    except BrokenPipeError:  # the app is gone
+        return 0
+    finally:
+        ring.close()
+    return 0
