@@ -429,7 +429,7 @@ def capture_cost() -> None:
     took: dict[str, list[float]] = {"raw": [], "tcpdump": [], "session": [], "captured": []}
     cpu: dict[str, list[float]] = {"reader": [], "reader idle": [], "tcpdump": [], "tcpdump idle": []}
     frames = []
-    for _ in range(3):
+    for _ in range(5):
         took["raw"].append(_raw_transfer(BULK))
         dumped = _tcpdump_transfer(BULK)
         idle = _tcpdump_transfer(None)
@@ -458,7 +458,7 @@ def capture_cost() -> None:
     said = f"{reader * 1000:.0f} ms for {statistics.median(frames):,.0f} frames"
     if "tcpdump" in median:
         said += f", tcpdump {(median['tcpdump'] - median['tcpdump idle']) * 1000:.0f} ms"
-    print(f"     {'  ... CPU per send, less start-up (median of 3)':<48} {said} (start-up: reader "
+    print(f"     {'  ... CPU per send, less start-up (median of 5)':<48} {said} (start-up: reader "
           f"{median['reader idle'] * 1000:.0f} ms)")  # fmt: skip
 
 

@@ -3,9 +3,11 @@
 It runs apart from the app (started by `process`, importing no more than it
 needs), so the few microseconds of Python each frame costs are spent outside
 the app's GIL, which the app's sending and receiving threads need between their
-calls. It runs at a lower priority (NICENESS): on a busy machine the sockets it
-watches go first, and the ring holds the frames until it catches up; frames the
-ring has no room for are counted by the kernel and said.
+calls. While a transfer keeps lo busy it leaves the frames in the ring for a
+moment (DEFER_SECONDS), so that a short burst has the CPU to itself and the
+reader catches up after it; frames the ring has no room for are counted by the
+kernel and said. It runs at the app's priority: at nice 10 a busy machine (a
+load of 80 here) starved it and the ring overflowed.
 
 It ends when the app asks, when the app's end of the control pipe closes (the
 app is gone, however it went), and, as a last resort, when the thread that
@@ -31,8 +33,6 @@ from sockviz.core.kernel.capture.ring import RETIRE_MS, Ring
 from sockviz.core.kernel.capture.runs import CallLine, Runs
 from sockviz.core.kernel.capture.store import Store
 
-NICENESS = 10
-"""How much lower than the app the reader runs: it yields the CPU to the transfer it watches."""
 BATCH_SECONDS = 0.05
 """Lines go to the app this often at most."""
 CALL_DELAY = 3 * RETIRE_MS / 1000
@@ -206,8 +206,6 @@ def main(argv: list[str]) -> int:
     capture, control, data, app, block_size, blocks = (int(value) for value in argv[:6])
     _die_with_the_app(app)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a ^C in the terminal is for the app, which then stops this
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
     os.set_blocking(control, False)
     ring = Ring(socket.socket(fileno=capture), block_size, blocks)
     try:

@@ -28,9 +28,11 @@ PACKET_IGNORE_OUTGOING = 23
 TPACKET_V3 = 2
 TP_STATUS_USER = 1
 
-BLOCK_SIZE = 1 << 20
-BLOCKS = 8
-"""8 MiB of ring: about 35,000 cut frames, seven 256 MiB transfers' worth, before the kernel drops any."""
+BLOCK_SIZE = 1 << 18
+BLOCKS = 64
+"""16 MiB of ring in 64 blocks. A block is handed over when full or RETIRE_MS after its first frame, so the
+ring holds the frames of 64 such moments: over a second of traffic, or about 60,000 cut frames of a transfer
+(a dozen 256 MiB sends), before the kernel has to drop any. Small blocks: a busy 20 ms fills one."""
 _FRAME_SIZE = 1 << 11
 RETIRE_MS = 20
 """A block that is not full is handed over after this long, so a lone SYN shows at once."""
