@@ -19,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from textual.css.query import NoMatches
 from textual.dom import NoScreen
@@ -93,7 +93,9 @@ def guarded(method: Method) -> Method:
             report(self, method.__qualname__, error)
             return None
 
-    return wrapper  # type: ignore[return-value]
+    # The same signature as `method` (functools.wraps), returning None instead of raising: Textual reads the
+    # wrapper's parameters (a handler that takes the message or not), so it must pass for the method itself.
+    return cast("Method", wrapper)
 
 
 class FaultReportingWorkers(WorkerManager):

@@ -89,6 +89,21 @@ class HelpScreen(ModalScreen[None]):
     """The keys and the steps, for the screen beneath."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,question_mark,q", "dismiss", "close help")]
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen #help {
+        width: 90%;
+        height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    HelpScreen #help-intro, HelpScreen #help-steps, HelpScreen #help-timeline {
+        margin: 0 0 1 0;
+    }
+    """
 
     def __init__(self, beneath: Screen | None = None) -> None:
         super().__init__()

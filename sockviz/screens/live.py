@@ -49,9 +49,10 @@ def table_rows(
 ) -> list[tuple[TrackedSocket, SocketSnapshot, str]]:
     """The rows the table shows now, each socket read again from the kernel, with what it is doing."""
     sockets = session.sockets
+    serving = session.serve_status()
     rows = []
     for index in table.rows_to_refresh(len(sockets)):
         tracked = sockets[index]
         snap = tracked.snapshot(with_repr=False)
-        rows.append((tracked, snap, activity(tuple(tracked.in_flight), blocked, now, snap.closed)))
+        rows.append((tracked, snap, activity(tuple(tracked.in_flight), blocked, now, snap.closed, serving)))
     return rows

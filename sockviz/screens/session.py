@@ -10,7 +10,9 @@ Every Textual handler and action of the screen is here, each a few lines; the wo
 a module of its own beside this one: `step_fields` (fields into `StepArgs`, hints, why a step would
 not run), `targets` (which sockets the panes act on and offer), `live` (the table's rows and the pace
 of its refreshes), `views` (the timeline, wire and projector toggles) and `lesson_control` (a loaded
-scenario's welcome and keys).
+scenario's welcome and keys). At about 390 lines this module is over the 350 the others keep to, for
+a reason: a message or key then has one obvious place to be handled, and what is left here is the
+screen's own life (compose, the reset that makes the widgets again, the refresh) and those handlers.
 """
 
 from __future__ import annotations

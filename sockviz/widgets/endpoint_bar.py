@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 from typing import Unpack
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Label
-from textual.worker import Worker, WorkerState
 
 from sockviz.core import Endpoint, InputError, check_host, parse_port, resolve
 from sockviz.core.model.addresses import LOOPBACK
@@ -144,23 +145,26 @@ class EndpointBar(Horizontal):
         else:
             self._show_looked_up(key, found)
 
-    @work(thread=True, exclusive=True, group="resolve", exit_on_error=False, description="look up host")
-    def _look_up(
-        self, host: str, family: socket.AddressFamily
-    ) -> tuple[tuple[str, socket.AddressFamily], str | InputError]:
-        """getaddrinfo may wait on a name server: never on the UI thread."""
-        try:
-            return (host, family), resolve(host, family)
-        except InputError as error:
-            return (host, family), error
+    @dataclass
+    class LookedUp(Message, bubble=False):
+        """What a name lookup found for (host, family): an address, or why there is none."""
 
-    @on(Worker.StateChanged)
-    def _looked_up_done(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "resolve" or event.state is not WorkerState.SUCCESS:
-            return
-        if event.worker.result is None:
-            return
-        key, found = event.worker.result
+        key: tuple[str, socket.AddressFamily]
+        found: str | InputError
+
+    @work(thread=True, exclusive=True, group="resolve", exit_on_error=False, description="look up host")
+    def _look_up(self, host: str, family: socket.AddressFamily) -> None:
+        """getaddrinfo may wait on a name server: never on the UI thread. The answer comes back as a
+        message, as every thread's results do."""
+        try:
+            found: str | InputError = resolve(host, family)
+        except InputError as error:
+            found = error
+        self.post_message(self.LookedUp((host, family), found))
+
+    @on(LookedUp)
+    def _looked_up_done(self, message: LookedUp) -> None:
+        key, found = message.key, message.found
         self._looked_up[key] = found
         if key == (self.host_field.value.strip(), self.family):
             self._show_looked_up(key, found)

@@ -64,6 +64,8 @@ class ScenarioPanel(Static):
         self._playing = False
         self._steps_allowed = 0
         self._started = False
+        self._waiting = False
+        """The player's thread is in the gate's wait (set and read under the gate)."""
         self._title = ""
         self._said = ""
         self._next_line = ""
@@ -77,6 +79,12 @@ class ScenarioPanel(Static):
     @property
     def loaded(self) -> bool:
         return self._player is not None
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the player is held before its next line, until the lecturer plays on (or steps)."""
+        with self._gate:
+            return self._waiting and not self._playing and self._steps_allowed == 0
 
     @property
     def started(self) -> bool:
@@ -157,7 +165,9 @@ class ScenarioPanel(Static):
                 state = "paused after the narration"
         self.post_message(ScenarioState(state, line.source, place))
         with self._gate:
+            self._waiting = True
             self._gate.wait_for(lambda: self._player is None or self._playing or self._steps_allowed > 0)
+            self._waiting = False
             if self._player is None:
                 return False
             if not self._playing:

@@ -53,11 +53,16 @@ never push them off screen."""
 ADDRESSES = ("laddr", "raddr")
 
 
-def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool) -> str:
-    """What the socket is doing: `blocked in accept() 3.2 s`, `in recv()`, `idle`."""
+def activity(
+    calls: Iterable[Call], blocked: set[int], now: float, closed: bool, serving: dict[int, str] | None = None
+) -> str:
+    """What the socket is doing: `blocked in accept() 3.2 s`, `in recv()`, `idle`; for a serve mode, what it
+    says of itself (`serving (threads): 4 threads, 3 of 5 clients served`)."""
     parts = []
     for call in calls:
-        if call.id in blocked:
+        if serving and call.id in serving:
+            parts.append(serving[call.id])
+        elif call.id in blocked:
             parts.append(f"blocked in {call.label} {duration(now - call.started)}")
         else:
             parts.append(f"in {call.label}")
@@ -66,11 +71,21 @@ def activity(calls: Iterable[Call], blocked: set[int], now: float, closed: bool)
     return "—" if closed else "idle"
 
 
+def _non_blocking(tracked: TrackedSocket) -> bool:
+    """setblocking(False) (or settimeout(0)) on this socket: its waiting calls raise instead."""
+    try:
+        return tracked.sock.gettimeout() == 0.0
+    except OSError:
+        return False
+
+
 def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> dict[str, str]:
     """Each column's text. A closed socket has no addresses of its own: the caller keeps the last ones."""
     kernel = snap.kernel
     state = "" if kernel is None else kernel.state
     now = tracked.lasting if doing == "idle" and tracked.lasting else doing  # a listener that shutdown stopped
+    if not snap.closed and _non_blocking(tracked):
+        now = f"{now}, non-blocking"
     if snap.closed and tracked.after_close is not None:
         held = tracked.after_close
         state = held.state

@@ -17,9 +17,9 @@ from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
 from sockviz.core.model.bulk import parse_size
-from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting
+from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting, parse_timeout
 from sockviz.core.model.prediction import Prediction
-from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES
+from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES, parse_hold
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.socket_select import SocketSelect
@@ -182,9 +182,16 @@ class StepPane(Vertical):
                     placeholder="empty: the message; 64k, 256M", id=f"{side}-size-field")  # fmt: skip
         yield Field("recv all: expect", "", _optional(parse_size), input_id=f"{side}-expect",
                     placeholder="empty: until the peer closes", id=f"{side}-expect-field")  # fmt: skip
+        if server:
+            yield Field("select() timeout", "", _optional(parse_timeout), input_id="server-select-timeout",
+                        placeholder="empty: wait until one is ready", id="server-select-timeout-field")  # fmt: skip
         if not server:
             yield Field("burst clients", str(DEFAULT_BURST), _whole(1, MAX_BURST, "clients"),
                         input_id="client-burst-count", id="client-burst-count-field")  # fmt: skip
+            yield Field("burst: each sends", "", _optional(parse_payload), input_id="client-burst-send",
+                        placeholder="empty: connect only", id="client-burst-send-field")  # fmt: skip
+            yield Field("burst: then keeps it (s)", "0.1", parse_hold, input_id="client-burst-hold",
+                        id="client-burst-hold-field")  # fmt: skip
 
     @on(Collapsible.Expanded)
     async def _expanded(self) -> None:
@@ -230,6 +237,10 @@ class StepPane(Vertical):
             args.option = OptionSetting(option, self._setting("option-value", option.parse(option.default), quiet))
         elif action is Action.BURST:
             args.count = self._setting("burst-count", DEFAULT_BURST, quiet)
+            args.payload = self._setting("burst-send", None, quiet)
+            args.hold = self._setting("burst-hold", args.hold, quiet)
+        elif action is Action.SELECT:
+            args.timeout = self._setting("select-timeout", None, quiet)
         return args
 
     def refuse(self, field: str, reason: str) -> None:

@@ -18,7 +18,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
-from sockviz.core.story.timeline import LEGEND, Ink, Mark, Row, Timeline, View, Window
+from sockviz.core.story.timeline import LEGEND, Ink, Mark, Row, Span, Timeline, Window
 from sockviz.keys import rows
 from sockviz.widgets.options import WidgetOptions
 
@@ -83,7 +83,7 @@ class TimelineView(Widget, can_focus=True):
         self.window = Window()
         self.first_lane = 0
         self._now = now
-        self._view: View | None = None
+        self._view: Span | None = None
         self._picked: Mark | None = None
         """The call last clicked: the story line tells it until a click elsewhere."""
         self.border_subtitle = hints(self.BINDINGS)
@@ -102,7 +102,7 @@ class TimelineView(Widget, can_focus=True):
     def _lanes_shown(self) -> int:
         return max(self.content_size.height - 2, 1)  # less the axis and the story line
 
-    def view(self) -> View:
+    def view(self) -> Span:
         columns = self.content_size.width - LABEL_WIDTH - 1
         return self.window.view(self._now(), columns, self.timeline.latest)
 

@@ -10,9 +10,11 @@ from textual.widgets import Static
 
 from sockviz.app import SockvizApp
 from sockviz.commands import palette_entries
+from sockviz.core import STEPS
 from sockviz.core.scenario import lessons
 from sockviz.keys import key_display, readme_markdown
 from sockviz.themes import HIGH_CONTRAST
+from sockviz.widgets.scenario_panel import ScenarioPanel
 
 TWO_SAYS = """\
 say "First the server makes its socket."
@@ -39,7 +41,8 @@ async def test_a_playing_lesson_waits_after_each_say_for_the_lecturer(port):
         await lect.pilot.press("space")
         await lect.until(lambda: "paused after the narration" in narration(app), "a pause after the first say")
         assert "line 2 of 5" in narration(app) and "First the server makes its socket." in narration(app)
-        await lect.pilot.pause(0.2)
+        panel = app.screen.query_one("#narration", ScenarioPanel)
+        await lect.until(lambda: panel.waiting, "the player to wait before its next line")
         assert not app.session.sockets  # it waits for the lecturer: nothing ran after the say
         await lect.pilot.press("space")  # go on: the next say pauses it again, after socket() and bind()
         await lect.until(lambda: "line 5 of 5" in narration(app), "the second pause")
@@ -104,6 +107,8 @@ async def test_help_lists_every_binding_of_the_app_its_screen_and_its_widgets(po
         assert not missing, missing
         for needed in ("f4", "space", "^r", "0", "+", "-", "Lesson: echo", "Reset session", "^p"):
             assert needed in text, needed
+        unlisted = [s.id for s in STEPS if f"{s.side.value} {s.label}" not in text]  # the steps table, row by row
+        assert not unlisted, unlisted
         await lect.pilot.press("escape")
         await lect.until(lambda: type(app.screen).__name__ != "HelpScreen", "help to close")
 

@@ -11,7 +11,7 @@ from sockviz.core import Endpoint, Session, StepArgs, StepBlocked, step
 from sockviz.core.model.transport import Transport
 
 
-class Lesson:
+class Loopback:
     """A session on a free loopback port, with a recorder and a thread runner."""
 
     def __init__(self, family: socket.AddressFamily = socket.AF_INET, clock: ManualClock | None = None) -> None:
@@ -36,9 +36,9 @@ class Lesson:
         """Run a step in a thread, as the app does."""
         return self.background.start(step_id, self.args(**fields))
 
-    def at(self, seconds: float) -> Lesson:
-        """Set the session's clock (a `timed` lesson only) to `seconds` after its start."""
-        assert self.clock is not None, "only a timed lesson has a clock to set"
+    def at(self, seconds: float) -> Loopback:
+        """Set the session's clock (a `timed` one only) to `seconds` after its start."""
+        assert self.clock is not None, "only the timed fixture has a clock to set"
         self.clock.set(seconds)
         return self
 
@@ -61,32 +61,32 @@ class Lesson:
 
 
 @pytest.fixture
-def lesson() -> Iterator[Lesson]:
-    made = Lesson()
+def loopback() -> Iterator[Loopback]:
+    made = Loopback()
     yield made
     assert made.session.close(), "a step was still running after close()"
     assert not made.background.join(), "a step thread outlived the session"
 
 
 @pytest.fixture
-def timed() -> Iterator[Lesson]:
-    """A lesson on a clock the test sets: each call happens at a time the test chose."""
-    made = Lesson(clock=ManualClock())
+def timed() -> Iterator[Loopback]:
+    """A session on loopback on a clock the test sets: each call happens at a time the test chose."""
+    made = Loopback(clock=ManualClock())
     yield made
     assert made.session.close()
     assert not made.background.join()
 
 
 @pytest.fixture
-def lesson6() -> Iterator[Lesson]:
-    made = Lesson(socket.AF_INET6)
+def loopback6() -> Iterator[Loopback]:
+    made = Loopback(socket.AF_INET6)
     yield made
     assert made.session.close()
     assert not made.background.join()
 
 
-class UdpLesson(Lesson):
-    """A lesson whose socket() calls make UDP sockets, as the transport switch does."""
+class UdpLoopback(Loopback):
+    """A session on loopback whose socket() calls make UDP sockets, as the transport switch does."""
 
     def args(self, **fields: Any) -> StepArgs:
         fields.setdefault("transport", Transport.UDP)
@@ -94,8 +94,8 @@ class UdpLesson(Lesson):
 
 
 @pytest.fixture
-def udp() -> Iterator[UdpLesson]:
-    made = UdpLesson()
+def udp() -> Iterator[UdpLoopback]:
+    made = UdpLoopback()
     yield made
     assert made.session.close(), "a step was still running after close()"
     assert not made.background.join(), "a step thread outlived the session"

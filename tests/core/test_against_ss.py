@@ -45,60 +45,60 @@ def ss_row_of(port: int, local_port: int, peer_port: int | str = "*") -> dict:
     raise AssertionError(f"ss shows no socket {local_port} -> {peer_port}: {ss_rows(port)}")
 
 
-def test_a_whole_lesson_matches_ss(lesson):
-    port = lesson.endpoint.port
-    lesson.run("server-socket")
-    lesson.run("server-bind")
-    lesson.run("server-listen", backlog=5)
-    listener = lesson.session.current(Target.LISTENER)
+def test_a_whole_lesson_matches_ss(loopback):
+    port = loopback.endpoint.port
+    loopback.run("server-socket")
+    loopback.run("server-bind")
+    loopback.run("server-listen", backlog=5)
+    listener = loopback.session.current(Target.LISTENER)
 
     # Listening, then a connection waiting in the accept queue before accept().
     row = ss_row_of(port, port)
     assert (row["state"], row["recv_q"], row["send_q"]) == ("LISTEN", 0, 5)
-    lesson.run("client-socket")
-    lesson.run("client-connect")
+    loopback.run("client-socket")
+    loopback.run("client-connect")
     kernel = listener.snapshot().kernel
     row = ss_row_of(port, port)
     assert (row["recv_q"], row["send_q"]) == (kernel.accept_queue, kernel.backlog) == (1, 5)
 
     # Established, with bytes waiting in the server's receive queue.
-    lesson.run("server-accept")
-    client = lesson.session.current(Target.CLIENT)
-    conn = lesson.session.current(Target.CONNECTION)
+    loopback.run("server-accept")
+    client = loopback.session.current(Target.CLIENT)
+    conn = loopback.session.current(Target.CONNECTION)
     client_port = client.snapshot().laddr[1]
-    lesson.run("client-send", payload=b"x" * 1000)
+    loopback.run("client-send", payload=b"x" * 1000)
     wait_for(lambda: conn.snapshot().kernel.recv_queue == 1000, what="the bytes to arrive")
     row = ss_row_of(port, port, client_port)
     assert (row["state"], row["recv_q"]) == (conn.snapshot().kernel.state, conn.snapshot().kernel.recv_queue)
     assert row["recv_q"] == 1000 == client.bytes_sent
-    lesson.run("server-recv-all", expect=1000)
+    loopback.run("server-recv-all", expect=1000)
     assert ss_row_of(port, port, client_port)["recv_q"] == conn.snapshot().kernel.recv_queue == 0
 
     # Half-closed: the client shuts down its sending side.
-    lesson.run("client-shutdown", how=socket.SHUT_WR)
+    loopback.run("client-shutdown", how=socket.SHUT_WR)
     wait_for(lambda: client.snapshot().kernel.state == "FIN_WAIT2", what="FIN_WAIT2")
     assert ss_row_of(port, client_port, port)["state"] == client.snapshot().kernel.state == "FIN_WAIT2"
     assert ss_row_of(port, port, client_port)["state"] == conn.snapshot().kernel.state == "CLOSE_WAIT"
 
     # The server closes: the client's side, which closed first, lingers in TIME_WAIT.
-    lesson.run("server-close-conn")
+    loopback.run("server-close-conn")
     wait_for(lambda: ss_row_of(port, client_port, port)["state"] == "TIME_WAIT", what="TIME_WAIT in ss")
-    lesson.run("client-close")
-    lesson.session.read_lingering()
+    loopback.run("client-close")
+    loopback.session.read_lingering()
     held = client.after_close
     row = ss_row_of(port, client_port, port)
     assert held is not None and held.state == row["state"] == "TIME_WAIT"
     assert abs(held.expires - row["left"]) < 2
 
 
-def test_send_queue_matches_ss_when_the_peer_does_not_read(lesson):
-    lesson.connected()
-    lesson.run("client-send", payload=b"y" * 3_000_000)  # more than the peer's receive buffer holds
-    client = lesson.session.current(Target.CLIENT)
+def test_send_queue_matches_ss_when_the_peer_does_not_read(loopback):
+    loopback.connected()
+    loopback.run("client-send", payload=b"y" * 3_000_000)  # more than the peer's receive buffer holds
+    client = loopback.session.current(Target.CLIENT)
     client_port = client.snapshot().laddr[1]
 
     def agree() -> bool:  # the queue settles as the peer's window fills: read both until they agree
-        return ss_row_of(lesson.endpoint.port, client_port, lesson.endpoint.port)["send_q"] == queued()
+        return ss_row_of(loopback.endpoint.port, client_port, loopback.endpoint.port)["send_q"] == queued()
 
     def queued() -> int:
         return client.snapshot().kernel.send_queue

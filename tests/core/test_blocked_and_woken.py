@@ -59,68 +59,68 @@ def slowed(monkeypatch: pytest.MonkeyPatch, action: Action, looks: Looks, *, bef
     monkeypatch.setitem(calls.CALLS, action, late)
 
 
-def listening_with(lesson, backlog: int | None = None) -> None:
-    lesson.run("server-socket")
-    lesson.run("server-bind")
-    lesson.run("server-listen", backlog=backlog)
+def listening_with(loopback, backlog: int | None = None) -> None:
+    loopback.run("server-socket")
+    loopback.run("server-bind")
+    loopback.run("server-listen", backlog=backlog)
 
 
 # ----- what counts as blocked ------------------------------------------------
 
 
 @pytest.mark.parametrize("before", [True, False], ids=["not begun yet", "returning"])
-def test_a_slow_connect_to_a_listener_with_room_is_not_a_wait(lesson, monkeypatch, before):
+def test_a_slow_connect_to_a_listener_with_room_is_not_a_wait(loopback, monkeypatch, before):
     """The flaky timeline test's case: an instant loopback connect() past the grace on a busy machine."""
     looks = Looks(monkeypatch)
     slowed(monkeypatch, Action.CONNECT, looks, before=before)
-    lesson.server_listening()
-    lesson.run("client-socket")
-    done = lesson.run("client-connect")
+    loopback.server_listening()
+    loopback.run("client-socket")
+    done = loopback.run("client-connect")
     assert isinstance(done, StepReturned) and not done.blocked
     assert (Action.CONNECT, False) in looks.answers
-    assert not lesson.events.of(StepBlocked)
+    assert not loopback.events.of(StepBlocked)
     assert "woken" not in tell(done) and "after" not in tell(done)
 
 
-def test_a_slow_accept_with_a_connection_queued_is_not_a_wait(lesson, monkeypatch):
+def test_a_slow_accept_with_a_connection_queued_is_not_a_wait(loopback, monkeypatch):
     looks = Looks(monkeypatch)
     slowed(monkeypatch, Action.ACCEPT, looks, before=True)
-    lesson.server_listening()
-    lesson.run("client-socket")
-    lesson.run("client-connect")
-    done = lesson.run("server-accept")
-    assert isinstance(done, StepReturned) and not done.blocked and not lesson.events.of(StepBlocked)
+    loopback.server_listening()
+    loopback.run("client-socket")
+    loopback.run("client-connect")
+    done = loopback.run("server-accept")
+    assert isinstance(done, StepReturned) and not done.blocked and not loopback.events.of(StepBlocked)
     assert looks.answers[0] == (Action.ACCEPT, False)
 
 
-def test_a_slow_recv_with_bytes_waiting_is_not_a_wait(lesson, monkeypatch):
+def test_a_slow_recv_with_bytes_waiting_is_not_a_wait(loopback, monkeypatch):
     looks = Looks(monkeypatch)
-    lesson.connected()
-    lesson.run("client-send", payload=b"here already")
-    conn = lesson.session.current(Target.CONNECTION)
+    loopback.connected()
+    loopback.run("client-send", payload=b"here already")
+    conn = loopback.session.current(Target.CONNECTION)
     wait_for(lambda: conn.snapshot().kernel.recv_queue, what="the bytes to arrive")
     slowed(monkeypatch, Action.RECV, looks, before=True)
-    done = lesson.run("server-recv")
+    done = loopback.run("server-recv")
     assert done.data == b"here already" and not done.blocked
     assert looks.answers[0] == (Action.RECV, False)
 
 
-def test_a_connect_into_a_full_queue_is_a_wait_and_accept_ends_it(lesson):
-    listening_with(lesson, backlog=0)
-    lesson.run("client-socket")
-    lesson.run("client-connect")  # listen(0) still lets one complete
-    lesson.run("client-socket")
-    lesson.start("client-connect")
-    lesson.blocked("client-connect")
-    assert lesson.session.current(Target.CLIENT).snapshot().kernel.state == "SYN_SENT"
-    lesson.run("server-accept")
-    lesson.finished("client-connect", count=2)
-    waited = lesson.events.finished("client-connect")[1]
+def test_a_connect_into_a_full_queue_is_a_wait_and_accept_ends_it(loopback):
+    listening_with(loopback, backlog=0)
+    loopback.run("client-socket")
+    loopback.run("client-connect")  # listen(0) still lets one complete
+    loopback.run("client-socket")
+    loopback.start("client-connect")
+    loopback.blocked("client-connect")
+    assert loopback.session.current(Target.CLIENT).snapshot().kernel.state == "SYN_SENT"
+    loopback.run("server-accept")
+    loopback.finished("client-connect", count=2)
+    waited = loopback.events.finished("client-connect")[1]
     assert isinstance(waited, StepReturned) and waited.blocked
     assert waited.woken_by == "server s.accept()" and "(woken by server s.accept())" in tell(waited)
 
 
-def test_a_connect_whose_syn_was_dropped_waits_even_once_the_queue_has_room(lesson, monkeypatch):
+def test_a_connect_whose_syn_was_dropped_waits_even_once_the_queue_has_room(loopback, monkeypatch):
     """The watcher's first look comes only after accept() made room: the client still waits for its SYN's retry."""
     accepted = threading.Event()
     real = session_module.Session._look_at
@@ -131,17 +131,17 @@ def test_a_connect_whose_syn_was_dropped_waits_even_once_the_queue_has_room(less
         real(self, running)
 
     monkeypatch.setattr(session_module.Session, "_look_at", late_look)
-    listening_with(lesson, backlog=0)
-    lesson.run("client-socket")
-    lesson.run("client-connect")  # listen(0) lets one complete: the queue is full now
-    lesson.run("client-socket")
-    lesson.start("client-connect")  # its SYN is dropped
-    client = lesson.session.current(Target.CLIENT)
+    listening_with(loopback, backlog=0)
+    loopback.run("client-socket")
+    loopback.run("client-connect")  # listen(0) lets one complete: the queue is full now
+    loopback.run("client-socket")
+    loopback.start("client-connect")  # its SYN is dropped
+    client = loopback.session.current(Target.CLIENT)
     wait_for(lambda: client.snapshot().kernel.state == "SYN_SENT", what="the SYN to be sent")
-    lesson.run("server-accept")  # room again, but the client waits for its SYN's retry (about 1 s)
+    loopback.run("server-accept")  # room again, but the client waits for its SYN's retry (about 1 s)
     accepted.set()  # only now does the watcher look
-    lesson.finished("client-connect", count=2)
-    waited = lesson.events.finished("client-connect")[1]
+    loopback.finished("client-connect", count=2)
+    waited = loopback.events.finished("client-connect")[1]
     assert isinstance(waited, StepReturned) and waited.blocked
     assert "(woken by server s.accept())" in tell(waited)
 
@@ -194,10 +194,10 @@ def test_the_kernel_reading_of_a_connect_that_waits():
 # ----- what woke it ----------------------------------------------------------
 
 
-def test_a_timeout_raises_timeout_error_after_the_wait_and_is_no_wake_up(lesson):
-    lesson.connected()
-    lesson.run("client-option", option=option_setting("settimeout", "0.2"))
-    failed = lesson.run("client-recv")
+def test_a_timeout_raises_timeout_error_after_the_wait_and_is_no_wake_up(loopback):
+    loopback.connected()
+    loopback.run("client-option", option=option_setting("settimeout", "0.2"))
+    failed = loopback.run("client-recv")
     assert isinstance(failed, StepFailed) and failed.error.exception == "TimeoutError" and failed.blocked
     assert failed.timed_out and failed.waited > 0.15  # the 0.2 s ran out (how much later depends on the machine)
     assert "timeout ran out" in failed.error.reason
@@ -206,11 +206,11 @@ def test_a_timeout_raises_timeout_error_after_the_wait_and_is_no_wake_up(lesson)
     assert "woken" not in tell(failed)
 
 
-def test_a_sendall_drained_by_a_recv_all_that_was_already_running(lesson, monkeypatch):
+def test_a_sendall_drained_by_a_recv_all_that_was_already_running(loopback, monkeypatch):
     """recv all began before sendall, so its call is older than the wait; it is still what ended it."""
-    lesson.connected()
-    lesson.run("client-option", option=option_setting("SO_SNDBUF", "16384"))
-    lesson.run("server-option", option=option_setting("SO_RCVBUF", "16384"))
+    loopback.connected()
+    loopback.run("client-option", option=option_setting("SO_SNDBUF", "16384"))
+    loopback.run("server-option", option=option_setting("SO_RCVBUF", "16384"))
     go = threading.Event()
     real = calls.CALLS[Action.RECV_ALL]
 
@@ -220,56 +220,56 @@ def test_a_sendall_drained_by_a_recv_all_that_was_already_running(lesson, monkey
 
     monkeypatch.setitem(calls.CALLS, Action.RECV_ALL, held)
     size = 2_000_000
-    lesson.start("server-recv-all", expect=size)
-    wait_for(lambda: any(e.call.step.id == "server-recv-all" for e in lesson.events.of(StepCalled)), what="recv all")
-    lesson.start("client-send", bulk=size)
-    lesson.blocked("client-send")
+    loopback.start("server-recv-all", expect=size)
+    wait_for(lambda: any(e.call.step.id == "server-recv-all" for e in loopback.events.of(StepCalled)), what="recv all")
+    loopback.start("client-send", bulk=size)
+    loopback.blocked("client-send")
     go.set()
-    lesson.finished("client-send")
-    sent = lesson.events.finished("client-send")[0]
-    recv_all = next(e.call for e in lesson.events.of(StepCalled) if e.call.step.id == "server-recv-all")
+    loopback.finished("client-send")
+    sent = loopback.events.finished("client-send")[0]
+    recv_all = next(e.call for e in loopback.events.of(StepCalled) if e.call.step.id == "server-recv-all")
     assert isinstance(sent, StepReturned) and sent.blocked
     assert sent.woken_by == "server conn.recv()" and sent.woken_by_call == recv_all.id
-    lesson.finished("server-recv-all")
+    loopback.finished("server-recv-all")
 
 
-def test_a_peer_outside_the_session_is_said_to_be_outside(lesson):
-    lesson.server_listening()
-    lesson.start("server-accept")
-    lesson.blocked("server-accept")
-    with socket.create_connection(("127.0.0.1", lesson.endpoint.port)) as outsider:
-        lesson.finished("server-accept")
-        accepted = lesson.events.finished("server-accept")[0]
+def test_a_peer_outside_the_session_is_said_to_be_outside(loopback):
+    loopback.server_listening()
+    loopback.start("server-accept")
+    loopback.blocked("server-accept")
+    with socket.create_connection(("127.0.0.1", loopback.endpoint.port)) as outsider:
+        loopback.finished("server-accept")
+        accepted = loopback.events.finished("server-accept")[0]
         assert accepted.blocked and accepted.woken_by == "a client outside this session"
-        lesson.start("server-recv")
-        lesson.blocked("server-recv")
+        loopback.start("server-recv")
+        loopback.blocked("server-recv")
         outsider.sendall(b"from outside")
-        lesson.finished("server-recv")
-    got = lesson.events.finished("server-recv")[0]
+        loopback.finished("server-recv")
+    got = loopback.events.finished("server-recv")[0]
     assert got.data == b"from outside" and got.woken_by_call is None
     assert "(woken by the peer, a program outside this session)" in tell(got)
 
 
-def test_a_wake_sockviz_did_not_see_is_not_guessed(lesson):
+def test_a_wake_sockviz_did_not_see_is_not_guessed(loopback):
     """The peer is the session's own client, but what it did was not one of the session's calls."""
-    lesson.connected()
-    lesson.run("client-send", payload=b"seen")  # a call of the session, before the wait: not the waker
-    lesson.run("server-recv")
-    lesson.start("server-recv")
-    lesson.blocked("server-recv")
-    lesson.session.current(Target.CLIENT).sock.sendall(b"unseen")  # behind the session's back
-    lesson.finished("server-recv", count=2)
-    got = lesson.events.finished("server-recv")[1]
+    loopback.connected()
+    loopback.run("client-send", payload=b"seen")  # a call of the session, before the wait: not the waker
+    loopback.run("server-recv")
+    loopback.start("server-recv")
+    loopback.blocked("server-recv")
+    loopback.session.current(Target.CLIENT).sock.sendall(b"unseen")  # behind the session's back
+    loopback.finished("server-recv", count=2)
+    got = loopback.events.finished("server-recv")[1]
     assert got.blocked and got.woken_by is None and got.woken_by_call is None
     assert tell(got).endswith("(sockviz cannot tell what woke it)")
     assert "outside" not in tell(got)
 
 
-def test_a_shutdown_of_the_own_socket_is_the_waker(lesson):
-    lesson.connected()
-    lesson.start("client-recv")
-    lesson.blocked("client-recv")
-    lesson.run("client-shutdown", how=socket.SHUT_RD)
-    lesson.finished("client-recv")
-    got = lesson.events.finished("client-recv")[0]
+def test_a_shutdown_of_the_own_socket_is_the_waker(loopback):
+    loopback.connected()
+    loopback.start("client-recv")
+    loopback.blocked("client-recv")
+    loopback.run("client-shutdown", how=socket.SHUT_RD)
+    loopback.finished("client-recv")
+    got = loopback.events.finished("client-recv")[0]
     assert got.blocked and got.woken_by == "client c.shutdown()"

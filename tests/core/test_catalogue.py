@@ -33,7 +33,7 @@ def test_course_numbers_follow_the_notebook():
 
 def test_blocking_steps_say_what_they_wait_for():
     waits = {s.action for s in STEPS if s.blocks_until}
-    assert waits == {Action.ACCEPT, Action.RECV, Action.RECV_ALL, Action.SEND, Action.CONNECT}
+    assert waits == {Action.ACCEPT, Action.RECV, Action.RECV_ALL, Action.SEND, Action.CONNECT, Action.SELECT}
 
 
 def test_sides_and_targets_agree():

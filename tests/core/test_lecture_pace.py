@@ -17,45 +17,45 @@ def test_pace_is_a_line_of_its_own_and_checked():
         parse("pace soon\n")
 
 
-def test_a_paced_lesson_waits_after_each_say_and_says_it(lesson):
+def test_a_paced_lesson_waits_after_each_say_and_says_it(loopback):
     said: list[str] = []
-    player = Player(lesson.session, lesson.endpoint, lambda line, text: said.append(text))
+    player = Player(loopback.session, loopback.endpoint, lambda line, text: said.append(text))
     outcome = player.play(parse('pace 0\nsay "one"\nserver socket\nsay "two"\n'))
     assert outcome.passed and said == ["one", "two"] and player.pace == 0
-    assert [t.name for t in lesson.session.sockets] == ["s"]
+    assert [t.name for t in loopback.session.sockets] == ["s"]
 
 
 def keys(session) -> list[str]:
     return [s.keys for s in suggest(session)]
 
 
-def test_the_guide_follows_the_session_step_by_step(lesson):
-    assert keys(lesson.session) == ["s"]
-    lesson.run("server-socket")
-    assert keys(lesson.session) == ["b"]
-    lesson.run("server-bind")
-    assert keys(lesson.session) == ["l"]
-    lesson.run("server-listen")
-    assert keys(lesson.session) == ["a", "S"]
-    lesson.run("client-socket")
-    assert keys(lesson.session) == ["a", "C"]
-    lesson.run("client-connect")
-    assert keys(lesson.session) == ["a"]
-    lesson.run("server-accept")
-    assert keys(lesson.session) == ["E r"]
-    lesson.run("client-send", payload=b"hi")
-    lesson.run("server-recv")
-    assert keys(lesson.session) == ["e R"]
-    assert next_line(lesson.session).startswith("next: e R ")
+def test_the_guide_follows_the_session_step_by_step(loopback):
+    assert keys(loopback.session) == ["s"]
+    loopback.run("server-socket")
+    assert keys(loopback.session) == ["b"]
+    loopback.run("server-bind")
+    assert keys(loopback.session) == ["l"]
+    loopback.run("server-listen")
+    assert keys(loopback.session) == ["a", "S"]
+    loopback.run("client-socket")
+    assert keys(loopback.session) == ["a", "C"]
+    loopback.run("client-connect")
+    assert keys(loopback.session) == ["a"]
+    loopback.run("server-accept")
+    assert keys(loopback.session) == ["E r"]
+    loopback.run("client-send", payload=b"hi")
+    loopback.run("server-recv")
+    assert keys(loopback.session) == ["e R"]
+    assert next_line(loopback.session).startswith("next: e R ")
 
 
-def test_the_guide_names_what_wakes_a_blocked_accept(lesson):
+def test_the_guide_names_what_wakes_a_blocked_accept(loopback):
     for step_id in ("server-socket", "server-bind", "server-listen"):
-        lesson.run(step_id)
-    lesson.start("server-accept")
-    wait_for(lambda: keys(lesson.session) == ["S C"], what="the guide to name the client's steps")
+        loopback.run(step_id)
+    loopback.start("server-accept")
+    wait_for(lambda: keys(loopback.session) == ["S C"], what="the guide to name the client's steps")
 
 
-def test_the_guide_names_connect_only_once_someone_listens(lesson):
-    lesson.run("client-socket")
-    assert keys(lesson.session) == ["s"]  # connect() now would only be refused: the server comes first
+def test_the_guide_names_connect_only_once_someone_listens(loopback):
+    loopback.run("client-socket")
+    assert keys(loopback.session) == ["s"]  # connect() now would only be refused: the server comes first

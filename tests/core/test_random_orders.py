@@ -38,7 +38,7 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-class RandomLesson(RuleBasedStateMachine):
+class RandomStepOrders(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.fds_before = _open_fds()
@@ -120,11 +120,11 @@ class RandomLesson(RuleBasedStateMachine):
         assert not [t for t in leftover if t.is_alive()], leftover
 
 
-RandomLesson.TestCase.settings = settings(
+RandomStepOrders.TestCase.settings = settings(
     max_examples=400,
     stateful_step_count=40,  # about 25 run_step as before: the close rule often finds nothing running
     deadline=None,
     database=None,  # threads' timing decides what a run does, so a saved example cannot be replayed as it was
     suppress_health_check=[HealthCheck.too_slow],
 )
-test_random_step_orders = RandomLesson.TestCase
+test_random_step_orders = RandomStepOrders.TestCase

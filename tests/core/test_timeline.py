@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 
 from sockviz.core import StepFinished
-from sockviz.core.story.timeline import GLYPHS, LEGEND, SCALES, Ink, Timeline, View, Window, ink
+from sockviz.core.story.timeline import GLYPHS, LEGEND, SCALES, Ink, Span, Timeline, Window, ink
 
 
 @pytest.fixture
 def drawn(timed):
-    """A timed lesson with a timeline watching its session."""
+    """A timed session on loopback with a timeline watching it."""
     timed.timeline = Timeline()
     timed.session.subscribe(timed.timeline.add)
     return timed
@@ -111,7 +111,7 @@ def test_the_story_line_is_what_a_look_at_every_call_would_tell(drawn):
     drawn.at(9).run("client-send", payload=b"x")  # c2 is not connected: it raises
     events = list(drawn.events.events)
 
-    def scanned(timeline: Timeline, view: View) -> str:
+    def scanned(timeline: Timeline, view: Span) -> str:
         now = view.now
         seen = [m for m in timeline.marks() if m.start <= min(view.end, now)]
         if not seen:
@@ -126,7 +126,7 @@ def test_the_story_line_is_what_a_look_at_every_call_would_tell(drawn):
         for tenth in range(0, 100, 5):
             now = tenth / 10
             for end in (now, now - 2.5, now + 1):
-                view = View(end=end, scale=0.5, columns=20, now=now)
+                view = Span(end=end, scale=0.5, columns=20, now=now)
                 assert timeline.story_at(view) == scanned(timeline, view), (told, now, end)
 
 

@@ -22,11 +22,11 @@ def _accepting(sock: socket.socket) -> bool:
     return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
 
 
-def _client_connects(lesson) -> bool:
+def _client_connects(loopback) -> bool:
     """A client from outside the session, as a student's second terminal would be."""
-    probe = socket.socket(lesson.family, socket.SOCK_STREAM)
+    probe = socket.socket(loopback.family, socket.SOCK_STREAM)
     try:
-        probe.connect(lesson.endpoint.address)
+        probe.connect(loopback.endpoint.address)
     except ConnectionRefusedError:
         return False
     finally:
@@ -34,80 +34,80 @@ def _client_connects(lesson) -> bool:
     return True
 
 
-def test_close_conn_with_no_connection_is_refused_and_the_listener_lives(lesson):
-    lesson.server_listening()
-    call = lesson.session.perform(lesson_step("server-close-conn"), lesson.args())
+def test_close_conn_with_no_connection_is_refused_and_the_listener_lives(loopback):
+    loopback.server_listening()
+    call = loopback.session.perform(lesson_step("server-close-conn"), loopback.args())
     assert call is None
-    refused = lesson.events.last(StepRefused)
+    refused = loopback.events.last(StepRefused)
     assert "no connection has been accepted yet" in refused.reason and "close s (z)" in refused.reason
-    listener = lesson.session.current(Target.LISTENER)
-    assert not listener.closed and _accepting(listener.sock) and _client_connects(lesson)
+    listener = loopback.session.current(Target.LISTENER)
+    assert not listener.closed and _accepting(listener.sock) and _client_connects(loopback)
 
 
-def test_shutdown_with_no_connection_is_refused_and_the_listener_lives(lesson):
-    lesson.server_listening()
-    assert lesson.session.perform(lesson_step("server-shutdown"), lesson.args(how=socket.SHUT_RDWR)) is None
-    assert "would stop it listening" in lesson.events.last(StepRefused).reason
-    listener = lesson.session.current(Target.LISTENER)
+def test_shutdown_with_no_connection_is_refused_and_the_listener_lives(loopback):
+    loopback.server_listening()
+    assert loopback.session.perform(lesson_step("server-shutdown"), loopback.args(how=socket.SHUT_RDWR)) is None
+    assert "would stop it listening" in loopback.events.last(StepRefused).reason
+    listener = loopback.session.current(Target.LISTENER)
     assert _accepting(listener.sock) and read_kernel(listener.sock).state == "LISTEN"
 
 
-def test_cancel_of_accept_says_the_listener_stopped_and_listen_brings_it_back(lesson):
-    lesson.server_listening()
-    lesson.start("server-accept")
-    lesson.blocked("server-accept")
-    cancel = lesson.run("server-cancel")
-    lesson.finished("server-accept")
-    listener = lesson.session.current(Target.LISTENER)
+def test_cancel_of_accept_says_the_listener_stopped_and_listen_brings_it_back(loopback):
+    loopback.server_listening()
+    loopback.start("server-accept")
+    loopback.blocked("server-accept")
+    cancel = loopback.run("server-cancel")
+    loopback.finished("server-accept")
+    listener = loopback.session.current(Target.LISTENER)
     # The kernel's side of the story: the listener is no more.
     assert not _accepting(listener.sock) and read_kernel(listener.sock).state == "CLOSE"
-    assert not _client_connects(lesson)
+    assert not _client_connects(loopback)
     # The log says so, and the socket carries the fact for the table.
     assert "stopped s listening" in cancel.result and "new clients are refused" in cancel.result
     assert "until s.listen() runs again" in cancel.result
     assert listener.lasting is not None and "not listening" in listener.lasting
-    again = lesson.run("server-accept")
+    again = loopback.run("server-accept")
     assert isinstance(again, StepFailed) and again.error.errno == errno.EINVAL
     assert "shutdown() stopped it listening" in again.error.reason
     # As the sentence says: listen() again, and clients get in.
-    assert isinstance(lesson.run("server-listen"), StepReturned)
-    assert listener.lasting is None and _client_connects(lesson)
+    assert isinstance(loopback.run("server-listen"), StepReturned)
+    assert listener.lasting is None and _client_connects(loopback)
 
 
-def test_close_says_the_fd_is_released_not_free_for_the_next_socket(lesson):
-    lesson.run("server-socket")
-    fd = lesson.session.current(Target.LISTENER).sock.fileno()
-    closed = lesson.run("server-close")
+def test_close_says_the_fd_is_released_not_free_for_the_next_socket(loopback):
+    loopback.run("server-socket")
+    fd = loopback.session.current(Target.LISTENER).sock.fileno()
+    closed = loopback.run("server-close")
     assert "free for the next socket" not in closed.result
     assert f"fd {fd} is released" in closed.result and "sockviz's own included" in closed.result
 
 
-def test_recv_after_own_shut_rd_says_so_not_that_the_peer_closed(lesson):
-    lesson.connected()
-    lesson.run("client-send", payload=b"waiting")
-    lesson.finished("client-send")
-    shut = lesson.run("server-shutdown", how=socket.SHUT_RD)
+def test_recv_after_own_shut_rd_says_so_not_that_the_peer_closed(loopback):
+    loopback.connected()
+    loopback.run("client-send", payload=b"waiting")
+    loopback.finished("client-send")
+    shut = loopback.run("server-shutdown", how=socket.SHUT_RD)
     assert "still returns what is waiting" in shut.result
-    first = lesson.run("server-recv")
+    first = loopback.run("server-recv")
     assert first.data == b"waiting"  # SHUT_RD on Linux still hands over what waits
-    second = lesson.run("server-recv")
+    second = loopback.run("server-recv")
     assert second.data == b"" and "shut down for reading here" in second.result
     assert "peer closed" not in tell(second)
 
 
-def test_send_after_own_shut_wr_blames_this_side(lesson):
-    lesson.connected()
-    lesson.run("client-shutdown", how=socket.SHUT_WR)
-    failed = lesson.run("client-send", payload=b"late")
+def test_send_after_own_shut_wr_blames_this_side(loopback):
+    loopback.connected()
+    loopback.run("client-shutdown", how=socket.SHUT_WR)
+    failed = loopback.run("client-send", payload=b"late")
     assert isinstance(failed, StepFailed) and failed.error.errno == errno.EPIPE
     assert "shut down for writing here" in failed.error.reason and "peer" not in failed.error.reason
 
 
 @pytest.mark.parametrize(("asked", "doubled"), [(100, False), (65536, True)])
-def test_buffer_size_sentence_matches_what_the_kernel_gave(lesson, asked, doubled):
-    lesson.run("client-socket")
-    done = lesson.run("client-option", option=option_setting("SO_RCVBUF", str(asked)))
-    now = lesson.session.current(Target.CLIENT).sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+def test_buffer_size_sentence_matches_what_the_kernel_gave(loopback, asked, doubled):
+    loopback.run("client-socket")
+    done = loopback.run("client-option", option=option_setting("SO_RCVBUF", str(asked)))
+    now = loopback.session.current(Target.CLIENT).sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     assert f"SO_RCVBUF is now {now}" in done.result
     assert (now == 2 * asked) is doubled
     assert ("within its own minimum and maximum" in done.result) is not doubled
@@ -119,61 +119,61 @@ def lesson_step(step_id: str):
     return step(step_id)
 
 
-def test_recv_all_does_not_call_a_transfer_unequal_while_the_sender_still_sends(lesson):
+def test_recv_all_does_not_call_a_transfer_unequal_while_the_sender_still_sends(loopback):
     """The receiver can have its bytes before the sender's sendall() returns and counts them."""
-    lesson.connected()
-    lesson.start("client-send", bulk=64 * 1024 * 1024)  # far more than the buffers hold: it blocks
-    got = lesson.run("server-recv-all", expect=1024 * 1024)
+    loopback.connected()
+    loopback.start("client-send", bulk=64 * 1024 * 1024)  # far more than the buffers hold: it blocks
+    got = loopback.run("server-recv-all", expect=1024 * 1024)
     assert "1048576 bytes in all (all expected bytes came)" in got.result
     assert "c's sendall() has not returned yet" in got.result and "not equal" not in got.result
-    lesson.run("client-close")  # wakes the blocked sendall()
-    lesson.finished("client-send")
+    loopback.run("client-close")  # wakes the blocked sendall()
+    loopback.finished("client-send")
 
 
-def test_hints_after_this_sides_own_shutdown_say_what_the_call_will_do(lesson):
-    lesson.connected()
-    lesson.run("server-shutdown", how=socket.SHUT_RD)
-    hint = lesson.session.predict(lesson_step("server-recv"))
+def test_hints_after_this_sides_own_shutdown_say_what_the_call_will_do(loopback):
+    loopback.connected()
+    loopback.run("server-shutdown", how=socket.SHUT_RD)
+    hint = loopback.session.predict(lesson_step("server-recv"))
     assert hint.short == "EOF" and "shut down for reading" in hint.why and "peer" not in hint.why
-    got = lesson.run("server-recv")
+    got = loopback.run("server-recv")
     assert got.data == b""  # as the hint said, and the peer has not closed:
-    assert read_kernel(lesson.session.current(Target.CONNECTION).sock).state == "ESTABLISHED"
+    assert read_kernel(loopback.session.current(Target.CONNECTION).sock).state == "ESTABLISHED"
 
-    lesson.run("client-shutdown", how=socket.SHUT_WR)
-    hint = lesson.session.predict(lesson_step("client-send"), lesson.args(payload=b"late"))
+    loopback.run("client-shutdown", how=socket.SHUT_WR)
+    hint = loopback.session.predict(lesson_step("client-send"), loopback.args(payload=b"late"))
     assert hint.short == "fails" and "BrokenPipeError" in hint.why
-    failed = lesson.run("client-send", payload=b"late")
+    failed = loopback.run("client-send", payload=b"late")
     assert isinstance(failed, StepFailed) and failed.error.errno == errno.EPIPE
 
 
-def test_close_with_unread_data_says_it_sent_rst(lesson):
-    lesson.connected()
-    lesson.run("client-send", payload=b"never read")
-    conn = lesson.session.current(Target.CONNECTION)
+def test_close_with_unread_data_says_it_sent_rst(loopback):
+    loopback.connected()
+    loopback.run("client-send", payload=b"never read")
+    conn = loopback.session.current(Target.CONNECTION)
     wait_for(lambda: read_kernel(conn.sock).recv_queue, what="the bytes to arrive")
-    closed = lesson.run("server-close-conn")
+    closed = loopback.run("server-close-conn")
     assert "10 bytes were left unread, so the kernel sent RST instead of FIN" in closed.result
-    failed = lesson.run("client-recv")
+    failed = loopback.run("client-recv")
     assert isinstance(failed, StepFailed) and failed.error.errno == errno.ECONNRESET  # as the sentence said
 
 
-def test_close_after_a_plain_exchange_claims_no_rst(lesson):
-    lesson.connected()
-    closed = lesson.run("client-close")
+def test_close_after_a_plain_exchange_claims_no_rst(loopback):
+    loopback.connected()
+    closed = loopback.run("client-close")
     assert "RST" not in closed.result
 
 
-def test_listen_again_after_a_shutdown_says_when_the_ephemeral_port_changed(lesson):
-    lesson.run("server-socket")
-    lesson.session.current(Target.LISTENER).sock.bind(("127.0.0.1", 0))  # a port Linux picks, as listen() would
-    lesson.run("server-listen")
-    listener = lesson.session.current(Target.LISTENER)
+def test_listen_again_after_a_shutdown_says_when_the_ephemeral_port_changed(loopback):
+    loopback.run("server-socket")
+    loopback.session.current(Target.LISTENER).sock.bind(("127.0.0.1", 0))  # a port Linux picks, as listen() would
+    loopback.run("server-listen")
+    listener = loopback.session.current(Target.LISTENER)
     first = listener.sock.getsockname()[1]
-    lesson.start("server-accept")
-    lesson.blocked("server-accept")
-    lesson.run("server-cancel")
-    lesson.finished("server-accept")
-    again = lesson.run("server-listen")
+    loopback.start("server-accept")
+    loopback.blocked("server-accept")
+    loopback.run("server-cancel")
+    loopback.finished("server-accept")
+    again = loopback.run("server-listen")
     now = listener.sock.getsockname()[1]
     if now == first:  # Linux may, rarely, pick the same port again: then there is nothing to say of it
         assert again.result.startswith("listening on")

@@ -95,26 +95,26 @@ def pcap_records(path: Path) -> list[tuple[int, int]]:
 
 
 @pytest.fixture
-def wire(lesson):
+def wire(loopback):
     heard = Heard()
-    made = Wire(lesson.session, heard)
+    made = Wire(loopback.session, heard)
     assert made.start() is None
     yield made, heard
     made.stop()
 
 
-def cycle(lesson, heard: Heard) -> None:
+def cycle(loopback, heard: Heard) -> None:
     """Connect, send 42 bytes, read them, then the client closes first and the server after."""
     for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
-        lesson.run(step_id)
+        loopback.run(step_id)
     wait_for(lambda: heard.flags()[-1:] == ["ACK"], what="the handshake's last ACK")
-    lesson.run("server-accept")
-    lesson.run("client-send", payload=MESSAGE)
+    loopback.run("server-accept")
+    loopback.run("client-send", payload=MESSAGE)
     wait_for(lambda: heard.flags()[-2:] == ["PSH-ACK", "ACK"], what="the data and its ACK")
-    lesson.run("server-recv")
-    lesson.run("client-close")
+    loopback.run("server-recv")
+    loopback.run("client-close")
     wait_for(lambda: heard.flags()[-2:] == ["FIN-ACK", "ACK"], what="the FIN's delayed ACK")
-    lesson.run("server-close-conn")
+    loopback.run("server-close-conn")
     wait_for(lambda: len(heard.segments) == 9, what="the last ACK")
 
 
@@ -131,11 +131,11 @@ def tcpdump(path) -> list[str]:
 
 
 @root_only
-def test_one_cycle_is_the_textbook_sequence(lesson, wire):
+def test_one_cycle_is_the_textbook_sequence(loopback, wire):
     _, heard = wire
-    cycle(lesson, heard)
+    cycle(loopback, heard)
     segments = heard.segments
-    port = lesson.endpoint.port
+    port = loopback.endpoint.port
     seen = [("c>s" if s.dst[1] == port else "s>c", s.flags, s.seq, s.ack, s.length) for s in segments]
     assert seen == [
         ("c>s", "SYN", 0, 0, 0),
@@ -149,17 +149,17 @@ def test_one_cycle_is_the_textbook_sequence(lesson, wire):
         ("c>s", "ACK", 44, 2, 0),
     ]
     assert segments[3].preview == MESSAGE
-    assert owner_of(lesson.session.sockets, segments[0].src, segments[0].dst) == "c"
-    assert owner_of(lesson.session.sockets, segments[1].src, segments[1].dst) == "conn"
+    assert owner_of(loopback.session.sockets, segments[0].src, segments[0].dst) == "c"
+    assert owner_of(loopback.session.sockets, segments[1].src, segments[1].dst) == "conn"
 
 
 @root_only
-def test_ipv6_segments_are_parsed(lesson6):
+def test_ipv6_segments_are_parsed(loopback6):
     heard = Heard()
-    made = Wire(lesson6.session, heard)
+    made = Wire(loopback6.session, heard)
     assert made.start() is None
     try:
-        lesson6.connected()
+        loopback6.connected()
         wait_for(lambda: len(heard.segments) >= 3, what="the handshake")
     finally:
         made.stop()
@@ -170,15 +170,15 @@ def test_ipv6_segments_are_parsed(lesson6):
 @root_only
 @needs_tshark
 @needs_tcpdump
-def test_the_pcapng_carries_each_call_as_a_comment_on_its_segment(lesson, wire, tmp_path):
+def test_the_pcapng_carries_each_call_as_a_comment_on_its_segment(loopback, wire, tmp_path):
     made, heard = wire
-    cycle(lesson, heard)
+    cycle(loopback, heard)
     path = tmp_path / "cycle.pcapng"
     assert "saved 9 frames" in made.export(path)
     frames = tshark(path, "tcp.flags.str", "frame.comment")
     assert len(frames) == 9
     syn_comments = frames[0][1]
-    assert f"client: c.connect(('127.0.0.1', {lesson.endpoint.port}))" in syn_comments
+    assert f"client: c.connect(('127.0.0.1', {loopback.endpoint.port}))" in syn_comments
     assert "server: s.listen()" in syn_comments  # listen() sent nothing: its note waits for the next frame
     assert "client: c.sendall(b'Hello, Wireshark." in frames[3][1]  # the PSH-ACK
     assert "client: c.close()" in frames[5][1]  # the FIN
@@ -186,15 +186,15 @@ def test_the_pcapng_carries_each_call_as_a_comment_on_its_segment(lesson, wire, 
     assert flags == ["S", "S.", ".", "P.", ".", "F.", ".", "F.", "."]
     assert shutil.which("capinfos"), "capinfos comes with tshark (wireshark-common)"
     info = subprocess.run(["capinfos", str(path)], capture_output=True, text=True, check=True).stdout
-    client = lesson.session.sockets[1]
-    assert f"c = 127.0.0.1:{client.ends[0][1]} -> 127.0.0.1:{lesson.endpoint.port} (client)" in info
+    client = loopback.session.sockets[1]
+    assert f"c = 127.0.0.1:{client.ends[0][1]} -> 127.0.0.1:{loopback.endpoint.port} (client)" in info
 
 
 @root_only
 @needs_tcpdump
-def test_a_plain_pcap_is_there_for_tools_without_pcapng(lesson, wire, tmp_path):
+def test_a_plain_pcap_is_there_for_tools_without_pcapng(loopback, wire, tmp_path):
     made, heard = wire
-    cycle(lesson, heard)
+    cycle(loopback, heard)
     path = tmp_path / "cycle.pcap"
     assert "as pcap:" in made.export(path, plain=True)
     assert path.read_bytes()[:4] == b"\xd4\xc3\xb2\xa1"  # libpcap's magic, little-endian
@@ -204,17 +204,17 @@ def test_a_plain_pcap_is_there_for_tools_without_pcapng(lesson, wire, tmp_path):
 
 @root_only
 @needs_tcpdump
-def test_a_bulk_transfer_is_counted_to_the_byte(lesson, wire, tmp_path):
+def test_a_bulk_transfer_is_counted_to_the_byte(loopback, wire, tmp_path):
     """The lines add up to what the sender sent, and tcpdump reads the same from the exported file."""
     made, heard = wire
     size = 64 * 2**20
-    lesson.connected()
-    sender = lesson.start("client-send", bulk=size)
-    lesson.run("server-recv-all", expect=size)
+    loopback.connected()
+    sender = loopback.start("client-send", bulk=size)
+    loopback.run("server-recv-all", expect=size)
     sender.join()
-    client = lesson.session.sockets[1]
+    client = loopback.session.sockets[1]
     assert client.bytes_sent == size  # the sender's own count
-    port = lesson.endpoint.port
+    port = loopback.endpoint.port
     wait_for(lambda: heard.told_bytes(port)[0] >= size, what="every byte told")
     assert made.capture.dropped == 0, f"the kernel dropped {made.capture.dropped} frames"
     told, resent = heard.told_bytes(port)
@@ -287,18 +287,18 @@ def test_a_resent_segment_is_not_counted_twice_and_a_late_one_is_not_resent():
 
 @root_only
 @needs_tshark
-def test_a_capture_started_mid_connection_numbers_as_wireshark_does(lesson, tmp_path):
-    lesson.connected()
-    lesson.run("client-send", payload=b"before the capture")
-    lesson.run("server-recv")
+def test_a_capture_started_mid_connection_numbers_as_wireshark_does(loopback, tmp_path):
+    loopback.connected()
+    loopback.run("client-send", payload=b"before the capture")
+    loopback.run("server-recv")
     heard = Heard()
-    made = Wire(lesson.session, heard)
+    made = Wire(loopback.session, heard)
     assert made.start() is None
     try:
-        lesson.run("client-send", payload=MESSAGE)
+        loopback.run("client-send", payload=MESSAGE)
         wait_for(lambda: len(heard.segments) >= 2, what="the data and its ACK")
-        lesson.run("server-recv")
-        lesson.run("server-send", payload=b"echo")
+        loopback.run("server-recv")
+        loopback.run("server-send", payload=b"echo")
         wait_for(lambda: len(heard.segments) >= 4, what="the echo and its ACK")
         path = tmp_path / "mid.pcapng"
         made.export(path)
@@ -310,7 +310,7 @@ def test_a_capture_started_mid_connection_numbers_as_wireshark_does(lesson, tmp_
 
 
 @root_only
-def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wire, tmp_path):
+def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(loopback, wire, tmp_path):
     """A transfer on another port never reaches the capture; the session's frames arrive cut, with their length."""
     made, heard = wire
     with socket.socket() as other:
@@ -322,11 +322,11 @@ def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wi
         conn.recv(1)
         client.close()
         conn.close()
-    lesson.connected()
-    sender = lesson.start("client-send", bulk=1_000_000)
-    lesson.run("server-recv-all", expect=1_000_000)
+    loopback.connected()
+    sender = loopback.start("client-send", bulk=1_000_000)
+    loopback.run("server-recv-all", expect=1_000_000)
     sender.join()
-    port = lesson.endpoint.port
+    port = loopback.endpoint.port
     wait_for(lambda: heard.told_bytes(port)[0] >= 1_000_000, what="the session's megabyte")
     path = tmp_path / "megabyte.pcap"
     made.export(path, plain=True)
@@ -340,12 +340,12 @@ def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(lesson, wi
 
 
 @root_only
-def test_past_the_filters_ports_the_reader_picks_the_sessions(lesson):
+def test_past_the_filters_ports_the_reader_picks_the_sessions(loopback):
     """With more ports than the kernel filter takes, it keeps every TCP frame and the reader keeps the session's."""
     unused = frozenset(range(20000, 20000 + MAX_FILTER_PORTS + 1))
     heard = Heard()
-    capture = WireCapture(lambda: unused | lesson.session.ports(), heard, lesson.session.now)
-    lesson.session.subscribe(lambda event: capture.refresh_ports() if isinstance(event, StepCalled) else None)
+    capture = WireCapture(lambda: unused | loopback.session.ports(), heard, loopback.session.now)
+    loopback.session.subscribe(lambda event: capture.refresh_ports() if isinstance(event, StepCalled) else None)
     assert capture.start() is None
     assert capture.every_tcp_frame
     try:
@@ -354,11 +354,11 @@ def test_past_the_filters_ports_the_reader_picks_the_sessions(lesson):
             other.listen()
             with socket.create_connection(other.getsockname()) as client:
                 client.sendall(b"not the session's")
-        lesson.connected()
+        loopback.connected()
         wait_for(lambda: heard.flags()[:3] == ["SYN", "SYN-ACK", "ACK"], what="the session's handshake")
     finally:
         capture.stop()
-    port = lesson.endpoint.port
+    port = loopback.endpoint.port
     assert all(port in (s.src[1], s.dst[1]) for s in heard.segments)
 
 
@@ -368,21 +368,21 @@ def test_the_filter_program_fits_the_kernels_limit():
 
 
 @root_only
-def test_frames_the_ring_had_no_room_for_are_counted(lesson):
+def test_frames_the_ring_had_no_room_for_are_counted(loopback):
     """The reader stops (SIGSTOP) while a small ring fills: the kernel counts the drops and the capture says them."""
     heard = Heard()
-    capture = WireCapture(lesson.session.ports, heard, lesson.session.now, block_size=4096, blocks=2)
-    lesson.connected()
+    capture = WireCapture(loopback.session.ports, heard, loopback.session.now, block_size=4096, blocks=2)
+    loopback.connected()
     assert capture.start() is None
     reader = capture.pid
     assert reader is not None
     try:
-        lesson.run("client-send", payload=b"x")
+        loopback.run("client-send", payload=b"x")
         wait_for(lambda: heard.segments, what="the reader at work")
         os.kill(reader, signal.SIGSTOP)
         size = 16 * 2**20  # hundreds of frames against a ring of about 30
-        sender = lesson.start("client-send", bulk=size)
-        lesson.run("server-recv-all", expect=size)
+        sender = loopback.start("client-send", bulk=size)
+        loopback.run("server-recv-all", expect=size)
         sender.join()
         os.kill(reader, signal.SIGCONT)
         wait_for(lambda: capture.dropped > 0, what="drops counted")
@@ -394,9 +394,9 @@ def test_frames_the_ring_had_no_room_for_are_counted(lesson):
 
 
 @root_only
-def test_a_stuck_reader_is_ended_by_stop(lesson):
+def test_a_stuck_reader_is_ended_by_stop(loopback):
     """Quitting never waits on the reader: one that does not answer (stopped here) is killed, and nothing is left."""
-    capture = WireCapture(lesson.session.ports, Heard(), lesson.session.now)
+    capture = WireCapture(loopback.session.ports, Heard(), loopback.session.now)
     assert capture.start() is None
     reader = capture.pid
     assert reader is not None
@@ -407,10 +407,10 @@ def test_a_stuck_reader_is_ended_by_stop(lesson):
 
 
 @root_only
-def test_a_reader_that_ends_on_its_own_is_said(lesson):
+def test_a_reader_that_ends_on_its_own_is_said(loopback):
     """Killed from outside, the reader is gone: the view says that nothing more is captured, never stays silent."""
     heard = Heard()
-    capture = WireCapture(lesson.session.ports, heard, lesson.session.now)
+    capture = WireCapture(loopback.session.ports, heard, loopback.session.now)
     assert capture.start() is None
     reader = capture.pid
     assert reader is not None

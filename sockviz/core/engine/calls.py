@@ -7,21 +7,24 @@ wraps them, and hands them a `CallSite` for the few things that need it.
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.kernel.readiness import why_readable
 from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.model.addresses import is_wildcard
 from sockviz.core.model.bulk import PIECE, BulkCheck, chunk_at, send_piece
 from sockviz.core.model.events import Call
 from sockviz.core.model.payload import show_bytes
 from sockviz.core.model.step_args import StepArgs
-from sockviz.core.model.steps import Action, Side, Target
+from sockviz.core.model.steps import Action, Side, Step, Target
 
 
 @dataclass
@@ -36,6 +39,20 @@ class Outcome:
     """
     sender: tuple | None = None
     """For a datagram received: who sent it, so that the session can tell which of its sockets woke the call."""
+    readable: list[TrackedSocket] = field(default_factory=list)
+    """For select(): the sockets it returned as readable."""
+    writable: list[TrackedSocket] = field(default_factory=list)
+    ready_words: str | None = None
+    """For select(): what made the first readable socket ready, as the log's "woken by" says it."""
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A call that ran to its end, for a caller that goes on from its result: its outcome, or what it raised."""
+
+    call: Call
+    outcome: Outcome | None
+    error: BaseException | None
 
 
 class CallSite(Protocol):
@@ -49,7 +66,18 @@ class CallSite(Protocol):
 
     def peer_of(self, tracked: TrackedSocket) -> TrackedSocket | None: ...
 
-    def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> None: ...
+    def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> list[threading.Thread]: ...
+
+    def run(self, chosen: Step, args: StepArgs, *, target: TrackedSocket | None = None) -> Ran | None: ...
+
+    def spawn(self, work: Callable[[], object], name: str) -> threading.Thread | None: ...
+
+    def serving(
+        self, call: Call, status: Callable[[], str] | None, on_cancel: Callable[[str], None] | None
+    ) -> None: ...
+
+    @property
+    def ending(self) -> bool: ...
 
     def sent_here(self, tracked: TrackedSocket) -> dict[str, int]:
         """UDP: each of the session's sockets that sent datagrams to this socket's address, and how many."""
@@ -63,6 +91,8 @@ class Context:
     args: StepArgs
     site: CallSite
     cancelled: Callable[[], bool]
+    watching: tuple[TrackedSocket, ...] = ()
+    """For select(): the sockets it watches, the call's own first."""
 
     @property
     def sock(self) -> socket.socket:
@@ -362,9 +392,33 @@ def _burst(ctx: Context) -> Outcome:
     for _ in range(ctx.args.count):
         sock = socket.socket(ctx.args.family, socket.SOCK_STREAM)
         clients.append(ctx.site.adopt(sock, Role.CLIENT, select=Target.CLIENT))
-    ctx.site.start_burst(ctx.call, clients, ctx.args)
+    threads = ctx.site.start_burst(ctx.call, clients, ctx.args)
     names = f"{clients[0].name} to {clients[-1].name}" if len(clients) > 1 else clients[0].name
-    return Outcome(f"{len(clients)} clients ({names}) are connecting, each in its own thread")
+    if ctx.args.payload is None:
+        return Outcome(f"{len(clients)} clients ({names}) are connecting, each in its own thread")
+    for thread in threads:  # a burst that does work returns when its clients are done: served, or given up
+        thread.join()
+    return Outcome(f"{len(clients)} clients ({names}) each sent {show_bytes(ctx.args.payload)} from its own thread "
+                   "and are done (the burst's summary says how many got their echo back)")  # fmt: skip
+
+
+def _select(ctx: Context) -> Outcome:
+    watched = ctx.watching or ((ctx.tracked,) if ctx.tracked else ())
+    by_sock = {id(t.sock): t for t in watched}
+    readable, writable, _ = select.select([t.sock for t in watched], [], [], ctx.args.timeout)
+    ready = [by_sock[id(sock)] for sock in readable]
+    if ctx.cancelled():
+        name = ctx.tracked.name if ctx.tracked else "s"
+        return Outcome(f"cut short: {name} was shut down here, which makes select() return it", cut_short=True,
+                       readable=ready)  # fmt: skip
+    if not ready:
+        return Outcome(f"([], [], []): no socket became ready within the timeout of {ctx.args.timeout:g} s")
+    whys = [why_readable(t.sock) for t in ready]
+    reasons = "; ".join(f"{t.name}: {why}" for t, why in zip(ready, whys, strict=True))
+    names = ", ".join(t.name for t in ready)
+    return Outcome(f"readable [{names}] ({reasons}): reading from any of them now does not wait",
+                   readable=ready, writable=[by_sock[id(sock)] for sock in writable],
+                   ready_words=f"{ready[0].name} becoming readable ({whys[0]})")  # fmt: skip
 
 
 CALLS: dict[Action, Callable[[Context], Outcome]] = {
@@ -381,4 +435,5 @@ CALLS: dict[Action, Callable[[Context], Outcome]] = {
     Action.CANCEL: _cancel,
     Action.CLOSE: _close,
     Action.BURST: _burst,
+    Action.SELECT: _select,
 }

@@ -9,15 +9,18 @@ by time, because the session's clock may stand still (a test's manual clock) whi
 from __future__ import annotations
 
 import itertools
+import select
 import socket
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sockviz.core.engine.tracked import TrackedSocket
 from sockviz.core.engine.waker import Overlap
+from sockviz.core.kernel.readiness import poll_now
 from sockviz.core.kernel.waiting import connecting, is_waiting
 from sockviz.core.model.events import Call
-from sockviz.core.model.steps import Action, Side
+from sockviz.core.model.steps import SERVE_ACTIONS, Action, Side
 
 RECENT_CALLS = 256
 """Ended calls kept to find what woke a blocked one (running calls are all kept)."""
@@ -49,6 +52,14 @@ class Running:
     """For connect(): an earlier look found it in SYN_SENT already."""
     done_bytes: int = 0
     total_bytes: int | None = None
+    selecting: tuple[TrackedSocket, ...] = ()
+    """For select(): the sockets it watches, the call's own first."""
+    ready: tuple[TrackedSocket, ...] = ()
+    """For select(), once it returned: the sockets it returned as readable."""
+    ready_words: str | None = None
+    """For select(), once it returned: what made the first of them ready, in words."""
+    on_cancel: Callable[[str], None] | None = None
+    """For a serve mode: what wakes the calls it made on its connections, when this session wakes it."""
 
     def waiting(self) -> bool:
         """Whether the kernel says the call waits now (rather than being merely slow)."""
@@ -56,6 +67,8 @@ class Running:
         if tracked is None:
             return False
         action = self.call.step.action
+        if action is Action.SELECT:
+            return not poll_now((t.sock for t in self.selecting), select.POLLIN)
         if action is Action.CLOSE:
             return tracked.closed  # the fd is gone, so close() is in the kernel, lingering
         listener = self.listener.sock if self.listener is not None else None
@@ -116,7 +129,11 @@ class CallBook:
         return list({id(r.tracked): r.tracked for r in self._running.values() if r.tracked}.values())
 
     def newest_busy(self, side: Side) -> TrackedSocket | None:
-        """The newest socket of `side` with a call running: what cancel acts on."""
+        """The newest socket of `side` with a call running: what cancel acts on. A running serve mode comes
+        first: cancel stops it (and every call it made) rather than one wait of one of its clients."""
+        serving = [r.tracked for r in self._running.values() if r.tracked and r.call.step.action in SERVE_ACTIONS]
+        if serving and side is Side.SERVER:
+            return serving[-1]
         busy = [r.tracked for r in self._running.values() if r.tracked and r.call.step.side is side]
         return busy[-1] if busy else None
 

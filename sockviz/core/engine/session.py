@@ -22,17 +22,18 @@ import threading
 import time
 from collections.abc import Callable
 
-from sockviz.core.engine.calls import CALLS, Context, Outcome
+from sockviz.core.engine.calls import CALLS, Context, Outcome, Ran
 from sockviz.core.engine.datagrams import DATAGRAM_CALLS
 from sockviz.core.engine.in_progress import CallBook, Running
 from sockviz.core.engine.refusals import refusal
+from sockviz.core.engine.serving import SERVE_CALLS
 from sockviz.core.engine.stream import EventStream, Listener
 from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.engine.waker import OUTSIDE, find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.listening import lingers, listens_at, listens_everywhere
-from sockviz.core.kernel.predict import predict
+from sockviz.core.kernel.predict import predict, predict_select
 from sockviz.core.model.addresses import is_wildcard, on_this_machine, same_ends, same_host
 from sockviz.core.model.bulk import PIECE, send_piece
 from sockviz.core.model.code_lines import code_line, method_of
@@ -50,7 +51,7 @@ from sockviz.core.model.events import (
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import explain
 from sockviz.core.model.step_args import StepArgs
-from sockviz.core.model.steps import Action, Side, Step, Target, step
+from sockviz.core.model.steps import SERVE_ACTIONS, Action, Side, Step, Target, step
 from sockviz.core.model.transport import Transport
 
 __all__ = ["Session", "StepArgs"]
@@ -85,6 +86,10 @@ class Session:
         self._kernel_table = KernelTable()
         self._ports: set[int] = set()
         self._closed = False
+        self._ending = threading.Event()
+        """Set with `_closed`: a burst's client that holds its connection stops holding at once."""
+        self._serving: dict[int, Callable[[], str]] = {}
+        """Each running serve mode's call id, and how it tells what it is doing now (for the table)."""
 
     # ----- reading ---------------------------------------------------------
 
@@ -154,6 +159,10 @@ class Session:
         return None if tracked is None else self._predict_for(chosen, tracked, args or StepArgs())
 
     def _predict_for(self, chosen: Step, tracked: TrackedSocket, args: StepArgs) -> Prediction | None:
+        if chosen.action is Action.SELECT:
+            with self._lock:
+                watched = self._watched_by_select(tracked)
+            return predict_select([(t.name, t.sock) for t in watched], timeout=args.timeout)
         listeners = []
         if chosen.action is Action.CONNECT:
             with self._lock:
@@ -207,29 +216,40 @@ class Session:
 
         Never raises for anything the socket does: errors become StepFailed events.
         """
-        args = args or StepArgs()
+        ran = self.run(chosen, args or StepArgs(), target=target)
+        return None if ran is None else ran.call
+
+    def run(self, chosen: Step, args: StepArgs, *, target: TrackedSocket | None = None) -> Ran | None:
+        """`perform`, for a caller that goes on from what the call gave back: a serve mode echoes what its
+        recv() returned, a burst's client reads until its echo is whole. None if the step was refused."""
         running = self._begin(chosen, args, target)
         if running is None:
             return None
         call = running.call
         started = self._clock()
-        context = Context(call, running.tracked, args, self, lambda: running.cancelled_by is not None)
+        context = Context(call, running.tracked, args, self, lambda: running.cancelled_by is not None,
+                          running.selecting)  # fmt: skip
         calls = DATAGRAM_CALLS if call.datagram and chosen.action in DATAGRAM_CALLS else CALLS
         try:
-            outcome: Outcome = calls[chosen.action](context)
+            outcome: Outcome = (calls.get(chosen.action) or SERVE_CALLS[chosen.action])(context)
         except Exception as error:  # noqa: BLE001 - every error is part of the lesson
             waited = self._clock() - started
             on_listener = running.tracked is not None and running.tracked.role is Role.SERVER and not call.datagram
             shut_writing = running.tracked is not None and running.tracked.shut_writing
             report = explain(error, chosen.action, on_listener=on_listener, shut_writing=shut_writing)
             self._finish(running, StepFailed, waited, error=report)
-        else:
-            waited = self._clock() - started
-            if outcome.added is not None and chosen.action is not Action.BURST:
-                self._events.emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=chosen.side)
-            self._finish(running, StepReturned, waited, cut_short=outcome.cut_short, added=outcome.added,
-                         sender=outcome.sender, result=outcome.result, data=outcome.data)  # fmt: skip
-        return call
+            return Ran(call, None, error)
+        waited = self._clock() - started
+        if outcome.added is not None and chosen.action is not Action.BURST:
+            self._events.emit(SocketAdded, socket_id=outcome.added.id, name=outcome.added.name, side=chosen.side)
+        readiness = {}
+        if chosen.action is Action.SELECT:
+            running.ready, running.ready_words = tuple(outcome.readable), outcome.ready_words
+            readiness = {"readable": tuple(t.name for t in outcome.readable),
+                         "writable": tuple(t.name for t in outcome.writable)}  # fmt: skip
+        self._finish(running, StepReturned, waited, cut_short=outcome.cut_short, added=outcome.added,
+                     sender=outcome.sender, result=outcome.result, data=outcome.data, **readiness)  # fmt: skip
+        return Ran(call, outcome, None)
 
     def refusal(self, chosen: Step, args: StepArgs | None = None) -> str | None:
         """Why `perform` would refuse the step now (no socket to act on, say), or None if it would run it.
@@ -241,7 +261,7 @@ class Session:
                 return "the session has ended"
             args = args or StepArgs()
             tracked = self._default_target(chosen, args.transport)
-            return refusal(chosen, args, tracked)
+            return refusal(chosen, args, tracked) or self._serving_already(chosen)
 
     def _default_target(self, chosen: Step, transport: Transport = Transport.TCP) -> TrackedSocket | None:
         """The socket a step acts on when none is chosen: on UDP a burst sends from the client's socket."""
@@ -257,7 +277,7 @@ class Session:
                 return None
             makes_new = chosen.target_on(args.transport) is Target.NEW
             tracked = None if makes_new else (target or self._default_target(chosen, args.transport))
-            reason = refusal(chosen, args, tracked)
+            reason = refusal(chosen, args, tracked) or self._serving_already(chosen)
             if reason:
                 self._events.emit(StepRefused, step=chosen, reason=reason)
                 return None
@@ -269,15 +289,18 @@ class Session:
                 name = "clients"  # each client gets its own name as it is made
             else:
                 name = self._next_name(Role.CLIENT if chosen.side is Side.CLIENT else Role.SERVER)
+            selecting = self._watched_by_select(tracked) if chosen.action is Action.SELECT and tracked else ()
             prediction = None if tracked is None else self._predict_for(chosen, tracked, args)
             datagram = tracked.datagram if tracked is not None else args.transport is Transport.UDP
             connected = datagram and tracked is not None and tracked.current_ends() is not None
-            code = self._code(chosen, args, tracked, name, datagram=datagram, connected=connected)
+            watching = tuple(t.name for t in selecting)
+            code = self._code(chosen, args, tracked, name, datagram=datagram, connected=connected, watching=watching)
             method = method_of(chosen, datagram=datagram, connected=connected)
             call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of,
-                        datagram=datagram, method=method)  # fmt: skip
+                        datagram=datagram, method=method, serve_of=args.serve_of, thread=args.thread)  # fmt: skip
             total = args.bulk if chosen.action is Action.SEND else args.expect
             running = self._calls.begin(call, tracked, total)
+            running.selecting = selecting
             if chosen.action is Action.CONNECT and args.endpoint is not None:
                 running.address = args.endpoint.address
                 running.listener = self._listener_at(args.endpoint.address)
@@ -293,6 +316,23 @@ class Session:
                 running.watch_token = self._watch.start(lambda: self._look_at(running))
             return running
 
+    def _serving_already(self, chosen: Step) -> str | None:
+        """Two serve modes at once would take each other's clients: the second is refused, with the way out."""
+        if chosen.action not in SERVE_ACTIONS:
+            return None
+        running = next((c for c in self._calls.calls() if c.step.action in SERVE_ACTIONS), None)
+        if running is None:
+            return None
+        cancel = step("server-cancel")
+        return (f"{running.label} is serving on {running.socket_name} already: {cancel.label} ({cancel.key}) "
+                "stops it first")  # fmt: skip
+
+    def _watched_by_select(self, tracked: TrackedSocket) -> tuple[TrackedSocket, ...]:
+        """What a select() on `tracked` watches: that socket (closed or not: then select() fails for real) and
+        every open connection of the server, oldest first."""
+        conns = [t for t in self._sockets if t.role is Role.CONNECTION and not t.closed and t is not tracked]
+        return (tracked, *conns)
+
     def _listener_at(self, address: tuple) -> TrackedSocket | None:
         """This session's socket listening where `address` points, if any."""
         return next((tracked for tracked in self._servers if listens_at(tracked.sock, address)), None)
@@ -303,7 +343,15 @@ class Session:
         return _NAME_BASES[role] + ("" if count == 1 else str(count))
 
     def _code(
-        self, chosen: Step, args: StepArgs, tracked: TrackedSocket | None, name: str, *, datagram: bool, connected: bool
+        self,
+        chosen: Step,
+        args: StepArgs,
+        tracked: TrackedSocket | None,
+        name: str,
+        *,
+        datagram: bool,
+        connected: bool,
+        watching: tuple[str, ...] = (),
     ) -> str:
         """The call's Python line; the session gives it the names it owns and the socket's send piece."""
         new = name
@@ -315,7 +363,7 @@ class Session:
             piece = send_piece(tracked.sock)
         in_flight = tracked is not None and bool(tracked.in_flight)
         return code_line(chosen, args, name, new=new, piece=piece, in_flight=in_flight, datagram=datagram,
-                         connected=connected)  # fmt: skip
+                         connected=connected, watching=watching)  # fmt: skip
 
     def _payload_size(self, tracked: TrackedSocket, args: StepArgs) -> int | None:
         if args.bulk is not None:
@@ -364,6 +412,8 @@ class Session:
                 timed_out = kind is StepFailed and getattr(error, "exception", None) == "TimeoutError"
                 wake = find_waker(running.call, self._calls.overlapping(running), partner, timed_out=timed_out)
                 woken_by, waker = wake.words, wake.call
+                if woken_by is None and not timed_out and running.ready_words:
+                    woken_by = running.ready_words  # select(): what made a socket ready is what ended its wait
             self._events.emit(
                 kind,
                 call=running.call,
@@ -386,6 +436,8 @@ class Session:
         """The session's socket at the other end of a blocked call, by name; OUTSIDE if that end is not
         the session's; None if sockviz cannot tell. A datagram's other end is its sender."""
         action, tracked = running.call.step.action, running.tracked
+        if action is Action.SELECT:
+            return self._select_partner(running)
         if running.call.datagram:
             if sender is None:
                 return None
@@ -402,6 +454,16 @@ class Session:
             return None  # not connected: no other end to ask about
         peer = self.peer_of(end)
         return OUTSIDE if peer is None else peer.name
+
+    def _select_partner(self, running: Running) -> str | object | None:
+        """For a select() that waited: the peer of the first connection it returned, whose send or close is
+        what made it readable (OUTSIDE if that peer is not the session's); None when only the listener was
+        ready, since which client is queued is not known before accept()."""
+        for ready in running.ready:
+            if ready.role is Role.CONNECTION:
+                peer = self.peer_of(ready)
+                return peer.name if peer is not None else OUTSIDE
+        return None
 
     # ----- what calls ask of the session (the CallSite) ---------------------
 
@@ -436,6 +498,9 @@ class Session:
             others = self._calls.on(tracked, except_call)
             for other in others:
                 other.cancelled_by = why
+        for other in others:
+            if other.on_cancel is not None:  # a serve mode wakes the calls it made on its connections too
+                other.on_cancel(why)
         if others:
             # A listener or a connecting socket answers ENOTCONN, yet the shutdown still wakes the call.
             with contextlib.suppress(OSError):
@@ -450,6 +515,41 @@ class Session:
             running = self._calls.get(call.id)
             if running is not None:
                 running.done_bytes += sent + received
+
+    @property
+    def ending(self) -> bool:
+        """Whether the session has begun to close: a serve mode or a burst's client stops making calls."""
+        return self._closed
+
+    def spawn(self, work: Callable[[], object], name: str) -> threading.Thread | None:
+        """Start a thread that makes calls of the session (a serve mode's thread per connection); close()
+        waits for it. None once the session is ending."""
+        thread = threading.Thread(target=work, name=name, daemon=True)
+        with self._lock:
+            if self._closed:
+                return None
+            self._threads.append(thread)
+        thread.start()
+        return thread
+
+    def serving(self, call: Call, status: Callable[[], str] | None, on_cancel: Callable[[str], None] | None) -> None:
+        """A serve mode's call says how it tells its state (None: it has ended) and what wakes its calls."""
+        with self._lock:
+            if status is None:
+                self._serving.pop(call.id, None)
+            else:
+                self._serving[call.id] = status
+            running = self._calls.get(call.id)
+            if running is not None:
+                running.on_cancel = on_cancel
+        if on_cancel is not None and running is not None and running.cancelled_by is not None:
+            on_cancel(running.cancelled_by)  # cancelled before it could say how
+
+    def serve_status(self) -> dict[int, str]:
+        """Each running serve mode's call id and what it is doing: `3 threads serve, 5 clients served`."""
+        with self._lock:
+            tellers = dict(self._serving)
+        return {call_id: tell() for call_id, tell in tellers.items()}
 
     def peer_of(self, tracked: TrackedSocket) -> TrackedSocket | None:
         """The session's socket at the other end of this connection, if the session has it."""
@@ -494,26 +594,47 @@ class Session:
                 found[sender.name] = count
         return found
 
-    def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> None:
-        """Connect each client of a burst in its own thread, so each may wait in SYN_SENT on its own."""
+    def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> list[threading.Thread]:
+        """Connect each client of a burst in its own thread, so each may wait in SYN_SENT on its own; the threads."""
         connect = step("client-connect")
         with self._lock:
             for tracked in clients:
                 self._events.emit(SocketAdded, socket_id=tracked.id, name=tracked.name, side=Side.CLIENT)
-            self._events.emit(BurstStarted, call=call, count=len(clients))
+            echo = None if args.payload is None else len(args.payload)
+            self._events.emit(BurstStarted, call=call, count=len(clients), echo=echo)
+        threads = []
         for tracked in clients:
             if self._closed:
                 break  # the session ended while the burst began: its clients are already closed
             thread = threading.Thread(
-                target=self.perform,
-                args=(connect, dataclasses.replace(args, burst_of=call.id)),
-                kwargs={"target": tracked},
+                target=self._burst_client,
+                args=(connect, dataclasses.replace(args, burst_of=call.id), tracked),
                 name=f"sockviz-burst-{tracked.name}",
                 daemon=True,
             )
             with self._lock:
                 self._threads.append(thread)
             thread.start()
+            threads.append(thread)
+        return threads
+
+    def _burst_client(self, connect: Step, args: StepArgs, tracked: TrackedSocket) -> None:
+        """One client of a burst: connect; for a burst that does work, send the message, read until its echo
+        is whole (or the server closes), and close. Every call is the session's, so the log can time them."""
+        ran = self.run(connect, args, target=tracked)
+        if args.payload is None:
+            return
+        wanted, got = len(args.payload), 0
+        if ran is not None and ran.error is None:
+            sent = self.run(step("client-send"), args, target=tracked)
+            while sent is not None and sent.error is None and got < wanted and not self._closed:
+                read = self.run(step("client-recv"), args, target=tracked)
+                if read is None or read.outcome is None or not read.outcome.data:
+                    break
+                got += len(read.outcome.data)
+            self._ending.wait(args.hold)  # a client that goes on working keeps its connection a while
+        if not self._closed:
+            self.run(step("client-close"), args, target=tracked)
 
     # ----- the end ---------------------------------------------------------
 
@@ -526,6 +647,7 @@ class Session:
         with self._lock:
             # From here on adopt() closes every new socket itself, so this list is all that needs closing.
             self._closed = True
+            self._ending.set()
             order = sorted(self._sockets, key=lambda t: (t.role is not Role.CLIENT, t.role is Role.SERVER))
         deadline = time.monotonic() + timeout
         for tracked in order:

@@ -26,6 +26,7 @@ _PARTNER_WAKERS: dict[Action, tuple[Action, ...]] = {
     Action.RECV_ALL: (Action.SEND, *_ENDINGS),
     Action.SEND: (Action.RECV, Action.RECV_ALL, *_ENDINGS),
     Action.CONNECT: (Action.ACCEPT, *_ENDINGS),
+    Action.SELECT: (Action.SEND, *_ENDINGS),
 }
 """For a blocked call, what the socket at the other end can do to end its wait."""
 
@@ -35,6 +36,7 @@ _OUTSIDE_WORDS: dict[Action, str] = {
     Action.RECV_ALL: "the peer, a program outside this session",
     Action.SEND: "the peer, a program outside this session",
     Action.CONNECT: "the other end, a program outside this session",
+    Action.SELECT: "the peer of a connection, a program outside this session",
 }
 
 

@@ -11,6 +11,7 @@ import select
 import socket
 from collections.abc import Iterable
 
+from sockviz.core.kernel.readiness import ready_now
 from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.kernel.udp_info import next_datagram
 from sockviz.core.model.addresses import is_wildcard
@@ -186,3 +187,17 @@ def _size(count: int) -> str:
         if count >= scale:
             return f"{count // scale}{unit}"
     return f"{count}B"
+
+
+def predict_select(named: list[tuple[str, socket.socket]], *, timeout: float | None) -> Prediction | None:
+    """Which sockets select() would return now, and why; it waits when none is ready (up to its timeout)."""
+    try:
+        readable, _ = ready_now(named)
+    except (OSError, ValueError):
+        return None  # a socket closed meanwhile: the next refresh asks again
+    if readable:
+        return Prediction(False, f"{len(readable)} ready", "select() returns at once: " + ", ".join(map(str, readable)))
+    if timeout == 0:
+        return Prediction(False, "none", "no socket is ready: with a timeout of 0 select() returns three empty lists")
+    limit = "" if timeout is None else f" (for at most {timeout:g} s, then it returns empty lists)"
+    return Prediction(True, "waits", f"no socket is ready: select() waits until one is{limit}")

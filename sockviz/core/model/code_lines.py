@@ -21,6 +21,7 @@ A step's template (`Step.code` in steps.py) may use these placeholders:
 | `{option}` | the setsockopt() (or settimeout()) line of the chosen option |
 | `{burst}` | the loop that connects many clients, each in its own thread (on UDP: sends many datagrams) |
 | `{recv}` | on UDP: `data, addr = s.recvfrom(1024)`, or `data = c.recv(1024)` once connected |
+| `{select}` | select.select() over the sockets the session watches, with the timeout |
 
 On a UDP socket (`datagram`) the same placeholders write UDP's calls: `{send}` is `sendto()` to the
 last sender's `addr` (server) or to the address (client), or `send()` once connected; `{recv_all}`
@@ -48,6 +49,7 @@ def code_line(
     in_flight: bool,
     datagram: bool = False,
     connected: bool = False,
+    watching: tuple[str, ...] = (),
 ) -> str:
     """The line for `chosen` run on the socket called `name`.
 
@@ -56,6 +58,7 @@ def code_line(
     still running on the socket, so close() is preceded by the shutdown() that wakes them.
     `datagram`: the socket is UDP (for socket(), UDP is the chosen transport); `connected`: a UDP
     socket that connect() gave a peer, so it sends with send() and receives with recv().
+    `watching` names the sockets a select() watches, `name` first.
     """
     address = repr(args.endpoint.address) if args.endpoint else ""
     family = f"socket.{args.family.name}"
@@ -79,12 +82,20 @@ def code_line(
         option=args.option.option.line(name, args.option.value) if args.option else "",
         burst=f"for i in range({args.count}): {name}.sendto(b'datagram %d' % i, {address})"
         if datagram
-        else f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
-        f"threading.Thread(target=c.connect, args=({address},)).start()",
+        else _burst(args, family, address),
+        select=f"readable, writable, _ = select.select([{', '.join(watching or (name,))}], [], [], {args.timeout})",
     )
     if chosen.action is Action.CLOSE and in_flight:
         code = f"{name}.shutdown(socket.SHUT_RDWR); {code}"
     return code
+
+
+def _burst(args: StepArgs, family: str, address: str) -> str:
+    clients = f"for c in [socket.socket({family}, socket.SOCK_STREAM) for _ in range({args.count})]: "
+    if args.payload is None:
+        return clients + f"threading.Thread(target=c.connect, args=({address},)).start()"
+    message = show_bytes(args.payload, PAYLOAD_SHOWN)
+    return clients + f"threading.Thread(target=echo_client, args=(c, {message}, {args.hold:g})).start()"
 
 
 def _send(args: StepArgs, name: str, piece: int) -> str:

@@ -28,7 +28,11 @@ class Call:
     prediction: Prediction | None = None
     """What the kernel said, just before the call, about whether it would block."""
     burst_of: int | None = None
-    """For the connects of a burst: the burst's call id, so a front end can sum them up."""
+    """For the calls of a burst's clients: the burst's call id, so a front end can sum them up."""
+    serve_of: int | None = None
+    """For the calls a serve mode makes: the serve call's id (they are told one by one, not summed up)."""
+    thread: str | None = None
+    """For the calls a serve mode makes: which server thread makes them (`serve`, `thread 2`)."""
     datagram: bool = False
     """The call is on a UDP socket (or, for socket(), makes one)."""
     method: str | None = None
@@ -105,6 +109,10 @@ class StepReturned(StepFinished):
     """What it gave back, in words (for bytes, an escaped preview)."""
     data: bytes | None = None
     """Bytes sent or received, for send and recv."""
+    readable: tuple[str, ...] = ()
+    """For select(): the names of the sockets it returned as readable."""
+    writable: tuple[str, ...] = ()
+    """For select(): the names of the sockets it returned as writable."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +145,8 @@ class BurstStarted(Event):
 
     call: Call
     count: int
+    echo: int | None = None
+    """Bytes each client sends and waits to get back, for a burst that does work; None: connects only."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,6 +25,11 @@ def _byte_count(text: str) -> int:
     return int(text)
 
 
+def parse_timeout(text: str) -> float | None:
+    """A timeout in seconds, or None (typed `None`) to wait for ever; raises InputError with a reason."""
+    return _timeout(text)
+
+
 def _timeout(text: str) -> float | None:
     text = text.strip()
     if text.lower() == "none":
@@ -55,6 +60,10 @@ def _get_linger(sock: socket.socket) -> str:
     return f"({on}, {seconds})"
 
 
+def _set_blocking(sock: socket.socket, value: Value) -> None:
+    sock.setblocking(bool(value))
+
+
 def _set_timeout(sock: socket.socket, value: Value) -> None:
     sock.settimeout(value)
 
@@ -73,7 +82,7 @@ class Option:
     explains: str
 
     def line(self, sock_name: str, value: Value) -> str:
-        return self.code.format(sock=sock_name, value=value, on=1 if value else 0)
+        return self.code.format(sock=sock_name, value=value, on=1 if value else 0, flag=bool(value))
 
 
 def _socket_level(name: str, parse: Callable[[str], Value], default: str, explains: str) -> Option:
@@ -108,6 +117,17 @@ OPTIONS: tuple[Option, ...] = (
         _get_linger,
         "1",
         "With (1, 0), close() aborts the connection: it sends RST instead of FIN, and no TIME_WAIT follows.",
+    ),
+    Option(
+        "setblocking",
+        "{sock}.setblocking({flag})",
+        _flag,
+        _set_blocking,
+        lambda sock: repr(sock.getblocking()),
+        "0",
+        "setblocking(False) makes the socket non-blocking: accept() and recv() with nothing waiting, connect() "
+        "and a full sendall() raise BlockingIOError (EAGAIN) at once instead of waiting. True makes it wait again. "
+        "Each socket has its own setting: a connection accept() returns is blocking whatever s is.",
     ),
     Option(
         "settimeout",

@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass
 
 from sockviz.core.model.addresses import Endpoint
+from sockviz.core.model.errors import InputError
 from sockviz.core.model.options import OptionSetting
 from sockviz.core.model.transport import Transport
 
@@ -13,6 +14,7 @@ SHUTDOWN_NAMES = {socket.SHUT_RD: "SHUT_RD", socket.SHUT_WR: "SHUT_WR", socket.S
 RECV_SIZE = 1024
 """As in the course notebook: `conn.recv(1024)`."""
 MAX_BURST = 1000
+MAX_HOLD = 10.0
 
 
 @dataclass
@@ -35,6 +37,26 @@ class StepArgs:
     backlog: int | None = None
     option: OptionSetting | None = None
     count: int = 10
-    """For a burst: how many clients."""
+    """For a burst: how many clients. With `payload` set, each client sends it, waits for its echo and closes."""
+    hold: float = 0.1
+    """For a burst that sends: seconds each client keeps its connection open after its echo, as a client that goes
+    on working would. A server that serves one client at a time makes the next one wait that long."""
     burst_of: int | None = None
     """Set on the connects a burst starts: the burst's call id."""
+    timeout: float | None = None
+    """For select(): seconds to wait at most; None waits until a socket is ready."""
+    serve_of: int | None = None
+    """Set on the calls a serve mode makes: the serve call's id."""
+    thread: str | None = None
+    """Set on the calls a serve mode makes: the name of the server thread that makes them."""
+
+
+def parse_hold(text: str) -> float:
+    """Seconds a burst's client keeps its connection after its echo; raises InputError with a reason."""
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        raise InputError("hold", f"seconds, like 0.1, from 0 to {MAX_HOLD:g}") from None
+    if not 0 <= seconds <= MAX_HOLD:
+        raise InputError("hold", f"seconds from 0 to {MAX_HOLD:g}")
+    return seconds

@@ -35,6 +35,10 @@ class Action(StrEnum):
     CANCEL = "cancel"
     RECV_ALL = "recv-all"
     BURST = "burst"
+    SELECT = "select"
+    SERVE_BLOCKING = "serve-blocking"
+    SERVE_THREADS = "serve-threads"
+    SERVE_SELECT = "serve-select"
 
     @property
     def call(self) -> str:
@@ -48,7 +52,13 @@ _CALL_NAMES = {
     Action.CANCEL: "shutdown",
     Action.RECV_ALL: "recv",
     Action.BURST: "burst",
+    Action.SERVE_BLOCKING: "serve_blocking",
+    Action.SERVE_THREADS: "serve_threads",
+    Action.SERVE_SELECT: "serve_select",
 }
+
+SERVE_ACTIONS = (Action.SERVE_BLOCKING, Action.SERVE_THREADS, Action.SERVE_SELECT)
+"""The serve modes: each runs until cancelled, and makes every call it needs as a call of the session."""
 
 
 class Target(StrEnum):
@@ -208,6 +218,24 @@ STEPS: tuple[Step, ...] = (
          Form("close s", "{sock}.close()", None,
               "Closes the UDP socket: a datagram sent to its port from now on is answered with an ICMP "
               "port unreachable, and the datagrams still queued are dropped.")),
+    Step("server-select", Side.SERVER, Action.SELECT, Target.LISTENER, "y", "select()", None,
+         "{select}", "one of its sockets is ready",
+         "Waits until one of the server's open sockets (s and every connection) is ready, and says which: "
+         "s is readable when a client waits to be accepted, a connection when bytes or the peer's FIN wait. "
+         "The next accept() or recv() on a ready socket then returns at once. Empty timeout: wait for ever."),
+    Step("server-serve-blocking", Side.SERVER, Action.SERVE_BLOCKING, Target.LISTENER, "u", "serve blocking", None,
+         "serve_blocking({sock})", None,
+         "Serves clients one at a time in one thread: accept(), then recv() and sendall() back until the "
+         "client closes, then the next. While it serves one, the others' bytes wait in the kernel. Runs "
+         "until cancelled (k)."),
+    Step("server-serve-threads", Side.SERVER, Action.SERVE_THREADS, Target.LISTENER, "j", "serve threads", None,
+         "serve_threads({sock})", None,
+         "accept() in a loop, and a new thread for each connection that echoes until its client closes: "
+         "every recv() blocks on its own thread, so clients are served together. Runs until cancelled (k)."),
+    Step("server-serve-select", Side.SERVER, Action.SERVE_SELECT, Target.LISTENER, "m", "serve select", None,
+         "serve_select({sock})", None,
+         "One thread and a select() loop: accept() when s is readable, recv() and sendall() back for each "
+         "readable connection, so no call waits and clients are served together. Runs until cancelled (k)."),
     # ----- client ----------------------------------------------------------
     Step("client-socket", Side.CLIENT, Action.SOCKET, Target.NEW, "S", "socket()", 5,
          "{new} = socket.socket({family}, socket.SOCK_STREAM)", None,

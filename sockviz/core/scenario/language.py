@@ -15,8 +15,12 @@
 A step line is a side and a step (`server close-conn`), with an argument where the
 step takes one: a quoted message for `send` (or `size=64k`), `backlog=N` for
 `listen`, `SHUT_WR`/`SHUT_RD`/`SHUT_RDWR` for `shutdown`, `NAME=VALUE` for
-`option`, `expect=N` for `recv-all`, `count=N` for `burst`. Each step starts in a
-thread of its own and the next line runs once it has returned, failed, or blocked.
+`option`, `expect=N` for `recv-all`, `timeout=SECONDS` for `select`, `count=N` for
+`burst` (with `send="..."` each client sends it, waits for its echo and keeps its
+connection `hold=SECONDS`, 0.1 unless said, then closes). A step that acts on a
+socket also takes `on=NAME` (`client close on=c`) to act on that one. Each step starts in a
+thread of its own and the next line runs once it has returned, failed, or blocked
+(a serve mode: once it began).
 `expect STATE SIDE STEP` checks the latest run of that step: `blocked`,
 `returned`, `failed` (optionally with an errno name: `failed ECONNREFUSED`) or
 `refused`. `family ipv6` (or `family ipv4`), before the first step, says which
@@ -42,9 +46,9 @@ from dataclasses import dataclass, field, replace
 
 from sockviz.core.model.bulk import parse_size
 from sockviz.core.model.errors import InputError
-from sockviz.core.model.options import OPTIONS_BY_NAME, option_setting
+from sockviz.core.model.options import OPTIONS_BY_NAME, option_setting, parse_timeout
 from sockviz.core.model.payload import parse_payload
-from sockviz.core.model.step_args import SHUTDOWN_NAMES, StepArgs
+from sockviz.core.model.step_args import SHUTDOWN_NAMES, StepArgs, parse_hold
 from sockviz.core.model.steps import STEPS_BY_ID, Action, Step
 from sockviz.core.model.transport import TRANSPORTS, Transport
 
@@ -69,6 +73,8 @@ class StepLine:
     step: Step
     args: StepArgs = field(default_factory=StepArgs)
     source: str = ""
+    on: str | None = None
+    """`on=c2`: the socket the step acts on, by its name in the session; None: the step's current one."""
 
 
 @dataclass(frozen=True)
@@ -155,13 +161,25 @@ def _step(words: list[str], line: int) -> Step:
     return STEPS_BY_ID[step_id]
 
 
-def _args(step: Step, rest: list[str], line: int) -> StepArgs:
-    args = StepArgs()
-    if not rest:
-        return args
-    if len(rest) > 1:
-        raise ScenarioError(line, f"{step.id} takes one argument at most; quote a message with spaces")
-    word = rest[0]
+def _args(step: Step, rest: list[str], line: int) -> tuple[StepArgs, str | None]:
+    """The step's arguments, and the socket it acts on if an `on=NAME` names one."""
+    args, on = StepArgs(), None
+    targets = [word for word in rest if word.startswith("on=") and len(word) > 3 and step.action not in _NO_TARGET]
+    values = [word for word in rest if word not in targets]
+    if len(targets) > 1 or (len(values) > 1 and step.action is not Action.BURST):
+        raise ScenarioError(line, f"{step.id} takes one argument at most (and on=NAME); quote a message with spaces")
+    for word in values:
+        args = _arg(step, args, word, line)
+    if targets:
+        on = targets[0].removeprefix("on=")
+    return args, on
+
+
+_NO_TARGET = (Action.SOCKET, Action.BURST, Action.CANCEL)
+"""Steps that make their socket, or pick the busy one: `on=NAME` means nothing to them."""
+
+
+def _arg(step: Step, args: StepArgs, word: str, line: int) -> StepArgs:
     key, _, value = word.partition("=")
     try:
         if step.action is Action.SEND:
@@ -180,6 +198,12 @@ def _args(step: Step, rest: list[str], line: int) -> StepArgs:
             return replace(args, expect=parse_size(value))
         if step.action is Action.BURST and key == "count" and value.isdecimal():
             return replace(args, count=int(value))
+        if step.action is Action.BURST and key == "send" and value:
+            return replace(args, payload=parse_payload(value))
+        if step.action is Action.BURST and key == "hold" and value:
+            return replace(args, hold=parse_hold(value))
+        if step.action is Action.SELECT and key == "timeout" and value:
+            return replace(args, timeout=parse_timeout(value))
     except InputError as error:
         raise ScenarioError(line, f"{word!r}: {error.reason}") from None
     raise ScenarioError(line, f"{step.id} does not take {word!r}")
@@ -235,5 +259,6 @@ def parse(text: str) -> list[Line]:
             lines.append(Expect(number, words[1], _step(words[2:4], number), errno_name, raw.strip()))
         else:
             step = _step(words[:2], number)
-            lines.append(StepLine(number, step, _args(step, words[2:], number), raw.strip()))
+            args, on = _args(step, words[2:], number)
+            lines.append(StepLine(number, step, args, raw.strip(), on))
     return lines

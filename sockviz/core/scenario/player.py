@@ -18,6 +18,7 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
+from sockviz.core.model.steps import SERVE_ACTIONS
 from sockviz.core.model.transport import Transport
 from sockviz.core.scenario.language import Expect, Family, Line, Pace, Pause, Say, StepLine, UseTransport
 
@@ -126,8 +127,7 @@ class Player:
                     outcome.failures.append(failure)
                     self.narrate(line.line, failure)
             elif isinstance(line, StepLine):
-                self._run(line)
-                stop = self._unexpected_failure(line, lines[index + 1 :])
+                stop = self._run(line) or self._unexpected_failure(line, lines[index + 1 :])
             if stop:  # what follows would act on sockets this line never made ready: errors on errors
                 outcome.failures.append(stop)
                 outcome.stopped = stop
@@ -167,22 +167,31 @@ class Player:
         with self._changed:
             self._changed.notify_all()
 
-    def _run(self, line: StepLine) -> None:
+    def _run(self, line: StepLine) -> str | None:
+        """Start the line's step and wait until it returned, failed or blocked; why the play stops, if it must."""
         args = replace(line.args, family=self.endpoint.family, endpoint=self.endpoint, transport=self.transport)
         step_id = line.step.id
         with self._changed:
             before = self._latest_call.get(step_id)
-        thread = threading.Thread(target=self.session.perform, args=(line.step, args), daemon=True)
+        target = None
+        if line.on is not None:
+            target = next((t for t in reversed(self.session.sockets) if t.name == line.on), None)
+            if target is None:
+                return f"the lesson stops at line {line.line} ({line.source}): this session has no socket {line.on}"
+        thread = threading.Thread(target=self.session.perform, args=(line.step, args), kwargs={"target": target},
+                                  daemon=True)  # fmt: skip
         thread.start()
         self._threads.append(thread)
+        serves = line.step.action in SERVE_ACTIONS  # it runs until cancelled: the next line runs once it began
         with self._changed:
             self._changed.wait_for(
                 lambda: (
                     self._stopped.is_set()
-                    or (self._latest_call.get(step_id) != before and self._latest(step_id) is not None)
+                    or (self._latest_call.get(step_id) != before and (serves or self._latest(step_id) is not None))
                 ),
                 timeout=_SETTLE_SECONDS,
             )
+        return None
 
     def _check(self, line: Expect) -> str | None:
         """Wait a moment for the expected state (another thread may be about to get there), then compare."""

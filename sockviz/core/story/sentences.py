@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from statistics import median
 
 from sockviz.core.model.events import (
     BurstStarted,
@@ -16,6 +17,7 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
+from sockviz.core.model.steps import Action
 
 
 def duration(seconds: float) -> str:
@@ -87,16 +89,43 @@ def reason(event: Event) -> str | None:
 
 @dataclass
 class BurstTally:
-    """Sums up the connects of one burst, so a thousand of them make one line, not four thousand."""
+    """Sums up one burst, so a thousand clients make one line, not four thousand: how many connected and, for
+    a burst that does work, how many got their echo back and how long each waited for it (the latency, from
+    its sendall() to the recv() that completed the echo, on the session's clock)."""
 
     total: int
+    echo: int | None = None
+    """Bytes each client sends and waits to get back; None for a burst that only connects."""
     connected: int = 0
     waited: int = 0
     longest: float = 0.0
     failed: int = 0
     first_error: str | None = None
+    finished: int = 0
+    """Clients of a working burst that are done (closed, after their echo or without it)."""
+    sent_at: dict[str, float] = field(default_factory=dict)
+    received: dict[str, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    broken: int = 0
+    """Sends and reads of a working burst that raised."""
 
     def add(self, event: StepFinished) -> None:
+        action, name = event.call.step.action, event.call.socket_name
+        if action is Action.CONNECT:
+            self._connected(event)
+        elif isinstance(event, StepFailed) and action in (Action.SEND, Action.RECV):
+            self.broken += 1
+            self.first_error = self.first_error or str(event.error)
+        elif action is Action.SEND:
+            self.sent_at[name] = event.call.started
+        elif action is Action.RECV and isinstance(event, StepReturned) and event.data and self.echo is not None:
+            got = self.received[name] = self.received.get(name, 0) + len(event.data)
+            if got >= self.echo and name in self.sent_at:
+                self.latencies.append(event.at - self.sent_at[name])
+        elif action is Action.CLOSE:
+            self.finished += 1
+
+    def _connected(self, event: StepFinished) -> None:
         if isinstance(event, StepFailed):
             self.failed += 1
             self.first_error = self.first_error or str(event.error)
@@ -108,6 +137,8 @@ class BurstTally:
 
     @property
     def done(self) -> bool:
+        if self.echo is not None:
+            return self.finished >= self.total
         return self.connected + self.failed >= self.total
 
     def tell(self) -> str:
@@ -116,6 +147,14 @@ class BurstTally:
             text += f"; {self.waited} had to wait (the longest {duration(self.longest)})"
         if self.failed:
             text += f"; {self.failed} failed, the first with {self.first_error}"
+        if self.echo is not None:
+            text += f"; {len(self.latencies)} of {self.total} served (their {self.echo} bytes came back)"
+            if self.latencies:
+                ordered = sorted(self.latencies)
+                text += (f"; latency per client from sendall() to the whole echo: min {duration(ordered[0])}, "
+                         f"median {duration(median(ordered))}, max {duration(ordered[-1])}")  # fmt: skip
+            if self.broken:
+                text += f"; {self.broken} sends or reads failed, the first with {self.first_error}"
         return text
 
 
@@ -150,7 +189,7 @@ class Storyteller:
         if isinstance(event, SocketAdded):
             return []  # the table shows it; the step's own line says so
         if isinstance(event, BurstStarted):
-            self._bursts[event.call.id] = BurstTally(event.count)
+            self._bursts[event.call.id] = BurstTally(event.count, event.echo)
             return []
         call = getattr(event, "call", None)
         step = call.step if call is not None else getattr(event, "step", None)

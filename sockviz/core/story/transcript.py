@@ -17,6 +17,7 @@ can get past, so `how_to_run` asks the kernel and says what to close or wait for
 from __future__ import annotations
 
 import errno
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.bulk import CHUNK, PATTERN_SEED, PIECE
 from sockviz.core.model.events import Call, Event, StepFailed, StepFinished, StepReturned
-from sockviz.core.model.steps import Action, Side
+from sockviz.core.model.steps import SERVE_ACTIONS, Action, Side
 
 _TITLE = '"""{title}, as sockviz ran it: run server.py first, then client.py in another terminal."""\n'
 
@@ -41,6 +42,56 @@ def generated(offset, size):
 '''
 
 
+_SERVERS = {
+    "serve_blocking": '''def serve_blocking(s):
+    """One client at a time: while this thread waits in one client's recv(), the next waits in the queue."""
+    while True:
+        conn, addr = s.accept()
+        while data := conn.recv(1024):
+            conn.sendall(data)
+        conn.close()
+''',
+    "serve_threads": '''def echo(conn):
+    """One connection's thread: its recv() waits on its own, so the other clients are served meanwhile."""
+    while data := conn.recv(1024):
+        conn.sendall(data)
+    conn.close()
+
+
+def serve_threads(s):
+    while True:
+        conn, addr = s.accept()
+        threading.Thread(target=echo, args=(conn,)).start()
+''',
+    "serve_select": '''def serve_select(s):
+    """One thread, and no call that waits: select() says which socket is ready."""
+    conns = []
+    while True:
+        readable, writable, _ = select.select([s, *conns], [], [], None)
+        for ready in readable:
+            if ready is s:
+                conn, addr = s.accept()
+                conns.append(conn)
+            elif data := ready.recv(1024):
+                ready.sendall(data)
+            else:
+                conns.remove(ready)
+                ready.close()
+''',
+    "echo_client": '''def echo_client(c, message, hold):
+    """One client of a burst: connect, send, read until the echo is whole, keep the connection a while, close."""
+    c.connect((HOST, PORT))
+    c.sendall(message)
+    received = b""
+    while len(received) < len(message) and (data := c.recv(1024)):
+        received += data
+    time.sleep(hold)
+    c.close()
+''',
+}
+"""The helpers that a serve mode's or a working burst's line calls, written out as the script runs them."""
+
+
 def _preamble(title: str, endpoint: Endpoint, body: str) -> str:
     """The imports and helpers that this script's own lines use, and no more: a student reads from the top.
 
@@ -49,10 +100,15 @@ def _preamble(title: str, endpoint: Endpoint, body: str) -> str:
     uses_bulk = "generated(" in body
     imports = ["import hashlib"] if uses_bulk else []
     imports.append("import socket")
+    if "echo_client(" in body:
+        imports.append("import time")
     if "struct." in body:
         imports.append("import struct  # for SO_LINGER")
-    if "threading." in body:
-        imports.append("import threading  # for a burst of clients")
+    helpers = [source for name, source in _SERVERS.items() if re.search(rf"\b{name}\b", body)]
+    if "select." in body or "select.select" in "".join(helpers):
+        imports.append("import select")
+    if "threading." in body or "threading." in "".join(helpers):
+        imports.append("import threading  # for a burst of clients, or a thread per connection")
     parts = [
         _TITLE.format(title=title),
         "\n".join(imports) + "\n",
@@ -62,6 +118,7 @@ def _preamble(title: str, endpoint: Endpoint, body: str) -> str:
         parts.append(f"buffer = bytearray({PIECE})  # what recv all reads into\n")
     if uses_bulk:
         parts.append(_BULK.format(seed=PATTERN_SEED, chunk=CHUNK, repeat=PIECE // CHUNK + 1, piece=PIECE))
+    parts.extend(f"\n{source}" for source in helpers)
     return "\n".join(parts)
 
 
@@ -99,7 +156,8 @@ class Transcript:
         session.subscribe(self._hear)
 
     def _hear(self, event: Event) -> None:
-        if isinstance(event, StepFinished) and event.call.burst_of is None:
+        # A burst's clients are its one line; a serve mode's calls are its loop, written out in the preamble.
+        if isinstance(event, StepFinished) and event.call.burst_of is None and event.call.serve_of is None:
             with self._lock:
                 self._entries.append(_Entry(event))
 
@@ -211,6 +269,8 @@ class Transcript:
         code = call.code.replace(repr(endpoint.address), "(HOST, PORT)")
         label = call.form.label
         heading = f"# step {call.step.course_step}: {label}" if call.step.course_step else f"# {label}"
+        if call.step.action in SERVE_ACTIONS:
+            return f"{heading}: it runs until you stop it (ctrl+c), as the session's ran until cancelled\n{code}\n"
         if finished.cancelled:
             commented = "\n".join(f"# {line}" for line in code.splitlines())
             why = f"in the session, {finished.woken_by} woke this call; one thread would wait for ever"

@@ -7,7 +7,7 @@ the lanes for a view as rows of cells. The names front ends use are all here.
 
 from sockviz.core.story.timeline.lanes import Lane, Lanes, Mark
 from sockviz.core.story.timeline.picture import BLANK, GLYPHS, LEGEND, TICKS, Cell, Ink, Row, Timeline, ink, layout
-from sockviz.core.story.timeline.window import SCALES, View, Window, fit
+from sockviz.core.story.timeline.window import SCALES, Span, Window, fit
 
 __all__ = [
     "BLANK",
@@ -21,8 +21,8 @@ __all__ = [
     "Lanes",
     "Mark",
     "Row",
+    "Span",
     "Timeline",
-    "View",
     "Window",
     "fit",
     "ink",

@@ -25,6 +25,13 @@ class Lane:
     closed: float | None = None
     marks: list[Mark] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """The socket's name, and the server thread of a serve mode that made its newest call: `conn3 (thread 2)`,
+        so the picture shows which thread waits where."""
+        thread = self.marks[-1].call.thread if self.marks else None
+        return f"{self.name} ({thread})" if thread else self.name
+
 
 @dataclass
 class Mark:
@@ -59,7 +66,8 @@ class Mark:
         if self.finished is not None and self.ended_by(now):
             return f"{self.call.socket_name}: {tell(self.finished)}"
         if self.blocked:
-            return f"{self.call.socket_name}: {self.call.label} is waiting ({duration(now - self.start)} so far)"
+            where = f", in the serve mode's {self.call.thread}" if self.call.thread else ""
+            return f"{self.call.socket_name}: {self.call.label} is waiting ({duration(now - self.start)} so far){where}"
         return f"{self.call.socket_name}: {self.call.code}"
 
 
@@ -135,7 +143,7 @@ class Lanes:
     @property
     def label_width(self) -> int:
         with self._lock:
-            return max((len(lane.name) for lane in self._lanes), default=1)
+            return max((len(lane.label) for lane in self._lanes), default=1)
 
     def waker(self, mark: Mark) -> Mark | None:
         """The call of this session that ended the mark's wait, if the session knows it."""

@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from sockviz.core.model.steps import Action, Side
 from sockviz.core.story.timeline.lanes import Lane, Lanes, Mark, end_of, start_of
-from sockviz.core.story.timeline.window import View, Window
+from sockviz.core.story.timeline.window import Span, Window
 
 TICKS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 """Steps between the axis's labels; each view takes the first that leaves room for its labels."""
@@ -38,12 +38,16 @@ GLYPHS = {
     Action.CANCEL: "!",
     Action.CLOSE: "×",
     Action.OPTION: "o",
+    Action.SELECT: "◇",
+    Action.SERVE_BLOCKING: "∞",
+    Action.SERVE_THREADS: "≡",
+    Action.SERVE_SELECT: "◆",
 }
 """One character per call, so that marks stay one column wide; the legend names them."""
 
 LEGEND = (
     "○ socket  b bind  l listen  a accept  c connect  s send  r recv  R recv all  h shutdown  ! cancel  "
-    "o option  × close  ━ waiting  ┃ woke it"
+    "o option  × close  ◇ select  ∞ serve blocking  ≡ serve threads  ◆ serve select  ━ waiting  ┃ woke it"
 )
 
 
@@ -94,12 +98,12 @@ def ink(mark: Mark, now: float) -> Ink:
     return Ink.CALL
 
 
-def end_column(mark: Mark, view: View) -> int:
+def end_column(mark: Mark, view: Span) -> int:
     """The column of the call's return, or of now while it runs, as the view draws it."""
     return view.column(mark.changed(view.now) if mark.ended_by(view.now) else view.now)
 
 
-def layout(lane: Lane, view: View) -> list[tuple[Mark, int]]:
+def layout(lane: Lane, view: Span) -> list[tuple[Mark, int]]:
     """The lane's calls up to the view's now, each with the column its mark is drawn in.
 
     Calls in one column move right, one column each, in the order they started, and back left
@@ -124,7 +128,7 @@ def layout(lane: Lane, view: View) -> list[tuple[Mark, int]]:
 class Timeline(Lanes):
     """The lanes, drawn for any view: what a front end asks of the timeline."""
 
-    def axis(self, view: View) -> Row:
+    def axis(self, view: Span) -> Row:
         """Time labels (seconds since the session began), as far apart as they need to be read."""
         cells = [BLANK] * view.columns
         widest = len(_seconds(view.end, view.scale)) + 3
@@ -138,21 +142,21 @@ class Timeline(Lanes):
             at += tick
         return Row("", None, cells)
 
-    def rows(self, view: View, first: int = 0, count: int | None = None) -> list[Row]:
+    def rows(self, view: Span, first: int = 0, count: int | None = None) -> list[Row]:
         """The lanes from `first`, `count` of them (all by default), drawn for the view."""
         with self._lock:
             opened = self._opened(view)
             chosen = opened[first:] if count is None else opened[first : first + count]
             joins = self._joins(view)
-            return [Row(self._lanes[i].name, self._lanes[i].side, self._cells(i, view, joins)) for i in chosen]
+            return [Row(self._lanes[i].label, self._lanes[i].side, self._cells(i, view, joins)) for i in chosen]
 
-    def _opened(self, view: View) -> list[int]:
+    def _opened(self, view: Span) -> list[int]:
         """The lanes drawn, by index: those opened by the view's now (a held view shows the lanes of then)."""
         if view.now >= self.last_opened:  # the present: every lane
             return list(range(len(self._lanes)))
         return [i for i, lane in enumerate(self._lanes) if lane.opened <= view.now]
 
-    def _cells(self, index: int, view: View, joins: list[tuple[int, int, int]]) -> list[Cell]:
+    def _cells(self, index: int, view: Span, joins: list[tuple[int, int, int]]) -> list[Cell]:
         lane = self._lanes[index]
         cells = [BLANK] * view.columns
         alive_until = view.now if lane.closed is None or lane.closed > view.now else lane.closed
@@ -182,7 +186,7 @@ class Timeline(Lanes):
             return "┫"
         return "┛" if waker.lane < index else "┓"
 
-    def _joins(self, view: View) -> list[tuple[int, int, int]]:
+    def _joins(self, view: Span) -> list[tuple[int, int, int]]:
         """(column, upper lane, lower lane) for each wait that another lane's call ended, in view."""
         joins = []
         for mark in self._woken:
@@ -194,7 +198,7 @@ class Timeline(Lanes):
                 joins.append((column, min(waker.lane, mark.lane), max(waker.lane, mark.lane)))
         return joins
 
-    def mark_at(self, view: View, lane: int, column: int) -> Mark | None:
+    def mark_at(self, view: Span, lane: int, column: int) -> Mark | None:
         """The call drawn at a cell (`lane` counts the lanes drawn, as `rows` does): for a click on the picture."""
         with self._lock:
             opened = self._opened(view)
@@ -206,7 +210,7 @@ class Timeline(Lanes):
                     under.append(mark)
             return max(under, key=lambda m: (m.start, m.call.id), default=None)
 
-    def story_at(self, view: View) -> str:
+    def story_at(self, view: Span) -> str:
         """The call in view that waited or failed and changed last (or else the newest call), in a sentence:
         a wait that just ended says what ended it."""
         now, limit = view.now, min(view.end, view.now)

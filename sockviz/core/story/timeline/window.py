@@ -1,7 +1,7 @@
-"""Where a front end looks in time: the view of one picture, and the window that follows or holds still.
+"""Where a front end looks in time: the span of one picture, and the window that follows or holds still.
 
-No drawing here and no events: a view is a stretch of seconds cut into columns, and the window
-decides which stretch (following the present, or held to look back) and at which zoom.
+No drawing here and no events: a `Span` is a stretch of seconds cut into columns, and the `Window`
+decides which stretch its `view()` gives (following the present, or held to look back) and at which zoom.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ SCALES = (
 
 
 @dataclass(frozen=True)
-class View:
+class Span:
     """The stretch of time a picture shows: `columns` columns of `scale` seconds, ending at `end`."""
 
     end: float
@@ -72,22 +72,22 @@ class Window:
     def following(self) -> bool:
         return self.held_at is None
 
-    def view(self, now: float, columns: int, latest: float | None = None) -> View:
+    def view(self, now: float, columns: int, latest: float | None = None) -> Span:
         columns = max(columns, 1)
         if self.held_at is not None and self.held_now is not None:
             scale = self.scale or fit(self.held_now, columns)
-            return View(self.held_at, scale, columns, self.held_now)
+            return Span(self.held_at, scale, columns, self.held_now)
         story = max(now, latest or 0.0)
         scale = self.scale if self.scale is not None else fit(story, columns)
-        return View(max(story, columns * scale), scale, columns, now)
+        return Span(max(story, columns * scale), scale, columns, now)
 
-    def hold(self, view: View) -> None:
+    def hold(self, view: Span) -> None:
         self.held_at, self.held_now, self.scale = view.end, view.now, view.scale
 
     def follow(self) -> None:
         self.held_at = self.held_now = self.scale = None
 
-    def scroll(self, view: View, columns: int) -> None:
+    def scroll(self, view: Span, columns: int) -> None:
         """Move by whole columns (negative is back in time); moving holds the window, and
         moving up to the present follows it again."""
         if self.held_at is None:
@@ -99,7 +99,7 @@ class Window:
         else:
             self.held_at = max(end, view.columns * view.scale)
 
-    def zoom(self, view: View, steps: int) -> None:
+    def zoom(self, view: Span, steps: int) -> None:
         """Change the seconds per column along SCALES (positive steps show more time)."""
         index = min(range(len(SCALES)), key=lambda i: abs(SCALES[i] - view.scale))
         self.scale = SCALES[min(max(index + steps, 0), len(SCALES) - 1)]

@@ -1,0 +1,65 @@
+"""Many clients in the app: the serve modes by their keys, a working burst, and the lessons played to the end."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from conftest import lecture
+from helpers import wait_for
+
+from sockviz.app import SockvizApp
+from sockviz.core import Role, Side, StepReturned
+from sockviz.core.scenario import lessons
+
+
+@pytest.mark.parametrize("name", ["one-at-a-time", "select"])
+async def test_the_many_clients_lessons_play_in_the_app(port, name):
+    app = SockvizApp(port=port, scenario=(f"lesson: {name}", lessons.text(name)))
+    async with lecture(app) as lect:
+        ended = await lect.play_to_the_end()
+        assert "ended: every expect held" in ended
+
+
+async def test_a_serve_mode_serves_a_working_burst_and_cancel_stops_it(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all("server-socket", "server-bind", "server-listen")
+        await lect.pilot.press("j")  # serve threads: it runs until cancelled
+        await lect.until(lambda: lect.cell("s", "now").startswith("serving (threads): 1 thread"), "the table to say")
+        await app.session_screen.pane(Side.CLIENT).open_settings()
+        await lect.pilot.pause()
+        app.query_one("#client-burst-send").value = "ping"
+        app.query_one("#client-burst-hold").value = "0"
+        await lect.pilot.pause()
+        burst = await lect.press("client-burst")
+        assert isinstance(burst, StepReturned)
+        await lect.until(lambda: "10 of 10 served (their 4 bytes came back); latency per client" in lect.log_text(),
+                         "the burst's summary")  # fmt: skip
+        for tracked in app.session.sockets:
+            if tracked.role is Role.CLIENT:
+                conn = app.session.peer_of(tracked)
+                assert conn is not None and conn.bytes_received == tracked.bytes_sent == 4
+        await lect.press("server-cancel")
+        await lect.until(lambda: "serve_threads() returned" in lect.log_text(), "the serve mode to end")
+        assert app.session.serve_status() == {}
+
+
+def test_quitting_while_a_serve_mode_waits_in_every_thread_does_not_hang(port):
+    """ctrl+q with serve threads waiting in accept() and in each connection's recv(): every one is woken with
+    shutdown(), and no thread of the session outlives the app."""
+
+    async def lesson() -> SockvizApp:
+        app = SockvizApp(port=port)
+        async with lecture(app) as lect:
+            await lect.press_all("server-socket", "server-bind", "server-listen")
+            await lect.pilot.press("j")
+            await lect.press_all("client-socket", "client-connect", "client-socket", "client-connect")
+            await lect.until(lambda: "3 threads" in lect.cell("s", "now"), "a thread waiting in each connection")
+            await lect.pilot.press("ctrl+q")
+        assert not app.session.running() and all(t.closed for t in app.session.sockets)
+        return app
+
+    asyncio.run(lesson())
+    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("sockviz")], what="threads to end")
