@@ -178,6 +178,10 @@ class EventLog(ScrollView, can_focus=True):
                 self.call_after_refresh(self._write_pending)
         self._pending.extend(lines)
 
+    def flush(self) -> None:
+        """Write the lines that wait for their turn now (a picture of the screen, say, must not wait for them)."""
+        self._write_pending()
+
     def _write_pending(self) -> None:
         """Hundreds of entries a second (connections coming and going) cost one write per WRITE_GAP at most:
         each line filled to the log's width, added at the bottom, and the log scrolled to it."""
