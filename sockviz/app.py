@@ -237,14 +237,14 @@ class SockvizApp(App[None]):
         try:
             lines = parse(text)
         except ScenarioError as error:
-            self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
+            self._not_loaded(title, str(error))
             return
         if (family := family_of(lines)) is not None and family != self.session_screen.bar.family:
             self.session_screen.bar.family = family  # a lesson about IPv6 runs on IPv6 (loopback follows the switch)
         try:
             endpoint = self.session_screen.endpoint()
         except InputError as error:
-            self.notify(error.reason, title="scenario not loaded", severity="error", markup=False)
+            self._not_loaded(title, error.reason)
             return
         if self.session.sockets:  # a used session: the lesson would meet its sockets, so start afresh
             self._scenario = (title, text)
@@ -252,6 +252,12 @@ class SockvizApp(App[None]):
             return
         self._loaded = (title, text)
         self.session_screen.load_scenario(title, lines, endpoint)
+
+    def _not_loaded(self, title: str, reason: str) -> None:
+        """A notice goes after a few seconds: the log keeps the reason for a lecturer who looked away."""
+        self.notify(reason, title="scenario not loaded", severity="error", markup=False)
+        screen = self.session_screen
+        screen.event_log.note(self.session.now(), "lesson", f"{title} not loaded: {reason}", kind="refused")
 
     # ----- starting over -----------------------------------------------------
 

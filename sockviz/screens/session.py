@@ -298,7 +298,7 @@ class SessionScreen(Screen[None]):
             targets.show_targets(self.session, panes[Side.SERVER], panes[Side.CLIENT])
             step_fields.show_refusals(self.session, self.bar, panes)
         step_fields.show_hints_and_progress(self.session, self.bar, panes)
-        guide = next_line(self.session)
+        guide = next_line(self.session, self.only)
         if self.event_log.border_subtitle != guide:
             self.event_log.border_subtitle = guide
 
@@ -318,7 +318,7 @@ class SessionScreen(Screen[None]):
     @on(WireSegments)
     @guarded
     def _wire_segments(self, message: WireSegments) -> None:
-        self.wire.show_delivery(message.delivery)
+        self.wire.show_delivery(message.delivery, message.source)
 
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:

@@ -34,6 +34,8 @@ class WireSegments(Message):
     """What the capture delivered: its lines, and how many frames the kernel dropped."""
 
     delivery: Delivery
+    source: Wire
+    """The capture it came from: a reset's old capture may still deliver its last lines to the new pane."""
 
 
 class WirePane(RichLog):
@@ -83,7 +85,7 @@ class WirePane(RichLog):
         from sockviz.core.story.wire import Wire  # only when the wire view first opens
 
         self._session = session
-        self.wire = Wire(session, lambda delivery: post(WireSegments(delivery)))
+        wire = self.wire = Wire(session, lambda delivery: post(WireSegments(delivery, wire)))
         problem = self.wire.start()
         if problem:
             self.wire = None
@@ -97,10 +99,11 @@ class WirePane(RichLog):
         if self.wire is not None:
             self.wire.stop(wait=False)
 
-    def show_delivery(self, delivery: Delivery) -> None:
+    def show_delivery(self, delivery: Delivery, source: Wire) -> None:
+        """Draw a delivery of this pane's own capture (one from before a reset is another session's)."""
         from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary
 
-        if self._session is None:
+        if self._session is None or source is not self.wire:
             return
         aside = ink(self, "wire-pane--aside")
         for line in delivery.lines:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from helpers import wait_for
 
+from sockviz.core.model.steps import Side
 from sockviz.core.scenario.language import Pace, Say, ScenarioError, parse
 from sockviz.core.scenario.player import Player
 from sockviz.core.story.next_steps import next_line, suggest
@@ -49,6 +52,21 @@ def test_the_guide_follows_the_session_step_by_step(loopback):
     assert next_line(loopback.session).startswith("next: e R ")
 
 
+def test_the_guide_names_the_step_that_can_run_next_not_a_refused_one(loopback):
+    """Sent but not yet received: the echo (e) would be refused, so the guide names r; echoed but not read:
+    closing would reset the connection, so it names R before close."""
+    for step_id in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect"):
+        loopback.run(step_id)
+    loopback.run("server-accept")
+    loopback.run("client-send", payload=b"hi")
+    assert keys(loopback.session) == ["r"]
+    loopback.run("server-recv")
+    loopback.run("server-send")
+    assert keys(loopback.session) == ["R"]
+    loopback.run("client-recv")
+    assert keys(loopback.session) == ["x X"]
+
+
 def test_the_guide_names_what_wakes_a_blocked_accept(loopback):
     for step_id in ("server-socket", "server-bind", "server-listen"):
         loopback.run(step_id)
@@ -59,3 +77,28 @@ def test_the_guide_names_what_wakes_a_blocked_accept(loopback):
 def test_the_guide_names_connect_only_once_someone_listens(loopback):
     loopback.run("client-socket")
     assert keys(loopback.session) == ["s"]  # connect() now would only be refused: the server comes first
+
+
+def test_in_split_mode_the_guide_names_only_this_sides_keys(loopback):
+    """`sockviz server` against nc: no client key is named (the client is nc); `sockviz client`: no server key."""
+    line = lambda only: next_line(loopback.session, only)  # noqa: E731
+    assert line(Side.CLIENT) == "next: S the client's socket()"
+    for step_id in ("server-socket", "server-bind", "server-listen"):
+        loopback.run(step_id)
+    loopback.start("server-accept")
+    wait_for(lambda: "a peer connects from outside" in line(Side.SERVER), what="the guide to name the peer")
+    assert " S " not in line(Side.SERVER) and " C " not in line(Side.SERVER)
+    with socket.create_connection((loopback.endpoint.host, loopback.endpoint.port)) as peer:  # nc, as it were
+        loopback.finished("server-accept")
+        assert line(Side.SERVER).startswith("next: r recv()")
+        peer.sendall(b"hi")
+        loopback.run("server-recv")
+        assert line(Side.SERVER).startswith("next: e ")
+        loopback.run("server-send")
+        assert line(Side.SERVER).startswith("next: x ")
+    loopback.run("client-socket")
+    assert line(Side.CLIENT).startswith("next: C connect()")
+    loopback.run("client-connect")
+    assert line(Side.CLIENT).startswith("next: E ")
+    loopback.run("client-send", payload=b"hi")
+    assert line(Side.CLIENT).startswith("next: R recv()")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sockviz.core.engine.session import Session
 from sockviz.core.engine.tracked import Role, TrackedSocket
-from sockviz.core.model.steps import Side, Target, step
+from sockviz.core.model.steps import Side, Target, step, steps_of
 
 WELCOME = (
     f"Welcome. Each step is a real call on a real socket. Start with the server (the left pane): "
@@ -33,7 +33,7 @@ class Suggestion:
     what: str
 
     def __str__(self) -> str:
-        return f"{self.keys} {self.what}"
+        return f"{self.keys} {self.what}" if self.keys else self.what
 
 
 def _key(*step_ids: str) -> str:
@@ -88,8 +88,12 @@ def suggest(session: Session) -> list[Suggestion]:
             found.append(Suggestion(_key("server-send"), "the server sends: the client's recv() wakes"))
         elif conn.bytes_received == 0 and client.bytes_sent == 0:
             found.append(Suggestion(_key("client-send", "server-recv"), "the client sends, the server receives"))
+        elif conn.bytes_received == 0:  # the client's bytes wait in conn: an echo now has nothing to echo
+            found.append(Suggestion(_key("server-recv"), "the server receives what the client sent"))
         elif conn.bytes_sent == 0:
             found.append(Suggestion(_key("server-send", "client-recv"), "the server echoes, the client receives"))
+        elif client.bytes_received == 0:  # closing now, with the echo unread, would send RST instead of FIN
+            found.append(Suggestion(_key("client-recv"), "the client receives the echo"))
         else:
             found.append(Suggestion(_key("server-close-conn", "client-close"), "close both ends"))
     elif conn is not None and client is None:
@@ -105,9 +109,55 @@ def suggest(session: Session) -> list[Suggestion]:
     return found
 
 
-def next_line(session: Session) -> str:
-    """The guide's line: `next: a accept() takes a client · S a client's socket()`."""
-    found = suggest(session)
+def _suggest_server_only(session: Session) -> list[Suggestion]:
+    """`sockviz server`: the client is another program (nc, another machine), so no client key is named."""
+    listener = session.current(Target.LISTENER)
+    conn = session.current(Target.CONNECTION)
+    conn = conn if conn is not None and conn.role is Role.CONNECTION and not conn.closed else None
+    client_keys = {each.key for each in steps_of(Side.CLIENT)}
+    found = [s for s in suggest(session) if not client_keys.intersection(s.keys.split())]
+    if conn is not None:  # what suggest() says of a connection assumes this session's own client
+        found = [s for s in found if s.keys != _key("server-close-conn")]
+        if _blocked(conn, "recv"):
+            found.append(Suggestion("", "the peer sends (type a line in nc): recv() wakes"))
+        elif conn.bytes_received == 0:
+            found.append(Suggestion(_key("server-recv"), "recv() what the peer sends (it waits for it)"))
+        elif conn.bytes_sent == 0:
+            found.append(Suggestion(_key("server-send"), "the server echoes what it received"))
+        else:
+            found.append(Suggestion(_key("server-close-conn"), "close the server's end of the connection"))
+    elif _blocked(listener, "accept"):
+        found.append(Suggestion("", "a peer connects from outside (nc HOST PORT): accept() wakes"))
+    return found
+
+
+def _suggest_client_only(session: Session) -> list[Suggestion]:
+    """`sockviz client`: the server is another program, listening (or not) at the top bar's address."""
+    client = session.current(Target.CLIENT, Side.CLIENT)
+    if client is None or client.closed:
+        return [Suggestion(_key("client-socket"), "the client's socket()")]
+    if _state(client) != "ESTABLISHED":
+        if client.in_flight:
+            return []
+        return [Suggestion(_key("client-connect"), "connect() to the server at the top bar's address")]
+    if _blocked(client, "recv"):
+        return [Suggestion("", "the server sends: recv() wakes")]
+    if client.bytes_sent == 0:
+        return [Suggestion(_key("client-send"), "send the message to the server")]
+    if client.bytes_received == 0:
+        return [Suggestion(_key("client-recv"), "recv() the server's answer (it waits for it)")]
+    return [Suggestion(_key("client-close"), "close the client's socket")]
+
+
+def next_line(session: Session, only: Side | None = None) -> str:
+    """The guide's line: `next: a accept() takes a client · S a client's socket()`. With `only` (split
+    mode: the peer is another program), it names only that side's keys."""
+    if only is Side.SERVER:
+        found = _suggest_server_only(session)
+    elif only is Side.CLIENT:
+        found = _suggest_client_only(session)
+    else:
+        found = suggest(session)
     if not found:
         return "next: any step you like (f1 lists them), or a lesson from ctrl+p"
     return "next: " + " · ".join(str(s) for s in found)

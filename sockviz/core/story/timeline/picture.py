@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -150,10 +151,10 @@ class Timeline(Lanes):
             joins = self._joins(view)
             return [Row(self._lanes[i].label, self._lanes[i].side, self._cells(i, view, joins)) for i in chosen]
 
-    def _opened(self, view: Span) -> list[int]:
+    def _opened(self, view: Span) -> Sequence[int]:
         """The lanes drawn, by index: those opened by the view's now (a held view shows the lanes of then)."""
-        if view.now >= self.last_opened:  # the present: every lane
-            return list(range(len(self._lanes)))
+        if view.now >= self.last_opened:  # the present: every lane, as a range (no list of 2,000 made each frame)
+            return range(len(self._lanes))
         return [i for i, lane in enumerate(self._lanes) if lane.opened <= view.now]
 
     def _cells(self, index: int, view: Span, joins: list[tuple[int, int, int]]) -> list[Cell]:
