@@ -32,6 +32,9 @@ DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 
 DEFAULT_BURST = 10
 
+_SELECT_CHOICES = [("reading", False), ("reading and writing", True)]
+"""What select() watches the connections for: writing too makes it return at once while a buffer has room."""
+
 _SHUTDOWN_CHOICES = [(SHUTDOWN_NAMES[how], how) for how in (socket.SHUT_WR, socket.SHUT_RD, socket.SHUT_RDWR)]
 
 
@@ -185,6 +188,8 @@ class StepPane(Vertical):
         if server:
             yield Field("select() timeout", "", _optional(parse_timeout), input_id="server-select-timeout",
                         placeholder="empty: wait until one is ready", id="server-select-timeout-field")  # fmt: skip
+            yield Label("select() watches", classes="field-title")
+            yield Select(_SELECT_CHOICES, value=False, allow_blank=False, compact=True, id="server-select-write")
         if not server:
             yield Field("burst clients", str(DEFAULT_BURST), _whole(1, MAX_BURST, "clients"),
                         input_id="client-burst-count", id="client-burst-count-field")  # fmt: skip
@@ -241,6 +246,7 @@ class StepPane(Vertical):
             args.hold = self._setting("burst-hold", args.hold, quiet)
         elif action is Action.SELECT:
             args.timeout = self._setting("select-timeout", None, quiet)
+            args.select_write = self._select_value("#server-select-write", False)
         return args
 
     def refuse(self, field: str, reason: str) -> None:

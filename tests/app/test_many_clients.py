@@ -14,7 +14,7 @@ from sockviz.core import Role, Side, StepReturned
 from sockviz.core.scenario import lessons
 
 
-@pytest.mark.parametrize("name", ["one-at-a-time", "select"])
+@pytest.mark.parametrize("name", ["one-at-a-time", "select", "nonblocking", "threads"])
 async def test_the_many_clients_lessons_play_in_the_app(port, name):
     app = SockvizApp(port=port, scenario=(f"lesson: {name}", lessons.text(name)))
     async with lecture(app) as lect:
@@ -63,3 +63,18 @@ def test_quitting_while_a_serve_mode_waits_in_every_thread_does_not_hang(port):
 
     asyncio.run(lesson())
     wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("sockviz")], what="threads to end")
+
+
+async def test_select_reads_its_timeout_and_write_list_from_the_server_pane(port):
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all("server-socket", "server-bind", "server-listen", "client-socket", "client-connect")
+        await lect.press("server-accept")
+        await app.session_screen.pane(Side.SERVER).open_settings()
+        await lect.pilot.pause()
+        app.query_one("#server-select-write").value = True
+        app.query_one("#server-select-timeout").value = "0"
+        await lect.pilot.pause()
+        ready = await lect.press("server-select")
+        assert isinstance(ready, StepReturned) and ready.writable == ("conn",)
+        assert "select.select([s, conn], [conn], [], 0.0)" in ready.call.code

@@ -171,3 +171,15 @@ def test_the_exported_scripts_write_the_serve_mode_and_the_working_burst_out(loo
     assert "def echo_client(c, message, hold):" in client and "target=echo_client, args=(c, b'hi', 0)" in client
     for script in (server, client):
         compile(script, "exported", "exec")
+
+
+def test_select_watching_for_writing_returns_a_connection_with_room_at_once(loopback):
+    loopback.connected()
+    hint = loopback.session.predict(step("server-select"), loopback.args(select_write=True))
+    assert hint is not None and not hint.blocks and "conn (room to send)" in hint.why
+    both = loopback.run("server-select", select_write=True)
+    assert isinstance(both, StepReturned) and not both.blocked
+    assert both.readable == () and both.writable == ("conn",)
+    assert "select.select([s, conn], [conn], [], None)" in both.call.code and "writable [conn]" in both.result
+    sent = loopback.run("server-send", payload=b"fits")
+    assert isinstance(sent, StepReturned) and not sent.blocked  # what select() said: it did not wait

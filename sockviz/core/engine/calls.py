@@ -405,20 +405,29 @@ def _burst(ctx: Context) -> Outcome:
 def _select(ctx: Context) -> Outcome:
     watched = ctx.watching or ((ctx.tracked,) if ctx.tracked else ())
     by_sock = {id(t.sock): t for t in watched}
-    readable, writable, _ = select.select([t.sock for t in watched], [], [], ctx.args.timeout)
+    writing = [t.sock for t in watched[1:]] if ctx.args.select_write else []
+    readable, writable, _ = select.select([t.sock for t in watched], writing, [], ctx.args.timeout)
     ready = [by_sock[id(sock)] for sock in readable]
+    room = [by_sock[id(sock)] for sock in writable]
     if ctx.cancelled():
         name = ctx.tracked.name if ctx.tracked else "s"
         return Outcome(f"cut short: {name} was shut down here, which makes select() return it", cut_short=True,
                        readable=ready)  # fmt: skip
-    if not ready:
+    if not ready and not room:
         return Outcome(f"([], [], []): no socket became ready within the timeout of {ctx.args.timeout:g} s")
-    whys = [why_readable(t.sock) for t in ready]
-    reasons = "; ".join(f"{t.name}: {why}" for t, why in zip(ready, whys, strict=True))
-    names = ", ".join(t.name for t in ready)
-    return Outcome(f"readable [{names}] ({reasons}): reading from any of them now does not wait",
-                   readable=ready, writable=[by_sock[id(sock)] for sock in writable],
-                   ready_words=f"{ready[0].name} becoming readable ({whys[0]})")  # fmt: skip
+    parts, words = [], None
+    if ready:
+        whys = [why_readable(t.sock) for t in ready]
+        reasons = "; ".join(f"{t.name}: {why}" for t, why in zip(ready, whys, strict=True))
+        parts.append(f"readable [{', '.join(t.name for t in ready)}] ({reasons}): reading from any of them now "
+                     "does not wait")  # fmt: skip
+        words = f"{ready[0].name} becoming readable ({whys[0]})"
+    if room:
+        parts.append(f"writable [{', '.join(t.name for t in room)}]: each has room in its send buffer, so a "
+                     "sendall() that fits does not wait (nearly always true: a socket in the write list makes "
+                     "select() return at once)")  # fmt: skip
+        words = words or f"{room[0].name} having room in its send buffer"
+    return Outcome("; ".join(parts), readable=ready, writable=room, ready_words=words)
 
 
 CALLS: dict[Action, Callable[[Context], Outcome]] = {

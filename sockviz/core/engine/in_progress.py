@@ -54,6 +54,8 @@ class Running:
     total_bytes: int | None = None
     selecting: tuple[TrackedSocket, ...] = ()
     """For select(): the sockets it watches, the call's own first."""
+    call_writes: bool = False
+    """For select(): it watches the connections for writing too."""
     ready: tuple[TrackedSocket, ...] = ()
     """For select(), once it returned: the sockets it returned as readable."""
     ready_words: str | None = None
@@ -68,7 +70,10 @@ class Running:
             return False
         action = self.call.step.action
         if action is Action.SELECT:
-            return not poll_now((t.sock for t in self.selecting), select.POLLIN)
+            writing = self.selecting[1:] if self.call_writes else ()
+            return not poll_now((t.sock for t in self.selecting), select.POLLIN) and not poll_now(
+                (t.sock for t in writing), select.POLLOUT
+            )
         if action is Action.CLOSE:
             return tracked.closed  # the fd is gone, so close() is in the kernel, lingering
         listener = self.listener.sock if self.listener is not None else None

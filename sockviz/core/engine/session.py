@@ -162,7 +162,7 @@ class Session:
         if chosen.action is Action.SELECT:
             with self._lock:
                 watched = self._watched_by_select(tracked)
-            return predict_select([(t.name, t.sock) for t in watched], timeout=args.timeout)
+            return predict_select([(t.name, t.sock) for t in watched], timeout=args.timeout, write=args.select_write)
         listeners = []
         if chosen.action is Action.CONNECT:
             with self._lock:
@@ -300,7 +300,7 @@ class Session:
                         datagram=datagram, method=method, serve_of=args.serve_of, thread=args.thread)  # fmt: skip
             total = args.bulk if chosen.action is Action.SEND else args.expect
             running = self._calls.begin(call, tracked, total)
-            running.selecting = selecting
+            running.selecting, running.call_writes = selecting, args.select_write
             if chosen.action is Action.CONNECT and args.endpoint is not None:
                 running.address = args.endpoint.address
                 running.listener = self._listener_at(args.endpoint.address)

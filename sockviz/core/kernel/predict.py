@@ -189,14 +189,20 @@ def _size(count: int) -> str:
     return f"{count}B"
 
 
-def predict_select(named: list[tuple[str, socket.socket]], *, timeout: float | None) -> Prediction | None:
-    """Which sockets select() would return now, and why; it waits when none is ready (up to its timeout)."""
+def predict_select(
+    named: list[tuple[str, socket.socket]], *, timeout: float | None, write: bool = False
+) -> Prediction | None:
+    """Which sockets select() would return now, and why; it waits when none is ready (up to its timeout).
+    With `write`, the connections (all but the first) are watched for room to send as well."""
     try:
         readable, _ = ready_now(named)
+        _, writable = ready_now(named[1:], write=True) if write else ([], [])
     except (OSError, ValueError):
         return None  # a socket closed meanwhile: the next refresh asks again
-    if readable:
-        return Prediction(False, f"{len(readable)} ready", "select() returns at once: " + ", ".join(map(str, readable)))
+    if readable or writable:
+        ready = [str(r) for r in readable] + [f"{name} (room to send)" for name in writable]
+        count = len({r.name for r in readable} | set(writable))  # a socket in both lists is one ready socket
+        return Prediction(False, f"{count} ready", "select() returns at once: " + ", ".join(ready))
     if timeout == 0:
         return Prediction(False, "none", "no socket is ready: with a timeout of 0 select() returns three empty lists")
     limit = "" if timeout is None else f" (for at most {timeout:g} s, then it returns empty lists)"

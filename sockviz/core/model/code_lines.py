@@ -83,7 +83,7 @@ def code_line(
         burst=f"for i in range({args.count}): {name}.sendto(b'datagram %d' % i, {address})"
         if datagram
         else _burst(args, family, address),
-        select=f"readable, writable, _ = select.select([{', '.join(watching or (name,))}], [], [], {args.timeout})",
+        select=_select(args, watching or (name,)),
     )
     if chosen.action is Action.CLOSE and in_flight:
         code = f"{name}.shutdown(socket.SHUT_RDWR); {code}"
@@ -96,6 +96,12 @@ def _burst(args: StepArgs, family: str, address: str) -> str:
         return clients + f"threading.Thread(target=c.connect, args=({address},)).start()"
     message = show_bytes(args.payload, PAYLOAD_SHOWN)
     return clients + f"threading.Thread(target=echo_client, args=(c, {message}, {args.hold:g})).start()"
+
+
+def _select(args: StepArgs, watching: tuple[str, ...]) -> str:
+    """select() over the watched sockets; with `select_write`, the connections (all but the first) for writing."""
+    writing = ", ".join(watching[1:]) if args.select_write else ""
+    return f"readable, writable, _ = select.select([{', '.join(watching)}], [{writing}], [], {args.timeout})"
 
 
 def _send(args: StepArgs, name: str, piece: int) -> str:

@@ -45,6 +45,9 @@ class StepArgs:
     """Set on the connects a burst starts: the burst's call id."""
     timeout: float | None = None
     """For select(): seconds to wait at most; None waits until a socket is ready."""
+    select_write: bool = False
+    """For select(): watch the connections for writing too (a connection is writable while its send buffer
+    has room, which is nearly always: so select() returns at once)."""
     serve_of: int | None = None
     """Set on the calls a serve mode makes: the serve call's id."""
     thread: str | None = None

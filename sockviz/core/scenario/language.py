@@ -15,7 +15,8 @@
 A step line is a side and a step (`server close-conn`), with an argument where the
 step takes one: a quoted message for `send` (or `size=64k`), `backlog=N` for
 `listen`, `SHUT_WR`/`SHUT_RD`/`SHUT_RDWR` for `shutdown`, `NAME=VALUE` for
-`option`, `expect=N` for `recv-all`, `timeout=SECONDS` for `select`, `count=N` for
+`option`, `expect=N` for `recv-all`, `timeout=SECONDS` (and `write=1`, to watch the
+connections for writing too) for `select`, `count=N` for
 `burst` (with `send="..."` each client sends it, waits for its echo and keeps its
 connection `hold=SECONDS`, 0.1 unless said, then closes). A step that acts on a
 socket also takes `on=NAME` (`client close on=c`) to act on that one. Each step starts in a
@@ -166,7 +167,7 @@ def _args(step: Step, rest: list[str], line: int) -> tuple[StepArgs, str | None]
     args, on = StepArgs(), None
     targets = [word for word in rest if word.startswith("on=") and len(word) > 3 and step.action not in _NO_TARGET]
     values = [word for word in rest if word not in targets]
-    if len(targets) > 1 or (len(values) > 1 and step.action is not Action.BURST):
+    if len(targets) > 1 or (len(values) > 1 and step.action not in (Action.BURST, Action.SELECT)):
         raise ScenarioError(line, f"{step.id} takes one argument at most (and on=NAME); quote a message with spaces")
     for word in values:
         args = _arg(step, args, word, line)
@@ -204,6 +205,8 @@ def _arg(step: Step, args: StepArgs, word: str, line: int) -> StepArgs:
             return replace(args, hold=parse_hold(value))
         if step.action is Action.SELECT and key == "timeout" and value:
             return replace(args, timeout=parse_timeout(value))
+        if step.action is Action.SELECT and key == "write" and value in ("0", "1"):
+            return replace(args, select_write=value == "1")
     except InputError as error:
         raise ScenarioError(line, f"{word!r}: {error.reason}") from None
     raise ScenarioError(line, f"{step.id} does not take {word!r}")
