@@ -33,8 +33,9 @@ from textual.screen import ModalScreen, Screen, SystemModalScreen
 from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, InputError, Session, Side, Step
 from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.model.transport import Transport
 from sockviz.core.scenario import lessons
-from sockviz.core.scenario.language import ScenarioError, family_of, parse
+from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
@@ -89,6 +90,7 @@ class SockvizApp(App[None]):
         session: Session | None = None,
         scenario: tuple[str, str] | None = None,
         only: Side | None = None,
+        udp: bool = False,
     ) -> None:
         super().__init__()
         self._workers = FaultReportingWorkers(self)
@@ -106,7 +108,9 @@ class SockvizApp(App[None]):
         self.port = port
         self.session = session or Session()
         self._transcript = Transcript(self.session)
-        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only)
+        transport = Transport.UDP if udp else Transport.TCP
+        self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only,
+                                            transport=transport)  # fmt: skip
         """The one screen of a session; help and the palette open over it."""
 
     def on_load(self) -> None:
@@ -241,6 +245,8 @@ class SockvizApp(App[None]):
             return
         if (family := family_of(lines)) is not None and family != self.session_screen.bar.family:
             self.session_screen.bar.family = family  # a lesson about IPv6 runs on IPv6 (loopback follows the switch)
+        # A scenario runs on TCP until a `transport` line says otherwise: the switch shows what it starts on.
+        self.session_screen.transport = transport_of(lines) or Transport.TCP
         try:
             endpoint = self.session_screen.endpoint()
         except InputError as error:

@@ -26,7 +26,7 @@ def _address_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address the server binds and the client connects to "
                         "(default: 127.0.0.1, or ::1 with -6)")  # fmt: skip
     parser.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default: {DEFAULT_PORT}, the course's)"
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port, TCP or UDP (default: {DEFAULT_PORT}, the course's)"
     )
     parser.add_argument(
         "-6", "--ipv6", action="store_true", help="use IPv6: sockets are AF_INET6 and the host defaults to ::1"
@@ -49,6 +49,8 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
         "`sockviz run --help` plays a scenario with no screen.",
     )
     _address_options(parser)
+    parser.add_argument("--udp", action="store_true", help="start with UDP: socket() makes SOCK_DGRAM sockets, and "
+                        "the steps call sendto() and recvfrom() (d switches in the app)")  # fmt: skip
     from sockviz.core.scenario import lessons
 
     lesson = parser.add_mutually_exclusive_group()
@@ -121,6 +123,7 @@ def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:
     """The options of this command that the served app takes, for each browser tab's sockviz."""
     argv = [] if only is None else [str(only)]
     argv += ["--port", str(args.port)] + (["--host", args.host] if args.host else []) + (["-6"] if args.ipv6 else [])
+    argv += ["--udp"] if args.udp else []
     if args.lesson:
         argv += ["--lesson", args.lesson]
     elif args.scenario:
@@ -158,6 +161,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         ending.follow_the_server()  # a browser tab's app ends with its server, however the server ends
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
-    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only)
+    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only, udp=args.udp)
     app.run()
     sys.exit(app.return_code or 0)  # Textual sets 1 when it ended the app on an error: the shell must hear it

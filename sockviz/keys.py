@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.keys import format_key
 
 from sockviz.core import STEPS, Side
+from sockviz.core.model.transport import TRANSPORT_KEY
 
 SERVER_STEPS = Binding.Group("server")
 CLIENT_STEPS = Binding.Group("client")
@@ -56,6 +57,15 @@ SCREEN_BINDINGS: list[Binding] = [
     Binding("t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"),
     Binding("w", "toggle_wire", "wire", group=VIEWS, tooltip="the TCP segments on loopback (needs root)"),
     Binding("6", "toggle_family", "IPv4/IPv6", group=VIEWS, tooltip="switch the address family of new sockets"),
+    Binding(
+        TRANSPORT_KEY,
+        "toggle_transport",
+        "TCP/UDP",
+        group=VIEWS,
+        show=False,  # the key bar is full at 130 columns; the switch in the top bar names it, as help does
+        tooltip="switch what socket() makes: TCP (SOCK_STREAM) or UDP (SOCK_DGRAM, and the steps call sendto() "
+        "and recvfrom())",
+    ),
     Binding(
         "v",
         "toggle_projector",

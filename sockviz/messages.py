@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from sockviz.core import Event
+from sockviz.core.model.transport import Transport
 
 
 @dataclass
@@ -31,6 +32,13 @@ class Narrated(Message):
 
     line: int
     text: str
+
+
+@dataclass
+class TransportChosen(Message):
+    """A scenario's `transport` line ran: the top bar's switch shows what its socket() calls make now."""
+
+    transport: Transport
 
 
 @dataclass

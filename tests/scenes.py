@@ -34,7 +34,7 @@ SIZE = (120, 36)
 PORTS_LOCK = Path(tempfile.gettempdir()) / f"sockviz-scene-ports-{SERVER_PORT}-{CLIENT_PORT}.lock"
 """Held by the scene that uses the pinned ports. Not per network namespace: /tmp is shared across
 namespaces, and a suite that waits here for one in another namespace only waits a few seconds."""
-SIZES = {"timeline": (100, 30), "projector": (130, 40)}
+SIZES = {"timeline": (100, 30), "projector": (130, 40), "udp": (140, 40)}
 """Scenes drawn at another size: the timeline takes the whole bottom row below 110 columns,
 which keeps the log (whose threads may tell a wake-up in either order) out of the picture."""
 
@@ -192,6 +192,17 @@ async def timeline(scene: Scene, pilot: Pilot) -> None:
     await scene.settle(pilot, 0.4)
 
 
+async def udp(scene: Scene, pilot: Pilot) -> None:
+    """UDP with the same buttons: listen() failed for real, two datagrams sent, one read; the wire shows both."""
+    scene.fds = pin_fds()
+    await pilot.press("d")
+    await pilot.press("w")
+    await scene.run_all(pilot, ("server-socket", 1.0), ("server-bind", 2.0), ("server-listen", 3.0),
+                        ("client-socket", 4.0), ("client-send", 5.0), ("client-send", 6.0),
+                        ("server-recv", 7.0))  # fmt: skip
+    await scene.settle(pilot, 0.5)
+
+
 SCENES: dict[str, Callable[[Scene, Pilot], Awaitable[None]]] = {
     "fresh": fresh,
     "mid_lesson": mid_lesson,
@@ -200,4 +211,5 @@ SCENES: dict[str, Callable[[Scene, Pilot], Awaitable[None]]] = {
     "wire": wire,
     "projector": projector,
     "timeline": timeline,
+    "udp": udp,
 }

@@ -17,12 +17,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
 from sockviz.commands import palette_entries
 from sockviz.core.model.steps import STEPS_BY_ID
+from sockviz.core.model.transport import TRANSPORT_KEY, Transport
 from sockviz.core.story.timeline import LEGEND
 from sockviz.keys import SECTIONS, KeyRow, explain, key_display, rows, section_of, step_id
 
@@ -33,16 +35,26 @@ INTRO = (
     "story. Closing a socket whose call is blocked wakes that call."
 )
 
+ON_TRANSPORT = {
+    Transport.TCP: "The steps below are TCP's, as the switch in the top bar says now; "
+    f"{TRANSPORT_KEY} switches to UDP, where the "
+    "same keys call sendto() and recvfrom(), and listen() and accept() fail for real.",
+    Transport.UDP: f"The steps below are UDP's, as the switch in the top bar says now ({TRANSPORT_KEY} switches back "
+    "to TCP): "
+    "datagrams, no connection, and nothing that tells a sender whether anyone got what it sent.",
+}
+
 WIDGET_TITLES = {
     "FamilyToggle": "on the IPv4/IPv6 switch in the top bar (tab to it)",
+    "TransportToggle": "on the TCP/UDP switch in the top bar (tab to it)",
     "StepButton": "on a pane's steps (tab to them)",
     "TimelineView": "in the timeline (t, then tab or click to it)",
 }
 """What to call a widget's keys; a widget not named here is called by its docstring's first line."""
 
 
-def steps_table(bindings: Iterable[Binding]) -> Table:
-    """The steps, by the keys that are really bound to them."""
+def steps_table(bindings: Iterable[Binding], transport: Transport = Transport.TCP) -> Table:
+    """The steps, by the keys that are really bound to them, as they read on `transport`."""
     table = Table(expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("key", no_wrap=True)
     table.add_column("#", no_wrap=True)
@@ -52,13 +64,23 @@ def steps_table(bindings: Iterable[Binding]) -> Table:
         step = STEPS_BY_ID.get(step_id(row.action) or "")
         if step is None:
             continue
+        form = step.on(transport)
         table.add_row(
             Text(row.shown_keys, style="bold"),
             Text(str(step.course_step or "")),
-            Text(f"{step.side.value} {step.label}"),
-            Text(step.explains),
+            Text(f"{step.side.value} {form.label}"),
+            Text(form.explains),
         )
     return table
+
+
+def _transport_of(screen: Screen) -> Transport:
+    """The transport the screen beneath shows now (its top bar's switch); TCP for a screen without one."""
+    try:
+        transport = getattr(screen, "transport", Transport.TCP)
+    except NoMatches:  # a reset is making its widgets again
+        return Transport.TCP
+    return transport if isinstance(transport, Transport) else Transport.TCP
 
 
 def keys_table(title: str, key_rows: list[KeyRow]) -> Table:
@@ -122,8 +144,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help") as help_box:
             help_box.border_title = "sockviz: every key, and what the steps do"
             help_box.border_subtitle = "escape closes"
-            yield Static(Text(INTRO), id="help-intro")
-            yield Static(steps_table(bindings), id="help-steps")
+            transport = _transport_of(beneath)
+            yield Static(Text(f"{INTRO} {ON_TRANSPORT[transport]}"), id="help-intro")
+            yield Static(steps_table(bindings, transport), id="help-steps")
             titles = [group.description for group in SECTIONS]
             by_section: dict[str, list[Binding]] = {}
             for binding in bindings:

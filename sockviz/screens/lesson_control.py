@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
 
-from sockviz.core.story.next_steps import WELCOME
+from sockviz.core.model.transport import Transport
+from sockviz.core.story.next_steps import welcome
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,14 +20,16 @@ if TYPE_CHECKING:
     from sockviz.widgets.scenario_panel import ScenarioPanel
 
 
-def welcome_to_lesson(log: EventLog, session: Session, panel: ScenarioPanel, title: str) -> None:
+def welcome_to_lesson(
+    log: EventLog, session: Session, panel: ScenarioPanel, title: str, transport: Transport = Transport.TCP
+) -> None:
     """Write the log's welcome again, now that the panel has taken its room beside the log (a log line
     keeps the width it was written at), and say how to play the lesson. Once the lecturer has played a
     line its narration is in the log, and clearing it would lose it: then nothing is written."""
     if session.sockets or panel.started:
         return
     log.clear()
-    log.note(session.now(), "start", WELCOME)
+    log.note(session.now(), "start", welcome(transport))
     log.note(session.now(), "lesson", f"{title} is loaded. It pauses after each narration until you go on. "
              f"Keys: {panel.keys_line()}", kind="guide")  # fmt: skip
 

@@ -32,12 +32,13 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select
 
 from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepFinished, step
+from sockviz.core.model.transport import Transport
 from sockviz.core.scenario.language import Line
-from sockviz.core.story.next_steps import WELCOME, next_line
+from sockviz.core.story.next_steps import next_line, welcome
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
-from sockviz.messages import Narrated, SessionEvent
+from sockviz.messages import Narrated, SessionEvent, TransportChosen
 from sockviz.screens import lesson_control, step_fields, targets, views
 from sockviz.screens.live import RefreshPacer, table_rows
 from sockviz.widgets.endpoint_bar import EndpointBar
@@ -95,12 +96,15 @@ class SessionScreen(Screen[None]):
         family: socket.AddressFamily,
         *,
         only: Side | None = None,
+        transport: Transport = Transport.TCP,
     ) -> None:
         super().__init__()
         self.session = session
         self.only = only
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
         self._start = (host, port, family)
+        self._transport = transport
+        """What socket() makes when the screen is made (again, after a reset: what the switch said then)."""
         self.timeline = Timeline()
         self._blocked: set[int] = set()
         self.pacer = RefreshPacer()
@@ -116,9 +120,9 @@ class SessionScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         host, port, family = self._start
-        yield EndpointBar(host, port, family, id="endpoint")
-        server = StepPane(Side.SERVER, id="server-pane")
-        client = StepPane(Side.CLIENT, message=DEFAULT_CLIENT_MESSAGE, id="client-pane")
+        yield EndpointBar(host, port, family, self._transport, id="endpoint")
+        server = StepPane(Side.SERVER, transport=self._transport, id="server-pane")
+        client = StepPane(Side.CLIENT, message=DEFAULT_CLIENT_MESSAGE, transport=self._transport, id="client-pane")
         if self.only is not None:
             (client if self.only is Side.SERVER else server).display = False
             self.sub_title = f"{self.only.value} only"
@@ -149,7 +153,8 @@ class SessionScreen(Screen[None]):
     def _started(self) -> None:
         """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
         self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
-        self.event_log.note(self.session.now(), "start", WELCOME)
+        self.watch(self.bar, "transport", self._transport_switched, init=False)
+        self.event_log.note(self.session.now(), "start", welcome(self.bar.transport))
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))
@@ -165,6 +170,7 @@ class SessionScreen(Screen[None]):
         """Make every widget again for the new session: the table, log, timeline, wire and panes start empty;
         the fields keep what the user typed."""
         self._start = self.start_values()
+        self._transport = self.bar.transport
         self._unsubscribe()
         self._rebuilding = True
         self.session = message.session
@@ -320,6 +326,11 @@ class SessionScreen(Screen[None]):
     def _wire_segments(self, message: WireSegments) -> None:
         self.wire.show_delivery(message.delivery, message.source)
 
+    @on(TransportChosen)
+    def _transport_chosen(self, message: TransportChosen) -> None:
+        """A lesson's `transport` line: the switch shows what its socket() calls make from now on."""
+        self.transport = message.transport
+
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
@@ -347,6 +358,24 @@ class SessionScreen(Screen[None]):
     def action_toggle_family(self) -> None:
         self.bar.toggle_family()
 
+    def action_toggle_transport(self) -> None:
+        self.bar.toggle_transport()
+
+    @property
+    def transport(self) -> Transport:
+        """What socket() makes now: the top bar's switch."""
+        return self.bar.transport
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self.bar.transport = transport
+
+    def _transport_switched(self, transport: Transport) -> None:
+        """The panes name the calls the switch's transport makes (`recvfrom()`), and what may run has changed."""
+        for pane in self.panes().values():
+            pane.show_transport(transport)
+        step_fields.show_refusals(self.session, self.bar, self.panes())
+
     def action_toggle_timeline(self) -> None:
         views.toggle_timeline(self.timeline_view, self.bottom, self.table)
 
@@ -371,7 +400,7 @@ class SessionScreen(Screen[None]):
 
     def _welcome_to_lesson(self, title: str) -> None:
         if not self._rebuilding:
-            lesson_control.welcome_to_lesson(self.event_log, self.session, self.scenario_panel, title)
+            lesson_control.welcome_to_lesson(self.event_log, self.session, self.scenario_panel, title, self.transport)
 
     def action_play_pause(self) -> None:
         self.scenario_panel.toggle()

@@ -21,18 +21,30 @@ NEEDS_ENDPOINT = (Action.BIND, Action.CONNECT, Action.BURST)
 """The actions that read the address bar: where to bind, where to connect, where a burst connects."""
 
 
-def read_fields(chosen: Step, bar: EndpointBar, pane: StepPane, *, quiet: bool = False) -> StepArgs:
-    """Everything the step needs from the fields; raises InputError (shown at the field at fault unless quiet)."""
-    base = StepArgs(family=bar.family)
-    if chosen.action in NEEDS_ENDPOINT:
+def read_fields(
+    chosen: Step, bar: EndpointBar, pane: StepPane, *, quiet: bool = False, session: Session | None = None
+) -> StepArgs:
+    """Everything the step needs from the fields; raises InputError (shown at the field at fault unless quiet).
+
+    A client's send on a UDP socket reads the address too: sendto() names where its datagram goes."""
+    base = StepArgs(family=bar.family, transport=bar.transport)
+    if chosen.action in NEEDS_ENDPOINT or (session is not None and sends_datagram_to_address(chosen, session)):
         base.endpoint = bar.endpoint(quiet=quiet)
     return pane.args_for(chosen, base, quiet=quiet)
+
+
+def sends_datagram_to_address(chosen: Step, session: Session) -> bool:
+    """Whether the step is a client's send from a UDP socket that connect() gave no peer: a sendto()."""
+    if chosen.action is not Action.SEND or chosen.side is not Side.CLIENT:
+        return False
+    tracked = session.current(chosen.target, chosen.side)
+    return tracked is not None and tracked.datagram and not tracked.closed and tracked.current_ends() is None
 
 
 def args_for(chosen: Step, bar: EndpointBar, pane: StepPane, session: Session) -> StepArgs:
     """The arguments a click runs the step with; raises InputError, shown at the field at fault.
     An echo with nothing received to echo is refused at the message field."""
-    args = read_fields(chosen, bar, pane)
+    args = read_fields(chosen, bar, pane, session=session)
     if chosen.action is Action.SEND:
         reason = nothing_to_echo(args, session.current(chosen.target, chosen.side))
         if reason:
@@ -43,7 +55,7 @@ def args_for(chosen: Step, bar: EndpointBar, pane: StepPane, session: Session) -
 def hint_args(chosen: Step, bar: EndpointBar, pane: StepPane) -> StepArgs:
     """The step's arguments for a would-it-block hint: a bad field only leaves its value out.
     Only connect() needs the address for its hint (is anyone listening there?)."""
-    base = StepArgs(family=bar.family)
+    base = StepArgs(family=bar.family, transport=bar.transport)
     try:
         if chosen.action is Action.CONNECT:
             base.endpoint = bar.endpoint(quiet=True)
@@ -55,7 +67,7 @@ def hint_args(chosen: Step, bar: EndpointBar, pane: StepPane) -> StepArgs:
 def why_not(chosen: Step, bar: EndpointBar, pane: StepPane, session: Session) -> str | None:
     """Why the step would not run now: a field it reads is refused, or the session would refuse it."""
     try:
-        args = read_fields(chosen, bar, pane, quiet=True)
+        args = read_fields(chosen, bar, pane, quiet=True, session=session)
     except InputError as error:
         return f"the {error.field} field: {error.reason}"
     no_bytes = chosen.action is Action.SEND and args.payload is None and args.bulk is None

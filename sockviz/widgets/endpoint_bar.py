@@ -1,4 +1,4 @@
-"""Where the server binds and the client connects: host, port and address family."""
+"""Where the server binds and the client connects: host, port, address family, and TCP or UDP."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from textual.widgets import Input, Label
 
 from sockviz.core import Endpoint, InputError, check_host, parse_port, resolve
 from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.model.transport import Transport
 from sockviz.widgets.family_toggle import FamilyToggle
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
+from sockviz.widgets.transport_toggle import TransportToggle
 
 _EXPOSED = (
     "A socket bound to 0.0.0.0 or :: takes connections on every network interface, so other machines "
@@ -26,7 +28,7 @@ _EXPOSED = (
 
 
 class EndpointBar(Horizontal):
-    """Host, port and family, checked as they are typed; names are looked up off the UI thread."""
+    """Host, port, family and transport, checked as they are typed; names are looked up off the UI thread."""
 
     DEFAULT_CSS = """
     EndpointBar {
@@ -55,7 +57,7 @@ class EndpointBar(Horizontal):
     EndpointBar #port {
         width: 8;
     }
-    EndpointBar > FamilyToggle {
+    EndpointBar > FamilyToggle, EndpointBar > TransportToggle {
         margin: 0 1 0 0;
     }
     EndpointBar > #exposure.-exposed {
@@ -66,15 +68,25 @@ class EndpointBar(Horizontal):
     """
 
     family: reactive[socket.AddressFamily] = reactive(socket.AF_INET, init=False)
+    transport: reactive[Transport] = reactive(Transport.TCP, init=False)
+    """What socket() makes now: the screen tells the panes, whose buttons then name UDP's calls."""
     listening_everywhere: reactive[tuple[str, ...]] = reactive((), init=False)
     """The sockets that listen on every interface now, whatever the host field says."""
 
-    def __init__(self, host: str, port: int, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        family: socket.AddressFamily,
+        transport: Transport = Transport.TCP,
+        **kwargs: Unpack[WidgetOptions],
+    ) -> None:
         super().__init__(**kwargs)
         self._start = (host, port, family)
         self._looked_up: dict[tuple[str, socket.AddressFamily], str | InputError] = {}
         self._host_exposed = False
         self.set_reactive(EndpointBar.family, family)
+        self.set_reactive(EndpointBar.transport, transport)
 
     def compose(self) -> ComposeResult:
         host, port, family = self._start
@@ -82,6 +94,7 @@ class EndpointBar(Horizontal):
         yield Field("host", host, self._check_host, input_id="host", id="host-field")
         yield Field("port", str(port), parse_port, input_id="port", id="port-field")
         yield FamilyToggle(family, id="family")
+        yield TransportToggle(self.transport, id="transport")
         yield Label("", id="exposure", markup=False)
 
     def on_mount(self) -> None:
@@ -116,6 +129,16 @@ class EndpointBar(Horizontal):
     @on(FamilyToggle.Switched)
     def _family_switched(self) -> None:
         self.toggle_family()
+
+    def toggle_transport(self) -> None:
+        self.transport = Transport.UDP if self.transport is Transport.TCP else Transport.TCP
+
+    @on(TransportToggle.Switched)
+    def _transport_switched(self) -> None:
+        self.toggle_transport()
+
+    def watch_transport(self, transport: Transport) -> None:
+        self.query_one(TransportToggle).transport = transport
 
     def watch_family(self, old: socket.AddressFamily, new: socket.AddressFamily) -> None:
         self.query_one(FamilyToggle).family = new

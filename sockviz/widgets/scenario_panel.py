@@ -23,7 +23,7 @@ from sockviz.core import Endpoint, Session
 from sockviz.core.scenario.language import Line, Say
 from sockviz.core.scenario.player import Player
 from sockviz.keys import rows
-from sockviz.messages import Narrated, ScenarioState
+from sockviz.messages import Narrated, ScenarioState, TransportChosen
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
@@ -94,7 +94,8 @@ class ScenarioPanel(Static):
     def load(self, title: str, lines: list[Line], session: Session, endpoint: Endpoint) -> None:
         """Get the scenario ready to play, paused; any scenario playing before is stopped."""
         self.stop()
-        self._player = Player(session, endpoint, lambda line, said: self.post_message(Narrated(line, said)))
+        self._player = Player(session, endpoint, lambda line, said: self.post_message(Narrated(line, said)),
+                              on_transport=lambda transport: self.post_message(TransportChosen(transport)))  # fmt: skip
         self._playing, self._steps_allowed, self._started = False, 0, False
         self._title, self._said, self._next_line, self._state = title, "", "", "paused"
         self._lines = lines

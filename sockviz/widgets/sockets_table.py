@@ -35,7 +35,7 @@ from sockviz.widgets.options import WidgetOptions
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "socket"),
     ("fd", "fd"),
-    ("state", "tcp state"),
+    ("state", "state"),
     ("laddr", "laddr"),
     ("raddr", "raddr"),
     ("now", "now"),

@@ -17,12 +17,13 @@ from textual.widgets import Button
 
 from sockviz.core import Step
 from sockviz.core.model.prediction import Prediction
+from sockviz.core.model.transport import Transport
 
 
-def step_label(step: Step, hint: Prediction | None = None) -> Content:
+def step_label(step: Step, hint: Prediction | None = None, transport: Transport = Transport.TCP) -> Content:
     """Key, course number, call, and the kernel's hint: `a  4 accept() waits`, 20 cells at most, so it fits
-    the narrowest pane (80 columns). Never parsed as markup."""
-    parts: list[str | tuple[str, str]] = [(f"{step.key} ", "bold $text-accent"), step.title]
+    the narrowest pane (80 columns). Never parsed as markup. On UDP the call is UDP's: `r  9 recvfrom()`."""
+    parts: list[str | tuple[str, str]] = [(f"{step.key} ", "bold $text-accent"), step.title_on(transport)]
     if hint is not None:
         parts.append((f" {hint.short}", "italic $text-warning" if hint.blocks else "italic $text-muted"))
     return Content.assemble(*parts)
@@ -78,15 +79,21 @@ class StepButton(Button):
     """What the kernel says the call would do now (`waits`, `2 ready`), for a step that may block."""
     refusal: reactive[str | None] = reactive(None, init=False)
     """Why the step cannot run now, or None when it can."""
+    transport: reactive[Transport] = reactive(Transport.TCP, init=False)
+    """The transport of the switch: the label and the help name its calls (`sendto()` on UDP)."""
 
-    def __init__(self, step: Step) -> None:
-        super().__init__(step_label(step), id=step.id, compact=True)
+    def __init__(self, step: Step, transport: Transport = Transport.TCP) -> None:
+        super().__init__(step_label(step, transport=transport), id=step.id, compact=True)
         self.step = step
-        self.tooltip = step.explains
+        self.set_reactive(StepButton.transport, transport)
+        self.tooltip = step.on(transport).explains
 
     def watch_hint(self) -> None:
-        self.label = step_label(self.step, self.hint)
+        self.label = step_label(self.step, self.hint, self.transport)
         self._explain()
+
+    def watch_transport(self) -> None:
+        self.watch_hint()
 
     def watch_refusal(self, refusal: str | None) -> None:
         self.set_class(refusal is not None, "-cannot-run")
@@ -94,7 +101,7 @@ class StepButton(Button):
 
     def _explain(self) -> None:
         """The step's help, why the hint says what it says, and why the step cannot run now."""
-        text = self.step.explains
+        text = self.step.on(self.transport).explains
         if self.hint is not None:
             text += f"\n\nNow: {self.hint.why}"
         if self.refusal is not None:

@@ -19,7 +19,8 @@ from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload
 from sockviz.core.model.bulk import parse_size
 from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting, parse_timeout
 from sockviz.core.model.prediction import Prediction
-from sockviz.core.model.step_args import MAX_BURST, SHUTDOWN_NAMES, parse_hold
+from sockviz.core.model.step_args import MAX_BURST, RECV_SIZE, SHUTDOWN_NAMES, parse_hold
+from sockviz.core.model.transport import Transport
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.socket_select import SocketSelect
@@ -136,9 +137,12 @@ class StepPane(Vertical):
     acts_on: reactive[str] = reactive("", init=False)
     """Which sockets the steps act on now (`acts on s, conn2`): the border repaints only when it changes."""
 
-    def __init__(self, side: Side, *, message: str = "", **kwargs: Unpack[WidgetOptions]) -> None:
+    def __init__(
+        self, side: Side, *, message: str = "", transport: Transport = Transport.TCP, **kwargs: Unpack[WidgetOptions]
+    ) -> None:
         super().__init__(**kwargs)
         self.side = side
+        self._transport = transport
         self._message = message
         server = side is Side.SERVER
         self._no_choice = Label("none accepted yet" if server else "none yet", classes="no-choice")
@@ -154,7 +158,7 @@ class StepPane(Vertical):
         side = self.side.value
         with Vertical(id=f"{side}-steps", classes="steps"):
             for each in steps_of(self.side):
-                yield StepButton(each)
+                yield StepButton(each, self._transport)
         server = self.side is Side.SERVER
         yield Label("connection" if server else "client socket", classes="field-title")
         yield self._no_choice
@@ -183,6 +187,8 @@ class StepPane(Vertical):
                         placeholder="empty: Python's default", id="server-backlog-field")  # fmt: skip
         yield Field("sendall() size", "", _optional(parse_size), input_id=f"{side}-size",
                     placeholder="empty: the message; 64k, 256M", id=f"{side}-size-field")  # fmt: skip
+        yield Field("recv() size", "", _optional(_whole(1, 65536, "size")), input_id=f"{side}-bufsize",
+                    placeholder=f"empty: {RECV_SIZE}; on UDP the rest is cut", id=f"{side}-bufsize-field")  # fmt: skip
         yield Field("recv all: expect", "", _optional(parse_size), input_id=f"{side}-expect",
                     placeholder="empty: until the peer closes", id=f"{side}-expect-field")  # fmt: skip
         if server:
@@ -231,6 +237,8 @@ class StepPane(Vertical):
                 args.payload = self._field("message").parsed(quiet=quiet)
                 if args.payload is None and self.side is Side.CLIENT and not quiet:
                     self.refuse("message", "type the bytes to send")
+        elif action is Action.RECV:
+            args.bufsize = self._setting("bufsize", None, quiet) or RECV_SIZE
         elif action is Action.RECV_ALL:
             args.expect = self._setting("expect", None, quiet)
         elif action is Action.SHUTDOWN:
@@ -285,6 +293,12 @@ class StepPane(Vertical):
 
     def step_button(self, step_id: str) -> StepButton:
         return self.query_one(f"#{step_id}", StepButton)
+
+    def show_transport(self, transport: Transport) -> None:
+        """Name the calls of this transport on the buttons (`recvfrom()`), and say what each does there."""
+        self._transport = transport
+        for button in self.query(StepButton):
+            button.transport = transport
 
     def show_hints(self, hints: dict[str, Prediction | None]) -> None:
         """Put the kernel's would-it-block hint beside each blocking step (a button redraws only on a change)."""

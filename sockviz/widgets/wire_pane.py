@@ -130,11 +130,17 @@ class WirePane(RichLog):
         else:
             flags = ink(self, "wire-pane--flags") if segment.flags not in ("ACK", "PSH-ACK") else ""
         aside = ink(self, "wire-pane--aside")
+        if segment.flags == "UDP":  # a datagram: no flags, no sequence numbers, nothing sent back
+            numbers = f"len={segment.length}"
+        elif segment.flags.startswith("ICMP"):
+            numbers = f"(nothing listens on port {segment.src[1]}: the kernel answered the datagram)"
+        else:
+            numbers = f"seq={segment.seq} ack={segment.ack} len={segment.length}"
         text = Text.assemble(
             (f"{segment.at:8.3f} ", aside),
             (f"{self._who(segment.src, segment.dst):<14} ", ""),
             (f"{segment.flags:<8} ", flags),
-            (f"seq={segment.seq} ack={segment.ack} len={segment.length}", aside),
+            (numbers, aside),
         )
         if segment.retransmitted:
             text.append(" (sent again)", ink(self, "wire-pane--note"))

@@ -18,9 +18,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import UdpLoopback
 from helpers import wait_for
 
-from sockviz.core import StepCalled
+from sockviz.core import StepCalled, Target
 from sockviz.core.kernel.capture import (
     MAX_FILTER_PORTS,
     NOT_PERMITTED,
@@ -479,3 +480,53 @@ def test_without_the_privilege_it_explains_instead_of_failing():
 def test_frames_that_are_not_tcp_are_ignored():
     assert parse_frame(b"\x00" * 12 + b"\x08\x06" + b"\x00" * 28) is None  # ARP
     assert parse_frame(b"short") is None
+
+
+@root_only
+def test_udp_datagrams_and_the_icmp_port_unreachable_are_on_the_wire(udp):
+    heard = Heard()
+    made = Wire(udp.session, heard)
+    assert made.start() is None
+    try:
+        udp.run("server-socket")
+        udp.run("server-bind")
+        udp.run("client-socket")
+        udp.run("client-send", payload=MESSAGE)
+        udp.run("server-recv")
+        udp.run("server-send", payload=None)
+        wait_for(lambda: heard.flags() == ["UDP", "UDP"], what="the datagram and its echo")
+        first, echo = heard.segments
+        assert owner_of(udp.session.sockets, first.src, first.dst) == "c"  # an unconnected socket, by its port
+        assert owner_of(udp.session.sockets, echo.src, echo.dst) == "s"
+        udp.run("server-close")
+        udp.run("client-connect")  # nothing is sent: UDP has no handshake
+        udp.run("client-send", payload=b"anyone?")
+        wait_for(lambda: len(heard.segments) == 4, what="the datagram to the closed port and the answer")
+    finally:
+        made.stop()
+    first, echo, lost, answer = heard.segments
+    port = udp.endpoint.port
+    client_port = udp.session.current(Target.CLIENT).sock.getsockname()[1]
+    assert (first.dst[1], first.length, first.preview) == (port, len(MESSAGE), MESSAGE)
+    assert (echo.src[1], echo.dst[1]) == (port, client_port)
+    assert (lost.flags, lost.dst[1], lost.preview) == ("UDP", port, b"anyone?")
+    assert answer.flags == "ICMP port unreachable" and (answer.src[1], answer.dst[1]) == (port, client_port)
+    assert owner_of(udp.session.sockets, answer.dst, answer.src) == "c"
+
+
+@root_only
+def test_an_icmpv6_port_unreachable_is_parsed_too():
+    loopback = UdpLoopback(socket.AF_INET6)
+    heard = Heard()
+    made = Wire(loopback.session, heard)
+    assert made.start() is None
+    try:
+        loopback.run("client-socket")
+        loopback.run("client-connect")
+        loopback.run("client-send", payload=b"anyone?")
+        wait_for(lambda: heard.flags() == ["UDP", "ICMP port unreachable"], what="the datagram and its answer")
+    finally:
+        made.stop()
+        loopback.session.close()
+    datagram, answer = heard.segments
+    assert datagram.src[0] == "::1" and (answer.src, answer.dst) == (datagram.dst, datagram.src)

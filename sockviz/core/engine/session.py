@@ -188,7 +188,7 @@ class Session:
         the kernel has dropped a connection it is not asked about again.
         """
         with self._lock:
-            watched = [t for t in self._sockets if t.closed and t.ends is not None and not t.gone]
+            watched = [t for t in self._sockets if t.closed and t.ends is not None and not t.gone and not t.datagram]
         if not watched:
             return
         found = self._kernel_table.lookup(t.ends for t in watched if t.ends)

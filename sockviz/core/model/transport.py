@@ -33,5 +33,8 @@ class Transport(StrEnum):
         return cls.UDP if sock.type == socket.SOCK_DGRAM else cls.TCP
 
 
+TRANSPORT_KEY = "d"
+"""The key of the TCP/UDP switch (d for datagrams): keys.py binds it, and the welcome and help name it."""
+
 TRANSPORTS = {"tcp": Transport.TCP, "udp": Transport.UDP}
 """The words of a scenario's `transport` line."""

@@ -64,12 +64,15 @@ class Player:
         narrate: Callable[[int, str], object],
         *,
         transport: Transport = Transport.TCP,
+        on_transport: Callable[[Transport], object] | None = None,
     ) -> None:
         self.session = session
         self.endpoint = endpoint
         self.narrate = narrate
         self.transport = transport
-        """What socket() makes: the front end's choice at the start, then each `transport` line's."""
+        """What socket() makes: TCP unless the front end says otherwise, then each `transport` line's."""
+        self.on_transport = on_transport
+        """Hears each `transport` line's choice, so that a front end can show it."""
         self._latest_call: dict[str, object] = {}
         """Step id to the key of its latest run: a call id, or the refusal's event number."""
         self._state: dict[object, Event | None] = {}
@@ -119,6 +122,8 @@ class Player:
                 self.pace = line.seconds
             elif isinstance(line, UseTransport):
                 self.transport = line.transport
+                if self.on_transport is not None:
+                    self.on_transport(line.transport)
             elif isinstance(line, Expect):
                 failure = self._check(line)
                 if self._stopped.is_set():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sockviz.core.engine.session import Session
 from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.model.steps import Side, Target, step, steps_of
+from sockviz.core.model.transport import TRANSPORT_KEY, Transport
 
 WELCOME = (
     f"Welcome. Each step is a real call on a real socket. Start with the server (the left pane): "
@@ -20,9 +21,25 @@ WELCOME = (
     f"{step('server-listen').key} for listen(); the table shows s in LISTEN. Then "
     f"{step('server-accept').key} (accept) waits for a client, and on the right "
     f"{step('client-socket').key} and {step('client-connect').key} connect one. "
-    "f1 lists every key; ctrl+p finds the built-in lessons."
+    f"{TRANSPORT_KEY} switches to UDP; f1 lists every key; ctrl+p finds the built-in lessons."
 )
 """The log's first line, before any step: what to press first and what will happen."""
+
+WELCOME_UDP = (
+    f"Welcome. Each step is a real call on a real socket, here a UDP one ({TRANSPORT_KEY} switches to TCP). "
+    "Start with the "
+    f"server (the left pane): press {step('server-socket').key} for socket(), then {step('server-bind').key} for "
+    "bind(): a bound UDP socket receives at once, with no listen() and no accept(). Then "
+    f"{step('server-recv').key} (recvfrom) waits for a datagram, and on the right {step('client-socket').key} "
+    f"makes a client socket and {step('client-send').key} sends one with sendto(). f1 lists every key; ctrl+p "
+    "finds the built-in lessons."
+)
+"""The first line when the switch says UDP: on UDP, listen() and accept() only fail."""
+
+
+def welcome(transport: Transport) -> str:
+    """The log's first line for the transport the switch shows."""
+    return WELCOME_UDP if transport is Transport.UDP else WELCOME
 
 
 @dataclass(frozen=True)
@@ -53,10 +70,38 @@ def _blocked(tracked: TrackedSocket | None, action: str) -> bool:
     return tracked is not None and any(call.step.action.value == action for call in tracked.in_flight)
 
 
+def _suggest_datagrams(listener: TrackedSocket, client: TrackedSocket | None) -> list[Suggestion]:
+    """On UDP: bind, then datagrams both ways; no listen(), no accept(), no connection."""
+    found: list[Suggestion] = []
+    if listener.bound_port is None:
+        found.append(Suggestion(_key("server-bind"), "bind() it: then datagrams sent there reach it"))
+        return found
+    if client is None:
+        found.append(Suggestion(_key("client-socket"), "a client's socket(): UDP needs no connect()"))
+    elif _blocked(listener, "recv"):
+        found.append(Suggestion(_key("client-send"), "the client's sendto(): recvfrom() wakes"))
+    elif _blocked(client, "recv"):
+        found.append(Suggestion(_key("server-send"), "the server's sendto() to the last sender: the client's wakes"))
+    elif listener.datagrams_received == 0 and client.datagrams_sent:
+        found.append(Suggestion(_key("server-recv"), "the server's recvfrom() reads what the client sent"))
+    elif listener.datagrams_received == 0:
+        found.append(Suggestion(_key("client-send", "server-recv"), "the client sends a datagram, the server reads it"))
+    elif listener.datagrams_sent == 0:
+        found.append(
+            Suggestion(_key("server-send", "client-recv"), "the server replies to the sender, the client reads")
+        )
+    else:
+        found.append(Suggestion(_key("server-close", "client-close"), "close both sockets"))
+    return found
+
+
 def suggest(session: Session) -> list[Suggestion]:
     """The next steps that make sense now, server first; empty when nothing obvious is left to do."""
     found: list[Suggestion] = []
     listener = session.current(Target.LISTENER)
+    if listener is not None and listener.datagram and not listener.closed:
+        client = session.current(Target.CLIENT, Side.CLIENT)
+        return _suggest_datagrams(listener, client if client is not None and not client.closed else None)
     conn = session.current(Target.CONNECTION)
     conn = conn if conn is not None and conn.role is Role.CONNECTION and not conn.closed else None
     client = session.current(Target.CLIENT, Side.CLIENT)
@@ -116,6 +161,14 @@ def _suggest_server_only(session: Session) -> list[Suggestion]:
     conn = conn if conn is not None and conn.role is Role.CONNECTION and not conn.closed else None
     client_keys = {each.key for each in steps_of(Side.CLIENT)}
     found = [s for s in suggest(session) if not client_keys.intersection(s.keys.split())]
+    if listener is not None and listener.datagram and not listener.closed:
+        if _blocked(listener, "recv"):
+            found.append(Suggestion("", "the peer sends a datagram (nc -u HOST PORT, type a line): recvfrom() wakes"))
+        elif listener.bound_port is not None and listener.datagrams_received == 0:
+            found.append(Suggestion(_key("server-recv"), "recvfrom() a datagram from the peer (it waits for one)"))
+        elif listener.datagrams_received and listener.datagrams_sent == 0:
+            found = [Suggestion(_key("server-send"), "sendto() the reply to the peer that sent last")]
+        return found
     if conn is not None:  # what suggest() says of a connection assumes this session's own client
         found = [s for s in found if s.keys != _key("server-close-conn")]
         if _blocked(conn, "recv"):
@@ -136,6 +189,14 @@ def _suggest_client_only(session: Session) -> list[Suggestion]:
     client = session.current(Target.CLIENT, Side.CLIENT)
     if client is None or client.closed:
         return [Suggestion(_key("client-socket"), "the client's socket()")]
+    if client.datagram:  # UDP: no connect() needed, and nothing says whether the server is there
+        if _blocked(client, "recv"):
+            return [Suggestion("", "the server sends a datagram: recvfrom() wakes (if nobody is there, none comes)")]
+        if client.datagrams_sent == 0:
+            return [Suggestion(_key("client-send"), "sendto() the message to the top bar's address")]
+        if client.datagrams_received == 0:
+            return [Suggestion(_key("client-recv"), "recvfrom() the server's answer (it waits for one)")]
+        return [Suggestion(_key("client-close"), "close the client's socket")]
     if _state(client) != "ESTABLISHED":
         if client.in_flight:
             return []

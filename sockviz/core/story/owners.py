@@ -22,4 +22,7 @@ def owner_of(sockets: Sequence[TrackedSocket], src: Address, dst: Address) -> st
     for tracked in reversed(sockets):  # before accept() the listener answers the handshake
         if tracked.role is Role.SERVER and tracked.bound_port == src[1]:
             return tracked.name
+    for tracked in reversed(sockets):  # an unconnected UDP socket has no ends: its port names it
+        if tracked.datagram and tracked.bound_port == src[1]:
+            return tracked.name
     return f"{src[0]}:{src[1]}"

@@ -1,10 +1,11 @@
-"""The kernel filter: a classic BPF program that keeps the session's TCP ports and cuts each frame short.
+"""The kernel filter: a classic BPF program that keeps the session's TCP and UDP ports and cuts each frame short.
 
 tcpdump compiles `tcp port P` into the same kind of program; the one needed here
 is a list of ports, so it is written out directly (no libpcap). The kernel runs
 it on every frame of lo before anything is copied, so a transfer on another
 port costs the capture nothing, and a 64 KiB segment is cut to its headers and
-preview.
+preview. ICMP and ICMPv6 are kept whatever their ports (the reader keeps only a port
+unreachable, the answer to a datagram nobody listens for): on lo they come only as answers.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ _JEQ_K, _JSET_K, _JA, _RET_K = 0x15, 0x45, 0x05, 0x06
 
 
 def bpf_program(ports: Iterable[int] | None, snap: int = SNAP_LENGTH) -> list[Instruction]:
-    """Classic BPF for `tcp and (port P or port Q ...)` on an Ethernet frame, keeping `snap` bytes.
+    """Classic BPF for `(tcp or udp) and (port P or port Q ...) or icmp or icmp6` on an Ethernet frame,
+    keeping `snap` bytes.
 
     None for ports keeps every TCP frame. Each port test is a `jeq` and a long jump to the accepting
     return (a conditional jump reaches only 255 instructions), so the program has 4 instructions
@@ -56,10 +58,12 @@ def bpf_program(ports: Iterable[int] | None, snap: int = SNAP_LENGTH) -> list[In
     drop.append(emit(_JA))
     code[ipv4] = (_JEQ_K, len(code) - ipv4 - 1, 0, 0x0800)
     emit(_LD_B_ABS, k=ETHER_HEADER + 9)  # IPv4: protocol
-    tcp4 = emit(_JEQ_K, k=socket.IPPROTO_TCP)
+    emit(_JEQ_K, 4, 0, socket.IPPROTO_TCP)  # to the fragment test, past the four below
+    emit(_JEQ_K, 3, 0, socket.IPPROTO_UDP)
+    emit(_JEQ_K, 0, 1, socket.IPPROTO_ICMP)
+    accept.append(emit(_JA))
     drop.append(emit(_JA))
-    code[tcp4] = (_JEQ_K, 1, 0, socket.IPPROTO_TCP)
-    emit(_LD_H_ABS, k=ETHER_HEADER + 6)  # a later fragment has no TCP header
+    emit(_LD_H_ABS, k=ETHER_HEADER + 6)  # a later fragment has no TCP or UDP header
     emit(_JSET_K, 0, 1, 0x1FFF)
     drop.append(emit(_JA))
     emit(_LDX_B_MSH, k=ETHER_HEADER)  # X = the IPv4 header's length
@@ -68,7 +72,10 @@ def bpf_program(ports: Iterable[int] | None, snap: int = SNAP_LENGTH) -> list[In
     drop.append(emit(_JA))
     code[ipv6] = (_JEQ_K, len(code) - ipv6 - 1, 0, 0x86DD)
     emit(_LD_B_ABS, k=ETHER_HEADER + 6)  # IPv6: next header
-    emit(_JEQ_K, 1, 0, socket.IPPROTO_TCP)
+    emit(_JEQ_K, 4, 0, socket.IPPROTO_TCP)  # to the port tests, past the four below
+    emit(_JEQ_K, 3, 0, socket.IPPROTO_UDP)
+    emit(_JEQ_K, 0, 1, socket.IPPROTO_ICMPV6)
+    accept.append(emit(_JA))
     drop.append(emit(_JA))
     port_tests(_LD_H_ABS, ETHER_HEADER + 40)
     port_tests(_LD_H_ABS, ETHER_HEADER + 42)

@@ -64,8 +64,19 @@ class Frame(NamedTuple):
     calls: tuple[str, ...] = ()
 
 
+UDP_BITS = 0x100
+"""Past TCP's flag byte: a UDP datagram (it has no flags, no sequence numbers)."""
+ICMP_UNREACHABLE_BITS = 0x200
+"""Past TCP's flag byte: an ICMP (or ICMPv6) port unreachable, the answer to a datagram nobody listens for."""
+ICMP_UNREACHABLE = "ICMP port unreachable"
+
+
 def flag_names(bits: int) -> str:
-    """`SYN-ACK`, `PSH-ACK`...: the names of the flags set in the TCP header's flag byte."""
+    """`SYN-ACK`, `PSH-ACK`...: the names of the flags set in the TCP header's flag byte; `UDP` for a datagram."""
+    if bits & UDP_BITS:
+        return "UDP"
+    if bits & ICMP_UNREACHABLE_BITS:
+        return ICMP_UNREACHABLE
     return _FLAGS_BY_BITS[bits & 0xFF]
 
 
@@ -97,13 +108,56 @@ def _ends(key: bytes, family: int, size: int) -> Ends:
     return ends
 
 
+def _udp(frame: bytes, udp: int, key: bytes, family: int, size: int) -> Parsed | None:
+    """A UDP datagram: its ends, UDP_BITS, its payload's length (from the UDP header) and preview."""
+    if len(frame) < udp + 8:
+        return None
+    src, dst = _ends(key, family, size)
+    length = max((frame[udp + 4] << 8 | frame[udp + 5]) - 8, 0)
+    preview = frame[udp + 8 : udp + 8 + min(length, PREVIEW_BYTES)]
+    return src, dst, 0, 0, UDP_BITS, length, preview
+
+
+def _unreachable(frame: bytes, inner: int, inner_udp: int, src_host: str, dst_host: str) -> Parsed | None:
+    """An ICMP port unreachable, told as going from the port nobody listens on back to the datagram's sender.
+
+    It quotes the datagram it answers: `inner` is where the quoted IP header starts, `inner_udp` its UDP header.
+    """
+    if len(frame) < inner_udp + 4:
+        return None
+    sport, dport = struct.unpack_from("!HH", frame, inner_udp)
+    return (src_host, dport), (dst_host, sport), 0, 0, ICMP_UNREACHABLE_BITS, 0, b""
+
+
+def _icmp4(frame: bytes, icmp: int) -> Parsed | None:
+    if len(frame) < icmp + 8 + 20 or frame[icmp] != 3 or frame[icmp + 1] != 3:  # destination, port unreachable
+        return None
+    inner = icmp + 8
+    if frame[inner + 9] != socket.IPPROTO_UDP:
+        return None
+    hosts = socket.inet_ntop(socket.AF_INET, frame[26:30]), socket.inet_ntop(socket.AF_INET, frame[30:34])
+    return _unreachable(frame, inner, inner + (frame[inner] & 0x0F) * 4, *hosts)
+
+
+def _icmp6(frame: bytes) -> Parsed | None:
+    icmp = ETHER_HEADER + 40
+    if len(frame) < icmp + 8 + 40 or frame[icmp] != 1 or frame[icmp + 1] != 4:  # destination, port unreachable
+        return None
+    inner = icmp + 8
+    if frame[inner + 6] != socket.IPPROTO_UDP:
+        return None
+    hosts = socket.inet_ntop(socket.AF_INET6, frame[22:38]), socket.inet_ntop(socket.AF_INET6, frame[38:54])
+    return _unreachable(frame, inner, inner + 40, *hosts)
+
+
 def parse_frame(frame: bytes) -> Parsed | None:
     """(src, dst, seq, ack, flags, payload length, preview) of a TCP frame with an Ethernet header.
 
     The frame may be cut short: the payload length comes from the IP header, so it is the
-    segment's real length; the preview is whatever payload the frame still holds. None for
-    anything that is not TCP over IPv4 or IPv6. It runs for every frame, so it reads bytes
-    by index and keeps the addresses it has written out.
+    segment's real length; the preview is whatever payload the frame still holds. A UDP
+    datagram comes as UDP_BITS with no numbers, an ICMP port unreachable as ICMP_UNREACHABLE_BITS
+    with the ports of the datagram it answers. None for anything else. It runs for every frame,
+    so it reads bytes by index and keeps the addresses it has written out.
     """
     size = len(frame)
     if size < ETHER_HEADER + 20:
@@ -111,7 +165,14 @@ def parse_frame(frame: bytes) -> Parsed | None:
     ethertype = frame[12] << 8 | frame[13]
     if ethertype == 0x0800:
         ihl = (frame[14] & 0x0F) * 4
-        if frame[23] != socket.IPPROTO_TCP or ihl < 20:
+        if ihl < 20:
+            return None
+        if frame[23] == socket.IPPROTO_UDP:
+            udp = ETHER_HEADER + ihl
+            return _udp(frame, udp, frame[26:34] + frame[udp : udp + 4], socket.AF_INET, 4)
+        if frame[23] == socket.IPPROTO_ICMP:
+            return _icmp4(frame, ETHER_HEADER + ihl)
+        if frame[23] != socket.IPPROTO_TCP:
             return None
         ip_length = (frame[16] << 8 | frame[17]) - ihl
         tcp = ETHER_HEADER + ihl
@@ -120,6 +181,10 @@ def parse_frame(frame: bytes) -> Parsed | None:
         key = frame[26:34] + frame[tcp : tcp + 4]  # the addresses, then the ports past any IP options
         src, dst = _ends(key, socket.AF_INET, 4)
     elif ethertype == 0x86DD:
+        if size >= ETHER_HEADER + 48 and frame[20] == socket.IPPROTO_UDP:
+            return _udp(frame, ETHER_HEADER + 40, frame[22:58], socket.AF_INET6, 16)
+        if size >= ETHER_HEADER + 48 and frame[20] == socket.IPPROTO_ICMPV6:
+            return _icmp6(frame)
         if size < ETHER_HEADER + 54 or frame[20] != socket.IPPROTO_TCP:
             return None  # extension headers do not occur on loopback TCP
         ip_length = frame[18] << 8 | frame[19]

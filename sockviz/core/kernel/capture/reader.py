@@ -161,7 +161,10 @@ class Reader:
                 self._tell_calls(stamp)
                 offset = self._offset
             store.keep(stamp, length, data)
-            rel_seq, rel_ack, fresh = numbering.relative(src, dst, seq, ack, bits, payload_length)
+            if bits <= 0xFF:  # TCP: a datagram or an ICMP message has no sequence numbers
+                rel_seq, rel_ack, fresh = numbering.relative(src, dst, seq, ack, bits, payload_length)
+            else:
+                rel_seq, rel_ack, fresh = 0, 0, payload_length
             runs.segment(stamp - offset, src, dst, flag_names(bits), rel_seq, rel_ack, payload_length, preview, fresh)
 
     def _tell_calls(self, until: float) -> None:
