@@ -25,9 +25,11 @@ from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.await_complete import AwaitComplete
 from textual.binding import BindingType
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen, SystemModalScreen
 
 from sockviz.commands import LessonCommands
@@ -71,6 +73,10 @@ churn there was no full collection, and the young collections took 0.18 s instea
 def export_path(suffix: str = "") -> Path:
     """Where an export goes: `sockviz-20261201-101500` (a folder) or with `suffix` a file, in the current directory."""
     return Path.cwd() / time.strftime(f"sockviz-%Y%m%d-%H%M%S{suffix}")
+
+
+FAULT_TITLE = "sockviz fault"
+"""The title of a fault's notice: the fault is written in the log on its own, so the notice is not kept there."""
 
 
 class SockvizApp(App[None]):
@@ -166,6 +172,25 @@ class SockvizApp(App[None]):
         if served():
             end_after_deadline(0)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A notice goes after a few seconds: the log keeps what it said (where an export went and what to wait
+        for before running it, why a scenario did not load) for a lecturer or student who looked away."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        if title == FAULT_TITLE:  # a fault is in the log already, with its why
+            return
+        kind = "refused" if severity == "error" else "guide"
+        text = Content.from_markup(message).plain if markup else message  # the log never parses markup
+        for log in self.session_screen.query(EventLog):
+            log.note(self.session.now(), "note", f"{title}: {text}" if title else text, kind=kind)
+
     @on(Fault)
     def _fault(self, fault: Fault) -> None:
         """A bug of sockviz's own: said in the log (on whichever screen has it) and in a notice; the app goes on.
@@ -177,7 +202,7 @@ class SockvizApp(App[None]):
         for screen in self.screen_stack:
             for log in screen.query(EventLog):
                 log.fault(fault.text)
-        self.notify(fault.text, title="sockviz fault", severity="error", markup=False)
+        self.notify(fault.text, title=FAULT_TITLE, severity="error", markup=False)
 
     async def run_action(
         self,
@@ -241,7 +266,7 @@ class SockvizApp(App[None]):
         try:
             lines = parse(text)
         except ScenarioError as error:
-            self._not_loaded(title, str(error))
+            self.notify(str(error), title="scenario not loaded", severity="error", markup=False)
             return
         if (family := family_of(lines)) is not None and family != self.session_screen.bar.family:
             self.session_screen.bar.family = family  # a lesson about IPv6 runs on IPv6 (loopback follows the switch)
@@ -250,7 +275,7 @@ class SockvizApp(App[None]):
         try:
             endpoint = self.session_screen.endpoint()
         except InputError as error:
-            self._not_loaded(title, error.reason)
+            self.notify(error.reason, title="scenario not loaded", severity="error", markup=False)
             return
         if self.session.sockets:  # a used session: the lesson would meet its sockets, so start afresh
             self._scenario = (title, text)
@@ -258,12 +283,6 @@ class SockvizApp(App[None]):
             return
         self._loaded = (title, text)
         self.session_screen.load_scenario(title, lines, endpoint)
-
-    def _not_loaded(self, title: str, reason: str) -> None:
-        """A notice goes after a few seconds: the log keeps the reason for a lecturer who looked away."""
-        self.notify(reason, title="scenario not loaded", severity="error", markup=False)
-        screen = self.session_screen
-        screen.event_log.note(self.session.now(), "lesson", f"{title} not loaded: {reason}", kind="refused")
 
     # ----- starting over -----------------------------------------------------
 

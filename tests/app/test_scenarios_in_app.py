@@ -35,7 +35,7 @@ async def test_a_bad_scenario_is_refused_with_its_line(port):
         assert not app.query_one("#narration").display
         assert any("line 2" in str(n.message) for n in app._notifications)
         # The notice goes after a few seconds; a lecturer who looked away finds the reason in the log.
-        await lect.until(lambda: "scenario: bad not loaded: line 2" in lect.log_text(), "the reason in the log")
+        await lect.until(lambda: "scenario not loaded: line 2" in lect.log_text(), "the reason in the log")
 
 
 async def test_lessons_are_in_the_command_palette(port):
