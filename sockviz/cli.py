@@ -229,9 +229,9 @@ def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:
     """The options of this command that the served app takes, for each browser tab's sockviz."""
     argv = [] if only is None else [str(only)]
     argv += ["--port", str(args.port)] + (["--host", args.host] if args.host else []) + (["-6"] if args.ipv6 else [])
+    argv += ["--udp"] if args.udp else []
     if args.predict:
         argv.append("--predict")
-    argv += ["--udp"] if args.udp else []
     if args.lesson:
         argv += ["--lesson", args.lesson]
     elif args.scenario:

@@ -325,12 +325,13 @@ async def test_presenter_keys(port, tmp_path, monkeypatch):
 
 
 async def export_after_accept(port: int, key: str) -> Path:
-    """Connect and accept, press an export key; the folder it wrote in the current directory."""
+    """Connect and accept, press an export key; the folder it wrote in the current directory. Its notice goes
+    after a few seconds, so the log keeps where the files went (and what to wait for before running them)."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
         await lect.press_all(*CONNECTED, "server-accept")
         await lect.pilot.press(key)
-        await lect.pilot.pause()
+        await lect.until(lambda: f"export: wrote {Path.cwd()}" in lect.log_text(), "the export's note in the log")
     (folder,) = Path.cwd().glob("sockviz-*")
     return folder
 

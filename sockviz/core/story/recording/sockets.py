@@ -37,6 +37,10 @@ class SocketState:
     goes on showing the ones it had."""
     non_blocking: bool = False
     """setblocking(False) or settimeout(0) was in force: the table says `non-blocking`."""
+    datagram: bool = False
+    """A UDP socket: `print(s)` counts its datagrams."""
+    datagrams_sent: int = 0
+    datagrams_received: int = 0
 
     @property
     def closed(self) -> bool:
@@ -77,6 +81,9 @@ def socket_state(
         if snapshot.closed and tracked.last_addresses
         else addresses_while_open,
         non_blocking=_non_blocking(tracked),
+        datagram=tracked.datagram,
+        datagrams_sent=tracked.datagrams_sent,
+        datagrams_received=tracked.datagrams_received,
     )
 
 
