@@ -20,3 +20,25 @@ def test_setblocking_is_told_as_setblocking_not_setsockopt(loopback):
     done = loopback.run("server-option", option=option_setting("setblocking", "0"))
     assert tell(done).startswith("setblocking() returned"), tell(done)
     assert "setsockopt" not in tell(done)
+
+
+def test_an_accept_that_waited_too_briefly_to_be_told_blocked_is_not_said_not_to_have_waited():
+    session = Session(block_after=30.0)  # far longer than the wait below: the call is never told as blocked
+    events, background = Recorder(session), Background(session)
+    endpoint = Endpoint(socket.AF_INET, "127.0.0.1", free_port())
+    args = StepArgs(endpoint=endpoint)
+    for step_id in ("server-socket", "server-bind", "server-listen"):
+        assert session.perform(step(step_id), args) is not None
+    background.start("server-accept", args)
+    wait_for(lambda: any(e.call.step.id == "server-accept" for e in events.of(StepCalled)), what="accept() called")
+    client = socket.create_connection(endpoint.address)  # after accept() began, with its queue empty
+    try:
+        wait_for(lambda: events.finished("server-accept"), what="accept() returns")
+        done = events.finished("server-accept")[0]
+        assert isinstance(done, StepReturned) and not done.blocked and done.call.prediction.blocks
+        line = tell(done)
+        assert "it did not" not in line and "it waited" in line, line
+    finally:
+        client.close()
+        assert session.close()
+        assert not background.join()
