@@ -42,3 +42,11 @@ def test_an_accept_that_waited_too_briefly_to_be_told_blocked_is_not_said_not_to
         client.close()
         assert session.close()
         assert not background.join()
+
+
+def test_recv_all_of_a_typed_message_says_nothing_of_the_bulk_pattern(loopback):
+    loopback.connected()
+    loopback.run("client-send", payload=b"question")
+    loopback.run("client-shutdown", how=socket.SHUT_WR)
+    got = loopback.run("server-recv-all")
+    assert "8 bytes in all" in got.result and "pattern" not in got.result, got.result
