@@ -151,7 +151,7 @@ class SessionScreen(Screen[None]):
         """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
         self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.watch(self.bar, "transport", self._transport_switched, init=False)
-        self.event_log.note(self.session.now(), "start", welcome(self.bar.transport))
+        self.event_log.note(self.session.now(), "start", welcome(self.bar.transport, self.only))
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))

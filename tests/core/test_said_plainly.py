@@ -50,3 +50,24 @@ def test_recv_all_of_a_typed_message_says_nothing_of_the_bulk_pattern(loopback):
     loopback.run("client-shutdown", how=socket.SHUT_WR)
     got = loopback.run("server-recv-all")
     assert "8 bytes in all" in got.result and "pattern" not in got.result, got.result
+
+
+def test_the_welcome_in_split_mode_names_only_that_sides_keys():
+    server_key, client_key = step("server-socket").key, step("client-socket").key
+    for transport in Transport:
+        alone = welcome(transport, Side.CLIENT)
+        assert "left pane" not in alone and f"press {server_key} " not in alone and f"Press {client_key} " in alone
+        alone = welcome(transport, Side.SERVER)
+        assert "on the right" not in alone and f" {client_key} " not in alone and f"Press {server_key} " in alone
+    assert "left pane" in welcome(Transport.TCP)  # both panes: the welcome is as before
+
+
+def test_the_guide_does_not_suggest_a_connect_across_families_without_saying_it_is_refused(loopback6):
+    loopback6.server_listening()  # on ::1
+    v4 = StepArgs(family=socket.AF_INET, endpoint=Endpoint(socket.AF_INET, "127.0.0.1", loopback6.endpoint.port))
+    assert loopback6.session.perform(step("client-socket"), v4) is not None
+    guide = next_line(loopback6.session)
+    assert "refused" in guide and "IPv4" in guide and "IPv6" in guide, guide
+    call = loopback6.session.perform(step("client-connect"), v4)  # and it is refused, as the guide says
+    failed = next(e for e in loopback6.events.finished("client-connect") if e.call.id == call.id)
+    assert isinstance(failed, StepFailed) and "ECONNREFUSED" in str(failed.error)
