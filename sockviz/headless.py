@@ -16,6 +16,8 @@ from sockviz.core.story.timeline import LEGEND, Timeline
 
 EXIT_EXPECT_FAILED = 1
 EXIT_BAD_SCENARIO = 2
+_TEXT_COLUMN = 16
+"""Where a line's text starts: after the time (8 wide), a space, the side (6 wide) and a space."""
 
 
 class Printer:
@@ -44,7 +46,8 @@ class Printer:
                     record["why"] = line.why
                 self.out.write(json.dumps(record) + "\n")
             else:
-                self.out.write(f"{line.at:8.3f} {line.side:<6} {line.text}\n")
+                text = line.text.replace("\n", "\n" + " " * _TEXT_COLUMN)  # a loop's lines stay in the text column
+                self.out.write(f"{line.at:8.3f} {line.side:<6} {text}\n")
                 if line.why:
                     self.out.write(f"{'':15} why: {line.why}\n")
         self.out.flush()

@@ -71,3 +71,13 @@ def test_the_guide_does_not_suggest_a_connect_across_families_without_saying_it_
     call = loopback6.session.perform(step("client-connect"), v4)  # and it is refused, as the guide says
     failed = next(e for e in loopback6.events.finished("client-connect") if e.call.id == call.id)
     assert isinstance(failed, StepFailed) and "ECONNREFUSED" in str(failed.error)
+
+
+def test_a_multi_line_code_cell_is_indented_under_the_text_column():
+    code = "while True:\n    data = conn.recv(65536)\n    if not data:\n        break"
+    call = Call(1, step("server-recv-all"), "conn", code, 0.0)
+    out = io.StringIO()
+    Printer(out, as_json=False).event(StepCalled(seq=1, at=0.0, call=call))
+    first, *rest = out.getvalue().splitlines()
+    column = first.index("while")
+    assert rest and all(line[:column].strip() == "" and line[column:].lstrip() for line in rest), out.getvalue()
