@@ -81,3 +81,12 @@ def test_a_multi_line_code_cell_is_indented_under_the_text_column():
     first, *rest = out.getvalue().splitlines()
     column = first.index("while")
     assert rest and all(line[:column].strip() == "" and line[column:].lstrip() for line in rest), out.getvalue()
+
+
+def test_the_why_of_eagain_says_the_socket_is_non_blocking(loopback):
+    loopback.server_listening()
+    loopback.run("server-option", option=option_setting("setblocking", "0"))
+    failed = loopback.run("server-accept")
+    assert isinstance(failed, StepFailed)
+    why = reason(failed)
+    assert why is not None and "non-blocking" in why and "set not to wait" not in why, why
