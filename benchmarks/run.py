@@ -586,7 +586,7 @@ async def table_growth() -> None:
             region = Region(0, 0, table.size.width, table.size.height)
             started = time.perf_counter()
             for _ in range(rounds):
-                table._clear_caches()  # as if every visible cell had changed: the table draws its lines again
+                table._clear_caches()  # as if every visible line had changed: the table draws them all again
                 table.render_lines(region)
             redraw[count] = (time.perf_counter() - started) / rounds
         session.close()
@@ -596,8 +596,8 @@ async def table_growth() -> None:
            "(grows with rows on screen)", ratio <= 2)  # fmt: skip
     figures = ", ".join(f"{cost * 1000:.1f}" for cost in redraw.values())
     ratio = redraw[5000] / redraw[100]
-    print(f"     {'  ... the table redrawn whole, same counts':<48} {figures} ms = {ratio:.2f}x: Textual's DataTable "
-          "drawing its visible lines from cold caches (not sockviz code)")  # fmt: skip
+    print(f"     {'  ... the table redrawn whole, same counts':<48} {figures} ms = {ratio:.2f}x: every visible line "
+          "drawn again from cold caches")  # fmt: skip
 
 
 def timeline_growth() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import socket
 import sys
 import time
@@ -57,6 +58,16 @@ A step thread whose send() or recv() returned waits for the GIL while the UI dra
 wait, a 256 MiB transfer through the app moved about a quarter of raw sockets' speed. Beside a raw
 transfer, a thread that holds the GIL 30 ms in every 50 left it 52 to 64% of its speed at 5 ms and 95
 to 100% at 0.5 ms (medians of five rounds, 2026-12-01; README, "A bulk transfer through the app")."""
+
+
+YOUNG_OBJECTS = 10_000
+"""Allocations between two collections of the youngest objects (Python's default is 700).
+
+A frame makes and drops thousands of small objects (Textual's lines, segments and their caches). At 700,
+a collection ran several times within each frame, so objects that live one frame were kept on to older
+generations, and those filled fast enough to set off a full collection one to two times a second while
+connections came and went, each a pause of 20 to 50 ms. At 10,000 they mostly die young: in 10 s of
+churn there was no full collection, and the young collections took 0.18 s instead of 0.48 s."""
 
 
 def export_path(suffix: str = "") -> Path:
@@ -111,6 +122,8 @@ class SockvizApp(App[None]):
     def on_load(self) -> None:
         self._switch_before = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_SECONDS)
+        self._collect_before = gc.get_threshold()
+        gc.set_threshold(YOUNG_OBJECTS, *self._collect_before[1:])
         self._step_threads = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="sockviz-step")
         asyncio.get_running_loop().set_default_executor(self._step_threads)
 
@@ -125,15 +138,30 @@ class SockvizApp(App[None]):
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:
         """A scenario from the command line (or one a reset made room for) loads once its screen is there."""
+        if not gc.get_freeze_count():
+            self.call_after_refresh(self._keep_from_collections)
         if self._scenario is not None:
             scenario, self._scenario = self._scenario, None
             self.load_scenario(*scenario)
+
+    @staticmethod
+    def _keep_from_collections() -> None:
+        """Once the first screen is drawn, what start-up made (modules, classes, the screen's widgets and styles:
+        about 70,000 objects that may hold others) lives as long as the app. Python's full garbage collection
+        walks every such object, and with these it paused the event loop 70 to 200 ms at a time, one to two
+        times a second while connections came and went. Frozen, they are left out of every collection; what
+        the session makes afterwards is still collected. Freezing is instant; a collection first would pause
+        the first frame's loop for 50 to 200 ms to free about 6,000 objects of start-up's garbage, which wait
+        for the end instead (as the first screen's widgets do when a reset makes new ones)."""
+        gc.freeze()
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
         self.session.close()
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
         sys.setswitchinterval(self._switch_before)
+        gc.set_threshold(*self._collect_before)
+        gc.unfreeze()  # the next collection may take all of it (a test's process makes many apps)
 
     # ----- never crash -------------------------------------------------------
 

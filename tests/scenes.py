@@ -24,6 +24,7 @@ from textual.pilot import Pilot
 
 from sockviz.app import SockvizApp
 from sockviz.core import Event, Session, StepBlocked, StepFinished, StepRefused, Target, step
+from sockviz.widgets.event_log import EventLog
 
 SERVER_PORT = 47001
 CLIENT_PORT = 47111
@@ -106,6 +107,7 @@ class Scene:
         on a loaded machine the table's own timer may come late."""
         await pilot.pause(seconds)
         self.app.session_screen.refresh_sockets()
+        self.app.query_one("#log", EventLog).flush()  # it writes on a timer too, when lines come fast
         self.app.query_one("#timeline").refresh()  # it redraws on its own timer too, when it is open
         await pilot.pause()
 

@@ -5,16 +5,33 @@ bytes from a peer (already escaped by the core) show exactly as they are.
 A burst's thousand connects are summed up in one line when they are done.
 While the log is hidden (a narrow screen gives its place to the timeline) its
 lines wait, and are written at the log's real width once it shows again.
+
+The log draws only the lines on screen. It keeps every line as runs of plain
+text and style strings, not as drawn Textual lines: a drawn line holds seven
+small caches, and ten thousand of them made most of the objects the garbage
+collector walks in each full collection, which paused the event loop for 100
+to 200 ms one to two times a second while connections came and went. A new
+line changes only the scrollable height of a log whose own size is fixed, so it
+costs no layout of the screen.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from typing import ClassVar, Self, Unpack
+from collections.abc import Iterable
+from typing import ClassVar, Unpack
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.widgets import RichLog
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.reactive import Reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from sockviz.core import Event
 from sockviz.core.story.sentences import StoryLine, Storyteller
@@ -25,6 +42,12 @@ MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
 _INDENT = 16
 """The time (8 and a space) and the side (6 and a space) before each entry's text."""
+MIN_WIDTH = 40
+"""The narrowest an entry is wrapped to, however narrow the log."""
+WRITE_GAP = 0.05
+"""The least time between two writes of new lines: twenty a second is more than anyone reads, and each write
+redraws the whole log (it scrolls). A line after a quiet spell is written at once, in the next frame."""
+
 _LOOK = {
     "StepCalled": "event-log--call",
     "StepBlocked": "event-log--blocked",
@@ -37,8 +60,11 @@ _LOOK = {
 }
 """A line's kind (its event's type, or a note's kind) to the component class it is drawn in."""
 
+Runs = tuple[tuple[str, str], ...]
+"""One line as (text, style) pairs of strings: nothing in it for the garbage collector to follow."""
 
-class EventLog(RichLog):
+
+class EventLog(ScrollView, can_focus=True):
     """The event log."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -63,7 +89,13 @@ class EventLog(RichLog):
     """
     DEFAULT_CSS = """
     EventLog {
+        background: $surface;
+        color: $foreground;
+        overflow-y: scroll;
         border: round $secondary;
+        &:focus {
+            background-tint: $foreground 5%;
+        }
     }
     EventLog:focus {
         border: round $primary;
@@ -83,14 +115,29 @@ class EventLog(RichLog):
     EventLog > .event-log--fault { color: $text-error; }
     """
 
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """Widget's own, but with no layout of the screen when it changes: the log's size is the screen's to give,
+    its lines change only how far it scrolls. A layout for every frame's lines cost a frame of its own."""
+
+    def watch_virtual_size(self, size: Size) -> None:
+        """Move the scrollbar, as Textual's layout would (a scrollbar that must appear still lays it out)."""
+        self._scroll_update(size)
+
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, min_width=40, max_lines=MAX_LINES, **kwargs)
+        super().__init__(**kwargs)
+        self._runs: deque[Runs] = deque(maxlen=MAX_LINES)
+        self._dropped = 0
+        """Lines dropped off the top (older lines go first): a drawn line is cached by its number since the start."""
+        self._widest = 0
+        self._drawn: LRUCache[tuple[int, int, int], Strip] = LRUCache(256)
         self._storyteller = Storyteller()
         self._waiting: deque[StoryLine] = deque(maxlen=MAX_LINES)
-        self._pending: list[Text] = []
-        """Entries made since the last frame: written together, in one render, once per frame."""
+        self._last_write = 0.0
+        """When new lines were last written (monotonic seconds)."""
         self._written: deque[StoryLine | str] = deque(maxlen=MAX_LINES)
         """What every entry shown says (a fault as its text), to draw them all again in a new theme's colours."""
+        self._pending: list[list[tuple[str, str]]] = []
+        """Lines made since the last write: written together, WRITE_GAP apart at most."""
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -104,10 +151,6 @@ class EventLog(RichLog):
         for source in written:
             self._add(source)
 
-    def clear(self) -> Self:
-        self._written.clear()
-        return super().clear()
-
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
             if self.scrollable_content_region.width:
@@ -120,34 +163,86 @@ class EventLog(RichLog):
         self._add(text)
 
     def on_resize(self, event: events.Resize) -> None:
-        super().on_resize(event)
         while event.size.width and self._waiting:
             self._add(self._waiting.popleft())
 
     def _add(self, source: StoryLine | str) -> None:
-        """Draw an entry now, at the log's width (a StoryLine, or a fault's text), and write it with the frame."""
+        """Draw an entry now, at the log's width (a StoryLine, or a fault's text), and write it soon."""
         self._written.append(source)
+        lines = self._entry(source) if isinstance(source, StoryLine) else self._fault_lines(source)
         if not self._pending:
-            self.call_after_refresh(self._write_pending)
-        self._pending.append(self._entry(source) if isinstance(source, StoryLine) else self._fault_entry(source))
+            wait = self._last_write + WRITE_GAP - time.monotonic()
+            if wait > 0:
+                self.set_timer(wait, self._write_pending)
+            else:
+                self.call_after_refresh(self._write_pending)
+        self._pending.extend(lines)
 
-    def _fault_entry(self, text: str) -> Text:
-        entry = Text(text, style=ink(self, "event-log--fault"), overflow="fold")
-        entry.append("\nwhy: ", style=ink(self, "event-log--why-label"))
-        return entry.append("a bug in sockviz, not in your sockets; the app goes on", ink(self, "event-log--why"))
+    def flush(self) -> None:
+        """Write the lines that wait for their turn now (a picture of the screen, say, must not wait for them)."""
+        self._write_pending()
 
     def _write_pending(self) -> None:
-        """Hundreds of entries a second (connections coming and going) cost one write a frame, not hundreds."""
+        """Hundreds of entries a second (connections coming and going) cost one write per WRITE_GAP at most:
+        each line filled to the log's width, added at the bottom, and the log scrolled to it."""
         if not self._pending:
             return
-        entries, self._pending = self._pending, []
-        width = max(self.scrollable_content_region.width, self.min_width)
-        self.write(Text("\n", end="").join(entries), width=width)
+        self._last_write = time.monotonic()
+        lines, self._pending = self._pending, []
+        width = max(self.scrollable_content_region.width, MIN_WIDTH)
+        for runs in lines:
+            length = sum(cell_len(text) for text, _ in runs)
+            if length < width:
+                runs.append((" " * (width - length), ""))
+            if len(self._runs) == MAX_LINES:
+                self._dropped += 1
+            self._runs.append(tuple(runs))
+        self._widest = max(self._widest, width)
+        self.virtual_size = Size(self._widest, len(self._runs))
+        self.scroll_end(animate=False, immediate=False, x_axis=False)
+        self.refresh()
 
-    def _entry(self, line: StoryLine) -> Text:
-        """One entry: time and side in fixed columns, the text wrapped beside them (a long byte preview
-        folded, never cropped). Wrapped by hand into one Text: a Rich table per entry cost about 1 ms,
-        which hundreds of entries a second (connections coming and going) turned into the event loop's lag."""
+    def clear(self) -> None:
+        self._written.clear()
+        self._runs.clear()
+        self._dropped = 0
+        self._widest = 0
+        self._drawn.clear()
+        self.virtual_size = Size(0, 0)
+        self.refresh()
+
+    @property
+    def lines(self) -> list[Strip]:
+        """Every line, drawn (for tests and scripts: the log itself draws only the lines on screen)."""
+        return [self._strip(runs) for runs in self._runs]
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._drawn.clear()
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` on screen: drawn once, cut to the view, the log's own colours beneath."""
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self._runs):
+            return Strip.blank(width, self.rich_style)
+        key = (index + self._dropped, scroll_x, width)
+        line = self._drawn.get(key)
+        if line is None:
+            base = self.rich_style
+            line = self._strip(self._runs[index]).crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+            self._drawn[key] = line
+        return line
+
+    @staticmethod
+    def _strip(runs: Runs) -> Strip:
+        return Strip([Segment(text, Style.parse(style) if style else None) for text, style in runs])
+
+    def _entry(self, line: StoryLine) -> list[list[tuple[str, str]]]:
+        """One entry's lines: time and side in fixed columns, the text wrapped beside them (a long byte preview
+        folded, never cropped). Wrapped by hand: a Rich table per entry cost about 1 ms, which hundreds of
+        entries a second (connections coming and going) turned into the event loop's lag."""
         look = _LOOK.get(line.kind)
         text = Text(line.text, style=ink(self, look) if look else "")
         if line.why:
@@ -155,16 +250,23 @@ class EventLog(RichLog):
                 line.why, ink(self, "event-log--why")
             )
         width = max(self.scrollable_content_region.width - _INDENT, 20)
-        entry = Text(no_wrap=True, overflow="crop", end="")
-        entry.append(f"{line.at:8.3f} ", style=ink(self, "event-log--time"))
-        entry.append(
-            f"{line.side:<6} ", style=ink(self, "event-log--server" if line.side == "server" else "event-log--who")
-        )
-        for number, part in enumerate(text.wrap(self.app.console, width, overflow="fold")):
-            if number:
-                entry.append("\n" + " " * _INDENT)
-            entry.append_text(part)
-        return entry
+        time_style = str(ink(self, "event-log--time"))
+        side_style = str(ink(self, "event-log--server" if line.side == "server" else "event-log--who"))
+        console = self.app.console
+        lines = []
+        for number, part in enumerate(text.wrap(console, width, overflow="fold")):
+            first = [(f"{line.at:8.3f} ", time_style), (f"{line.side:<6} ", side_style)] if not number else []
+            lines.append(first or [(" " * _INDENT, "")])
+            lines[-1] += _runs(Segment.apply_style(part.render(console), console.get_style(part.style)))
+        return lines
+
+    def _fault_lines(self, text: str) -> list[list[tuple[str, str]]]:
+        entry = Text(text, style=ink(self, "event-log--fault"), overflow="fold")
+        entry.append("\nwhy: ", style=ink(self, "event-log--why-label"))
+        entry.append("a bug in sockviz, not in your sockets; the app goes on", ink(self, "event-log--why"))
+        console = self.app.console
+        options = console.options.update_width(max(self.scrollable_content_region.width, MIN_WIDTH))
+        return [_runs(segments) for segments in console.render_lines(entry, options, pad=False, new_lines=False)]
 
     def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
         """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
@@ -174,3 +276,8 @@ class EventLog(RichLog):
             self._add(line)
         else:
             self._waiting.append(line)
+
+
+def _runs(segments: Iterable[Segment]) -> list[tuple[str, str]]:
+    """Drawn segments as (text, style) strings, the form a line is kept in."""
+    return [(segment.text, str(segment.style or "")) for segment in segments if not segment.control and segment.text]

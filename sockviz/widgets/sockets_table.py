@@ -1,19 +1,31 @@
 """Every socket of the session, one row each, refreshed in place.
 
 Rows are keyed by the session's socket id, never by fd (fds are reused as soon
-as a socket closes). Only cells whose text changed are written, so a refresh
-of many rows costs little.
+as a socket closes). The table is Textual's DataTable for everything but the
+drawing: its rows, cursor, keys, mouse and messages are DataTable's own. Its
+drawing is this module's, because DataTable forgets every rendered cell
+whenever any cell changes or a row is added, and repaints itself whole: with
+hundreds of connections coming and going, that was a frame of 25 to 150 ms.
+Here only a row whose texts changed is drawn again, and only its line is
+repainted; cells hold plain strings, so two thousand rows leave the garbage
+collector nothing to walk but their keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar, Unpack
+from typing import ClassVar, NamedTuple, Unpack
 
-from rich.cells import cell_len
-from rich.text import Text
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
+from textual.strip import Strip
+from textual.widget import PseudoClasses
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from sockviz.core import Call, SocketSnapshot, TrackedSocket
 from sockviz.core.story.sentences import duration
@@ -96,7 +108,19 @@ def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> dict[
     }
 
 
-class SocketsTable(DataTable[Text]):
+class Look(NamedTuple):
+    """What every line's picture depends on besides its own row, read once per frame."""
+
+    pseudo_classes: PseudoClasses
+    theme: str
+    widths: tuple[int, ...]
+    cursor_row: int
+    hover_row: int
+    width: int
+    scroll_x: int
+
+
+class SocketsTable(DataTable[str]):
     """The live table of sockets; the name column stays in view when the table scrolls sideways."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
@@ -128,18 +152,43 @@ class SocketsTable(DataTable[Text]):
     }
     """
 
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """Widget's own, but with no layout of the screen when it changes: the table's size is the screen's to
+    give (`height: 1fr`), its rows change only how far it scrolls. Each added row laid the whole screen out."""
+
+    def watch_virtual_size(self, size: Size) -> None:
+        """Move the scrollbars, as Textual's layout would (a scrollbar that must appear still lays it out)."""
+        self._scroll_update(size)
+
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
+        """Drawn lines, by everything a line's picture depends on: a few screens' worth."""
+        self._look: Look | None = None
+        self._styles: dict[str, Style] = {}
+        # (made before DataTable's own __init__, which clears the caches when it sets its columns)
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
         self._shown: dict[str, dict[str, str]] = {}
         self._closed_rows: set[str] = set()
+        self._row_renderable_cache = LRUCache(16)
+        """DataTable's cells made Rich Texts, for measuring new rows: a thousand rows' worth by default (twelve
+        thousand Texts, and more objects than anything else for the garbage collector to walk). New rows are
+        measured once, a frame's few at a time."""
 
     def on_mount(self) -> None:
         for key, title in COLUMNS:
             self.add_column(title, key=key)
         self.app.theme_changed_signal.subscribe(self, self._restyle)  # sent once the new theme's styles apply
 
+    def _restyle(self, _theme: object = None) -> None:
+        """A new theme (f2, high contrast): every line is drawn again in its colours, not only new ones."""
+        self._styles.clear()
+        self._lines.clear()
+        self.refresh()
+
+    # ----- the rows ----------------------------------------------------------
+
     def show(self, rows: Iterable[tuple[TrackedSocket, SocketSnapshot, str]]) -> None:
-        """Bring the table up to date, writing only what changed."""
+        """Bring the table up to date, writing only what changed and repainting only the rows it changed."""
         for tracked, snap, doing in rows:
             key = str(tracked.id)
             texts = row_texts(tracked, snap, doing)
@@ -151,30 +200,36 @@ class SocketsTable(DataTable[Text]):
                     for column in ADDRESSES:
                         texts[column] = before[column] or texts[column]
             if before is None:
-                self.add_row(*(self._cell(key, column, texts[column]) for column, _ in COLUMNS), key=key)
+                self.add_row(*(texts[column] for column, _ in COLUMNS), key=key)
             elif before != texts or just_closed:
-                for column, _ in COLUMNS:
-                    if before[column] != texts[column] or (just_closed and column in ADDRESSES):
-                        # Only a text wider than its column widens it. Any narrower one would make Textual
-                        # measure every cell of the column again, a cost that grows with the rows: it was most
-                        # of the event loop's lag while hundreds of connections came and went.
-                        wider = cell_len(texts[column]) > self.columns[ColumnKey(column)].content_width
-                        self.update_cell(key, column, self._cell(key, column, texts[column]), update_width=wider)
+                self._write_row(key, before, texts)
             self._shown[key] = texts
 
-    def _cell(self, key: str, column: str, text: str) -> Text:
-        closed = key in self._closed_rows
-        if (column == "open" and closed) or (column in ADDRESSES and closed):
-            return Text(text, style=ink(self, "sockets-table--closed"))
-        if column == "now" and text.startswith("blocked"):
-            return Text(text, style=ink(self, "sockets-table--blocked"))
-        return Text(text)
+    def _write_row(self, key: str, before: dict[str, str], texts: dict[str, str]) -> None:
+        """Write a row's changed cells. A text wider than its column goes through DataTable's update_cell, which
+        widens the column (and repaints all); any other is written in place, and only its line is repainted:
+        update_cell would have DataTable forget every drawn cell and repaint the whole table."""
+        cells = self._cells(key)
+        for column, _ in COLUMNS:
+            text = texts[column]
+            if before[column] == text:
+                continue
+            if cell_len(text) > self.columns[ColumnKey(column)].content_width:
+                self.update_cell(key, column, text, update_width=True)
+            else:
+                cells[ColumnKey(column)] = text
+        self.refresh_lines(self.header_height + self.get_row_index(key))
 
-    def _restyle(self, _theme: object = None) -> None:
-        """A new theme (f2, high contrast) gets new colours in every styled cell, not only in new ones."""
-        for key, texts in self._shown.items():
-            for column in ("open", "now", *ADDRESSES):
-                self.update_cell(key, column, self._cell(key, column, texts[column]))
+    def _cells(self, key: str) -> dict[ColumnKey, str]:
+        """The row's cells by column, to write in place (DataTable keeps them in this dict)."""
+        return self._data[RowKey(key)]
+
+    @property
+    def _total_row_height(self) -> int:
+        """Every row is one line high (rows are added with DataTable's default height). DataTable counts the
+        lines of every row again after each added row, a cost that grows with the table: with a thousand
+        connections coming and going it was a sixth of the event loop's work."""
+        return self.row_count
 
     def rows_to_refresh(self, count: int) -> list[int]:
         """Which of `count` sockets (in table order) need reading now: new ones, and those on screen.
@@ -191,3 +246,114 @@ class SocketsTable(DataTable[Text]):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return None if key is None else int(key)
+
+    # ----- drawing -------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        """A new theme (f2, high contrast): every line is drawn again with the new styles."""
+        super().notify_style_update()
+        self._styles.clear()
+        self._lines.clear()
+
+    def _clear_caches(self) -> None:
+        """DataTable forgets its drawn cells (a clear, a sort, a new theme): the drawn lines go with them."""
+        super()._clear_caches()
+        self._styles.clear()
+        self._lines.clear()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        pseudo_classes = self.get_pseudo_class_state()
+        if self._look and self._look.pseudo_classes != pseudo_classes:  # focus came or went: other styles
+            self._styles.clear()
+        self._look = self._read_look(pseudo_classes)
+        return super().render_lines(crop)
+
+    def _read_look(self, pseudo_classes: PseudoClasses) -> Look:
+        return Look(
+            pseudo_classes,
+            self.app.theme,
+            tuple(column.content_width for column in self.ordered_columns),
+            self.cursor_row if self.show_cursor else -1,
+            self.hover_row if self._show_hover_cursor else -1,
+            self.size.width,
+            int(self.scroll_x),
+        )
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` of the widget: the header, or a row, cut to the widget with the name column fixed."""
+        if y < self.header_height:
+            return self._line(-1, tuple(str(column.label) for column in self.ordered_columns), closed=False)
+        index = y - self.header_height + int(self.scroll_y)
+        if index >= self.row_count:
+            return Strip.blank(self.size.width, self.rich_style)
+        row_key = self._row_locations.get_key(index)
+        if row_key is None:
+            return Strip.blank(self.size.width, self.rich_style)
+        cells = self._data[row_key]
+        texts = tuple(cells[column.key] for column in self.ordered_columns)
+        return self._line(index, texts, closed=row_key.value in self._closed_rows)
+
+    def _line(self, index: int, texts: tuple[str, ...], *, closed: bool) -> Strip:
+        look = self._look or self._read_look(self.get_pseudo_class_state())  # or a line asked for outside a frame
+        key = (index, texts, closed, look)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = self._draw(index, texts, closed, look)
+        return line
+
+    def _style(self, name: str) -> Style:
+        """A component's style, got as DataTable gets it: a row's whole (its background over the table's), a
+        cursor's as the cursor's, a cell's own as its ink (its colour and text style, over the row's background)."""
+        style = self._styles.get(name)
+        if style is None:
+            if name.startswith("sockets-table--"):
+                style = ink(self, name)
+            elif name.endswith(("cursor", "hover")):
+                style = self.get_component_rich_style(name)
+            else:
+                style = self.get_component_styles(name).rich_style
+            self._styles[name] = style
+        return style
+
+    def _draw(self, index: int, texts: tuple[str, ...], closed: bool, look: Look) -> Strip:
+        """One line as DataTable draws it: each cell padded by one space a side, the zebra stripe, the cursor and
+        hover rows, the fixed name column, and the line filled to the widget's width; cells carry DataTable's
+        row and column metadata, which its clicks and hovering read."""
+        _, _, widths, cursor_row, hover_row, width, scroll_x = look
+        header = index < 0
+        cursor, hover = index == cursor_row and not header, index == hover_row and not header
+        if header:
+            row = self._style("datatable--header")
+        else:
+            row = self._style("datatable--odd-row" if index % 2 else "datatable--even-row")
+        if hover:
+            row += self._style("datatable--hover")
+        pad = " " * self.cell_padding
+        fixed: list[Segment] = []
+        scrolled: list[Segment] = []
+        for number, (column, text, content_width) in enumerate(zip(COLUMNS, texts, widths, strict=False)):
+            if header:
+                style = row
+            else:
+                style = row if number >= self.fixed_columns else self._style("datatable--fixed")
+                style += self._cell_style(column[0], text, closed)
+            if cursor:
+                style += self._style("datatable--cursor")
+                if number < self.fixed_columns:
+                    style += self._style("datatable--fixed-cursor")
+            style += Style.from_meta({"row": index, "column": number})
+            cell = Segment(pad + set_cell_size(text, content_width) + pad, style)
+            (fixed if number < self.fixed_columns else scrolled).append(cell)
+        fill = row + (self._style("datatable--cursor") if cursor else Style())
+        fill += Style.from_meta({"row": index, "column": 0, "out_of_bounds": True})
+        scrolled.append(Segment(" " * width, fill))
+        fixed_width = sum(segment.cell_length for segment in fixed)
+        line = Strip.join([Strip(fixed), Strip(scrolled).crop(scroll_x, scroll_x + max(width - fixed_width, 0))])
+        return line.adjust_cell_length(width, self.rich_style).simplify()
+
+    def _cell_style(self, column: str, text: str, closed: bool) -> Style:
+        if closed and (column == "open" or column in ADDRESSES):
+            return self._style("sockets-table--closed")
+        if column == "now" and text.startswith("blocked"):
+            return self._style("sockets-table--blocked")
+        return Style()

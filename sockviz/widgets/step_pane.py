@@ -23,6 +23,7 @@ from sockviz.core.model.step_args import MAX_BURST, RECV_SIZE, SHUTDOWN_NAMES, p
 from sockviz.core.model.transport import Transport
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
+from sockviz.widgets.socket_select import SocketSelect
 from sockviz.widgets.step_button import StepButton
 
 T = TypeVar("T")
@@ -143,12 +144,11 @@ class StepPane(Vertical):
         self.side = side
         self._transport = transport
         self._message = message
-        self._choices: list[tuple[str, int]] = []
         server = side is Side.SERVER
         self._no_choice = Label("none accepted yet" if server else "none yet", classes="no-choice")
         """Stands where the list of sockets will be: a Select is made once there is something to choose."""
         self._choice_id = "server-conn" if server else "client-sock"
-        self._select: Select[int] | None = None
+        self._select: SocketSelect | None = None
         self._settings_ready = False
         self._progress: ProgressBar | None = None
         """Made by the first bulk transfer: most sessions never need it, and start-up is shorter without."""
@@ -318,7 +318,14 @@ class StepPane(Vertical):
         self.border_subtitle = text
 
     def show_progress(self, progress: tuple[int, int] | None) -> None:
-        """A bulk transfer's bytes so far, or nothing."""
+        """A bulk transfer's bytes so far; before the first one, 0 of the size the settings ask for; or nothing.
+
+        The bar is made (and the screen laid out for it) as soon as a size is set, not when the transfer starts:
+        a layout in the first moments of a transfer cost it a fifth of its speed, and the bar's line is there
+        when the bytes begin to move."""
+        if progress is None:
+            size = self._prepared_size()
+            progress = None if size is None else (0, size)
         if self._progress is None:
             if progress is None:
                 return
@@ -328,28 +335,27 @@ class StepPane(Vertical):
         if progress is not None:
             self._progress.update(total=progress[1], progress=progress[0])
 
+    def _prepared_size(self) -> int | None:
+        """The size of the bulk transfer the settings set up: sendall()'s size, else recv all's expect."""
+        try:
+            return self._setting("size", None, True) or self._setting("expect", None, True)
+        except InputError:
+            return None
+
     def show_sockets(self, choices: list[tuple[str, int]], chosen: int | None) -> None:
         """List the sockets this side can act on; `chosen` is the one its steps act on now."""
-        known = chosen is not None and any(value == chosen for _, value in choices)
         select = self._select
         if select is None:
             if choices:
-                self._choices = choices
-                value: int | NoSelection = chosen if known and chosen is not None else Select.NULL
-                self._select = select = Select(choices, value=value, prompt="choose a socket", compact=True,
-                                               id=self._choice_id)  # fmt: skip
-                self.mount(select, after=self._no_choice)
+                self._select = SocketSelect(choices, chosen, id=self._choice_id)
+                self.mount(self._select, after=self._no_choice)
                 self._no_choice.remove()
             return
         if not select.is_mounted:  # its parts are not made yet
             self.call_after_refresh(self.show_sockets, choices, chosen)
             return
         with self.prevent(Select.Changed):
-            if choices != self._choices:
-                self._choices = choices
-                select.set_options(choices)
-            if known and chosen is not None and select.value != chosen:
-                select.value = chosen
+            select.show(choices, chosen)
 
     @on(Select.Changed, "#server-conn, #client-sock")
     def _socket_chosen(self, event: Select.Changed) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import CONNECTED, LISTENING, lecture
-from textual.widgets import Button, OptionList, ProgressBar
+from textual.widgets import Button, OptionList, ProgressBar, Select
 
 from sockviz.app import SockvizApp
 from sockviz.core import Role, StepBlocked, step
@@ -71,7 +71,9 @@ async def test_burst_with_a_small_backlog(port):
         assert len(clients) == 12
         await lect.until(lambda: sum(lect.cell(t.name, "state") == "SYN_SENT" for t in clients) == 9, "SYN_SENT rows")
         assert lect.cell("s", "queues") == "3/2 queued"
-        offered = app.query_one("#client-sock").query_one(OptionList).options  # what the list shows when opened
+        app.query_one("#client-sock", Select).expanded = True  # the list is made when it opens
+        await lect.pilot.pause()
+        offered = app.query_one("#client-sock").query_one(OptionList).options
         assert "c12" in [str(option.prompt) for option in offered]
 
 
@@ -92,11 +94,12 @@ async def test_bulk_send_shows_progress_and_recv_all_checks_it(port):
     async with lecture(app) as lect:
         await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
+        assert not app.query("#client-progress")  # not made at start-up
         await set_field(lect, "client-size", "64M")
-        assert not app.query("#client-progress")  # made by the first bulk transfer, not at start-up
-        await lect.press("client-send", wait_for="block")
-        await lect.until(lambda: app.query("#client-progress"), "the progress bar")
+        await lect.until(lambda: app.query("#client-progress"), "the progress bar, made once a size is set")
         bar = app.query_one("#client-progress", ProgressBar)
+        await lect.until(lambda: (bar.progress, bar.total) == (0, total), "0 of the size before the send")
+        await lect.press("client-send", wait_for="block")
         shown: list[float] = []
         app.watch(bar, "progress", lambda value: shown.append(value))
         # Nobody reads yet: the send stops once the buffers are full, and the bar shows how far it got.

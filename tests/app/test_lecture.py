@@ -47,6 +47,7 @@ async def test_a_playing_lesson_waits_after_each_say_for_the_lecturer(port):
         await lect.pilot.press("space")  # go on: the next say pauses it again, after socket() and bind()
         await lect.until(lambda: "line 5 of 5" in narration(app), "the second pause")
         assert "paused after the narration" in narration(app)
+        await lect.until(lambda: not app.session_screen.refresh_due, "the table's refresh after bind()")
         assert [t.name for t in app.session.sockets] == ["s"] and lect.cell("s", "state") != "LISTEN"
         await lect.pilot.press("n")  # one line: listen()
         await lect.until(lambda: "all 5 lines played" in narration(app), "the end")

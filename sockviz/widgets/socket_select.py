@@ -1,0 +1,87 @@
+"""A pane's list of the sockets its steps can act on, which changes with every connection that comes or goes.
+
+Textual's `Select.set_options` makes the whole drop-down list again, and sets the value to
+nothing and back, which restyles the line twice: with connections coming and going,
+that was a third of the event loop's work between frames. Here a change of options is
+only remembered while the list is closed, and the list is made when it opens; the line
+shows the chosen socket as before. The line is one row high, so a new choice redraws it
+without laying the screen out (Textual's line is as high as its text, and lays the screen
+out for every new choice).
+"""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from textual.app import ComposeResult
+from textual.widgets import Select, Static
+from textual.widgets._select import SelectCurrent, SelectOverlay
+from textual.widgets.select import NoSelection
+
+Choices = list[tuple[str, int]]
+"""(what the list says, socket id), oldest first."""
+
+
+class ChosenLine(SelectCurrent):
+    """The Select's line, one row high: the chosen socket's name, cut short rather than wrapped."""
+
+    DEFAULT_CSS = """
+    ChosenLine Static#label {
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def update(self, label: RenderableType | NoSelection) -> None:
+        """As SelectCurrent's, but with no layout: the line's size does not depend on its text."""
+        self.label = label
+        self.has_value = label is not Select.NULL
+        shown = self.placeholder if isinstance(label, NoSelection) else label
+        self.query_one("#label", Static).update(shown, layout=False)
+
+
+class SocketSelect(Select[int]):
+    """Which socket a side's steps act on: a Select whose values are socket ids."""
+
+    def __init__(self, choices: Choices, chosen: int | None, *, id: str) -> None:
+        value = _offered(choices, chosen)
+        super().__init__(choices, value=value, prompt="choose a socket", compact=True, id=id)
+        self._choices = choices
+        self._listed = True
+        """Whether the drop-down list holds `_choices` (it is made again only when it opens)."""
+
+    def show(self, choices: Choices, chosen: int | None) -> None:
+        """Offer `choices` and show `chosen` (None, or a socket not offered: nothing chosen)."""
+        if choices != self._choices:
+            self._choices = choices
+            self._setup_variables_for_options(choices)  # the values it may take, and their lines
+            self._listed = False
+            if self.expanded:
+                self._list()
+        wanted = _offered(choices, chosen)
+        if wanted != self.value:
+            self.value = wanted
+        elif wanted != Select.NULL:
+            label = next(text for text, value in choices if value == wanted)
+            current = self.query_one(SelectCurrent)
+            if current.label != label:  # the chosen socket's line changed ("conn closed")
+                current.update(label)
+
+    def compose(self) -> ComposeResult:
+        """Select's own parts, with the one-row line."""
+        yield ChosenLine(self.prompt)
+        yield SelectOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+
+    def _list(self) -> None:
+        self._setup_options_renderables()
+        self._listed = True
+
+    def _watch_expanded(self, expanded: bool) -> None:
+        if expanded and not self._listed:
+            self._list()
+        super()._watch_expanded(expanded)
+
+
+def _offered(choices: Choices, chosen: int | None) -> int | NoSelection:
+    """`chosen` if the list offers it, else nothing chosen."""
+    return chosen if chosen is not None and any(value == chosen for _, value in choices) else Select.NULL
