@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TextIO
 
 from textual import events, messages, on, work
 from textual.actions import ActionParseResult
@@ -38,6 +38,8 @@ from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.model.transport import Transport
 from sockviz.core.scenario import lessons
 from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
+from sockviz.core.story.recording.format import Note
+from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.transcript import Transcript
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
@@ -97,6 +99,8 @@ class SockvizApp(App[None]):
         scenario: tuple[str, str] | None = None,
         only: Side | None = None,
         udp: bool = False,
+        record: TextIO | None = None,
+        predict: bool = False,
     ) -> None:
         super().__init__()
         self._workers = FaultReportingWorkers(self)
@@ -114,9 +118,13 @@ class SockvizApp(App[None]):
         self.port = port
         self.session = session or Session()
         self._transcript = Transcript(self.session)
+        self.recorder = Recorder.to_file(record, source="app") if record is not None else None
+        """`--record FILE`: every session of the app (a reset starts the next) in the session format."""
+        if self.recorder is not None:
+            self.recorder.start(self.session, self.host, self.port, self.family, listen=False)  # the screen's order
         transport = Transport.UDP if udp else Transport.TCP
         self.session_screen = SessionScreen(self.session, self.host, self.port, self.family, only=only,
-                                            transport=transport)  # fmt: skip
+                                            transport=transport, predict=predict, recorder=self.recorder)  # fmt: skip
         """The one screen of a session; help and the palette open over it."""
 
     def on_load(self) -> None:
@@ -157,7 +165,11 @@ class SockvizApp(App[None]):
 
     def on_unmount(self) -> None:
         """Wake every blocked step before Textual waits for its threads: quitting must never hang."""
+        if self.recorder is not None:
+            self.recorder.closing()
         self.session.close()
+        if self.recorder is not None:
+            self.recorder.stop()  # after the close, so what it closed is read after the end
         self._step_threads.shutdown(wait=False)  # idle threads end now, not when the event loop does
         sys.setswitchinterval(self._switch_before)
         gc.set_threshold(*self._collect_before)
@@ -188,8 +200,11 @@ class SockvizApp(App[None]):
             return
         kind = "refused" if severity == "error" else "guide"
         text = Content.from_markup(message).plain if markup else message  # the log never parses markup
+        note = Note(self.session.now(), "note", f"{title}: {text}" if title else text, kind)
         for log in self.session_screen.query(EventLog):
-            log.note(self.session.now(), "note", f"{title}: {text}" if title else text, kind=kind)
+            log.note(note.at, note.who, note.text, kind=note.kind)
+        if self.recorder is not None:  # a replay's log keeps it too
+            self.recorder.add(note)
 
     @on(Fault)
     def _fault(self, fault: Fault) -> None:
@@ -302,10 +317,15 @@ class SockvizApp(App[None]):
         screen, old_session = self.session_screen, self.session
         screen.scenario_panel.stop()
         screen.stop_listening()  # no more reading of sockets that are about to close under its feet
+        if self.recorder is not None:
+            self.recorder.closing()
         await asyncio.to_thread(old_session.close)  # wakes blocked calls; may wait up to a second for them
         self.session = Session()
         self._transcript = Transcript(self.session)
         self._loaded = None
+        if self.recorder is not None:
+            host, port, family = screen.start_values()
+            self.recorder.start(self.session, host, port, family, listen=False)
         screen.post_message(SessionScreen.StartOver(self.session))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -324,6 +344,11 @@ class SockvizApp(App[None]):
             "Projector layout",
             "The table and the log take the room of the step panes (v); the step keys still work",
             self.session_screen.action_toggle_projector,
+        )
+        yield SystemCommand(
+            "Predict mode",
+            "Before each step that can block or fail, say what it will do; then see, and keep the score (f5)",
+            self.session_screen.action_toggle_predict,
         )
 
     def action_help(self) -> None:

@@ -56,6 +56,11 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
     lesson = parser.add_mutually_exclusive_group()
     lesson.add_argument("--scenario", type=Path, help="load a scenario file, ready to play (space plays)")
     lesson.add_argument("--lesson", choices=lessons.names(), help="load a built-in lesson, ready to play")
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="write the session to FILE in the session format, for `sockviz replay FILE`")  # fmt: skip
+    parser.add_argument("--predict", action="store_true",
+                        help="start in predict mode (f5): say what each step that can block or fail will do, "
+                        "then see what it did, and keep the score")  # fmt: skip
     web = parser.add_argument_group("browser mode")
     web.add_argument("--serve", action="store_true",
                      help="serve the app to web browsers (each tab runs its own sockviz on this machine)")  # fmt: skip
@@ -67,6 +72,8 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "sockviz") -> argp
     problem = web_host_problem(args.host_web)
     if args.serve and problem:
         parser.error(f"--host-web: {problem}")
+    if args.serve and args.record:
+        parser.error("--record: each browser tab runs a sockviz of its own; record from a terminal instead")
     return args
 
 
@@ -81,7 +88,13 @@ def parse_run_args(argv: Sequence[str]) -> argparse.Namespace:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("file", nargs="?", type=Path, help="a scenario file")
     source.add_argument("--lesson", choices=lessons.names(), help="a built-in lesson")
-    parser.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print the session format (JSON lines, the README\'s "The session format") instead of text',
+    )
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="write the session format to FILE, for `sockviz replay FILE`")  # fmt: skip
     parser.add_argument("--speed", type=float, default=1.0, help="divide every pause by this (default 1)")
     parser.add_argument("--timeline", action="store_true", help="end with the timeline: a lane per socket in time")
     _address_options(parser)
@@ -116,7 +129,45 @@ def run_main(argv: Sequence[str]) -> int:
         sys.stderr.write(f"sockviz: --host: {error.reason}\n")
         return 2
     width = shutil.get_terminal_size((100, 24)).columns if args.timeline else None
-    return run(text, Endpoint(family, host, args.port), as_json=args.json, speed=args.speed, timeline_width=width)
+    try:
+        record = args.record.open("w", encoding="utf-8") if args.record else None
+    except OSError as error:
+        sys.stderr.write(f"sockviz: --record: cannot write {args.record}: {error.strerror}\n")
+        return 2
+    try:
+        return run(text, Endpoint(family, host, args.port), as_json=args.json, record=record, speed=args.speed,
+                   timeline_width=width)  # fmt: skip
+    finally:
+        if record is not None:
+            record.close()
+
+
+def parse_replay_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sockviz replay",
+        description="Play back a session recorded with --record (or printed by `sockviz run --json`), read-only: "
+        "space plays, n shows the next moment, ← the one before. It opens no socket.",
+    )
+    parser.add_argument("file", type=Path, help="a recording in the session format")
+    return parser.parse_args(argv)
+
+
+def replay_main(argv: Sequence[str]) -> int:
+    from sockviz.core.story.recording.format import FormatError
+    from sockviz.replay import ReplayApp, read_playback
+
+    args = parse_replay_args(argv)
+    try:
+        playback = read_playback(args.file)
+    except OSError as error:
+        sys.stderr.write(f"sockviz: cannot read {args.file}: {error.strerror}\n")
+        return 2
+    except FormatError as error:
+        sys.stderr.write(f"sockviz: not replayed: {error}\n")
+        return 2
+    app = ReplayApp(playback, args.file.name)
+    app.run()
+    return app.return_code or 0
 
 
 def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:
@@ -124,6 +175,8 @@ def _app_argv(args: argparse.Namespace, only: Side | None) -> list[str]:
     argv = [] if only is None else [str(only)]
     argv += ["--port", str(args.port)] + (["--host", args.host] if args.host else []) + (["-6"] if args.ipv6 else [])
     argv += ["--udp"] if args.udp else []
+    if args.predict:
+        argv.append("--predict")
     if args.lesson:
         argv += ["--lesson", args.lesson]
     elif args.scenario:
@@ -136,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     _allow_many_sockets()
     if argv[:1] == ["run"]:
         sys.exit(run_main(argv[1:]))
+    if argv[:1] == ["replay"]:
+        sys.exit(replay_main(argv[1:]))
     only = None
     if argv[:1] in (["server"], ["client"]):
         only, argv = Side(argv[0]), argv[1:]
@@ -161,6 +216,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         ending.follow_the_server()  # a browser tab's app ends with its server, however the server ends
     from sockviz.app import SockvizApp  # after argument checks, so --help stays fast
 
-    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only, udp=args.udp)
-    app.run()
+    try:
+        record = args.record.open("w", encoding="utf-8") if args.record else None
+    except OSError as error:
+        sys.exit(f"sockviz: --record: cannot write {args.record}: {error.strerror}")
+    app = SockvizApp(host=args.host, port=args.port, ipv6=args.ipv6, scenario=scenario, only=only, udp=args.udp,
+                     record=record, predict=args.predict)  # fmt: skip
+    try:
+        app.run()
+    finally:
+        if record is not None:
+            record.close()
     sys.exit(app.return_code or 0)  # Textual sets 1 when it ended the app on an error: the shell must hear it

@@ -26,7 +26,9 @@ SESSION = Binding.Group("session")
 FILES = Binding.Group("save")
 SCREEN = Binding.Group("screen")
 
-SECTIONS = (SCREEN, VIEWS, LESSON, SESSION, FILES)
+PREDICT = Binding.Group("predict")
+
+SECTIONS = (SCREEN, VIEWS, LESSON, PREDICT, SESSION, FILES)
 """The sections of the app's own keys, in the order the key bar and the help show them."""
 
 LABELLED = (FILES,)
@@ -74,6 +76,14 @@ SCREEN_BINDINGS: list[Binding] = [
         show=False,  # the key bar is full at 130 columns; help, the README and the palette name it
         tooltip="for the back row: the table and the log take the panes' room; the step keys still work",
     ),
+    Binding(
+        "f5",
+        "toggle_predict",
+        "predict",
+        group=PREDICT,
+        show=False,  # the key bar is full at 130 columns; help, the README, the palette and --predict name it
+        tooltip="predict mode: before each step that can block or fail, say what it will do; then see, and score",
+    ),
     Binding("space", "play_pause", "play/pause", group=LESSON, tooltip="play the lesson, or pause it"),
     Binding("n", "step_scenario", "next line", group=LESSON, tooltip="run just the lesson's next line"),
     Binding("plus", "speed(2)", "faster", group=LESSON, show=False, tooltip="halve the lesson's pauses"),
@@ -88,6 +98,61 @@ SCREEN_BINDINGS: list[Binding] = [
     ),
 ]
 """The session screen's keys: the steps, the views, and the keys of a loaded lesson."""
+
+PREDICT_ANSWERS: list[Binding] = [
+    Binding("w", "answer('waits')", "wait", tooltip="the call will wait (block) until another step wakes it"),
+    Binding("r", "answer('returns at once')", "return at once", tooltip="the call will return at once, with a result"),
+    Binding("f", "answer('fails')", "fail", tooltip="the call will raise an error at once"),
+    Binding("escape", "skip", "don't run it", tooltip="close the question: the step is not run"),
+]
+"""The keys of predict mode's question, one per answer."""
+
+REPLAY = Binding.Group("replay")
+
+REPLAY_OFF = "a replay runs nothing: it shows what the recorded session did"
+"""Why a replay's step keys and buttons do nothing (the log says it, the buttons' tooltips too)."""
+
+
+def _refused_step_bindings() -> list[Binding]:
+    """The steps' keys in a replay: each says why it runs nothing, so no key falls through to something else."""
+    return [
+        Binding(
+            b.key,
+            b.action.replace("run_step(", "refuse_step(", 1),
+            b.description,
+            show=False,
+            group=b.group,
+            tooltip=REPLAY_OFF,
+        )
+        for b in _step_bindings()
+    ]
+
+
+REPLAY_BINDINGS: list[Binding] = [
+    *_refused_step_bindings(),
+    Binding("space", "play_pause", "play/pause", group=REPLAY, tooltip="play the recording at its own pace, or pause"),
+    Binding("n", "moment(1)", "next", group=REPLAY, tooltip="the next moment: the next line of the log"),
+    Binding(
+        "left",
+        "moment(-1)",
+        "back",
+        group=REPLAY,
+        priority=True,  # before the table's and the timeline's own ←: in a replay, the timeline follows the moment
+        tooltip="the moment before: the table and log as they were",
+    ),
+    Binding("home", "first_moment", "first", group=REPLAY, show=False, tooltip="the recording's first moment"),
+    Binding("end", "last_moment", "last", group=REPLAY, show=False, tooltip="the recording's last moment"),
+    Binding("t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"),
+    Binding(
+        "v",
+        "toggle_projector",
+        "projector",
+        group=VIEWS,
+        show=False,
+        tooltip="for the back row: the table and the log take the panes' room",
+    ),
+]
+"""The replay screen's keys: the recording's moments and the views; the step keys say why they do nothing."""
 
 APP_BINDINGS: list[Binding] = [
     Binding("f1,question_mark", "help", "help", group=SCREEN, tooltip="every key, and what each step does"),
@@ -155,6 +220,7 @@ BAR_IMPORTANCE = (
     "reset_session",
     "restart_lesson",
     "toggle_wire",
+    "toggle_predict",
     "toggle_contrast",
     "export_scripts",
     "toggle_family",
@@ -263,6 +329,7 @@ def readme_markdown() -> str:
             ("moving around", Screen.BINDINGS[:2]),
             ("a pane's steps (after tab)", [*StepButton.BINDINGS, *Button.BINDINGS]),
             ("the timeline (after t)", TimelineView.BINDINGS),
+            ("sockviz replay FILE", [b for b in REPLAY_BINDINGS if b.group is REPLAY]),
         ]
     )
 

@@ -192,6 +192,39 @@ async def timeline(scene: Scene, pilot: Pilot) -> None:
     await scene.settle(pilot, 0.4)
 
 
+async def predict(scene: Scene, pilot: Pilot) -> None:
+    """Predict mode: bind() and listen() said right, accept() said to wait (right), connect() said to wait (wrong,
+    it returned at once); now the question before the server's recv() is open."""
+    from sockviz.screens.predict import PredictQuestion
+
+    scene.fds = pin_fds()
+    await pilot.press("f5")
+
+    async def answered(step_id: str, at: float, answer: str, wait_for: type[Event] = StepFinished) -> None:
+        scene.clock.set(at)
+        before = len(scene.events)
+        await pilot.press(step(step_id).key)
+        await until(pilot, lambda: isinstance(pilot.app.screen, PredictQuestion), f"the question before {step_id}")
+        await pilot.press(answer)
+        await until(pilot, lambda: any(isinstance(e, wait_for) and e.call.step.id == step_id
+                                       for e in scene.events[before:]), f"{step_id} to settle")  # fmt: skip
+        await scene.settle(pilot)
+
+    await scene.run(pilot, "server-socket", 1.0)
+    await answered("server-bind", 2.0, "r")
+    await answered("server-listen", 3.0, "r")
+    await answered("server-accept", 4.0, "w", StepBlocked)
+    await scene.run(pilot, "client-socket", 6.0)
+    await answered("client-connect", 7.0, "w")
+    await until(pilot, lambda: scene.finished("server-accept"), "accept() to return")
+    scene.clock.set(9.0)
+    await scene.settle(pilot)
+    pilot.app.clear_notifications()  # "predict mode on", which would cover the log
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PredictQuestion), "the question before recv()")
+    await pilot.pause(0.2)
+
+
 async def udp(scene: Scene, pilot: Pilot) -> None:
     """UDP with the same buttons: listen() failed for real, two datagrams sent, one read; the wire shows both."""
     scene.fds = pin_fds()
@@ -211,5 +244,6 @@ SCENES: dict[str, Callable[[Scene, Pilot], Awaitable[None]]] = {
     "wire": wire,
     "projector": projector,
     "timeline": timeline,
+    "predict": predict,
     "udp": udp,
 }

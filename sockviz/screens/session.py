@@ -32,15 +32,20 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select
 
 from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepFinished, step
+from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.transport import Transport
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import next_line, welcome
+from sockviz.core.story.predicting import Guess
+from sockviz.core.story.recording.format import Note, Said
+from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import Narrated, SessionEvent, TransportChosen
 from sockviz.screens import lesson_control, step_fields, targets, views
 from sockviz.screens.live import RefreshPacer, table_rows
+from sockviz.screens.predict import PredictMode
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
@@ -97,9 +102,16 @@ class SessionScreen(Screen[None]):
         *,
         only: Side | None = None,
         transport: Transport = Transport.TCP,
+        predict: bool = False,
+        recorder: Recorder | None = None,
     ) -> None:
         super().__init__()
         self.session = session
+        self.recorder = recorder
+        """With --record: the screen hands it every event, narration, refusal and verdict in the order it
+        shows them, so that a replay's log is this log, line for line."""
+        self.predict_mode = PredictMode(recorder.add if recorder else None, on=predict)
+        """Predict mode (f5): the question before a step, the verdict after it, the score."""
         self.only = only
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
         self._start = (host, port, family)
@@ -155,6 +167,7 @@ class SessionScreen(Screen[None]):
         self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.watch(self.bar, "transport", self._transport_switched, init=False)
         self.event_log.note(self.session.now(), "start", welcome(self.bar.transport, self.only))
+        self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
         self.table.focus()
         self.post_message(self.Ready(self))
@@ -176,6 +189,7 @@ class SessionScreen(Screen[None]):
         self.session = message.session
         self.timeline = Timeline()
         self._blocked.clear()
+        self.predict_mode.predictions.drop_pending()
         self._targets_due = True
         await self.recompose()
         self.call_after_refresh(self._rebuilt)  # the panes' and the table's own children mount meanwhile
@@ -220,9 +234,26 @@ class SessionScreen(Screen[None]):
             args = step_fields.args_for(chosen, self.bar, self.pane(chosen.side), self.session)
         except InputError as error:
             self.app.bell()
-            self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}",
-                                kind="refused")  # fmt: skip
+            note = Note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}", "refused")
+            self.event_log.note(note.at, note.who, note.text, kind=note.kind)
+            if self.recorder is not None:
+                self.recorder.add(note)
             return
+        if self.predict_mode.asks(chosen, self.session.refusal(chosen, args)):
+            question = self.predict_mode.question(chosen, self.session.now())
+            self.app.push_screen(question, partial(self._answered, chosen, args, self.session))
+            return
+        self._run(chosen, args)
+
+    @guarded
+    def _answered(self, chosen: Step, args: StepArgs, asked: Session, guess: Guess | None) -> None:
+        """Predict mode's answer: say it, then run the step; no answer (escape) runs nothing."""
+        if guess is None or self._rebuilding or asked is not self.session:  # a reset came meanwhile
+            return
+        self.predict_mode.answered(chosen, guess, self.event_log, self.session.now())
+        self._run(chosen, args)
+
+    def _run(self, chosen: Step, args: StepArgs) -> None:
         self.run_worker(
             partial(self.session.perform, chosen, args),
             name=chosen.id,
@@ -263,6 +294,9 @@ class SessionScreen(Screen[None]):
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self.event_log.show(event)
+        if self.recorder is not None:
+            self.recorder.told(self.session, event)
+        self.predict_mode.hear(event, self.event_log)
         self.timeline.add(event)
         timeline_view = self.timeline_view
         if timeline_view.display:
@@ -303,7 +337,7 @@ class SessionScreen(Screen[None]):
             self._targets_due = False
             targets.show_targets(self.session, panes[Side.SERVER], panes[Side.CLIENT])
             step_fields.show_refusals(self.session, self.bar, panes)
-        step_fields.show_hints_and_progress(self.session, self.bar, panes)
+        step_fields.show_hints_and_progress(self.session, self.bar, panes, hints=not self.predict_mode.on)
         guide = next_line(self.session, self.only)
         if self.event_log.border_subtitle != guide:
             self.event_log.border_subtitle = guide
@@ -334,7 +368,10 @@ class SessionScreen(Screen[None]):
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
-        self.event_log.note(self.session.now(), "lesson", message.text, kind="lesson")
+        said = Said(at=self.session.now(), line=message.line, text=message.text)
+        self.event_log.note(said.at, "lesson", said.text, kind="lesson")
+        if self.recorder is not None:
+            self.recorder.add(said)
 
     # ----- choosing sockets -----------------------------------------------
 
@@ -388,6 +425,10 @@ class SessionScreen(Screen[None]):
 
     def action_leave_field(self) -> None:
         self.table.focus()
+
+    def action_toggle_predict(self) -> None:
+        self.notify(self.predict_mode.toggle(self.event_log), title="predict", markup=False)
+        self.refresh_sockets()  # the hints go, or come back
 
     # ----- scenarios ---------------------------------------------------------
 

@@ -82,8 +82,12 @@ def show_refusals(session: Session, bar: EndpointBar, panes: dict[Side, StepPane
         pane.show_refusals({s.id: why_not(s, bar, pane, session) for s in steps_of(side)})
 
 
-def show_hints_and_progress(session: Session, bar: EndpointBar, panes: dict[Side, StepPane]) -> None:
-    """Tell each pane whether its waiting steps would block now, and how far its last transfer got."""
+def show_hints_and_progress(
+    session: Session, bar: EndpointBar, panes: dict[Side, StepPane], *, hints: bool = True
+) -> None:
+    """Tell each pane whether its waiting steps would block now, and how far its last transfer got.
+    Without `hints` (predict mode: the user says first) the hints are left off."""
     for side, pane in panes.items():
-        pane.show_hints({s.id: session.predict(s, hint_args(s, bar, pane)) for s in steps_of(side) if s.blocks_until})
+        waiting = [s for s in steps_of(side) if s.blocks_until]
+        pane.show_hints({s.id: session.predict(s, hint_args(s, bar, pane)) if hints else None for s in waiting})
         pane.show_progress(session.last_transfer(side))

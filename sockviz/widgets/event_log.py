@@ -57,6 +57,7 @@ _LOOK = {
     "refused": "event-log--refused",
     "lesson": "event-log--lesson",
     "guide": "event-log--guide",
+    "predict": "event-log--predict",
 }
 """A line's kind (its event's type, or a note's kind) to the component class it is drawn in."""
 
@@ -82,6 +83,7 @@ class EventLog(ScrollView, can_focus=True):
     | `event-log--call` | A call as it starts: `s.accept()`. |
     | `event-log--blocked`, `--returned`, `--failed`, `--refused` | A call that blocks, returns, fails, or is refused. |
     | `event-log--lesson`, `--guide` | The lesson's narration; the guide's word on what to press next. |
+    | `event-log--predict` | Predict mode: an answer, and the verdict on it. |
     | `event-log--time` | The session's clock before each entry. |
     | `event-log--server`, `--who` | The side column: the server's, and everyone else's (client, start, lesson). |
     | `event-log--why-label`, `--why` | "why:" and the reason under an entry. |
@@ -107,6 +109,7 @@ class EventLog(ScrollView, can_focus=True):
     EventLog > .event-log--refused { color: $text-warning; }
     EventLog > .event-log--lesson { color: $text-accent; text-style: italic; }
     EventLog > .event-log--guide { text-style: italic; }
+    EventLog > .event-log--predict { color: $text-accent; text-style: bold; }
     EventLog > .event-log--time { color: $text-muted; }
     EventLog > .event-log--server { color: $text-accent; }
     EventLog > .event-log--who { color: $text-primary; }
@@ -153,10 +156,18 @@ class EventLog(ScrollView, can_focus=True):
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
-            if self.scrollable_content_region.width:
-                self._add(line)
-            else:  # hidden: written now, it would be wrapped to min_width and stay that way
-                self._waiting.append(line)
+            self._tell(line)
+
+    def _tell(self, line: StoryLine) -> None:
+        """Write a line now, or keep it while the log has no width (written then, it would be wrapped to
+        min_width and stay that way). Lines kept from before go first, so the order is always the story's:
+        a narration written at once must not pass a call's line that waited for the width."""
+        if not self.scrollable_content_region.width:
+            self._waiting.append(line)
+            return
+        while self._waiting:
+            self._add(self._waiting.popleft())
+        self._add(line)
 
     def fault(self, text: str) -> None:
         """A fault of sockviz itself (a worker or handler that raised): said in the log, never dropped in silence."""
@@ -268,14 +279,21 @@ class EventLog(ScrollView, can_focus=True):
         options = console.options.update_width(max(self.scrollable_content_region.width, MIN_WIDTH))
         return [_runs(segments) for segments in console.render_lines(entry, options, pad=False, new_lines=False)]
 
+    def write_line(self, line: StoryLine) -> None:
+        """A line already told (a replay's, a follower's): written as the live log writes its own."""
+        self._tell(line)
+
+    def start_over(self) -> None:
+        """Empty, as a fresh session's log is: a replay that steps back writes its lines again."""
+        self.clear()
+        self._pending.clear()
+        self._waiting.clear()
+        self._storyteller = Storyteller()
+
     def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
         """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
         to press next (`"guide"`), or a value a field refused (`"refused"`). Plain text, never markup."""
-        line = StoryLine(seq=-1, at=at, side=who, text=text, kind=kind)
-        if self.scrollable_content_region.width:
-            self._add(line)
-        else:
-            self._waiting.append(line)
+        self._tell(StoryLine(seq=-1, at=at, side=who, text=text, kind=kind))
 
 
 def _runs(segments: Iterable[Segment]) -> list[tuple[str, str]]:

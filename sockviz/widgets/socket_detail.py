@@ -9,6 +9,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from sockviz.core import SocketSnapshot, TrackedSocket
+from sockviz.core.story.recording.sockets import SocketState
 from sockviz.widgets.inks import ink
 
 NOTHING_SELECTED = "select a socket in the table to see print() of it"
@@ -31,7 +32,7 @@ class SocketDetail(Static):
     }
     """
 
-    _last: tuple[TrackedSocket | None, SocketSnapshot | None] = (None, None)
+    _last: tuple[TrackedSocket | SocketState | None, SocketSnapshot | None] = (None, None)
 
     shown: reactive[Text] = reactive(Text(""), init=False)
     """What is written: only a change is drawn, as an update lays the screen out again, four times a second."""
@@ -42,13 +43,14 @@ class SocketDetail(Static):
     def _theme_changed(self, _theme: object) -> None:
         self.show(*self._last)  # in the new theme's colours now, not at the next refresh
 
-    def show(self, tracked: TrackedSocket | None, snap: SocketSnapshot | None) -> None:
+    def show(self, tracked: TrackedSocket | SocketState | None, snap: SocketSnapshot | None) -> None:
         self._last = (tracked, snap)
         aside = ink(self, "socket-detail--aside")
         if tracked is None or snap is None:
             self.shown = Text(NOTHING_SELECTED, style=aside)
             return
-        text = Text.assemble((f">>> print({tracked.name})\n", aside), snap.repr or repr(tracked.sock))
+        shown = snap.repr or (repr(tracked.sock) if isinstance(tracked, TrackedSocket) else "")
+        text = Text.assemble((f">>> print({tracked.name})\n", aside), shown)
         if snap.kernel is not None:
             text.append(f"\nkernel: {snap.kernel.state}", style=aside)
             if snap.kernel.queues:

@@ -27,8 +27,9 @@ from textual.widget import PseudoClasses
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from sockviz.core import Call, SocketSnapshot, TrackedSocket
-from sockviz.core.story.sentences import duration
+from sockviz.core import SocketSnapshot, TrackedSocket
+from sockviz.core.story.activity import activity as activity  # the screen reads it from here
+from sockviz.core.story.recording.sockets import SocketState
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
@@ -53,33 +54,17 @@ never push them off screen."""
 ADDRESSES = ("laddr", "raddr")
 
 
-def activity(
-    calls: Iterable[Call], blocked: set[int], now: float, closed: bool, serving: dict[int, str] | None = None
-) -> str:
-    """What the socket is doing: `blocked in accept() 3.2 s`, `in recv()`, `idle`; for a serve mode, what it
-    says of itself (`serving (threads): 4 threads, 3 of 5 clients served`)."""
-    parts = []
-    for call in calls:
-        if serving and call.id in serving:
-            parts.append(serving[call.id])
-        elif call.id in blocked:
-            parts.append(f"blocked in {call.label} {duration(now - call.started)}")
-        else:
-            parts.append(f"in {call.label}")
-    if parts:
-        return ", ".join(parts)
-    return "—" if closed else "idle"
-
-
-def _non_blocking(tracked: TrackedSocket) -> bool:
+def _non_blocking(tracked: TrackedSocket | SocketState) -> bool:
     """setblocking(False) (or settimeout(0)) on this socket: its waiting calls raise instead."""
+    if isinstance(tracked, SocketState):
+        return tracked.non_blocking  # as recorded: a replay has no socket to ask
     try:
         return tracked.sock.gettimeout() == 0.0
     except OSError:
         return False
 
 
-def row_texts(tracked: TrackedSocket, snap: SocketSnapshot, doing: str) -> dict[str, str]:
+def row_texts(tracked: TrackedSocket | SocketState, snap: SocketSnapshot, doing: str) -> dict[str, str]:
     """Each column's text. A closed socket has no addresses of its own: the caller keeps the last ones."""
     kernel = snap.kernel
     state = "" if kernel is None else kernel.state
@@ -185,9 +170,16 @@ class SocketsTable(DataTable[str]):
         self._lines.clear()
         self.refresh()
 
+    def start_over(self) -> None:
+        """No rows, as for a fresh session: a replay that steps back shows the sockets of that moment only."""
+        self.clear()
+        self._shown.clear()
+        self._closed_rows.clear()
+        self._lines.clear()
+
     # ----- the rows ----------------------------------------------------------
 
-    def show(self, rows: Iterable[tuple[TrackedSocket, SocketSnapshot, str]]) -> None:
+    def show(self, rows: Iterable[tuple[TrackedSocket | SocketState, SocketSnapshot, str]]) -> None:
         """Bring the table up to date, writing only what changed and repainting only the rows it changed."""
         for tracked, snap, doing in rows:
             key = str(tracked.id)

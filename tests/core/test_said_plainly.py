@@ -77,7 +77,7 @@ def test_a_multi_line_code_cell_is_indented_under_the_text_column():
     code = "while True:\n    data = conn.recv(65536)\n    if not data:\n        break"
     call = Call(1, step("server-recv-all"), "conn", code, 0.0)
     out = io.StringIO()
-    Printer(out, as_json=False).event(StepCalled(seq=1, at=0.0, call=call))
+    Printer(out).event(StepCalled(seq=1, at=0.0, call=call))
     first, *rest = out.getvalue().splitlines()
     column = first.index("while")
     assert rest and all(line[:column].strip() == "" and line[column:].lstrip() for line in rest), out.getvalue()

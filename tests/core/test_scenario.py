@@ -14,6 +14,7 @@ from helpers import free_port
 from sockviz.core import Endpoint
 from sockviz.core.scenario import lessons as built_in
 from sockviz.core.scenario.language import Expect, Pause, Say, ScenarioError, StepLine, parse
+from sockviz.core.story.recording.format import SocketsRecord, read_lines
 from sockviz.core.story.timeline import LEGEND
 from sockviz.headless import EXIT_BAD_SCENARIO, EXIT_EXPECT_FAILED, run
 
@@ -94,15 +95,31 @@ def test_a_failed_expect_is_told_and_sets_the_exit_code():
     assert "expect failed at line 4: server-accept was not run, not returned" in out.getvalue()
 
 
-def test_json_lines():
-    out = io.StringIO()
+def test_json_lines_are_the_session_format():
+    """`--json` prints what `--record` writes: a header, the session, its events with their log lines, its sockets."""
+    out, recorded = io.StringIO(), io.StringIO()
     text = 'server socket\nsay "hello"\nclient recv\nexpect refused client recv\n'
-    assert run(text, endpoint(), as_json=True, out=out) == 0
-    records = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert records[0] == {**records[0], "type": "StepCalled", "side": "server", "step": "server-socket"}
-    assert {"type": "say", "line": 2, "text": "hello"} in records
-    refused = [r for r in records if r["type"] == "StepRefused"]
+    assert run(text, endpoint(), as_json=True, record=recorded, out=out) == 0
+    raw = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert raw[0] == {**raw[0], "record": "header", "format": "sockviz-session", "version": 1, "source": "run"}
+    assert raw[2] == {**raw[2], "record": "event", "type": "StepCalled"} and raw[2]["call"]["step"] == "server-socket"
+    said = [r for r in raw if r["record"] == "say"]
+    assert said == [{**said[0], "line": 2, "text": "hello"}]
+    refused = [r for r in raw if r.get("type") == "StepRefused"]
     assert refused and "no client socket yet" in refused[0]["text"]
+    assert "end" in [r["record"] for r in raw[-2:]]  # the end, and perhaps the reading of what it closed
+    printed, written = (read_lines(text.getvalue().splitlines()) for text in (out, recorded))
+    assert any(isinstance(record, SocketsRecord) for record in written)
+    # The same records but for when each read the sockets and the clock:
+    assert [
+        (type(r), getattr(r, "event", None), getattr(r, "text", None))
+        for r in printed
+        if not isinstance(r, SocketsRecord)
+    ] == [
+        (type(r), getattr(r, "event", None), getattr(r, "text", None))
+        for r in written
+        if not isinstance(r, SocketsRecord)
+    ]
 
 
 def test_sockviz_run_from_the_command_line():
@@ -134,5 +151,5 @@ def test_sockviz_run_ends_with_the_timeline():
 
     out = io.StringIO()
     run(scenario, endpoint(), as_json=True, timeline_width=60, out=out)
-    record = json.loads(out.getvalue().splitlines()[-1])
-    assert record["type"] == "timeline" and record["lines"][1].split()[0] == "s"
+    record = next(r for r in map(json.loads, out.getvalue().splitlines()) if r["record"] == "timeline")
+    assert record["lines"][1].split()[0] == "s"

@@ -1,0 +1,272 @@
+"""The replay screen: a recorded session shown as it was at each moment, with no socket and no network.
+
+It composes the session screen's widgets (the panes, the table, `print(s)`, the log, the timeline) and
+feeds them from a `Playback` instead of a live Session: space plays the recording at its own pace, `n`
+shows the next moment and ← the one before. The steps' buttons and keys run nothing, and say so; the view
+keys work as they do live. A follower can use the same screen, adding records as they come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import events, getters, on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Select, Static
+
+from sockviz.core import Side, Step, steps_of
+from sockviz.core.story.recording.format import Record, SessionStarted
+from sockviz.core.story.recording.playback import Playback, Scene
+from sockviz.core.story.timeline import Timeline
+from sockviz.faults import guarded
+from sockviz.keys import REPLAY_BINDINGS, REPLAY_OFF
+from sockviz.screens import views
+from sockviz.widgets.event_log import EventLog
+from sockviz.widgets.key_bar import KeyBar
+from sockviz.widgets.socket_detail import SocketDetail
+from sockviz.widgets.sockets_table import SocketsTable
+from sockviz.widgets.step_pane import StepPane
+from sockviz.widgets.timeline_view import TimelineView
+
+LONGEST_PAUSE = 2.0
+"""Playing, a longer gap between two moments (a lecturer talking) is cut to this many seconds."""
+
+
+class ReplayBar(Static):
+    """Which recording, which session, which moment, and whether it plays."""
+
+    DEFAULT_CSS = """
+    ReplayBar {
+        height: 1;
+        padding: 0 1;
+        background: $boost;
+        color: $text;
+        text-style: bold;
+    }
+    """
+
+
+class ReplayScreen(Screen[None]):
+    """A recorded session, moment by moment: read-only, as it was."""
+
+    BINDINGS: ClassVar[list[BindingType]] = list(REPLAY_BINDINGS)
+
+    DEFAULT_CSS = """
+    ReplayScreen {
+        layout: vertical;
+    }
+    ReplayScreen.-projector StepPane {
+        display: none;
+    }
+    ReplayScreen.-projector #bottom, ReplayScreen.-projector #main {
+        height: 1fr;
+    }
+    """
+
+    @dataclass
+    class Moved(Message):
+        """The screen now shows another moment (tests and a follower's status wait for it)."""
+
+        screen: ReplayScreen
+        moment: int
+
+        @property
+        def control(self) -> ReplayScreen:
+            return self.screen
+
+    bar = getters.query_one("#replay-bar", ReplayBar)
+    table = getters.query_one("#sockets", SocketsTable)
+    detail = getters.query_one("#repr", SocketDetail)
+    event_log = getters.query_one("#log", EventLog)
+    timeline_view = getters.query_one("#timeline", TimelineView)
+    bottom = getters.query_one("#bottom", Horizontal)
+
+    def __init__(self, playback: Playback, title: str) -> None:
+        super().__init__()
+        self.playback = playback
+        self.title_text = title
+        self.moment = -1
+        """The moment shown; -1 before the first is drawn."""
+        self.scene: Scene | None = None
+        self.timeline = Timeline()
+        self.playing = False
+        self._player: Timer | None = None
+        self._lines_written = 0
+        self._events_added = 0
+        self._session: SessionStarted | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ReplayBar(id="replay-bar")
+        with Horizontal(id="main"):
+            yield StepPane(Side.SERVER, id="server-pane")
+            with Vertical(id="middle"):
+                yield SocketsTable(id="sockets")
+                yield SocketDetail(id="repr")
+            yield StepPane(Side.CLIENT, id="client-pane")
+        with Horizontal(id="bottom"):
+            yield EventLog(id="log")
+            yield TimelineView(self.timeline, self._now, id="timeline")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        for side in Side:
+            pane = self.query_one(f"#{side.value}-pane", StepPane)
+            pane.show_refusals({s.id: REPLAY_OFF for s in steps_of(side)})
+            pane.show_target("replay")
+        for field in self.query("StepPane Input, StepPane Select").results():
+            field.disabled = True  # nothing is sent from a replay: its fields are the live app's
+        self.call_after_refresh(self.show_moment, 0)
+        self.table.focus()
+
+    def _now(self) -> float:
+        return self.scene.at if self.scene is not None else 0.0
+
+    # ----- moving in the recording ----------------------------------------------
+
+    @guarded
+    def show_moment(self, moment: int) -> None:
+        """Show the screen as it was at this moment (clamped to the recording's first and last)."""
+        if not len(self.playback):
+            self.bar.update(f"{self.title_text}: the recording holds no moment to show")
+            return
+        moment = max(0, min(moment, len(self.playback) - 1))
+        scene = self.playback.scene(moment)
+        fresh = scene.session is not self._session or moment < self.moment
+        self.moment, self.scene = moment, scene
+        if fresh:
+            self._start_over(scene)
+        log = self.event_log
+        for line in scene.lines[self._lines_written :]:
+            log.write_line(line)
+        self._lines_written = len(scene.lines)
+        for event in scene.events[self._events_added :]:
+            self.timeline.add(event)
+        self._events_added = len(scene.events)
+        self.table.show((state, state.as_shown(), state.doing) for state in scene.sockets.values())
+        self._show_detail()
+        if self.timeline_view.display:
+            self.timeline_view.refresh()
+        self._show_bar()
+        self.post_message(self.Moved(self, moment))
+
+    def _start_over(self, scene: Scene) -> None:
+        """Back in time, or into another session: the widgets start empty and are written up to the moment."""
+        self._session = scene.session
+        self.table.start_over()
+        self.event_log.start_over()
+        if scene.session is not None:
+            where = f"{scene.session.host}:{scene.session.port} ({scene.session.family})"
+            self.event_log.note(0.0, "replay", f"session {scene.session.number} of the recording, on {where}")
+        self._lines_written = 0
+        self.timeline = Timeline()
+        self.timeline_view.timeline = self.timeline
+        self._events_added = 0
+
+    def _show_bar(self) -> None:
+        state = "playing" if self.playing else "paused"
+        ended = " · the session ended here" if self.scene is not None and self.scene.ended else ""
+        keys = "space pauses" if self.playing else "space plays · n next · ← back"
+        self.bar.update(f"replay: {self.title_text} · {self.playback.describe(self.moment)} · {state}{ended} · {keys}")
+
+    def _show_detail(self) -> None:
+        scene = self.scene
+        chosen = self.table.socket_id_at_cursor()
+        state = scene.sockets.get(chosen) if scene is not None and chosen is not None else None
+        self.detail.show(state, state.snapshot if state is not None else None)
+
+    def action_moment(self, step: int) -> None:
+        self.pause()
+        self.show_moment(self.moment + step)
+
+    def action_first_moment(self) -> None:
+        self.pause()
+        self.show_moment(0)
+
+    def action_last_moment(self) -> None:
+        self.pause()
+        self.show_moment(len(self.playback) - 1)
+
+    def action_play_pause(self) -> None:
+        if self.playing:
+            self.pause()
+            return
+        if self.moment >= len(self.playback) - 1:
+            self.show_moment(0)  # played to the end: space plays it again from the start
+        self.playing = True
+        self._show_bar()
+        self._play_next()
+
+    def pause(self) -> None:
+        self.playing = False
+        if self._player is not None:
+            self._player.stop()
+            self._player = None
+        if self.is_attached:
+            self._show_bar()
+
+    @guarded
+    def _play_next(self) -> None:
+        """Wait as long as the recording did between this moment and the next (long pauses cut short)."""
+        self._player = None
+        if not self.playing:
+            return
+        if self.moment >= len(self.playback) - 1:
+            self.pause()
+            return
+        gap = self.playback.gap(self.moment)
+        self._player = self.set_timer(min(max(gap, 0.0), LONGEST_PAUSE), self._advance)
+
+    @guarded
+    def _advance(self) -> None:
+        if self.playing:
+            self.show_moment(self.moment + 1)
+            self._play_next()
+
+    def add(self, record: Record) -> None:
+        """A record that has just come (a follower's): shown at once if the screen was at the last moment."""
+        at_end = self.moment >= len(self.playback) - 1
+        if self.playback.add(record) and at_end and not self.playing:
+            self.show_moment(len(self.playback) - 1)
+
+    # ----- what runs nothing, saying why -----------------------------------------
+
+    def action_refuse_step(self, step_id: str) -> None:
+        self._refuse(step_id)
+
+    @on(StepPane.StepPressed)
+    def _step_pressed(self, event: StepPane.StepPressed) -> None:
+        self._refuse(event.step.id)
+
+    def _refuse(self, step_id: str) -> None:
+        from sockviz.core import step
+
+        chosen: Step = step(step_id)
+        self.app.bell()
+        self.notify(f"{chosen.side.value} {chosen.label} not run: {REPLAY_OFF}", title="replay", markup=False)
+
+    # ----- views -------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#sockets")
+    @guarded
+    def _row_highlighted(self) -> None:
+        self._show_detail()
+
+    def on_resize(self, event: events.Resize) -> None:
+        views.fit_width(self.bottom, event.size.width)
+
+    def action_toggle_timeline(self) -> None:
+        views.toggle_timeline(self.timeline_view, self.bottom, self.table)
+
+    def action_toggle_projector(self) -> None:
+        views.toggle_projector(self, self.table)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _field_changed(self, event: Message) -> None:
+        event.stop()

@@ -1,0 +1,200 @@
+"""Record and replay: the echo lesson recorded in the app replays to the same log lines and the same table at
+every moment, forward and back; a replay runs no step, says why, and opens no socket."""
+
+from __future__ import annotations
+
+import io
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+from conftest import lecture
+from helpers import until
+
+from sockviz.app import SockvizApp
+from sockviz.core.scenario import lessons
+from sockviz.core.story.recording.format import SessionStarted, read_lines
+from sockviz.core.story.recording.playback import ENDED, Playback, Scene
+from sockviz.keys import REPLAY_OFF
+from sockviz.replay import ReplayApp
+from sockviz.widgets.sockets_table import COLUMNS, row_texts
+
+STABLE = ("name", "fd", "laddr", "raddr", "open", "role", "family", "type", "proto")
+"""The columns that time alone does not change (a TIME_WAIT's seconds left, a wait's duration do)."""
+
+
+def stable(cells: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The stable columns of each row. A closed row shows the addresses its socket had when the table (or the
+    recorder) last read it open, which depends on when that reading ran: a socket that connects and closes
+    within one refresh is read connected by one and fresh by the other. Those two cells are left out."""
+    return {
+        key: {c: row[c] for c in STABLE if not (row["open"] == "closed" and c in ("laddr", "raddr"))}
+        for key, row in cells.items()
+    }
+
+
+def entries(log) -> list[str]:
+    """The log's entries without their times, wrapped lines joined, spaces gone (wrapping moves them)."""
+    found: list[str] = []
+    for line in log.lines:
+        text = line.text.rstrip()
+        if re.match(r"^\s*\d+\.\d{3} ", text) or not found:
+            found.append(text.strip())
+        else:
+            found[-1] += text.strip()
+    return [re.sub(r"\s+", "", re.sub(r"^\d+\.\d{3}", "", entry)) for entry in found]
+
+
+def expected_entries(scene: Scene) -> list[str]:
+    return [
+        re.sub(r"\s+", "", f"{line.side}{line.text}" + (f"why:{line.why}" if line.why else "")) for line in scene.lines
+    ]
+
+
+def table_cells(table) -> dict[str, dict[str, str]]:
+    return {str(row.value): {key: str(table.get_cell(row, key)) for key, _ in COLUMNS} for row in table.rows}
+
+
+def expected_cells(scene: Scene) -> dict[str, dict[str, str]]:
+    return {str(state.id): row_texts(state, state.as_shown(), state.doing) for state in scene.sockets.values()}
+
+
+@pytest.fixture(scope="module")
+def recorded_echo() -> tuple[str, list[str], dict[str, dict[str, str]]]:
+    """The echo lesson played in the app with --record: the recording, and the live log and table at its end."""
+    import asyncio
+
+    async def play() -> tuple[str, list[str], dict[str, dict[str, str]]]:
+        from helpers import free_port
+
+        out = io.StringIO()
+        app = SockvizApp(port=free_port(), record=out, scenario=("lesson: echo", lessons.text("echo")))
+        async with lecture(app) as lect:
+            await lect.until(lambda: app.session_screen.scenario_panel.loaded, "the lesson to load")
+            app.session_screen.scenario_panel.speed(64)
+            await lect.play_to_the_end(timeout=30)
+            await lect.settled()
+            await lect.until(lambda: not app.session_screen.refresh_due, "the last refresh")
+            await lect.pilot.pause()
+            live_log = entries(app.query_one("#log"))
+            live_table = table_cells(app.query_one("#sockets"))
+        return out.getvalue(), live_log, live_table
+
+    return asyncio.run(play())
+
+
+async def test_a_recorded_lesson_replays_the_same_log_and_table_at_every_moment(recorded_echo):
+    text, live_log, live_table = recorded_echo
+    playback = Playback(read_lines(text.splitlines()))
+    assert len(playback) > 40
+    app = ReplayApp(playback, "echo.jsonl")
+    seen: dict[int, tuple[list[str], dict[str, dict[str, str]]]] = {}
+    started = playback.records[1]
+    assert isinstance(started, SessionStarted)
+    where = f"{started.host}:{started.port}"
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = app.replay_screen
+        log, table = app.query_one("#log"), app.query_one("#sockets")
+
+        async def at(moment: int) -> None:
+            await until(pilot, lambda: screen.moment == moment, f"moment {moment}")
+            scene = playback.scene(moment)
+            expected = expected_entries(scene)
+            note = re.sub(r"\s+", "", f"replay session 1 of the recording, on {where} (AF_INET)")
+            await until(pilot, lambda: entries(log)[1:] == expected and entries(log)[:1] == [note],
+                        f"the log at moment {moment}")  # fmt: skip
+            assert table_cells(table) == expected_cells(scene), f"the table at moment {moment}"
+            shown = (entries(log), table_cells(table))
+            if moment in seen:
+                assert shown == seen[moment], f"moment {moment} shows the same, going back as going forward"
+            seen[moment] = shown
+
+        await at(0)
+        for moment in range(1, len(playback)):
+            await pilot.press("n")
+            await at(moment)
+            if moment == len(playback) - 2:  # the lesson's last line: what the live app showed at its end
+                lesson_shown = (entries(log), table_cells(table))
+        assert entries(log)[-1] == re.sub(r"\s+", "", f"end{ENDED}") and screen.scene.ended
+        # The lesson's last line shows what the live app showed then: the same lines, the same sockets.
+        log_then, table_then = lesson_shown
+        lesson_lines = [e for e in live_log if not e.startswith("start") and "isloaded.Itpauses" not in e]
+        assert log_then[1:] == lesson_lines
+        assert stable(table_then) == stable(live_table)
+        for moment in range(len(playback) - 2, -1, -1):
+            await pilot.press("left")
+            await at(moment)
+        await pilot.press("n", "n")
+        await at(2)
+
+
+async def test_a_replay_runs_no_step_and_says_why(recorded_echo):
+    playback = Playback(read_lines(recorded_echo[0].splitlines()))
+    app = ReplayApp(playback, "echo.jsonl")
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = app.replay_screen
+        await until(pilot, lambda: screen.moment == 0, "the first moment")
+        button = app.query_one("#server-socket")
+        assert button.has_class("-cannot-run") and REPLAY_OFF in str(button.tooltip)
+        await pilot.press("s", "S")
+        await pilot.click("#client-connect")
+        await pilot.pause()
+        await until(pilot, lambda: len(list(app._notifications)) >= 3, "three notices")
+        said = [n.message for n in app._notifications]
+        assert said[:3] == [f"server socket() not run: {REPLAY_OFF}", f"client socket() not run: {REPLAY_OFF}",
+                            f"client connect() not run: {REPLAY_OFF}"]  # fmt: skip
+        assert screen.moment == 0 and not screen.scene.sockets  # nothing ran, nothing moved
+        await pilot.press("t")  # the view keys work
+        assert screen.timeline_view.display
+        await pilot.press("space")
+        await until(pilot, lambda: screen.moment >= 3, "space to play", timeout=20)
+        await pilot.press("space")
+        assert not screen.playing
+
+
+def test_sockviz_replay_needs_no_network_and_refuses_another_version(tmp_path, recorded_echo):
+    """In a network namespace of its own with no loopback up (nothing can be reached, nothing bound),
+    `sockviz replay` still opens and plays; a file of another version is refused, saying why."""
+    recording = tmp_path / "echo.jsonl"
+    recording.write_text(recorded_echo[0], encoding="utf-8")
+    script = (
+        "import asyncio, sys\n"
+        "from sockviz.replay import ReplayApp, read_playback\n"
+        "async def main():\n"
+        f"    app = ReplayApp(read_playback(__import__('pathlib').Path({str(recording)!r})), 'echo')\n"
+        "    async with app.run_test() as pilot:\n"
+        "        while app.replay_screen.moment != 0:\n"
+        "            await pilot.pause(0.01)\n"
+        "        for _ in range(5):\n"
+        "            await pilot.press('n')\n"
+        "        await pilot.pause()\n"
+        "        print(app.replay_screen.moment, len(app.replay_screen.scene.sockets))\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(["unshare", "-n", sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0 and "unshare" in done.stderr and "Operation not permitted" in done.stderr:
+        pytest.skip("this machine lets no one make a network namespace")
+    assert done.returncode == 0, done.stderr
+    moment, sockets = map(int, done.stdout.split())
+    assert moment == 5 and sockets >= 1
+    # In that namespace nothing could have been reached, not even loopback: the check means something.
+    probe = "import socket; socket.create_connection(('127.0.0.1', 9), timeout=1)"
+    cut_off = subprocess.run(["unshare", "-n", sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+    assert cut_off.returncode != 0 and "Network is unreachable" in cut_off.stderr
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text(recorded_echo[0].replace('"version":1', '"version":2', 1), encoding="utf-8")
+    refused = subprocess.run([sys.executable, "-m", "sockviz", "replay", str(newer)], capture_output=True, text=True,
+                             timeout=60)  # fmt: skip
+    assert refused.returncode == 2
+    assert "version 2 of the sockviz session format, and this sockviz reads version 1 only" in refused.stderr
+
+
+def test_the_recording_is_written_by_the_app_with_a_header_and_an_end(recorded_echo):
+    records = read_lines(recorded_echo[0].splitlines())
+    kinds = [type(r).__name__ for r in records]
+    assert kinds[:2] == ["Header", "SessionStarted"] and kinds[-2:] == ["Ended", "SocketsRecord"]
+    assert records[0].source == "app"
+    assert "Said" in kinds and "SocketsRecord" in kinds
+    assert socket.AF_INET.name == records[1].family

@@ -1,0 +1,219 @@
+"""The session format: every event and a socket's every field go out and come back the same; other versions are
+refused; a real session recorded decodes to the events it told, with its sockets as the table showed them."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+
+import pytest
+from helpers import wait_for
+
+from sockviz.core import (
+    BurstStarted,
+    Call,
+    ListenerFailed,
+    Role,
+    SocketAdded,
+    SocketSnapshot,
+    StepBlocked,
+    StepCalled,
+    StepFailed,
+    StepRefused,
+    StepReturned,
+    step,
+)
+from sockviz.core.kernel.lingering import Lingering
+from sockviz.core.kernel.tcp_info import KernelReading
+from sockviz.core.model.prediction import Prediction
+from sockviz.core.model.reasons import ErrorReport
+from sockviz.core.story.recording.format import (
+    EVENT_CLASSES,
+    Asked,
+    Ended,
+    EventRecord,
+    FormatError,
+    Header,
+    Note,
+    Predicted,
+    Revealed,
+    Said,
+    SessionStarted,
+    SocketsRecord,
+    TimelineText,
+    decode,
+    encode,
+    header,
+    read_lines,
+)
+from sockviz.core.story.recording.recorder import Recorder
+from sockviz.core.story.recording.sockets import SocketState
+from sockviz.core.story.sentences import tell
+
+CALL = Call(7, step("server-accept"), "s", "conn, addr = s.accept()", 1.25, Prediction(True, "waits", "no client"))
+SEND = Call(8, step("client-send"), "c2", "c2.sendall(b'\\x00\\xff[bold]')", 2.5, None, burst_of=3)
+ERROR = ErrorReport("ConnectionRefusedError", 111, "ECONNREFUSED", "[Errno 111] Connection refused", "Nothing listens.")
+
+EXAMPLES = [
+    StepCalled(seq=1, at=0.5, call=CALL),
+    StepBlocked(seq=2, at=0.52, call=CALL),
+    StepReturned(seq=3, at=4.0, call=CALL, waited=2.75, blocked=True, woken_by="client c.connect()",
+                 cancelled=False, woken_by_call=9, result="connection from ('::1', 4711, 0, 0)"),
+    StepReturned(seq=4, at=4.1, call=SEND, waited=0.001, blocked=False, woken_by=None, cancelled=False,
+                 result="sent 5 bytes", data=b"\x00\xff[bold]\x1b[2J"),
+    StepFailed(seq=5, at=4.2, call=SEND, waited=0.0, blocked=False, woken_by=None, cancelled=False, error=ERROR,
+               timed_out=True),
+    StepRefused(seq=6, at=5.0, step=step("client-recv"), reason="no client socket yet"),
+    SocketAdded(seq=7, at=5.5, socket_id=2, name="conn", side=step("server-accept").side),
+    BurstStarted(seq=8, at=6.0, call=CALL, count=1000),
+    ListenerFailed(seq=9, at=7.0, listener="Transcript._hear", error="ValueError('x')"),
+]  # fmt: skip
+
+STATE = SocketState(
+    id=3,
+    name="conn",
+    role=Role.CONNECTION,
+    snapshot=SocketSnapshot(
+        fd=5,
+        family="AF_INET6",
+        type="SOCK_STREAM",
+        proto=6,
+        laddr=("::1", 12354, 0, 0),
+        raddr=("::1", 47111, 0, 0),
+        closed=False,
+        repr="<socket.socket fd=5 ...>",
+        kernel=KernelReading("ESTABLISHED", recv_queue=5, send_queue=0),
+    ),
+    doing="blocked in recv() 1.20 s",
+    lasting="not listening",
+    ends=(("::1", 12354), ("::1", 47111)),
+    after_close=Lingering("TIME_WAIT", 58.5),
+    bytes_sent=10,
+    bytes_received=5,
+    addresses_while_open=(("::1", 12354, 0, 0), None),
+)
+
+
+def test_every_event_class_is_covered_by_an_example():
+    """A new event class fails here until it has an example, so the format is never silently partial."""
+    assert {type(event).__name__ for event in EXAMPLES} == set(EVENT_CLASSES)
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda event: type(event).__name__)
+def test_every_event_comes_back_the_same(event):
+    line = encode(EventRecord(event, text=tell(event)))
+    assert "\n" not in line
+    back = decode(line)
+    assert isinstance(back, EventRecord)
+    assert back.event == event and type(back.event) is type(event)
+    assert back.text == tell(event)
+
+
+def test_bytes_from_the_network_travel_as_base64_never_as_text():
+    line = encode(EventRecord(EXAMPLES[3]))
+    assert "\x1b" not in line and "\\u001b" not in line  # no escape code reaches a terminal that cats the file
+    assert json.loads(line)["data"] == "AP9bYm9sZF0bWzJK"
+
+
+def test_every_other_record_comes_back_the_same():
+    records = [
+        header("app"),
+        SessionStarted(number=2, host="::1", port=12354, family="AF_INET6"),
+        SocketsRecord(at=3.5, after=12, sockets=(STATE, SocketState(1, "s", Role.SERVER, STATE.snapshot, "idle"))),
+        Said(at=1.0, line=4, text="accept() waits here"),
+        Note(at=1.5, who="client", text="sendall() not run: the message field is empty", kind="refused"),
+        Asked(
+            at=2.0,
+            step=step("server-accept"),
+            question="Will server accept() wait, return at once, or fail?",
+            choices=("waits", "returns at once", "fails"),
+        ),
+        Predicted(at=2.5, step=step("server-accept"), guess="waits", text="you predict: server accept() waits"),
+        Revealed(at=3.0, step=step("server-accept"), guess="waits", outcome="waits", call=7, text="... (right)"),
+        Revealed(at=3.0, step=step("client-recv"), guess="waits", outcome=None, call=None, text="not scored"),
+        TimelineText(lines=("╵0", "s  a━┓"), legend="a accept()"),
+        Ended(at=9.0),
+    ]
+    for record in records:
+        assert decode(encode(record)) == record
+    state = decode(encode(records[2]))
+    assert isinstance(state, SocketsRecord)
+    assert state.sockets[0].snapshot.laddr == ("::1", 12354, 0, 0)  # a tuple again, as Python gave it
+    assert state.sockets[0].ends == (("::1", 12354), ("::1", 47111))
+
+
+def test_another_version_is_refused_saying_which():
+    line = json.dumps({"record": "header", "format": "sockviz-session", "version": 2, "source": "app", "wall": ""})
+    with pytest.raises(FormatError, match=r"version 2 of the sockviz session format.*reads version 1 only"):
+        read_lines([line], "old.jsonl")
+    with pytest.raises(FormatError, match="not a sockviz session"):
+        read_lines([json.dumps({"record": "header", "format": "pcap", "version": 1})])
+    with pytest.raises(FormatError, match="line 1: not JSON"):
+        read_lines(["<html>"])
+    with pytest.raises(FormatError, match="begins with its header"):
+        read_lines([encode(Ended(at=1.0))])
+    with pytest.raises(FormatError, match="needs 'call'"):
+        decode('{"record":"event","type":"StepCalled","seq":1,"at":0}')
+    with pytest.raises(FormatError, match="not in this sockviz's catalogue"):
+        decode(encode(EventRecord(EXAMPLES[5])).replace("client-recv", "client-teleport"))
+
+
+def test_a_later_record_kind_or_field_is_skipped():
+    lines = [encode(header("run")), '{"record":"poll","question":1}', encode(Ended(at=1.0)).replace("}", ',"x":1}')]
+    assert read_lines(lines) == [read_lines(lines[:1])[0], Ended(at=1.0)]
+
+
+def test_a_recorded_session_decodes_to_the_events_it_told(loopback):
+    """Real sockets: the recording holds each event as told, and the sockets as the table would show them."""
+    told = []
+    loopback.session.subscribe(told.append)
+    out = io.StringIO()
+    recorder = Recorder.to_file(out, source="run", period=0.05)
+    recorder.start(loopback.session, loopback.endpoint.host, loopback.endpoint.port, socket.AF_INET)
+    loopback.connected()
+    loopback.run("client-send", payload=b"ping")
+    loopback.run("server-recv")
+    loopback.start("client-recv")
+    loopback.blocked("client-recv")
+    wait_for(lambda: "blocked in recv()" in out.getvalue(), what="the wait in the recording")
+    loopback.run("client-close")
+    loopback.finished("client-recv")
+    loopback.session.close()
+    recorder.stop()
+    assert recorder.failed is None
+    records = read_lines(out.getvalue().splitlines())
+    assert isinstance(records[0], Header) and isinstance(records[1], SessionStarted)
+    assert isinstance(records[-2], Ended) and isinstance(records[-1], SocketsRecord)  # what the end closed, last
+    assert [r.event for r in records if isinstance(r, EventRecord)] == told
+    states: dict[int, SocketState] = {}
+    for record in records:
+        if isinstance(record, SocketsRecord):
+            assert all(
+                r.event.seq <= record.after for r in records[: records.index(record)] if isinstance(r, EventRecord)
+            )
+            states.update((state.id, state) for state in record.sockets)
+    by_name = {state.name: state for state in states.values()}
+    assert set(by_name) == {"s", "c", "conn"}
+    assert all(state.closed and state.doing == "—" for state in by_name.values())
+    assert by_name["conn"].bytes_received == 4 and by_name["c"].bytes_sent == 4
+    assert by_name["conn"].addresses_while_open == (
+        ("127.0.0.1", loopback.endpoint.port),
+        by_name["c"].addresses_while_open[0],
+    )
+    blocked = [s for r in records if isinstance(r, SocketsRecord) for s in r.sockets if s.doing.startswith("blocked")]
+    assert blocked and blocked[0].name == "c"  # the wait was read while it lasted
+
+
+def test_a_verdict_is_shown_right_after_the_event_that_settled_it():
+    """The screen hears an event a moment after the session tells it, so a verdict's record may come a few
+    events late: a replay puts its line where the live log had it, after the event it names."""
+    from sockviz.core.story.recording.playback import Playback
+
+    called, blocked, added = EXAMPLES[0], EXAMPLES[1], EXAMPLES[6]
+    verdict = Revealed(at=0.6, step=step("server-accept"), guess="waits", outcome="waits", call=7, text="right",
+                       after=blocked.seq)  # fmt: skip
+    playback = Playback([header("app"), SessionStarted(1, "127.0.0.1", 12354, "AF_INET"), EventRecord(called),
+                         EventRecord(blocked), EventRecord(EXAMPLES[5]), EventRecord(added), verdict])  # fmt: skip
+    kinds = [line.kind for line in playback.scene(len(playback) - 1).lines]
+    assert kinds == ["StepCalled", "StepBlocked", "predict", "StepRefused"]
