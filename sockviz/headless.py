@@ -17,6 +17,13 @@ from sockviz.core.story.timeline import LEGEND, Timeline
 
 EXIT_EXPECT_FAILED = 1
 EXIT_BAD_SCENARIO = 2
+_TEXT_COLUMN = 16
+"""Where a line's text starts: after the time (8 wide), a space, the side (6 wide) and a space."""
+
+
+def _in_column(text: str) -> str:
+    """A multi-line code cell (a loop) with each further line in the text column, not under the times."""
+    return text.replace("\n", "\n" + " " * _TEXT_COLUMN)
 
 
 class Printer:
@@ -31,7 +38,8 @@ class Printer:
         if self.closed:
             return
         text = "".join(
-            f"{line.at:8.3f} {line.side:<6} {line.text}\n" + (f"{'':15} why: {line.why}\n" if line.why else "")
+            f"{line.at:8.3f} {line.side:<6} {_in_column(line.text)}\n"
+            + (f"{'':15} why: {line.why}\n" if line.why else "")
             for line in self._storyteller.lines(event)
         )
         if text:

@@ -182,7 +182,8 @@ class SessionScreen(Screen[None]):
         """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
         self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
         self.watch(self.bar, "transport", self._transport_switched, init=False)
-        hello = welcome(self.bar.transport) if self.following is None else classroom.follow_welcome(self.following)
+        hello = (welcome(self.bar.transport, self.only) if self.following is None
+                 else classroom.follow_welcome(self.following))  # fmt: skip
         self.event_log.note(self.session.now(), "start", hello)
         self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()

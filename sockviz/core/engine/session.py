@@ -295,7 +295,7 @@ class Session:
             connected = datagram and tracked is not None and tracked.current_ends() is not None
             watching = tuple(t.name for t in selecting)
             code = self._code(chosen, args, tracked, name, datagram=datagram, connected=connected, watching=watching)
-            method = method_of(chosen, datagram=datagram, connected=connected)
+            method = method_of(chosen, datagram=datagram, connected=connected, args=args)
             call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of,
                         datagram=datagram, method=method, serve_of=args.serve_of, thread=args.thread)  # fmt: skip
             total = args.bulk if chosen.action is Action.SEND else args.expect

@@ -41,6 +41,8 @@ class TrackedSocket:
     """What the last recv() returned, for the server's echo."""
     bytes_sent: int = 0
     bytes_received: int = 0
+    generated_sent: int = 0
+    """Bytes of the generated pattern a bulk sendall() sent: the receiver checks the pattern only if some were."""
     ends: Ends | None = None
     """(local, remote) host and port, kept at close so the kernel can be asked about the connection later."""
     after_close: Lingering | None = None

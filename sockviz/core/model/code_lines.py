@@ -123,11 +123,15 @@ def _recv_all(args: StepArgs, name: str) -> str:
     )
 
 
-def method_of(chosen: Step, *, datagram: bool, connected: bool) -> str | None:
-    """The socket method a UDP step calls where it is not the step's usual one: `sendto`, `send`, `recvfrom`.
+def method_of(chosen: Step, *, datagram: bool, connected: bool, args: StepArgs | None = None) -> str | None:
+    """The socket method a step calls where it is not the step's usual one: `sendto`, `send`, `recvfrom` on UDP,
+    `setblocking` or `settimeout` for an option step that sets no socket option.
 
-    None for TCP, and for steps that call the same method on both.
+    None for steps that call their usual method.
     """
+    if chosen.action is Action.OPTION and args is not None and args.option is not None:
+        method = args.option.option.method
+        return None if method == chosen.action.call else method
     if not datagram:
         return None
     if chosen.action is Action.SEND:

@@ -80,6 +80,8 @@ class Option:
     read: Callable[[socket.socket], str]
     default: str
     explains: str
+    method: str = "setsockopt"
+    """The socket method the line calls, as the log names it: `setblocking()` is no setsockopt()."""
 
     def line(self, sock_name: str, value: Value) -> str:
         return self.code.format(sock=sock_name, value=value, on=1 if value else 0, flag=bool(value))
@@ -128,6 +130,7 @@ OPTIONS: tuple[Option, ...] = (
         "setblocking(False) makes the socket non-blocking: accept() and recv() with nothing waiting, connect() "
         "and a full sendall() raise BlockingIOError (EAGAIN) at once instead of waiting. True makes it wait again. "
         "Each socket has its own setting: a connection accept() returns is blocking whatever s is.",
+        method="setblocking",
     ),
     Option(
         "settimeout",
@@ -138,6 +141,7 @@ OPTIONS: tuple[Option, ...] = (
         "2",
         "0 makes the socket non-blocking (a call that would wait raises BlockingIOError); 2 waits at most "
         "2 s, then raises TimeoutError; None waits for ever. It applies to calls made after it.",
+        method="settimeout",
     ),
 )
 

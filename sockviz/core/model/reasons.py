@@ -62,7 +62,8 @@ _BY_ERRNO: dict[int, str] = {
     errno.EBADF: "This socket is closed: its file descriptor is gone and no call can use it.",
     errno.EAFNOSUPPORT: "This address does not fit the socket's family (IPv4 or IPv6).",
     errno.ETIMEDOUT: "The other side never answered, and the kernel gave up.",
-    errno.EAGAIN: "The call would have to wait, and this socket is set not to wait.",
+    errno.EAGAIN: "The call would have to wait, but this socket is non-blocking (setblocking(False) or "
+    "settimeout(0)), so it raises at once instead of waiting.",
     errno.EALREADY: "A connect() on this socket is still in progress.",
     errno.EINPROGRESS: "The connection has started and is not finished yet.",
     errno.ENETUNREACH: "There is no route to that network from this machine.",

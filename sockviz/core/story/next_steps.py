@@ -8,6 +8,7 @@ It only suggests: every step stays allowed, and wrong orders are part of the les
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 from sockviz.core.engine.tracked import Role
@@ -37,9 +38,46 @@ WELCOME_UDP = (
 """The first line when the switch says UDP: on UDP, listen() and accept() only fail."""
 
 
-def welcome(transport: Transport) -> str:
-    """The log's first line for the transport the switch shows."""
-    return WELCOME_UDP if transport is Transport.UDP else WELCOME
+WELCOME_SERVER_ONLY = (
+    "Welcome. Each step is a real call on a real socket. This is the server alone: the client is another "
+    f"program. Press {step('server-socket').key} for socket(), then {step('server-bind').key} for bind() and "
+    f"{step('server-listen').key} for listen(); the table shows s in LISTEN. Then {step('server-accept').key} "
+    "(accept) waits until a client connects from outside (nc HOST PORT, the top bar's address). f1 lists every key."
+)
+"""`sockviz server`: there is no client pane, so the welcome names no client key."""
+
+WELCOME_SERVER_ONLY_UDP = (
+    "Welcome. Each step is a real call on a real UDP socket. This is the server alone: the client is another "
+    f"program. Press {step('server-socket').key} for socket(), then {step('server-bind').key} for bind(): a bound "
+    f"UDP socket receives at once. Then {step('server-recv').key} (recvfrom) waits for a datagram from outside "
+    "(nc -u HOST PORT, type a line). f1 lists every key."
+)
+
+WELCOME_CLIENT_ONLY = (
+    "Welcome. Each step is a real call on a real socket. This is the client alone: the server is another "
+    "program, listening at the top bar's address (nc -l PORT, say). Press "
+    f"{step('client-socket').key} for socket(), then {step('client-connect').key} to connect() to it (refused if "
+    f"nobody listens there), {step('client-send').key} to send and {step('client-recv').key} to receive. "
+    "f1 lists every key."
+)
+"""`sockviz client`: there is no server pane, so the welcome names no server key."""
+
+WELCOME_CLIENT_ONLY_UDP = (
+    "Welcome. Each step is a real call on a real UDP socket. This is the client alone: the server is another "
+    "program at the top bar's address (nc -u -l PORT, say). Press "
+    f"{step('client-socket').key} for socket(), then {step('client-send').key} to sendto() it a datagram (no "
+    f"connect() needed) and {step('client-recv').key} to recvfrom() the answer. f1 lists every key."
+)
+
+
+def welcome(transport: Transport, only: Side | None = None) -> str:
+    """The log's first line for the transport the switch shows; in split mode (`only`), for that side alone."""
+    udp = transport is Transport.UDP
+    if only is Side.SERVER:
+        return WELCOME_SERVER_ONLY_UDP if udp else WELCOME_SERVER_ONLY
+    if only is Side.CLIENT:
+        return WELCOME_CLIENT_ONLY_UDP if udp else WELCOME_CLIENT_ONLY
+    return WELCOME_UDP if udp else WELCOME
 
 
 @dataclass(frozen=True)
@@ -64,6 +102,34 @@ def _state(tracked: SocketView | None) -> str | None:
         return None
     kernel = tracked.snapshot(with_repr=False).kernel
     return kernel.state if kernel is not None else None
+
+
+FAMILY_KEY = "6"
+"""The key that switches the family of new sockets (sockviz/keys.py binds it; core may not import the keys)."""
+
+_FAMILIES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
+
+
+def _families_apart(listener: SocketView | None, client: SocketView) -> str | None:
+    """Why the client cannot reach the listener whatever it does: `c is IPv4 and s listens on IPv6 only`.
+
+    None when they can meet: the same family, or an IPv6 listener on `::` that also takes IPv4 (dual stack)."""
+    if listener is None:
+        return None
+    theirs_sock, ours_sock = getattr(listener, "sock", None), getattr(client, "sock", None)
+    if not isinstance(theirs_sock, socket.socket) or not isinstance(ours_sock, socket.socket):
+        return None  # a copy of a session (a follower's) has no socket to ask
+    try:
+        theirs, ours = theirs_sock.family, ours_sock.family
+        if theirs == ours:
+            return None
+        dual_stack = theirs == socket.AF_INET6 and theirs_sock.getsockname()[0] == "::"
+        if dual_stack and not theirs_sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY):
+            return None
+    except OSError:  # closed under our feet: nothing to say
+        return None
+    return (f"{client.name} is {_FAMILIES.get(ours, ours.name)} and {listener.name} listens on "
+            f"{_FAMILIES.get(theirs, theirs.name)} only")  # fmt: skip
 
 
 def _blocked(tracked: SocketView | None, action: str) -> bool:
@@ -124,7 +190,14 @@ def suggest(session: SessionView) -> list[Suggestion]:
         if listening and not _blocked(listener, "accept"):
             found.append(Suggestion(_key("client-socket"), "a client's socket()"))
     elif listening and _state(client) != "ESTABLISHED" and client.current_ends() is None and not client.in_flight:
-        found.append(Suggestion(_key("client-connect"), "connect() to the server"))
+        apart = _families_apart(listener, client)
+        if apart:  # connect() from this client can only be refused: say why, and what would connect
+            again = f"switch the family back ({FAMILY_KEY}), then a new client's socket() and connect()"
+            found.append(
+                Suggestion(_key("client-socket", "client-connect"), f"{apart}, so connect() is refused: {again}")
+            )
+        else:
+            found.append(Suggestion(_key("client-connect"), "connect() to the server"))
 
     if conn is not None and client is not None and _state(client) == "ESTABLISHED":
         if _blocked(conn, "recv"):

@@ -52,7 +52,12 @@ def _hint(event: StepBlocked | StepFinished) -> str:
     if isinstance(event, StepBlocked):
         return " (as the hint said)" if predicted.blocks else f" (unlike the hint: {predicted.why})"
     if predicted.blocks and not event.blocked:
-        return f" (the hint said it would block: {predicted.why}; it did not)"
+        # Not told as blocked: it returned before the grace, or the kernel found it no longer waiting when sockviz
+        # looked. Either way what the hint found missing came after the call began: it waited, however briefly.
+        return (
+            f" (the hint said it would block: {predicted.why}; it waited {duration(event.waited)}: what it waited "
+            "for came before sockviz could see it blocked)"
+        )
     return ""
 
 
