@@ -71,6 +71,11 @@ class Outbox:
     def waiting(self) -> bool:
         return bool(self._pending)
 
+    @property
+    def waiting_bytes(self) -> int:
+        """How much waits for room in the pipe (a reader that does not read lets it grow)."""
+        return len(self._pending)
+
     def _write(self) -> None:
         while self._pending:
             try:
