@@ -1,11 +1,12 @@
-"""One follower of `benchmarks/share.py`, as a process of its own: `python benchmarks/share_follower.py MODE URL OUT`.
+"""One follower of `benchmarks/share.py`, a process of its own: `python benchmarks/share_follower.py MODE URL OUT NICE`.
 
 `headless`: the follower app's own client and reader (`Connection`, `Feed`, `Mirror`) with no screen: every
 line is decoded as the app decodes it. `app`: the whole follower app (`FollowApp`), headless at 160x50, whose
 log shows each event. Either way it notes when it had each event (the session's number and the event's seq)
 on the machine's monotonic clock, which every process shares, and writes them as JSON to OUT once the
-lecturer stops sharing, with the CPU time it used. It runs at the lowest priority (the lecturer's machine
-is not the students'), and ends with its parent, however the parent ends.
+lecturer stops sharing or SIGTERM comes (the benchmark lets its followers go before it measures the lecturer
+alone again), with the CPU time it used. It runs at niceness NICE (19 by default: the lecturer's machine is
+not the students'), and ends with its parent, however the parent ends.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ import os
 import signal
 import sys
 import time
-
-NICE = 19
-"""In a class each follower runs on a machine of its own; here two hundred share the lecturer's cores, and
-the lecturer's process gets them first, as it would on its own machine."""
 
 
 def die_with_parent() -> None:
@@ -50,7 +47,12 @@ async def headless(url: str) -> dict:
     feed = Feed(show)
     listen(feed.mirror)
     connection = Connection(url, feed.frame)
-    why = await connection.run()
+    running = asyncio.get_running_loop().create_task(connection.run())
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, running.cancel)
+    try:
+        why = await running
+    except asyncio.CancelledError:
+        why = "let go by the benchmark"
     return {"had": had, "why": why, "lines": feed.lines, "frames": connection.frames}
 
 
@@ -78,8 +80,12 @@ async def app(url: str) -> dict:
         log.show = timed  # type: ignore[method-assign] - the benchmark times the real method
         log.timed = True  # type: ignore[attr-defined]
 
+    let_go = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, let_go.set)
     async with follower.run_test(size=(160, 50)) as pilot:
         while not (follower.mirror.ended and follower.feed.lines) and follower.return_code is None:
+            if let_go.is_set():
+                break
             with contextlib.suppress(Exception):  # a reset is making the log again
                 time_the_log()
             await pilot.pause(0.02)
@@ -89,8 +95,8 @@ async def app(url: str) -> dict:
 
 def main() -> None:
     die_with_parent()
-    os.nice(NICE)
     mode, url, out = sys.argv[1:4]
+    os.nice(int(sys.argv[4]) if len(sys.argv) > 4 else 19)
     started = time.process_time()
     found = asyncio.run(headless(url) if mode == "headless" else app(url))
     found["cpu"] = time.process_time() - started

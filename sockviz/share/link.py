@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 import sockviz
-from sockviz.core.kernel.capture.channel import Decoder, Outbox
+from sockviz.core.kernel.capture.channel import Outbox, converse, last_words, reap
 
 STOP_SECONDS = 1.0
 """How long a stop waits for the share's process to close its followers before killing it."""
@@ -141,41 +140,20 @@ class ProcessLink:
         return ""
 
     def _take(self, data_read: int, outbox: Outbox) -> None:
-        decoder = Decoder()
-        while True:
-            writing = [outbox.fd] if outbox.waiting else []
-            readable, writable, _ = select.select([data_read], writing, [], TICK_SECONDS)
-            if writable:
-                outbox.flush()
-            if readable:
-                data = os.read(data_read, 1 << 20)
-                if not data:
-                    return
-                for message in decoder.feed(data):
-                    self._heard(message)
-            if not self._stopping:
-                self._tick()
-            elif time.monotonic() - self._stop_asked >= STOP_SECONDS and self._process is not None:
-                with contextlib.suppress(OSError):
-                    self._process.kill()  # stuck (or stopped): its end of the pipe closes with it, which ends this
+        converse(data_read, outbox, self._heard, self._tick_or_end, TICK_SECONDS)
+
+    def _tick_or_end(self) -> None:
+        if not self._stopping:
+            self._tick()
+        elif time.monotonic() - self._stop_asked >= STOP_SECONDS and self._process is not None:
+            with contextlib.suppress(OSError):
+                self._process.kill()  # stuck (or stopped): its end of the pipe closes with it, which ends this
 
     def _end(self, data_read: int, outbox: Outbox, problem: str, errors: IO[bytes]) -> None:
-        process = self._process
-        status: int | None = None
-        if process is not None:
-            try:
-                status = process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                status = process.wait()
+        status = reap(self._process, STOP_SECONDS)
         outbox.close()
         os.close(data_read)
-        last_words = ""
-        with contextlib.suppress(OSError, ValueError):
-            errors.seek(max(0, errors.seek(0, os.SEEK_END) - 4096))
-            lines = errors.read().decode(errors="replace").strip().splitlines()
-            last_words = f": {lines[-1]}" if lines else ""
         if problem:
             self._ended(problem)
         elif not self._stopping:
-            self._ended(f"the share's process ended (status {status}{last_words}): followers see no more")
+            self._ended(f"the share's process ended (status {status}{last_words(errors)}): followers see no more")

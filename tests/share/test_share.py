@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 
 import aiohttp
 import pytest
+from helpers import free_port
 
-from sockviz.core import step
+from sockviz.core import Session, StepArgs, endpoint, step
 from sockviz.share.client import Connection, Following, Refused
 from sockviz.share.mirror import FOLLOWING, Feed, StartedAfresh
 from sockviz.share.protocol import (
@@ -29,6 +31,19 @@ from sockviz.share.protocol import (
 from sockviz.share.server import ShareServer
 
 STEPS = ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect", "server-accept")
+
+
+@pytest.fixture(name="shared")
+def shared_session():
+    """A session with its share on an ephemeral port; both closed after the test."""
+    session = Session()
+    share = ShareServer("127.0.0.1", 0)
+    share.start()
+    where = endpoint("127.0.0.1", str(free_port()), socket.AF_INET)
+    share.share(session, where)
+    yield session, share, StepArgs(endpoint=where)
+    share.stop()
+    session.close()
 
 
 class Follower:
@@ -103,7 +118,8 @@ async def test_followers_early_and_late_see_the_session_as_it_is(shared):
         await until(lambda m=mirror: m.guide() == "next: E r the client sends, the server receives", "the guide")
         assert mirror.current(step("server-recv").target).name == "conn"
         assert mirror.refusal(step("server-socket")) == FOLLOWING
-    assert share.followers == 2 and not share.dropped
+    await until(lambda: share.followers == 2, "the lecturer to hear of both")  # from the share's process
+    assert not share.dropped
 
 
 async def test_a_wrong_join_code_is_refused_before_any_line(shared):
