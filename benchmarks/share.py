@@ -1,4 +1,5 @@
-"""A lecturer with 200 followers: `python benchmarks/share.py [--followers 200] [--apps 3] [--rounds 3] [--nice 19]`.
+"""A lecturer with 200 followers: `python benchmarks/share.py [--followers 200] [--apps 3] [--rounds 3]
+[--priority idle]`.
 
 The lecturer is the real app with its share (`SockvizApp` and `ShareServer`, whose process serves the
 followers), headless at 160x50, playing the echo lesson as a lecturer does (space after each narration,
@@ -6,10 +7,11 @@ then ctrl+r to play it again), `--rounds` times. One app, one run, in phases:
 
 1. alone: the rounds with nobody following;
 2. the followers join: processes of their own (benchmarks/share_follower.py), `--apps` whole follower apps
-   and the rest headless followers that decode every line with the follower app's own code, at `--nice`
-   (19: the lecturer's machine gets its cores first, as the lecturer's own machine would in a class where
-   each student has theirs; 0 shows what 200 followers on the lecturer's 2 cores cost it). How long they
-   take to join is said apart;
+   and the rest headless followers that decode every line with the follower app's own code, at
+   `--priority`: `idle` (SCHED_IDLE: they get only the CPU time the lecturer's processes leave, as if each
+   student had a machine of their own, which in a class they do; nice 19 is not enough: two hundred
+   runnable nice-19 processes weigh three times one nice-0 process), 19, or 0 (what 200 followers on the
+   lecturer's own 2 cores cost it). How long they take to join is said apart;
 3. with followers: the rounds again, then a burst of 100 clients;
 4. alone again, once they have gone: the rounds and the burst.
 
@@ -42,14 +44,20 @@ from textual.widgets import Input
 from sockviz.app import SockvizApp
 from sockviz.core import Event, Side
 from sockviz.core.scenario import lessons
+from sockviz.core.story.recording.format import Note
 from sockviz.share.protocol import follow_url
 from sockviz.share.server import ShareServer
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from share_follower import LEAVE  # noqa: E402 - the followers' own module, beside this one
+
 BURST = 100
 SETTLE = 2.0
 """Seconds after the last follower joined before phase 3: the last ones' start-up is over."""
 TICK = os.sysconf("SC_CLK_TCK")
+LEAVING = 120.0
+"""Seconds the followers have, after phase 3, to read every line up to the lecturer's note to leave."""
 
 
 def free_port() -> int:
@@ -203,7 +211,7 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             for number in range(args.followers):
                 mode = "app" if number < args.apps else "headless"
                 command = [sys.executable, str(HERE / "share_follower.py"), mode, url, str(out / f"{number}.json")]
-                followers.append(subprocess.Popen([*command, str(args.nice)], stdin=subprocess.DEVNULL))
+                followers.append(subprocess.Popen([*command, args.priority], stdin=subprocess.DEVNULL))
             while share.followers < args.followers:
                 await pilot.pause(0.1)
                 if time.monotonic() - started > 300:
@@ -220,8 +228,13 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             results["followers cpu"] = sum(cpu_after[1][pid] - cpu_before[1][pid] for pid in cpu_before[1])
             results["dropped"] = dict(share.dropped)
 
+            share.record(Note(at=app.session.now(), who="benchmark", text=LEAVE, kind="guide"))
+            left = time.monotonic()
+            while share.followers and time.monotonic() - left < LEAVING:
+                await pilot.pause(0.1)
+            results["caught up in"] = time.monotonic() - left
             for follower in followers:
-                follower.send_signal(signal.SIGTERM)  # each writes what it had, and goes
+                follower.send_signal(signal.SIGTERM)  # any still there write what they had, and go
             for follower in followers:
                 try:
                     await asyncio.to_thread(follower.wait, 60)
@@ -272,11 +285,12 @@ def deliveries(results: dict, out: Path, count: int) -> dict:
 def report(args: argparse.Namespace, results: dict, had: dict, load: tuple[float, float]) -> None:
     alone, shared, again = results["alone"], results["shared"], results["alone again"]
     both_alone = alone["lags"] + again["lags"]
-    print(f"sockviz share benchmark: {args.followers} followers ({args.apps} apps) at nice {args.nice}, "
+    print(f"sockviz share benchmark: {args.followers} followers ({args.apps} apps) at priority {args.priority}, "
           f"{args.rounds} echo lessons and a burst of {BURST} in each phase; {os.cpu_count()} cores; "
           f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end")  # fmt: skip
     print(f"  the followers joined in {results['joined in']:.1f} s (not measured below: the figures start "
-          f"{SETTLE:.0f} s after the last one joined)")  # fmt: skip
+          f"{SETTLE:.0f} s after the last one joined); they had read every line "
+          f"{results['caught up in']:.1f} s after phase 3 ended")  # fmt: skip
     lag = p(shared["lags"], 99)
     print(f"  {'ok  ' if lag < 0.016 else 'MISS'} lecturer's event-loop lag p99 in the lessons: {ms(lag)} with "
           f"followers; alone {ms(p(both_alone, 99))} (before {ms(p(alone['lags'], 99))}, after "
@@ -311,7 +325,9 @@ def main() -> None:
     parser.add_argument("--followers", type=int, default=200)
     parser.add_argument("--apps", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--nice", type=int, default=19, help="the followers' niceness (0: as the lecturer)")
+    parser.add_argument("--priority", default="idle", help="the followers' priority: idle (SCHED_IDLE: only CPU "
+                        "time the lecturer leaves, as if on machines of their own), or a niceness (19; 0: as the "
+                        "lecturer)")  # fmt: skip
     args = parser.parse_args()
     load = os.getloadavg()[0]
     out = Path(tempfile.mkdtemp(prefix="sockviz-share-bench-"))

@@ -1,12 +1,14 @@
-"""One follower of `benchmarks/share.py`, a process of its own: `python benchmarks/share_follower.py MODE URL OUT NICE`.
+"""One follower of `benchmarks/share.py`, a process of its own: `python benchmarks/share_follower.py MODE URL OUT
+PRIORITY`.
 
 `headless`: the follower app's own client and reader (`Connection`, `Feed`, `Mirror`) with no screen: every
 line is decoded as the app decodes it. `app`: the whole follower app (`FollowApp`), headless at 160x50, whose
 log shows each event. Either way it notes when it had each event (the session's number and the event's seq)
-on the machine's monotonic clock, which every process shares, and writes them as JSON to OUT once the
-lecturer stops sharing or SIGTERM comes (the benchmark lets its followers go before it measures the lecturer
-alone again), with the CPU time it used. It runs at niceness NICE (19 by default: the lecturer's machine is
-not the students'), and ends with its parent, however the parent ends.
+on the machine's monotonic clock, which every process shares, and writes them as JSON to OUT, with the CPU
+time it used, once it has read the lecturer's note LEAVE (so it has had every line before it), the lecturer
+stops sharing, or SIGTERM comes. PRIORITY is `idle` (SCHED_IDLE: it runs only on CPU time nothing else
+wants, as if it were on a machine of its own) or a niceness (19, or 0: as the lecturer). It ends with its
+parent, however the parent ends.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import signal
 import sys
 import time
 
+LEAVE = "the benchmark's phase 3 is over: followers leave"
+"""The lecturer's note that ends a follower's measuring: every line before it has been decoded."""
+
 
 def die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
@@ -27,6 +32,7 @@ def die_with_parent() -> None:
 
 
 async def headless(url: str) -> dict:
+    from sockviz.core.story.recording.format import Note
     from sockviz.share.client import Connection
     from sockviz.share.mirror import Feed, StartedAfresh
 
@@ -36,6 +42,8 @@ async def headless(url: str) -> dict:
         if isinstance(shown, StartedAfresh):
             listen(shown.mirror)
             feed.release()
+        elif isinstance(shown, Note) and shown.text == LEAVE:
+            running.cancel()
 
     def listen(mirror) -> None:
         def heard(event) -> None:
@@ -52,18 +60,28 @@ async def headless(url: str) -> dict:
     try:
         why = await running
     except asyncio.CancelledError:
-        why = "let go by the benchmark"
+        why = "left when the benchmark said"
     return {"had": had, "why": why, "lines": feed.lines, "frames": connection.frames}
 
 
 async def app(url: str) -> dict:
     from urllib.parse import parse_qs, urlparse
 
+    from sockviz.core.story.recording.format import Note
     from sockviz.follow import FollowApp
 
     parts = urlparse(url)
     follower = FollowApp(parts.hostname or "127.0.0.1", parts.port or 8765, parse_qs(parts.query)["code"][0])
     had: list[tuple[int, int, float]] = []
+    let_go = asyncio.Event()
+    show = follower.feed.show
+
+    def shown(what: object) -> None:
+        if isinstance(what, Note) and what.text == LEAVE:
+            let_go.set()
+        show(what)
+
+    follower.feed.show = shown
 
     def time_the_log() -> None:
         """Note when the screen puts each event in its log (a reset makes a new log: it is timed again)."""
@@ -80,7 +98,6 @@ async def app(url: str) -> dict:
         log.show = timed  # type: ignore[method-assign] - the benchmark times the real method
         log.timed = True  # type: ignore[attr-defined]
 
-    let_go = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, let_go.set)
     async with follower.run_test(size=(160, 50)) as pilot:
         while not (follower.mirror.ended and follower.feed.lines) and follower.return_code is None:
@@ -96,7 +113,11 @@ async def app(url: str) -> dict:
 def main() -> None:
     die_with_parent()
     mode, url, out = sys.argv[1:4]
-    os.nice(int(sys.argv[4]) if len(sys.argv) > 4 else 19)
+    priority = sys.argv[4] if len(sys.argv) > 4 else "idle"
+    if priority == "idle":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(int(priority))
     started = time.process_time()
     found = asyncio.run(headless(url) if mode == "headless" else app(url))
     found["cpu"] = time.process_time() - started
