@@ -5,14 +5,14 @@ The lecturer is the real app with its share (`SockvizApp` and `ShareServer`, who
 followers), headless at 160x50, playing the echo lesson as a lecturer does (space after each narration,
 then ctrl+r to play it again), `--rounds` times. One app, one run, in phases:
 
-1. alone: the rounds with nobody following;
+1. alone: the rounds and the burst with nobody following;
 2. the followers join: processes of their own (benchmarks/share_follower.py), `--apps` whole follower apps
    and the rest headless followers that decode every line with the follower app's own code, at
    `--priority`: `idle` (SCHED_IDLE: they get only the CPU time the lecturer's processes leave, as if each
    student had a machine of their own, which in a class they do; nice 19 is not enough: two hundred
    runnable nice-19 processes weigh three times one nice-0 process), 19, or 0 (what 200 followers on the
    lecturer's own 2 cores cost it). How long they take to join is said apart;
-3. with followers: the rounds again, then a burst of 100 clients;
+3. with followers: the rounds, then a burst of 100 clients, measured apart;
 4. alone again, once they have gone: the rounds and the burst.
 
 Measured: the lecturer's event-loop lag (how late a 10 ms sleep wakes) in each phase; for each event of
@@ -180,15 +180,19 @@ async def burst(app: SockvizApp, pilot) -> None:
     await pilot.pause(1.0)
 
 
-async def measured(app: SockvizApp, pilot, told: Told, rounds: int, *, with_burst: bool) -> dict:
+async def measured(app: SockvizApp, pilot, told: Told, rounds: int, reading) -> dict:
+    """The rounds, then the burst: the loop's lag in each, and `reading()` (CPU so far) at each boundary."""
+    found: dict = {"read": [reading()], "at": [time.monotonic()]}
     lags = Lags()
-    began = time.monotonic()
     await play(app, pilot, told, rounds)
-    found: dict = {"lags": await lags.stop(), "seconds": time.monotonic() - began}
-    if with_burst:
-        lags = Lags()
-        await burst(app, pilot)
-        found["burst lags"] = await lags.stop()
+    found["lags"] = await lags.stop()
+    found["read"].append(reading())
+    found["at"].append(time.monotonic())
+    lags = Lags()
+    await burst(app, pilot)
+    found["burst lags"] = await lags.stop()
+    found["read"].append(reading())
+    found["at"].append(time.monotonic())
     return found
 
 
@@ -205,7 +209,7 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
         async with app.run_test(size=(160, 50)) as pilot:
             told.follow(app)
             await pilot.pause(0.5)
-            results["alone"] = await measured(app, pilot, told, args.rounds, with_burst=False)
+            results["alone"] = await measured(app, pilot, told, args.rounds, lambda: lecturer_cpu(share))
 
             started = time.monotonic()
             for number in range(args.followers):
@@ -219,13 +223,10 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             results["joined in"] = time.monotonic() - started
             await pilot.pause(SETTLE)
 
-            cpu_before = lecturer_cpu(share), {f.pid: process_cpu(f.pid) for f in followers}
-            results["window"] = (time.monotonic(), 0.0)
-            results["shared"] = await measured(app, pilot, told, args.rounds, with_burst=True)
-            results["window"] = (results["window"][0], time.monotonic())
-            cpu_after = lecturer_cpu(share), {f.pid: process_cpu(f.pid) for f in followers}
-            results["cpu"] = {name: seconds - cpu_before[0].get(name, 0.0) for name, seconds in cpu_after[0].items()}
-            results["followers cpu"] = sum(cpu_after[1][pid] - cpu_before[1][pid] for pid in cpu_before[1])
+            def reading() -> tuple[dict[str, float], float]:
+                return lecturer_cpu(share), sum(process_cpu(follower.pid) for follower in followers)
+
+            results["shared"] = await measured(app, pilot, told, args.rounds, reading)
             results["dropped"] = dict(share.dropped)
 
             share.record(Note(at=app.session.now(), who="benchmark", text=LEAVE, kind="guide"))
@@ -243,7 +244,7 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             while share.followers:
                 await pilot.pause(0.1)
             await pilot.pause(SETTLE)
-            results["alone again"] = await measured(app, pilot, told, args.rounds, with_burst=True)
+            results["alone again"] = await measured(app, pilot, told, args.rounds, lambda: lecturer_cpu(share))
     finally:
         share.stop()
         for follower in followers:
@@ -254,12 +255,12 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
     return results
 
 
-def deliveries(results: dict, out: Path, count: int) -> dict:
-    """Each follower's delays for the events of phase 3: from the lecturer's send, and from its session."""
-    start, end = results["window"]
+def deliveries(results: dict, out: Path, count: int, start: float, end: float) -> dict:
+    """Each follower's delays for the events told between `start` and `end`: from the lecturer's send, and
+    from its session."""
     told, sent = results["told"], results["sent"]
     found: dict = {"from send": [], "from session": [], "worst": [], "seen": [], "faults": [], "cpu": []}
-    wanted = {key for key, at in told.items() if start <= at <= end}
+    wanted = {key for key, at in told.items() if start <= at <= end and key in sent}
     for number in range(count):
         path = out / f"{number}.json"
         if not path.exists():
@@ -270,7 +271,7 @@ def deliveries(results: dict, out: Path, count: int) -> dict:
         delays = []
         for session, seq, at in had["had"]:
             key = (session, seq)
-            if key in wanted and key in sent:
+            if key in wanted:
                 delays.append(at - sent[key])
                 found["from session"].append(at - told[key])
         found["from send"] += delays
@@ -282,41 +283,62 @@ def deliveries(results: dict, out: Path, count: int) -> dict:
     return found
 
 
-def report(args: argparse.Namespace, results: dict, had: dict, load: tuple[float, float]) -> None:
+def cpu_used(phase: dict, part: int) -> tuple[dict[str, float], float, float]:
+    """CPU seconds of each of the lecturer's parts, of the followers, and the wall seconds, in part 0 (the lessons)
+    or 1 (the burst) of a phase."""
+    before, after = phase["read"][part], phase["read"][part + 1]
+    seconds = phase["at"][part + 1] - phase["at"][part]
+    if isinstance(before, dict):
+        before, after = (before, 0.0), (after, 0.0)
+    lecturer = {name: value - before[0].get(name, 0.0) for name, value in after[0].items()}
+    return lecturer, after[1] - before[1], seconds
+
+
+def report_delays(label: str, had: dict, apps: int) -> None:
+    sends, sessions = had["from send"], had["from session"]
+    worst = max(had["worst"], default=0.0)
+    print(f"  {'ok  ' if worst < 0.25 else 'MISS'} {label}: every follower within {ms(worst)} of the lecturer's "
+          f"send (p50 {ms(p(sends, 50))}, p99 {ms(p(sends, 99))} over {len(sends)} deliveries of {had['wanted']} "
+          f"events)   target: < 250 ms")  # fmt: skip
+    print(f"       ... from the lecturer's session telling the event: p50 {ms(p(sessions, 50))}, "
+          f"p99 {ms(p(sessions, 99))}, worst {ms(max(sessions, default=0.0))}; the follower apps' logs within "
+          f"{ms(max(had['worst'][:apps], default=0.0))}")  # fmt: skip
+
+
+def report_cpu(label: str, phase: dict, part: int) -> None:
+    lecturer, followers, seconds = cpu_used(phase, part)
+    cores = os.cpu_count() or 1
+    parts = ", ".join(f"{name} {value:.2f} s" for name, value in lecturer.items())
+    print(f"  CPU in {label} ({seconds:.1f} s, so {cores * seconds:.1f} CPU-s on {cores} cores): the followers "
+          f"{followers:.1f} s; {parts}")  # fmt: skip
+
+
+def report(args: argparse.Namespace, results: dict, out: Path, load: tuple[float, float]) -> None:
     alone, shared, again = results["alone"], results["shared"], results["alone again"]
     both_alone = alone["lags"] + again["lags"]
     print(f"sockviz share benchmark: {args.followers} followers ({args.apps} apps) at priority {args.priority}, "
-          f"{args.rounds} echo lessons and a burst of {BURST} in each phase; {os.cpu_count()} cores; "
+          f"{args.rounds} echo lessons then a burst of {BURST} clients in each phase; {os.cpu_count()} cores; "
           f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end")  # fmt: skip
     print(f"  the followers joined in {results['joined in']:.1f} s (not measured below: the figures start "
           f"{SETTLE:.0f} s after the last one joined); they had read every line "
-          f"{results['caught up in']:.1f} s after phase 3 ended")  # fmt: skip
+          f"{results['caught up in']:.1f} s after the lecturer's last")  # fmt: skip
     lag = p(shared["lags"], 99)
     print(f"  {'ok  ' if lag < 0.016 else 'MISS'} lecturer's event-loop lag p99 in the lessons: {ms(lag)} with "
           f"followers; alone {ms(p(both_alone, 99))} (before {ms(p(alone['lags'], 99))}, after "
           f"{ms(p(again['lags'], 99))}); {len(shared['lags'])} samples   target: < 16 ms")  # fmt: skip
-    print(f"       ... during the burst: {ms(p(shared['burst lags'], 99))} with followers, "
-          f"{ms(p(again['burst lags'], 99))} alone after")  # fmt: skip
-    sends, sessions = had["from send"], had["from session"]
-    worst = max(had["worst"], default=0.0)
-    print(f"  {'ok  ' if worst < 0.25 else 'MISS'} every follower within {ms(worst)} of the lecturer's send "
-          f"(p50 {ms(p(sends, 50))}, p99 {ms(p(sends, 99))} over {len(sends)} deliveries of {had['wanted']} "
-          f"events)   target: < 250 ms")  # fmt: skip
-    print(f"       ... from the lecturer's session telling the event: p50 {ms(p(sessions, 50))}, "
-          f"p99 {ms(p(sessions, 99))}, worst {ms(max(sessions, default=0.0))}")  # fmt: skip
-    print(f"       ... the follower apps' logs within {ms(max(had['worst'][: args.apps], default=0.0))}")
-    print(
-        f"  events each follower had: min {min(had['seen'], default=0)} max {max(had['seen'], default=0)} of "
-        f"{had['wanted']}; faults in follower apps: {len(had['faults'])}; dropped: {results['dropped'] or 'none'}"
-    )
-    start, end = results["window"]
-    seconds = end - start
-    cores = os.cpu_count() or 1
-    cpu = results["cpu"]
-    parts = ", ".join(f"{name} {value:.2f} s" for name, value in cpu.items())
-    print(f"  CPU in phase 3 ({seconds:.1f} s, {cores * seconds:.1f} CPU-s on {cores} cores): the followers "
-          f"{results['followers cpu']:.1f} s; {parts}")  # fmt: skip
-    headless = statistics.median(had["cpu"][args.apps :] or [0.0])
+    print(f"       ... in the burst: {ms(p(shared['burst lags'], 99))} with followers, "
+          f"{ms(p(alone['burst lags'] + again['burst lags'], 99))} alone")  # fmt: skip
+    at = shared["at"]
+    lessons = deliveries(results, out, args.followers, at[0], at[1])
+    report_delays("in the lessons", lessons, args.apps)
+    report_delays("in the burst", deliveries(results, out, args.followers, at[1], at[2]), args.apps)
+    print(f"  events each follower had in the lessons: min {min(lessons['seen'], default=0)} max "
+          f"{max(lessons['seen'], default=0)} of {lessons['wanted']}; faults in follower apps: "
+          f"{len(lessons['faults'])}; dropped: {results['dropped'] or 'none'}")  # fmt: skip
+    report_cpu("the lessons with followers", shared, 0)
+    report_cpu("the burst with followers", shared, 1)
+    report_cpu("the lessons alone before", alone, 0)
+    headless = statistics.median(lessons["cpu"][args.apps :] or [0.0])
     print(f"  a headless follower used {headless:.2f} s in all, start-up included (median)")
 
 
@@ -332,8 +354,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     out = Path(tempfile.mkdtemp(prefix="sockviz-share-bench-"))
     results = asyncio.run(lecture(args, out))
-    had = deliveries(results, out, args.followers)
-    report(args, results, had, (load, os.getloadavg()[0]))
+    report(args, results, out, (load, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":

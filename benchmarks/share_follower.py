@@ -6,7 +6,8 @@ line is decoded as the app decodes it. `app`: the whole follower app (`FollowApp
 log shows each event. Either way it notes when it had each event (the session's number and the event's seq)
 on the machine's monotonic clock, which every process shares, and writes them as JSON to OUT, with the CPU
 time it used, once it has read the lecturer's note LEAVE (so it has had every line before it), the lecturer
-stops sharing, or SIGTERM comes. PRIORITY is `idle` (SCHED_IDLE: it runs only on CPU time nothing else
+stops sharing, or SIGTERM comes. It starts at nice 19 (two hundred start-ups, polite to the machine's other
+work) and, once it has joined, takes PRIORITY: `idle` (SCHED_IDLE: it runs only on CPU time nothing else
 wants, as if it were on a machine of its own) or a niceness (19, or 0: as the lecturer). It ends with its
 parent, however the parent ends.
 """
@@ -26,12 +27,23 @@ LEAVE = "the benchmark's phase 3 is over: followers leave"
 """The lecturer's note that ends a follower's measuring: every line before it has been decoded."""
 
 
+START_NICE = 19
+
+
+def take_priority(priority: str) -> None:
+    """The priority it follows at, from the first frame on."""
+    if priority == "idle":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.setpriority(os.PRIO_PROCESS, 0, int(priority))
+
+
 def die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
-async def headless(url: str) -> dict:
+async def headless(url: str, priority: str) -> dict:
     from sockviz.core.story.recording.format import Note
     from sockviz.share.client import Connection
     from sockviz.share.mirror import Feed, StartedAfresh
@@ -54,7 +66,13 @@ async def headless(url: str) -> dict:
 
     feed = Feed(show)
     listen(feed.mirror)
-    connection = Connection(url, feed.frame)
+
+    def frame(text: str) -> None:
+        if not feed.lines:
+            take_priority(priority)
+        feed.frame(text)
+
+    connection = Connection(url, frame)
     running = asyncio.get_running_loop().create_task(connection.run())
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, running.cancel)
     try:
@@ -64,11 +82,12 @@ async def headless(url: str) -> dict:
     return {"had": had, "why": why, "lines": feed.lines, "frames": connection.frames}
 
 
-async def app(url: str) -> dict:
+async def app(url: str, priority: str) -> dict:
     from urllib.parse import parse_qs, urlparse
 
     from sockviz.core.story.recording.format import Note
     from sockviz.follow import FollowApp
+    from sockviz.widgets.event_log import EventLog
 
     parts = urlparse(url)
     follower = FollowApp(parts.hostname or "127.0.0.1", parts.port or 8765, parse_qs(parts.query)["code"][0])
@@ -83,28 +102,25 @@ async def app(url: str) -> dict:
 
     follower.feed.show = shown
 
-    def time_the_log() -> None:
-        """Note when the screen puts each event in its log (a reset makes a new log: it is timed again)."""
-        log = follower.session_screen.event_log
-        if getattr(log, "timed", False):
-            return
-        show = log.show
+    show_in_log = EventLog.show
 
-        def timed(event) -> None:
-            show(event)
-            started = follower.mirror.started
-            had.append((started.number if started else 0, event.seq, time.monotonic()))
+    def timed(log: EventLog, event) -> None:
+        """Each event as the screen puts it in its log (every log: a reset makes the log again)."""
+        show_in_log(log, event)
+        started = getattr(follower.session_screen.session, "started", None)  # the mirror the screen shows
+        had.append((started.number if started else 0, event.seq, time.monotonic()))
 
-        log.show = timed  # type: ignore[method-assign] - the benchmark times the real method
-        log.timed = True  # type: ignore[attr-defined]
+    EventLog.show = timed  # type: ignore[method-assign] - the benchmark times the real method
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, let_go.set)
     async with follower.run_test(size=(160, 50)) as pilot:
+        joined = False
         while not (follower.mirror.ended and follower.feed.lines) and follower.return_code is None:
             if let_go.is_set():
                 break
-            with contextlib.suppress(Exception):  # a reset is making the log again
-                time_the_log()
+            if follower.feed.lines and not joined:
+                joined = True
+                take_priority(priority)
             await pilot.pause(0.02)
         await pilot.pause(0.5)
     return {"had": had, "why": "ended", "lines": follower.feed.lines, "faults": [f.text for f in follower.faults]}
@@ -114,12 +130,9 @@ def main() -> None:
     die_with_parent()
     mode, url, out = sys.argv[1:4]
     priority = sys.argv[4] if len(sys.argv) > 4 else "idle"
-    if priority == "idle":
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    else:
-        os.nice(int(priority))
+    os.setpriority(os.PRIO_PROCESS, 0, START_NICE)
     started = time.process_time()
-    found = asyncio.run(headless(url) if mode == "headless" else app(url))
+    found = asyncio.run(headless(url, priority) if mode == "headless" else app(url, priority))
     found["cpu"] = time.process_time() - started
     with open(out, "w") as file:
         json.dump(found, file)
