@@ -8,7 +8,6 @@ machine. The web server listens on loopback unless asked for another address.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import shlex
 import signal
@@ -16,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sockviz.core.model.addresses import is_wildcard
+from sockviz.core.model.addresses import is_loopback, is_wildcard
 
 DEFAULT_WEB_PORT = 8000
 
@@ -44,7 +43,7 @@ def app_command(app_argv: Sequence[str]) -> str:
 
 def serve(app_argv: Sequence[str], host: str, port: int) -> None:
     """Serve until Ctrl+C or SIGTERM; each browser tab that opens the page gets its own app."""
-    if not _on_loopback(host):
+    if not is_loopback(host):
         print(
             f"sockviz: serving on {host}: anyone who reaches it can run socket steps on this machine", file=sys.stderr
         )
@@ -92,12 +91,3 @@ def children(pid: int) -> list[int]:
         with contextlib.suppress(OSError):
             found += [int(child) for child in (task / "children").read_text().split()]
     return found
-
-
-def _on_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -12,7 +12,6 @@ back, a few times a second, is how many follow, what was dropped and why, and th
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import socket
 import threading
@@ -22,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sockviz.core import Event, Session
-from sockviz.core.model.addresses import Endpoint, is_wildcard
+from sockviz.core.model.addresses import Endpoint, is_loopback, is_wildcard
 from sockviz.core.story.recording.format import Asked, Record, Revealed
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.share.facts import session_facts
@@ -83,9 +82,9 @@ class ShareServer:
     def exposed(self) -> bool:
         """Whether other machines can follow: the share listens on an address that is not loopback."""
         try:
-            return is_wildcard(self.host) or not _loopback(self.host)
+            return is_wildcard(self.host) or not is_loopback(self.host)
         except ValueError:
-            return not _loopback(self.host)
+            return not is_loopback(self.host)
 
     @property
     def pid(self) -> int | None:
@@ -222,12 +221,3 @@ class ShareServer:
     def _ended(self, why: str) -> None:
         self.ended = why
         self.followers = 0
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

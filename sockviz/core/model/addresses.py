@@ -43,6 +43,16 @@ def is_wildcard(host: str) -> bool:
     return ipaddress.ip_address(host.split("%")[0]).is_unspecified
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach a server on `host`: `localhost`, or a numeric loopback address."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
 def plain_host(host: str) -> str:
     """One spelling per host: an IPv6 socket sees an IPv4 peer as `::ffff:127.0.0.1`, and a scoped address
     carries its zone (`fe80::1%lo`); the kernel's tables and the capture write neither."""
