@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -143,6 +144,17 @@ class Told:
     def _heard(self, number: int, event: Event) -> None:
         self.at[(number, event.seq)] = time.monotonic()
 
+    def kinds(self, start: float, end: float) -> dict[str, tuple[int, int]]:
+        """Lines and bytes sent between `start` and `end`, by record kind."""
+        found: dict[str, tuple[int, int]] = {}
+        for lines, at in self._batches:
+            if start <= at <= end:
+                for line in lines:
+                    kind = line[11:].split('"', 1)[0] if line.startswith('{"record":"') else "share's own"
+                    count, size = found.get(kind, (0, 0))
+                    found[kind] = (count + 1, size + len(line))
+        return found
+
     def read_sent(self) -> None:
         """The pipe's lines, read after the run (not while the lecturer is measured): each event's send time."""
         number = 0
@@ -235,8 +247,13 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             while share.followers and time.monotonic() - left < LEAVING:
                 await pilot.pause(0.1)
             results["caught up in"] = time.monotonic() - left
-            for follower in followers:
-                follower.send_signal(signal.SIGTERM)  # any still there write what they had, and go
+            results["followers' phase 3"] = (reading()[1] - results["shared"]["read"][0][1],
+                                             time.monotonic() - results["shared"]["at"][0])  # fmt: skip
+            for follower in followers:  # they write what they had, then end
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    await asyncio.to_thread(follower.wait, max(0.1, left + LEAVING - time.monotonic()))
+                if follower.poll() is None:
+                    follower.send_signal(signal.SIGTERM)  # still there: it writes what it had, and goes
             for follower in followers:
                 try:
                     await asyncio.to_thread(follower.wait, 60)
@@ -253,6 +270,8 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
                 follower.kill()
     told.read_sent()
     results["told"], results["sent"] = told.at, told.sent
+    at = results["shared"]["at"]
+    results["kinds"] = told.kinds(at[0], at[1]), told.kinds(at[1], at[2])
     return results
 
 
@@ -333,13 +352,24 @@ def report(args: argparse.Namespace, results: dict, out: Path, load: tuple[float
     at = shared["at"]
     lessons = deliveries(results, out, args.followers, at[0], at[1])
     report_delays("in the lessons", lessons, args.apps)
-    report_delays("in the burst", deliveries(results, out, args.followers, at[1], at[2]), args.apps)
+    bursts = deliveries(results, out, args.followers, at[1], at[2])
+    report_delays("in the burst", bursts, args.apps)
     print(f"  events each follower had in the lessons: min {min(lessons['seen'], default=0)} max "
           f"{max(lessons['seen'], default=0)} of {lessons['wanted']}; faults in follower apps: "
           f"{len(lessons['faults'])}; dropped: {results['dropped'] or 'none'}")  # fmt: skip
+    for label, kinds in zip(("lessons", "burst"), results["kinds"], strict=True):
+        said = ", ".join(f"{count} {kind} ({size / 1024:.0f} KiB)" for kind, (count, size) in sorted(kinds.items()))
+        print(f"  lines sent in the {label} with followers: {said}")
     report_cpu("the lessons with followers", shared, 0)
     report_cpu("the burst with followers", shared, 1)
     report_cpu("the lessons alone before", alone, 0)
+    needed, took = results["followers' phase 3"]
+    cores = os.cpu_count() or 1
+    each = needed / max(1, (lessons["wanted"] + bursts["wanted"]) * args.followers)
+    print(
+        f"  the followers' CPU for phase 3's lines, until each had read the last: {needed:.1f} s in {took:.1f} s "
+        f"(the cores give {cores * took:.1f} CPU-s in that time); {each * 1e6:.0f} µs a follower an event"
+    )
     headless = statistics.median(lessons["cpu"][args.apps :] or [0.0])
     print(f"  a headless follower used {headless:.2f} s in all, start-up included (median)")
 

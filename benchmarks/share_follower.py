@@ -134,8 +134,9 @@ def main() -> None:
     started = time.process_time()
     found = asyncio.run(headless(url, priority) if mode == "headless" else app(url, priority))
     found["cpu"] = time.process_time() - started
-    with open(out, "w") as file:
+    with open(out + ".part", "w") as file:
         json.dump(found, file)
+    os.replace(out + ".part", out)  # whole or not at all
 
 
 if __name__ == "__main__":
