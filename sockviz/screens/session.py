@@ -44,7 +44,7 @@ from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import Narrated, SessionEvent, TransportChosen
 from sockviz.screens import classroom, lesson_control, step_fields, targets, views
-from sockviz.screens.live import RefreshPacer, table_rows
+from sockviz.screens.live import RefreshPacer, TransferWatch, table_rows
 from sockviz.screens.predict import PredictMode
 from sockviz.share.mirror import FOLLOWING
 from sockviz.widgets.endpoint_bar import EndpointBar
@@ -131,6 +131,7 @@ class SessionScreen(Screen[None]):
         self.timeline = Timeline()
         self._blocked: set[int] = set()
         self.pacer = RefreshPacer()
+        self.transfers = TransferWatch()
         self._paced: Timer | None = None
         """The timer of the refresh that events asked for, while it waits."""
         self._targets_due = True
@@ -207,6 +208,7 @@ class SessionScreen(Screen[None]):
         self.session = message.session
         self.timeline = Timeline()
         self._blocked.clear()
+        self.transfers = TransferWatch()
         self.predict_mode.predictions.drop_pending()
         self._targets_due = True
         await self.recompose()
@@ -326,6 +328,7 @@ class SessionScreen(Screen[None]):
         if timeline_view.display:
             timeline_view.refresh()
         self._targets_due = True
+        self.transfers.hear(event)
         wait = self.pacer.ask()  # one table redraw per EVENT_REFRESH_GAP at most, however many events
         if wait:
             self._paced = self.set_timer(wait, self._refresh_if_due)
@@ -353,6 +356,9 @@ class SessionScreen(Screen[None]):
             self._paced = None
         if not self.is_attached or self._rebuilding:
             return  # the app is closing, or a reset is making the widgets again
+        if not self.transfers.whole_refresh_due(self.session):
+            step_fields.show_progress(self.session, self.panes())  # bytes are moving: only the bars move
+            return
         self.table.show(table_rows(self.session, self.table, self._blocked, self.session.now()))
         self.bar.show_listening_everywhere(self.session.listening_everywhere())
         self._show_detail()

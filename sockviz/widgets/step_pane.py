@@ -98,8 +98,8 @@ class StepPane(Vertical):
         padding: 0;
     }
     StepPane .progress {
+        dock: bottom;
         width: 100%;
-        margin: 1 0 0 0;
     }
     StepPane .progress Bar {
         width: 1fr;
@@ -322,7 +322,9 @@ class StepPane(Vertical):
 
         The bar is made (and the screen laid out for it) as soon as a size is set, not when the transfer starts:
         a layout in the first moments of a transfer cost it a fifth of its speed, and the bar's line is there
-        when the bytes begin to move."""
+        when the bytes begin to move. It is docked at the pane's foot, so it stays in sight while the settings
+        are scrolled into view; scrolled out of sight it was unseen, and each update of it made Textual lay
+        out the whole screen again (a widget refreshed off screen is not in its map of what is visible)."""
         if progress is None:
             size = self._prepared_size()
             progress = None if size is None else (0, size)
