@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Protocol
 
 from sockviz.core import Action, Event, StepCalled, StepFinished
+from sockviz.widgets.event_log import WRITE_GAP
 from sockviz.widgets.sockets_table import activity
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from sockviz.core import Side, SocketSnapshot
     from sockviz.core.engine.view import SessionView, SocketView
+    from sockviz.widgets.event_log import EventLog
     from sockviz.widgets.sockets_table import SocketsTable
 
 EVENT_REFRESH_GAP = 0.1
@@ -49,6 +51,10 @@ class RefreshPacer:
 
 TRANSFER_REFRESH_SECONDS = 1.0
 """While a transfer moves bytes, how often the rest of the screen (table, hints, buttons) is read again."""
+TRANSFER_WRITE_GAP = 0.25
+"""While a transfer's bytes are on their way, the least time between two writes of the log's new lines: as
+often as the progress bars move. The first line after a quiet spell (the call the user just made) is still
+written at once, and the lines that wait are written as soon as the last transfer ends."""
 
 _TRANSFERS = (Action.SEND, Action.RECV_ALL)
 
@@ -81,6 +87,8 @@ class TransferWatch:
         """Each side's last transfer, (done, total) bytes, as the last look found it."""
         self._whole_at: float | None = None
         """While bytes move: when the screen was last read whole (None: they are not moving)."""
+        self._log_held = False
+        """Whether the log writes its lines TRANSFER_WRITE_GAP apart now."""
 
     def hear(self, event: Event) -> None:
         """Follow the calls that may move bulk bytes, from the session's events in the screen's order."""
@@ -107,6 +115,25 @@ class TransferWatch:
             return False
         self._whole_at = self._clock()
         return True
+
+    def in_flight(self, session: Transfers) -> bool:
+        """Whether a sized transfer that runs has moved some of its bytes and not all of them yet."""
+        for side in set(self._running.values()):
+            done = session.last_transfer(side)
+            if done is not None and 0 < done[0] < done[1]:
+                return True
+        return False
+
+    def pace_log(self, session: Transfers, log: EventLog) -> None:
+        """After an event: while a transfer's bytes are on their way, the log's lines are written a quarter of a
+        second apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
+        threads wait for); once none is, at the usual pace, and what waited at once."""
+        held = self.in_flight(session)
+        if held != self._log_held:
+            self._log_held = held
+            log.write_gap = TRANSFER_WRITE_GAP if held else WRITE_GAP
+            if not held:
+                log.flush()
 
 
 def table_rows(

@@ -329,6 +329,7 @@ class SessionScreen(Screen[None]):
             timeline_view.refresh()
         self._targets_due = True
         self.transfers.hear(event)
+        self.transfers.pace_log(self.session, self.event_log)
         wait = self.pacer.ask()  # one table redraw per EVENT_REFRESH_GAP at most, however many events
         if wait:
             self._paced = self.set_timer(wait, self._refresh_if_due)

@@ -1,12 +1,13 @@
-"""The session screen's plain parts, without an app: the pace of refreshes and a pane's socket names."""
+"""The session screen's plain parts, without an app: the pace of refreshes, also in a transfer; socket names."""
 
 from __future__ import annotations
 
 import pytest
 
 from sockviz.core import Call, Session, Side, StepArgs, StepCalled, StepReturned, step
-from sockviz.screens.live import RefreshPacer, TransferWatch
+from sockviz.screens.live import TRANSFER_WRITE_GAP, RefreshPacer, TransferWatch
 from sockviz.screens.targets import choice_label, socket_by_id
+from sockviz.widgets.event_log import WRITE_GAP
 
 
 def test_events_get_one_refresh_per_gap_however_many_ask():
@@ -58,6 +59,35 @@ def test_while_a_transfers_bytes_move_the_screen_is_read_whole_once_a_second_and
     ended = {"waited": 1.0, "blocked": False, "woken_by": None, "cancelled": False, "result": "1000 bytes"}
     watch.hear(StepReturned(seq=2, at=1.0, call=send, **ended))
     assert watch.whole_refresh_due(session)  # it ended: the table catches up at once
+
+
+class _Log:
+    """What the watch sets on the event log: its pace, and a write of the lines that wait."""
+
+    def __init__(self) -> None:
+        self.write_gap = WRITE_GAP
+        self.flushed = 0
+
+    def flush(self) -> None:
+        self.flushed += 1
+
+
+def test_the_log_writes_a_quarter_second_apart_while_a_transfers_bytes_are_on_their_way():
+    watch, session, log = TransferWatch(), _Transfers(), _Log()
+    recv_all = Call(3, step("server-recv-all"), "conn", "received = 0 ...", 0.0)
+    watch.hear(StepCalled(seq=1, at=0.0, call=recv_all))
+    session.done[Side.SERVER] = (0, 1000)
+    watch.pace_log(session, log)
+    assert log.write_gap == WRITE_GAP  # recv all waits, nothing sent yet: the usual pace
+    session.done[Side.SERVER] = (10, 1000)
+    watch.pace_log(session, log)
+    assert log.write_gap == TRANSFER_WRITE_GAP and not log.flushed
+    ended = {"waited": 1.0, "blocked": True, "woken_by": None, "cancelled": False, "result": "1000 bytes in all"}
+    watch.hear(StepReturned(seq=2, at=1.0, call=recv_all, **ended))
+    watch.pace_log(session, log)
+    assert log.write_gap == WRITE_GAP and log.flushed == 1  # the lines that waited are written at once
+    watch.pace_log(session, log)
+    assert log.flushed == 1  # only when the pace changes: a burst's lines keep their usual batching
 
 
 def test_a_panes_list_names_a_socket_by_name_then_closed_and_a_gone_one_is_none():
