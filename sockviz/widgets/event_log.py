@@ -212,7 +212,9 @@ class EventLog(ScrollView, can_focus=True):
             self._runs.append(tuple(runs))
         self._widest = max(self._widest, width)
         self.virtual_size = Size(self._widest, len(self._runs))
-        self.scroll_end(animate=False, immediate=False, x_axis=False)
+        # At once, in this frame: deferred (immediate=False), the scroll came a frame later and the log was drawn
+        # twice for every write, once with the new lines below the view and once scrolled to them.
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
     def clear(self) -> None:
