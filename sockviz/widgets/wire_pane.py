@@ -121,16 +121,21 @@ class WirePane(RichLog):
         aside = ink(self, "wire-pane--aside")
         for line in delivery.lines:
             if isinstance(line, CallLine):
-                self.write(Text(f"{line.at:8.3f} {line.side}: {line.code}", style=aside))
+                text = Text(f"{line.at:8.3f} {line.side}: {line.code}", style=aside)
             elif isinstance(line, Summary):
-                self.write(self._summary(line))
+                text = self._summary(line)
             elif isinstance(line, Dropped):
                 said = f"{line.count} frames dropped by the kernel (the capture's ring was full): not shown, not saved"
-                self.write(Text.assemble((f"{line.at:8.3f} ", aside), (said, ink(self, "wire-pane--dropped"))))
+                text = Text.assemble((f"{line.at:8.3f} ", aside), (said, ink(self, "wire-pane--dropped")))
             elif isinstance(line, Ended):
-                self.write(Text.assemble((f"{line.at:8.3f} ", aside), (line.reason, ink(self, "wire-pane--dropped"))))
+                text = Text.assemble((f"{line.at:8.3f} ", aside), (line.reason, ink(self, "wire-pane--dropped")))
             else:
-                self.write(self._line(line))
+                text = self._line(line)
+            self.write(text, scroll_end=False)
+        if delivery.lines and self.auto_scroll:
+            # Once for the delivery, in this frame: RichLog's own scroll comes a frame after each write, which
+            # drew the pane twice for every delivery.
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _who(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
         assert self._session is not None
