@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable
 
 from sockviz.core.engine.bursts import Bursts
-from sockviz.core.engine.calls import CALLS, Context, Outcome, Ran
+from sockviz.core.engine.call_site import Context, Outcome, Ran
+from sockviz.core.engine.calls import CALLS
 from sockviz.core.engine.datagrams import DATAGRAM_CALLS
 from sockviz.core.engine.in_progress import CallBook, Running
 from sockviz.core.engine.naming import Names, call_line
