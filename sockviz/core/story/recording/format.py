@@ -20,6 +20,7 @@ import enum
 import json
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from sockviz.core.model import events
@@ -107,44 +108,131 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"the session format has no way to write a {type(value).__name__}: add one to format.py")
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-"""Each dataclass's field types, resolved once: get_type_hints reads the annotations' strings."""
+class _Wrong(Exception):
+    """A value that is not what its field declares; the path to it (`.call.step`) grows on the way up."""
+
+    def __init__(self, why: str, path: str = "") -> None:
+        super().__init__(why)
+        self.why = why
+        self.path = path
+
+    def within(self, step: str) -> _Wrong:
+        return _Wrong(self.why, step + self.path)
 
 
-def _decode(hint: Any, raw: Any, where: str) -> Any:
-    """The value `_encode` wrote, back as the type the dataclass declares."""
+Decoder = Callable[[Any], Any]
+
+_DECODERS: dict[Any, Decoder] = {}
+"""A function for each declared type that turns what `_encode` wrote back into it: made once per type, since a
+follower or a replay reads thousands of lines and asking `typing` about every field of each cost most of it."""
+
+
+def _decoder(hint: Any) -> Decoder:
+    found = _DECODERS.get(hint)
+    if found is None:
+        found = _DECODERS[hint] = _made(hint)
+    return found
+
+
+def _made(hint: Any) -> Decoder:
+    """The decoder for one declared type (None stays None, whatever the type)."""
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
-        if raw is None:
-            return None
         options = [option for option in typing.get_args(hint) if option is not type(None)]
-        return _decode(options[0], raw, where)
+        return _decoder(options[0])
+    if hint is Step:
+        return _step
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _enum(hint)
+    if hint is bytes:
+        return lambda raw: None if raw is None else base64.b64decode(raw, validate=True)
+    if origin is tuple and len(typing.get_args(hint)) == 2 and typing.get_args(hint)[1] is Ellipsis:
+        return _items(_decoder(typing.get_args(hint)[0]))
+    if hint is tuple or origin is tuple:
+        return lambda raw: None if raw is None else _tuple(raw)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _dataclass_decoder(hint)
+    if hint is float:
+        return lambda raw: float(raw) if isinstance(raw, int) else raw
+    return _same
+
+
+def _same(raw: Any) -> Any:
+    """A value JSON gives as it was written (a string, an int, a bool): a dataclass's field takes it as it is."""
+    return raw
+
+
+def _step(raw: Any) -> Step | None:
     if raw is None:
         return None
-    if hint is Step:
-        found = STEPS_BY_ID.get(raw)
-        if found is None:
-            raise FormatError(f"{where}: step {raw!r} is not in this sockviz's catalogue (a newer sockviz wrote it?)")
-        return found
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+    found = STEPS_BY_ID.get(raw)
+    if found is None:
+        raise _Wrong(f"step {raw!r} is not in this sockviz's catalogue (a newer sockviz wrote it?)")
+    return found
+
+
+def _enum(cls: type[enum.Enum]) -> Decoder:
+    def decode(raw: Any) -> enum.Enum | None:
+        if raw is None:
+            return None
         try:
-            return hint(raw)
+            return cls(raw)
         except ValueError:
-            raise FormatError(f"{where}: {raw!r} is not a {hint.__name__}") from None
-    if hint is bytes:
-        return base64.b64decode(raw, validate=True)
-    if origin is tuple and len(typing.get_args(hint)) == 2 and typing.get_args(hint)[1] is Ellipsis:
+            raise _Wrong(f"{raw!r} is not a {cls.__name__}") from None
+
+    return decode
+
+
+def _items(item: Decoder) -> Decoder:
+    def decode(raw: Any) -> tuple[Any, ...] | None:
+        if raw is None:
+            return None
         if not isinstance(raw, list):
-            raise FormatError(f"{where}: expected a list, found {type(raw).__name__}")
-        item = typing.get_args(hint)[0]
-        return tuple(_decode(item, value, f"{where}[{index}]") for index, value in enumerate(raw))
-    if hint is tuple or origin is tuple:
-        return _tuple(raw)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _dataclass(hint, raw, where)
-    if hint is float and isinstance(raw, int):
-        return float(raw)
-    return raw
+            raise _Wrong(f"expected a list, found {type(raw).__name__}")
+        values = []
+        for index, value in enumerate(raw):
+            try:
+                values.append(item(value))
+            except _Wrong as wrong:
+                raise wrong.within(f"[{index}]") from None
+        return tuple(values)
+
+    return decode
+
+
+def _dataclass_decoder(cls: type) -> Decoder:
+    """A dataclass from its object: each field by its own decoder (resolved at the first line, so that a
+    dataclass may name one declared after it)."""
+    fields: list[tuple[str, Decoder, bool]] | None = None
+
+    def decode(raw: Any) -> Any:
+        nonlocal fields
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            raise _Wrong(f"expected an object for {cls.__name__}, found {type(raw).__name__}")
+        if fields is None:
+            hints = typing.get_type_hints(cls)
+            fields = [(field.name, _decoder(hints[field.name]), _needed(field)) for field in dataclasses.fields(cls)]
+        values = {}
+        for name, field_decoder, needed in fields:
+            if name in raw:
+                if field_decoder is _same:
+                    values[name] = raw[name]
+                    continue
+                try:
+                    values[name] = field_decoder(raw[name])
+                except _Wrong as wrong:
+                    raise wrong.within(f".{name}") from None
+            elif needed:
+                raise _Wrong(f"{cls.__name__} needs {name!r}, and the line has none")
+        return cls(**values)
+
+    return decode
+
+
+def _needed(field: dataclasses.Field) -> bool:
+    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
 
 
 def _tuple(raw: Any) -> Any:
@@ -153,18 +241,11 @@ def _tuple(raw: Any) -> Any:
 
 
 def _dataclass(cls: type, raw: Any, where: str) -> Any:
-    if not isinstance(raw, dict):
-        raise FormatError(f"{where}: expected an object for {cls.__name__}, found {type(raw).__name__}")
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    values = {}
-    for field in dataclasses.fields(cls):
-        if field.name in raw:
-            values[field.name] = _decode(hints[field.name], raw[field.name], f"{where}.{field.name}")
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise FormatError(f"{where}: {cls.__name__} needs {field.name!r}, and the line has none")
-    return cls(**values)
+    """A record or an event from its line's object; FormatError saying where in the line, if it is not one."""
+    try:
+        return _decoder(cls)(raw)
+    except _Wrong as wrong:
+        raise FormatError(f"{where}{wrong.path}: {wrong.why}") from None
 
 
 # ----- lines ---------------------------------------------------------------------
