@@ -239,6 +239,7 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             def reading() -> tuple[dict[str, float], float]:
                 return lecturer_cpu(share), sum(process_cpu(follower.pid) for follower in followers)
 
+            apps_at_phase_3 = sum(process_cpu(f.pid) for f in followers[: args.apps])
             results["shared"] = await measured(app, pilot, told, args.rounds, reading)
             results["dropped"] = dict(share.dropped)
 
@@ -247,7 +248,9 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             while share.followers and time.monotonic() - left < LEAVING:
                 await pilot.pause(0.1)
             results["caught up in"] = time.monotonic() - left
+            apps = followers[: args.apps]
             results["followers' phase 3"] = (reading()[1] - results["shared"]["read"][0][1],
+                                             sum(process_cpu(f.pid) for f in apps) - apps_at_phase_3,
                                              time.monotonic() - results["shared"]["at"][0])  # fmt: skip
             for follower in followers:  # they write what they had, then end
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -276,18 +279,18 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
 
 
 def deliveries(results: dict, out: Path, count: int, start: float, end: float) -> dict:
-    """Each follower's delays for the events told between `start` and `end`: from the lecturer's send, and
-    from its session."""
+    """The delays of the followers who had joined before phase 3, for the events told between `start` and `end`:
+    from the lecturer's send, and from its session."""
     told, sent = results["told"], results["sent"]
-    found: dict = {"from send": [], "from session": [], "worst": [], "seen": [], "faults": [], "cpu": []}
+    found: dict = {"from send": [], "from session": [], "worst": [], "seen": [], "faults": [], "cpu": [], "out": 0}
     wanted = {key for key, at in told.items() if start <= at <= end and key in sent}
+    began = results["shared"]["at"][0]
     for number in range(count):
         path = out / f"{number}.json"
-        if not path.exists():
-            found["worst"].append(float("inf"))
-            found["seen"].append(0)
+        had = json.loads(path.read_text()) if path.exists() else {}
+        if had.get("joined") is None or had["joined"] > began:
+            found["out"] += 1  # it never joined, or only once phase 3 had begun: its catch-up is no delay
             continue
-        had = json.loads(path.read_text())
         delays = []
         for session, seq, at in had["had"]:
             key = (session, seq)
@@ -355,21 +358,22 @@ def report(args: argparse.Namespace, results: dict, out: Path, load: tuple[float
     bursts = deliveries(results, out, args.followers, at[1], at[2])
     report_delays("in the burst", bursts, args.apps)
     print(f"  events each follower had in the lessons: min {min(lessons['seen'], default=0)} max "
-          f"{max(lessons['seen'], default=0)} of {lessons['wanted']}; faults in follower apps: "
-          f"{len(lessons['faults'])}; dropped: {results['dropped'] or 'none'}")  # fmt: skip
+          f"{max(lessons['seen'], default=0)} of {lessons['wanted']} (the {lessons['out']} who had not joined "
+          f"before phase 3 left out); faults in follower apps: {len(lessons['faults'])}; dropped: "
+          f"{results['dropped'] or 'none'}")  # fmt: skip
     for label, kinds in zip(("lessons", "burst"), results["kinds"], strict=True):
         said = ", ".join(f"{count} {kind} ({size / 1024:.0f} KiB)" for kind, (count, size) in sorted(kinds.items()))
         print(f"  lines sent in the {label} with followers: {said}")
     report_cpu("the lessons with followers", shared, 0)
     report_cpu("the burst with followers", shared, 1)
     report_cpu("the lessons alone before", alone, 0)
-    needed, took = results["followers' phase 3"]
+    needed, apps, took = results["followers' phase 3"]
     cores = os.cpu_count() or 1
-    each = needed / max(1, (lessons["wanted"] + bursts["wanted"]) * args.followers)
-    print(
-        f"  the followers' CPU for phase 3's lines, until each had read the last: {needed:.1f} s in {took:.1f} s "
-        f"(the cores give {cores * took:.1f} CPU-s in that time); {each * 1e6:.0f} µs a follower an event"
-    )
+    headless_count = max(1, args.followers - args.apps)
+    each = (needed - apps) / max(1, (lessons["wanted"] + bursts["wanted"]) * headless_count)
+    print(f"  the followers' CPU for phase 3's lines, until each had read the last: {needed:.1f} s in {took:.1f} s "
+          f"(the cores give {cores * took:.1f} CPU-s in that time), the {args.apps} apps {apps:.1f} s of it; "
+          f"{each * 1e6:.0f} µs a headless follower an event")  # fmt: skip
     headless = statistics.median(lessons["cpu"][args.apps :] or [0.0])
     print(f"  a headless follower used {headless:.2f} s in all, start-up included (median)")
 

@@ -43,12 +43,21 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
+def first_of_each(had: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """When each event was first had (a log drawn again after it narrows shows an event again)."""
+    seen: dict[tuple[int, int], float] = {}
+    for number, seq, at in had:
+        seen.setdefault((number, seq), at)
+    return [(number, seq, at) for (number, seq), at in seen.items()]
+
+
 async def headless(url: str, priority: str) -> dict:
     from sockviz.core.story.recording.format import Note
     from sockviz.share.client import Connection
     from sockviz.share.mirror import Feed, StartedAfresh
 
     had: list[tuple[int, int, float]] = []
+    joined: list[float] = []
 
     def show(shown: object) -> None:
         if isinstance(shown, StartedAfresh):
@@ -69,6 +78,7 @@ async def headless(url: str, priority: str) -> dict:
 
     def frame(text: str) -> None:
         if not feed.lines:
+            joined.append(time.monotonic())
             take_priority(priority)
         feed.frame(text)
 
@@ -79,7 +89,8 @@ async def headless(url: str, priority: str) -> dict:
         why = await running
     except asyncio.CancelledError:
         why = "left when the benchmark said"
-    return {"had": had, "why": why, "lines": feed.lines, "frames": connection.frames}
+    return {"had": first_of_each(had), "joined": joined[0] if joined else None, "why": why, "lines": feed.lines,
+            "frames": connection.frames}  # fmt: skip
 
 
 async def app(url: str, priority: str) -> dict:
@@ -114,16 +125,17 @@ async def app(url: str, priority: str) -> dict:
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, let_go.set)
     async with follower.run_test(size=(160, 50)) as pilot:
-        joined = False
+        joined: float | None = None
         while not (follower.mirror.ended and follower.feed.lines) and follower.return_code is None:
             if let_go.is_set():
                 break
-            if follower.feed.lines and not joined:
-                joined = True
+            if follower.feed.lines and joined is None:
+                joined = time.monotonic()
                 take_priority(priority)
             await pilot.pause(0.02)
         await pilot.pause(0.5)
-    return {"had": had, "why": "ended", "lines": follower.feed.lines, "faults": [f.text for f in follower.faults]}
+    return {"had": first_of_each(had), "joined": joined, "why": "ended", "lines": follower.feed.lines,
+            "faults": [f.text for f in follower.faults]}  # fmt: skip
 
 
 def main() -> None:
