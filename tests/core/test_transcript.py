@@ -161,6 +161,10 @@ def test_the_export_says_what_holds_the_port(loopback):
     loopback.run("server-accept")
     loopback.run("server-close-conn")  # server first, and the session set no SO_REUSEADDR
     loopback.run("client-close")
+    loopback.session.read_lingering()
+    note = transcript.how_to_run(loopback.endpoint)  # closing s alone would not do: conn's TIME_WAIT refuses too
+    assert note.startswith(f"s still holds port {loopback.endpoint.port} in this session, and a closed connection")
+    assert "in TIME_WAIT for about" in note and "close it (or quit sockviz), wait, then run server.py" in note
     loopback.run("server-close")
     loopback.session.read_lingering()
     note = transcript.how_to_run(loopback.endpoint)

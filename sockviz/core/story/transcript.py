@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sockviz.core.engine.session import Session
 from sockviz.core.engine.tracked import Role
+from sockviz.core.kernel.listening import reuses_address
 from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.bulk import CHUNK, PATTERN_SEED, PIECE
@@ -206,16 +207,24 @@ class Transcript:
         if refused is None:
             return run
         port = endpoint.port
-        holders = [t.name for t in self._session.sockets if t.role is not Role.CLIENT and not t.closed
+        holding = [t for t in self._session.sockets if t.role is not Role.CLIENT and not t.closed
                    and t.bound_port == port]  # fmt: skip
-        if holders:
-            verb, them = ("holds", "it") if len(holders) == 1 else ("hold", "them")
-            return (f"{', '.join(holders)} still {verb} port {port} in this session: close {them} (or quit "
+        waiting = [t.after_close.expires for t in self._session.sockets if t.after_close is not None
+                   and t.after_close.state == "TIME_WAIT" and t.ends is not None and t.ends[0][1] == port]  # fmt: skip
+        if holding:
+            holders = ", ".join(t.name for t in holding)
+            verb, them = ("holds", "it") if len(holding) == 1 else ("hold", "them")
+            if waiting and not any(reuses_address(t.sock) for t in holding):
+                # Closing the listener is not enough: the TIME_WAIT its connection left refuses server.py too.
+                left = max(expires or 0 for expires in waiting)
+                return (f"{holders} still {verb} port {port} in this session, and a closed connection holds "
+                        f"the port in TIME_WAIT for about {left:.0f} s more ({holders} had no SO_REUSEADDR, so "
+                        f"server.py's cannot get past it): close {them} (or quit sockviz), wait, "
+                        f"then {run}")  # fmt: skip
+            return (f"{holders} still {verb} port {port} in this session: close {them} (or quit "
                     f"sockviz), then {run}")  # fmt: skip
         if refused.errno != errno.EADDRINUSE:
             return f"server.py cannot bind {endpoint.address} now ({refused}); {run} once it can"
-        waiting = [t.after_close.expires for t in self._session.sockets if t.after_close is not None
-                   and t.after_close.state == "TIME_WAIT" and t.ends is not None and t.ends[0][1] == port]  # fmt: skip
         if waiting:
             left = max(expires or 0 for expires in waiting)
             return (f"a connection this session closed holds port {port} in TIME_WAIT for about {left:.0f} s more "
