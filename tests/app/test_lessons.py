@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 from pathlib import Path
 
 import pytest
 from conftest import CONNECTED, LISTENING, lecture
-from helpers import wait_for
+from helpers import sockviz_threads, wait_for
 from textual import events
 from textual.widgets import Button
 
@@ -272,7 +271,7 @@ def test_no_step_thread_outlives_the_app(port):
         return app
 
     asyncio.run(lesson())
-    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("sockviz")], what="threads to end")
+    wait_for(lambda: not sockviz_threads(), what="threads to end")
 
 
 async def test_listening_on_all_interfaces_is_said_on_screen(port):
