@@ -72,6 +72,7 @@ class SessionScreen(Screen[None]):
     """Both ends of a TCP connection, one real call per click, and what the kernel says of them."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
+    AUTO_FOCUS = "#sockets"
 
     @dataclass
     class Ready(Message):
