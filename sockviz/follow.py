@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.css.query import NoMatches
 
-from sockviz.app import SockvizBase
+from sockviz.base_app import SockvizBase
 from sockviz.core import DEFAULT_PORT
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted

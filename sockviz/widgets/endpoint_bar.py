@@ -139,22 +139,22 @@ class EndpointBar(Horizontal):
     def toggle_family(self) -> None:
         self.family = socket.AF_INET6 if self.family == socket.AF_INET else socket.AF_INET
 
-    @on(FamilyToggle.Switched)
+    @on(FamilyToggle.Switched, "#family")
     def _family_switched(self) -> None:
         self.toggle_family()
 
     def toggle_transport(self) -> None:
         self.transport = Transport.UDP if self.transport is Transport.TCP else Transport.TCP
 
-    @on(TransportToggle.Switched)
+    @on(TransportToggle.Switched, "#transport")
     def _transport_switched(self) -> None:
         self.toggle_transport()
 
     def watch_transport(self, transport: Transport) -> None:
-        self.query_one(TransportToggle).transport = transport
+        self.query_one(TransportToggle).chosen = transport
 
     def watch_family(self, old: socket.AddressFamily, new: socket.AddressFamily) -> None:
-        self.query_one(FamilyToggle).family = new
+        self.query_one(FamilyToggle).chosen = new
         if self.host_field.value.strip() == LOOPBACK[old]:
             self.host_field.value = LOOPBACK[new]
         self.host_field.set_parser(self._check_host)
