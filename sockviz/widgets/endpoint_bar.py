@@ -151,10 +151,10 @@ class EndpointBar(Horizontal):
         self.toggle_transport()
 
     def watch_transport(self, transport: Transport) -> None:
-        self.query_one(TransportToggle).chosen = transport
+        self.query_one(TransportToggle).transport = transport
 
     def watch_family(self, old: socket.AddressFamily, new: socket.AddressFamily) -> None:
-        self.query_one(FamilyToggle).chosen = new
+        self.query_one(FamilyToggle).family = new
         if self.host_field.value.strip() == LOOPBACK[old]:
             self.host_field.value = LOOPBACK[new]
         self.host_field.set_parser(self._check_host)

@@ -20,3 +20,12 @@ class FamilyToggle(TwoWaySwitch[socket.AddressFamily]):
     def __init__(self, family: socket.AddressFamily, **kwargs: Unpack[WidgetOptions]) -> None:
         tooltip = "The address family of new sockets and of the host field. Click, or press 6, to switch."
         super().__init__(family, FAMILY_NAMES.items(), tooltip=tooltip, **kwargs)
+
+    @property
+    def family(self) -> socket.AddressFamily:
+        """The family new sockets get: the switch's choice."""
+        return self.chosen
+
+    @family.setter
+    def family(self, family: socket.AddressFamily) -> None:
+        self.chosen = family

@@ -23,3 +23,12 @@ class TransportToggle(TwoWaySwitch[Transport]):
             f"Click, or press {TRANSPORT_KEY}, to switch."
         )
         super().__init__(transport, ((t, t.word) for t in Transport), tooltip=tooltip, **kwargs)
+
+    @property
+    def transport(self) -> Transport:
+        """What socket() makes: the switch's choice."""
+        return self.chosen
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self.chosen = transport
