@@ -81,7 +81,7 @@ from textual.widgets import Label
 
 async def first_frame(pilot):
     await pilot.pause()
-    print(time.monotonic(), flush=True)  # drawn and settled, on the clock every process shares
+    print(time.process_time(), time.monotonic(), flush=True)  # drawn and settled: CPU so far, the shared clock
     pilot.app.exit()
 
 if sys.argv[1] == "bare":
@@ -138,6 +138,7 @@ def startup() -> None:
     kinds = ("bare", "stock", "sockviz")
     framed: dict[str, list[float]] = {kind: [] for kind in kinds}
     whole: dict[str, list[float]] = {kind: [] for kind in kinds}
+    cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
     keys = ["".join(each.key for each in steps_of(side)) for side in (Side.SERVER, Side.CLIENT)]  # the same steps
     for _ in range(7):
         for kind in kinds:
@@ -145,13 +146,18 @@ def startup() -> None:
             ran = subprocess.run([sys.executable, "-c", _STARTUP, kind, str(free_port()), *keys], check=True,
                                  capture_output=True, text=True)  # fmt: skip
             whole[kind].append(time.monotonic() - started)
-            framed[kind].append(float(ran.stdout.split()[-1]) - started)
+            spent, at = ran.stdout.split()[-2:]
+            framed[kind].append(float(at) - started)
+            cpu[kind].append(float(spent))
     bare, stock, ours = (statistics.median(framed[kind]) for kind in kinds)
     report("start-up to first frame (median of 7)", f"{ours * 1000:.0f} ms vs stock {stock * 1000:.0f} ms = "
            f"{ours / stock:.2f}x", "<= 1.15x the same screen from stock widgets", ours / stock <= 1.15)  # fmt: skip
     buttons = sum(map(len, keys))
     print(f"     {'  ... against a one-label app':<48} bare {bare * 1000:.0f} ms: sockviz {ours / bare:.2f}x, "
           f"stock screen {stock / bare:.2f}x ({buttons} compact Buttons, fields, table, log, keys)")  # fmt: skip
+    bare, stock, ours = (statistics.median(cpu[kind]) for kind in kinds)
+    print(f"     {'  ... its CPU time to the first frame':<48} {ours * 1000:.0f} ms vs stock {stock * 1000:.0f} ms "
+          f"= {ours / stock:.2f}x (bare {bare * 1000:.0f} ms): what the load moves least")  # fmt: skip
     bare, stock, ours = (statistics.median(whole[kind]) for kind in kinds)
     print(f"     {'  ... to the end of the process, quit included':<48} {ours * 1000:.0f} ms vs stock "
           f"{stock * 1000:.0f} ms = {ours / stock:.2f}x (bare {bare * 1000:.0f} ms), as measured before")  # fmt: skip
