@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from sockviz.core import Event, Step
-from sockviz.core.story.predicting import Guess, Predictions, asks, choices, question
+from sockviz.core.story.predicting import Guess, Predictions, Upcoming, asks, choices, question, upcoming
 from sockviz.core.story.recording.format import Asked, Predicted, Record, Revealed
 from sockviz.core.story.sentences import StoryLine
 from sockviz.keys import PREDICT_ANSWERS, key_display
@@ -27,6 +27,8 @@ from sockviz.widgets.class_tally import ClassTally
 from sockviz.widgets.event_log import EventLog
 
 if TYPE_CHECKING:
+    from sockviz.core.engine.view import SessionView, SocketView
+    from sockviz.core.model.step_args import StepArgs
     from sockviz.screens.classroom import ClassAnswers
 
 CLASS_SECONDS = 0.25
@@ -76,17 +78,19 @@ class PredictQuestion(ModalScreen[Guess | None]):
     }
     """
 
-    def __init__(self, chosen: Step, the_class: ClassAnswers | None = None) -> None:
+    def __init__(self, chosen: Step, the_class: ClassAnswers | None = None, call: Upcoming | None = None) -> None:
         super().__init__()
         self.chosen = chosen
-        self.offered = choices(chosen)
+        self.call = call or upcoming(chosen)
+        """The call it asks about, as the log will name it (`recvfrom()` on a UDP socket)."""
+        self.offered = choices(chosen, self.call)
         self.the_class = the_class
         """With followers (`--share`): the class answers the same question, and the counts show here, live."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="predict-box") as box:
             box.border_title = "predict, then see"
-            yield Static(question(self.chosen), id="predict-question", markup=False)
+            yield Static(question(self.chosen, self.call), id="predict-question", markup=False)
             with Horizontal(id="predict-answers"):
                 for guess in self.offered:
                     binding = _KEY_OF[f"answer('{guess.value}')"]
@@ -147,6 +151,8 @@ class PredictMode:
         self.on = on
         self.predictions = Predictions()
         self._record = record or (lambda record: None)
+        self._asked: Upcoming | None = None
+        """The call the last question was about: its answer names it as the question did."""
 
     def title(self) -> str:
         """The log's border title while predict mode is on: the score so far."""
@@ -157,15 +163,33 @@ class PredictMode:
         would run it (a step it refuses, with no socket to act on, is not a call to predict)."""
         return self.on and asks(chosen) and refusal is None
 
-    def question(self, chosen: Step, at: float, the_class: ClassAnswers | None = None) -> PredictQuestion:
-        offered = PredictQuestion(chosen, the_class)
-        self._record(Asked(at, chosen, question(chosen), tuple(g.value for g in offered.offered)))
+    def question(
+        self, chosen: Step, at: float, the_class: ClassAnswers | None = None, call: Upcoming | None = None
+    ) -> PredictQuestion:
+        """The question before `chosen`, about `call` (the call it makes on its socket: `upcoming`)."""
+        offered = PredictQuestion(chosen, the_class, call)
+        self._asked = offered.call
+        self._record(Asked(at, chosen, question(chosen, offered.call), tuple(g.value for g in offered.offered)))
         return offered
+
+    def question_on(
+        self,
+        session: SessionView,
+        chosen: Step,
+        args: StepArgs,
+        the_class: ClassAnswers | None = None,
+        target: SocketView | None = None,
+    ) -> PredictQuestion:
+        """The question before `chosen` runs with `args` on `target` (by default the socket the session would act
+        on), naming the call it makes there: `recvfrom()` on an unconnected UDP socket."""
+        tracked = target or session.current(chosen.target_on(args.transport), chosen.side)
+        return self.question(chosen, session.now(), the_class, upcoming(chosen, tracked, args))
 
     def answered(self, chosen: Step, guess: Guess, log: EventLog, at: float) -> None:
         """The answer, said in the log before the step's own line; the step's next call is the one it is about."""
-        self.predictions.expect(chosen, guess)
-        text = f"you predict: {chosen.side.value} {chosen.action.call}() {guess.value}"
+        asked = self._asked if self._asked is not None and self._asked.step is chosen else upcoming(chosen)
+        self.predictions.expect(chosen, guess, asked.label)
+        text = f"you predict: {chosen.side.value} {asked.label} {guess.value}"
         log.write_line(StoryLine(seq=-1, at=at, side="guess", text=text, kind="predict"))
         self._record(Predicted(at, chosen, guess.value, text))
 
