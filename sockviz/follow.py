@@ -17,7 +17,7 @@ from textual.css.query import NoMatches
 from sockviz.app import SockvizBase
 from sockviz.core import DEFAULT_PORT
 from sockviz.core.model.addresses import LOOPBACK
-from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted
+from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted, WireShown
 from sockviz.faults import report
 from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
@@ -80,6 +80,8 @@ class FollowApp(SockvizBase):
             screen.lecturer_note(shown.at, "lesson", shown.text, "lesson")
         elif isinstance(shown, Note):  # a value the lecturer's field refused, say
             screen.lecturer_note(shown.at, shown.who, shown.text, shown.kind)
+        elif isinstance(shown, WireShown):
+            screen.lecturers_wire(shown.parts)
         elif isinstance(shown, dict):
             kind = shown.get("share")
             if kind == "lesson":
@@ -169,4 +171,5 @@ class FollowApp(SockvizBase):
         self.notify(f"{FOLLOWING}: the lecturer exports the notebooks", title="following", markup=False)
 
     def action_export_pcap(self, plain: bool = False) -> None:
-        self.notify("the wire is captured on the lecturer's machine", title="following", markup=False)
+        self.notify("the frames stay on the lecturer's machine (a follower gets the wire view's lines only): the "
+                    "lecturer saves the capture (p)", title="following", markup=False)  # fmt: skip

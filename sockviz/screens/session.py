@@ -37,7 +37,7 @@ from sockviz.core.model.transport import Transport
 from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import welcome
 from sockviz.core.story.predicting import Guess
-from sockviz.core.story.recording.format import Note, Record, Said
+from sockviz.core.story.recording.format import Note, Record, Said, WireShown
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
@@ -388,7 +388,8 @@ class SessionScreen(Screen[None]):
     @on(WireSegments)
     @guarded
     def _wire_segments(self, message: WireSegments) -> None:
-        self.wire.show_delivery(message.delivery, message.source)
+        for at, parts in self.wire.show_delivery(message.delivery, message.source):
+            self._record(WireShown(at, parts))  # the line, not the frame: for the recording and the followers
 
     @on(TransportChosen)
     def _transport_chosen(self, message: TransportChosen) -> None:
@@ -443,6 +444,11 @@ class SessionScreen(Screen[None]):
         """The lecturer's lesson panel, beside this follower's log as beside theirs."""
         if not self._rebuilding:
             self.scenario_panel.show_lecturers(shown)
+
+    def lecturers_wire(self, parts: tuple[tuple[str, str], ...]) -> None:
+        """A line of the lecturer's wire view, drawn in this follower's (shown or not: `w` shows it)."""
+        if not self._rebuilding:
+            self.wire.show_parts(parts)
 
     def lecturers_address(self, host: str, port: int, family: str) -> None:
         """The lecturer's host, port and family in this follower's bar, as the lecturer's bar has them."""
@@ -505,7 +511,8 @@ class SessionScreen(Screen[None]):
     def action_toggle_wire(self) -> None:
         live = self.live
         if live is None:
-            classroom.toggle_lecturers_wire(self.wire)
+            if classroom.toggle_lecturers_wire(self.wire):
+                self.call_after_refresh(views.tell_size, self.wire)
         elif views.toggle_wire(self.wire, live, self.post_message):
             self.call_after_refresh(views.tell_size, self.wire)
 
