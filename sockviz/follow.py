@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.css.query import NoMatches
 
-from sockviz.app import SockvizBase
+from sockviz.app import SockvizBase, export_path
 from sockviz.core import DEFAULT_PORT
-from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.model.addresses import LOOPBACK, Endpoint
 from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted, WireShown
+from sockviz.core.story.transcript import Transcript
 from sockviz.faults import report
 from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
-from sockviz.share.mirror import FOLLOWING, Feed, Mirror, StartedAfresh
+from sockviz.share.mirror import Feed, Mirror, StartedAfresh
 from sockviz.share.protocol import follow_url
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class FollowApp(SockvizBase):
         self.address = (host, port)
         self.url = follow_url(host, port, code)
         self.feed = Feed(self._show)
+        self.transcript = Transcript(self.feed.mirror)
+        """The lecturer's calls as this follower heard them, for its own exports (f3, f4)."""
         self.question: dict[str, Any] | None = None
         """The lecturer's open question to the class, as the share sent it."""
         self.answers: dict[int, str] = {}
@@ -72,6 +75,7 @@ class FollowApp(SockvizBase):
         """What the feed does not keep in the mirror, on the app's loop, in order."""
         screen = self.session_screen
         if isinstance(shown, StartedAfresh):
+            self.transcript = Transcript(shown.mirror)  # before any of its events: the feed holds them meanwhile
             self.feed.hold()  # until the screen has made its widgets again for the fresh session
             screen.post_message(SessionScreen.StartOver(shown.mirror))
         elif isinstance(shown, SessionStarted):
@@ -164,11 +168,46 @@ class FollowApp(SockvizBase):
     def action_restart_lesson(self) -> None:
         self.notify(NOT_HERE["restart_lesson"], title="following", markup=False)
 
+    # ----- exports: the lecturer's session, from this follower's copy -------------
+
+    def _export_endpoint(self) -> Endpoint | str:
+        """The lecturer's session's address, for the scripts' HOST and PORT; or why there is nothing to export."""
+        started = self.mirror.started
+        if started is None:
+            return "nothing has come from the lecturer yet"
+        first = self.transcript.first_seq
+        if first is None:
+            return "nothing has happened in the lecturer's session yet"
+        if first > 1:
+            return (f"this follower heard the lecturer's session from its event {first} on (it joined after the "
+                    "share had let the oldest go), so the scripts would begin mid-session; the lecturer exports it "
+                    "whole")  # fmt: skip
+        family = socket.AF_INET6 if started.family == "AF_INET6" else socket.AF_INET
+        return Endpoint(family, started.host, started.port)
+
     def action_export_scripts(self) -> None:
-        self.notify(f"{FOLLOWING}: the lecturer exports the scripts", title="following", markup=False)
+        """The lecturer's session so far, as this follower heard it, as server.py and client.py here."""
+        where = self._export_endpoint()
+        if isinstance(where, str):
+            self.notify(where, title="not exported", severity="error", markup=False)
+            return
+        paths = self.transcript.export(export_path(), where, "The lecturer's sockviz session")
+        how = self.transcript.how_to_run(where, own=False)  # this machine's kernel: the scripts run here
+        self.notify(f"wrote {', '.join(str(p) for p in paths)}: {how}", title="export", markup=False)
 
     def action_export_notebooks(self) -> None:
-        self.notify(f"{FOLLOWING}: the lecturer exports the notebooks", title="following", markup=False)
+        """The lecturer's session so far as server.ipynb and client.ipynb (needs nbformat)."""
+        where = self._export_endpoint()
+        if isinstance(where, str):
+            self.notify(where, title="not exported", severity="error", markup=False)
+            return
+        try:
+            paths = self.transcript.export_notebooks(export_path(), where, "The lecturer's sockviz session")
+        except ImportError:
+            self.notify("notebooks need nbformat: pip install 'sockviz[notebook]'", title="not exported",
+                        severity="error", markup=False)  # fmt: skip
+        else:
+            self.notify(f"wrote {', '.join(str(p) for p in paths)}", title="export", markup=False)
 
     def action_export_pcap(self, plain: bool = False) -> None:
         self.notify("the frames stay on the lecturer's machine (a follower gets the wire view's lines only): the "

@@ -7,12 +7,15 @@ follower app connects over loopback: what a student sees, with the lecturer's sc
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+from dataclasses import replace
 
 import pytest
 from helpers import free_port, until
 
-from sockviz.core import Session, StepArgs, endpoint, step
+from sockviz.core import Session, Side, StepArgs, endpoint, step
+from sockviz.core.story.transcript import Transcript
 from sockviz.follow import FollowApp
 from sockviz.screens.class_question import ClassQuestion
 from sockviz.share.mirror import FOLLOWING
@@ -65,3 +68,41 @@ async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_qu
         await until(pilot, lambda: "you said waits: right" in log_text(app), "the verdict in the log")
         assert "The class: 1 waits, 0 returns at once, 0 fails." in log_text(app)
         assert not app.faults
+
+
+async def test_a_follower_exports_the_lecturers_session_as_the_lecturer_would(shared, tmp_path, monkeypatch):
+    """f3 and f4 on a follower write the lecturer's session so far, from the follower's copy of its events: the
+    same scripts the lecturer's own export writes; one who joins late gets the same; before any call, it says why."""
+    session, share, args = shared
+    monkeypatch.chdir(tmp_path)
+    lecturers = Transcript(session)
+    early = FollowApp("127.0.0.1", share.port, share.code)
+    async with early.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: share.followers == 1 and early.mirror.started is not None, "the follower to join")
+        await pilot.press("f3")
+        await until(pilot, lambda: "not exported: nothing has happened" in log_text(early), "why not yet")
+        assert not list(tmp_path.iterdir())
+        for name in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect",
+                     "server-accept", "client-send", "server-recv"):  # fmt: skip
+            await asyncio.to_thread(session.perform, step(name), replace(args, payload=b"Hello"))
+        await until(pilot, lambda: "recv() returned" in log_text(early), "the lecturer's calls")
+        await pilot.press("f3")
+        await until(pilot, lambda: len(list(tmp_path.glob("*/server.py"))) == 1, "the scripts")
+        folder = next(tmp_path.glob("*/server.py")).parent
+        for side in Side:
+            assert (folder / f"{side.value}.py").read_text() == lecturers.script(
+                side, args.endpoint, "The lecturer's sockviz session"
+            )
+        assert "cannot bind" in log_text(early) and "on this machine now" in log_text(early)  # s listens here
+        await pilot.press("f4")
+        await until(pilot, lambda: len(list(tmp_path.glob("*/server.ipynb"))) == 1, "the notebooks")
+        assert not early.faults
+    shutil.rmtree(folder)
+    late = FollowApp("127.0.0.1", share.port, share.code)
+    async with late.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: "recv() returned" in log_text(late), "the session so far")
+        await pilot.press("f3")
+        await until(pilot, lambda: len(list(tmp_path.glob("*/client.py"))) == 1, "the late follower's scripts")
+        exported = next(tmp_path.glob("*/client.py")).read_text()
+        assert exported == lecturers.script(Side.CLIENT, args.endpoint, "The lecturer's sockviz session")
+        assert "c.sendall(b'" in exported

@@ -22,8 +22,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockviz.core.engine.session import Session
 from sockviz.core.engine.tracked import Role
+from sockviz.core.engine.view import SessionView
 from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.bulk import CHUNK, PATTERN_SEED, PIECE
@@ -147,15 +147,23 @@ class _Entry:
 
 
 class Transcript:
-    """Listens to a session and keeps each finished call, in order, to export it as scripts."""
+    """Listens to a session and keeps each finished call, in order, to export it as scripts.
 
-    def __init__(self, session: Session) -> None:
+    The session may be a copy of another's (a follower's `Mirror` of the lecturer's): the scripts are then the
+    lecturer's session as far as this copy heard it, from `first_seq` on."""
+
+    def __init__(self, session: SessionView) -> None:
         self._session = session
         self._entries: list[_Entry] = []
         self._lock = threading.Lock()
+        self.first_seq: int | None = None
+        """The first event heard: 1 when the transcript heard the session from its start (a follower who joined
+        after the share had let the oldest lines go hears it from later on)."""
         session.subscribe(self._hear)
 
     def _hear(self, event: Event) -> None:
+        if self.first_seq is None:
+            self.first_seq = event.seq
         # A burst's clients are its one line; a serve mode's calls are its loop, written out in the preamble.
         if isinstance(event, StepFinished) and event.call.burst_of is None and event.call.serve_of is None:
             with self._lock:
@@ -190,8 +198,11 @@ class Transcript:
         named = (call for call in calls if call.socket_name == first.socket_name)
         return None if any("SO_REUSEADDR" in call.code for call in named) else first
 
-    def how_to_run(self, endpoint: Endpoint) -> str:
+    def how_to_run(self, endpoint: Endpoint, *, own: bool = True) -> str:
         """What to do to run the exported scripts now, asked of the kernel: free to run, or what holds the port.
+
+        Not `own` (a follower's copy of the lecturer's session): the scripts run on this machine, whose kernel
+        is asked; the copy's sockets are the lecturer's, on the lecturer's machine, so they name nothing here.
 
         The probe binds as server.py will, with SO_REUSEADDR, so it is refused only where server.py
         would be: a socket that still listens there, or a TIME_WAIT left by a socket without the option.
@@ -206,6 +217,10 @@ class Transcript:
         if refused is None:
             return run
         port = endpoint.port
+        if not own:
+            here = "the lecturer's session, if it runs on this machine"
+            return (f"server.py cannot bind {endpoint.address} on this machine now ({refused}): a program here "
+                    f"holds port {port} ({here}); {run} once it is free")  # fmt: skip
         holders = [t.name for t in self._session.sockets if t.role is not Role.CLIENT and not t.closed
                    and t.bound_port == port]  # fmt: skip
         if holders:
