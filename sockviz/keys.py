@@ -141,8 +141,12 @@ REPLAY_BINDINGS: list[Binding] = [
         tooltip="the moment before: the table and log as they were",
     ),
     # priority: before the focused table's own home and end, which scrolled the table instead
-    Binding("home", "first_moment", "first", group=REPLAY, show=False, priority=True, tooltip="the first moment"),
-    Binding("end", "last_moment", "last", group=REPLAY, show=False, priority=True, tooltip="the last moment"),
+    Binding(
+        "home", "first_moment", "first", group=REPLAY, show=False, priority=True, tooltip="the recording's first moment"
+    ),
+    Binding(
+        "end", "last_moment", "last", group=REPLAY, show=False, priority=True, tooltip="the recording's last moment"
+    ),
     Binding("t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"),
     Binding("w", "toggle_wire", "wire", group=VIEWS, tooltip="the wire view's lines, as the recording app drew them"),
     Binding(

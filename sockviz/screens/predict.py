@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView, SocketView
     from sockviz.core.model.step_args import StepArgs
     from sockviz.screens.classroom import ClassAnswers
+    from sockviz.screens.session import SessionScreen
+    from sockviz.widgets.scenario_panel import ScenarioPanel
 
 CLASS_SECONDS = 0.25
 """How often the question shows the class's answers anew while it is open."""
@@ -213,3 +215,36 @@ class PredictMode:
             return ("predict mode on: before each step that can block or fail, say whether it will wait, return "
                     "at once or fail; the hints on the steps are hidden meanwhile")  # fmt: skip
         return f"predict mode off: {self.predictions.score}"
+
+
+def ask_before_lesson_line(screen: SessionScreen, asked: ScenarioPanel.BeforeStep) -> None:
+    """Predict mode, before a lesson's step line: ask as before a step the user runs (with followers, the class
+    too), and let the line run once answered. Closed unanswered, the line does not run: the lesson waits before
+    it, and space or n asks again. A step the session would refuse, or one predict mode never asks about, runs."""
+    from sockviz.core.engine.refusals import refusal
+    from sockviz.screens import classroom
+
+    live, chosen, answer = screen.live, asked.line.step, asked.answer
+    if live is None or not screen.predict_mode.on:
+        answer.set_result(True)
+        return
+    args, target = asked.args, asked.target
+    refused = refusal(chosen, args, target) if target is not None else live.refusal(chosen, args)
+    if not screen.predict_mode.asks(chosen, refused):
+        answer.set_result(True)
+        return
+    the_class = classroom.class_answers(screen.share)
+    question = screen.predict_mode.question_on(live, chosen, args, the_class, target)
+
+    def answered(guess: Guess | None) -> None:
+        if answer.done():
+            return
+        if guess is None or screen.session is not live:  # closed unanswered, or a reset came meanwhile
+            if screen.share is not None:
+                screen.share.withdraw("the lecturer did not run the lesson's line")
+            answer.set_result(False)
+            return
+        screen.predict_mode.answered(chosen, guess, screen.event_log, live.now())
+        answer.set_result(True)
+
+    screen.app.push_screen(question, answered)

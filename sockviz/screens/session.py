@@ -45,7 +45,7 @@ from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import Narrated, SessionEvent, TransportChosen
 from sockviz.screens import classroom, lesson_control, step_fields, targets, views
 from sockviz.screens.live import RefreshPacer, table_rows
-from sockviz.screens.predict import PredictMode
+from sockviz.screens.predict import PredictMode, ask_before_lesson_line
 from sockviz.share.mirror import FOLLOWING
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
@@ -535,8 +535,13 @@ class SessionScreen(Screen[None]):
         if live is None:
             return  # a follower's lesson is the lecturer's: its narration comes in the log
         self.scenario_panel.load(title, lines, live, endpoint)
+        self.scenario_panel.predicting = lambda: self.predict_mode.on  # read in the player's thread
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
+
+    @on(ScenarioPanel.BeforeStep)
+    def _lesson_asks(self, asked: ScenarioPanel.BeforeStep) -> None:
+        ask_before_lesson_line(self, asked)
 
     def _welcome_to_lesson(self, title: str) -> None:
         if not self._rebuilding:
