@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.css.query import NoMatches
 
-from sockviz.app import SockvizBase, export_path
-from sockviz.core import DEFAULT_PORT
+from sockviz.base_app import SockvizBase
+from sockviz.core import DEFAULT_PORT, InputError
 from sockviz.core.model.addresses import LOOPBACK, Endpoint
 from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted, WireShown
 from sockviz.core.story.transcript import Transcript
+from sockviz.exports import export_notebooks, export_scripts
 from sockviz.faults import report
 from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
@@ -27,6 +28,9 @@ from sockviz.share.protocol import follow_url
 
 if TYPE_CHECKING:
     from sockviz.share.client import Connection
+
+EXPORT_TITLE = "The lecturer's sockviz session"
+"""A follower's scripts and notebooks are the lecturer's session, as the follower heard it."""
 
 NOT_HERE = {
     "reset_session": "the lecturer resets the session, not a follower",
@@ -170,44 +174,30 @@ class FollowApp(SockvizBase):
 
     # ----- exports: the lecturer's session, from this follower's copy -------------
 
-    def _export_endpoint(self) -> Endpoint | str:
-        """The lecturer's session's address, for the scripts' HOST and PORT; or why there is nothing to export."""
+    def _export_endpoint(self) -> Endpoint:
+        """The lecturer's session's address, for the scripts' HOST and PORT; InputError says why there is nothing
+        to export."""
         started = self.mirror.started
         if started is None:
-            return "nothing has come from the lecturer yet"
+            raise InputError("export", "nothing has come from the lecturer yet")
         first = self.transcript.first_seq
         if first is None:
-            return "nothing has happened in the lecturer's session yet"
+            raise InputError("export", "nothing has happened in the lecturer's session yet")
         if first > 1:
-            return (f"this follower heard the lecturer's session from its event {first} on (it joined after the "
-                    "share had let the oldest go), so the scripts would begin mid-session; the lecturer exports it "
-                    "whole")  # fmt: skip
+            raise InputError("export", f"this follower heard the lecturer's session from its event {first} on (it "
+                             "joined after the share had let the oldest go), so the scripts would begin mid-session; "
+                             "the lecturer exports it whole")  # fmt: skip
         family = socket.AF_INET6 if started.family == "AF_INET6" else socket.AF_INET
         return Endpoint(family, started.host, started.port)
 
     def action_export_scripts(self) -> None:
-        """The lecturer's session so far, as this follower heard it, as server.py and client.py here."""
-        where = self._export_endpoint()
-        if isinstance(where, str):
-            self.notify(where, title="not exported", severity="error", markup=False)
-            return
-        paths = self.transcript.export(export_path(), where, "The lecturer's sockviz session")
-        how = self.transcript.how_to_run(where, own=False)  # this machine's kernel: the scripts run here
-        self.notify(f"wrote {', '.join(str(p) for p in paths)}: {how}", title="export", markup=False)
+        """The lecturer's session so far, as this follower heard it, as server.py and client.py here; whether they
+        can run is this machine's kernel's to say, where they will run."""
+        export_scripts(self, self.transcript, self._export_endpoint, EXPORT_TITLE, own=False)
 
     def action_export_notebooks(self) -> None:
         """The lecturer's session so far as server.ipynb and client.ipynb (needs nbformat)."""
-        where = self._export_endpoint()
-        if isinstance(where, str):
-            self.notify(where, title="not exported", severity="error", markup=False)
-            return
-        try:
-            paths = self.transcript.export_notebooks(export_path(), where, "The lecturer's sockviz session")
-        except ImportError:
-            self.notify("notebooks need nbformat: pip install 'sockviz[notebook]'", title="not exported",
-                        severity="error", markup=False)  # fmt: skip
-        else:
-            self.notify(f"wrote {', '.join(str(p) for p in paths)}", title="export", markup=False)
+        export_notebooks(self, self.transcript, self._export_endpoint, EXPORT_TITLE)
 
     def action_export_pcap(self, plain: bool = False) -> None:
         self.notify("the frames stay on the lecturer's machine (a follower gets the wire view's lines only): the "

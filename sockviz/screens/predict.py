@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView, SocketView
     from sockviz.core.model.step_args import StepArgs
     from sockviz.screens.classroom import ClassAnswers
-    from sockviz.screens.session import SessionScreen
+    from sockviz.screens.session_base import ScreenBase
     from sockviz.widgets.scenario_panel import ScenarioPanel
 
 CLASS_SECONDS = 0.25
@@ -217,7 +217,7 @@ class PredictMode:
         return f"predict mode off: {self.predictions.score}"
 
 
-def ask_before_lesson_line(screen: SessionScreen, asked: ScenarioPanel.BeforeStep) -> None:
+def ask_before_lesson_line(screen: ScreenBase, asked: ScenarioPanel.BeforeStep) -> None:
     """Predict mode, before a lesson's step line: ask as before a step the user runs (with followers, the class
     too), and let the line run once answered. Closed unanswered, the line does not run: the lesson waits before
     it, and space or n asks again. A step the session would refuse, or one predict mode never asks about, runs."""
