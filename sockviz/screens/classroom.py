@@ -54,8 +54,9 @@ def class_answers(share: ShareServer | None) -> ClassAnswers | None:
 def follow_welcome(address: str) -> str:
     return (
         f"You follow the lecturer's session at {address}: every call they make shows here as it happens, "
-        f"with the same table, log and timeline. Your step keys run nothing ({FOLLOWING}); t (timeline), "
-        "v (projector), f1 (help), f2 (contrast) and the palette's themes are yours."
+        f"with the same table, log, timeline and wire. Your step keys run nothing ({FOLLOWING}); t (timeline), "
+        "w (the lecturer's wire), v (projector), f1 (help), f2 (contrast) and the palette's themes are yours, and "
+        "f3 and f4 export the lecturer's session so far."
     )
 
 
