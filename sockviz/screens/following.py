@@ -57,3 +57,9 @@ class Following(ScreenBase):
             return  # this follower is quitting too
         self.event_log.note(self.session.now(), "share", f"no longer following: {why}", kind="refused")
         self.bar.show_sharing(f"{why} · the screen shows the session as it was", warn=True)
+
+    def following_lost(self, why: str) -> None:
+        """The connection to the lecturer was lost: the follower joins again by itself, and says so meanwhile."""
+        if self.is_attached and not self._rebuilding and not self.app._exit:
+            self.event_log.note(self.session.now(), "share", why, kind="refused")
+            self.bar.show_sharing(why, warn=True)

@@ -12,7 +12,7 @@ import dataclasses
 import threading
 from collections.abc import Callable
 
-from sockviz.core.engine.calls import Ran
+from sockviz.core.engine.call_site import Ran
 from sockviz.core.engine.stream import EventStream
 from sockviz.core.engine.tracked import TrackedSocket
 from sockviz.core.model.events import BurstStarted, Call, SocketAdded

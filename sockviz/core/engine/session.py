@@ -4,14 +4,14 @@
 as long as the call blocks; a front end runs it in a worker thread. Everything
 else (snapshots, `close()`) is safe to call from any thread while steps block.
 
-Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py),
-why a step is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and
-what woke it (waker.py), the other end of a socket or a blocked call (partners.py), a burst's clients
-(bursts.py) and the sockets' names and calls' lines (naming.py); the kernel's answers come from
-core/kernel. At about 530 lines this module is over the 350 the others keep to, for a reason: what
-is left is the work done under the session's one lock (a call's beginning and end, the sockets it
-adopts, the shutdown that wakes calls, the serve modes' bookkeeping, close()), whose order this
-class keeps; split further, that order would be spread over modules.
+Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py), why a
+step is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and what woke
+it (waker.py), whether a step would block now (predictions.py), the other end of a socket or a blocked
+call (partners.py), a burst's clients (bursts.py) and the sockets' names and calls' lines (naming.py);
+the kernel's answers come from core/kernel. At about 510 lines this module is over the 350 the others
+keep to, for a reason: what is left is the work done under the session's one lock (a call's beginning
+and end, the sockets it adopts, the shutdown that wakes calls, the serve modes' bookkeeping, close()),
+whose order this class keeps; split further, that order would be spread over modules.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ import time
 from collections.abc import Callable
 
 from sockviz.core.engine.bursts import Bursts
-from sockviz.core.engine.calls import CALLS, Context, Outcome, Ran
+from sockviz.core.engine.call_site import Context, Outcome, Ran
+from sockviz.core.engine.calls import CALLS
 from sockviz.core.engine.datagrams import DATAGRAM_CALLS
 from sockviz.core.engine.in_progress import CallBook, Running
 from sockviz.core.engine.naming import Names, call_line
 from sockviz.core.engine.partners import Partners
+from sockviz.core.engine.predictions import Predictions
 from sockviz.core.engine.refusals import refusal
 from sockviz.core.engine.serving import SERVE_CALLS
 from sockviz.core.engine.stream import EventStream, Listener
@@ -37,7 +39,6 @@ from sockviz.core.engine.waker import find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
 from sockviz.core.kernel.listening import lingers, listens_everywhere
-from sockviz.core.kernel.predict import predict, predict_select
 from sockviz.core.model.addresses import on_this_machine
 from sockviz.core.model.code_lines import method_of
 from sockviz.core.model.events import (
@@ -92,6 +93,7 @@ class Session:
         self._serving: dict[int, Callable[[], str]] = {}
         """Each running serve mode's call id, and how it tells what it is doing now (for the table)."""
         self._partners = Partners(self._lock, self._sockets, self._servers)
+        self._predictions = Predictions(self._lock, self._sockets, self._servers)
         self._bursts = Bursts(self._lock, self._events, self.run, self.spawn, self._ending)
 
     # ----- reading ---------------------------------------------------------
@@ -159,24 +161,7 @@ class Session:
         """Would this step block if run now? None when it never waits, or there is no socket yet."""
         with self._lock:
             tracked = self._default_target(chosen)
-        return None if tracked is None else self._predict_for(chosen, tracked, args or StepArgs())
-
-    def _predict_for(self, chosen: Step, tracked: TrackedSocket, args: StepArgs) -> Prediction | None:
-        if chosen.action is Action.SELECT:
-            with self._lock:
-                watched = self._watched_by_select(tracked)
-            return predict_select([(t.name, t.sock) for t in watched], timeout=args.timeout, write=args.select_write)
-        listeners = []
-        if chosen.action is Action.CONNECT:
-            with self._lock:
-                listeners = [t.sock for t in self._servers if not t.closed]
-        return predict(
-            chosen.action,
-            tracked.sock,
-            payload_size=self._payload_size(tracked, args),
-            listeners=listeners,
-            address=args.endpoint.address if args.endpoint else None,
-        )
+        return None if tracked is None else self._predictions.for_step(chosen, tracked, args or StepArgs())
 
     def ports(self) -> frozenset[int]:
         """Every TCP port the session's sockets have used or connected to: what the capture's filter keeps."""
@@ -292,8 +277,10 @@ class Session:
                 name = "clients"  # each client gets its own name as it is made
             else:
                 name = self._names.next(Role.CLIENT if chosen.side is Side.CLIENT else Role.SERVER)
-            selecting = self._watched_by_select(tracked) if chosen.action is Action.SELECT and tracked else ()
-            prediction = None if tracked is None else self._predict_for(chosen, tracked, args)
+            selecting = (
+                self._predictions.watched_by_select(tracked) if chosen.action is Action.SELECT and tracked else ()
+            )
+            prediction = None if tracked is None else self._predictions.for_step(chosen, tracked, args)
             datagram = tracked.datagram if tracked is not None else args.transport is Transport.UDP
             connected = datagram and tracked is not None and tracked.current_ends() is not None
             watching = tuple(t.name for t in selecting)
@@ -331,18 +318,6 @@ class Session:
         cancel = step("server-cancel")
         return (f"{running.label} is serving on {running.socket_name} already: {cancel.label} ({cancel.key}) "
                 "stops it first")  # fmt: skip
-
-    def _watched_by_select(self, tracked: TrackedSocket) -> tuple[TrackedSocket, ...]:
-        """What a select() on `tracked` watches: that socket (closed or not: then select() fails for real) and
-        every open connection of the server, oldest first."""
-        conns = [t for t in self._sockets if t.role is Role.CONNECTION and not t.closed and t is not tracked]
-        return (tracked, *conns)
-
-    def _payload_size(self, tracked: TrackedSocket, args: StepArgs) -> int | None:
-        if args.bulk is not None:
-            return args.bulk
-        data = args.payload if args.payload is not None else tracked.last_received
-        return None if data is None else len(data)
 
     def _look_at(self, running: Running) -> None:
         """The grace is over and the call still runs: tell it as blocked if the kernel says it waits.
