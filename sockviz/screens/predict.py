@@ -20,15 +20,14 @@ from textual.widgets import Button, Static
 
 from sockviz.core import Event, Step
 from sockviz.core.story.predicting import Guess, Predictions, Upcoming, asks, choices, question, upcoming
-from sockviz.core.story.recording.format import Asked, Predicted, Record, Revealed
 from sockviz.core.story.sentences import StoryLine
 from sockviz.keys import PREDICT_ANSWERS, key_display
-from sockviz.widgets.class_tally import ClassTally
 from sockviz.widgets.event_log import EventLog
 
 if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView, SocketView
     from sockviz.core.model.step_args import StepArgs
+    from sockviz.core.story.recording.format import Record
     from sockviz.screens.classroom import ClassAnswers
     from sockviz.screens.session_base import ScreenBase
     from sockviz.widgets.scenario_panel import ScenarioPanel
@@ -99,6 +98,8 @@ class PredictQuestion(ModalScreen[Guess | None]):
                     yield Button(f"{key_display(binding)}  {binding.description}", id=f"predict-{guess.name.lower()}",
                                  compact=True)  # fmt: skip
             if self.the_class is not None:
+                from sockviz.widgets.class_tally import ClassTally  # only with followers: not at start-up
+
                 yield ClassTally(id="predict-class")
                 yield Static("h: hide or show the class's answers until the step runs", id="predict-hide",
                              markup=False)  # fmt: skip
@@ -114,6 +115,8 @@ class PredictQuestion(ModalScreen[Guess | None]):
         answers = self.the_class.answers() if self.the_class is not None else None
         if answers is not None:
             tally, following, hidden = answers
+            from sockviz.widgets.class_tally import ClassTally
+
             self.query_one(ClassTally).show(tally, following, hidden=hidden)
 
     def action_toggle_tally(self) -> None:
@@ -169,6 +172,8 @@ class PredictMode:
         self, chosen: Step, at: float, the_class: ClassAnswers | None = None, call: Upcoming | None = None
     ) -> PredictQuestion:
         """The question before `chosen`, about `call` (the call it makes on its socket: `upcoming`)."""
+        from sockviz.core.story.recording.format import Asked  # the records, only once predict mode asks
+
         offered = PredictQuestion(chosen, the_class, call)
         self._asked = offered.call
         self._record(Asked(at, chosen, question(chosen, offered.call), tuple(g.value for g in offered.offered)))
@@ -189,6 +194,8 @@ class PredictMode:
 
     def answered(self, chosen: Step, guess: Guess, log: EventLog, at: float) -> None:
         """The answer, said in the log before the step's own line; the step's next call is the one it is about."""
+        from sockviz.core.story.recording.format import Predicted
+
         asked = self._asked if self._asked is not None and self._asked.step is chosen else upcoming(chosen)
         self.predictions.expect(chosen, guess, asked.label)
         text = f"you predict: {chosen.side.value} {asked.label} {guess.value}"
@@ -200,6 +207,8 @@ class PredictMode:
         verdict = self.predictions.hear(event)
         if verdict is None:
             return
+        from sockviz.core.story.recording.format import Revealed
+
         text = verdict.text(self.predictions.score)
         log.write_line(StoryLine(seq=-1, at=verdict.at, side="guess", text=text, kind="predict"))
         log.border_title = self.title()

@@ -7,15 +7,19 @@ views.py or lesson_control.py, or the widget's own.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 
 from sockviz.core import Endpoint
 from sockviz.core.model.transport import Transport
-from sockviz.core.scenario.language import Line
 from sockviz.screens import classroom, lesson_control, step_fields, views
 from sockviz.screens.predict import ask_before_lesson_line
 from sockviz.screens.session_base import ScreenBase
 from sockviz.widgets.scenario_panel import ScenarioPanel
+
+if TYPE_CHECKING:
+    from sockviz.core.scenario.language import Line
 
 
 class ViewKeys(ScreenBase):

@@ -16,21 +16,24 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar, Unpack
+from typing import TYPE_CHECKING, ClassVar, Unpack
 
 from rich.text import Text
 from textual import on
 from textual.message import Message
 from textual.widgets import Static
 
-from sockviz.core import Endpoint, Session, StepArgs
-from sockviz.core.engine.tracked import TrackedSocket
-from sockviz.core.scenario.language import Line, Say, StepLine
-from sockviz.core.scenario.player import Player
+from sockviz.core import Endpoint, Session
 from sockviz.keys import rows
 from sockviz.messages import Narrated, ScenarioState, TransportChosen
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
+
+if TYPE_CHECKING:
+    from sockviz.core import StepArgs
+    from sockviz.core.engine.tracked import TrackedSocket
+    from sockviz.core.scenario.language import Line, StepLine
+    from sockviz.core.scenario.player import Player
 
 NO_ANSWER = "paused: no prediction, so the line did not run; space or n asks again"
 
@@ -121,6 +124,8 @@ class ScenarioPanel(Static):
 
     def load(self, title: str, lines: list[Line], session: Session, endpoint: Endpoint) -> None:
         """Get the scenario ready to play, paused; any scenario playing before is stopped."""
+        from sockviz.core.scenario.player import Player  # with the first lesson: start-up has none to play
+
         self.stop()
         self._player = Player(session, endpoint, lambda line, said: self.post_message(Narrated(line, said)),
                               on_transport=lambda transport: self.post_message(TransportChosen(transport)))  # fmt: skip
@@ -189,6 +194,8 @@ class ScenarioPanel(Static):
         """Before each line: wait while paused; False once the scenario is stopped.
 
         After a `say`, a playing lesson pauses for the lecturer, unless a `pace` line set its own pauses."""
+        from sockviz.core.scenario.language import Say
+
         place = self._position.get(line.line, 0)
         previous = self._lines[place - 2] if place >= 2 else None
         player = self._player
@@ -220,6 +227,8 @@ class ScenarioPanel(Static):
         """Predict mode, before a step line: the screen asks what it will do, and the line waits for the answer.
         True once answered, False if the question was closed unanswered, None when nothing was asked."""
         player = self._player
+        from sockviz.core.scenario.language import StepLine  # loaded with the scenario
+
         if not isinstance(line, StepLine) or player is None or not self.predicting():
             return None
         answer: Future[bool] = Future()
