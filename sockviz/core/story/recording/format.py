@@ -42,6 +42,7 @@ from sockviz.core.story.recording.records import (
     SessionStarted,
     SocketsRecord,
     TimelineText,
+    WireShown,
     header,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "SessionStarted",
     "SocketsRecord",
     "TimelineText",
+    "WireShown",
     "check_header",
     "decode",
     "encode",
