@@ -14,7 +14,8 @@ collector nothing to walk but their keys.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar, NamedTuple, Unpack
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, Unpack
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -25,7 +26,7 @@ from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widget import PseudoClasses
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import Column, ColumnKey, RowKey
 
 from sockviz.core import SocketSnapshot
 from sockviz.core.engine.view import SocketView
@@ -48,11 +49,39 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("type", "type"),
     ("proto", "proto"),
 )
-"""What the lesson points at comes first (name, fd, state, the addresses), so it fits in 130 columns;
-the cells that grow long (`blocked in recv() 2.35 s`, `54 s left`) come after the addresses, so they
-never push them off screen."""
+"""What the lesson points at comes first (name, fd, state, the addresses, what it does now), so it fits in
+130 columns; the cells that grow long (`blocked in sendall() 12 s`, `serving (threads): ...`) come after the
+addresses, so they never push them off screen. At 200 columns every column fits."""
 
 ADDRESSES = ("laddr", "raddr")
+
+GAP = 1
+"""Spaces between two columns (and before the first): one, as `ss` prints its columns. DataTable's padding
+of one a side made two, and at 130 columns the `now` of a TIME_WAIT or a blocked row was cut."""
+
+
+def address_text(address: object) -> str:
+    """An address as `ss` writes it: `127.0.0.1:47001`, `[::1]:47001` (`[fe80::1%2]:47001` with a scope). The
+    family column says which family it is, and `print(s)` under the table shows Python's own tuple; the
+    tuple's `('127.0.0.1', 47001)` took 20 cells a column, and at 130 columns the columns after it went off."""
+    if not isinstance(address, tuple | list) or len(address) < 2:
+        return str(address)
+    host, port = address[0], address[1]
+    if ":" not in str(host):
+        return f"{host}:{port}"
+    scope = address[3] if len(address) > 3 and address[3] else None
+    return f"[{host}%{scope}]:{port}" if scope else f"[{host}]:{port}"
+
+
+@dataclass
+class SpacedColumn(Column):
+    """A column as this table draws it: its text and one space after it (the first also one before), so the
+    scrolling, the cursor and the clicks that DataTable works out from a column's width agree with the drawing."""
+
+    first: bool = False
+
+    def get_render_width(self, data_table: DataTable[Any]) -> int:
+        return (self.content_width if self.auto_width else self.width) + GAP * (2 if self.first else 1)
 
 
 def _non_blocking(tracked: SocketView | SocketState) -> bool:
@@ -81,13 +110,20 @@ def row_texts(tracked: SocketView | SocketState, snap: SocketSnapshot, doing: st
         "open": "closed" if snap.closed else "open",
         "state": state,
         "now": now,
-        "laddr": str(snap.laddr) if snap.laddr is not None else str(ends[0]) if snap.closed and ends else "",
-        "raddr": str(snap.raddr) if snap.raddr is not None else str(ends[1]) if snap.closed and ends else "",
+        "laddr": _address_cell(snap.laddr, ends[0] if snap.closed and ends else None),
+        "raddr": _address_cell(snap.raddr, ends[1] if snap.closed and ends else None),
         "queues": "" if kernel is None else kernel.queues,
         "family": snap.family,
         "type": snap.type,
         "proto": str(snap.proto),
     }
+
+
+def _address_cell(address: object, last: object) -> str:
+    """The socket's address now, or for a closed socket the one it last had."""
+    if address is not None:
+        return address_text(address)
+    return "" if last is None else address_text(last)
 
 
 class Look(NamedTuple):
@@ -113,7 +149,7 @@ class SocketsTable(DataTable[str]):
     | Class | Description |
     | :- | :- |
     | `sockets-table--closed` | "closed", and the addresses a closed socket last had. |
-    | `sockets-table--blocked` | A call that is blocked now: `blocked in accept() 3.2 s`. |
+    | `sockets-table--blocked` | A call that is blocked now: `blocked in accept() 3 s`. |
     """
     DEFAULT_CSS = """
     SocketsTable {
@@ -121,6 +157,7 @@ class SocketsTable(DataTable[str]):
         min-height: 6;
         border: round $secondary;
         scrollbar-size-horizontal: 1;
+        scrollbar-size-vertical: 1;
     }
     SocketsTable:focus {
         border: round $primary;
@@ -157,8 +194,11 @@ class SocketsTable(DataTable[str]):
         measured once, a frame's few at a time."""
 
     def on_mount(self) -> None:
-        for key, title in COLUMNS:
-            self.add_column(title, key=key)
+        for number, (key, title) in enumerate(COLUMNS):
+            column = self.columns[self.add_column(title, key=key)]
+            self.columns[column.key] = SpacedColumn(
+                column.key, column.label, column.width, column.content_width, column.auto_width, first=number == 0
+            )
         self.app.theme_changed_signal.subscribe(self, self._restyle)  # sent once the new theme's styles apply
 
     def _restyle(self, _theme: object = None) -> None:
@@ -189,7 +229,7 @@ class SocketsTable(DataTable[str]):
                 # or closed, or else as this table last showed them.
                 for column, address in zip(ADDRESSES, tracked.last_addresses or (None, None), strict=True):
                     if address is not None:
-                        texts[column] = str(address)
+                        texts[column] = address_text(address)
                     elif before is not None:
                         texts[column] = before[column] or texts[column]
             if before is None:
@@ -309,8 +349,8 @@ class SocketsTable(DataTable[str]):
         return style
 
     def _draw(self, index: int, texts: tuple[str, ...], closed: bool, look: Look) -> Strip:
-        """One line as DataTable draws it: each cell padded by one space a side, the zebra stripe, the cursor and
-        hover rows, the fixed name column, and the line filled to the widget's width; cells carry DataTable's
+        """One line as DataTable draws it, but with one space between cells (GAP): the zebra stripe, the cursor
+        and hover rows, the fixed name column, and the line filled to the widget's width; cells carry DataTable's
         row and column metadata, which its clicks and hovering read."""
         _, _, widths, cursor_row, hover_row, width, scroll_x = look
         header = index < 0
@@ -321,7 +361,7 @@ class SocketsTable(DataTable[str]):
             row = self._style("datatable--odd-row" if index % 2 else "datatable--even-row")
         if hover:
             row += self._style("datatable--hover")
-        pad = " " * self.cell_padding
+        pad = " " * GAP
         fixed: list[Segment] = []
         scrolled: list[Segment] = []
         for number, (column, text, content_width) in enumerate(zip(COLUMNS, texts, widths, strict=False)):
@@ -335,7 +375,7 @@ class SocketsTable(DataTable[str]):
                 if number < self.fixed_columns:
                     style += self._style("datatable--fixed-cursor")
             style += Style.from_meta({"row": index, "column": number})
-            cell = Segment(pad + set_cell_size(text, content_width) + pad, style)
+            cell = Segment((pad if number == 0 else "") + set_cell_size(text, content_width) + pad, style)
             (fixed if number < self.fixed_columns else scrolled).append(cell)
         fill = row + (self._style("datatable--cursor") if cursor else Style())
         fill += Style.from_meta({"row": index, "column": 0, "out_of_bounds": True})
