@@ -310,3 +310,22 @@ async def test_reset_is_in_the_palette(port):
         await lect.pilot.press("enter")
         await lect.until(lambda: app.session is not used, "the reset")
         assert all(t.closed for t in used.sockets)
+
+
+async def test_at_80x24_the_lesson_panel_keeps_its_counter_and_next_line_under_a_long_narration(port):
+    """echo's SO_REUSEADDR narration is seven lines at the panel's width; at 80x24 the panel has seven: the
+    narration is cut ("…", the log keeps it whole) and the counter, the next line and the state stay on screen."""
+    app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+    async with lecture(app, size=(80, 24)) as lect:
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.pilot.press("n", "n", "n")  # a say, socket(), then the long say
+        await lect.until(lambda: "SO_REUSEADDR before bind()" in narration(app), "the long narration")
+        await lect.until(lambda: "next: server option SO_REUSEADDR=1" in narration(app), "its next line")
+        await lect.pilot.pause()
+        panel = app.query_one("#narration", ScenarioPanel)
+        screen = [strip.text for strip in app.screen._compositor.render_strips()]
+        shown = "\n".join(
+            line[panel.region.x : panel.region.right] for line in screen[panel.region.y : panel.region.bottom]
+        )
+        assert "line 4 of" in shown and "next: server option SO_REUSEADDR=1" in shown and "paused" in shown, shown
+        assert "…" in shown and "only if both sockets set SO_REUSEADDR." in lect.log_text()
