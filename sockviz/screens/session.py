@@ -17,6 +17,7 @@ screen's own life (compose, the reset that makes the widgets again, the refresh)
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass
 from functools import partial
@@ -43,7 +44,7 @@ from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import Narrated, SessionEvent, TransportChosen
-from sockviz.screens import classroom, lesson_control, step_fields, targets, views
+from sockviz.screens import classroom, held_over, lesson_control, step_fields, targets, views
 from sockviz.screens.live import RefreshPacer, table_rows
 from sockviz.screens.predict import PredictMode
 from sockviz.share.mirror import FOLLOWING
@@ -131,6 +132,7 @@ class SessionScreen(Screen[None]):
         self.timeline = Timeline()
         self._blocked: set[int] = set()
         self.pacer = RefreshPacer()
+        self.held_over = held_over.HeldOver()
         self._paced: Timer | None = None
         """The timer of the refresh that events asked for, while it waits."""
         self._targets_due = True
@@ -185,6 +187,7 @@ class SessionScreen(Screen[None]):
         hello = (welcome(self.bar.transport, self.only) if self.following is None
                  else classroom.follow_welcome(self.following))  # fmt: skip
         self.event_log.note(self.session.now(), "start", hello)
+        held_over.tell(self.held_over, self.event_log, self.session.now())
         self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
         self.table.focus()
@@ -204,6 +207,8 @@ class SessionScreen(Screen[None]):
         self._transport = self.bar.transport
         self._unsubscribe()
         self._rebuilding = True
+        if isinstance(self.session, Session):  # what the kernel still holds of it keeps its rows
+            await asyncio.to_thread(self.held_over.keep, self.session)
         self.session = message.session
         self.timeline = Timeline()
         self._blocked.clear()
@@ -353,6 +358,7 @@ class SessionScreen(Screen[None]):
             self._paced = None
         if not self.is_attached or self._rebuilding:
             return  # the app is closing, or a reset is making the widgets again
+        self.table.show_held(self.held_over.rows())
         self.table.show(table_rows(self.session, self.table, self._blocked, self.session.now()))
         self.bar.show_listening_everywhere(self.session.listening_everywhere())
         self._show_detail()
@@ -377,6 +383,8 @@ class SessionScreen(Screen[None]):
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
         if self._rebuilding or self.live is None:
             return  # a follower's lingering connections are the lecturer's, read by the lecturer's kernel
+        if self.held_over.holding:
+            self.run_worker(self.held_over.read, thread=True, group="held", exclusive=True, exit_on_error=False)
         if any(t.closed and t.ends is not None and not t.gone for t in self.session.sockets):
             self.run_worker(self.session.read_lingering, thread=True, group="kernel", exclusive=True,
                             exit_on_error=False, description="read the kernel's closing connections")  # fmt: skip
@@ -466,7 +474,8 @@ class SessionScreen(Screen[None]):
     @on(DataTable.RowSelected, "#sockets")
     @guarded
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        targets.select(self.session, int(event.row_key.value or 0), self.pane(Side.SERVER), self.pane(Side.CLIENT))
+        chosen = self.table.socket_id(event.row_key.value)
+        targets.select(self.session, chosen, self.pane(Side.SERVER), self.pane(Side.CLIENT))
 
     @on(StepPane.SocketChosen)
     @guarded
@@ -533,7 +542,8 @@ class SessionScreen(Screen[None]):
 
     def _welcome_to_lesson(self, title: str) -> None:
         if not self._rebuilding:
-            lesson_control.welcome_to_lesson(self.event_log, self.session, self.scenario_panel, title, self.transport)
+            lesson_control.welcome_to_lesson(self.event_log, self.session, self.scenario_panel, title, self.transport,
+                                             self.held_over)  # fmt: skip
 
     def action_play_pause(self) -> None:
         self.scenario_panel.toggle()

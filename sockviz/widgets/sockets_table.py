@@ -188,6 +188,9 @@ class SocketsTable(DataTable[str]):
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
         self._shown: dict[str, dict[str, str]] = {}
         self._closed_rows: set[str] = set()
+        self._held: list[str] = []
+        """Keys of the rows above the session's own: connections of the session before a reset that the kernel
+        still holds (`show_held`). They are the table's first rows, so row N + len(held) is the session's Nth."""
         self._row_renderable_cache = LRUCache(16)
         """DataTable's cells made Rich Texts, for measuring new rows: a thousand rows' worth by default (twelve
         thousand Texts, and more objects than anything else for the garbage collector to walk). New rows are
@@ -212,6 +215,7 @@ class SocketsTable(DataTable[str]):
         self.clear()
         self._shown.clear()
         self._closed_rows.clear()
+        self._held.clear()
         self._lines.clear()
 
     # ----- the rows ----------------------------------------------------------
@@ -235,6 +239,33 @@ class SocketsTable(DataTable[str]):
             if before is None:
                 self.add_row(*(texts[column] for column, _ in COLUMNS), key=key)
             elif before != texts or just_closed:
+                self._write_row(key, before, texts)
+            self._shown[key] = texts
+
+    def show_held(self, rows: Iterable[tuple[str, SocketView]]) -> None:
+        """Rows for connections of the session before a reset that the kernel still holds, by their own keys:
+        shown as closed rows are, their `now` saying `before reset`, and removed once the kernel drops them.
+        Given before the session's first row (a fresh table's first refresh), they stay the table's first rows."""
+        wanted = dict(rows)
+        for key in [key for key in self._held if key not in wanted]:
+            self._held.remove(key)
+            self._shown.pop(key, None)
+            self._closed_rows.discard(key)
+            self.remove_row(key)
+        for key, tracked in wanted.items():
+            if key not in self._held and self.row_count > len(self._held):
+                continue  # the session has rows already: a held row is only ever put above them, never below
+            texts = row_texts(tracked, tracked.snapshot(with_repr=False), "—")
+            texts["now"] = f"{texts['now']} (before reset)" if texts["now"] != "—" else "held (before reset)"
+            for column, address in zip(ADDRESSES, tracked.last_addresses or (None, None), strict=True):
+                if address is not None:
+                    texts[column] = address_text(address)
+            before = self._shown.get(key)
+            if before is None:
+                self._held.append(key)
+                self._closed_rows.add(key)
+                self.add_row(*(texts[column] for column, _ in COLUMNS), key=key)
+            elif before != texts:
                 self._write_row(key, before, texts)
             self._shown[key] = texts
 
@@ -270,15 +301,18 @@ class SocketsTable(DataTable[str]):
         Rows scrolled out of view keep their last values until they come back, so a
         table of two thousand sockets costs a refresh of the thirty that show.
         """
-        first = int(self.scroll_y)
-        visible = range(first, min(count, first + self.scrollable_content_region.height + 1))
-        return sorted(set(visible).union(range(self.row_count, count)))
+        first = int(self.scroll_y) - len(self._held)  # the held rows above are not the session's
+        visible = range(max(first, 0), min(count, first + self.scrollable_content_region.height + 1))
+        return sorted(set(visible).union(range(self.row_count - len(self._held), count)))
 
     def socket_id_at_cursor(self) -> int | None:
         if not self.row_count:
             return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return None if key is None else int(key)
+        return self.socket_id(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+
+    def socket_id(self, key: str | None) -> int | None:
+        """The session's socket a row shows, by the row's key; None for a row held from before a reset."""
+        return None if key is None or key in self._held else int(key)
 
     # ----- drawing -------------------------------------------------------------
 
