@@ -2,7 +2,7 @@
 
 The screen composes the widgets and keeps them up to date; it finds them by query
 (typed descriptors below), never by references kept aside. Everything that comes
-from a thread reaches it one way: the session's events as `SessionEvent` messages,
+from a thread reaches it one way: the session's events as `SessionEvents` messages,
 posted from whichever thread caused them, and any worker that fails anyway is told
 in the log by one handler, so no failure is silent.
 
@@ -43,7 +43,7 @@ from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
-from sockviz.messages import Narrated, SessionEvent, TransportChosen
+from sockviz.messages import EventBatches, Narrated, SessionEvents, TransportChosen
 from sockviz.screens import classroom, held_over, lesson_control, step_fields, targets, views
 from sockviz.screens.live import RefreshPacer, table_rows
 from sockviz.screens.predict import PredictMode
@@ -132,6 +132,7 @@ class SessionScreen(Screen[None]):
         self.timeline = Timeline()
         self._blocked: set[int] = set()
         self.pacer = RefreshPacer()
+        self._batches = EventBatches(self.post_message)
         self.held_over = held_over.HeldOver()
         self._paced: Timer | None = None
         """The timer of the refresh that events asked for, while it waits."""
@@ -309,16 +310,20 @@ class SessionScreen(Screen[None]):
 
     def _from_session(self, event: Event) -> None:
         """Called in the thread that caused the event; post_message is safe from any thread."""
-        self.post_message(SessionEvent(event))
+        self._batches.add(event)
 
-    @on(SessionEvent)
-    @guarded
-    def _session_event(self, message: SessionEvent) -> None:
+    @on(SessionEvents)
+    def _session_events(self, message: SessionEvents) -> None:
+        events = self._batches.take(message)
         if self._closing or self.app._exit or not self.app.is_running:
             # Quitting: a burst's thousands of events still queued would each be drawn before the
             # screen closes, which once held quitting for seconds. Nobody will see them.
             return
-        event = message.event
+        for event in events:
+            self._session_event(event)
+
+    @guarded
+    def _session_event(self, event: Event) -> None:
         if isinstance(event, StepBlocked):
             self._blocked.add(event.call.id)
         elif isinstance(event, StepFinished):

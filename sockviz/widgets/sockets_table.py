@@ -55,6 +55,9 @@ addresses, so they never push them off screen. At 200 columns every column fits.
 
 ADDRESSES = ("laddr", "raddr")
 
+NEW_ROWS_PER_REFRESH = 200
+"""New sockets added to the table per refresh at most: a burst's thousand rows come over a second or so."""
+
 GAP = 1
 """Spaces between two columns (and before the first): one, as `ss` prints its columns. DataTable's padding
 of one a side made two, and at 130 columns the `now` of a TIME_WAIT or a blocked row was cut."""
@@ -288,6 +291,22 @@ class SocketsTable(DataTable[str]):
         """The row's cells by column, to write in place (DataTable keeps them in this dict)."""
         return self._data[RowKey(key)]
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """New rows measured as what they are, plain strings: DataTable made every cell a Rich Text from markup
+        to measure it, a third of a millisecond a row, and a burst's thousand new rows held one frame for 300 to
+        400 ms. Rows are one line high and have no labels, so the widths and the scrollable size are all."""
+        columns = self.ordered_columns
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is None:
+                continue  # removed before the table was idle
+            for column in columns:
+                text = cells.get(column.key)
+                if text is not None:
+                    column.content_width = max(column.content_width, cell_len(str(text)))
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        self.virtual_size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
+
     @property
     def _total_row_height(self) -> int:
         """Every row is one line high (rows are added with DataTable's default height). DataTable counts the
@@ -296,14 +315,17 @@ class SocketsTable(DataTable[str]):
         return self.row_count
 
     def rows_to_refresh(self, count: int) -> list[int]:
-        """Which of `count` sockets (in table order) need reading now: new ones, and those on screen.
+        """Which of `count` sockets (in table order) need reading now: those on screen, and new ones, up to
+        NEW_ROWS_PER_REFRESH of them (the next refresh, a quarter of a second later at most, adds more).
 
         Rows scrolled out of view keep their last values until they come back, so a
-        table of two thousand sockets costs a refresh of the thirty that show.
+        table of two thousand sockets costs a refresh of the thirty that show; a burst's thousand
+        new rows, added in one refresh, held the event loop for 40 ms and more.
         """
         first = int(self.scroll_y) - len(self._held)  # the held rows above are not the session's
         visible = range(max(first, 0), min(count, first + self.scrollable_content_region.height + 1))
-        return sorted(set(visible).union(range(self.row_count - len(self._held), count)))
+        known = self.row_count - len(self._held)
+        return sorted(set(visible).union(range(known, min(count, known + NEW_ROWS_PER_REFRESH))))
 
     def socket_id_at_cursor(self) -> int | None:
         if not self.row_count:
