@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.css.query import NoMatches
 
-from sockviz.app import SockvizBase
+from sockviz.base_app import SockvizBase
 from sockviz.core import DEFAULT_PORT
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted
@@ -25,7 +25,7 @@ from sockviz.share.mirror import FOLLOWING, Feed, Mirror, StartedAfresh
 from sockviz.share.protocol import follow_url
 
 if TYPE_CHECKING:
-    from sockviz.share.client import Connection
+    from sockviz.share.client import Following
 
 NOT_HERE = {
     "reset_session": "the lecturer resets the session, not a follower",
@@ -45,7 +45,7 @@ class FollowApp(SockvizBase):
         self.question: dict[str, Any] | None = None
         """The lecturer's open question to the class, as the share sent it."""
         self.answers: dict[int, str] = {}
-        self.connection: Connection | None = None
+        self.connection: Following | None = None
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self.session_screen = SessionScreen(
             self.feed.mirror, LOOPBACK[socket.AF_INET], DEFAULT_PORT, socket.AF_INET, following=where
@@ -57,9 +57,9 @@ class FollowApp(SockvizBase):
         return self.feed.mirror
 
     async def _follow(self) -> None:
-        from sockviz.share.client import Connection, Refused  # aiohttp, only once the screen is up
+        from sockviz.share.client import Following, Refused  # aiohttp, only once the screen is up
 
-        connection = Connection(self.url, self.feed.frame)
+        connection = Following(self.url, self.feed.frame, self._lost, self._rejoined)
         self.connection = connection
         try:
             why = await connection.run()
@@ -67,6 +67,17 @@ class FollowApp(SockvizBase):
             self.exit(return_code=2, message=f"sockviz follow: {refused}")
             return
         self.session_screen.following_ended(why)
+
+    def _lost(self, why: str) -> None:
+        """The connection to the lecturer was lost: said in the bar and the log, and as a notice that outlasts
+        the screen being made again when the join again succeeds."""
+        self.session_screen.following_lost(why)
+        self.notify(why, title="following", severity="warning", markup=False)
+
+    def _rejoined(self) -> None:
+        """Joined again after a loss: the state so far comes first, and the screen is made again from it."""
+        self.notify("following again: the lecturer's session so far is shown again", title="following",
+                    markup=False)  # fmt: skip
 
     def _show(self, shown: object) -> None:
         """What the feed does not keep in the mirror, on the app's loop, in order."""

@@ -54,9 +54,27 @@ def _step_bindings() -> list[Binding]:
     ]
 
 
+TIMELINE_KEY = Binding(
+    "t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"
+)
+"""The timeline's key, live and in a replay."""
+
+
+def _projector_key(more: str) -> Binding:
+    """The projector layout's key, live and in a replay; `more` says what still works there."""
+    return Binding(
+        "v",
+        "toggle_projector",
+        "projector",
+        group=VIEWS,
+        show=False,  # the key bar is full at 130 columns; help, the README and the palette name it
+        tooltip=f"for the back row: the table and the log take the panes' room{more}",
+    )
+
+
 SCREEN_BINDINGS: list[Binding] = [
     *_step_bindings(),
-    Binding("t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"),
+    TIMELINE_KEY,
     Binding("w", "toggle_wire", "wire", group=VIEWS, tooltip="the TCP segments on loopback (needs root)"),
     Binding("6", "toggle_family", "IPv4/IPv6", group=VIEWS, tooltip="switch the address family of new sockets"),
     Binding(
@@ -68,14 +86,7 @@ SCREEN_BINDINGS: list[Binding] = [
         tooltip="switch what socket() makes: TCP (SOCK_STREAM) or UDP (SOCK_DGRAM, and the steps call sendto() "
         "and recvfrom())",
     ),
-    Binding(
-        "v",
-        "toggle_projector",
-        "projector",
-        group=VIEWS,
-        show=False,  # the key bar is full at 130 columns; help, the README and the palette name it
-        tooltip="for the back row: the table and the log take the panes' room; the step keys still work",
-    ),
+    _projector_key("; the step keys still work"),
     Binding(
         "f5",
         "toggle_predict",
@@ -142,15 +153,8 @@ REPLAY_BINDINGS: list[Binding] = [
     ),
     Binding("home", "first_moment", "first", group=REPLAY, show=False, tooltip="the recording's first moment"),
     Binding("end", "last_moment", "last", group=REPLAY, show=False, tooltip="the recording's last moment"),
-    Binding("t", "toggle_timeline", "timeline", group=VIEWS, tooltip="a lane per socket against one time axis"),
-    Binding(
-        "v",
-        "toggle_projector",
-        "projector",
-        group=VIEWS,
-        show=False,
-        tooltip="for the back row: the table and the log take the panes' room",
-    ),
+    TIMELINE_KEY,
+    _projector_key(""),
 ]
 """The replay screen's keys: the recording's moments and the views; the step keys say why they do nothing."""
 

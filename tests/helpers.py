@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sockviz.core import Event, Session, StepArgs, StepFinished, step
 
@@ -127,3 +128,12 @@ class Background:
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return [t for t in self.threads if t.is_alive()]
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie nobody has reaped yet has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")

@@ -62,8 +62,11 @@ def follow_welcome(address: str) -> str:
 
 
 def sharing_text(share: ShareServer) -> tuple[str, bool]:
-    """The lecturer's bar: where it shares, the join code, how many follow, and any frames dropped."""
+    """The lecturer's bar: where it shares, the join code, how many follow, and any frames dropped; or why the
+    share stopped when nobody stopped it."""
     where = f"[{share.host}]:{share.port}" if ":" in share.host else f"{share.host}:{share.port}"
+    if share.ended is not None:
+        return f"⚠ not sharing on {where} any more: {share.ended}", True
     text = f"sharing {where} · code {share.code} · {share.followers} follow"
     dropped = sum(count for why, count in share.dropped.items() if why != "wrong code")
     if dropped:

@@ -14,7 +14,7 @@ from typing import ClassVar
 from textual import events, getters, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -27,6 +27,7 @@ from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import REPLAY_BINDINGS, REPLAY_OFF
 from sockviz.screens import views
+from sockviz.screens.layout import main_row
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
 from sockviz.widgets.socket_detail import SocketDetail
@@ -103,12 +104,7 @@ class ReplayScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield ReplayBar(id="replay-bar")
-        with Horizontal(id="main"):
-            yield StepPane(Side.SERVER, id="server-pane")
-            with Vertical(id="middle"):
-                yield SocketsTable(id="sockets")
-                yield SocketDetail(id="repr")
-            yield StepPane(Side.CLIENT, id="client-pane")
+        yield from main_row(StepPane(Side.SERVER, id="server-pane"), StepPane(Side.CLIENT, id="client-pane"))
         with Horizontal(id="bottom"):
             yield EventLog(id="log")
             yield TimelineView(self.timeline, self._now, id="timeline")

@@ -6,13 +6,15 @@ from a thread reaches it one way: the session's events as `SessionEvents` messag
 posted from whichever thread caused them, and any worker that fails anyway is told
 in the log by one handler, so no failure is silent.
 
-Every Textual handler and action of the screen is here, each a few lines; the work they hand on has
-a module of its own beside this one: `step_fields` (fields into `StepArgs`, hints, why a step would
-not run), `targets` (which sockets the panes act on and offer), `live` (the table's rows and the pace
-of its refreshes), `views` (the timeline, wire and projector toggles) and `lesson_control` (a loaded
-scenario's welcome and keys). At about 390 lines this module is over the 350 the others keep to, for
-a reason: a message or key then has one obvious place to be handled, and what is left here is the
-screen's own life (compose, the reset that makes the widgets again, the refresh) and those handlers.
+The screen is made of parts, each a class of one job's handlers and actions beside this module (see
+session_base.py): `running` (a step's key or button to its call, predict mode's question),
+`following` (what a follower is told by the lecturer's share) and `session_keys` (the view, switch and
+lesson keys). What is left here is the screen's own life: compose, the reset that makes the widgets
+again, the session's events as they come, and the refresh. The work the handlers hand on has plain
+functions of its own too: `step_fields` (fields into `StepArgs`, hints, why a step would not run),
+`targets` (which sockets the panes act on and offer), `live` (the table's rows and the pace of its
+refreshes), `views` (the timeline, wire and projector toggles), `layout` (the rows this screen and
+the replay's share) and `lesson_control` (a loaded scenario's welcome and keys).
 """
 
 from __future__ import annotations
@@ -20,40 +22,36 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, getters, on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable
 
-from sockviz.core import Endpoint, Event, InputError, Session, Side, Step, StepBlocked, StepFinished, step
-from sockviz.core.model.step_args import StepArgs
+from sockviz.core import Event, InputError, Session, Side, StepBlocked, StepFinished, step
 from sockviz.core.model.transport import Transport
-from sockviz.core.scenario.language import Line
 from sockviz.core.story.next_steps import welcome
-from sockviz.core.story.predicting import Guess
-from sockviz.core.story.recording.format import Note, Record, Said
+from sockviz.core.story.recording.format import Said
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import EventBatches, Narrated, SessionEvents, TransportChosen
 from sockviz.screens import classroom, held_over, lesson_control, step_fields, targets, views
+from sockviz.screens.following import Following
+from sockviz.screens.layout import main_row
 from sockviz.screens.live import RefreshPacer, table_rows
 from sockviz.screens.predict import PredictMode
-from sockviz.share.mirror import FOLLOWING
+from sockviz.screens.running import StepRunning
+from sockviz.screens.session_keys import LessonKeys, ViewKeys
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
 from sockviz.widgets.scenario_panel import ScenarioPanel
-from sockviz.widgets.socket_detail import SocketDetail
-from sockviz.widgets.sockets_table import SocketsTable
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
 from sockviz.widgets.timeline_view import TimelineView
 from sockviz.widgets.wire_pane import WirePane, WireSegments
@@ -69,7 +67,7 @@ LINGER_SECONDS = 1.0
 """How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
 
 
-class SessionScreen(Screen[None]):
+class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     """Both ends of a TCP connection, one real call per click, and what the kernel says of them."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
@@ -89,15 +87,6 @@ class SessionScreen(Screen[None]):
         """Show a fresh session: posted to the screen, so the old session's events still queued go first."""
 
         session: SessionView
-
-    bar = getters.query_one("#endpoint", EndpointBar)
-    table = getters.query_one("#sockets", SocketsTable)
-    detail = getters.query_one("#repr", SocketDetail)
-    event_log = getters.query_one("#log", EventLog)
-    wire = getters.query_one("#wire", WirePane)
-    timeline_view = getters.query_one("#timeline", TimelineView)
-    scenario_panel = getters.query_one("#narration", ScenarioPanel)
-    bottom = getters.query_one("#bottom", Horizontal)
 
     def __init__(
         self,
@@ -152,29 +141,13 @@ class SessionScreen(Screen[None]):
         if self.only is not None:
             (client if self.only is Side.SERVER else server).display = False
             self.sub_title = f"{self.only.value} only"
-        with Horizontal(id="main"):
-            yield server
-            with Vertical(id="middle"):
-                yield SocketsTable(id="sockets")
-                yield SocketDetail(id="repr")
-            yield client
+        yield from main_row(server, client)
         with Horizontal(id="bottom"):
             yield EventLog(id="log")
             yield ScenarioPanel(id="narration")
             yield TimelineView(self.timeline, self.session.now, id="timeline")
             yield WirePane(id="wire")
         yield KeyBar(id="keys")
-
-    @property
-    def live(self) -> Session | None:
-        """The session, when it is this app's own; None on a follower's screen, where nothing runs."""
-        return self.session if isinstance(self.session, Session) else None
-
-    def pane(self, side: Side) -> StepPane:
-        return self.query_one(f"#{side.value}-pane", StepPane)
-
-    def panes(self) -> dict[Side, StepPane]:
-        return {side: self.pane(side) for side in Side}
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
@@ -239,72 +212,6 @@ class SessionScreen(Screen[None]):
         """The scenario player and the capture stop with their widgets; the app then closes the session,
         which wakes every blocked call."""
         self._unsubscribe()
-
-    # ----- running steps ---------------------------------------------------
-
-    def action_run_step(self, step_id: str) -> None:
-        self.run_step(step(step_id))
-
-    @on(StepPane.StepPressed)
-    def _step_pressed(self, event: StepPane.StepPressed) -> None:
-        self.run_step(event.step)
-
-    @guarded
-    def run_step(self, chosen: Step) -> None:
-        """Check the step's inputs here; run the call itself in a thread worker."""
-        if (self.only is not None and chosen.side is not self.only) or self._rebuilding:
-            return  # not this side's step, or a reset is starting a fresh session
-        live = self.live
-        if live is None:
-            self.app.bell()
-            self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {FOLLOWING}",
-                                kind="refused")  # fmt: skip
-            return
-        try:
-            args = step_fields.args_for(chosen, self.bar, self.pane(chosen.side), live)
-        except InputError as error:
-            self.app.bell()
-            note = Note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}", "refused")
-            self.event_log.note(note.at, note.who, note.text, kind=note.kind)
-            self._record(note)
-            return
-        if self.predict_mode.asks(chosen, live.refusal(chosen, args)):
-            question = self.predict_mode.question(chosen, live.now(), classroom.class_answers(self.share))
-            self.app.push_screen(question, partial(self._answered, chosen, args, live))
-            return
-        self._run(live, chosen, args)
-
-    @guarded
-    def _answered(self, chosen: Step, args: StepArgs, asked: Session, guess: Guess | None) -> None:
-        """Predict mode's answer: say it, then run the step; no answer (escape) runs nothing."""
-        if guess is None or self._rebuilding or asked is not self.session:  # a reset came meanwhile
-            if self.share is not None:
-                self.share.withdraw("the lecturer did not run the step")
-            return
-        self.predict_mode.answered(chosen, guess, self.event_log, asked.now())
-        self._run(asked, chosen, args)
-
-    def _run(self, live: Session, chosen: Step, args: StepArgs) -> None:
-        self.run_worker(
-            partial(live.perform, chosen, args),
-            name=chosen.id,
-            group="steps",
-            description=chosen.code,
-            thread=True,
-            exit_on_error=False,
-        )
-
-    def endpoint(self, *, quiet: bool = False) -> Endpoint:
-        """The host and port of the top bar, checked; raises InputError (shown at its field unless quiet)."""
-        return self.bar.endpoint(quiet=quiet)
-
-    @on(Input.Changed)
-    @on(Select.Changed)
-    @guarded
-    def _field_changed(self) -> None:
-        """A field a step reads changed: whether the step can run may have changed too."""
-        if self.is_attached and self.live is not None:
-            step_fields.show_refusals(self.session, self.bar, self.panes())
 
     # ----- what comes back -------------------------------------------------
 
@@ -415,60 +322,6 @@ class SessionScreen(Screen[None]):
         self.event_log.note(said.at, "lesson", said.text, kind="lesson")
         self._record(said)
 
-    def _record(self, record: Record) -> None:
-        """A line of the log that is no event (a narration, a refusal, predict mode's question and verdict), for
-        the recording and the followers, in the log's order."""
-        if self.recorder is not None:
-            self.recorder.add(record)
-        if self.share is not None:
-            self.share.record(record)
-
-    def _told(self, event: Event) -> None:
-        """An event the log has just shown, for the recording and the followers, in the log's order."""
-        live = self.live
-        if live is None:
-            return
-        if self.recorder is not None:
-            self.recorder.told(live, event)
-        if self.share is not None:
-            self.share.told(live, event)
-
-    # ----- following a lecturer -------------------------------------------
-
-    @dataclass
-    class LecturerNote(Message):
-        """A line of the lecturer's log that is no event (a lesson's narration): posted, so that it takes its
-        place behind the lecturer's events that came before it and are still queued."""
-
-        at: float
-        who: str
-        text: str
-        kind: str
-
-    def lecturer_note(self, at: float, who: str, text: str, kind: str) -> None:
-        self.post_message(self.LecturerNote(at, who, text, kind))
-
-    @on(LecturerNote)
-    def _lecturer_note(self, note: LecturerNote) -> None:
-        self.event_log.note(note.at, note.who, note.text, kind=note.kind)
-
-    def lecturers_lesson(self, shown: str) -> None:
-        """The lecturer's lesson panel, beside this follower's log as beside theirs."""
-        if not self._rebuilding:
-            self.scenario_panel.show_lecturers(shown)
-
-    def lecturers_address(self, host: str, port: int, family: str) -> None:
-        """The lecturer's host, port and family in this follower's bar, as the lecturer's bar has them."""
-        if not self._rebuilding:
-            self.bar.show_address(host, port, socket.AF_INET6 if family == "AF_INET6" else socket.AF_INET)
-
-    def following_ended(self, why: str) -> None:
-        """The lecturer stopped sharing (or the connection broke): the screen stays, as it was, and says so."""
-        if not self.is_attached or self._rebuilding or self.app._exit:
-            return  # this follower is quitting too
-        self.event_log.note(self.session.now(), "share", f"no longer following: {why}", kind="refused")
-        self.bar.show_sharing(f"{why} · the screen shows the session as it was", warn=True)
-
     # ----- choosing sockets -----------------------------------------------
 
     @on(DataTable.RowHighlighted, "#sockets")
@@ -487,44 +340,7 @@ class SessionScreen(Screen[None]):
     def _socket_chosen(self, event: StepPane.SocketChosen) -> None:
         targets.select(self.session, event.socket_id, self.pane(Side.SERVER), self.pane(Side.CLIENT))
 
-    # ----- views and exports -------------------------------------------------
-
-    def action_toggle_family(self) -> None:
-        self.bar.toggle_family()
-
-    def action_toggle_transport(self) -> None:
-        self.bar.toggle_transport()
-
-    @property
-    def transport(self) -> Transport:
-        """What socket() makes now: the top bar's switch."""
-        return self.bar.transport
-
-    @transport.setter
-    def transport(self, transport: Transport) -> None:
-        self.bar.transport = transport
-
-    def _transport_switched(self, transport: Transport) -> None:
-        """The panes name the calls the switch's transport makes (`recvfrom()`), and what may run has changed."""
-        for pane in self.panes().values():
-            pane.show_transport(transport)
-        step_fields.show_refusals(self.session, self.bar, self.panes())
-
-    def action_toggle_timeline(self) -> None:
-        views.toggle_timeline(self.timeline_view, self.bottom, self.table)
-
-    def action_toggle_projector(self) -> None:
-        views.toggle_projector(self, self.table)
-
-    def action_toggle_wire(self) -> None:
-        live = self.live
-        if live is None:
-            classroom.toggle_lecturers_wire(self.wire)
-        elif views.toggle_wire(self.wire, live, self.post_message):
-            self.call_after_refresh(views.tell_size, self.wire)
-
-    def action_leave_field(self) -> None:
-        self.table.focus()
+    # ----- views and scenarios ---------------------------------------------
 
     def action_toggle_predict(self) -> None:
         if self.live is None:  # a follower's predict key opens the lecturer's question to the class again
@@ -532,32 +348,6 @@ class SessionScreen(Screen[None]):
             return
         self.notify(self.predict_mode.toggle(self.event_log), title="predict", markup=False)
         self.refresh_sockets()  # the hints go, or come back
-
-    # ----- scenarios ---------------------------------------------------------
-
-    def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
-        """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
-        loads on one), the log's welcome is written again once the panel has taken its room beside it."""
-        live = self.live
-        if live is None:
-            return  # a follower's lesson is the lecturer's: its narration comes in the log
-        self.scenario_panel.load(title, lines, live, endpoint)
-        if not self.session.sockets:
-            self.call_after_refresh(self._welcome_to_lesson, title)
-
-    def _welcome_to_lesson(self, title: str) -> None:
-        if not self._rebuilding:
-            lesson_control.welcome_to_lesson(self.event_log, self.session, self.scenario_panel, title, self.transport,
-                                             self.held_over)  # fmt: skip
-
-    def action_play_pause(self) -> None:
-        self.scenario_panel.toggle()
-
-    def action_step_scenario(self) -> None:
-        self.scenario_panel.step()
-
-    def action_speed(self, factor: float) -> None:
-        self.scenario_panel.speed(factor)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The scenario keys exist only while a scenario is loaded (so space stays free otherwise), and

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sockviz.core import Call, Event, Role, Side, SocketSnapshot, Step, StepCalled, StepFinished, Target
+from sockviz.core.engine.stream import Listener, Listeners
 from sockviz.core.kernel.lingering import Ends, Lingering
 from sockviz.core.kernel.snapshot import Address
 from sockviz.core.model.prediction import Prediction
@@ -35,8 +36,6 @@ FOLLOWING = "you follow the lecturer's session: only the lecturer runs steps"
 """Why a follower's step does not run, on its greyed button and in its log."""
 
 SHARE_LINE = '{"share"'
-
-Listener = Callable[[Event], None]
 
 
 @dataclass(eq=False)
@@ -133,7 +132,7 @@ class Mirror:
         self._sockets: dict[int, MirroredSocket] = {}
         self._by_name: dict[str, MirroredSocket] = {}
         self._calls: dict[int, Call] = {}
-        self._listeners: list[Listener] = []
+        self._listeners = Listeners(self._lock)
         self._facts: dict[str, Any] = {}
         self._chosen: dict[Target, int] = {}
         """Sockets this follower chose in its own table: only its own view changes."""
@@ -196,15 +195,8 @@ class Mirror:
         """The lecturer's kernel is asked by the lecturer; its answers come in the sockets' rows."""
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        """Hear the lecturer's events from now on, in order, as a session's listener does."""
+        return self._listeners.subscribe(listener)
 
     # ----- fed by the lines --------------------------------------------------
 
@@ -241,10 +233,10 @@ class Mirror:
                 for tracked in self._sockets.values():
                     if event.call in tracked.in_flight:
                         tracked.in_flight.remove(event.call)
-            listeners = tuple(self._listeners)
         self._heard_at(event.at)
-        for listener in listeners:
-            listener(event)
+        failed = self._listeners.tell(event)  # outside the mirror's lock: a screen reads the mirror as it hears
+        if failed:
+            raise failed[0][1]  # the rest heard it; the follower's app says what failed
 
     def _row(self, state: SocketState) -> None:
         tracked = self._sockets.get(state.id)

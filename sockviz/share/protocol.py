@@ -1,12 +1,14 @@
 """The share protocol: how to reach a shared session, the join code, and the one thing a follower may say.
 
-The lecturer sends JSON text frames, each an object with a `type`: `hello` (first, with the protocol's
-version), `events` (a batch of the session's events, encoded in the stream's format), `picture` (the
-sockets and what the session knows of them, four times a second, only what changed), `note` (a lesson's
-narration), `start_over` (the lecturer reset the session), `question` and `reveal` (the class predicts
-a step). A follower sends one kind of frame, and only while a question is open: `answer`. Anything else
-it sends (another type, bad JSON, a frame over `MAX_FOLLOWER_FRAME`, more than `ANSWERS_PER_SECOND`) is
-dropped and counted by the lecturer, whose session never hears of it.
+The lecturer sends text frames of lines: the first line of the first is the share's hello (with the
+protocol's version), then the session so far and from then on as it happens, each line either a line of
+the session format (events, sockets' rows, narration: the README's "The session format") or one of the
+share's own, a JSON object with a `share` key (`facts`, `lesson`, `question`, `tally`, `reveal`,
+`withdrawn`). A follower sends one kind of frame, and only while a question is open: `answer`. Anything
+else it sends (another type, bad JSON, a frame over `MAX_FOLLOWER_FRAME`, more than `ANSWERS_PER_SECOND`)
+is dropped and counted by the share's process, and the lecturer's session never hears of it. The share
+ends a follower's websocket with STOPPED when the lecturer stops sharing; any other end is a loss, after
+which a follower joins again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ DEFAULT_SHARE_PORT = 8765
 FOLLOW_PATH = "/follow"
 """The websocket's path; the join code goes in its query (`/follow?code=K7QF3M`), so a wrong one is
 refused before any frame of the session is sent."""
+
+STOPPED = 4000
+"""The websocket close code of a lecturer who stopped sharing: a follower does not try again."""
+LET_GO = 4001
+"""The close code of a follower let go because it fell too far behind: it joins again, and gets the state so far.
+Any other end (the lecturer's machine gone, the network, the share's process) is a loss: a follower tries again."""
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """No 0/O or 1/I, so a code read off a projector is typed right."""

@@ -140,14 +140,14 @@ class EndpointBar(Horizontal):
     def toggle_family(self) -> None:
         self.family = socket.AF_INET6 if self.family == socket.AF_INET else socket.AF_INET
 
-    @on(FamilyToggle.Switched)
+    @on(FamilyToggle.Switched, "#family")
     def _family_switched(self) -> None:
         self.toggle_family()
 
     def toggle_transport(self) -> None:
         self.transport = Transport.UDP if self.transport is Transport.TCP else Transport.TCP
 
-    @on(TransportToggle.Switched)
+    @on(TransportToggle.Switched, "#transport")
     def _transport_switched(self) -> None:
         self.toggle_transport()
 

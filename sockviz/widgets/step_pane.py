@@ -1,4 +1,9 @@
-"""One side of the connection: its steps, and the values those steps send."""
+"""One side of the connection: its steps, and the values those steps send.
+
+The fields under "more settings" are made the first time they open (step_settings.py says which);
+this pane reads them into a step's `StepArgs`, and shows what the app tells it: hints, refusals,
+the socket its steps act on, a transfer's progress.
+"""
 
 from __future__ import annotations
 
@@ -16,41 +21,20 @@ from textual.widgets import Button, Collapsible, Label, ProgressBar, Select
 from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
-from sockviz.core.model.bulk import parse_size
-from sockviz.core.model.options import OPTIONS, OPTIONS_BY_NAME, OptionSetting, parse_timeout
+from sockviz.core.model.options import OPTIONS_BY_NAME, OptionSetting
 from sockviz.core.model.prediction import Prediction
-from sockviz.core.model.step_args import MAX_BURST, RECV_SIZE, SHUTDOWN_NAMES, parse_hold
+from sockviz.core.model.step_args import RECV_SIZE
 from sockviz.core.model.transport import Transport
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.socket_select import SocketSelect
 from sockviz.widgets.step_button import StepButton
+from sockviz.widgets.step_settings import DEFAULT_BURST, optional, settings_fields
 
 T = TypeVar("T")
 
 DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 """The course's message."""
-
-DEFAULT_BURST = 10
-
-_SELECT_CHOICES = [("reading", False), ("reading and writing", True)]
-"""What select() watches the connections for: writing too makes it return at once while a buffer has room."""
-
-_SHUTDOWN_CHOICES = [(SHUTDOWN_NAMES[how], how) for how in (socket.SHUT_WR, socket.SHUT_RD, socket.SHUT_RDWR)]
-
-
-def _optional(parse):
-    return lambda text: parse(text) if text.strip() else None
-
-
-def _whole(low: int, high: int, field: str):
-    def parse(text: str) -> int:
-        text = text.strip()
-        if not text.isdecimal() or not low <= int(text) <= high:
-            raise InputError(field, f"a whole number from {low} to {high}")
-        return int(text)
-
-    return parse
 
 
 class StepPane(Vertical):
@@ -165,44 +149,12 @@ class StepPane(Vertical):
         yield Field(
             "message",
             self._message,
-            _optional(parse_payload),
+            optional(parse_payload),
             input_id=f"{side}-message",
             placeholder="empty: echo what recv() got" if server else "bytes to send",
             id=f"{side}-message-field",
         )
         yield Collapsible(title="more settings", id=f"{side}-more")
-
-    def _settings(self) -> ComposeResult:
-        side = self.side.value
-        server = self.side is Side.SERVER
-        yield Label("shutdown() how", classes="field-title")
-        yield Select(_SHUTDOWN_CHOICES, value=socket.SHUT_WR, allow_blank=False, compact=True, id=f"{side}-how")
-        yield Label("setsockopt", classes="field-title")
-        yield Select([(o.name, o.name) for o in OPTIONS], value="SO_REUSEADDR", allow_blank=False,
-                     compact=True, id=f"{side}-option-name")  # fmt: skip
-        yield Field("value", "1", OPTIONS_BY_NAME["SO_REUSEADDR"].parse, input_id=f"{side}-option-value",
-                    id=f"{side}-option-value-field")  # fmt: skip
-        if server:
-            yield Field("listen() backlog", "", _optional(_whole(0, 4096, "backlog")), input_id="server-backlog",
-                        placeholder="empty: Python's default", id="server-backlog-field")  # fmt: skip
-        yield Field("sendall() size", "", _optional(parse_size), input_id=f"{side}-size",
-                    placeholder="empty: the message; 64k, 256M", id=f"{side}-size-field")  # fmt: skip
-        yield Field("recv() size", "", _optional(_whole(1, 65536, "size")), input_id=f"{side}-bufsize",
-                    placeholder=f"empty: {RECV_SIZE}; on UDP the rest is cut", id=f"{side}-bufsize-field")  # fmt: skip
-        yield Field("recv all: expect", "", _optional(parse_size), input_id=f"{side}-expect",
-                    placeholder="empty: until the peer closes", id=f"{side}-expect-field")  # fmt: skip
-        if server:
-            yield Field("select() timeout", "", _optional(parse_timeout), input_id="server-select-timeout",
-                        placeholder="empty: wait until one is ready", id="server-select-timeout-field")  # fmt: skip
-            yield Label("select() watches", classes="field-title")
-            yield Select(_SELECT_CHOICES, value=False, allow_blank=False, compact=True, id="server-select-write")
-        if not server:
-            yield Field("burst clients", str(DEFAULT_BURST), _whole(1, MAX_BURST, "clients"),
-                        input_id="client-burst-count", id="client-burst-count-field")  # fmt: skip
-            yield Field("burst: each sends", "", _optional(parse_payload), input_id="client-burst-send",
-                        placeholder="empty: connect only", id="client-burst-send-field")  # fmt: skip
-            yield Field("burst: then keeps it (s)", "0.1", parse_hold, input_id="client-burst-hold",
-                        id="client-burst-hold-field")  # fmt: skip
 
     @on(Collapsible.Expanded)
     async def _expanded(self) -> None:
@@ -214,7 +166,7 @@ class StepPane(Vertical):
         more.collapsed = False
         if not self._settings_ready:
             self._settings_ready = True
-            await more.query_one(Collapsible.Contents).mount_all(self._settings())
+            await more.query_one(Collapsible.Contents).mount_all(settings_fields(self.side))
 
     # ----- steps -----------------------------------------------------------
 

@@ -7,7 +7,9 @@ follower app connects over loopback: what a student sees, with the lecturer's sc
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
 
 import pytest
 from helpers import free_port, until
@@ -36,15 +38,26 @@ def log_text(app: FollowApp) -> str:
     return " ".join(" ".join(strip.text.split()) for strip in app.session_screen.event_log.lines)
 
 
-async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_question(shared):
+def notices(app: FollowApp) -> str:
+    """Every notice the app has shown (they outlast the screen being made again)."""
+    return " ".join(str(notice.message) for notice in app._notifications)
+
+
+async def lecturer_listens(pilot, app: FollowApp, shared) -> None:
+    """The follower joins, the lecturer makes a listener, and the follower's table and log show it."""
     session, share, args = shared
+    await until(pilot, lambda: share.followers == 1, "the follower to join")
+    for name in ("server-socket", "server-bind", "server-listen"):
+        await asyncio.to_thread(session.perform, step(name), args)
+    await until(pilot, lambda: app.session_screen.table.row_count == 1, "the listener's row")
+    await until(pilot, lambda: "listen() returned" in log_text(app), "the lecturer's calls in the log")
+
+
+async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_question(shared):
+    session, share, _ = shared
     app = FollowApp("127.0.0.1", share.port, share.code)
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: share.followers == 1, "the follower to join")
-        for name in ("server-socket", "server-bind", "server-listen"):
-            await asyncio.to_thread(session.perform, step(name), args)
-        await until(pilot, lambda: app.session_screen.table.row_count == 1, "the listener's row")
-        await until(pilot, lambda: "listen() returned" in log_text(app), "the lecturer's calls in the log")
+        await lecturer_listens(pilot, app, shared)
         screen = app.session_screen
         assert screen.pane(step("server-accept").side).step_button("server-accept").refusal == FOLLOWING
         assert "following 127.0.0.1:" in screen.bar.sharing[0]
@@ -65,3 +78,20 @@ async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_qu
         await until(pilot, lambda: "you said waits: right" in log_text(app), "the verdict in the log")
         assert "The class: 1 waits, 0 returns at once, 0 fails." in log_text(app)
         assert not app.faults
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="ss -K destroys a socket only for root")
+async def test_a_follower_that_loses_the_lecturer_says_so_and_joins_again_by_itself(shared):
+    session, share, args = shared
+    app = FollowApp("127.0.0.1", share.port, share.code)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await lecturer_listens(pilot, app, shared)
+        cut = ["ss", "-K", "-t", "state", "established", "sport", "=", f":{share.port}"]
+        assert (await asyncio.to_thread(subprocess.run, cut, capture_output=True)).returncode == 0
+        await asyncio.to_thread(session.perform, step("client-socket"), args)  # while the follower is away
+        await until(pilot, lambda: "lost the lecturer" in notices(app), "the loss said")
+        await until(pilot, lambda: "following again" in notices(app), "the join again said")
+        screen = app.session_screen  # made again from the state so far: read once it is whole
+        await until(pilot, lambda: not screen._rebuilding and screen.table.row_count == 2, "the table so far")
+        await until(pilot, lambda: "listen() returned" in log_text(app), "the log so far again")
+        assert "following 127.0.0.1:" in app.session_screen.bar.sharing[0] and not app.faults

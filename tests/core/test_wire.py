@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import UdpLoopback
-from helpers import wait_for
+from helpers import alive, wait_for
 
 from sockviz.core import StepCalled, Target
 from sockviz.core.kernel.capture import (
@@ -450,15 +450,6 @@ def test_the_reader_never_outlives_the_app():
     finally:
         app.kill()
         app.wait()
-
-
-def alive(pid: int) -> bool:
-    """Whether the process runs (a zombie nobody has reaped yet has ended)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv to drop it")

@@ -16,8 +16,8 @@ import pytest
 from helpers import free_port
 
 from sockviz.core import Session, StepArgs, endpoint, step
-from sockviz.share.client import Connection, Refused
-from sockviz.share.mirror import FOLLOWING, Feed
+from sockviz.share.client import Connection, Following, Refused
+from sockviz.share.mirror import FOLLOWING, Feed, StartedAfresh
 from sockviz.share.protocol import (
     Dropped,
     RateLimit,
@@ -33,8 +33,8 @@ from sockviz.share.server import ShareServer
 STEPS = ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect", "server-accept")
 
 
-@pytest.fixture
-def shared():
+@pytest.fixture(name="shared")
+def shared_session():
     """A session with its share on an ephemeral port; both closed after the test."""
     session = Session()
     share = ShareServer("127.0.0.1", 0)
@@ -47,16 +47,26 @@ def shared():
 
 
 class Follower:
-    """A follower with the app's own client and reader, on the test's loop."""
+    """A follower with the app's own client and reader, on the test's loop; `rejoining`, one that joins again
+    by itself after a loss, as the follower app's does."""
 
-    def __init__(self, share: ShareServer, code: str | None = None) -> None:
+    def __init__(self, share: ShareServer, code: str | None = None, *, rejoining: bool = False) -> None:
         self.shown: list[object] = []
+        self.lost: list[str] = []
+        self.rejoined = asyncio.Event()
         self.feed = Feed(self._show)
-        self.connection = Connection(follow_url("127.0.0.1", share.port, code or share.code), self.feed.frame)
+        url = follow_url("127.0.0.1", share.port, code or share.code)
+        self.connection: Connection | Following = (
+            Following(url, self.feed.frame, self.lost.append, self.rejoined.set, first_retry=0.05)
+            if rejoining
+            else Connection(url, self.feed.frame)
+        )
         self.task = asyncio.get_running_loop().create_task(self.connection.run())
 
     def _show(self, shown: object) -> None:
         self.shown.append(shown)
+        if isinstance(shown, StartedAfresh):
+            self.feed.release()  # as the follower app does, once its screen is made again
 
     def messages(self, kind: str) -> list[dict]:
         return [m for m in self.shown if isinstance(m, dict) and m.get("share") == kind]
@@ -108,7 +118,8 @@ async def test_followers_early_and_late_see_the_session_as_it_is(shared):
         await until(lambda m=mirror: m.guide() == "next: E r the client sends, the server receives", "the guide")
         assert mirror.current(step("server-recv").target).name == "conn"
         assert mirror.refusal(step("server-socket")) == FOLLOWING
-    assert share.followers == 2 and not share.dropped
+    await until(lambda: share.followers == 2, "the lecturer to hear of both")  # from the share's process
+    assert not share.dropped
 
 
 async def test_a_wrong_join_code_is_refused_before_any_line(shared):
@@ -116,7 +127,8 @@ async def test_a_wrong_join_code_is_refused_before_any_line(shared):
     follower = Follower(share, code="AAAAAA" if share.code != "AAAAAA" else "BBBBBB")
     with pytest.raises(Refused, match="join code is wrong"):
         await follower.task
-    assert follower.feed.lines == 0 and share.dropped["wrong code"] == 1 and share.followers == 0
+    await until(lambda: share.dropped["wrong code"] == 1, "the lecturer to hear of it")
+    assert follower.feed.lines == 0 and share.followers == 0
 
 
 async def test_hostile_followers_are_dropped_and_counted_and_the_session_never_hears(shared):

@@ -2,7 +2,8 @@
 
 Each function makes the real call (which may block), then describes what it
 returned in words. They know nothing of events or threads: the session
-wraps them, and hands them a `CallSite` for the few things that need it.
+wraps them, and hands them a `CallSite` for the few things that need it (call_site.py, with the
+`Context` each is given and the `Outcome` each gives back).
 """
 
 from __future__ import annotations
@@ -10,108 +11,18 @@ from __future__ import annotations
 import select
 import socket
 import struct
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
 
+from sockviz.core.engine.call_site import Context, Outcome
 from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.kernel.listening import listens, waiting_to_be_accepted
 from sockviz.core.kernel.readiness import why_readable
 from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.model.addresses import is_wildcard
 from sockviz.core.model.bulk import PIECE, BulkCheck, chunk_at, send_piece
-from sockviz.core.model.events import Call
 from sockviz.core.model.payload import show_bytes
-from sockviz.core.model.step_args import StepArgs
-from sockviz.core.model.steps import Action, Side, Step, Target
-
-
-@dataclass
-class Outcome:
-    result: str
-    data: bytes | None = None
-    added: TrackedSocket | None = None
-    cut_short: bool = False
-    """The call returned because this session shut its socket down, not because its peer did anything.
-
-    Only a return can be ambiguous: a shutdown makes every other blocked call raise.
-    """
-    sender: tuple | None = None
-    """For a datagram received: who sent it, so that the session can tell which of its sockets woke the call."""
-    readable: list[TrackedSocket] = field(default_factory=list)
-    """For select(): the sockets it returned as readable."""
-    writable: list[TrackedSocket] = field(default_factory=list)
-    ready_words: str | None = None
-    """For select(): what made the first readable socket ready, as the log's "woken by" says it."""
-
-
-@dataclass(frozen=True)
-class Ran:
-    """A call that ran to its end, for a caller that goes on from its result: its outcome, or what it raised."""
-
-    call: Call
-    outcome: Outcome | None
-    error: BaseException | None
-
-
-class CallSite(Protocol):
-    """What a call may ask of the session that runs it."""
-
-    def adopt(self, sock: socket.socket, role: Role, *, select: Target, name: str | None = None) -> TrackedSocket: ...
-
-    def wake_calls_on(self, tracked: TrackedSocket, *, why: str, except_call: Call | None, how: int) -> list[str]: ...
-
-    def count(self, tracked: TrackedSocket, call: Call, *, sent: int = 0, received: int = 0) -> None: ...
-
-    def peer_of(self, tracked: TrackedSocket) -> TrackedSocket | None: ...
-
-    def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> list[threading.Thread]: ...
-
-    def run(self, chosen: Step, args: StepArgs, *, target: TrackedSocket | None = None) -> Ran | None: ...
-
-    def spawn(self, work: Callable[[], object], name: str) -> threading.Thread | None: ...
-
-    def serving(
-        self, call: Call, status: Callable[[], str] | None, on_cancel: Callable[[str], None] | None
-    ) -> None: ...
-
-    @property
-    def ending(self) -> bool: ...
-
-    def sent_here(self, tracked: TrackedSocket) -> dict[str, int]:
-        """UDP: each of the session's sockets that sent datagrams to this socket's address, and how many."""
-        ...
-
-
-@dataclass
-class Context:
-    call: Call
-    tracked: TrackedSocket | None
-    args: StepArgs
-    site: CallSite
-    cancelled: Callable[[], bool]
-    watching: tuple[TrackedSocket, ...] = ()
-    """For select(): the sockets it watches, the call's own first."""
-
-    @property
-    def sock(self) -> socket.socket:
-        assert self.tracked is not None
-        return self.tracked.sock
-
-
-def _listening(sock: socket.socket) -> bool:
-    """Whether the kernel has this socket listening now (SO_ACCEPTCONN); False once it is closed."""
-    try:
-        return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
-    except OSError:
-        return False
-
-
-def _queued(sock: socket.socket) -> int:
-    """Connections waiting in a listener's accept queue, as the kernel counts them."""
-    reading = read_kernel(sock)
-    return (reading.accept_queue or 0) if reading else 0
+from sockviz.core.model.steps import Action, Side, Target
 
 
 def _stopped_listening(tracked: TrackedSocket, queued: int) -> str:
@@ -121,7 +32,7 @@ def _stopped_listening(tracked: TrackedSocket, queued: int) -> str:
     to CLOSE, new clients are refused, queued ones get RST, and accept() raises EINVAL until
     listen() runs again. Nothing else would tell the student why the next accept() fails.
     """
-    if _listening(tracked.sock):
+    if listens(tracked.sock):
         return ""
     tracked.lasting = "not listening since its shutdown: listen() again"
     name = tracked.name
@@ -349,8 +260,8 @@ def _option(ctx: Context) -> Outcome:
 def _cancel(ctx: Context) -> Outcome:
     tracked = ctx.tracked
     assert tracked is not None
-    listening = _listening(tracked.sock)
-    queued = _queued(tracked.sock) if listening else 0
+    listening = listens(tracked.sock)
+    queued = waiting_to_be_accepted(tracked.sock) if listening else 0
     connected = tracked.current_ends() is not None
     why = f"cancelling it with {tracked.name}.shutdown()"
     woken = ctx.site.wake_calls_on(tracked, why=why, except_call=ctx.call, how=ctx.args.how)

@@ -16,7 +16,8 @@ import select
 import socket
 from collections.abc import Callable
 
-from sockviz.core.engine.calls import CALLS, Context, Outcome
+from sockviz.core.engine.call_site import Context, Outcome
+from sockviz.core.engine.calls import CALLS
 from sockviz.core.engine.tracked import TrackedSocket
 from sockviz.core.kernel.udp_info import drops
 from sockviz.core.model.bulk import chunk_at

@@ -22,7 +22,7 @@ import socket
 import threading
 from collections.abc import Callable
 
-from sockviz.core.engine.calls import CallSite, Context, Outcome, Ran
+from sockviz.core.engine.call_site import CallSite, Context, Outcome, Ran
 from sockviz.core.engine.tracked import TrackedSocket
 from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Action, step

@@ -4,41 +4,44 @@
 as long as the call blocks; a front end runs it in a worker thread. Everything
 else (snapshots, `close()`) is safe to call from any thread while steps block.
 
-Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py),
-why a step is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and
-what woke it (waker.py); the kernel's answers come from core/kernel. At about 470 lines this module
-is over the 350 the others keep to, for a reason: what is left is the work done under the session's
-one lock (a call's beginning and end, its name and line, the sockets it adopts, the shutdown that
-wakes calls), whose order this class keeps; split further, that order would be spread over modules.
+Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py), why a
+step is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and what woke
+it (waker.py), whether a step would block now (predictions.py), the other end of a socket or a blocked
+call (partners.py), a burst's clients (bursts.py) and the sockets' names and calls' lines (naming.py);
+the kernel's answers come from core/kernel. At about 510 lines this module is over the 350 the others
+keep to, for a reason: what is left is the work done under the session's one lock (a call's beginning
+and end, the sockets it adopts, the shutdown that wakes calls, the serve modes' bookkeeping, close()),
+whose order this class keeps; split further, that order would be spread over modules.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import socket
 import threading
 import time
 from collections.abc import Callable
 
-from sockviz.core.engine.calls import CALLS, Context, Outcome, Ran
+from sockviz.core.engine.bursts import Bursts
+from sockviz.core.engine.call_site import Context, Outcome, Ran
+from sockviz.core.engine.calls import CALLS
 from sockviz.core.engine.datagrams import DATAGRAM_CALLS
 from sockviz.core.engine.in_progress import CallBook, Running
+from sockviz.core.engine.naming import Names, call_line
+from sockviz.core.engine.partners import Partners
+from sockviz.core.engine.predictions import Predictions
 from sockviz.core.engine.refusals import refusal
 from sockviz.core.engine.serving import SERVE_CALLS
 from sockviz.core.engine.stream import EventStream, Listener
 from sockviz.core.engine.tracked import Role, TrackedSocket
-from sockviz.core.engine.waker import OUTSIDE, find_waker
+from sockviz.core.engine.waker import find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
-from sockviz.core.kernel.listening import lingers, listens_at, listens_everywhere
-from sockviz.core.kernel.predict import predict, predict_select
-from sockviz.core.model.addresses import is_wildcard, on_this_machine, same_ends, same_host
-from sockviz.core.model.bulk import PIECE, send_piece
-from sockviz.core.model.code_lines import code_line, method_of
+from sockviz.core.kernel.listening import lingers, listens_everywhere
+from sockviz.core.model.addresses import on_this_machine
+from sockviz.core.model.code_lines import method_of
 from sockviz.core.model.events import (
-    BurstStarted,
     Call,
     Event,
     SocketAdded,
@@ -57,7 +60,6 @@ from sockviz.core.model.transport import Transport
 __all__ = ["Session", "StepArgs"]
 
 
-_NAME_BASES = {Role.SERVER: "s", Role.CONNECTION: "conn", Role.CLIENT: "c"}
 _RECHECK_LIMIT = 0.32
 """A call the kernel says is not waiting is looked at again after the grace, then twice as late, up to this."""
 _TARGET_OF_ROLE = {Role.SERVER: Target.LISTENER, Role.CONNECTION: Target.CONNECTION, Role.CLIENT: Target.CLIENT}
@@ -80,7 +82,7 @@ class Session:
         self._threads: list[threading.Thread] = []
         self._call_ids = itertools.count(1)
         self._socket_ids = itertools.count(1)
-        self._name_counts: dict[Role, int] = dict.fromkeys(Role, 0)
+        self._names = Names()
         self._grace = block_after
         self._watch = BlockWatch(block_after)
         self._kernel_table = KernelTable()
@@ -90,6 +92,9 @@ class Session:
         """Set with `_closed`: a burst's client that holds its connection stops holding at once."""
         self._serving: dict[int, Callable[[], str]] = {}
         """Each running serve mode's call id, and how it tells what it is doing now (for the table)."""
+        self._partners = Partners(self._lock, self._sockets, self._servers)
+        self._predictions = Predictions(self._lock, self._sockets, self._servers)
+        self._bursts = Bursts(self._lock, self._events, self.run, self.spawn, self._ending)
 
     # ----- reading ---------------------------------------------------------
 
@@ -156,24 +161,7 @@ class Session:
         """Would this step block if run now? None when it never waits, or there is no socket yet."""
         with self._lock:
             tracked = self._default_target(chosen)
-        return None if tracked is None else self._predict_for(chosen, tracked, args or StepArgs())
-
-    def _predict_for(self, chosen: Step, tracked: TrackedSocket, args: StepArgs) -> Prediction | None:
-        if chosen.action is Action.SELECT:
-            with self._lock:
-                watched = self._watched_by_select(tracked)
-            return predict_select([(t.name, t.sock) for t in watched], timeout=args.timeout, write=args.select_write)
-        listeners = []
-        if chosen.action is Action.CONNECT:
-            with self._lock:
-                listeners = [t.sock for t in self._servers if not t.closed]
-        return predict(
-            chosen.action,
-            tracked.sock,
-            payload_size=self._payload_size(tracked, args),
-            listeners=listeners,
-            address=args.endpoint.address if args.endpoint else None,
-        )
+        return None if tracked is None else self._predictions.for_step(chosen, tracked, args or StepArgs())
 
     def ports(self) -> frozenset[int]:
         """Every TCP port the session's sockets have used or connected to: what the capture's filter keeps."""
@@ -288,13 +276,17 @@ class Session:
             elif chosen.action is Action.BURST:
                 name = "clients"  # each client gets its own name as it is made
             else:
-                name = self._next_name(Role.CLIENT if chosen.side is Side.CLIENT else Role.SERVER)
-            selecting = self._watched_by_select(tracked) if chosen.action is Action.SELECT and tracked else ()
-            prediction = None if tracked is None else self._predict_for(chosen, tracked, args)
+                name = self._names.next(Role.CLIENT if chosen.side is Side.CLIENT else Role.SERVER)
+            selecting = (
+                self._predictions.watched_by_select(tracked) if chosen.action is Action.SELECT and tracked else ()
+            )
+            prediction = None if tracked is None else self._predictions.for_step(chosen, tracked, args)
             datagram = tracked.datagram if tracked is not None else args.transport is Transport.UDP
             connected = datagram and tracked is not None and tracked.current_ends() is not None
             watching = tuple(t.name for t in selecting)
-            code = self._code(chosen, args, tracked, name, datagram=datagram, connected=connected, watching=watching)
+            new = self._names.of_accepted(self._calls.accepts_waiting()) if chosen.action is Action.ACCEPT else name
+            code = call_line(chosen, args, tracked, name, new=new, datagram=datagram, connected=connected,
+                             watching=watching)  # fmt: skip
             method = method_of(chosen, datagram=datagram, connected=connected, args=args)
             call = Call(next(self._call_ids), chosen, name, code, self.now(), prediction, args.burst_of,
                         datagram=datagram, method=method, serve_of=args.serve_of, thread=args.thread)  # fmt: skip
@@ -303,7 +295,7 @@ class Session:
             running.selecting, running.call_writes = selecting, args.select_write
             if chosen.action is Action.CONNECT and args.endpoint is not None:
                 running.address = args.endpoint.address
-                running.listener = self._listener_at(args.endpoint.address)
+                running.listener = self._partners.listener_at(args.endpoint.address)
                 running.remote = not on_this_machine(args.endpoint.host)
             if tracked is not None:
                 tracked.in_flight.append(call)
@@ -326,50 +318,6 @@ class Session:
         cancel = step("server-cancel")
         return (f"{running.label} is serving on {running.socket_name} already: {cancel.label} ({cancel.key}) "
                 "stops it first")  # fmt: skip
-
-    def _watched_by_select(self, tracked: TrackedSocket) -> tuple[TrackedSocket, ...]:
-        """What a select() on `tracked` watches: that socket (closed or not: then select() fails for real) and
-        every open connection of the server, oldest first."""
-        conns = [t for t in self._sockets if t.role is Role.CONNECTION and not t.closed and t is not tracked]
-        return (tracked, *conns)
-
-    def _listener_at(self, address: tuple) -> TrackedSocket | None:
-        """This session's socket listening where `address` points, if any."""
-        return next((tracked for tracked in self._servers if listens_at(tracked.sock, address)), None)
-
-    def _next_name(self, role: Role) -> str:
-        self._name_counts[role] += 1
-        count = self._name_counts[role]
-        return _NAME_BASES[role] + ("" if count == 1 else str(count))
-
-    def _code(
-        self,
-        chosen: Step,
-        args: StepArgs,
-        tracked: TrackedSocket | None,
-        name: str,
-        *,
-        datagram: bool,
-        connected: bool,
-        watching: tuple[str, ...] = (),
-    ) -> str:
-        """The call's Python line; the session gives it the names it owns and the socket's send piece."""
-        new = name
-        if chosen.action is Action.ACCEPT:  # the name accept() will give: one more than those accepted and waiting
-            count = self._name_counts[Role.CONNECTION] + 1 + self._calls.accepts_waiting()
-            new = _NAME_BASES[Role.CONNECTION] + ("" if count == 1 else str(count))
-        piece = PIECE
-        if args.bulk is not None and tracked is not None and not tracked.closed:
-            piece = send_piece(tracked.sock)
-        in_flight = tracked is not None and bool(tracked.in_flight)
-        return code_line(chosen, args, name, new=new, piece=piece, in_flight=in_flight, datagram=datagram,
-                         connected=connected, watching=watching)  # fmt: skip
-
-    def _payload_size(self, tracked: TrackedSocket, args: StepArgs) -> int | None:
-        if args.bulk is not None:
-            return args.bulk
-        data = args.payload if args.payload is not None else tracked.last_received
-        return None if data is None else len(data)
 
     def _look_at(self, running: Running) -> None:
         """The grace is over and the call still runs: tell it as blocked if the kernel says it waits.
@@ -403,7 +351,7 @@ class Session:
         self._watch.cancel(running.watch_token)
         cancelled = running.cancelled_by is not None and (kind is StepFailed or cut_short)
         # Read before taking the lock: finding the peer may ask the kernel about every socket of a burst.
-        partner = self._partner(running, added, sender) if running.blocked and not cancelled else None
+        partner = self._partners.of_blocked(running, added, sender) if running.blocked and not cancelled else None
         with self._lock:
             self._calls.mark_ended(running)
             woken_by, waker, timed_out = (running.cancelled_by if cancelled else None), None, False
@@ -432,39 +380,6 @@ class Session:
                 running.tracked.in_flight.remove(running.call)
             self._idle.notify_all()
 
-    def _partner(self, running: Running, added: TrackedSocket | None, sender: tuple | None) -> str | object | None:
-        """The session's socket at the other end of a blocked call, by name; OUTSIDE if that end is not
-        the session's; None if sockviz cannot tell. A datagram's other end is its sender."""
-        action, tracked = running.call.step.action, running.tracked
-        if action is Action.SELECT:
-            return self._select_partner(running)
-        if running.call.datagram:
-            if sender is None:
-                return None
-            found = self._bound_at(sender)
-            return OUTSIDE if found is None else found.name
-        if action is Action.CONNECT:
-            listener = running.listener
-            if listener is None and running.address is not None:  # one may have been made while it waited
-                with self._lock:
-                    listener = self._listener_at(running.address)
-            return listener.name if listener is not None else OUTSIDE
-        end = added if action is Action.ACCEPT else tracked
-        if end is None or (end.ends or end.current_ends()) is None:
-            return None  # not connected: no other end to ask about
-        peer = self.peer_of(end)
-        return OUTSIDE if peer is None else peer.name
-
-    def _select_partner(self, running: Running) -> str | object | None:
-        """For a select() that waited: the peer of the first connection it returned, whose send or close is
-        what made it readable (OUTSIDE if that peer is not the session's); None when only the listener was
-        ready, since which client is queued is not known before accept()."""
-        for ready in running.ready:
-            if ready.role is Role.CONNECTION:
-                peer = self.peer_of(ready)
-                return peer.name if peer is not None else OUTSIDE
-        return None
-
     # ----- what calls ask of the session (the CallSite) ---------------------
 
     def adopt(self, sock: socket.socket, role: Role, *, select: Target, name: str | None = None) -> TrackedSocket:
@@ -474,7 +389,7 @@ class Session:
         or an accept() that returned as close() began, must not leave an fd that nobody closes.
         """
         with self._lock:
-            tracked = TrackedSocket(next(self._socket_ids), name or self._next_name(role), role, sock)
+            tracked = TrackedSocket(next(self._socket_ids), name or self._names.next(role), role, sock)
             self._sockets.append(tracked)
             if role is Role.SERVER:
                 self._servers.append(tracked)
@@ -553,88 +468,15 @@ class Session:
 
     def peer_of(self, tracked: TrackedSocket) -> TrackedSocket | None:
         """The session's socket at the other end of this connection, if the session has it."""
-        ends = tracked.ends or tracked.current_ends()
-        if ends is None:
-            return None
-        mirrored = (ends[1], ends[0])
-        with self._lock:
-            candidates = [t for t in self._sockets if t is not tracked]
-        for other in candidates:
-            found = other.ends or other.current_ends()
-            if found is not None and same_ends(found, mirrored):  # a v4 client of a :: listener is ::ffff:...
-                return other
-        return None
-
-    def _bound_at(self, address: tuple) -> TrackedSocket | None:
-        """The session's open UDP socket whose address is `address` (a datagram's sender), if it has one."""
-        with self._lock:
-            candidates = [t for t in self._sockets if t.datagram and not t.closed]
-        for tracked in candidates:
-            try:
-                host, port = tracked.sock.getsockname()[:2]
-            except OSError:
-                continue
-            if port == address[1] and (same_host(host, address[0]) or is_wildcard(host)):
-                return tracked
-        return None
+        return self._partners.peer_of(tracked)
 
     def sent_here(self, tracked: TrackedSocket) -> dict[str, int]:
         """For each of the session's sockets that sent datagrams to this socket's address: its name and how many."""
-        try:
-            host, port = tracked.sock.getsockname()[:2]
-        except OSError:
-            return {}
-        with self._lock:
-            senders = [t for t in self._sockets if t.sent_to and t is not tracked]
-        found = {}
-        for sender in senders:
-            count = sum(n for (to_host, to_port), n in sender.sent_to.items()
-                        if to_port == port and (same_host(host, to_host) or is_wildcard(host)))  # fmt: skip
-            if count:
-                found[sender.name] = count
-        return found
+        return self._partners.sent_here(tracked)
 
     def start_burst(self, call: Call, clients: list[TrackedSocket], args: StepArgs) -> list[threading.Thread]:
-        """Connect each client of a burst in its own thread, so each may wait in SYN_SENT on its own; the threads."""
-        connect = step("client-connect")
-        with self._lock:
-            for tracked in clients:
-                self._events.emit(SocketAdded, socket_id=tracked.id, name=tracked.name, side=Side.CLIENT)
-            echo = None if args.payload is None else len(args.payload)
-            self._events.emit(BurstStarted, call=call, count=len(clients), echo=echo)
-        threads = []
-        for tracked in clients:
-            if self._closed:
-                break  # the session ended while the burst began: its clients are already closed
-            thread = threading.Thread(
-                target=self._burst_client,
-                args=(connect, dataclasses.replace(args, burst_of=call.id), tracked),
-                name=f"sockviz-burst-{tracked.name}",
-                daemon=True,
-            )
-            with self._lock:
-                self._threads.append(thread)
-            thread.start()
-            threads.append(thread)
-        return threads
-
-    def _burst_client(self, connect: Step, args: StepArgs, tracked: TrackedSocket) -> None:
-        """One client of a burst: connect; for a burst that does work, send the message, read until its echo
-        is whole (or the server closes), and close. Every call is the session's, so the log can time them."""
-        ran = self.run(connect, args, target=tracked)
-        if args.payload is None:
-            return
-        wanted, got = len(args.payload), 0
-        if ran is not None and ran.error is None:
-            sent = self.run(step("client-send"), args, target=tracked)
-            while sent is not None and sent.error is None and got < wanted and not self._closed:
-                read = self.run(step("client-recv"), args, target=tracked)
-                if read is None or read.outcome is None or not read.outcome.data:
-                    break
-                got += len(read.outcome.data)
-            self._ending.wait(args.hold)  # a client that goes on working keeps its connection a while
-        if not self._closed:
-            self.run(step("client-close"), args, target=tracked)
+        """Connect each client of a burst in its own thread (bursts.py); the threads."""
+        return self._bursts.start(call, clients, args)
 
     # ----- the end ---------------------------------------------------------
 

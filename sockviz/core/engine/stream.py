@@ -18,17 +18,19 @@ logger = logging.getLogger(__name__)
 Listener = Callable[[Event], None]
 
 
-class EventStream:
-    """Every event of one session, in order, to whoever subscribed."""
+class Listeners:
+    """Who hears a stream of events: each in the order they subscribed, one that raises dropped, never silently.
 
-    def __init__(self, lock: threading.RLock, now: Callable[[], float]) -> None:
+    The session's stream tells them under its lock (which keeps the order exact across threads); a follower's
+    mirror of the lecturer's session tells them outside its own lock. Either way, subscribing is safe from
+    any thread."""
+
+    def __init__(self, lock: threading.RLock) -> None:
         self._lock = lock
-        self._now = now
         self._listeners: list[Listener] = []
-        self._seq = itertools.count(1)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Hear every event from now on, in order, in the thread that caused it; returns the way to stop."""
+        """Hear every event from now on, in order, in the thread that tells it; returns the way to stop."""
         with self._lock:
             self._listeners.append(listener)
 
@@ -39,19 +41,41 @@ class EventStream:
 
         return unsubscribe
 
-    def emit(self, kind: type[Event], **fields: object) -> None:
-        """Tell every listener. One that raises is dropped, never silently: the rest hear a ListenerFailed, and
-        the error is logged with its traceback (for when the dropped one was the only one)."""
+    def tell(self, event: Event) -> list[tuple[str, Exception]]:
+        """Tell every listener. One that raises hears no more: its name and error are returned (for the rest to
+        hear of it), and logged with the traceback (for when the dropped one was the only one)."""
         with self._lock:
-            event = kind(seq=next(self._seq), at=self._now(), **fields)
-            failed: list[tuple[Listener, Exception]] = []
-            for listener in tuple(self._listeners):
-                try:
-                    listener(event)
-                except Exception as error:  # noqa: BLE001 - a broken front end must not stop the session
-                    self._listeners.remove(listener)
-                    failed.append((listener, error))
-            for listener, error in failed:
+            listeners = tuple(self._listeners)
+        failed: list[tuple[str, Exception]] = []
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception as error:
+                with self._lock:
+                    if listener in self._listeners:
+                        self._listeners.remove(listener)
                 name = getattr(listener, "__qualname__", repr(listener))
                 logger.error("%s raised on %s and hears the session no more", name, event, exc_info=error)
+                failed.append((name, error))
+        return failed
+
+
+class EventStream:
+    """Every event of one session, in order, to whoever subscribed."""
+
+    def __init__(self, lock: threading.RLock, now: Callable[[], float]) -> None:
+        self._lock = lock
+        self._now = now
+        self._listeners = Listeners(lock)
+        self._seq = itertools.count(1)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Hear every event from now on, in order, in the thread that caused it; returns the way to stop."""
+        return self._listeners.subscribe(listener)
+
+    def emit(self, kind: type[Event], **fields: object) -> None:
+        """Tell every listener. One that raises is dropped, never silently: the rest hear a ListenerFailed."""
+        with self._lock:
+            event = kind(seq=next(self._seq), at=self._now(), **fields)
+            for name, error in self._listeners.tell(event):
                 self.emit(ListenerFailed, listener=name, error=repr(error))

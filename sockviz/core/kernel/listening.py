@@ -9,7 +9,22 @@ from __future__ import annotations
 import socket
 import struct
 
+from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.model.addresses import is_wildcard, same_host
+
+
+def listens(sock: socket.socket) -> bool:
+    """Whether the kernel has this socket listening now (SO_ACCEPTCONN)."""
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+    except OSError:
+        return False
+
+
+def waiting_to_be_accepted(sock: socket.socket) -> int:
+    """Connections waiting in a listener's accept queue, as the kernel counts them (0 if it cannot say)."""
+    reading = read_kernel(sock)
+    return (reading.accept_queue or 0) if reading else 0
 
 
 def listens_everywhere(sock: socket.socket) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import socket
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sockviz
-from sockviz.core.kernel.capture.channel import Decoder, Outbox
+from sockviz.core.kernel.capture.channel import Outbox, converse, last_words, reap
 from sockviz.core.kernel.capture.filter import attach_filter, program_for
 from sockviz.core.kernel.capture.ring import BLOCK_SIZE, BLOCKS, open_capture
 from sockviz.core.kernel.capture.runs import CallLine, Ended, WireLine
@@ -86,6 +85,7 @@ class WireCapture:
         """The ports the filter was last given."""
         self._stopping = False
         self._stop_asked = 0.0
+        self._ports_at = 0.0
         self._answer: object = None
         self._answered = threading.Event()
         self.packets = 0
@@ -236,25 +236,16 @@ class WireCapture:
             self._end(data_read, outbox, raw)
 
     def _take(self, data_read: int, outbox: Outbox) -> None:
-        decoder = Decoder()
-        ports_at = time.monotonic()
-        while True:
-            writing = [outbox.fd] if outbox.waiting else []
-            readable, writable, _ = select.select([data_read], writing, [], _PORTS_SECONDS)
-            if writable:
-                outbox.flush()
-            if readable:
-                data = os.read(data_read, 1 << 20)
-                if not data:
-                    return
-                for message in decoder.feed(data):
-                    self._heard(message)
-            if time.monotonic() - ports_at >= _PORTS_SECONDS:
-                self.refresh_ports()
-                ports_at = time.monotonic()
-            if self._stopping and time.monotonic() - self._stop_asked >= STOP_SECONDS and self._process is not None:
-                with contextlib.suppress(OSError):
-                    self._process.kill()  # stuck (or stopped): its end of the pipe closes with it, which ends this
+        self._ports_at = time.monotonic()
+        converse(data_read, outbox, self._heard, self._tick, _PORTS_SECONDS)
+
+    def _tick(self) -> None:
+        if time.monotonic() - self._ports_at >= _PORTS_SECONDS:
+            self.refresh_ports()
+            self._ports_at = time.monotonic()
+        if self._stopping and time.monotonic() - self._stop_asked >= STOP_SECONDS and self._process is not None:
+            with contextlib.suppress(OSError):
+                self._process.kill()  # stuck (or stopped): its end of the pipe closes with it, which ends this
 
     def _heard(self, message: object) -> None:
         match message:
@@ -271,13 +262,7 @@ class WireCapture:
 
     def _end(self, data_read: int, outbox: Outbox, raw: socket.socket) -> None:
         process = self._process
-        status: int | None = None
-        if process is not None:
-            try:
-                status = process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                status = process.wait()
+        status = reap(process, STOP_SECONDS)
         with self._filter_lock:  # refresh_ports() may be attaching a filter in another thread
             self._raw = None
             raw.close()
@@ -285,12 +270,9 @@ class WireCapture:
         os.close(data_read)
         self._answer = None
         self._answered.set()
-        last_words = ""
+        said_last = last_words(process.stderr if process is not None else None)
         if process is not None and process.stderr is not None:
-            with contextlib.suppress(OSError, ValueError):
-                lines = process.stderr.read().decode(errors="replace").strip().splitlines()
-                last_words = f": {lines[-1]}" if lines else ""
             process.stderr.close()
         if not self._stopping and process is not None:
-            said = f"the capture's reader process ended (status {status}{last_words}): nothing more is captured"
+            said = f"the capture's reader process ended (status {status}{said_last}): nothing more is captured"
             self._deliver(Delivery([Ended(self._clock(), said)]))

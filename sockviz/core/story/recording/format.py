@@ -8,7 +8,8 @@ skips record kinds and fields it does not know, so a later sockviz may add some 
 
 Everything a front end needs is in the lines, so a reader needs no live socket: an event decodes
 to the same frozen `Event` the session told (its step looked up by id in the catalogue), and a
-`sockets` record to `SocketState`s that the table draws as it draws live sockets.
+`sockets` record to `SocketState`s that the table draws as it draws live sockets. The records
+themselves are records.py's; this module writes and reads them, and every name is importable here.
 """
 
 from __future__ import annotations
@@ -19,169 +20,58 @@ import enum
 import json
 import types
 import typing
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sockviz.core.model import events
 from sockviz.core.model.events import Event
 from sockviz.core.model.steps import STEPS_BY_ID, Step
-from sockviz.core.story.recording.sockets import SocketState
+from sockviz.core.story.recording.records import (
+    FORMAT,
+    KINDS,
+    VERSION,
+    Asked,
+    Ended,
+    EventRecord,
+    Header,
+    Note,
+    Predicted,
+    Record,
+    Revealed,
+    Said,
+    SessionStarted,
+    SocketsRecord,
+    TimelineText,
+    header,
+)
 
-FORMAT = "sockviz-session"
-VERSION = 1
-"""Raised when a record's meaning changes; a new record kind or a new field needs no new version."""
+__all__ = [
+    "EVENT_CLASSES",
+    "FORMAT",
+    "KINDS",
+    "VERSION",
+    "Asked",
+    "Ended",
+    "EventRecord",
+    "FormatError",
+    "Header",
+    "Note",
+    "Predicted",
+    "Record",
+    "Revealed",
+    "Said",
+    "SessionStarted",
+    "SocketsRecord",
+    "TimelineText",
+    "check_header",
+    "decode",
+    "encode",
+    "header",
+    "read_lines",
+]
 
 
 class FormatError(ValueError):
     """A line that is not of this format, or of a version this sockviz cannot read: the message says which."""
-
-
-# ----- the records -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Header:
-    """The first line: which format, which version, who wrote it and when."""
-
-    source: str
-    """`run` (a scenario played with no screen) or `app` (the app, with --record)."""
-    wall: str
-    """When the recording began, in UTC, ISO 8601: the events' `at` count from each session's start."""
-    version: int = VERSION
-
-
-@dataclass(frozen=True)
-class SessionStarted:
-    """A session began: the first after the header, and again after each reset (`0`), whose events count anew."""
-
-    number: int
-    host: str
-    port: int
-    family: str
-    """`AF_INET` or `AF_INET6`."""
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One event of the session's stream, and the log's line for it where it makes one (for people and jq)."""
-
-    event: Event
-    text: str | None = None
-    why: str | None = None
-
-
-@dataclass(frozen=True)
-class SocketsRecord:
-    """The sockets whose row changed, each whole, as read at `at` once the events up to `after` were told."""
-
-    at: float
-    after: int
-    """The seq of the last event told before the sockets were read: a reader shows them from there on."""
-    sockets: tuple[SocketState, ...]
-
-
-@dataclass(frozen=True)
-class Said:
-    """A lesson's narration (`say`), or what sockviz said about the lesson (a failed `expect`)."""
-
-    at: float
-    line: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Note:
-    """A log line that is no event: a value a field refused (`refused`), the guide (`guide`)."""
-
-    at: float
-    who: str
-    text: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class Asked:
-    """Predict mode asked, before a step, what its call will do (no line in the log: the question is on screen)."""
-
-    at: float
-    step: Step
-    question: str
-    """`Will server accept() wait, return at once, or fail?`"""
-    choices: tuple[str, ...]
-    """The answers offered, in the words of `Guess`: `waits`, `returns at once`, `fails`."""
-
-
-@dataclass(frozen=True)
-class Predicted:
-    """The answer given; the step runs next. `text` is the log's line for it."""
-
-    at: float
-    step: Step
-    guess: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Revealed:
-    """What the call did, against the guess and the kernel's evidence. `text` is the log's line, with the score."""
-
-    at: float
-    step: Step
-    guess: str
-    outcome: str | None
-    """`waits`, `returns at once` or `fails`; None when the step was not run at all (then nothing is scored)."""
-    call: int | None
-    """The call's id, as its events carry it."""
-    text: str
-    after: int | None = None
-    """The seq of the event that settled it: the log shows the verdict right after that event's line (the
-    record itself may come a few events later, as the screen heard the event after the session told it)."""
-
-
-@dataclass(frozen=True)
-class TimelineText:
-    """`sockviz run --timeline`: the run's timeline as text, and its legend."""
-
-    lines: tuple[str, ...]
-    legend: str
-
-
-@dataclass(frozen=True)
-class Ended:
-    """The session ended (quit, reset, or the scenario's end), and sockviz closed what it left open: one last
-    reading of its sockets may follow, and nothing else of this session."""
-
-    at: float
-
-
-Record = (
-    Header
-    | SessionStarted
-    | EventRecord
-    | SocketsRecord
-    | Said
-    | Note
-    | Asked
-    | Predicted
-    | Revealed
-    | TimelineText
-    | Ended
-)
-
-_KINDS: dict[type, str] = {
-    Header: "header",
-    SessionStarted: "session",
-    EventRecord: "event",
-    SocketsRecord: "sockets",
-    Said: "say",
-    Note: "note",
-    Asked: "asked",
-    Predicted: "predicted",
-    Revealed: "revealed",
-    TimelineText: "timeline",
-    Ended: "end",
-}
 
 
 def _event_classes() -> dict[str, type[Event]]:
@@ -195,12 +85,6 @@ def _event_classes() -> dict[str, type[Event]]:
 
 
 EVENT_CLASSES: dict[str, type[Event]] = _event_classes()
-
-
-def header(source: str, wall: datetime | None = None) -> Header:
-    """The header for a recording that begins now (or at `wall`)."""
-    when = (wall or datetime.now(UTC)).astimezone(UTC)
-    return Header(source=source, wall=when.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
 
 
 # ----- values: dataclasses, steps, enums, bytes, tuples --------------------------
@@ -288,7 +172,7 @@ def _dataclass(cls: type, raw: Any, where: str) -> Any:
 
 def encode(record: Record) -> str:
     """One line of the format, without its newline."""
-    kind = _KINDS[type(record)]
+    kind = KINDS[type(record)]
     if isinstance(record, Header):
         fields: dict[str, Any] = {"format": FORMAT, "version": record.version, "source": record.source,
                                   "wall": record.wall}  # fmt: skip
@@ -320,7 +204,7 @@ def decode(line: str, where: str = "line") -> Record | None:
         return check_header(raw, where)
     if kind == "event":
         return _event(raw, where)
-    cls = next((cls for cls, name in _KINDS.items() if name == kind), None)
+    cls = next((cls for cls, name in KINDS.items() if name == kind), None)
     if cls is None:
         return None
     return _dataclass(cls, raw, f"{where} ({kind})")

@@ -1,0 +1,56 @@
+"""Would a step block if it ran now? The kernel's answer, asked with the sockets the step would meet.
+
+A step's hint in its pane and predict mode's evidence both come from here, as does what a select()
+watches (the call's own socket and every open connection), which the call itself then watches too.
+The kernel's side of the question is core/kernel/predict.py; this module knows the session's sockets.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.kernel.predict import predict, predict_select
+from sockviz.core.model.prediction import Prediction
+from sockviz.core.model.step_args import StepArgs
+from sockviz.core.model.steps import Action, Step
+
+
+class Predictions:
+    """The kernel's would-it-block answers for the session's sockets."""
+
+    def __init__(self, lock: threading.RLock, sockets: list[TrackedSocket], servers: list[TrackedSocket]) -> None:
+        self._lock = lock
+        self._sockets = sockets
+        self._servers = servers
+
+    def for_step(self, chosen: Step, tracked: TrackedSocket, args: StepArgs) -> Prediction | None:
+        """Would this step block on `tracked` if run now? None when it never waits."""
+        if chosen.action is Action.SELECT:
+            with self._lock:
+                watched = self.watched_by_select(tracked)
+            return predict_select([(t.name, t.sock) for t in watched], timeout=args.timeout, write=args.select_write)
+        listeners = []
+        if chosen.action is Action.CONNECT:
+            with self._lock:
+                listeners = [t.sock for t in self._servers if not t.closed]
+        return predict(
+            chosen.action,
+            tracked.sock,
+            payload_size=_payload_size(tracked, args),
+            listeners=listeners,
+            address=args.endpoint.address if args.endpoint else None,
+        )
+
+    def watched_by_select(self, tracked: TrackedSocket) -> tuple[TrackedSocket, ...]:
+        """What a select() on `tracked` watches: that socket (closed or not: then select() fails for real) and
+        every open connection of the server, oldest first."""
+        conns = [t for t in self._sockets if t.role is Role.CONNECTION and not t.closed and t is not tracked]
+        return (tracked, *conns)
+
+
+def _payload_size(tracked: TrackedSocket, args: StepArgs) -> int | None:
+    if args.bulk is not None:
+        return args.bulk
+    data = args.payload if args.payload is not None else tracked.last_received
+    return None if data is None else len(data)

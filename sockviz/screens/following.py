@@ -1,0 +1,59 @@
+"""What a follower's session screen is told by the lecturer's: their notes, lesson panel and address, and the end.
+
+A part of `SessionScreen` (see session_base.py), called by the follower's app (follow.py) as the
+lecturer's share sends these; the events themselves come through the mirror like a session's own.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from textual import on
+from textual.message import Message
+
+from sockviz.screens.session_base import ScreenBase
+
+
+class Following(ScreenBase):
+    """The session screen's part that shows what only a lecturer's share tells."""
+
+    @dataclass
+    class LecturerNote(Message):
+        """A line of the lecturer's log that is no event (a lesson's narration): posted, so that it takes its
+        place behind the lecturer's events that came before it and are still queued."""
+
+        at: float
+        who: str
+        text: str
+        kind: str
+
+    def lecturer_note(self, at: float, who: str, text: str, kind: str) -> None:
+        self.post_message(self.LecturerNote(at, who, text, kind))
+
+    @on(LecturerNote)
+    def _lecturer_note(self, note: LecturerNote) -> None:
+        self.event_log.note(note.at, note.who, note.text, kind=note.kind)
+
+    def lecturers_lesson(self, shown: str) -> None:
+        """The lecturer's lesson panel, beside this follower's log as beside theirs."""
+        if not self._rebuilding:
+            self.scenario_panel.show_lecturers(shown)
+
+    def lecturers_address(self, host: str, port: int, family: str) -> None:
+        """The lecturer's host, port and family in this follower's bar, as the lecturer's bar has them."""
+        if not self._rebuilding:
+            self.bar.show_address(host, port, socket.AF_INET6 if family == "AF_INET6" else socket.AF_INET)
+
+    def following_ended(self, why: str) -> None:
+        """The lecturer stopped sharing (or the connection broke): the screen stays, as it was, and says so."""
+        if not self.is_attached or self._rebuilding or self.app._exit:
+            return  # this follower is quitting too
+        self.event_log.note(self.session.now(), "share", f"no longer following: {why}", kind="refused")
+        self.bar.show_sharing(f"{why} · the screen shows the session as it was", warn=True)
+
+    def following_lost(self, why: str) -> None:
+        """The connection to the lecturer was lost: the follower joins again by itself, and says so meanwhile."""
+        if self.is_attached and not self._rebuilding and not self.app._exit:
+            self.event_log.note(self.session.now(), "share", why, kind="refused")
+            self.bar.show_sharing(why, warn=True)

@@ -1,0 +1,84 @@
+"""The session screen's keys that change what it shows, not what runs: the views, the family and transport
+switches, and a loaded lesson's play, step and speed keys.
+
+Parts of `SessionScreen` (see session_base.py); the work behind each key is a plain function in
+views.py or lesson_control.py, or the widget's own.
+"""
+
+from __future__ import annotations
+
+from sockviz.core import Endpoint
+from sockviz.core.model.transport import Transport
+from sockviz.core.scenario.language import Line
+from sockviz.screens import classroom, lesson_control, step_fields, views
+from sockviz.screens.session_base import ScreenBase
+
+
+class ViewKeys(ScreenBase):
+    """The session screen's part that shows and hides its views and flips its switches."""
+
+    def action_toggle_family(self) -> None:
+        self.bar.toggle_family()
+
+    def action_toggle_transport(self) -> None:
+        self.bar.toggle_transport()
+
+    @property
+    def transport(self) -> Transport:
+        """What socket() makes now: the top bar's switch."""
+        return self.bar.transport
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self.bar.transport = transport
+
+    def _transport_switched(self, transport: Transport) -> None:
+        """The panes name the calls the switch's transport makes (`recvfrom()`), and what may run has changed."""
+        for pane in self.panes().values():
+            pane.show_transport(transport)
+        step_fields.show_refusals(self.session, self.bar, self.panes())
+
+    def action_toggle_timeline(self) -> None:
+        views.toggle_timeline(self.timeline_view, self.bottom, self.table)
+
+    def action_toggle_projector(self) -> None:
+        views.toggle_projector(self, self.table)
+
+    def action_toggle_wire(self) -> None:
+        live = self.live
+        if live is None:
+            classroom.toggle_lecturers_wire(self.wire)
+        elif views.toggle_wire(self.wire, live, self.post_message):
+            self.call_after_refresh(views.tell_size, self.wire)
+
+    def action_leave_field(self) -> None:
+        self.table.focus()
+
+
+class LessonKeys(ScreenBase):
+    """The session screen's part that loads a checked scenario and plays it."""
+
+    def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
+        """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
+        loads on one), the log's welcome is written again once the panel has taken its room beside it."""
+        live = self.live
+        if live is None:
+            return  # a follower's lesson is the lecturer's: its narration comes in the log
+        self.scenario_panel.load(title, lines, live, endpoint)
+        if not self.session.sockets:
+            self.call_after_refresh(self._welcome_to_lesson, title)
+
+    def _welcome_to_lesson(self, title: str) -> None:
+        if not self._rebuilding:
+            lesson_control.welcome_to_lesson(
+                self.event_log, self.session, self.scenario_panel, title, self.bar.transport, self.held_over
+            )
+
+    def action_play_pause(self) -> None:
+        self.scenario_panel.toggle()
+
+    def action_step_scenario(self) -> None:
+        self.scenario_panel.step()
+
+    def action_speed(self, factor: float) -> None:
+        self.scenario_panel.speed(factor)
