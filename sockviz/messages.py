@@ -35,7 +35,8 @@ class EventBatches:
     through every message queued without letting the event loop run between them: the three thousand
     events of a 1,000-client burst held the loop for 300 to 400 ms at a time (keys, frames), and on a loaded
     machine Pilot once waited more than 30 s for the screen's queue. While a message waits, events join it;
-    the screen takes its events (`take`) when it handles it, and the next event starts a new message.
+    the screen takes its events (`take`) when it handles it, and the next event starts a new message; so
+    does the next event after any other message posted to the screen (`seal`), which keeps the order.
     """
 
     def __init__(self, post: Callable[[Message], object]) -> None:
@@ -51,6 +52,12 @@ class EventBatches:
                 return
             self._waiting = message = SessionEvents([event])
         self._post(message)
+
+    def seal(self) -> None:
+        """Another message is being posted to the screen: events from now on go in a new message, behind it, so
+        each keeps its place (a lesson's narration between the calls it explains, a lecturer's note)."""
+        with self._lock:
+            self._waiting = None
 
     def take(self, message: SessionEvents) -> list[Event]:
         """The message's events, all of them: none joins it from now on."""

@@ -4,7 +4,7 @@ A reset closes every socket and starts a fresh session, but the kernel keeps a
 connection that its server side closed first in TIME_WAIT for 60 s, and until
 then bind() to the server's port fails with EADDRINUSE. The fresh table would
 show nothing of it, so the student could not see why bind() fails: these
-connections keep their rows (marked "before reset") above the new session's,
+connections keep their rows (marked "pre-reset") above the new session's,
 asked about once a second like the session's own, until the kernel drops them.
 """
 
@@ -68,7 +68,7 @@ class HeldOver:
         )
         return (
             f"The kernel still holds what the session before the reset closed: {told}. Its rows stay in the "
-            f"table, marked before reset, until the kernel drops them.{also}"
+            f"table, marked pre-reset, until the kernel drops them.{also}"
         )
 
 

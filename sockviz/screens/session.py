@@ -215,6 +215,14 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
 
     # ----- what comes back -------------------------------------------------
 
+    def post_message(self, message: Message) -> bool:
+        """Every other message (a narration bubbling up from the lesson panel, a lecturer's note) keeps its place
+        among the session's events: the events after it go in a batch of their own, behind it."""
+        batches: EventBatches | None = self.__dict__.get("_batches")
+        if batches is not None and not isinstance(message, SessionEvents):
+            batches.seal()
+        return super().post_message(message)
+
     def _from_session(self, event: Event) -> None:
         """Called in the thread that caused the event; post_message is safe from any thread."""
         self._batches.add(event)

@@ -50,7 +50,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("proto", "proto"),
 )
 """What the lesson points at comes first (name, fd, state, the addresses, what it does now), so it fits in
-130 columns; the cells that grow long (`blocked in sendall() 12 s`, `serving (threads): ...`) come after the
+130 columns; the cells that grow long (`sendall() blocked 12 s`, `serving (threads): ...`) come after the
 addresses, so they never push them off screen. At 200 columns every column fits."""
 
 ADDRESSES = ("laddr", "raddr")
@@ -58,9 +58,13 @@ ADDRESSES = ("laddr", "raddr")
 NEW_ROWS_PER_REFRESH = 200
 """New sockets added to the table per refresh at most: a burst's thousand rows come over a second or so."""
 
+BLOCKED = " blocked "
+"""How `now` says a call waits (`accept() blocked 3 s`): such a cell is drawn in the blocked style."""
+
 GAP = 1
-"""Spaces between two columns (and before the first): one, as `ss` prints its columns. DataTable's padding
-of one a side made two, and at 130 columns the `now` of a TIME_WAIT or a blocked row was cut."""
+"""Spaces after each column: one between two columns, as `ss` prints them (the border is the first's margin).
+DataTable's padding of one a side made two, and at 130 columns the `now` of a TIME_WAIT or a blocked row was
+cut."""
 
 
 def address_text(address: object) -> str:
@@ -78,13 +82,11 @@ def address_text(address: object) -> str:
 
 @dataclass
 class SpacedColumn(Column):
-    """A column as this table draws it: its text and one space after it (the first also one before), so the
-    scrolling, the cursor and the clicks that DataTable works out from a column's width agree with the drawing."""
-
-    first: bool = False
+    """A column as this table draws it: its text and one space after it, so the scrolling, the cursor and the
+    clicks that DataTable works out from a column's width agree with the drawing."""
 
     def get_render_width(self, data_table: DataTable[Any]) -> int:
-        return (self.content_width if self.auto_width else self.width) + GAP * (2 if self.first else 1)
+        return (self.content_width if self.auto_width else self.width) + GAP
 
 
 def _non_blocking(tracked: SocketView | SocketState) -> bool:
@@ -152,7 +154,7 @@ class SocketsTable(DataTable[str]):
     | Class | Description |
     | :- | :- |
     | `sockets-table--closed` | "closed", and the addresses a closed socket last had. |
-    | `sockets-table--blocked` | A call that is blocked now: `blocked in accept() 3 s`. |
+    | `sockets-table--blocked` | A call that is blocked now: `accept() blocked 3 s`. |
     """
     DEFAULT_CSS = """
     SocketsTable {
@@ -200,10 +202,10 @@ class SocketsTable(DataTable[str]):
         measured once, a frame's few at a time."""
 
     def on_mount(self) -> None:
-        for number, (key, title) in enumerate(COLUMNS):
+        for key, title in COLUMNS:
             column = self.columns[self.add_column(title, key=key)]
             self.columns[column.key] = SpacedColumn(
-                column.key, column.label, column.width, column.content_width, column.auto_width, first=number == 0
+                column.key, column.label, column.width, column.content_width, column.auto_width
             )
         self.app.theme_changed_signal.subscribe(self, self._restyle)  # sent once the new theme's styles apply
 
@@ -247,7 +249,7 @@ class SocketsTable(DataTable[str]):
 
     def show_held(self, rows: Iterable[tuple[str, SocketView]]) -> None:
         """Rows for connections of the session before a reset that the kernel still holds, by their own keys:
-        shown as closed rows are, their `now` saying `before reset`, and removed once the kernel drops them.
+        shown as closed rows are, their `now` saying `pre-reset`, and removed once the kernel drops them.
         Given before the session's first row (a fresh table's first refresh), they stay the table's first rows."""
         wanted = dict(rows)
         for key in [key for key in self._held if key not in wanted]:
@@ -259,7 +261,7 @@ class SocketsTable(DataTable[str]):
             if key not in self._held and self.row_count > len(self._held):
                 continue  # the session has rows already: a held row is only ever put above them, never below
             texts = row_texts(tracked, tracked.snapshot(with_repr=False), "—")
-            texts["now"] = f"{texts['now']} (before reset)" if texts["now"] != "—" else "held (before reset)"
+            texts["now"] = f"{texts['now']} (pre-reset)" if texts["now"] != "—" else "held (pre-reset)"
             for column, address in zip(ADDRESSES, tracked.last_addresses or (None, None), strict=True):
                 if address is not None:
                     texts[column] = address_text(address)
@@ -405,7 +407,7 @@ class SocketsTable(DataTable[str]):
         return style
 
     def _draw(self, index: int, texts: tuple[str, ...], closed: bool, look: Look) -> Strip:
-        """One line as DataTable draws it, but with one space between cells (GAP): the zebra stripe, the cursor
+        """One line as DataTable draws it, but with one space after each cell (GAP): the zebra stripe, the cursor
         and hover rows, the fixed name column, and the line filled to the widget's width; cells carry DataTable's
         row and column metadata, which its clicks and hovering read."""
         _, _, widths, cursor_row, hover_row, width, scroll_x = look
@@ -431,7 +433,7 @@ class SocketsTable(DataTable[str]):
                 if number < self.fixed_columns:
                     style += self._style("datatable--fixed-cursor")
             style += Style.from_meta({"row": index, "column": number})
-            cell = Segment((pad if number == 0 else "") + set_cell_size(text, content_width) + pad, style)
+            cell = Segment(set_cell_size(text, content_width) + pad, style)
             (fixed if number < self.fixed_columns else scrolled).append(cell)
         fill = row + (self._style("datatable--cursor") if cursor else Style())
         fill += Style.from_meta({"row": index, "column": 0, "out_of_bounds": True})
@@ -443,6 +445,6 @@ class SocketsTable(DataTable[str]):
     def _cell_style(self, column: str, text: str, closed: bool) -> Style:
         if closed and (column == "open" or column in ADDRESSES):
             return self._style("sockets-table--closed")
-        if column == "now" and text.startswith("blocked"):
+        if column == "now" and BLOCKED in text:
             return self._style("sockets-table--blocked")
         return Style()

@@ -33,3 +33,13 @@ def test_events_join_the_waiting_message_and_the_next_starts_a_new_one():
         assert mine == sorted(mine)
     batches.add(added(400))
     assert len(posted) == 2 and batches.take(posted[1])[0].seq == 400
+
+
+def test_after_another_message_the_next_event_starts_a_batch_behind_it():
+    """A narration posted between two calls' events must not be overtaken by the second call's events."""
+    posted: list[SessionEvents] = []
+    batches = EventBatches(posted.append)
+    batches.add(added(1))
+    batches.seal()  # the screen is posted another message (a narration) while the first batch waits
+    batches.add(added(2))
+    assert [[e.seq for e in batches.take(m)] for m in posted] == [[1], [2]]

@@ -271,7 +271,7 @@ async def test_reset_closes_every_socket_and_blocking_order_then_runs_on_the_sam
 
 async def test_after_a_reset_the_time_wait_that_holds_the_port_keeps_its_row(port):
     """The server closed first: its side is in TIME_WAIT on the server's port (ss says so too). After a reset
-    that row stays, marked before reset, the log says why, and the next bind() fails with EADDRINUSE for real."""
+    that row stays, marked pre-reset, the log says why, and the next bind() fails with EADDRINUSE for real."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
         await lect.press_all(*LISTENING, "client-socket", "client-connect", "server-accept")
@@ -285,7 +285,7 @@ async def test_after_a_reset_the_time_wait_that_holds_the_port_keeps_its_row(por
         row = dict(zip([key for key, _ in COLUMNS], table.get_row_at(0), strict=True))
         assert (row["name"], row["state"], row["laddr"], row["open"]) == ("conn", "TIME_WAIT", f"127.0.0.1:{port}",
                                                                           "closed")  # fmt: skip
-        assert re.fullmatch(r"\d+ s left \(before reset\)", row["now"]), row["now"]
+        assert re.fullmatch(r"\d+ s left \(pre-reset\)", row["now"]), row["now"]
         held = subprocess.run(["ss", "-tanH", "state", "time-wait", f"( sport = :{port} )"], capture_output=True,
                               text=True, check=True).stdout  # fmt: skip
         assert f"127.0.0.1:{port}" in held  # the kernel holds it, as the row says

@@ -25,7 +25,7 @@ async def test_the_seed_lesson_steps_1_to_13(port):
             await lect.click(step_id)
         assert lect.cell("s", "state") == "LISTEN"
         await lect.click("server-accept", wait_for="block")
-        assert lect.cell("s", "now").startswith("blocked in accept()")
+        assert lect.cell("s", "now").startswith("accept() blocked ")
         await lect.click("client-socket")
         await lect.click("client-connect")
         accepted = [e for e in lect.delivered if isinstance(e, StepReturned) and e.call.step.id == "server-accept"]

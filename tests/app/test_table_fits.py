@@ -30,7 +30,7 @@ def shown_cells(app: SockvizApp, table: SocketsTable) -> dict[str, dict[str, str
     x = area.x - int(table.scroll_x)
     for number, column in enumerate(table.ordered_columns):
         width = column.get_render_width(table)
-        start = x + 1 if number == 0 else x  # the first column has a space before it, every column one after
+        start = x  # every column has one space after it
         if number < table.fixed_columns:
             start += int(table.scroll_x)
         places.append((str(column.key.value), start, column.content_width))
@@ -62,7 +62,7 @@ async def test_every_row_shows_what_the_lesson_points_at(port, size):
         await lect.press_all("server-close-conn", "client-close")
         await lect.press("server-accept", wait_for="block")
         await lect.until(lambda: lect.cell("conn", "state") == "TIME_WAIT", "the server's side in TIME_WAIT")
-        await lect.until(lambda: lect.cell("s", "now").startswith("blocked in accept() "), "the blocked accept")
+        await lect.until(lambda: lect.cell("s", "now").startswith("accept() blocked "), "the blocked accept")
         table = app.query_one("#sockets", SocketsTable)
         await lect.pilot.pause()
         wanted = SHOWN[size]
@@ -79,3 +79,18 @@ async def test_every_row_shows_what_the_lesson_points_at(port, size):
                 assert shown[name]["name"] == name and shown[name]["proto"] == cells["proto"], f"{name} scrolled"
         else:
             assert table.max_scroll_x == 0  # nothing to scroll to: the width is used
+
+
+@pytest.mark.parametrize("size", [(130, 40), (200, 56)], ids=["130x40", "200x56"])
+async def test_the_panes_show_the_longest_hint_whole(port, size):
+    """The panes are as narrow as their steps allow, so the table gets the rest; the longest hint a step shows
+    (`C  6 connect() refused?`, a client socket and nobody listening) is still whole on screen."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=size) as lect:
+        await lect.press("client-socket")
+        button = app.query_one("#client-connect")
+        await lect.until(lambda: str(button.label).endswith("refused?"), "connect()'s hint")
+        await lect.pilot.pause()
+        region = button.region
+        shown = screen_lines(app)[region.y][region.x : region.right]
+        assert shown.rstrip().endswith("connect() refused?"), shown

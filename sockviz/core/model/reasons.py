@@ -46,8 +46,9 @@ _BY_ACTION: dict[tuple[Action | None, int], str] = {
 
 _BY_ERRNO: dict[int, str] = {
     errno.EADDRINUSE: "Another socket already holds this address and port: a listener, or a closed "
-    "connection the kernel keeps in TIME_WAIT for a while. Choose another port, wait, or set "
-    "SO_REUSEADDR before bind().",
+    "connection the kernel keeps in TIME_WAIT for a while. Choose another port, or wait; SO_REUSEADDR set "
+    "before bind() takes the port back from a TIME_WAIT only if the socket that left it had set it too, and "
+    "never from a listener.",
     errno.EADDRNOTAVAIL: "That address does not belong to this machine, so nothing can bind or connect from it.",
     errno.EACCES: "The system does not allow this program to do that.",
     errno.EINVAL: "The kernel rejected the call in this socket's present state.",
