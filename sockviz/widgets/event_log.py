@@ -148,7 +148,9 @@ class EventLog(ScrollView, can_focus=True):
         self._written: deque[StoryLine | str] = deque(maxlen=MAX_LINES)
         """What every entry shown says (a fault as its text), to draw them all again in a new theme's colours."""
         self._pending: list[list[tuple[str, str]]] = []
-        """Lines made since the last write: written together, WRITE_GAP apart at most."""
+        """Lines made since the last write: written together, `write_gap` apart at most."""
+        self.write_gap = WRITE_GAP
+        """The least time between two writes now: the screen makes it longer while a bulk transfer's bytes move."""
         self._wrapped_at = 0
         """The width the lines were last wrapped to: another width (on a resize) wraps every entry again."""
         self._older: list[StoryLine | str] = []
@@ -274,7 +276,7 @@ class EventLog(ScrollView, can_focus=True):
         self._wrapped_at = self._wrapped_at or self.scrollable_content_region.width  # a resize sets it again
         lines = self._lines_of(source)
         if not self._pending:
-            wait = self._last_write + WRITE_GAP - time.monotonic()
+            wait = self._last_write + self.write_gap - time.monotonic()
             if wait > 0:
                 self.set_timer(wait, self._write_pending)
             else:
@@ -299,7 +301,9 @@ class EventLog(ScrollView, can_focus=True):
             self._runs.append(runs)
         self._widest = max(self._widest, width)
         self.virtual_size = Size(self._widest, len(self._runs))
-        self.scroll_end(animate=False, immediate=False, x_axis=False)
+        # At once, in this frame: deferred (immediate=False), the scroll came a frame later and the log was drawn
+        # twice for every write, once with the new lines below the view and once scrolled to them.
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
     def clear(self) -> None:
