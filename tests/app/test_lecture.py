@@ -60,7 +60,7 @@ async def test_a_playing_lesson_waits_after_each_say_for_the_lecturer(port):
         assert "paused after the narration" in narration(app)
         # The player's events reach the screen apart from the panel's counter: no refresh being due can mean
         # that socket()'s row has not even arrived (CellDoesNotExist once, at load 6.6). Wait for bind()'s address.
-        await lect.until(lambda: shows(lect, "s", "laddr", f"('127.0.0.1', {port})"), "the table's row after bind()")
+        await lect.until(lambda: shows(lect, "s", "laddr", f"127.0.0.1:{port}"), "the table's row after bind()")
         assert [t.name for t in app.session.sockets] == ["s"] and lect.cell("s", "state") != "LISTEN"
         await lect.pilot.press("n")  # one line: listen()
         await lect.until(lambda: "all 5 lines played" in narration(app), "the end")
