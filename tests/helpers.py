@@ -133,8 +133,9 @@ class Background:
         return thread
 
     def join(self, timeout: float = 2.0) -> list[threading.Thread]:
-        """Threads still alive after `timeout`."""
-        deadline = time.monotonic() + timeout
+        """Threads still alive after `timeout` (times PATIENCE: a thread that has just ended its call may wait
+        that long for a core on a loaded machine before it returns)."""
+        deadline = _deadline(timeout)
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return [t for t in self.threads if t.is_alive()]

@@ -13,6 +13,7 @@ from textual import on
 
 from sockviz.core import Endpoint
 from sockviz.core.model.transport import Transport
+from sockviz.core.story.next_steps import welcome
 from sockviz.screens import classroom, lesson_control, step_fields, views
 from sockviz.screens.predict import ask_before_lesson_line
 from sockviz.screens.session_base import ScreenBase
@@ -41,10 +42,14 @@ class ViewKeys(ScreenBase):
         self.bar.transport = transport
 
     def _transport_switched(self, transport: Transport) -> None:
-        """The panes name the calls the switch's transport makes (`recvfrom()`), and what may run has changed."""
+        """The panes name the calls the switch's transport makes (`recvfrom()`), and what may run has changed.
+        Before the first socket the log's one guide is the welcome, for the transport it was written for: the
+        new transport's is said (after 0 on UDP and d, the log told a TCP session to bind and expect no listen())."""
         for pane in self.panes().values():
             pane.show_transport(transport)
         step_fields.show_refusals(self.session, self.bar, self.panes())
+        if self.live is not None and not self.session.sockets:
+            self.event_log.note(self.session.now(), "start", welcome(transport, self.only))
 
     def action_toggle_timeline(self) -> None:
         views.toggle_timeline(self.timeline_view, self.bottom, self.table)

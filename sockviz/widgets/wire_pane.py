@@ -93,7 +93,9 @@ class WirePane(RichLog):
         self.refresh()
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, max_lines=MAX_LINES, **kwargs)
+        # min_width: RichLog renders at least 78 columns wide and crops the rest, so in a narrower pane a long
+        # line lost its middle ("b'Hello," then "are an ama'…"); each line wraps at the pane's own width instead.
+        super().__init__(markup=False, highlight=False, wrap=True, min_width=1, max_lines=MAX_LINES, **kwargs)
         self.border_title = "wire (lo)"
         self.wire: Wire | None = None
         self._session: Session | None = None

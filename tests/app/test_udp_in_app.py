@@ -56,11 +56,14 @@ async def test_the_transport_key_switches_what_socket_makes_and_what_the_buttons
         await lect.pilot.press("d")
         await lect.until(lambda: "recvfrom()" in _label(app, "server-recv"), "the buttons to name UDP's calls")
         assert app.session_screen.transport is Transport.UDP
+        await lect.until(lambda: "here a UDP one" in lect.log_text(), "the welcome for UDP, before any socket")
         await lect.press("client-socket")
         assert lect.cell("c", "type") == "SOCK_DGRAM"
         await lect.click_line("transport")  # a click switches back
         await lect.until(lambda: app.session_screen.transport is Transport.TCP, "TCP again")
         assert "recv()" in _label(app, "server-recv")
+        await lect.pilot.pause()
+        assert lect.log_text().count("Welcome.") == 2  # with a socket made, the welcome is not said again
 
 
 @pytest.mark.parametrize("name", ["udp-echo", "boundaries", "udp-refused", "udp-loss"])

@@ -84,6 +84,8 @@ async def test_a_view_opened_late_numbers_as_wireshark_and_names_the_real_length
         await lect.until(lambda: "len=5000" in wire_text(app), "the 5000-byte segment")
         text = " ".join(wire_text(app).split())  # the pane wraps long lines
         assert re.search(r"c → conn PSH-ACK seq=1 ack=1 len=5000 b['\"].{1,140}['\"]… \(4,968 more bytes\)", text), text
+        wire = app.query_one("#wire")  # wrapped at its own width, not cropped at RichLog's 78 columns
+        assert max(line.cell_length for line in wire.lines) <= wire.scrollable_content_region.width < 78
 
 
 async def test_without_the_privilege_the_pane_says_why(port):

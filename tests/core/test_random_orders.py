@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from helpers import Background, Recorder, free_port, open_fds
+from helpers import PATIENCE, Background, Recorder, free_port, open_fds
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -98,7 +98,7 @@ class RandomStepOrders(RuleBasedStateMachine):
         assert set(finished) <= set(called)
 
     def teardown(self) -> None:
-        assert self.session.close(timeout=2.0), "a call was still running after close()"
+        assert self.session.close(timeout=2.0 * PATIENCE), "a call was still running after close()"
         assert not self.background.join(2.0), "a step thread outlived the session"
         assert not self.escaped, self.escaped
         called = {e.call.id for e in self.events.of(StepCalled)}
