@@ -2,21 +2,25 @@
 
 A refresh re-reads only the rows on screen (a few microseconds a socket), so it does not grow with
 the sockets behind the table; events still come by the hundred a second (a burst, connections coming
-and going), and each refresh redraws the table, so they are paced.
+and going), and each refresh redraws the table, so they are paced. While a bulk transfer moves bytes,
+only its progress bars move on each refresh (`TransferWatch`).
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from sockviz.core import Action, Event, StepCalled, StepFinished
+from sockviz.widgets.event_log import WRITE_GAP
 from sockviz.widgets.sockets_table import activity
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sockviz.core import SocketSnapshot
+    from sockviz.core import Side, SocketSnapshot
     from sockviz.core.engine.view import SessionView, SocketView
+    from sockviz.widgets.event_log import EventLog
     from sockviz.widgets.sockets_table import SocketsTable
 
 EVENT_REFRESH_GAP = 0.1
@@ -43,6 +47,93 @@ class RefreshPacer:
     def refreshed(self) -> None:
         self.due = False
         self.last = self._clock()
+
+
+TRANSFER_REFRESH_SECONDS = 1.0
+"""While a transfer moves bytes, how often the rest of the screen (table, hints, buttons) is read again."""
+TRANSFER_WRITE_GAP = 0.25
+"""While a transfer's bytes are on their way, the least time between two writes of the log's new lines: as
+often as the progress bars move. The first line after a quiet spell (the call the user just made) is still
+written at once, and the lines that wait are written as soon as the last transfer ends."""
+
+_TRANSFERS = (Action.SEND, Action.RECV_ALL)
+
+
+class Transfers(Protocol):
+    """What the watch asks of a session (any `SessionView` answers it)."""
+
+    def last_transfer(self, side: Side) -> tuple[int, int] | None: ...
+
+
+class TransferWatch:
+    """Which sendall() and recv all calls run (heard from the events), and whether a sized one moves bytes now.
+
+    Why: while a 256 MiB transfer runs, its two step threads need the GIL after each send() and
+    recv_into(), and every moment the UI thread spends re-reading the table, the hints and the buttons,
+    and drawing what changed, is a moment they wait (measured: about 30 ms of the UI thread's CPU inside
+    a 110 ms transfer, each refresh and its drawing 5 to 10 ms). So while the bytes move, a refresh moves
+    the progress bars only; the rest is read once every TRANSFER_REFRESH_SECONDS (a long transfer's table
+    stays live), and wholly again at the first refresh after the last transfer ends. A transfer that
+    waits (recv all before anything is sent, a sendall() to a peer that does not read) moves no bytes,
+    and its screen refreshes as usual.
+    """
+
+    def __init__(self, every: float = TRANSFER_REFRESH_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self._clock = clock
+        self._running: dict[int, Side] = {}
+        """The sendall() and recv all calls running, by call id: their side."""
+        self._seen: dict[Side, tuple[int, int] | None] = {}
+        """Each side's last transfer, (done, total) bytes, as the last look found it."""
+        self._whole_at: float | None = None
+        """While bytes move: when the screen was last read whole (None: they are not moving)."""
+        self._log_held = False
+        """Whether the log writes its lines TRANSFER_WRITE_GAP apart now."""
+
+    def hear(self, event: Event) -> None:
+        """Follow the calls that may move bulk bytes, from the session's events in the screen's order."""
+        if isinstance(event, StepCalled) and event.call.step.action in _TRANSFERS:
+            self._running[event.call.id] = event.call.step.side
+        elif isinstance(event, StepFinished):
+            self._running.pop(event.call.id, None)
+
+    def whole_refresh_due(self, session: Transfers) -> bool:
+        """Whether this refresh reads the whole screen: not while a sized transfer's bytes have moved since the
+        last look, unless `every` has passed since the screen was last read whole."""
+        moving = False
+        for side in set(self._running.values()):
+            now = session.last_transfer(side)
+            moving = moving or (now is not None and now[0] > 0 and now != self._seen.get(side))
+            self._seen[side] = now
+        if not moving:
+            self._whole_at = None
+            return True
+        if self._whole_at is None:
+            self._whole_at = self._clock()  # the bytes began to move: the screen was whole just before
+            return False
+        if self._clock() - self._whole_at < self.every:
+            return False
+        self._whole_at = self._clock()
+        return True
+
+    def in_flight(self, session: Transfers) -> bool:
+        """Whether a sized transfer that runs has moved some of its bytes and not all of them yet."""
+        for side in set(self._running.values()):
+            done = session.last_transfer(side)
+            if done is not None and 0 < done[0] < done[1]:
+                return True
+        return False
+
+    def pace_log(self, session: Transfers, log: EventLog) -> None:
+        """After an event: while a transfer's bytes are on their way, the log's lines are written a quarter of a
+        second apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
+        threads wait for); once none is, at the usual pace, and what waited at once."""
+        held = self.in_flight(session)
+        if held != self._log_held:
+            self._log_held = held
+            log.write_gap = TRANSFER_WRITE_GAP if held else WRITE_GAP
+            if not held:
+                log.flush()
 
 
 def table_rows(

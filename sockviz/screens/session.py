@@ -43,7 +43,7 @@ from sockviz.messages import Narrated, SessionEvent, TransportChosen
 from sockviz.screens import classroom, lesson_control, step_fields, targets, views
 from sockviz.screens.following import Following
 from sockviz.screens.layout import main_row
-from sockviz.screens.live import RefreshPacer, table_rows
+from sockviz.screens.live import RefreshPacer, TransferWatch, table_rows
 from sockviz.screens.predict import PredictMode
 from sockviz.screens.running import StepRunning
 from sockviz.screens.session_keys import LessonKeys, ViewKeys
@@ -120,6 +120,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self.timeline = Timeline()
         self._blocked: set[int] = set()
         self.pacer = RefreshPacer()
+        self.transfers = TransferWatch()
         self._paced: Timer | None = None
         """The timer of the refresh that events asked for, while it waits."""
         self._targets_due = True
@@ -180,6 +181,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self.session = message.session
         self.timeline = Timeline()
         self._blocked.clear()
+        self.transfers = TransferWatch()
         self.predict_mode.predictions.drop_pending()
         self._targets_due = True
         await self.recompose()
@@ -233,6 +235,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         if timeline_view.display:
             timeline_view.refresh()
         self._targets_due = True
+        self.transfers.hear(event)
+        self.transfers.pace_log(self.session, self.event_log)
         wait = self.pacer.ask()  # one table redraw per EVENT_REFRESH_GAP at most, however many events
         if wait:
             self._paced = self.set_timer(wait, self._refresh_if_due)
@@ -260,6 +264,9 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
             self._paced = None
         if not self.is_attached or self._rebuilding:
             return  # the app is closing, or a reset is making the widgets again
+        if not self.transfers.whole_refresh_due(self.session):
+            step_fields.show_progress(self.session, self.panes())  # bytes are moving: only the bars move
+            return
         self.table.show(table_rows(self.session, self.table, self._blocked, self.session.now()))
         self.bar.show_listening_everywhere(self.session.listening_everywhere())
         self._show_detail()

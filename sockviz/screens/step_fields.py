@@ -91,4 +91,10 @@ def show_hints_and_progress(
     for side, pane in panes.items():
         waiting = [s for s in steps_of(side) if s.blocks_until]
         pane.show_hints({s.id: session.predict(s, hint_args(s, bar, pane)) if hints else None for s in waiting})
+    show_progress(session, panes)
+
+
+def show_progress(session: SessionView, panes: dict[Side, StepPane]) -> None:
+    """How far each pane's last transfer got: all that a refresh shows while a transfer moves bytes."""
+    for side, pane in panes.items():
         pane.show_progress(session.last_transfer(side))

@@ -140,7 +140,9 @@ class EventLog(ScrollView, can_focus=True):
         self._written: deque[StoryLine | str] = deque(maxlen=MAX_LINES)
         """What every entry shown says (a fault as its text), to draw them all again in a new theme's colours."""
         self._pending: list[list[tuple[str, str]]] = []
-        """Lines made since the last write: written together, WRITE_GAP apart at most."""
+        """Lines made since the last write: written together, `write_gap` apart at most."""
+        self.write_gap = WRITE_GAP
+        """The least time between two writes now: the screen makes it longer while a bulk transfer's bytes move."""
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -182,7 +184,7 @@ class EventLog(ScrollView, can_focus=True):
         self._written.append(source)
         lines = self._entry(source) if isinstance(source, StoryLine) else self._fault_lines(source)
         if not self._pending:
-            wait = self._last_write + WRITE_GAP - time.monotonic()
+            wait = self._last_write + self.write_gap - time.monotonic()
             if wait > 0:
                 self.set_timer(wait, self._write_pending)
             else:
@@ -210,7 +212,9 @@ class EventLog(ScrollView, can_focus=True):
             self._runs.append(tuple(runs))
         self._widest = max(self._widest, width)
         self.virtual_size = Size(self._widest, len(self._runs))
-        self.scroll_end(animate=False, immediate=False, x_axis=False)
+        # At once, in this frame: deferred (immediate=False), the scroll came a frame later and the log was drawn
+        # twice for every write, once with the new lines below the view and once scrolled to them.
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
     def clear(self) -> None:

@@ -43,14 +43,18 @@ class StepPane(Vertical):
     DEFAULT_CSS = """
     StepPane {
         width: 28;
-        scrollbar-size-vertical: 1;
         height: auto;
         border: round $primary;
         border-title-style: bold;
         padding: 0 0 0 1;
+    }
+    StepPane > .scrolled {
+        height: auto;
+        max-height: 100%;
+        scrollbar-size-vertical: 1;
         overflow-y: auto;
     }
-    StepPane > .steps {
+    StepPane .steps {
         height: auto;
     }
     StepPane .field {
@@ -82,13 +86,13 @@ class StepPane(Vertical):
         padding: 0;
     }
     StepPane .progress {
+        dock: bottom;
         width: 100%;
-        margin: 1 0 0 0;
     }
     StepPane .progress Bar {
         width: 1fr;
     }
-    StepPane > .field-title, StepPane .field {
+    StepPane .scrolled > .field-title, StepPane .field {
         margin: 1 0 0 0;
     }
     StepPane .field-title {
@@ -139,6 +143,12 @@ class StepPane(Vertical):
         self.border_title = side.value
 
     def compose(self) -> ComposeResult:
+        side = self.side.value
+        with Vertical(id=f"{side}-scrolled", classes="scrolled"):
+            yield from self._scrolled()
+
+    def _scrolled(self) -> ComposeResult:
+        """What scrolls in the pane: the steps and their fields (the progress bar stays below them)."""
         side = self.side.value
         with Vertical(id=f"{side}-steps", classes="steps"):
             for each in steps_of(self.side):
@@ -274,7 +284,10 @@ class StepPane(Vertical):
 
         The bar is made (and the screen laid out for it) as soon as a size is set, not when the transfer starts:
         a layout in the first moments of a transfer cost it a fifth of its speed, and the bar's line is there
-        when the bytes begin to move."""
+        when the bytes begin to move. It is docked at the pane's foot, below the part that scrolls, so it stays
+        in sight while the settings are scrolled into view: scrolled out of sight it was unseen, and each update
+        of it made Textual lay out the whole screen again (a widget refreshed off screen is not in its map of
+        what is visible); docked over the scrolled fields, each update drew every field beneath it again."""
         if progress is None:
             size = self._prepared_size()
             progress = None if size is None else (0, size)
@@ -282,7 +295,7 @@ class StepPane(Vertical):
             if progress is None:
                 return
             self._progress = ProgressBar(id=f"{self.side.value}-progress", show_eta=False, classes="progress")
-            self.mount(self._progress, after=self.query_one(".steps"))
+            self.mount(self._progress)
         self._progress.display = progress is not None
         if progress is not None:
             self._progress.update(total=progress[1], progress=progress[0])
@@ -300,7 +313,7 @@ class StepPane(Vertical):
         if select is None:
             if choices:
                 self._select = SocketSelect(choices, chosen, id=self._choice_id)
-                self.mount(self._select, after=self._no_choice)
+                self.query_one(".scrolled").mount(self._select, after=self._no_choice)
                 self._no_choice.remove()
             return
         if not select.is_mounted:  # its parts are not made yet
