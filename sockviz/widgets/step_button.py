@@ -109,9 +109,13 @@ class StepButton(Button):
         self.tooltip = text
 
     def action_move(self, by: int) -> None:
-        """Focus the step above or below, round the pane's list."""
+        """Focus the step above or below, round the pane's list.
+
+        The focus moves now, not after a refresh as `focus()` would move it: each arrow key is bound along
+        the focus chain as it is handled, so keys that arrive together (a held ↑) would all move from this
+        step, and eight presses of ↓ moved one step."""
         parent = self.parent
         if parent is None:
             return
         steps = list(parent.query_children(StepButton))
-        steps[(steps.index(self) + by) % len(steps)].focus()
+        self.screen.set_focus(steps[(steps.index(self) + by) % len(steps)])
