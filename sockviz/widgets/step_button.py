@@ -18,6 +18,7 @@ from textual.widgets import Button
 from sockviz.core import Step
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.transport import Transport
+from sockviz.widgets.styled_once import StyledOnceShown
 
 
 def step_label(step: Step, hint: Prediction | None = None, transport: Transport = Transport.TCP) -> Content:
@@ -29,8 +30,9 @@ def step_label(step: Step, hint: Prediction | None = None, transport: Transport 
     return Content.assemble(*parts)
 
 
-class StepButton(Button):
-    """A step of one side; its id is the step's id (`server-accept`)."""
+class StepButton(StyledOnceShown, Button):
+    """A step of one side; its id is the step's id (`server-accept`). Restyled only once its screen is shown
+    (`StyledOnceShown`): a Button's own changes of class as it is made and mounted cost start-up."""
 
     DEFAULT_CSS = """
     StepButton {
