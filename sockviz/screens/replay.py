@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -27,11 +26,9 @@ from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import REPLAY_BINDINGS, REPLAY_OFF
 from sockviz.screens import views
-from sockviz.screens.layout import main_row
+from sockviz.screens.layout import SessionRows, main_row
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
-from sockviz.widgets.socket_detail import SocketDetail
-from sockviz.widgets.sockets_table import SocketsTable
 from sockviz.widgets.step_pane import StepPane
 from sockviz.widgets.timeline_view import TimelineView
 from sockviz.widgets.wire_pane import WirePane
@@ -60,7 +57,7 @@ class ReplayBar(Static):
     """
 
 
-class ReplayScreen(Screen[None]):
+class ReplayScreen(SessionRows):
     """A recorded session, moment by moment: read-only, as it was."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(REPLAY_BINDINGS)
@@ -89,12 +86,7 @@ class ReplayScreen(Screen[None]):
             return self.screen
 
     bar = getters.query_one("#replay-bar", ReplayBar)
-    table = getters.query_one("#sockets", SocketsTable)
-    detail = getters.query_one("#repr", SocketDetail)
-    event_log = getters.query_one("#log", EventLog)
-    timeline_view = getters.query_one("#timeline", TimelineView)
     wire = getters.query_one("#wire", WirePane)
-    bottom = getters.query_one("#bottom", Horizontal)
 
     def __init__(self, playback: Playback, title: str) -> None:
         super().__init__()

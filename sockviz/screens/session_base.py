@@ -3,8 +3,9 @@
 The session screen is one Screen built from parts, each a class of its own job's handlers and actions
 (running.py: running steps; following.py: what a follower is told; session_keys.py: the view and lesson
 keys), and `SessionScreen` (session.py) is made of them all. Each part subclasses this class, so what
-they share is written once, typed, here: the widgets (found by query, never by references kept aside),
-the session, the recorder and share, and writing a line that is no event to both.
+they share is written once, typed, here: the widgets (found by query, never by references kept aside;
+those a replay shows too are layout.py's `SessionRows`), the session, the recorder and share, and writing
+a line that is no event to both.
 """
 
 from __future__ import annotations
@@ -12,17 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import getters
-from textual.containers import Horizontal
-from textual.screen import Screen
 
 from sockviz.core import Endpoint, Event, Session, Side
+from sockviz.screens.layout import SessionRows
 from sockviz.widgets.endpoint_bar import EndpointBar
-from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.scenario_panel import ScenarioPanel
-from sockviz.widgets.socket_detail import SocketDetail
-from sockviz.widgets.sockets_table import SocketsTable
 from sockviz.widgets.step_pane import StepPane
-from sockviz.widgets.timeline_view import TimelineView
 from sockviz.widgets.wire_pane import WirePane
 
 if TYPE_CHECKING:
@@ -34,17 +30,12 @@ if TYPE_CHECKING:
     from sockviz.share.server import ShareServer
 
 
-class ScreenBase(Screen[None]):
+class ScreenBase(SessionRows):
     """The widgets, the session and the state that the session screen's parts share."""
 
     bar = getters.query_one("#endpoint", EndpointBar)
-    table = getters.query_one("#sockets", SocketsTable)
-    detail = getters.query_one("#repr", SocketDetail)
-    event_log = getters.query_one("#log", EventLog)
     wire = getters.query_one("#wire", WirePane)
-    timeline_view = getters.query_one("#timeline", TimelineView)
     scenario_panel = getters.query_one("#narration", ScenarioPanel)
-    bottom = getters.query_one("#bottom", Horizontal)
 
     session: SessionView
     recorder: Recorder | None

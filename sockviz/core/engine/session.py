@@ -11,7 +11,8 @@ call (partners.py), a burst's clients (bursts.py) and the sockets' names and cal
 the kernel's answers come from core/kernel. At about 510 lines this module is over the 350 the others
 keep to, for a reason: what is left is the work done under the session's one lock (a call's beginning
 and end, the sockets it adopts, the shutdown that wakes calls, the serve modes' bookkeeping, close()),
-whose order this class keeps; split further, that order would be spread over modules.
+whose order this class keeps, and the questions a front end asks of the session, each a few lines under
+that lock; split further, that order would be spread over modules.
 """
 
 from __future__ import annotations
