@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import threading
 import time
@@ -28,6 +29,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def port_outside_the_ephemeral_range(host: str = "127.0.0.1") -> int:
+    """A free port (TCP and UDP) that the kernel never picks for an unbound socket's first send or connect.
+
+    A lesson that sends to a port where nothing listens would otherwise, once in tens of thousands of
+    runs, get that very port for its own next socket, and hear its own datagram instead of waiting."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for candidate in random.sample(range(low // 2, low), 200):
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as tcp, socket.socket(family, socket.SOCK_DGRAM) as udp:
+                tcp.bind((host, candidate))
+                udp.bind((host, candidate))
+        except OSError:
+            continue
+        return candidate
+    raise RuntimeError(f"no free port below {low} on {host}")
 
 
 def _in_state(port: int, state: str) -> bool:

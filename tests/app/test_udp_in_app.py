@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 from conftest import lecture
-from helpers import wait_for
+from helpers import port_outside_the_ephemeral_range, wait_for
 
 from sockviz.app import SockvizApp
 from sockviz.core import Side, StepFailed
@@ -67,8 +67,8 @@ async def test_the_transport_key_switches_what_socket_makes_and_what_the_buttons
 
 
 @pytest.mark.parametrize("name", ["udp-echo", "boundaries", "udp-refused", "udp-loss"])
-async def test_the_udp_lessons_play_in_the_app(port, name):
-    app = SockvizApp(port=port, scenario=(f"lesson: {name}", lessons.text(name)))
+async def test_the_udp_lessons_play_in_the_app(name):
+    app = SockvizApp(port=port_outside_the_ephemeral_range(), scenario=(f"lesson: {name}", lessons.text(name)))
     async with lecture(app) as lect:
         await lect.until(lambda: "line 1 of" in str(app.query_one("#narration").render()), "the lesson to load")
         ended = await lect.play_to_the_end()
