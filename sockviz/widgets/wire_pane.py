@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
+from textual.timer import Timer
 from textual.widgets import RichLog
 
 from sockviz.core.story.owners import owner_of
@@ -90,6 +91,10 @@ class WirePane(RichLog):
         self.border_title = "wire (lo)"
         self.wire: Wire | None = None
         self._session: Session | None = None
+        self._hold_for = 0.0
+        """While a bulk transfer's bytes are on their way: how long a delivery may wait to be drawn (0: not)."""
+        self._held: list[Delivery] = []
+        self._held_timer: Timer | None = None
 
     def start(self, session: Session, post: Callable[[Message], object]) -> None:
         """Begin capturing, or say in one sentence why it cannot."""
@@ -113,11 +118,36 @@ class WirePane(RichLog):
             self.wire.stop(wait=False)
 
     def show_delivery(self, delivery: Delivery, source: Wire) -> None:
-        """Draw a delivery of this pane's own capture (one from before a reset is another session's)."""
-        from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary
-
+        """Draw a delivery of this pane's own capture (one from before a reset is another session's), or keep it
+        for a moment while a transfer's bytes move (`hold`)."""
         if self._session is None or source is not self.wire:
             return
+        if self._hold_for:
+            self._held.append(delivery)
+            if self._held_timer is None:
+                self._held_timer = self.set_timer(self._hold_for, self._draw_held)
+            return
+        self._draw(delivery)
+
+    def hold(self, seconds: float | None) -> None:
+        """While a bulk transfer's bytes are on their way, a delivery waits until it ends, `seconds` at most: each
+        drawing holds the GIL the transfer's threads need (a 256 MiB send here lasts about a tenth of a second,
+        and its first segments came in the middle of it). None: what waits is drawn now, and what comes at once."""
+        self._hold_for = seconds or 0.0
+        if seconds is None:
+            self._draw_held()
+
+    def _draw_held(self) -> None:
+        if self._held_timer is not None:
+            self._held_timer.stop()
+            self._held_timer = None
+        held, self._held = self._held, []
+        for delivery in held:
+            self._draw(delivery)
+
+    def _draw(self, delivery: Delivery) -> None:
+        from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary
+
         aside = ink(self, "wire-pane--aside")
         for line in delivery.lines:
             if isinstance(line, CallLine):
