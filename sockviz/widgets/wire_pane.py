@@ -122,9 +122,9 @@ class WirePane(RichLog):
         for a moment while a transfer's bytes move (`hold`)."""
         if self._session is None or source is not self.wire:
             return
-        if self._hold_for:
+        if self._hold_for or self._held:  # what waits goes first: the lines keep their order
             self._held.append(delivery)
-            if self._held_timer is None:
+            if self._hold_for and self._held_timer is None:
                 self._held_timer = self.set_timer(self._hold_for, self._draw_held)
             return
         self._draw(delivery)
@@ -132,10 +132,11 @@ class WirePane(RichLog):
     def hold(self, seconds: float | None) -> None:
         """While a bulk transfer's bytes are on their way, a delivery waits until it ends, `seconds` at most: each
         drawing holds the GIL the transfer's threads need (a 256 MiB send here lasts about a tenth of a second,
-        and its first segments came in the middle of it). None: what waits is drawn now, and what comes at once."""
+        and its first segments came in the middle of it). None: what waits is drawn next (after the message being
+        handled, not inside it), and what comes at once."""
         self._hold_for = seconds or 0.0
-        if seconds is None:
-            self._draw_held()
+        if seconds is None and self._held:
+            self.call_later(self._draw_held)
 
     def _draw_held(self) -> None:
         if self._held_timer is not None:
