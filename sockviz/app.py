@@ -23,21 +23,31 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from sockviz.base_app import SockvizBase
-from sockviz.commands import LessonCommands
 from sockviz.core import DEFAULT_PORT, Endpoint, InputError, Session, Side, Step
 from sockviz.core import endpoint as checked_endpoint
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.model.transport import Transport
-from sockviz.core.scenario import lessons
-from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
-from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.transcript import Transcript
-from sockviz.exports import export_notebooks, export_pcap, export_scripts
 from sockviz.screens.session import SessionScreen
 from sockviz.tuning import Tuning
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from sockviz.core.story.recording.recorder import Recorder
     from sockviz.share.server import ShareServer  # only with --share: it brings aiohttp, which start-up need not load
+
+# Start-up imports only what the first screen needs: the lessons and the scenario language load with the
+# first lesson, the recorder with --record, the exports with the first export, the palette's lessons when
+# the palette opens (README, "Benchmarks").
+
+
+def _lesson_commands() -> type[Provider]:
+    """The palette's lessons, loaded when the palette first opens (Textual takes a callable in COMMANDS)."""
+    from sockviz.commands import LessonCommands
+
+    return LessonCommands
+
 
 __all__ = ["SockvizApp", "SockvizBase"]
 
@@ -45,7 +55,7 @@ __all__ = ["SockvizApp", "SockvizBase"]
 class SockvizApp(SockvizBase):
     """Both ends of a TCP connection, one real call per click."""
 
-    COMMANDS: ClassVar = App.COMMANDS | {LessonCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {_lesson_commands}
 
     def __init__(
         self,
@@ -75,9 +85,12 @@ class SockvizApp(SockvizBase):
         self.session = session or Session()
         self._transcript = Transcript(self.session)
         self._tuning = Tuning()
-        self.recorder = Recorder.to_file(record, source="app") if record is not None else None
+        self.recorder: Recorder | None = None
         """`--record FILE`: every session of the app (a reset starts the next) in the session format."""
-        if self.recorder is not None:
+        if record is not None:
+            from sockviz.core.story.recording.recorder import Recorder
+
+            self.recorder = Recorder.to_file(record, source="app")
             self.recorder.start(self.session, self.host, self.port, self.family, listen=False)  # the screen's order
         self.share = share
         """`--share`: the server that publishes this session to followers, from its own thread."""
@@ -127,10 +140,14 @@ class SockvizApp(SockvizBase):
         self.session_screen.run_step(chosen)
 
     def load_lesson(self, name: str) -> None:
+        from sockviz.core.scenario import lessons
+
         self.load_scenario(f"lesson: {name}", lessons.text(name))
 
     def load_scenario(self, title: str, text: str) -> None:
         """Check a scenario and get it ready to play, paused; a bad line is reported and nothing runs."""
+        from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
+
         if self.session_screen._rebuilding:  # a reset is making the widgets again: load once they are there
             self.set_timer(0.05, partial(self.load_scenario, title, text))
             return
@@ -207,10 +224,16 @@ class SockvizApp(SockvizBase):
         )
 
     def action_export_pcap(self, plain: bool = False) -> None:
+        from sockviz.exports import export_pcap
+
         export_pcap(self, self.session_screen.wire, plain=plain)
 
     def action_export_scripts(self) -> None:
+        from sockviz.exports import export_scripts
+
         export_scripts(self, self._transcript, self.session_screen.endpoint)
 
     def action_export_notebooks(self) -> None:
+        from sockviz.exports import export_notebooks
+
         export_notebooks(self, self._transcript, self.session_screen.endpoint)

@@ -24,11 +24,9 @@ from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen, SystemModalScreen
 
-from sockviz.core.story.recording.format import Note
 from sockviz.ending import end_after_deadline, end_on_sigterm, served
 from sockviz.faults import Fault, FaultReportingWorkers, report
 from sockviz.keys import APP_BINDINGS
-from sockviz.screens.help import HelpScreen
 from sockviz.screens.session import SessionScreen
 from sockviz.themes import HIGH_CONTRAST, NO_DIM_FILTER
 from sockviz.widgets.event_log import EventLog
@@ -82,6 +80,8 @@ class SockvizBase(App[None]):
         screen = getattr(self, "session_screen", None)
         if screen is None:
             return
+        from sockviz.core.story.recording.records import Note  # the records load with the first notice
+
         note = Note(screen.session.now(), "note", f"{title}: {text}" if title else text, kind)
         for log in screen.query(EventLog):
             log.note(note.at, note.who, note.text, kind=note.kind)
@@ -167,6 +167,8 @@ class SockvizBase(App[None]):
         )
 
     def action_help(self) -> None:
+        from sockviz.screens.help import HelpScreen  # made when first asked for, not at start-up
+
         self.push_screen(HelpScreen(self.screen))
 
     def get_line_filters(self) -> Sequence[LineFilter]:

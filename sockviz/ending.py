@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import signal
 import threading
@@ -62,6 +61,8 @@ def follow_the_server() -> None:
     The server runs each tab's app with `exec`, so the parent is the server itself. Should it
     already have died before this call, the process is an orphan: it ends at once.
     """
+    import ctypes  # only a browser tab's app needs it, not every start-up
+
     parent = os.getppid()
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)

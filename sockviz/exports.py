@@ -55,11 +55,13 @@ def export_scripts(app: App[None], transcript: Transcript, endpoint: Callable[[]
 def export_notebooks(app: App[None], transcript: Transcript, endpoint: Callable[[], Endpoint]) -> None:
     """The session so far as server.ipynb and client.ipynb (needs nbformat)."""
     try:
-        paths = transcript.export_notebooks(export_path(), endpoint())
+        chosen = endpoint()
+        paths = transcript.export_notebooks(export_path(), chosen)
     except InputError as error:
         app.notify(error.reason, title="not exported", severity="error", markup=False)
     except ImportError:
         app.notify("notebooks need nbformat: pip install 'sockviz[notebook]'", title="not exported",
                    severity="error", markup=False)  # fmt: skip
-    else:
-        app.notify(f"wrote {', '.join(str(p) for p in paths)}", title="export", markup=False)
+    else:  # the notebooks bind as server.py does: the same note on what holds the port
+        how = transcript.how_to_run(chosen, "ipynb")
+        app.notify(f"wrote {', '.join(str(p) for p in paths)}: {how}", title="export", markup=False)

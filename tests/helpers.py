@@ -12,6 +12,16 @@ from pathlib import Path
 from sockviz.core import Event, Session, StepArgs, StepFinished, step
 
 
+def open_fds() -> set[str]:
+    """The process's open file descriptors, by number: a test compares them before and after."""
+    return set(os.listdir("/proc/self/fd"))
+
+
+def sockviz_threads() -> list[str]:
+    """The names of the threads that sockviz started (steps, bursts, serve modes), sorted."""
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("sockviz"))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """An ephemeral port that nothing listens on right now."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

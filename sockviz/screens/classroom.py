@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from sockviz.core import steps_of
+from sockviz.core import Session, steps_of
 from sockviz.core.story.next_steps import next_line
-from sockviz.share.mirror import FOLLOWING, Mirror
 
 if TYPE_CHECKING:
     from sockviz.core import Side
@@ -54,6 +53,8 @@ def class_answers(share: ShareServer | None) -> ClassAnswers | None:
 
 
 def follow_welcome(address: str) -> str:
+    from sockviz.share.mirror import FOLLOWING  # share/ only on a follower's screen: not at start-up
+
     return (
         f"You follow the lecturer's session at {address}: every call they make shows here as it happens, "
         f"with the same table, log and timeline. Your step keys run nothing ({FOLLOWING}); t (timeline), "
@@ -86,15 +87,20 @@ def show_sharing(bar: EndpointBar, share: ShareServer | None, following: str | N
 
 def show_following(panes: dict[Side, StepPane]) -> None:
     """Every step of a follower is off, with the reason in its tooltip."""
+    from sockviz.share.mirror import FOLLOWING
+
     for side, pane in panes.items():
         pane.show_refusals(dict.fromkeys((s.id for s in steps_of(side)), FOLLOWING))
 
 
 def guide(session: SessionView, only: Side | None = None) -> str:
-    """The log's `next:` line: the lecturer's own, for a follower (their session, their next steps)."""
-    if isinstance(session, Mirror):
-        return session.guide()
-    return next_line(session, only)
+    """The log's `next:` line: the lecturer's own, for a follower (their session, their next steps).
+    A screen's session is its app's own `Session` or a follower's `Mirror` of the lecturer's."""
+    if isinstance(session, Session):  # the lecturer's own: share/ is not loaded for it
+        return next_line(session, only)
+    from sockviz.share.mirror import Mirror
+
+    return session.guide() if isinstance(session, Mirror) else next_line(session, only)
 
 
 def toggle_lecturers_wire(wire: WirePane) -> None:

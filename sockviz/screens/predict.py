@@ -20,13 +20,12 @@ from textual.widgets import Button, Static
 
 from sockviz.core import Event, Step
 from sockviz.core.story.predicting import Guess, Predictions, asks, choices, question
-from sockviz.core.story.recording.format import Asked, Predicted, Record, Revealed
 from sockviz.core.story.sentences import StoryLine
 from sockviz.keys import PREDICT_ANSWERS, key_display
-from sockviz.widgets.class_tally import ClassTally
 from sockviz.widgets.event_log import EventLog
 
 if TYPE_CHECKING:
+    from sockviz.core.story.recording.format import Record
     from sockviz.screens.classroom import ClassAnswers
 
 CLASS_SECONDS = 0.25
@@ -93,6 +92,8 @@ class PredictQuestion(ModalScreen[Guess | None]):
                     yield Button(f"{key_display(binding)}  {binding.description}", id=f"predict-{guess.name.lower()}",
                                  compact=True)  # fmt: skip
             if self.the_class is not None:
+                from sockviz.widgets.class_tally import ClassTally  # only with followers: not at start-up
+
                 yield ClassTally(id="predict-class")
                 yield Static("h: hide or show the class's answers until the step runs", id="predict-hide",
                              markup=False)  # fmt: skip
@@ -108,6 +109,8 @@ class PredictQuestion(ModalScreen[Guess | None]):
         answers = self.the_class.answers() if self.the_class is not None else None
         if answers is not None:
             tally, following, hidden = answers
+            from sockviz.widgets.class_tally import ClassTally
+
             self.query_one(ClassTally).show(tally, following, hidden=hidden)
 
     def action_toggle_tally(self) -> None:
@@ -158,12 +161,16 @@ class PredictMode:
         return self.on and asks(chosen) and refusal is None
 
     def question(self, chosen: Step, at: float, the_class: ClassAnswers | None = None) -> PredictQuestion:
+        from sockviz.core.story.recording.format import Asked  # the records, only once predict mode asks
+
         offered = PredictQuestion(chosen, the_class)
         self._record(Asked(at, chosen, question(chosen), tuple(g.value for g in offered.offered)))
         return offered
 
     def answered(self, chosen: Step, guess: Guess, log: EventLog, at: float) -> None:
         """The answer, said in the log before the step's own line; the step's next call is the one it is about."""
+        from sockviz.core.story.recording.format import Predicted
+
         self.predictions.expect(chosen, guess)
         text = f"you predict: {chosen.side.value} {chosen.action.call}() {guess.value}"
         log.write_line(StoryLine(seq=-1, at=at, side="guess", text=text, kind="predict"))
@@ -174,6 +181,8 @@ class PredictMode:
         verdict = self.predictions.hear(event)
         if verdict is None:
             return
+        from sockviz.core.story.recording.format import Revealed
+
         text = verdict.text(self.predictions.score)
         log.write_line(StoryLine(seq=-1, at=verdict.at, side="guess", text=text, kind="predict"))
         log.border_title = self.title()

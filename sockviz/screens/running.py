@@ -15,11 +15,9 @@ from textual.widgets import Input, Select
 from sockviz.core import InputError, Session, Step, step
 from sockviz.core.model.step_args import StepArgs
 from sockviz.core.story.predicting import Guess
-from sockviz.core.story.recording.format import Note
 from sockviz.faults import guarded
 from sockviz.screens import classroom, step_fields
 from sockviz.screens.session_base import ScreenBase
-from sockviz.share.mirror import FOLLOWING
 from sockviz.widgets.step_pane import StepPane
 
 
@@ -40,6 +38,8 @@ class StepRunning(ScreenBase):
             return  # not this side's step, or a reset is starting a fresh session
         live = self.live
         if live is None:
+            from sockviz.share.mirror import FOLLOWING  # a follower's screen: share/ is loaded already
+
             self.app.bell()
             self.event_log.note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {FOLLOWING}",
                                 kind="refused")  # fmt: skip
@@ -47,6 +47,8 @@ class StepRunning(ScreenBase):
         try:
             args = step_fields.args_for(chosen, self.bar, self.pane(chosen.side), live)
         except InputError as error:
+            from sockviz.core.story.recording.records import Note  # loaded with the first refusal
+
             self.app.bell()
             note = Note(self.session.now(), chosen.side.value, f"{chosen.label} not run: {error.reason}", "refused")
             self.event_log.note(note.at, note.who, note.text, kind=note.kind)

@@ -34,8 +34,6 @@ from textual.widgets import DataTable
 from sockviz.core import Event, InputError, Side, StepBlocked, StepFinished, step
 from sockviz.core.model.transport import Transport
 from sockviz.core.story.next_steps import welcome
-from sockviz.core.story.recording.format import Said
-from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
@@ -57,6 +55,7 @@ from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView
+    from sockviz.core.story.recording.recorder import Recorder
     from sockviz.share.server import ShareServer
 
 REFRESH_SECONDS = 0.25
@@ -70,6 +69,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     """Both ends of a TCP connection, one real call per click, and what the kernel says of them."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
+    AUTO_FOCUS = "#sockets"
 
     @dataclass
     class Ready(Message):
@@ -312,6 +312,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
         """The lesson's narration stays in the log, as its own kind of line, between the calls it explains."""
+        from sockviz.core.story.recording.records import Said  # loaded with the first narration
+
         said = Said(at=self.session.now(), line=message.line, text=message.text)
         self.event_log.note(said.at, "lesson", said.text, kind="lesson")
         self._record(said)

@@ -7,11 +7,15 @@ views.py or lesson_control.py, or the widget's own.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sockviz.core import Endpoint
 from sockviz.core.model.transport import Transport
-from sockviz.core.scenario.language import Line
 from sockviz.screens import classroom, lesson_control, step_fields, views
 from sockviz.screens.session_base import ScreenBase
+
+if TYPE_CHECKING:
+    from sockviz.core.scenario.language import Line
 
 
 class ViewKeys(ScreenBase):

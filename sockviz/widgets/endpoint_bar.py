@@ -109,7 +109,6 @@ class EndpointBar(Horizontal):
         yield FamilyToggle(family, id="family")
         yield TransportToggle(self.transport, id="transport")
         yield Label("", id="exposure", markup=False)
-        yield Label("", id="share", markup=False)
 
     def on_mount(self) -> None:
         self._host_changed()
@@ -225,7 +224,14 @@ class EndpointBar(Horizontal):
 
     def watch_sharing(self, sharing: tuple[str, bool]) -> None:
         text, warn = sharing
-        label = self.query_one("#share", Label)
+        found = self.query("#share")
+        if not found and not text:
+            return
+        if found:
+            label = found.only_one(Label)
+        else:  # made the first time there is a share to tell of: most sessions have none
+            label = Label("", id="share", markup=False)
+            self.mount(label)
         label.update(text)
         label.display = bool(text)
         label.set_class(warn, "-exposed")

@@ -16,6 +16,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
 from sockviz.core import InputError
+from sockviz.widgets.styled_once import StyledOnceShown
 
 T = TypeVar("T")
 
@@ -33,6 +34,10 @@ class ParsedBy(Validator):
         except InputError as error:
             return self.failure(error.reason, value)
         return self.success()
+
+
+class FieldInput(StyledOnceShown, Input):
+    """A field's input: Textual's Input, restyled only once its screen is shown (`StyledOnceShown`)."""
 
 
 class Field(Vertical, Generic[T]):
@@ -80,19 +85,37 @@ class Field(Vertical, Generic[T]):
         super().__init__(id=id)
         self._title = title
         self._parse = parse
-        self._input = Input(
+        self._input = FieldInput(
             value,
             placeholder=placeholder,
             id=input_id,
             compact=True,
             validators=[ParsedBy(lambda text: self._parse(text))],
         )
-        self._note = Label("", classes="field-note", markup=False)
+        self._note: Label | None = None
+        """What the field says under itself, made the first time it has something to say: most fields never
+        do, and every widget on the first screen costs start-up."""
+        self._last_value = value
+        """The value the last `Input.Changed` carried (or the first value)."""
 
     def compose(self) -> ComposeResult:
         yield Label(self._title, classes="field-title", markup=False)
         yield self._input
-        yield self._note
+        if self._note is not None:
+            yield self._note
+
+    def _say(self, text: str, *, refused: bool) -> None:
+        note = self._note
+        if note is None:
+            if not text:
+                return
+            note = self._note = Label(text, classes="field-note -shown" + " -refused" * refused, markup=False)
+            if self.is_mounted:
+                self.mount(note)
+            return
+        note.set_class(refused, "-refused")
+        note.set_class(bool(text), "-shown")
+        note.update(text)
 
     @property
     def value(self) -> str:
@@ -109,9 +132,7 @@ class Field(Vertical, Generic[T]):
 
     def note(self, text: str) -> None:
         """Show a remark under the field that is not a refusal (a looked-up address, say)."""
-        self._note.set_class(False, "-refused")
-        self._note.set_class(bool(text), "-shown")
-        self._note.update(text)
+        self._say(text, refused=False)
 
     def parsed(self, *, quiet: bool = False) -> T:
         """The value as the parser reads it; raises InputError, and (unless quiet) shows why, if it is bad."""
@@ -124,11 +145,17 @@ class Field(Vertical, Generic[T]):
 
     def refuse(self, reason: str) -> None:
         self._input.set_class(True, "-invalid")
-        self._note.set_class(True, "-refused", "-shown")
-        self._note.update(reason)
+        self._say(reason, refused=True)
 
     @on(Input.Changed)
     def _check(self, event: Input.Changed) -> None:
+        """A changed value is checked here and told on. Textual also posts a Changed for the value an input
+        starts with, when it mounts: nothing has changed then, and the screen would work out again at start-up
+        which steps can run, once for each field."""
+        if event.value == self._last_value:
+            event.stop()
+            return
+        self._last_value = event.value
         self._show(event.validation_result)
 
     def _show(self, result: ValidationResult | None) -> None:

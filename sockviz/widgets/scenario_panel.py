@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import ClassVar, Unpack
+from typing import TYPE_CHECKING, ClassVar, Unpack
 
 from rich.text import Text
 from textual import on
 from textual.widgets import Static
 
 from sockviz.core import Endpoint, Session
-from sockviz.core.scenario.language import Line, Say
-from sockviz.core.scenario.player import Player
 from sockviz.keys import rows
 from sockviz.messages import Narrated, ScenarioState, TransportChosen
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
+
+if TYPE_CHECKING:
+    from sockviz.core.scenario.language import Line
+    from sockviz.core.scenario.player import Player
 
 
 class ScenarioPanel(Static):
@@ -95,6 +97,8 @@ class ScenarioPanel(Static):
 
     def load(self, title: str, lines: list[Line], session: Session, endpoint: Endpoint) -> None:
         """Get the scenario ready to play, paused; any scenario playing before is stopped."""
+        from sockviz.core.scenario.player import Player  # with the first lesson: start-up has none to play
+
         self.stop()
         self._player = Player(session, endpoint, lambda line, said: self.post_message(Narrated(line, said)),
                               on_transport=lambda transport: self.post_message(TransportChosen(transport)))  # fmt: skip
@@ -163,6 +167,8 @@ class ScenarioPanel(Static):
         """Before each line: wait while paused; False once the scenario is stopped.
 
         After a `say`, a playing lesson pauses for the lecturer, unless a `pace` line set its own pauses."""
+        from sockviz.core.scenario.language import Say
+
         place = self._position.get(line.line, 0)
         previous = self._lines[place - 2] if place >= 2 else None
         player = self._player

@@ -18,6 +18,7 @@ from textual.widgets import Button
 from sockviz.core import Step
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.transport import Transport
+from sockviz.widgets.styled_once import StyledOnceShown
 
 
 def step_label(step: Step, hint: Prediction | None = None, transport: Transport = Transport.TCP) -> Content:
@@ -29,8 +30,9 @@ def step_label(step: Step, hint: Prediction | None = None, transport: Transport 
     return Content.assemble(*parts)
 
 
-class StepButton(Button):
-    """A step of one side; its id is the step's id (`server-accept`)."""
+class StepButton(StyledOnceShown, Button):
+    """A step of one side; its id is the step's id (`server-accept`). Restyled only once its screen is shown
+    (`StyledOnceShown`): a Button's own changes of class as it is made and mounted cost start-up."""
 
     DEFAULT_CSS = """
     StepButton {
@@ -109,9 +111,13 @@ class StepButton(Button):
         self.tooltip = text
 
     def action_move(self, by: int) -> None:
-        """Focus the step above or below, round the pane's list."""
+        """Focus the step above or below, round the pane's list.
+
+        The focus moves now, not after a refresh as `focus()` would move it: each arrow key is bound along
+        the focus chain as it is handled, so keys that arrive together (a held ↑) would all move from this
+        step, and eight presses of ↓ moved one step."""
         parent = self.parent
         if parent is None:
             return
         steps = list(parent.query_children(StepButton))
-        steps[(steps.index(self) + by) % len(steps)].focus()
+        self.screen.set_focus(steps[(steps.index(self) + by) % len(steps)])

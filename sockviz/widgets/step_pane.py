@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from typing import TypeVar, Unpack
+from typing import TYPE_CHECKING, TypeVar, Unpack
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Button, Collapsible, Label, ProgressBar, Select
+from textual.widgets import Button, Collapsible, Label, Select
 from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
@@ -30,6 +30,9 @@ from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.socket_select import SocketSelect
 from sockviz.widgets.step_button import StepButton
 from sockviz.widgets.step_settings import DEFAULT_BURST, optional, settings_fields
+
+if TYPE_CHECKING:
+    from textual.widgets import ProgressBar
 
 T = TypeVar("T")
 
@@ -138,6 +141,8 @@ class StepPane(Vertical):
         self._choice_id = "server-conn" if server else "client-sock"
         self._select: SocketSelect | None = None
         self._settings_ready = False
+        self._buttons: dict[str, StepButton] = {}
+        """The pane's steps by id: the refresh asks for each four times a second, and a query walks the pane."""
         self._progress: ProgressBar | None = None
         """Made by the first bulk transfer: most sessions never need it, and start-up is shorter without."""
         self.border_title = side.value
@@ -152,7 +157,8 @@ class StepPane(Vertical):
         side = self.side.value
         with Vertical(id=f"{side}-steps", classes="steps"):
             for each in steps_of(self.side):
-                yield StepButton(each, self._transport)
+                button = self._buttons[each.id] = StepButton(each, self._transport)
+                yield button
         server = self.side is Side.SERVER
         yield Label("connection" if server else "client socket", classes="field-title")
         yield self._no_choice
@@ -164,7 +170,7 @@ class StepPane(Vertical):
             placeholder="empty: echo what recv() got" if server else "bytes to send",
             id=f"{side}-message-field",
         )
-        yield Collapsible(title="more settings", id=f"{side}-more")
+        yield Collapsible(title="more settings", id=f"{side}-more", classes="-collapsed")  # styled once, as it starts
 
     @on(Collapsible.Expanded)
     async def _expanded(self) -> None:
@@ -228,7 +234,10 @@ class StepPane(Vertical):
         return self.query_one(f"#{self.side.value}-{name}-field", Field)
 
     def _setting(self, name: str, default, quiet: bool):
-        """A field of the settings, or its default while the settings have not been opened."""
+        """A field of the settings, or its default while the settings have not been opened (the refresh asks
+        four times a second: a query that finds nothing builds an error that names the whole pane)."""
+        if not self._settings_ready:
+            return default
         try:
             field = self._field(name)
         except NoMatches:
@@ -237,6 +246,8 @@ class StepPane(Vertical):
 
     def _select_value(self, selector: str, default: T) -> T:
         """A Select's choice, or `default` while it is not there or nothing is chosen."""
+        if not self._settings_ready:
+            return default
         try:
             value = self.query_one(selector, Select).value
         except NoMatches:
@@ -254,7 +265,7 @@ class StepPane(Vertical):
     # ----- what the app shows here ----------------------------------------
 
     def step_button(self, step_id: str) -> StepButton:
-        return self.query_one(f"#{step_id}", StepButton)
+        return self._buttons[step_id]
 
     def show_transport(self, transport: Transport) -> None:
         """Name the calls of this transport on the buttons (`recvfrom()`), and say what each does there."""
@@ -294,6 +305,8 @@ class StepPane(Vertical):
         if self._progress is None:
             if progress is None:
                 return
+            from textual.widgets import ProgressBar  # most sessions never need it: not at start-up
+
             self._progress = ProgressBar(id=f"{self.side.value}-progress", show_eta=False, classes="progress")
             self.mount(self._progress)
         self._progress.display = progress is not None

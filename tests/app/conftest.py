@@ -53,8 +53,10 @@ class Lecture:
         await asyncio.wait_for(self.app.workers.wait_for_complete(), timeout)
 
     def note(self, field: str) -> str:
-        """What a field says under itself: its reason for refusing a value, or a lookup's result."""
-        return str(self.app.query_one(f"#{field}-field .field-note").render())
+        """What a field says under itself: its reason for refusing a value, or a lookup's result (a field
+        that has said nothing yet has no note)."""
+        said = self.app.query(f"#{field}-field .field-note")
+        return str(said.first().render()) if said else ""
 
     async def _do(self, step_id: str, by_key: bool, wait_for: str) -> Event:
         """Run a step and wait until its event (finish, block or refusal) has reached the UI."""

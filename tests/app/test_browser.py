@@ -18,7 +18,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -122,9 +123,19 @@ def served(serving):
 @pytest.fixture
 def serving(tmp_path):
     """sockviz --serve on a free web port, and a headless Chromium with its DevTools port; and the server."""
-    web_port, socket_port = free_port(), free_port()
+    socket_port = free_port()
+    with served_to_chromium(tmp_path, "--port", str(socket_port)) as (url, devtools_port, server):
+        yield url, devtools_port, socket_port, server
+
+
+@contextlib.contextmanager
+def served_to_chromium(tmp_path: Path, *argv: str) -> Iterator[tuple[str, int, subprocess.Popen]]:
+    """`python -m sockviz ARGV --serve` on a free web port, and a headless Chromium with its DevTools port:
+    the page's address, the DevTools port and the server. Both end with the block, the server by SIGTERM
+    (then SIGKILL if it has not ended 10 s later)."""
+    web_port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "sockviz", "--serve", "--port-web", str(web_port), "--port", str(socket_port)],
+        [sys.executable, "-m", "sockviz", *argv, "--serve", "--port-web", str(web_port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -132,10 +143,10 @@ def serving(tmp_path):
     browser = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        wait_for(lambda: accepts(web_port, server), 15, "sockviz --serve to listen")
+        wait_for(lambda: accepts(web_port, server), 15, f"sockviz {' '.join(argv)} --serve to listen")
         active = profile / "DevToolsActivePort"
         wait_for(lambda: active.exists() and len(active.read_text().splitlines()) == 2, 20, "Chromium's DevTools port")
-        yield f"http://127.0.0.1:{web_port}/", int(active.read_text().split()[0]), socket_port, server
+        yield f"http://127.0.0.1:{web_port}/", int(active.read_text().split()[0]), server
     finally:
         browser.kill()
         server.terminate()

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import threading
 from pathlib import Path
 
 import pytest
 from conftest import lecture
-from helpers import until, wait_for
+from helpers import open_fds, sockviz_threads, until, wait_for
 from textual import events
 
 from sockviz import cli
 from sockviz.app import SockvizApp
 from sockviz.core import Endpoint, Session, StepArgs, step
 from sockviz.core.scenario import player as player_module
-
-
-def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
-
-
-def sockviz_threads() -> list[str]:
-    return sorted(t.name for t in threading.enumerate() if t.name.startswith("sockviz"))
 
 
 def log_text(app: SockvizApp) -> str:

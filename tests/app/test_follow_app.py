@@ -8,29 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 
 import pytest
-from helpers import free_port, until
+from helpers import until
 
-from sockviz.core import Session, StepArgs, endpoint, step
+from sockviz.core import step
 from sockviz.follow import FollowApp
 from sockviz.screens.class_question import ClassQuestion
 from sockviz.share.mirror import FOLLOWING
-from sockviz.share.server import ShareServer
-
-
-@pytest.fixture
-def shared():
-    session = Session()
-    share = ShareServer("127.0.0.1", 0)
-    share.start()
-    where = endpoint("127.0.0.1", str(free_port()), socket.AF_INET)
-    share.share(session, where)
-    yield session, share, StepArgs(endpoint=where)
-    share.stop()
-    session.close()
 
 
 def log_text(app: FollowApp) -> str:

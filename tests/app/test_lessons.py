@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 from pathlib import Path
 
 import pytest
 from conftest import CONNECTED, LISTENING, lecture
-from helpers import wait_for
+from helpers import sockviz_threads, wait_for
+from textual import events
 from textual.widgets import Button
 
 from sockviz.app import SockvizApp
@@ -271,7 +271,7 @@ def test_no_step_thread_outlives_the_app(port):
         return app
 
     asyncio.run(lesson())
-    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("sockviz")], what="threads to end")
+    wait_for(lambda: not sockviz_threads(), what="threads to end")
 
 
 async def test_listening_on_all_interfaces_is_said_on_screen(port):
@@ -372,6 +372,11 @@ async def test_the_steps_are_reached_with_tab_and_run_with_enter(port):
         assert app.focused.id == steps_of(Side.SERVER)[-1].id
         await lect.pilot.press("tab")  # from the last step on to the pane's fields
         assert not isinstance(app.focused, Button)
+        first.focus()
+        await lect.until(lambda: app.focused is first, "the first step again")
+        for _ in range(3):  # keys that arrive together, as a held key sends them: each moves one step on
+            app.post_message(events.Key("down", None))
+        await lect.until(lambda: app.focused is not None and app.focused.id == "server-accept", "three steps on")
 
 
 async def test_split_mode_shows_only_its_sides_keys(port):

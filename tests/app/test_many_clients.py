@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import pytest
 from conftest import lecture
-from helpers import wait_for
+from helpers import sockviz_threads, wait_for
 
 from sockviz.app import SockvizApp
 from sockviz.core import Role, Side, StepReturned
@@ -62,7 +61,7 @@ def test_quitting_while_a_serve_mode_waits_in_every_thread_does_not_hang(port):
         return app
 
     asyncio.run(lesson())
-    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("sockviz")], what="threads to end")
+    wait_for(lambda: not sockviz_threads(), what="threads to end")
 
 
 async def test_select_reads_its_timeout_and_write_list_from_the_server_pane(port):

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import socket
 import threading
 import traceback
 
 import pytest
-from helpers import free_port, wait_for
+from helpers import free_port, open_fds, wait_for
 from textual import events
 from textual.geometry import Offset
 from textual.keys import _character_to_key
@@ -58,10 +57,6 @@ def field_values(input_id: str, port: int) -> list[str]:
     # a message: text from the user's keyboard, good or odd
     return ["hello", "", "Hello, Wireshark. You are an amazing tool!", "\\x00\\xff", "[bold]markup?[/]", "é ü 🙂",
             "x" * 300, "line\nbreak", "\x1b[31mred", "{sock}"]  # fmt: skip
-
-
-def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
 
 
 def thread_names() -> set[str]:

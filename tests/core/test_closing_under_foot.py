@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 
 import pytest
-from helpers import wait_for
+from helpers import open_fds, wait_for
 
 from sockviz.core import Action, Endpoint, Session, StepArgs, step
 from sockviz.core.kernel import predict as predict_module
@@ -18,14 +17,6 @@ from sockviz.core.model.prediction import Prediction
 from sockviz.core.scenario import player as player_module
 from sockviz.core.scenario.language import parse
 from sockviz.core.scenario.player import Player
-
-
-def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
-
-
-def sockviz_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("sockviz")]
 
 
 def connected_pair(listener: socket.socket) -> tuple[socket.socket, socket.socket]:

@@ -47,9 +47,25 @@ def test_reuseaddr_lets_a_restarted_server_bind_past_time_wait(loopback):
     loopback.run("server-socket")
     refused = loopback.run("server-bind")
     assert refused.error.errno_name == "EADDRINUSE"
+    assert "or set SO_REUSEADDR before bind()" in refused.error.reason  # here it would help: the old one had it
     loopback.run("server-socket")
     loopback.run("server-option", option=option_setting("SO_REUSEADDR", "1"))
     assert isinstance(loopback.run("server-bind"), StepReturned)
+
+
+def test_a_bind_refused_despite_reuseaddr_does_not_say_to_set_it(loopback):
+    """The earlier listener had no SO_REUSEADDR, so its connection's TIME_WAIT keeps the port from a new
+    socket that has it: the reason must not send the student back to set what is already set."""
+    loopback.connected()
+    loopback.run("server-close-conn")  # the server closes first: TIME_WAIT on the server's port
+    loopback.run("client-close")
+    loopback.run("server-close")
+    loopback.run("server-socket")
+    loopback.run("server-option", option=option_setting("SO_REUSEADDR", "1"))
+    refused = loopback.run("server-bind")
+    assert isinstance(refused, StepFailed) and refused.error.errno_name == "EADDRINUSE"
+    assert "this socket's SO_REUSEADDR does not get past it" in refused.error.reason
+    assert "set SO_REUSEADDR before bind()" not in refused.error.reason
 
 
 def test_time_wait_stays_visible_after_close_with_its_timer(loopback):

@@ -3,11 +3,10 @@ nothing escapes, and closing the session leaves no fd and no thread behind."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 
-from helpers import Background, Recorder, free_port
+from helpers import Background, Recorder, free_port, open_fds
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -34,14 +33,10 @@ PAYLOADS = st.one_of(st.none(), st.binary(min_size=1, max_size=64))
 HOW = st.sampled_from([socket.SHUT_RD, socket.SHUT_WR, socket.SHUT_RDWR])
 
 
-def _open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
 class RandomStepOrders(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.fds_before = _open_fds()
+        self.fds_before = len(open_fds())
         self.threads_before = set(threading.enumerate())
         self.session = Session(block_after=0.005)
         self.events = Recorder(self.session)
@@ -115,7 +110,7 @@ class RandomStepOrders(RuleBasedStateMachine):
             assert isinstance(event.result, str)
         for event in self.events.of(StepRefused):
             assert event.reason
-        assert _open_fds() <= self.fds_before, "an fd was left open"
+        assert len(open_fds()) <= self.fds_before, "an fd was left open"
         leftover = set(threading.enumerate()) - self.threads_before
         assert not [t for t in leftover if t.is_alive()], leftover
 

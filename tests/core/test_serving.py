@@ -137,6 +137,12 @@ def test_a_blocking_server_serves_one_client_while_the_next_ones_bytes_wait_in_t
     conn2 = next(t for t in loopback.session.sockets if t.name == "conn2")
     threads = {e.call.thread for e in loopback.events.finished("server-recv")}
     assert threads == {"loop"} and conn2.bytes_received == 3
+    loopback.blocked("server-recv")  # conn2.recv() again: c2 has not closed
+    loopback.run("server-cancel")  # the mode's shutdown of conn2 has no line of its own: its result says it
+    loopback.finished("server-serve-blocking")
+    ended = loopback.events.finished("server-serve-blocking")[-1].result
+    assert "served 1 client on s" in ended
+    assert "to stop, it shut down (SHUT_RDWR) and closed 1 connection still open: conn2" in ended
 
 
 def test_threads_serve_every_client_at_once_and_quitting_wakes_them_all(loopback):

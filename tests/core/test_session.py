@@ -12,7 +12,7 @@ import textwrap
 import time
 
 import pytest
-from helpers import wait_for
+from helpers import open_fds, wait_for
 
 from sockviz.core import (
     Endpoint,
@@ -263,14 +263,14 @@ def test_shutdown_wr_is_a_half_close(loopback):
 
 
 def test_session_close_unblocks_everything_and_frees_every_fd(loopback):
-    before = len(os.listdir("/proc/self/fd"))
+    before = len(open_fds())
     loopback.connected()
     for step_id in ("server-recv", "client-recv", "server-accept"):
         loopback.start(step_id)
     wait_for(lambda: len(loopback.events.of(StepBlocked)) == 3, what="three blocked calls")
     assert loopback.session.close()  # True: every call ended within its timeout of 1 s
     assert not loopback.background.join(1.0)
-    assert len(os.listdir("/proc/self/fd")) <= before
+    assert len(open_fds()) <= before
     assert all(t.closed for t in loopback.session.sockets)
 
 

@@ -150,6 +150,9 @@ def test_the_export_says_what_holds_the_port(loopback):
     loopback.server_listening()
     note = transcript.how_to_run(loopback.endpoint)
     assert note.startswith(f"s still holds port {loopback.endpoint.port} in this session: close it")
+    notebooks = transcript.how_to_run(loopback.endpoint, "ipynb")  # the notebooks bind the same way
+    assert notebooks.endswith("close it (or quit sockviz), then run server.ipynb's cells, then client.ipynb's in "
+                              "another notebook")  # fmt: skip
     probe = socket.socket()
     probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     with pytest.raises(OSError) as refused:  # what server.py would meet now
@@ -161,6 +164,10 @@ def test_the_export_says_what_holds_the_port(loopback):
     loopback.run("server-accept")
     loopback.run("server-close-conn")  # server first, and the session set no SO_REUSEADDR
     loopback.run("client-close")
+    loopback.session.read_lingering()
+    note = transcript.how_to_run(loopback.endpoint)  # closing s alone would not do: conn's TIME_WAIT refuses too
+    assert note.startswith(f"s still holds port {loopback.endpoint.port} in this session, and a closed connection")
+    assert "in TIME_WAIT for about" in note and "close it (or quit sockviz), wait, then run server.py" in note
     loopback.run("server-close")
     loopback.session.read_lingering()
     note = transcript.how_to_run(loopback.endpoint)

@@ -152,6 +152,14 @@ def test_a_burst_into_a_small_buffer_loses_datagrams_and_the_kernel_counts_each_
     assert f"the kernel counts exactly {dropped} dropped on s" in drained.result
 
 
+def test_recv_all_with_nothing_queued_says_none_came_and_none_was_dropped(udp):
+    """Not "0 datagrams were queued, one recvfrom() each", nor "0 dropped because its buffer was full"."""
+    _server(udp)
+    drained = udp.run("server-recv-all")
+    assert drained.result.startswith("no datagram was queued, so it returned at once with none")
+    assert "the kernel has dropped none on s" in drained.result and "was full" not in drained.result
+
+
 def _udp_bound(port: int) -> bool:
     with open("/proc/net/udp") as table:
         return any(line.split()[1].endswith(f":{port:04X}") for line in list(table)[1:])

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 
 import aiohttp
 import pytest
-from helpers import free_port
 
-from sockviz.core import Session, StepArgs, endpoint, step
+from sockviz.core import step
 from sockviz.share.client import Connection, Following, Refused
 from sockviz.share.mirror import FOLLOWING, Feed, StartedAfresh
 from sockviz.share.protocol import (
@@ -31,19 +29,6 @@ from sockviz.share.protocol import (
 from sockviz.share.server import ShareServer
 
 STEPS = ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect", "server-accept")
-
-
-@pytest.fixture(name="shared")
-def shared_session():
-    """A session with its share on an ephemeral port; both closed after the test."""
-    session = Session()
-    share = ShareServer("127.0.0.1", 0)
-    share.start()
-    where = endpoint("127.0.0.1", str(free_port()), socket.AF_INET)
-    share.share(session, where)
-    yield session, share, StepArgs(endpoint=where)
-    share.stop()
-    session.close()
 
 
 class Follower:

@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 from helpers import PATIENCE, alive, wait_for
-from test_share import STEPS, Follower, rows, shared_session, until
+from test_share import STEPS, Follower, rows, until
 
 from sockviz.core import step
 from sockviz.share import link
 from sockviz.share.client import Following
 from sockviz.share.mirror import StartedAfresh
-
-__all__ = ["shared_session"]  # the fixture `shared`, from the share's other tests
 
 
 def test_the_share_serves_from_a_process_that_imports_neither_the_core_nor_the_ui():

@@ -158,7 +158,10 @@ def _recv_all(ctx: Context) -> Outcome:
         ctx.site.count(tracked, ctx.call, received=len(data))
         count, total = count + 1, total + len(data)
         cut += bool(flags & socket.MSG_TRUNC)
-    words = [f"{_plural(count, 'datagram')} ({total} bytes) were queued, one recvfrom() each"]
+    if count:
+        words = [f"{_plural(count, 'datagram')} ({total} bytes) were queued, one recvfrom() each"]
+    else:
+        words = ["no datagram was queued, so it returned at once with none"]
     if cut:
         words.append(f"{cut} of them were longer than {size} bytes and were cut (MSG_TRUNC)")
     words.append(_tally(ctx, tracked))
@@ -171,7 +174,12 @@ def _tally(ctx: Context, tracked: TrackedSocket) -> str:
     senders = site.sent_here(tracked)
     dropped = drops(ctx.sock)
     full = "because its receive buffer was full"
-    kernel = "" if dropped is None else f"; the kernel counts {dropped} dropped on {tracked.name} {full}"
+    if dropped is None:
+        kernel = ""
+    elif dropped == 0:  # "counts 0 dropped ... because its receive buffer was full" read as if it had been full
+        kernel = f"; the kernel has dropped none on {tracked.name} (it drops one only when the receive buffer is full)"
+    else:
+        kernel = f"; the kernel counts {dropped} dropped on {tracked.name} {full}"
     if not senders:
         return f"{tracked.name} has received {tracked.datagrams_received} in all{kernel}"
     sent = sum(senders.values())

@@ -54,8 +54,8 @@ class Server:
         self.served = 0
         """Clients whose connection this mode closed after their b'' (or their error)."""
         self.echoed = 0
-        self.cut = 0
-        """Connections the mode closed as it stopped, with their clients not done."""
+        self.cut: list[str] = []
+        """Connections the mode shut down and closed as it stopped, with their clients not done, by name."""
         self.stopped_by: str | None = None
         self.site.serving(ctx.call, self.status, self.wake_all)
 
@@ -135,7 +135,7 @@ class Server:
             if served:
                 self.served += 1
             else:
-                self.cut += 1
+                self.cut.append(conn.name)
         if not conn.closed and not self.site.ending:
             self.call("server-close-conn", conn, thread)
 
@@ -175,7 +175,10 @@ class Server:
         clients = f"{self.served} client{'s' if self.served != 1 else ''}"
         started = len(threads)
         threads_said = f", with {started} thread{'s' if started != 1 else ''} for connections" if started else ""
-        cut = f"; it closed {self.cut} connection{'s' if self.cut != 1 else ''} still open" if self.cut else ""
+        # wake_all's shutdown() of each has no line of its own in the log: this says what woke their calls.
+        plural = "s" if len(self.cut) != 1 else ""
+        cut = (f"; to stop, it shut down (SHUT_RDWR) and closed {len(self.cut)} connection{plural} still open: "
+               f"{', '.join(self.cut)}") if self.cut else ""  # fmt: skip
         return Outcome(
             f"served {clients} on {name} and echoed {self.echoed} bytes{threads_said}{cut} "
             f"(stopped by {self.stopped_by})",

@@ -38,7 +38,7 @@ from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.engine.waker import find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
-from sockviz.core.kernel.listening import lingers, listens_everywhere
+from sockviz.core.kernel.listening import lingers, listens_everywhere, reuses_address
 from sockviz.core.model.addresses import on_this_machine
 from sockviz.core.model.code_lines import method_of
 from sockviz.core.model.events import (
@@ -224,7 +224,9 @@ class Session:
             waited = self._clock() - started
             on_listener = running.tracked is not None and running.tracked.role is Role.SERVER and not call.datagram
             shut_writing = running.tracked is not None and running.tracked.shut_writing
-            report = explain(error, chosen.action, on_listener=on_listener, shut_writing=shut_writing)
+            reuse = chosen.action is Action.BIND and reuses_address(running.tracked.sock) if running.tracked else False
+            report = explain(error, chosen.action, on_listener=on_listener, shut_writing=shut_writing,
+                             reuse_address=reuse)  # fmt: skip
             self._finish(running, StepFailed, waited, error=report)
             return Ran(call, None, error)
         waited = self._clock() - started

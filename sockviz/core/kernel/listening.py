@@ -46,6 +46,15 @@ def listens_at(sock: socket.socket, address: tuple) -> bool:
     return port == address[1] and (is_wildcard(host) or same_host(host, address[0]))
 
 
+def reuses_address(sock: socket.socket) -> bool:
+    """Whether SO_REUSEADDR is on: a bind() refused with EADDRINUSE despite it met a listener, or a TIME_WAIT
+    left by a socket without it, and setting it again would change nothing."""
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR))
+    except OSError:
+        return False
+
+
 def lingers(sock: socket.socket) -> bool:
     """Whether close() may wait: SO_LINGER on with a time, so it waits for the peer to take the unsent data."""
     try:

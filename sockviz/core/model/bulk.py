@@ -13,7 +13,6 @@ the fewer waits (README, "A bulk transfer through the app").
 from __future__ import annotations
 
 import functools
-import hashlib
 import socket
 from dataclasses import dataclass
 
@@ -25,7 +24,6 @@ PIECE = 4 * 1024 * 1024
 """The most bytes one sendall() or recv_into() of a bulk transfer moves."""
 MAX_BULK = 256 * 1024 * 1024
 PATTERN_SEED = b"sockviz bulk pattern"
-_PATTERN = hashlib.shake_128(PATTERN_SEED).digest(CHUNK)
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2}
 
@@ -45,8 +43,11 @@ def parse_size(text: str, field: str = "size") -> int:
 
 @functools.cache
 def _repeated() -> bytes:
-    """The pattern repeated to cover PIECE bytes from any offset: made at the first bulk transfer (4.25 MiB)."""
-    return _PATTERN * (PIECE // CHUNK + 1)
+    """The pattern repeated to cover PIECE bytes from any offset: made at the first bulk transfer (4.25 MiB),
+    as is the pattern itself (hashing it out at import cost every start-up about a millisecond)."""
+    import hashlib  # here: see above
+
+    return hashlib.shake_128(PATTERN_SEED).digest(CHUNK) * (PIECE // CHUNK + 1)
 
 
 def send_piece(sock: socket.socket) -> int:

@@ -46,8 +46,8 @@ _BY_ACTION: dict[tuple[Action | None, int], str] = {
 
 _BY_ERRNO: dict[int, str] = {
     errno.EADDRINUSE: "Another socket already holds this address and port: a listener, or a closed "
-    "connection the kernel keeps in TIME_WAIT for a while. Choose another port, wait, or set "
-    "SO_REUSEADDR before bind().",
+    "connection the kernel keeps in TIME_WAIT for 60 s. Choose another port, wait, or set SO_REUSEADDR "
+    "before bind() (it gets past a TIME_WAIT only if the socket that left it had set it too).",
     errno.EADDRNOTAVAIL: "That address does not belong to this machine, so nothing can bind or connect from it.",
     errno.EACCES: "The system does not allow this program to do that.",
     errno.EINVAL: "The kernel rejected the call in this socket's present state.",
@@ -86,6 +86,14 @@ _ERRNO_NAMES = {errno.EOPNOTSUPP: "EOPNOTSUPP"}
 """Where two names share a number, the one the man pages use for sockets: listen(2) and accept(2) say
 EOPNOTSUPP, while Python's errno.errorcode gives 95 its alias ENOTSUP."""
 
+_IN_USE_DESPITE_REUSE = (
+    "Another socket holds this address and port, and this socket's SO_REUSEADDR does not get past it: a "
+    "listener holds its port whatever the options, and a connection in TIME_WAIT lets it go only if the "
+    "socket it came from had SO_REUSEADDR too (an accepted connection has its listener's). Choose another "
+    "port, or wait: TIME_WAIT lasts 60 s."
+)
+"""bind() refused although SO_REUSEADDR is on: telling the student to set it would send them round in a circle."""
+
 _SHUT_FOR_WRITING = (
     "This socket was shut down for writing here (shutdown() with SHUT_WR or SHUT_RDWR): it can send nothing more."
 )
@@ -115,11 +123,17 @@ class ErrorReport:
 
 
 def explain(
-    error: BaseException, action: Action | None = None, *, on_listener: bool = False, shut_writing: bool = False
+    error: BaseException,
+    action: Action | None = None,
+    *,
+    on_listener: bool = False,
+    shut_writing: bool = False,
+    reuse_address: bool = False,
 ) -> ErrorReport:
     """Describe an exception raised by a step; never raises itself.
 
     `shut_writing`: the socket was shut down for writing by this session, so an EPIPE is its own doing.
+    `reuse_address`: the socket had SO_REUSEADDR on, so an EADDRINUSE from bind() came despite it.
     """
     number = error.errno if isinstance(error, OSError) and isinstance(error.errno, int) else None
     if isinstance(error, socket.gaierror) and number is not None:
@@ -131,6 +145,8 @@ def explain(
             reason = _LISTENER_NOT_CONNECTED
         elif shut_writing and number == errno.EPIPE:
             reason = _SHUT_FOR_WRITING
+        elif reuse_address and action is Action.BIND and number == errno.EADDRINUSE:
+            reason = _IN_USE_DESPITE_REUSE
         else:
             reason = _BY_ACTION.get((action, number)) or _BY_ERRNO.get(number, "The kernel refused the call.")
     elif isinstance(error, TimeoutError):

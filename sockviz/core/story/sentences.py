@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from statistics import median
 
 from sockviz.core.model.events import (
     BurstStarted,
@@ -155,6 +154,8 @@ class BurstTally:
         if self.echo is not None:
             text += f"; {len(self.latencies)} of {self.total} served (their {self.echo} bytes came back)"
             if self.latencies:
+                from statistics import median  # only a burst's summary needs it: not at start-up
+
                 ordered = sorted(self.latencies)
                 text += (f"; latency per client from sendall() to the whole echo: min {duration(ordered[0])}, "
                          f"median {duration(median(ordered))}, max {duration(ordered[-1])}")  # fmt: skip

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sockviz.core.engine.session import Session
 from sockviz.core.engine.tracked import Role
+from sockviz.core.kernel.listening import reuses_address
 from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.bulk import CHUNK, PATTERN_SEED, PIECE
@@ -190,8 +191,9 @@ class Transcript:
         named = (call for call in calls if call.socket_name == first.socket_name)
         return None if any("SO_REUSEADDR" in call.code for call in named) else first
 
-    def how_to_run(self, endpoint: Endpoint) -> str:
+    def how_to_run(self, endpoint: Endpoint, kind: str = "py") -> str:
         """What to do to run the exported scripts now, asked of the kernel: free to run, or what holds the port.
+        `kind`: "py" for server.py and client.py, "ipynb" for the notebooks, which bind the same way.
 
         The probe binds as server.py will, with SO_REUSEADDR, so it is refused only where server.py
         would be: a socket that still listens there, or a TIME_WAIT left by a socket without the option.
@@ -202,24 +204,34 @@ class Transcript:
                 e.finished.call.datagram and e.finished.call.step.id == "server-socket" for e in self._entries
             )
         refused = bind_refused(endpoint, datagram=datagram)
-        run = "run server.py, then client.py in another terminal"
+        server = f"server.{kind}"
+        run = (f"run {server}, then client.py in another terminal" if kind == "py"
+               else f"run {server}'s cells, then client.{kind}'s in another notebook")  # fmt: skip
         if refused is None:
             return run
         port = endpoint.port
-        holders = [t.name for t in self._session.sockets if t.role is not Role.CLIENT and not t.closed
+        holding = [t for t in self._session.sockets if t.role is not Role.CLIENT and not t.closed
                    and t.bound_port == port]  # fmt: skip
-        if holders:
-            verb, them = ("holds", "it") if len(holders) == 1 else ("hold", "them")
-            return (f"{', '.join(holders)} still {verb} port {port} in this session: close {them} (or quit "
-                    f"sockviz), then {run}")  # fmt: skip
-        if refused.errno != errno.EADDRINUSE:
-            return f"server.py cannot bind {endpoint.address} now ({refused}); {run} once it can"
         waiting = [t.after_close.expires for t in self._session.sockets if t.after_close is not None
                    and t.after_close.state == "TIME_WAIT" and t.ends is not None and t.ends[0][1] == port]  # fmt: skip
+        if holding:
+            holders = ", ".join(t.name for t in holding)
+            verb, them = ("holds", "it") if len(holding) == 1 else ("hold", "them")
+            if waiting and not any(reuses_address(t.sock) for t in holding):
+                # Closing the listener is not enough: the TIME_WAIT its connection left refuses server.py too.
+                left = max(expires or 0 for expires in waiting)
+                return (f"{holders} still {verb} port {port} in this session, and a closed connection holds "
+                        f"the port in TIME_WAIT for about {left:.0f} s more ({holders} had no SO_REUSEADDR, so "
+                        f"{server}'s cannot get past it): close {them} (or quit sockviz), wait, "
+                        f"then {run}")  # fmt: skip
+            return (f"{holders} still {verb} port {port} in this session: close {them} (or quit "
+                    f"sockviz), then {run}")  # fmt: skip
+        if refused.errno != errno.EADDRINUSE:
+            return f"{server} cannot bind {endpoint.address} now ({refused}); {run} once it can"
         if waiting:
             left = max(expires or 0 for expires in waiting)
             return (f"a connection this session closed holds port {port} in TIME_WAIT for about {left:.0f} s more "
-                    f"(it had no SO_REUSEADDR, so server.py's cannot help): wait, then {run}")  # fmt: skip
+                    f"(it had no SO_REUSEADDR, so {server}'s cannot help): wait, then {run}")  # fmt: skip
         return (
             f"port {port} is in use now, by another program or a connection in TIME_WAIT: wait, or free it, then {run}"
         )
