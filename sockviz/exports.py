@@ -17,6 +17,9 @@ from sockviz.core import Endpoint, InputError
 from sockviz.core.story.transcript import Transcript
 from sockviz.widgets.wire_pane import WirePane
 
+TITLE = "A sockviz session"
+"""The scripts' and notebooks' title, unless a front end gives its own."""
+
 
 def export_path(suffix: str = "") -> Path:
     """Where an export goes: `sockviz-20261201-101500` (a folder) or with `suffix` a file, in the current directory."""
@@ -39,29 +42,34 @@ def export_pcap(app: App[None], wire: WirePane, *, plain: bool = False) -> None:
     app.run_worker(export, thread=True, group="export")
 
 
-def export_scripts(app: App[None], transcript: Transcript, endpoint: Callable[[], Endpoint]) -> None:
-    """The session so far as server.py and client.py, in a new folder of the current directory."""
+def export_scripts(
+    app: App[None], transcript: Transcript, endpoint: Callable[[], Endpoint], title: str = TITLE, *, own: bool = True
+) -> None:
+    """The session so far as server.py and client.py, in a new folder of the current directory. Not `own`: a
+    follower's copy of the lecturer's session (see `Transcript.how_to_run`)."""
     try:
         chosen = endpoint()
     except InputError as error:
         app.notify(error.reason, title="not exported", severity="error", markup=False)
         return
     folder = export_path()
-    paths = transcript.export(folder, chosen)
-    how = transcript.how_to_run(chosen)  # what holds the port now, if anything
+    paths = transcript.export(folder, chosen, title)
+    how = transcript.how_to_run(chosen, own=own)  # what holds the port now, if anything
     app.notify(f"wrote {', '.join(str(p) for p in paths)}: {how}", title="export", markup=False)
 
 
-def export_notebooks(app: App[None], transcript: Transcript, endpoint: Callable[[], Endpoint]) -> None:
+def export_notebooks(
+    app: App[None], transcript: Transcript, endpoint: Callable[[], Endpoint], title: str = TITLE, *, own: bool = True
+) -> None:
     """The session so far as server.ipynb and client.ipynb (needs nbformat)."""
     try:
         chosen = endpoint()
-        paths = transcript.export_notebooks(export_path(), chosen)
+        paths = transcript.export_notebooks(export_path(), chosen, title)
     except InputError as error:
         app.notify(error.reason, title="not exported", severity="error", markup=False)
     except ImportError:
         app.notify("notebooks need nbformat: pip install 'sockviz[notebook]'", title="not exported",
                    severity="error", markup=False)  # fmt: skip
     else:  # the notebooks bind as server.py does: the same note on what holds the port
-        how = transcript.how_to_run(chosen, "ipynb")
+        how = transcript.how_to_run(chosen, "ipynb", own=own)
         app.notify(f"wrote {', '.join(str(p) for p in paths)}: {how}", title="export", markup=False)

@@ -15,17 +15,22 @@ from textual import on
 from textual.css.query import NoMatches
 
 from sockviz.base_app import SockvizBase
-from sockviz.core import DEFAULT_PORT
-from sockviz.core.model.addresses import LOOPBACK
-from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted
+from sockviz.core import DEFAULT_PORT, InputError
+from sockviz.core.model.addresses import LOOPBACK, Endpoint
+from sockviz.core.story.recording.format import FormatError, Note, Said, SessionStarted, WireShown
+from sockviz.core.story.transcript import Transcript
+from sockviz.exports import export_notebooks, export_scripts
 from sockviz.faults import report
 from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
-from sockviz.share.mirror import FOLLOWING, Feed, Mirror, StartedAfresh
+from sockviz.share.mirror import Feed, Mirror, StartedAfresh
 from sockviz.share.protocol import follow_url
 
 if TYPE_CHECKING:
     from sockviz.share.client import Following
+
+EXPORT_TITLE = "The lecturer's sockviz session"
+"""A follower's scripts and notebooks are the lecturer's session, as the follower heard it."""
 
 NOT_HERE = {
     "reset_session": "the lecturer resets the session, not a follower",
@@ -42,6 +47,8 @@ class FollowApp(SockvizBase):
         self.address = (host, port)
         self.url = follow_url(host, port, code)
         self.feed = Feed(self._show)
+        self.transcript = Transcript(self.feed.mirror)
+        """The lecturer's calls as this follower heard them, for its own exports (f3, f4)."""
         self.question: dict[str, Any] | None = None
         """The lecturer's open question to the class, as the share sent it."""
         self.answers: dict[int, str] = {}
@@ -83,6 +90,7 @@ class FollowApp(SockvizBase):
         """What the feed does not keep in the mirror, on the app's loop, in order."""
         screen = self.session_screen
         if isinstance(shown, StartedAfresh):
+            self.transcript = Transcript(shown.mirror)  # before any of its events: the feed holds them meanwhile
             self.feed.hold()  # until the screen has made its widgets again for the fresh session
             screen.post_message(SessionScreen.StartOver(shown.mirror))
         elif isinstance(shown, SessionStarted):
@@ -91,6 +99,8 @@ class FollowApp(SockvizBase):
             screen.lecturer_note(shown.at, "lesson", shown.text, "lesson")
         elif isinstance(shown, Note):  # a value the lecturer's field refused, say
             screen.lecturer_note(shown.at, shown.who, shown.text, shown.kind)
+        elif isinstance(shown, WireShown):
+            screen.lecturers_wire(shown.parts)
         elif isinstance(shown, dict):
             kind = shown.get("share")
             if kind == "lesson":
@@ -173,11 +183,33 @@ class FollowApp(SockvizBase):
     def action_restart_lesson(self) -> None:
         self.notify(NOT_HERE["restart_lesson"], title="following", markup=False)
 
+    # ----- exports: the lecturer's session, from this follower's copy -------------
+
+    def _export_endpoint(self) -> Endpoint:
+        """The lecturer's session's address, for the scripts' HOST and PORT; InputError says why there is nothing
+        to export."""
+        started = self.mirror.started
+        if started is None:
+            raise InputError("export", "nothing has come from the lecturer yet")
+        first = self.transcript.first_seq
+        if first is None:
+            raise InputError("export", "nothing has happened in the lecturer's session yet")
+        if first > 1:
+            raise InputError("export", f"this follower heard the lecturer's session from its event {first} on (it "
+                             "joined after the share had let the oldest go), so the scripts would begin mid-session; "
+                             "the lecturer exports it whole")  # fmt: skip
+        family = socket.AF_INET6 if started.family == "AF_INET6" else socket.AF_INET
+        return Endpoint(family, started.host, started.port)
+
     def action_export_scripts(self) -> None:
-        self.notify(f"{FOLLOWING}: the lecturer exports the scripts", title="following", markup=False)
+        """The lecturer's session so far, as this follower heard it, as server.py and client.py here; whether they
+        can run is this machine's kernel's to say, where they will run."""
+        export_scripts(self, self.transcript, self._export_endpoint, EXPORT_TITLE, own=False)
 
     def action_export_notebooks(self) -> None:
-        self.notify(f"{FOLLOWING}: the lecturer exports the notebooks", title="following", markup=False)
+        """The lecturer's session so far as server.ipynb and client.ipynb (needs nbformat)."""
+        export_notebooks(self, self.transcript, self._export_endpoint, EXPORT_TITLE)
 
     def action_export_pcap(self, plain: bool = False) -> None:
-        self.notify("the wire is captured on the lecturer's machine", title="following", markup=False)
+        self.notify("the frames stay on the lecturer's machine (a follower gets the wire view's lines only): the "
+                    "lecturer saves the capture (p)", title="following", markup=False)  # fmt: skip

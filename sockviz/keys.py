@@ -151,9 +151,15 @@ REPLAY_BINDINGS: list[Binding] = [
         priority=True,  # before the table's and the timeline's own ←: in a replay, the timeline follows the moment
         tooltip="the moment before: the table and log as they were",
     ),
-    Binding("home", "first_moment", "first", group=REPLAY, show=False, tooltip="the recording's first moment"),
-    Binding("end", "last_moment", "last", group=REPLAY, show=False, tooltip="the recording's last moment"),
+    # priority: before the focused table's own home and end, which scrolled the table instead
+    Binding(
+        "home", "first_moment", "first", group=REPLAY, show=False, priority=True, tooltip="the recording's first moment"
+    ),
+    Binding(
+        "end", "last_moment", "last", group=REPLAY, show=False, priority=True, tooltip="the recording's last moment"
+    ),
     TIMELINE_KEY,
+    Binding("w", "toggle_wire", "wire", group=VIEWS, tooltip="the wire view's lines, as the recording app drew them"),
     _projector_key(""),
 ]
 """The replay screen's keys: the recording's moments and the views; the step keys say why they do nothing."""

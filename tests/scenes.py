@@ -159,6 +159,8 @@ async def errors(scene: Scene, pilot: Pilot) -> None:
     await scene.run(pilot, "client-connect", 3.5)
     await scene.run(pilot, "server-recv", 4.0)
     scene.app.query_one("#port").value = "70000"
+    # the note under the field is made by the refusal itself: wait for it, not for a time
+    await until(pilot, lambda: scene.app.query("#port-field .field-note"), "the port's refusal under its field")
     await scene.settle(pilot)
 
 

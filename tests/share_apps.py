@@ -1,11 +1,12 @@
 """A lecturer's sharing app or a follower's app, as a real process that a test drives over its stdin.
 
-    python tests/share_apps.py lecturer --port P --share-port Q [--lesson echo]
+    python tests/share_apps.py lecturer --port P --share-port Q [--lesson echo] [--record FILE] [--predict]
     python tests/share_apps.py follower 127.0.0.1:Q --code CODE
 
 Each runs the real app (`SockvizApp` with a `ShareServer`, or `FollowApp`) headless, at a fixed size so
 that two apps wrap their logs alike, and answers JSON commands, one a line, with one JSON line each:
-`{"do": "dump"}` (the log's entries, the table's rows, what the share counted), `{"do": "keys", "keys": [...]}`,
+`{"do": "dump"}` (the log's entries, the table's rows, the wire view's lines, what the share counted),
+`{"do": "keys", "keys": [...]}`,
 `{"do": "play"}` (the loaded lesson to its end, as a lecturer plays it) and `{"do": "quit"}`. The first line
 it writes says it is ready (and, for a lecturer, the join code).
 """
@@ -45,8 +46,13 @@ def table_rows(app: SockvizBase) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row(key)] for key in table.rows]
 
 
+def wire_words(app) -> str:
+    """The wire view's lines drawn so far, their words only (however the pane wraps them)."""
+    return " ".join(" ".join(strip.text.split()) for strip in app.session_screen.wire.lines)
+
+
 def dump(app: SockvizBase) -> dict:
-    found: dict = {"log": log_entries(app), "table": table_rows(app)}
+    found: dict = {"log": log_entries(app), "table": table_rows(app), "wire": wire_words(app)}
     share = getattr(app, "share", None)
     if share is not None:
         found |= {"dropped": dict(share.dropped), "followers": share.followers, "code": share.code}
@@ -111,6 +117,8 @@ def main() -> None:
     parser.add_argument("--share-port", type=int, default=0)
     parser.add_argument("--lesson")
     parser.add_argument("--code")
+    parser.add_argument("--record")
+    parser.add_argument("--predict", action="store_true")
     args = parser.parse_args()
     if args.role == "lecturer":
         from sockviz.share.server import ShareServer
@@ -118,11 +126,15 @@ def main() -> None:
         share = ShareServer("127.0.0.1", args.share_port)
         share.start()
         scenario = (f"lesson: {args.lesson}", lessons.text(args.lesson)) if args.lesson else None
-        app: SockvizBase = SockvizApp(port=args.port, share=share, scenario=scenario)
+        record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115 - closed below
+        app: SockvizBase = SockvizApp(port=args.port, share=share, scenario=scenario, record=record,
+                                      predict=args.predict)  # fmt: skip
         try:
             asyncio.run(serve(app, {"code": share.code, "share_port": share.port}))
         finally:
             share.stop()
+            if record is not None:
+                record.close()
     else:
         host, _, port = args.address.rpartition(":")
         app = FollowApp(host, int(port), args.code)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.text import Text
-
 from sockviz.core import Session, steps_of
 from sockviz.core.story.next_steps import next_line
 
@@ -22,9 +20,9 @@ if TYPE_CHECKING:
     from sockviz.widgets.step_pane import StepPane
     from sockviz.widgets.wire_pane import WirePane
 
-WIRE_NOT_SHARED = (
-    "The wire is captured on the lecturer's machine, and a follower is not sent its segments: "
-    "ask the lecturer to open it (w) on the projector."
+WIRE_NOT_YET = (
+    "Nothing from the lecturer's wire yet: the lecturer's wire view (w) captures on the lecturer's machine, and "
+    "its lines show here while it does (the frames themselves stay there)."
 )
 
 
@@ -57,8 +55,9 @@ def follow_welcome(address: str) -> str:
 
     return (
         f"You follow the lecturer's session at {address}: every call they make shows here as it happens, "
-        f"with the same table, log and timeline. Your step keys run nothing ({FOLLOWING}); t (timeline), "
-        "v (projector), f1 (help), f2 (contrast) and the palette's themes are yours."
+        f"with the same table, log, timeline and wire. Your step keys run nothing ({FOLLOWING}); t (timeline), "
+        "w (the lecturer's wire), v (projector), f1 (help), f2 (contrast) and the palette's themes are yours, and "
+        "f3 and f4 export the lecturer's session so far."
     )
 
 
@@ -103,8 +102,12 @@ def guide(session: SessionView, only: Side | None = None) -> str:
     return session.guide() if isinstance(session, Mirror) else next_line(session, only)
 
 
-def toggle_lecturers_wire(wire: WirePane) -> None:
-    """A follower's `w`: the pane shows, and says why it has no segments."""
+def toggle_lecturers_wire(wire: WirePane) -> bool:
+    """A follower's `w`: the pane shows the lecturer's wire lines (or says why there are none yet), or hides.
+    Whether it shows now: then it is told its size once the layout settles."""
     wire.display = not wire.display
-    if wire.display and not wire.lines:
-        wire.write(Text(WIRE_NOT_SHARED, style="italic"))
+    if wire.display:
+        wire.show_hidden()
+        if not wire.lines_shown:
+            wire.note(WIRE_NOT_YET)
+    return wire.display

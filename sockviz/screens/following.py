@@ -1,4 +1,5 @@
-"""What a follower's session screen is told by the lecturer's: their notes, lesson panel and address, and the end.
+"""What a follower's session screen is told by the lecturer's: their notes, lesson panel, wire lines and address,
+and the end.
 
 A part of `SessionScreen` (see session_base.py), called by the follower's app (follow.py) as the
 lecturer's share sends these; the events themselves come through the mirror like a session's own.
@@ -39,6 +40,11 @@ class Following(ScreenBase):
         """The lecturer's lesson panel, beside this follower's log as beside theirs."""
         if not self._rebuilding:
             self.scenario_panel.show_lecturers(shown)
+
+    def lecturers_wire(self, parts: tuple[tuple[str, str], ...]) -> None:
+        """A line of the lecturer's wire view, drawn in this follower's (shown or not: `w` shows it)."""
+        if not self._rebuilding:
+            self.wire.show_parts(parts)
 
     def lecturers_address(self, host: str, port: int, family: str) -> None:
         """The lecturer's host, port and family in this follower's bar, as the lecturer's bar has them."""

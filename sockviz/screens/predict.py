@@ -19,14 +19,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from sockviz.core import Event, Step
-from sockviz.core.story.predicting import Guess, Predictions, asks, choices, question
+from sockviz.core.story.predicting import Guess, Predictions, Upcoming, asks, choices, question, upcoming
 from sockviz.core.story.sentences import StoryLine
 from sockviz.keys import PREDICT_ANSWERS, key_display
 from sockviz.widgets.event_log import EventLog
 
 if TYPE_CHECKING:
+    from sockviz.core.engine.view import SessionView, SocketView
+    from sockviz.core.model.step_args import StepArgs
     from sockviz.core.story.recording.format import Record
     from sockviz.screens.classroom import ClassAnswers
+    from sockviz.screens.session_base import ScreenBase
+    from sockviz.widgets.scenario_panel import ScenarioPanel
 
 CLASS_SECONDS = 0.25
 """How often the question shows the class's answers anew while it is open."""
@@ -75,17 +79,19 @@ class PredictQuestion(ModalScreen[Guess | None]):
     }
     """
 
-    def __init__(self, chosen: Step, the_class: ClassAnswers | None = None) -> None:
+    def __init__(self, chosen: Step, the_class: ClassAnswers | None = None, call: Upcoming | None = None) -> None:
         super().__init__()
         self.chosen = chosen
-        self.offered = choices(chosen)
+        self.call = call or upcoming(chosen)
+        """The call it asks about, as the log will name it (`recvfrom()` on a UDP socket)."""
+        self.offered = choices(chosen, self.call)
         self.the_class = the_class
         """With followers (`--share`): the class answers the same question, and the counts show here, live."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="predict-box") as box:
             box.border_title = "predict, then see"
-            yield Static(question(self.chosen), id="predict-question", markup=False)
+            yield Static(question(self.chosen, self.call), id="predict-question", markup=False)
             with Horizontal(id="predict-answers"):
                 for guess in self.offered:
                     binding = _KEY_OF[f"answer('{guess.value}')"]
@@ -150,6 +156,8 @@ class PredictMode:
         self.on = on
         self.predictions = Predictions()
         self._record = record or (lambda record: None)
+        self._asked: Upcoming | None = None
+        """The call the last question was about: its answer names it as the question did."""
 
     def title(self) -> str:
         """The log's border title while predict mode is on: the score so far."""
@@ -160,19 +168,37 @@ class PredictMode:
         would run it (a step it refuses, with no socket to act on, is not a call to predict)."""
         return self.on and asks(chosen) and refusal is None
 
-    def question(self, chosen: Step, at: float, the_class: ClassAnswers | None = None) -> PredictQuestion:
+    def question(
+        self, chosen: Step, at: float, the_class: ClassAnswers | None = None, call: Upcoming | None = None
+    ) -> PredictQuestion:
+        """The question before `chosen`, about `call` (the call it makes on its socket: `upcoming`)."""
         from sockviz.core.story.recording.format import Asked  # the records, only once predict mode asks
 
-        offered = PredictQuestion(chosen, the_class)
-        self._record(Asked(at, chosen, question(chosen), tuple(g.value for g in offered.offered)))
+        offered = PredictQuestion(chosen, the_class, call)
+        self._asked = offered.call
+        self._record(Asked(at, chosen, question(chosen, offered.call), tuple(g.value for g in offered.offered)))
         return offered
+
+    def question_on(
+        self,
+        session: SessionView,
+        chosen: Step,
+        args: StepArgs,
+        the_class: ClassAnswers | None = None,
+        target: SocketView | None = None,
+    ) -> PredictQuestion:
+        """The question before `chosen` runs with `args` on `target` (by default the socket the session would act
+        on), naming the call it makes there: `recvfrom()` on an unconnected UDP socket."""
+        tracked = target or session.current(chosen.target_on(args.transport), chosen.side)
+        return self.question(chosen, session.now(), the_class, upcoming(chosen, tracked, args))
 
     def answered(self, chosen: Step, guess: Guess, log: EventLog, at: float) -> None:
         """The answer, said in the log before the step's own line; the step's next call is the one it is about."""
         from sockviz.core.story.recording.format import Predicted
 
-        self.predictions.expect(chosen, guess)
-        text = f"you predict: {chosen.side.value} {chosen.action.call}() {guess.value}"
+        asked = self._asked if self._asked is not None and self._asked.step is chosen else upcoming(chosen)
+        self.predictions.expect(chosen, guess, asked.label)
+        text = f"you predict: {chosen.side.value} {asked.label} {guess.value}"
         log.write_line(StoryLine(seq=-1, at=at, side="guess", text=text, kind="predict"))
         self._record(Predicted(at, chosen, guess.value, text))
 
@@ -198,3 +224,36 @@ class PredictMode:
             return ("predict mode on: before each step that can block or fail, say whether it will wait, return "
                     "at once or fail; the hints on the steps are hidden meanwhile")  # fmt: skip
         return f"predict mode off: {self.predictions.score}"
+
+
+def ask_before_lesson_line(screen: ScreenBase, asked: ScenarioPanel.BeforeStep) -> None:
+    """Predict mode, before a lesson's step line: ask as before a step the user runs (with followers, the class
+    too), and let the line run once answered. Closed unanswered, the line does not run: the lesson waits before
+    it, and space or n asks again. A step the session would refuse, or one predict mode never asks about, runs."""
+    from sockviz.core.engine.refusals import refusal
+    from sockviz.screens import classroom
+
+    live, chosen, answer = screen.live, asked.line.step, asked.answer
+    if live is None or not screen.predict_mode.on:
+        answer.set_result(True)
+        return
+    args, target = asked.args, asked.target
+    refused = refusal(chosen, args, target) if target is not None else live.refusal(chosen, args)
+    if not screen.predict_mode.asks(chosen, refused):
+        answer.set_result(True)
+        return
+    the_class = classroom.class_answers(screen.share)
+    question = screen.predict_mode.question_on(live, chosen, args, the_class, target)
+
+    def answered(guess: Guess | None) -> None:
+        if answer.done():
+            return
+        if guess is None or screen.session is not live:  # closed unanswered, or a reset came meanwhile
+            if screen.share is not None:
+                screen.share.withdraw("the lecturer did not run the lesson's line")
+            answer.set_result(False)
+            return
+        screen.predict_mode.answered(chosen, guess, screen.event_log, live.now())
+        answer.set_result(True)
+
+    screen.app.push_screen(question, answered)

@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 
 from sockviz.core import Side, Step, steps_of
-from sockviz.core.story.recording.format import Record, SessionStarted
+from sockviz.core.story.recording.format import Record, SessionStarted, WireShown
 from sockviz.core.story.recording.playback import Playback, Scene
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
@@ -34,6 +34,13 @@ from sockviz.widgets.socket_detail import SocketDetail
 from sockviz.widgets.sockets_table import SocketsTable
 from sockviz.widgets.step_pane import StepPane
 from sockviz.widgets.timeline_view import TimelineView
+from sockviz.widgets.wire_pane import WirePane
+
+NO_WIRE = (
+    "No wire line in this recording: the wire's lines are recorded only while the recording sockviz's wire view "
+    "(w) captured (and by sockviz since the session format's `wire` records)."
+)
+NO_WIRE_YET = "No wire line yet at this moment: the recording's first comes later."
 
 LONGEST_PAUSE = 2.0
 """Playing, a longer gap between two moments (a lecturer talking) is cut to this many seconds."""
@@ -86,6 +93,7 @@ class ReplayScreen(Screen[None]):
     detail = getters.query_one("#repr", SocketDetail)
     event_log = getters.query_one("#log", EventLog)
     timeline_view = getters.query_one("#timeline", TimelineView)
+    wire = getters.query_one("#wire", WirePane)
     bottom = getters.query_one("#bottom", Horizontal)
 
     def __init__(self, playback: Playback, title: str) -> None:
@@ -100,6 +108,7 @@ class ReplayScreen(Screen[None]):
         self._player: Timer | None = None
         self._lines_written = 0
         self._events_added = 0
+        self._wire_written = 0
         self._session: SessionStarted | None = None
 
     def compose(self) -> ComposeResult:
@@ -108,6 +117,7 @@ class ReplayScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield EventLog(id="log")
             yield TimelineView(self.timeline, self._now, id="timeline")
+            yield WirePane(id="wire")
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
@@ -144,6 +154,9 @@ class ReplayScreen(Screen[None]):
         for event in scene.events[self._events_added :]:
             self.timeline.add(event)
         self._events_added = len(scene.events)
+        for shown in scene.wire[self._wire_written :]:
+            self.wire.show_parts(shown.parts)
+        self._wire_written = len(scene.wire)
         self.table.show((state, state.as_shown(), state.doing) for state in scene.sockets.values())
         self._show_detail()
         if self.timeline_view.display:
@@ -160,6 +173,8 @@ class ReplayScreen(Screen[None]):
             where = f"{scene.session.host}:{scene.session.port} ({scene.session.family})"
             self.event_log.note(0.0, "replay", f"session {scene.session.number} of the recording, on {where}")
         self._lines_written = 0
+        self.wire.clear()
+        self._wire_written = 0
         self.timeline = Timeline()
         self.timeline_view.timeline = self.timeline
         self._events_added = 0
@@ -261,6 +276,19 @@ class ReplayScreen(Screen[None]):
 
     def action_toggle_projector(self) -> None:
         views.toggle_projector(self, self.table)
+
+    def action_toggle_wire(self) -> None:
+        """The wire view's lines as the recording app's pane drew them, up to the moment; or why there are none."""
+        wire = self.wire
+        wire.display = not wire.display
+        if not wire.display:
+            return
+        wire.show_hidden()
+        if not wire.lines_shown:
+            recorded = any(isinstance(record, WireShown) for record in self.playback.records)
+            wire.clear()
+            wire.note(NO_WIRE_YET if recorded else NO_WIRE)
+        self.call_after_refresh(views.tell_size, wire)
 
     @on(Input.Changed)
     @on(Select.Changed)

@@ -55,7 +55,7 @@ class StepRunning(ScreenBase):
             self._record(note)
             return
         if self.predict_mode.asks(chosen, live.refusal(chosen, args)):
-            question = self.predict_mode.question(chosen, live.now(), classroom.class_answers(self.share))
+            question = self.predict_mode.question_on(live, chosen, args, classroom.class_answers(self.share))
             self.app.push_screen(question, partial(self._answered, chosen, args, live))
             return
         self._run(live, chosen, args)

@@ -302,7 +302,10 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     @on(WireSegments)
     @guarded
     def _wire_segments(self, message: WireSegments) -> None:
-        self.wire.show_delivery(message.delivery, message.source)
+        from sockviz.core.story.recording.records import WireShown  # loaded with the wire view
+
+        for at, parts in self.wire.show_delivery(message.delivery, message.source):
+            self._record(WireShown(at, parts))  # the line, not the frame: for the recording and the followers
 
     @on(TransportChosen)
     def _transport_chosen(self, message: TransportChosen) -> None:

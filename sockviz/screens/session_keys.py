@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import on
+
 from sockviz.core import Endpoint
 from sockviz.core.model.transport import Transport
 from sockviz.screens import classroom, lesson_control, step_fields, views
+from sockviz.screens.predict import ask_before_lesson_line
 from sockviz.screens.session_base import ScreenBase
+from sockviz.widgets.scenario_panel import ScenarioPanel
 
 if TYPE_CHECKING:
     from sockviz.core.scenario.language import Line
@@ -51,7 +55,8 @@ class ViewKeys(ScreenBase):
     def action_toggle_wire(self) -> None:
         live = self.live
         if live is None:
-            classroom.toggle_lecturers_wire(self.wire)
+            if classroom.toggle_lecturers_wire(self.wire):
+                self.call_after_refresh(views.tell_size, self.wire)
         elif views.toggle_wire(self.wire, live, self.post_message):
             self.call_after_refresh(views.tell_size, self.wire)
 
@@ -69,8 +74,14 @@ class LessonKeys(ScreenBase):
         if live is None:
             return  # a follower's lesson is the lecturer's: its narration comes in the log
         self.scenario_panel.load(title, lines, live, endpoint)
+        self.scenario_panel.predicting = lambda: self.predict_mode.on  # read in the player's thread
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
+
+    @on(ScenarioPanel.BeforeStep)
+    def _lesson_asks(self, asked: ScenarioPanel.BeforeStep) -> None:
+        """Predict mode, before a lesson's step line: asked as a user's step is (the line waits for the answer)."""
+        ask_before_lesson_line(self, asked)
 
     def _welcome_to_lesson(self, title: str) -> None:
         if not self._rebuilding:

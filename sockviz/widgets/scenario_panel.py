@@ -12,11 +12,15 @@ read from the app's bindings.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Unpack
 
 from rich.text import Text
 from textual import on
+from textual.message import Message
 from textual.widgets import Static
 
 from sockviz.core import Endpoint, Session
@@ -26,12 +30,33 @@ from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 
 if TYPE_CHECKING:
-    from sockviz.core.scenario.language import Line
+    from sockviz.core import StepArgs
+    from sockviz.core.engine.tracked import TrackedSocket
+    from sockviz.core.scenario.language import Line, StepLine
     from sockviz.core.scenario.player import Player
+
+NO_ANSWER = "paused: no prediction, so the line did not run; space or n asks again"
 
 
 class ScenarioPanel(Static):
     """Shown while a scenario is loaded."""
+
+    @dataclass
+    class BeforeStep(Message):
+        """Predict mode: a step line is about to run. The screen asks what it will do and sets `answer`: True runs
+        the line, False (the question closed unanswered) holds the lesson before it. Posted from the player's
+        thread, which waits for the answer (or for the panel to stop)."""
+
+        panel: ScenarioPanel
+        line: StepLine
+        args: StepArgs
+        target: TrackedSocket | None
+        """The socket an `on=` line names; None: the one the step acts on by default."""
+        answer: Future[bool]
+
+        @property
+        def control(self) -> ScenarioPanel:
+            return self.panel
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"scenario-panel--title", "scenario-panel--said", "scenario-panel--aside"}
     """
@@ -79,6 +104,8 @@ class ScenarioPanel(Static):
         """The place of the line that runs next; 0 before the first, len(lines) + 1 at the end."""
         self.shown = ""
         """What the panel says of the lesson (all but its keys): what a follower's panel shows."""
+        self.predicting: Callable[[], bool] = lambda: False
+        """Whether to ask before each step line (predict mode): read in the player's thread before each one."""
 
     @property
     def loaded(self) -> bool:
@@ -178,15 +205,48 @@ class ScenarioPanel(Static):
                 self._playing = False
                 state = "paused after the narration"
         self.post_message(ScenarioState(state, line.source, place))
-        with self._gate:
-            self._waiting = True
-            self._gate.wait_for(lambda: self._player is None or self._playing or self._steps_allowed > 0)
-            self._waiting = False
+        while True:
+            with self._gate:
+                self._waiting = True
+                self._gate.wait_for(lambda: self._player is None or self._playing or self._steps_allowed > 0)
+                self._waiting = False
+                if self._player is None:
+                    return False
+                if not self._playing:
+                    self._steps_allowed -= 1
+            answered = self._predicted(line)
             if self._player is None:
                 return False
-            if not self._playing:
-                self._steps_allowed -= 1
-            return True
+            if answered is not False:  # answered, or nothing to ask
+                return True
+            with self._gate:  # no answer: the line does not run, and the lesson waits before it
+                self._playing, self._steps_allowed = False, 0
+            self.post_message(ScenarioState(NO_ANSWER, line.source, place))
+
+    def _predicted(self, line: Line) -> bool | None:
+        """Predict mode, before a step line: the screen asks what it will do, and the line waits for the answer.
+        True once answered, False if the question was closed unanswered, None when nothing was asked."""
+        player = self._player
+        from sockviz.core.scenario.language import StepLine  # loaded with the scenario
+
+        if not isinstance(line, StepLine) or player is None or not self.predicting():
+            return None
+        answer: Future[bool] = Future()
+        answer.add_done_callback(lambda _: self._wake())
+        self.post_message(ScenarioState("waiting for the prediction", line.source, 0))
+        self.post_message(self.BeforeStep(self, line, player.args_for(line), player.target_of(line), answer))
+        with self._gate:
+            self._gate.wait_for(lambda: self._player is None or answer.done())
+            playing = self._playing
+        if not answer.done():
+            return None
+        if answer.result():
+            self.post_message(ScenarioState("playing" if playing else "paused", line.source, 0))
+        return answer.result()
+
+    def _wake(self) -> None:
+        with self._gate:
+            self._gate.notify_all()
 
     # ----- what it shows ----------------------------------------------------
 

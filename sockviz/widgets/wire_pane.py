@@ -8,7 +8,8 @@ pane only draws the lines it delivers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Unpack
@@ -26,10 +27,16 @@ from sockviz.widgets.options import WidgetOptions
 
 if TYPE_CHECKING:
     from sockviz.core import Session
-    from sockviz.core.story.wire import Delivery, Segment, Summary, Wire
+    from sockviz.core.story.wire import Delivery, Wire
 
-PREVIEW_SHOWN = 32
-"""Payload bytes a segment's line shows."""
+MAX_LINES = 5000
+"""Lines the pane keeps: the oldest go."""
+
+_KINDS = frozenset({"aside", "flags", "reset", "note", "dropped"})
+"""The kinds of a line's parts that have a component class here (`sockviz.core.story.wire_text`)."""
+
+WireText = tuple[float, tuple[tuple[str, str], ...]]
+"""A line drawn: when it happened, and its parts."""
 
 
 @dataclass
@@ -87,17 +94,25 @@ class WirePane(RichLog):
         self.refresh()
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
-        super().__init__(markup=False, highlight=False, wrap=True, max_lines=5000, **kwargs)
+        super().__init__(markup=False, highlight=False, wrap=True, max_lines=MAX_LINES, **kwargs)
         self.border_title = "wire (lo)"
         self.wire: Wire | None = None
         self._session: Session | None = None
+        self.lines_shown = 0
+        """Lines of the wire given so far (not counting a note on why there are none)."""
+        self._hidden_lines: deque[Text] = deque(maxlen=MAX_LINES)
+        """Lines that came while the pane was hidden (a follower's, before its `w`): drawn when it shows, the
+        newest MAX_LINES of them, instead of each costing a render (or piling up unbounded in a RichLog that
+        has never been shown)."""
         self._hold_for = 0.0
         """While a bulk transfer's bytes are on their way: how long a delivery may wait to be drawn (0: not)."""
-        self._held: list[Delivery] = []
+        self._held: list[Sequence[tuple[str, str]]] = []
+        """The lines of the deliveries that wait, as their parts, in the order they came."""
         self._held_timer: Timer | None = None
 
     def start(self, session: Session, post: Callable[[Message], object]) -> None:
-        """Begin capturing, or say in one sentence why it cannot."""
+        """Begin capturing, or say in one sentence why it cannot (the pane shows now)."""
+        self.show_hidden()
         if self.wire is not None:
             return
         from sockviz.core.story.wire import Wire  # only when the wire view first opens
@@ -107,7 +122,7 @@ class WirePane(RichLog):
         problem = self.wire.start()
         if problem:
             self.wire = None
-            self.write(Text(problem, style=ink(self, "wire-pane--note")))
+            self.note(problem)
 
     def on_unmount(self) -> None:
         self.stop()
@@ -117,17 +132,22 @@ class WirePane(RichLog):
         if self.wire is not None:
             self.wire.stop(wait=False)
 
-    def show_delivery(self, delivery: Delivery, source: Wire) -> None:
-        """Draw a delivery of this pane's own capture (one from before a reset is another session's), or keep it
-        for a moment while a transfer's bytes move (`hold`)."""
+    def show_delivery(self, delivery: Delivery, source: Wire) -> list[WireText]:
+        """Draw a delivery of this pane's own capture (one from before a reset is another session's), or keep its
+        lines for a moment while a transfer's bytes move (`hold`); returns its lines, each as its time and parts
+        (for a recording and the followers)."""
+        from sockviz.core.story.wire_text import line_at, wire_text
+
         if self._session is None or source is not self.wire:
-            return
+            return []
+        drawn = [(line_at(line), wire_text(line, self._who)) for line in delivery.lines]
         if self._hold_for or self._held:  # what waits goes first: the lines keep their order
-            self._held.append(delivery)
+            self._held.extend(parts for _, parts in drawn)
             if self._hold_for and self._held_timer is None:
                 self._held_timer = self.set_timer(self._hold_for, self._draw_held)
-            return
-        self._draw(delivery)
+            return drawn
+        self._draw([parts for _, parts in drawn])
+        return drawn
 
     def hold(self, seconds: float | None) -> None:
         """While a bulk transfer's bytes are on their way, a delivery waits until it ends, `seconds` at most: each
@@ -143,83 +163,50 @@ class WirePane(RichLog):
             self._held_timer.stop()
             self._held_timer = None
         held, self._held = self._held, []
-        for delivery in held:
-            self._draw(delivery)
+        self._draw(held)
 
-    def _draw(self, delivery: Delivery) -> None:
-        from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary
-
-        aside = ink(self, "wire-pane--aside")
-        for line in delivery.lines:
-            if isinstance(line, CallLine):
-                text = Text(f"{line.at:8.3f} {line.side}: {line.code}", style=aside)
-            elif isinstance(line, Summary):
-                text = self._summary(line)
-            elif isinstance(line, Dropped):
-                said = f"{line.count} frames dropped by the kernel (the capture's ring was full): not shown, not saved"
-                text = Text.assemble((f"{line.at:8.3f} ", aside), (said, ink(self, "wire-pane--dropped")))
-            elif isinstance(line, Ended):
-                text = Text.assemble((f"{line.at:8.3f} ", aside), (line.reason, ink(self, "wire-pane--dropped")))
-            else:
-                text = self._line(line)
-            self.write(text, scroll_end=False)
-        if delivery.lines and self.auto_scroll:
+    def _draw(self, lines: Sequence[Sequence[tuple[str, str]]]) -> None:
+        for parts in lines:
+            self.show_parts(parts, scroll=False)
+        if lines and self.display and self.auto_scroll:
             # Once for the delivery, in this frame: RichLog's own scroll comes a frame after each write, which
             # drew the pane twice for every delivery.
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def show_parts(self, parts: Sequence[tuple[str, str]], *, scroll: bool | None = None) -> None:
+        """One line as its parts and their kinds (`aside`, `flags`...): a delivery's, or the lecturer's as a
+        follower or a replay gets it. A kind this sockviz does not know is drawn plain. `scroll=False`: the
+        caller scrolls once for many lines."""
+        self.lines_shown += 1
+        line = Text.assemble(*((text, ink(self, f"wire-pane--{kind}") if kind in _KINDS else "")
+                               for text, kind in parts))  # fmt: skip
+        if not self.display:
+            self._hidden_lines.append(line)
+            return
+        self.show_hidden()
+        self.write(line, scroll_end=scroll)
+
+    def show_hidden(self) -> None:
+        """Draw the lines that came while the pane was hidden (it shows now)."""
+        while self._hidden_lines:
+            self.write(self._hidden_lines.popleft())
+
+    def note(self, text: str) -> None:
+        """A sentence about the wire (why it has no lines), not a line of it."""
+        self.write(Text(text, style=ink(self, "wire-pane--note")))
+
+    def clear(self) -> WirePane:
+        self.lines_shown = 0
+        self._hidden_lines.clear()
+        return super().clear()
 
     def _who(self, src: tuple[str, int], dst: tuple[str, int]) -> str:
         assert self._session is not None
         sockets = self._session.sockets
         return f"{owner_of(sockets, src, dst)} → {owner_of(sockets, dst, src)}"
 
-    def _line(self, segment: Segment) -> Text:
-        if "RST" in segment.flags:
-            flags = ink(self, "wire-pane--reset")
-        else:
-            flags = ink(self, "wire-pane--flags") if segment.flags not in ("ACK", "PSH-ACK") else ""
-        aside = ink(self, "wire-pane--aside")
-        if segment.flags == "UDP":  # a datagram: no flags, no sequence numbers, nothing sent back
-            numbers = f"len={segment.length}"
-        elif segment.flags.startswith("ICMP"):
-            numbers = f"(nothing listens on port {segment.src[1]}: the kernel answered the datagram)"
-        else:
-            numbers = f"seq={segment.seq} ack={segment.ack} len={segment.length}"
-        text = Text.assemble(
-            (f"{segment.at:8.3f} ", aside),
-            (f"{self._who(segment.src, segment.dst):<14} ", ""),
-            (f"{segment.flags:<8} ", flags),
-            (numbers, aside),
-        )
-        if segment.retransmitted:
-            text.append(" (sent again)", ink(self, "wire-pane--note"))
-        elif segment.fresh < segment.length:
-            text.append(f" ({segment.length - segment.fresh:,} bytes sent again)", ink(self, "wire-pane--note"))
-        if segment.length:
-            text.append(f" {preview(segment.preview, segment.length)}")
-        return text
-
-    def _summary(self, summary: Summary) -> Text:
-        parts = []
-        for (src, dst), tally in summary.directions.items():
-            part = f"{self._who(src, dst)}: {tally.segments:,} segments, {tally.new_bytes:,} bytes"
-            if tally.resent:
-                part += f" ({tally.resent:,} sent again, {tally.resent_bytes:,} bytes)"
-            parts.append(part)
-        said = f"… {', '.join(parts)}"
-        return Text.assemble(
-            (f"{summary.last_at:8.3f} ", ink(self, "wire-pane--aside")), (said, ink(self, "wire-pane--note"))
-        )
-
     def export(self, path: Path, *, plain: bool = False) -> str:
         """Save the capture as pcapng (or plain pcap); the sentence for the log."""
         if self.wire is None:
             return "nothing captured: open the wire view (w) first"
         return self.wire.export(path, plain=plain)
-
-
-def preview(kept: bytes, length: int) -> str:
-    """The payload's first bytes, escaped, and how many more the segment really carried."""
-    shown = kept[:PREVIEW_SHOWN]
-    rest = length - len(shown)
-    return f"{shown!r}… ({rest:,} more bytes)" if rest > 0 else repr(shown)

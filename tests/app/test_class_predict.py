@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 
-from helpers import free_port, until
+from helpers import Recorder, free_port, until
 
 from sockviz.app import SockvizApp
+from sockviz.core import StepCalled
+from sockviz.core.scenario import lessons
 from sockviz.screens.predict import PredictQuestion
 from sockviz.share.client import Connection
 from sockviz.share.mirror import Feed
 from sockviz.share.protocol import follow_url
 from sockviz.share.server import ShareServer
 from sockviz.widgets.class_tally import ClassTally
+from sockviz.widgets.scenario_panel import NO_ANSWER
 
 
 async def test_the_lecturers_question_goes_to_the_class_and_the_reveal_comes_back():
@@ -58,6 +61,84 @@ async def test_the_lecturers_question_goes_to_the_class_and_the_reveal_comes_bac
             reveal = next(m for m in messages("reveal") if m["question"] == question["question"])
             assert reveal["answer"] == "waits" and reveal["yours"] == "waits"
             assert reveal["tally"] == {"waits": 1, "returns at once": 0, "fails": 0}
+            assert not app.faults
+            await pilot.press("ctrl+q")
+        following.cancel()
+    finally:
+        share.stop()
+
+
+async def test_a_lesson_in_predict_mode_asks_before_each_step_that_can_block_or_fail_and_waits_for_the_answer():
+    share = ShareServer("127.0.0.1", 0)
+    share.start()
+    heard: list[object] = []
+    feed = Feed(heard.append)
+    follower = Connection(follow_url("127.0.0.1", share.port, share.code), feed.frame)
+    app = SockvizApp(port=free_port(), share=share, predict=True, scenario=("lesson: echo", lessons.text("echo")))
+
+    def messages(kind: str) -> list[dict]:
+        return [m for m in heard if isinstance(m, dict) and m.get("share") == kind]
+
+    events = Recorder(app.session)
+
+    def called(step_id: str) -> bool:
+        return any(event.call.step.id == step_id for event in events.of(StepCalled))
+
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            following = asyncio.get_running_loop().create_task(follower.run())
+            panel = app.session_screen.scenario_panel
+            await until(pilot, lambda: share.followers == 1 and panel.loaded, "the follower and the lesson")
+
+            async def question(what: str) -> str:
+                deadline = asyncio.get_running_loop().time() + 20
+                while not isinstance(app.screen, PredictQuestion):
+                    assert asyncio.get_running_loop().time() < deadline, f"no question before {what}"
+                    if "paused after" in str(panel.render()):
+                        await pilot.press("space")
+                    await pilot.pause(0.02)
+                    assert "ended" not in str(panel.render()), f"the lesson ended before {what}"
+                return str(app.screen.query_one("#predict-question").render())
+
+            await pilot.press("space")
+            assert await question("bind()") == "Will server bind() return at once or fail?"
+            assert "waiting for the prediction" in str(panel.render())
+            assert len(app.session.sockets) == 1 and not called("server-bind")  # the line waits for the answer
+            await until(pilot, lambda: any(m["step"] == "server-bind" for m in messages("question")), "the class")
+            await pilot.press("escape")  # no answer: the line does not run, and the lesson waits before it
+            await until(pilot, lambda: NO_ANSWER.split(";")[0] in str(panel.render()), "the lesson held")
+            await until(pilot, lambda: messages("withdrawn"), "the class's question withdrawn")
+            assert not called("server-bind")
+            await pilot.press("space")  # asked again
+            assert await question("bind() again") == "Will server bind() return at once or fail?"
+            await pilot.press("r")
+            assert await question("listen()") == "Will server listen() return at once or fail?"
+            assert called("server-bind")
+            await pilot.press("r")
+            assert await question("accept()") == "Will server accept() wait, return at once, or fail?"
+            await until(pilot, lambda: any(m["step"] == "server-accept" for m in messages("question")), "the class")
+            asked = next(m for m in messages("question") if m["step"] == "server-accept")
+            follower.answer(asked["question"], "waits")
+            tally = app.screen.query_one(ClassTally)
+            await until(pilot, lambda: "1 of 1 answered" in str(tally.render()), "the class's answer")
+            await pilot.press("w")
+            await until(pilot, lambda: any(m["question"] == asked["question"] for m in messages("reveal")),
+                        "the reveal")  # fmt: skip
+            assert next(m for m in messages("reveal") if m["question"] == asked["question"])["yours"] == "waits"
+            await until(pilot, lambda: "you said server accept() waits: it waits" in " ".join(
+                strip.text for strip in app.session_screen.event_log.lines), "the lecturer's verdict")  # fmt: skip
+            assert await question("connect()") == "Will client connect() wait, return at once, or fail?"
+            await pilot.press("r")
+            await pilot.press("f5")  # predict mode off: the rest plays without questions
+            await until(pilot, lambda: not app.session_screen.predict_mode.on, "predict mode off")
+            deadline = asyncio.get_running_loop().time() + 20
+            while "ended" not in str(panel.render()):
+                assert asyncio.get_running_loop().time() < deadline, str(panel.render())
+                assert not isinstance(app.screen, PredictQuestion)
+                if "paused" in str(panel.render()):
+                    await pilot.press("space")
+                await pilot.pause(0.02)
+            assert "ended: every expect held" in str(panel.render())
             assert not app.faults
             await pilot.press("ctrl+q")
         following.cancel()

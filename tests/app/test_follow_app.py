@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
+from dataclasses import replace
 
 import pytest
 from helpers import until
 
-from sockviz.core import step
+from sockviz.core import Side, step
+from sockviz.core.story.transcript import Transcript
 from sockviz.follow import FollowApp
 from sockviz.screens.class_question import ClassQuestion
 from sockviz.share.mirror import FOLLOWING
@@ -81,3 +84,41 @@ async def test_a_follower_that_loses_the_lecturer_says_so_and_joins_again_by_its
         await until(pilot, lambda: not screen._rebuilding and screen.table.row_count == 2, "the table so far")
         await until(pilot, lambda: "listen() returned" in log_text(app), "the log so far again")
         assert "following 127.0.0.1:" in app.session_screen.bar.sharing[0] and not app.faults
+
+
+async def test_a_follower_exports_the_lecturers_session_as_the_lecturer_would(shared, tmp_path, monkeypatch):
+    """f3 and f4 on a follower write the lecturer's session so far, from the follower's copy of its events: the
+    same scripts the lecturer's own export writes; one who joins late gets the same; before any call, it says why."""
+    session, share, args = shared
+    monkeypatch.chdir(tmp_path)
+    lecturers = Transcript(session)
+    early = FollowApp("127.0.0.1", share.port, share.code)
+    async with early.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: share.followers == 1 and early.mirror.started is not None, "the follower to join")
+        await pilot.press("f3")
+        await until(pilot, lambda: "not exported: nothing has happened" in log_text(early), "why not yet")
+        assert not list(tmp_path.iterdir())
+        for name in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect",
+                     "server-accept", "client-send", "server-recv"):  # fmt: skip
+            await asyncio.to_thread(session.perform, step(name), replace(args, payload=b"Hello"))
+        await until(pilot, lambda: "recv() returned" in log_text(early), "the lecturer's calls")
+        await pilot.press("f3")
+        await until(pilot, lambda: len(list(tmp_path.glob("*/server.py"))) == 1, "the scripts")
+        folder = next(tmp_path.glob("*/server.py")).parent
+        for side in Side:
+            assert (folder / f"{side.value}.py").read_text() == lecturers.script(
+                side, args.endpoint, "The lecturer's sockviz session"
+            )
+        assert "cannot bind" in log_text(early) and "on this machine now" in log_text(early)  # s listens here
+        await pilot.press("f4")
+        await until(pilot, lambda: len(list(tmp_path.glob("*/server.ipynb"))) == 1, "the notebooks")
+        assert not early.faults
+    shutil.rmtree(folder)
+    late = FollowApp("127.0.0.1", share.port, share.code)
+    async with late.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: "recv() returned" in log_text(late), "the session so far")
+        await pilot.press("f3")
+        await until(pilot, lambda: len(list(tmp_path.glob("*/client.py"))) == 1, "the late follower's scripts")
+        exported = next(tmp_path.glob("*/client.py")).read_text()
+        assert exported == lecturers.script(Side.CLIENT, args.endpoint, "The lecturer's sockviz session")
+        assert "c.sendall(b'" in exported

@@ -95,3 +95,44 @@ async def test_predict_then_see_with_the_score(port):
     playback = Playback(records)
     shown = [line.text for line in playback.scene(len(playback) - 1).lines if line.kind == "predict"]
     assert shown[-1] == revealed[-1].text and "4 of 5 right" in shown[-1]  # a replay shows the verdicts too
+
+
+async def test_on_udp_the_question_names_the_call_the_step_really_makes(port):
+    """recv() on an unconnected UDP socket is recvfrom(), sendall() is sendto(); once connected recv() and send();
+    a UDP listen() never waits, so it is asked only whether it returns or fails."""
+    app = SockvizApp(port=port, predict=True, udp=True)
+    async with lecture(app) as lect:
+
+        async def asked(key: str) -> str:
+            await lect.pilot.press(key)
+            await lect.until(lambda: isinstance(app.screen, PredictQuestion), f"the question before {key}")
+            return str(app.screen.query_one("#predict-question").render())
+
+        async def answer(key: str, step_id: str, kind) -> None:
+            before = len(lect.delivered)
+            await lect.pilot.press(key)
+            await lect.until(lambda: any(isinstance(e, kind) and e.call.step.id == step_id
+                                         for e in lect.delivered[before:]), f"{step_id} to settle")  # fmt: skip
+
+        await lect.press_all("server-socket")
+        assert await asked("b") == "Will server bind() return at once or fail?"
+        await answer("r", "server-bind", StepReturned)
+        assert await asked("l") == "Will server listen() return at once or fail?"
+        await answer("f", "server-listen", StepFailed)
+        assert await asked("r") == "Will server recvfrom() wait, return at once, or fail?"
+        await answer("w", "server-recv", StepBlocked)
+        await lect.until(lambda: "you said server recvfrom() waits: it waits, until a datagram arrives (right)"
+                         in lect.log_text(), "the verdict in recvfrom()'s words")  # fmt: skip
+        assert "you predict: server recvfrom() waits" in lect.log_text()
+
+        await lect.press("client-socket")
+        assert await asked("E") == "Will client sendto() wait, return at once, or fail?"
+        await answer("r", "client-send", StepReturned)
+        await lect.until(lambda: len(lect.events.finished("server-recv")) == 1, "recvfrom() to return")
+        # connect() on UDP only records the peer: it can never wait
+        assert await asked("C") == "Will client connect() return at once or fail?"
+        await answer("r", "client-connect", StepReturned)
+        await lect.until(lambda: lect.cell("c", "state") == "ESTAB", "the connected row")
+        assert await asked("R") == "Will client recv() wait, return at once, or fail?"
+        await lect.pilot.press("escape")
+        assert await asked("E") == "Will client send() wait, return at once, or fail?"

@@ -42,6 +42,7 @@ from sockviz.core.story.recording.format import (
     SessionStarted,
     SocketsRecord,
     TimelineText,
+    WireShown,
     decode,
     encode,
     header,
@@ -133,6 +134,7 @@ def test_every_other_record_comes_back_the_same():
         Revealed(at=3.0, step=step("server-accept"), guess="waits", outcome="waits", call=7, text="... (right)"),
         Revealed(at=3.0, step=step("client-recv"), guess="waits", outcome=None, call=None, text="not scored"),
         TimelineText(lines=("╵0", "s  a━┓"), legend="a accept()"),
+        WireShown(at=4.25, parts=(("   4.250 ", "aside"), ("c → s          ", ""), ("SYN      ", "flags"))),
         Ended(at=9.0),
     ]
     for record in records:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from sockviz.core.engine.session import Session
+from sockviz.core.engine.tracked import TrackedSocket
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.events import (
     Event,
@@ -18,6 +19,7 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
+from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import SERVE_ACTIONS
 from sockviz.core.model.transport import Transport
 from sockviz.core.scenario.language import Expect, Family, Line, Pace, Pause, Say, StepLine, UseTransport
@@ -172,17 +174,25 @@ class Player:
         with self._changed:
             self._changed.notify_all()
 
+    def args_for(self, line: StepLine) -> StepArgs:
+        """The arguments the line's step runs with: the lesson's own, on this play's address and transport."""
+        return replace(line.args, family=self.endpoint.family, endpoint=self.endpoint, transport=self.transport)
+
+    def target_of(self, line: StepLine) -> TrackedSocket | None:
+        """The socket an `on=` line acts on (its newest of that name), None for the step's current one or none."""
+        if line.on is None:
+            return None
+        return next((t for t in reversed(self.session.sockets) if t.name == line.on), None)
+
     def _run(self, line: StepLine) -> str | None:
         """Start the line's step and wait until it returned, failed or blocked; why the play stops, if it must."""
-        args = replace(line.args, family=self.endpoint.family, endpoint=self.endpoint, transport=self.transport)
+        args = self.args_for(line)
         step_id = line.step.id
         with self._changed:
             before = self._latest_call.get(step_id)
-        target = None
-        if line.on is not None:
-            target = next((t for t in reversed(self.session.sockets) if t.name == line.on), None)
-            if target is None:
-                return f"the lesson stops at line {line.line} ({line.source}): this session has no socket {line.on}"
+        target = self.target_of(line)
+        if line.on is not None and target is None:
+            return f"the lesson stops at line {line.line} ({line.source}): this session has no socket {line.on}"
         thread = threading.Thread(target=self.session.perform, args=(line.step, args), kwargs={"target": target},
                                   daemon=True)  # fmt: skip
         thread.start()

@@ -17,8 +17,12 @@ from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sockviz.core.engine.view import SocketView
+from sockviz.core.model.code_lines import method_of
 from sockviz.core.model.events import Call, Event, StepBlocked, StepCalled, StepFailed, StepFinished, StepRefused
+from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Action, Step
+from sockviz.core.model.transport import Transport
 
 
 class Guess(StrEnum):
@@ -42,23 +46,45 @@ def asks(chosen: Step) -> bool:
     return chosen.action in ASKED_ACTIONS
 
 
-def choices(chosen: Step) -> tuple[Guess, ...]:
-    """A step that can never wait is not asked whether it will: it returns at once or fails."""
-    if chosen.blocks_until is None:
+@dataclass(frozen=True)
+class Upcoming:
+    """The call a step makes now, in the words the log will use for it: on an unconnected UDP socket recv() is
+    `recvfrom()` and sendall() is `sendto()`, once connected `recv()` and `send()`; and what it can wait for there
+    (a UDP listen() or accept() never waits: it fails)."""
+
+    step: Step
+    label: str
+    """`recvfrom()`: the call's own label (`Call.label`), as its lines in the log name it."""
+    blocks_until: str | None
+    """What the call waits for on its socket's transport; None if it never waits there."""
+
+
+def upcoming(chosen: Step, target: SocketView | None = None, args: StepArgs | None = None) -> Upcoming:
+    """The call `chosen` would make now on `target` (the socket it acts on, if any), decided as the session
+    decides it when the step runs: a UDP socket's steps are its datagram calls, its connection picks the method."""
+    transport = args.transport if args is not None else Transport.TCP
+    datagram = target.datagram if target is not None else transport is Transport.UDP
+    connected = datagram and target is not None and target.current_ends() is not None
+    method = method_of(chosen, datagram=datagram, connected=connected, args=args)
+    form = chosen.on(Transport.UDP if datagram else Transport.TCP)
+    return Upcoming(chosen, f"{method or chosen.action.call}()", form.blocks_until)
+
+
+def choices(chosen: Step, call: Upcoming | None = None) -> tuple[Guess, ...]:
+    """A call that can never wait is not asked whether it will: it returns at once or fails."""
+    blocks_until = (call or upcoming(chosen)).blocks_until
+    if blocks_until is None:
         return (Guess.AT_ONCE, Guess.FAILS)
     return (Guess.WAITS, Guess.AT_ONCE, Guess.FAILS)
 
 
-def question(chosen: Step) -> str:
-    """`Will accept() wait, return at once, or fail?`"""
+def question(chosen: Step, call: Upcoming | None = None) -> str:
+    """`Will server accept() wait, return at once, or fail?`; `Will server recvfrom() ...` on a UDP socket."""
+    call = call or upcoming(chosen)
     words = {Guess.WAITS: "wait", Guess.AT_ONCE: "return at once", Guess.FAILS: "fail"}
-    asked = [words[guess] for guess in choices(chosen)]
+    asked = [words[guess] for guess in choices(chosen, call)]
     listed = ", ".join(asked[:-1]) + f", or {asked[-1]}" if len(asked) > 2 else " or ".join(asked)
-    return f"Will {chosen.side.value} {_label(chosen)} {listed}?"
-
-
-def _label(chosen: Step) -> str:
-    return f"{chosen.action.call}()"
+    return f"Will {chosen.side.value} {call.label} {listed}?"
 
 
 @dataclass(frozen=True)
@@ -75,6 +101,8 @@ class Verdict:
     kernel: str | None
     """What the kernel said just before the call, when it was asked (the step's hint)."""
     at: float
+    label: str = ""
+    """The call as the question named it (`recvfrom()`); the call's own label once it ran."""
 
     @property
     def right(self) -> bool | None:
@@ -82,7 +110,8 @@ class Verdict:
 
     def text(self, score: str) -> str:
         """The log's line for it, with the score so far."""
-        said = f"you said {self.step.side.value} {_label(self.step)} {self.guess.value}"
+        label = self.call.label if self.call is not None else self.label or f"{self.step.action.call}()"
+        said = f"you said {self.step.side.value} {label} {self.guess.value}"
         if self.outcome is None:
             return f"{said}; it was not run ({self.happened}), so it is not scored · {score}"
         mark = "right" if self.right else "wrong"
@@ -94,8 +123,8 @@ class Predictions:
     """The guesses of one user, each matched with its call, and the score."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, deque[Guess]] = {}
-        """Guesses made for a step that has not been called yet, by step id, oldest first."""
+        self._waiting: dict[str, deque[tuple[Guess, str]]] = {}
+        """Guesses made for a step that has not been called yet (with the call as asked), by step id, oldest first."""
         self._calls: dict[int, tuple[Step, Guess]] = {}
         """Guesses whose call is running and has not settled them yet, by call id."""
         self.right = 0
@@ -111,9 +140,10 @@ class Predictions:
     def pending(self) -> bool:
         return bool(self._waiting) or bool(self._calls)
 
-    def expect(self, chosen: Step, guess: Guess) -> None:
-        """The user guessed, and the step is about to run: its next call is the one the guess is about."""
-        self._waiting.setdefault(chosen.id, deque()).append(guess)
+    def expect(self, chosen: Step, guess: Guess, label: str = "") -> None:
+        """The user guessed, and the step is about to run: its next call is the one the guess is about.
+        `label` is the call as the question named it (`recvfrom()`), for a step that then is not run."""
+        self._waiting.setdefault(chosen.id, deque()).append((guess, label))
 
     def forget(self, chosen: Step) -> None:
         """The step did not reach the session after all (a field refused its value): its guess goes too."""
@@ -131,18 +161,19 @@ class Predictions:
     def hear(self, event: Event) -> Verdict | None:
         """Every event of the session, in order; the verdict when this event settles a guess."""
         if isinstance(event, StepCalled):
-            guess = self._take(event.call.step.id)
-            if guess is not None:
-                self._calls[event.call.id] = (event.call.step, guess)
+            taken = self._take(event.call.step.id)
+            if taken is not None:
+                self._calls[event.call.id] = (event.call.step, taken[0])
             return None
         if isinstance(event, StepRefused):
-            guess = self._take(event.step.id)
-            if guess is None:
+            taken = self._take(event.step.id)
+            if taken is None:
                 return None
-            return self._settle(Verdict(event.step, guess, None, None, event.reason, None, event.at))
+            guess, label = taken
+            return self._settle(Verdict(event.step, guess, None, None, event.reason, None, event.at, label))
         if isinstance(event, StepBlocked) and event.call.id in self._calls:
             chosen, guess = self._calls.pop(event.call.id)
-            waits = chosen.blocks_until or "the kernel lets it finish"
+            waits = event.call.form.blocks_until or "the kernel lets it finish"
             happened = f"it waits, until {waits}"
             return self._settle(Verdict(chosen, guess, Guess.WAITS, event.call, happened, _hint(event.call), event.at))
         if isinstance(event, StepFinished) and event.call.id in self._calls:
@@ -154,7 +185,7 @@ class Predictions:
             return self._settle(Verdict(chosen, guess, outcome, event.call, happened, _hint(event.call), event.at))
         return None
 
-    def _take(self, step_id: str) -> Guess | None:
+    def _take(self, step_id: str) -> tuple[Guess, str] | None:
         waiting = self._waiting.get(step_id)
         if not waiting:
             return None

@@ -22,8 +22,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockviz.core.engine.session import Session
-from sockviz.core.engine.tracked import Role
+from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.engine.view import SessionView
 from sockviz.core.kernel.listening import reuses_address
 from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
@@ -148,15 +148,23 @@ class _Entry:
 
 
 class Transcript:
-    """Listens to a session and keeps each finished call, in order, to export it as scripts."""
+    """Listens to a session and keeps each finished call, in order, to export it as scripts.
 
-    def __init__(self, session: Session) -> None:
+    The session may be a copy of another's (a follower's `Mirror` of the lecturer's): the scripts are then the
+    lecturer's session as far as this copy heard it, from `first_seq` on."""
+
+    def __init__(self, session: SessionView) -> None:
         self._session = session
         self._entries: list[_Entry] = []
         self._lock = threading.Lock()
+        self.first_seq: int | None = None
+        """The first event heard: 1 when the transcript heard the session from its start (a follower who joined
+        after the share had let the oldest lines go hears it from later on)."""
         session.subscribe(self._hear)
 
     def _hear(self, event: Event) -> None:
+        if self.first_seq is None:
+            self.first_seq = event.seq
         # A burst's clients are its one line; a serve mode's calls are its loop, written out in the preamble.
         if isinstance(event, StepFinished) and event.call.burst_of is None and event.call.serve_of is None:
             with self._lock:
@@ -191,9 +199,12 @@ class Transcript:
         named = (call for call in calls if call.socket_name == first.socket_name)
         return None if any("SO_REUSEADDR" in call.code for call in named) else first
 
-    def how_to_run(self, endpoint: Endpoint, kind: str = "py") -> str:
+    def how_to_run(self, endpoint: Endpoint, kind: str = "py", *, own: bool = True) -> str:
         """What to do to run the exported scripts now, asked of the kernel: free to run, or what holds the port.
         `kind`: "py" for server.py and client.py, "ipynb" for the notebooks, which bind the same way.
+
+        Not `own` (a follower's copy of the lecturer's session): the scripts run on this machine, whose kernel
+        is asked; the copy's sockets are the lecturer's, on the lecturer's machine, so they name nothing here.
 
         The probe binds as server.py will, with SO_REUSEADDR, so it is refused only where server.py
         would be: a socket that still listens there, or a TIME_WAIT left by a socket without the option.
@@ -210,6 +221,10 @@ class Transcript:
         if refused is None:
             return run
         port = endpoint.port
+        if not own:
+            here = "the lecturer's session, if it runs on this machine"
+            return (f"{server} cannot bind {endpoint.address} on this machine now ({refused}): a program here "
+                    f"holds port {port} ({here}); {run} once it is free")  # fmt: skip
         holding = [t for t in self._session.sockets if t.role is not Role.CLIENT and not t.closed
                    and t.bound_port == port]  # fmt: skip
         waiting = [t.after_close.expires for t in self._session.sockets if t.after_close is not None
@@ -217,7 +232,7 @@ class Transcript:
         if holding:
             holders = ", ".join(t.name for t in holding)
             verb, them = ("holds", "it") if len(holding) == 1 else ("hold", "them")
-            if waiting and not any(reuses_address(t.sock) for t in holding):
+            if waiting and not any(isinstance(t, TrackedSocket) and reuses_address(t.sock) for t in holding):
                 # Closing the listener is not enough: the TIME_WAIT its connection left refuses server.py too.
                 left = max(expires or 0 for expires in waiting)
                 return (f"{holders} still {verb} port {port} in this session, and a closed connection holds "

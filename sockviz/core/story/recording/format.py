@@ -41,6 +41,7 @@ from sockviz.core.story.recording.records import (
     SessionStarted,
     SocketsRecord,
     TimelineText,
+    WireShown,
     header,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "SessionStarted",
     "SocketsRecord",
     "TimelineText",
+    "WireShown",
     "check_header",
     "decode",
     "encode",

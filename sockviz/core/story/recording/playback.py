@@ -2,7 +2,8 @@
 
 A moment is a record that adds a line to the log (an event that makes one, a narration, a note, the
 session's end) or starts a session. At a moment, the log holds every line up to it; the table shows each socket as its
-newest reading before the next moment (a reading comes just after the events that caused it); and
+newest reading before the next moment (a reading comes just after the events that caused it), and the wire
+view its lines delivered before the next moment (a segment's line comes just after the call that sent it); and
 the timeline holds the events up to it, drawn at its time. Stepping back is reading again from the
 start of the session: a few thousand records cost a few milliseconds, so nothing else is kept.
 """
@@ -23,6 +24,7 @@ from sockviz.core.story.recording.format import (
     Said,
     SessionStarted,
     SocketsRecord,
+    WireShown,
 )
 from sockviz.core.story.recording.sockets import SocketState
 from sockviz.core.story.sentences import StoryLine, Storyteller
@@ -45,6 +47,9 @@ class Scene:
     """Each socket by its id, as last read before the next moment, in the order they were made."""
     events: list[Event] = field(default_factory=list)
     """The session's events up to the moment, for the timeline."""
+    wire: list[WireShown] = field(default_factory=list)
+    """The wire view's lines (while the lecturer's capture ran) up to the next moment, as the table's rows are:
+    the capture's reader delivers a segment's line a few tens of milliseconds after the call that caused it."""
     ended: bool = False
 
 
@@ -122,6 +127,8 @@ class Playback:
             told = position <= index  # what the log and timeline show; the table reads on to the next moment
             if isinstance(record, SocketsRecord):
                 scene.sockets.update((state.id, state) for state in record.sockets)
+            elif isinstance(record, WireShown):
+                scene.wire.append(record)
             elif not told:
                 continue
             elif isinstance(record, Ended):

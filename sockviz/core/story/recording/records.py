@@ -119,6 +119,20 @@ class Revealed:
 
 
 @dataclass(frozen=True)
+class WireShown:
+    """A line of the wire view (`w`) as the lecturer's pane drew it, while its capture ran: a segment, a run of
+    them summed up, a call between them, frames dropped. No frame itself: the line's text, in parts that each
+    carry a kind (`sockviz.core.story.wire_text`), so that a follower's or a replay's pane draws the same line.
+    Not a moment of a replay: it shows with the moment it came after."""
+
+    at: float
+    """When it happened on the session's clock (a summary: its last segment); it is written when the capture's
+    reader delivered it, a few tens of milliseconds later, so it may come after the next call's events."""
+    parts: tuple[tuple[str, str], ...]
+    """`[["   0.105 ", "aside"], ["c → s          ", ""], ["SYN      ", "flags"], ["seq=0 ack=0 len=0", "aside"]]`"""
+
+
+@dataclass(frozen=True)
 class TimelineText:
     """`sockviz run --timeline`: the run's timeline as text, and its legend."""
 
@@ -144,6 +158,7 @@ Record = (
     | Asked
     | Predicted
     | Revealed
+    | WireShown
     | TimelineText
     | Ended
 )
@@ -158,6 +173,7 @@ KINDS: dict[type, str] = {
     Asked: "asked",
     Predicted: "predicted",
     Revealed: "revealed",
+    WireShown: "wire",
     TimelineText: "timeline",
     Ended: "end",
 }
