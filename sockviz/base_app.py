@@ -69,11 +69,13 @@ class SockvizBase(App[None]):
         severity: SeverityLevel = "information",
         timeout: float | None = None,
         markup: bool = True,
+        in_log: bool = True,
     ) -> None:
         """A notice goes after a few seconds: the log keeps what it said (where an export went and what to wait
-        for before running it, why a scenario did not load) for a lecturer or student who looked away."""
+        for before running it, why a scenario did not load) for a lecturer or student who looked away. Not
+        `in_log`: the caller writes it in the log itself, in its place."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-        if title == FAULT_TITLE:  # a fault is in the log already, with its why
+        if title == FAULT_TITLE or not in_log:  # a fault is in the log already, with its why
             return
         kind = "refused" if severity == "error" else "guide"
         text = Content.from_markup(message).plain if markup else message  # the log never parses markup

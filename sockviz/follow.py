@@ -133,7 +133,7 @@ class FollowApp(SockvizBase):
             text = reveal_text(message, self.question)
             self.question = None
             self.session_screen.lecturer_note(self.mirror.now(), "class", text, "guide")
-            self.notify(text, title="the class question", markup=False)
+            self.notify(text, title="the class question", markup=False, in_log=False)  # the note above has it
 
     def ask(self) -> None:
         """Show the open question (again): the follower's answer goes to the lecturer."""

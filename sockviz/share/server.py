@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sockviz.core import Event, Session
 from sockviz.core.model.addresses import Endpoint, is_wildcard
-from sockviz.core.story.recording.format import Asked, Record, Revealed
+from sockviz.core.story.recording.format import Asked, Record, Revealed, decode
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.share.facts import session_facts
 from sockviz.share.link import ProcessLink
@@ -33,6 +33,8 @@ FACTS_SECONDS = 0.25
 """How often the share looks at the session's facts (hints, targets, the guide) when nothing happens."""
 AFTER_EVENTS = 0.05
 """How soon after events the facts are looked at again, so a follower's hints keep up with its log."""
+REVEALED_LINE = '{"record":"revealed"'
+"""How a verdict's line begins (`encode` writes no spaces)."""
 BACKLOG = 512
 """Followers who connect at once (a class joining) wait in the kernel's queue, not refused."""
 
@@ -123,16 +125,21 @@ class ShareServer:
 
     def record(self, record: Record) -> None:
         """A line of the lecturer's log that is no event (a narration, a refusal, predict mode's question or
-        verdict), in its place. Predict mode's question also goes to the class, and its verdict reveals it."""
+        verdict), in its place. Predict mode's question also goes to the class, and its verdict reveals it, once
+        the recorder has written it: after the call's own lines, which the recorder's thread may still hold (sent
+        at once, the reveal came to followers before the accept() it was about)."""
         if self._recorder is not None:
             self._recorder.add(record)
         if isinstance(record, Asked):
             self.ask(record.step.id, record.question, record.choices, hidden=self.hide_tally)
-        elif isinstance(record, Revealed):
-            if record.outcome is None:
-                self.withdraw("the step was not run")
-            else:
-                self.reveal(record.outcome, "")
+        elif isinstance(record, Revealed) and self._recorder is None:
+            self._settle(record)
+
+    def _settle(self, record: Revealed) -> None:
+        if record.outcome is None:
+            self.withdraw("the step was not run")
+        else:
+            self.reveal(record.outcome, "")
 
     def lesson(self, shown: str) -> None:
         """The lecturer's lesson panel as it reads now ("" when no lesson is loaded): sent when it changes."""
@@ -178,9 +185,16 @@ class ShareServer:
     # ----- the recorder's thread -----
 
     def _line(self, text: str) -> None:
-        """The recorder's writer: one line of the session format, with its newline."""
+        """The recorder's writer: one line of the session format, with its newline. A verdict's line reveals the
+        class's question, after the lines before it."""
+        line = text.rstrip("\n")
         with self._batch_lock:
-            self._batch.append(text.rstrip("\n"))
+            self._batch.append(line)
+        if line.startswith(REVEALED_LINE):
+            revealed = decode(line)
+            if isinstance(revealed, Revealed):
+                self._flush()
+                self._settle(revealed)
 
     def _flush(self) -> None:
         """After each of the recorder's batches: its lines to the share's process, as one message."""

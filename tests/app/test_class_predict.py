@@ -7,11 +7,12 @@ on the same event loop, answering as a student's key would.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from helpers import Recorder, free_port, until
 
 from sockviz.app import SockvizApp
-from sockviz.core import StepCalled
+from sockviz.core import StepBlocked, StepCalled
 from sockviz.core.scenario import lessons
 from sockviz.screens.predict import PredictQuestion
 from sockviz.share.client import Connection
@@ -27,7 +28,17 @@ async def test_the_lecturers_question_goes_to_the_class_and_the_reveal_comes_bac
     share.start()
     heard: list[object] = []
     feed = Feed(heard.append)
+    feed.mirror.subscribe(heard.append)  # the lecturer's events, in their place among the share's messages
     follower = Connection(follow_url("127.0.0.1", share.port, share.code), feed.frame)
+    written = share._line
+
+    def behind(text: str) -> None:
+        """The recorder's thread a moment behind the screen at accept()'s block (as on a busy machine)."""
+        if '"type":"StepBlocked"' in text:
+            time.sleep(0.3)
+        written(text)
+
+    share._line = behind  # type: ignore[method-assign]
     app = SockvizApp(port=free_port(), share=share, predict=True)
     try:
         async with app.run_test(size=(160, 50)) as pilot:
@@ -60,6 +71,8 @@ async def test_the_lecturers_question_goes_to_the_class_and_the_reveal_comes_bac
                         "the reveal")  # fmt: skip
             reveal = next(m for m in messages("reveal") if m["question"] == question["question"])
             assert reveal["answer"] == "waits" and reveal["yours"] == "waits"
+            blocked = next(i for i, e in enumerate(heard) if isinstance(e, StepBlocked))
+            assert heard.index(reveal) > blocked  # the verdict comes after the accept() it is about
             assert reveal["tally"] == {"waits": 1, "returns at once": 0, "fails": 0}
             assert not app.faults
             await pilot.press("ctrl+q")
