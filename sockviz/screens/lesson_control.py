@@ -11,17 +11,24 @@ from textual.css.query import NoMatches
 
 from sockviz.core.model.transport import Transport
 from sockviz.core.story.next_steps import welcome
+from sockviz.screens import held_over
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from sockviz.core.engine.view import SessionView
+    from sockviz.screens.held_over import HeldOver
     from sockviz.widgets.event_log import EventLog
     from sockviz.widgets.scenario_panel import ScenarioPanel
 
 
 def welcome_to_lesson(
-    log: EventLog, session: SessionView, panel: ScenarioPanel, title: str, transport: Transport = Transport.TCP
+    log: EventLog,
+    session: SessionView,
+    panel: ScenarioPanel,
+    title: str,
+    transport: Transport = Transport.TCP,
+    held: HeldOver | None = None,
 ) -> None:
     """Write the log's welcome again, now that the panel has taken its room beside the log (a log line
     keeps the width it was written at), and say how to play the lesson. Once the lecturer has played a
@@ -30,6 +37,8 @@ def welcome_to_lesson(
         return
     log.clear()
     log.note(session.now(), "start", welcome(transport))
+    if held is not None:  # what the kernel holds from before the reset that made room for the lesson
+        held_over.tell(held, log, session.now())
     log.note(session.now(), "lesson", f"{title} is loaded. It pauses after each narration until you go on. "
              f"Keys: {panel.keys_line()}", kind="guide")  # fmt: skip
 

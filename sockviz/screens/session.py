@@ -2,7 +2,7 @@
 
 The screen composes the widgets and keeps them up to date; it finds them by query
 (typed descriptors below), never by references kept aside. Everything that comes
-from a thread reaches it one way: the session's events as `SessionEvent` messages,
+from a thread reaches it one way: the session's events as `SessionEvents` messages,
 posted from whichever thread caused them, and any worker that fails anyway is told
 in the log by one handler, so no failure is silent.
 
@@ -19,6 +19,7 @@ the replay's share) and `lesson_control` (a loaded scenario's welcome and keys).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -31,14 +32,14 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable
 
-from sockviz.core import Event, InputError, Side, StepBlocked, StepFinished, step
+from sockviz.core import Event, InputError, Session, Side, StepBlocked, StepFinished, step
 from sockviz.core.model.transport import Transport
 from sockviz.core.story.next_steps import welcome
 from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
-from sockviz.messages import Narrated, SessionEvent, TransportChosen
-from sockviz.screens import classroom, lesson_control, step_fields, targets, views
+from sockviz.messages import EventBatches, Narrated, SessionEvents, TransportChosen
+from sockviz.screens import classroom, held_over, lesson_control, step_fields, targets, views
 from sockviz.screens.following import Following
 from sockviz.screens.layout import main_row
 from sockviz.screens.live import RefreshPacer, TransferWatch, table_rows
@@ -120,6 +121,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self.timeline = Timeline()
         self._blocked: set[int] = set()
         self.pacer = RefreshPacer()
+        self._batches = EventBatches(self.post_message)
+        self.held_over = held_over.HeldOver()
         self.transfers = TransferWatch()
         self._paced: Timer | None = None
         """The timer of the refresh that events asked for, while it waits."""
@@ -159,6 +162,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         hello = (welcome(self.bar.transport, self.only) if self.following is None
                  else classroom.follow_welcome(self.following))  # fmt: skip
         self.event_log.note(self.session.now(), "start", hello)
+        held_over.tell(self.held_over, self.event_log, self.session.now())
         self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
         self.table.focus()
@@ -178,6 +182,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self._transport = self.bar.transport
         self._unsubscribe()
         self._rebuilding = True
+        if isinstance(self.session, Session):  # what the kernel still holds of it keeps its rows
+            await asyncio.to_thread(self.held_over.keep, self.session)
         self.session = message.session
         self.timeline = Timeline()
         self._blocked.clear()
@@ -211,18 +217,30 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
 
     # ----- what comes back -------------------------------------------------
 
+    def post_message(self, message: Message) -> bool:
+        """Every other message (a narration bubbling up from the lesson panel, a lecturer's note) keeps its place
+        among the session's events: the events after it go in a batch of their own, behind it."""
+        batches: EventBatches | None = self.__dict__.get("_batches")
+        if batches is not None and not isinstance(message, SessionEvents):
+            batches.seal()
+        return super().post_message(message)
+
     def _from_session(self, event: Event) -> None:
         """Called in the thread that caused the event; post_message is safe from any thread."""
-        self.post_message(SessionEvent(event))
+        self._batches.add(event)
 
-    @on(SessionEvent)
-    @guarded
-    def _session_event(self, message: SessionEvent) -> None:
+    @on(SessionEvents)
+    def _session_events(self, message: SessionEvents) -> None:
+        events = self._batches.take(message)
         if self._closing or self.app._exit or not self.app.is_running:
             # Quitting: a burst's thousands of events still queued would each be drawn before the
             # screen closes, which once held quitting for seconds. Nobody will see them.
             return
-        event = message.event
+        for event in events:
+            self._session_event(event)
+
+    @guarded
+    def _session_event(self, event: Event) -> None:
         if isinstance(event, StepBlocked):
             self._blocked.add(event.call.id)
         elif isinstance(event, StepFinished):
@@ -267,6 +285,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         if not self.transfers.whole_refresh_due(self.session):
             step_fields.show_progress(self.session, self.panes())  # bytes are moving: only the bars move
             return
+        self.table.show_held(self.held_over.rows())
         self.table.show(table_rows(self.session, self.table, self._blocked, self.session.now()))
         self.bar.show_listening_everywhere(self.session.listening_everywhere())
         self._show_detail()
@@ -291,6 +310,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         """Once a second, while closed connections may linger in the kernel, ask it about them off the UI thread."""
         if self._rebuilding or self.live is None:
             return  # a follower's lingering connections are the lecturer's, read by the lecturer's kernel
+        if self.held_over.holding:
+            self.run_worker(self.held_over.read, thread=True, group="held", exclusive=True, exit_on_error=False)
         if any(t.closed and t.ends is not None and not t.gone for t in self.session.sockets):
             self.run_worker(self.session.read_lingering, thread=True, group="kernel", exclusive=True,
                             exit_on_error=False, description="read the kernel's closing connections")  # fmt: skip
@@ -331,7 +352,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     @on(DataTable.RowSelected, "#sockets")
     @guarded
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        targets.select(self.session, int(event.row_key.value or 0), self.pane(Side.SERVER), self.pane(Side.CLIENT))
+        chosen = self.table.socket_id(event.row_key.value)
+        targets.select(self.session, chosen, self.pane(Side.SERVER), self.pane(Side.CLIENT))
 
     @on(StepPane.SocketChosen)
     @guarded

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView
     from sockviz.core.story.recording.format import Record
     from sockviz.core.story.recording.recorder import Recorder
+    from sockviz.screens.held_over import HeldOver
     from sockviz.screens.predict import PredictMode
     from sockviz.share.server import ShareServer
 
@@ -56,6 +57,8 @@ class ScreenBase(Screen[None]):
     """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
     following: str | None
     """`sockviz follow`: the lecturer's address. The session is a copy of theirs, and runs nothing."""
+    held_over: HeldOver
+    """After a reset: what the kernel still holds of the sessions before it, shown above this session's rows."""
     _rebuilding: bool
     """True while a reset makes the widgets again: nothing may look for them meanwhile."""
 

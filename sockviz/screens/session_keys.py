@@ -86,7 +86,7 @@ class LessonKeys(ScreenBase):
     def _welcome_to_lesson(self, title: str) -> None:
         if not self._rebuilding:
             lesson_control.welcome_to_lesson(
-                self.event_log, self.session, self.scenario_panel, title, self.bar.transport
+                self.event_log, self.session, self.scenario_panel, title, self.bar.transport, self.held_over
             )
 
     def action_play_pause(self) -> None:

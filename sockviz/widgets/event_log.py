@@ -4,7 +4,11 @@ Lines are Rich Text built from plain strings, never parsed as markup, so
 bytes from a peer (already escaped by the core) show exactly as they are.
 A burst's thousand connects are summed up in one line when they are done.
 While the log is hidden (a narrow screen gives its place to the timeline) its
-lines wait, and are written at the log's real width once it shows again.
+lines wait, and are written at the log's real width once it shows again. When
+its width changes (the lesson panel or the wire view opens beside it, the
+terminal is resized) every entry is wrapped again: the newest at once, the
+older ones a chunk per turn of the event loop, so keys and frames never wait
+for ten thousand lines.
 
 The log draws only the lines on screen. It keeps every line as runs of plain
 text and style strings, not as drawn Textual lines: a drawn line holds seven
@@ -28,7 +32,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -44,6 +48,10 @@ _INDENT = 16
 """The time (8 and a space) and the side (6 and a space) before each entry's text."""
 MIN_WIDTH = 40
 """The narrowest an entry is wrapped to, however narrow the log."""
+REWRAP_TURN = 0.004
+"""Seconds of wrapping again per turn of the event loop after the log's width changed (an entry takes about a
+tenth of a millisecond): the first turn, the newest entries, fills the screen at once whatever it takes; older
+ones follow a turn at a time, so keys and frames go on meanwhile (10,000 lines took about a second at load 7)."""
 WRITE_GAP = 0.05
 """The least time between two writes of new lines: twenty a second is more than anyone reads, and each write
 redraws the whole log (it scrolls). A line after a quiet spell is written at once, in the next frame."""
@@ -143,6 +151,15 @@ class EventLog(ScrollView, can_focus=True):
         """Lines made since the last write: written together, `write_gap` apart at most."""
         self.write_gap = WRITE_GAP
         """The least time between two writes now: the screen makes it longer while a bulk transfer's bytes move."""
+        self._wrapped_at = 0
+        """The width the lines were last wrapped to: another width (on a resize) wraps every entry again."""
+        self._older: list[StoryLine | str] = []
+        """Entries still to wrap again at the new width, oldest first: they are put back above the lines shown."""
+        self._rewrapping = 0
+        """Counts re-wraps begun: a chunk of an earlier one (the width changed again meanwhile) does nothing."""
+        self._at_end = True
+        """The log was last scrolled to its end (new lines scroll it there): after a resize, which moves the end,
+        it shows the end again; a log the reader scrolled up stays where it was."""
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -150,11 +167,7 @@ class EventLog(ScrollView, can_focus=True):
     def _theme_changed(self, _theme: object) -> None:
         """A written line keeps the colours it was drawn in: on a new theme (high contrast for a projector),
         every entry is drawn again, so no old grey stays on a washed-out screen."""
-        written = list(self._written)
-        self.clear()
-        self._pending = []
-        for source in written:
-            self._add(source)
+        self._rewrap()
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
@@ -176,13 +189,92 @@ class EventLog(ScrollView, can_focus=True):
         self._add(text)
 
     def on_resize(self, event: events.Resize) -> None:
-        while event.size.width and self._waiting:
+        if self._at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._fit_width()
+        while self.scrollable_content_region.width and self._waiting:
             self._add(self._waiting.popleft())
+
+    def _fit_width(self) -> None:
+        """Wrap the entries again if the log's width is not the one they were wrapped to."""
+        width = self.scrollable_content_region.width
+        if width and self._written and width != self._wrapped_at:
+            self._rewrap()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Drawn at a width the lines were not wrapped to: Textual 8 can narrow a widget (the lesson panel or
+        the wire view opening beside it) without a Resize, so the frame itself asks for the wrap, once."""
+        if self._written and self.scrollable_content_region.width not in (self._wrapped_at, 0):
+            self.call_later(self._fit_width)
+        return super().render_lines(crop)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._at_end = new_value >= self.max_scroll_y
+
+    def _rewrap(self) -> None:
+        """Wrap every entry again at the log's width now (or in a new theme's colours): the newest chunk at once,
+        the older ones a chunk per turn of the event loop (`_wrap_older`), each put back above the lines shown.
+        Lines that wait for their write are in `_written` too, so they are wrapped with the rest."""
+        self._rewrapping += 1
+        from_end = 0 if self._at_end else max(self.max_scroll_y - round(self.scroll_y), 0)  # what was in view
+        self._older = list(self._written)
+        self._pending = []
+        self._runs.clear()
+        self._dropped = 0
+        self._widest = 0
+        self._wrapped_at = self.scrollable_content_region.width
+        self._wrap_older(self._rewrapping, from_end=from_end)
+
+    def _wrap_older(self, rewrapping: int, *, from_end: int | None = None) -> None:
+        """Put the next chunk of older entries, wrapped at the log's width, above the lines there, keeping in view
+        what was in view: the first chunk as far from the end as the view was (the newest lines when it was at
+        the end), each later one by scrolling down past the lines it put above."""
+        if rewrapping != self._rewrapping or not self._older:
+            return
+        width = max(self.scrollable_content_region.width, MIN_WIDTH)
+        chunk: list[Runs] = []
+        room = MAX_LINES - len(self._runs)  # a full log drops its oldest lines: they are not wrapped at all
+        screenful = 0 if self._runs else 2 * self.size.height  # the first turn fills the view, and one above it
+        until = time.monotonic() + REWRAP_TURN
+        while self._older and len(chunk) < room and (len(chunk) < screenful or time.monotonic() < until):
+            chunk[:0] = self._filled(self._lines_of(self._older.pop()), width)
+        if len(chunk) >= room:
+            chunk = chunk[len(chunk) - room :]
+            self._older = []
+        if from_end is None:
+            from_end = 0 if self.scroll_y >= self.max_scroll_y else None
+        y = round(self.scroll_y) + len(chunk)
+        self._runs.extendleft(reversed(chunk))
+        self._drawn.clear()  # every line's number moved
+        self._widest = max(self._widest, width)
+        self.virtual_size = Size(self._widest, len(self._runs))
+        if from_end is not None:
+            y = max(self.max_scroll_y - from_end, 0)
+        self.scroll_to(y=y, animate=False, immediate=True)
+        self.refresh()
+        if self._older:
+            self.call_later(self._wrap_older, rewrapping)
+
+    def _lines_of(self, source: StoryLine | str) -> list[list[tuple[str, str]]]:
+        return self._entry(source) if isinstance(source, StoryLine) else self._fault_lines(source)
+
+    @staticmethod
+    def _filled(lines: list[list[tuple[str, str]]], width: int) -> list[Runs]:
+        """Each line filled with spaces to the log's width, as kept."""
+        filled = []
+        for runs in lines:
+            length = sum(cell_len(text) for text, _ in runs)
+            if length < width:
+                runs.append((" " * (width - length), ""))
+            filled.append(tuple(runs))
+        return filled
 
     def _add(self, source: StoryLine | str) -> None:
         """Draw an entry now, at the log's width (a StoryLine, or a fault's text), and write it soon."""
         self._written.append(source)
-        lines = self._entry(source) if isinstance(source, StoryLine) else self._fault_lines(source)
+        self._wrapped_at = self._wrapped_at or self.scrollable_content_region.width  # a resize sets it again
+        lines = self._lines_of(source)
         if not self._pending:
             wait = self._last_write + self.write_gap - time.monotonic()
             if wait > 0:
@@ -203,13 +295,10 @@ class EventLog(ScrollView, can_focus=True):
         self._last_write = time.monotonic()
         lines, self._pending = self._pending, []
         width = max(self.scrollable_content_region.width, MIN_WIDTH)
-        for runs in lines:
-            length = sum(cell_len(text) for text, _ in runs)
-            if length < width:
-                runs.append((" " * (width - length), ""))
+        for runs in self._filled(lines, width):
             if len(self._runs) == MAX_LINES:
                 self._dropped += 1
-            self._runs.append(tuple(runs))
+            self._runs.append(runs)
         self._widest = max(self._widest, width)
         self.virtual_size = Size(self._widest, len(self._runs))
         # At once, in this frame: deferred (immediate=False), the scroll came a frame later and the log was drawn
@@ -218,6 +307,9 @@ class EventLog(ScrollView, can_focus=True):
         self.refresh()
 
     def clear(self) -> None:
+        self._rewrapping += 1
+        self._older = []
+        self._wrapped_at = 0
         self._written.clear()
         self._runs.clear()
         self._dropped = 0

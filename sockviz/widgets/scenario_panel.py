@@ -6,7 +6,10 @@ does (a quit in the middle of a ten-minute pause returns at once). A lesson is
 played at a lecture's pace: after each `say` it pauses until the lecturer goes on
 (space plays on, `n` runs one line), unless the lesson keeps a `pace` of its own.
 The panel shows where the lesson is ("line 7 of 31") and the keys that drive it,
-read from the app's bindings.
+read from the app's bindings. However little room it has (80x24 leaves it seven
+lines), the counter, the next line and the player's state stay: a long narration
+is cut to the lines left, ending in "…" (the log keeps it whole), and the keys,
+which the key bar shows too, go first.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Unpack
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.message import Message
 from textual.widgets import Static
 
@@ -264,24 +267,55 @@ class ScenarioPanel(Static):
             self._at = message.place
         self._show()
 
+    def on_resize(self, _event: events.Resize) -> None:
+        if self.loaded:
+            self._show()  # cut again to the room it has now
+
     def _show(self) -> None:
-        text = Text()
         aside = ink(self, "scenario-panel--aside")
-        text.append(f"{self._title}\n", style=ink(self, "scenario-panel--title"))
+        head = Text(self._title, style=ink(self, "scenario-panel--title"))
         total = len(self._lines)
         if self._at > total:
-            text.append(f"all {total} lines played\n")
+            head.append(f"\nall {total} lines played")
         elif self._at:
-            text.append(f"line {self._at} of {total}\n")
-        if self._said:
-            text.append(f"{self._said}\n", style=ink(self, "scenario-panel--said"))
+            head.append(f"\nline {self._at} of {total}")
+        said = Text(self._said, style=ink(self, "scenario-panel--said"))
+        tail = Text()
         if self._next_line:
-            text.append("next: ", style=aside).append(f"{self._next_line}\n")
+            tail.append("next: ", style=aside).append(f"{self._next_line}\n")
         speed = self._player.speed if self._player is not None else 1.0
-        text.append(f"{self._state} · speed {speed:g}x", style=aside)
-        self.shown = text.plain
-        text.append(f"\n{self.keys_line()}", style=aside)
-        self.update(text)
+        tail.append(f"{self._state} · speed {speed:g}x", style=aside)
+        keys = Text(self.keys_line(), style=aside)
+        self.shown = Text("\n").join(part for part in (head, said, tail) if part.plain).plain
+        self.update(Text("\n").join(part for part in self._fitted(head, said, tail, keys) if part.plain))
+
+    def _fitted(self, head: Text, said: Text, tail: Text, keys: Text) -> tuple[Text, ...]:
+        """The panel's parts cut to its room: where the lesson is (`head`) and what comes next (`tail`) always;
+        the narration whole if it fits, else its first lines ending in "…"; the keys if room is left."""
+        width, height = self.content_region.width, self.content_region.height
+        if not width or not height:
+            return head, said, tail, keys  # not laid out yet: drawn again, cut, once it has its size
+        console = self.app.console
+
+        def lines(text: Text) -> int:
+            return len(text.wrap(console, width)) if text.plain else 0
+
+        room = height - lines(head) - lines(tail)
+        if lines(said) + lines(keys) <= room:
+            return head, said, tail, keys
+        if lines(said) <= room:
+            return head, said, tail
+        if room <= 0:
+            return head, tail
+        kept = said.wrap(console, width)[:room]
+        last = kept[-1]
+        last.rstrip()
+        if last.cell_len > width - 2:  # no room for " …": the last word goes (never half a word)
+            cut = last.plain.rfind(" ", 0, width - 1)
+            last.truncate(cut if cut > 0 else width - 2)
+            last.rstrip()
+        last.append(" …")
+        return head, Text("\n").join(kept), tail
 
     def keys_line(self) -> str:
         """The keys that drive a lesson, as the app binds them: `space play/pause · n next line · ...`."""

@@ -14,7 +14,8 @@ collector nothing to walk but their keys.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar, NamedTuple, Unpack
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, Unpack
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -25,7 +26,7 @@ from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widget import PseudoClasses
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import Column, ColumnKey, RowKey
 
 from sockviz.core import SocketSnapshot
 from sockviz.core.engine.view import SocketView
@@ -48,11 +49,44 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("type", "type"),
     ("proto", "proto"),
 )
-"""What the lesson points at comes first (name, fd, state, the addresses), so it fits in 130 columns;
-the cells that grow long (`blocked in recv() 2.35 s`, `54 s left`) come after the addresses, so they
-never push them off screen."""
+"""What the lesson points at comes first (name, fd, state, the addresses, what it does now), so it fits in
+130 columns; the cells that grow long (`sendall() blocked 12 s`, `serving (threads): ...`) come after the
+addresses, so they never push them off screen. At 200 columns every column fits."""
 
 ADDRESSES = ("laddr", "raddr")
+
+NEW_ROWS_PER_REFRESH = 200
+"""New sockets added to the table per refresh at most: a burst's thousand rows come over a second or so."""
+
+BLOCKED = " blocked "
+"""How `now` says a call waits (`accept() blocked 3 s`): such a cell is drawn in the blocked style."""
+
+GAP = 1
+"""Spaces after each column: one between two columns, as `ss` prints them (the border is the first's margin).
+DataTable's padding of one a side made two, and at 130 columns the `now` of a TIME_WAIT or a blocked row was
+cut."""
+
+
+def address_text(address: object) -> str:
+    """An address as `ss` writes it: `127.0.0.1:47001`, `[::1]:47001` (`[fe80::1%2]:47001` with a scope). The
+    family column says which family it is, and `print(s)` under the table shows Python's own tuple; the
+    tuple's `('127.0.0.1', 47001)` took 20 cells a column, and at 130 columns the columns after it went off."""
+    if not isinstance(address, tuple | list) or len(address) < 2:
+        return str(address)
+    host, port = address[0], address[1]
+    if ":" not in str(host):
+        return f"{host}:{port}"
+    scope = address[3] if len(address) > 3 and address[3] else None
+    return f"[{host}%{scope}]:{port}" if scope else f"[{host}]:{port}"
+
+
+@dataclass
+class SpacedColumn(Column):
+    """A column as this table draws it: its text and one space after it, so the scrolling, the cursor and the
+    clicks that DataTable works out from a column's width agree with the drawing."""
+
+    def get_render_width(self, data_table: DataTable[Any]) -> int:
+        return (self.content_width if self.auto_width else self.width) + GAP
 
 
 def _non_blocking(tracked: SocketView | SocketState) -> bool:
@@ -81,13 +115,20 @@ def row_texts(tracked: SocketView | SocketState, snap: SocketSnapshot, doing: st
         "open": "closed" if snap.closed else "open",
         "state": state,
         "now": now,
-        "laddr": str(snap.laddr) if snap.laddr is not None else str(ends[0]) if snap.closed and ends else "",
-        "raddr": str(snap.raddr) if snap.raddr is not None else str(ends[1]) if snap.closed and ends else "",
+        "laddr": _address_cell(snap.laddr, ends[0] if snap.closed and ends else None),
+        "raddr": _address_cell(snap.raddr, ends[1] if snap.closed and ends else None),
         "queues": "" if kernel is None else kernel.queues,
         "family": snap.family,
         "type": snap.type,
         "proto": str(snap.proto),
     }
+
+
+def _address_cell(address: object, last: object) -> str:
+    """The socket's address now, or for a closed socket the one it last had."""
+    if address is not None:
+        return address_text(address)
+    return "" if last is None else address_text(last)
 
 
 class Look(NamedTuple):
@@ -113,7 +154,7 @@ class SocketsTable(DataTable[str]):
     | Class | Description |
     | :- | :- |
     | `sockets-table--closed` | "closed", and the addresses a closed socket last had. |
-    | `sockets-table--blocked` | A call that is blocked now: `blocked in accept() 3.2 s`. |
+    | `sockets-table--blocked` | A call that is blocked now: `accept() blocked 3 s`. |
     """
     DEFAULT_CSS = """
     SocketsTable {
@@ -121,6 +162,7 @@ class SocketsTable(DataTable[str]):
         min-height: 6;
         border: round $secondary;
         scrollbar-size-horizontal: 1;
+        scrollbar-size-vertical: 1;
     }
     SocketsTable:focus {
         border: round $primary;
@@ -151,6 +193,9 @@ class SocketsTable(DataTable[str]):
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
         self._shown: dict[str, dict[str, str]] = {}
         self._closed_rows: set[str] = set()
+        self._held: list[str] = []
+        """Keys of the rows above the session's own: connections of the session before a reset that the kernel
+        still holds (`show_held`). They are the table's first rows, so row N + len(held) is the session's Nth."""
         self._row_renderable_cache = LRUCache(16)
         """DataTable's cells made Rich Texts, for measuring new rows: a thousand rows' worth by default (twelve
         thousand Texts, and more objects than anything else for the garbage collector to walk). New rows are
@@ -158,7 +203,10 @@ class SocketsTable(DataTable[str]):
 
     def on_mount(self) -> None:
         for key, title in COLUMNS:
-            self.add_column(title, key=key)
+            column = self.columns[self.add_column(title, key=key)]
+            self.columns[column.key] = SpacedColumn(
+                column.key, column.label, column.width, column.content_width, column.auto_width
+            )
         self.app.theme_changed_signal.subscribe(self, self._restyle)  # sent once the new theme's styles apply
 
     def _restyle(self, _theme: object = None) -> None:
@@ -172,6 +220,7 @@ class SocketsTable(DataTable[str]):
         self.clear()
         self._shown.clear()
         self._closed_rows.clear()
+        self._held.clear()
         self._lines.clear()
 
     # ----- the rows ----------------------------------------------------------
@@ -189,12 +238,39 @@ class SocketsTable(DataTable[str]):
                 # or closed, or else as this table last showed them.
                 for column, address in zip(ADDRESSES, tracked.last_addresses or (None, None), strict=True):
                     if address is not None:
-                        texts[column] = str(address)
+                        texts[column] = address_text(address)
                     elif before is not None:
                         texts[column] = before[column] or texts[column]
             if before is None:
                 self.add_row(*(texts[column] for column, _ in COLUMNS), key=key)
             elif before != texts or just_closed:
+                self._write_row(key, before, texts)
+            self._shown[key] = texts
+
+    def show_held(self, rows: Iterable[tuple[str, SocketView]]) -> None:
+        """Rows for connections of the session before a reset that the kernel still holds, by their own keys:
+        shown as closed rows are, their `now` saying `pre-reset`, and removed once the kernel drops them.
+        Given before the session's first row (a fresh table's first refresh), they stay the table's first rows."""
+        wanted = dict(rows)
+        for key in [key for key in self._held if key not in wanted]:
+            self._held.remove(key)
+            self._shown.pop(key, None)
+            self._closed_rows.discard(key)
+            self.remove_row(key)
+        for key, tracked in wanted.items():
+            if key not in self._held and self.row_count > len(self._held):
+                continue  # the session has rows already: a held row is only ever put above them, never below
+            texts = row_texts(tracked, tracked.snapshot(with_repr=False), "—")
+            texts["now"] = f"{texts['now']} (pre-reset)" if texts["now"] != "—" else "held (pre-reset)"
+            for column, address in zip(ADDRESSES, tracked.last_addresses or (None, None), strict=True):
+                if address is not None:
+                    texts[column] = address_text(address)
+            before = self._shown.get(key)
+            if before is None:
+                self._held.append(key)
+                self._closed_rows.add(key)
+                self.add_row(*(texts[column] for column, _ in COLUMNS), key=key)
+            elif before != texts:
                 self._write_row(key, before, texts)
             self._shown[key] = texts
 
@@ -217,6 +293,22 @@ class SocketsTable(DataTable[str]):
         """The row's cells by column, to write in place (DataTable keeps them in this dict)."""
         return self._data[RowKey(key)]
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """New rows measured as what they are, plain strings: DataTable made every cell a Rich Text from markup
+        to measure it, a third of a millisecond a row, and a burst's thousand new rows held one frame for 300 to
+        400 ms. Rows are one line high and have no labels, so the widths and the scrollable size are all."""
+        columns = self.ordered_columns
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is None:
+                continue  # removed before the table was idle
+            for column in columns:
+                text = cells.get(column.key)
+                if text is not None:
+                    column.content_width = max(column.content_width, cell_len(str(text)))
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        self.virtual_size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
+
     @property
     def _total_row_height(self) -> int:
         """Every row is one line high (rows are added with DataTable's default height). DataTable counts the
@@ -225,20 +317,26 @@ class SocketsTable(DataTable[str]):
         return self.row_count
 
     def rows_to_refresh(self, count: int) -> list[int]:
-        """Which of `count` sockets (in table order) need reading now: new ones, and those on screen.
+        """Which of `count` sockets (in table order) need reading now: those on screen, and new ones, up to
+        NEW_ROWS_PER_REFRESH of them (the next refresh, a quarter of a second later at most, adds more).
 
         Rows scrolled out of view keep their last values until they come back, so a
-        table of two thousand sockets costs a refresh of the thirty that show.
+        table of two thousand sockets costs a refresh of the thirty that show; a burst's thousand
+        new rows, added in one refresh, held the event loop for 40 ms and more.
         """
-        first = int(self.scroll_y)
-        visible = range(first, min(count, first + self.scrollable_content_region.height + 1))
-        return sorted(set(visible).union(range(self.row_count, count)))
+        first = int(self.scroll_y) - len(self._held)  # the held rows above are not the session's
+        visible = range(max(first, 0), min(count, first + self.scrollable_content_region.height + 1))
+        known = self.row_count - len(self._held)
+        return sorted(set(visible).union(range(known, min(count, known + NEW_ROWS_PER_REFRESH))))
 
     def socket_id_at_cursor(self) -> int | None:
         if not self.row_count:
             return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return None if key is None else int(key)
+        return self.socket_id(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+
+    def socket_id(self, key: str | None) -> int | None:
+        """The session's socket a row shows, by the row's key; None for a row held from before a reset."""
+        return None if key is None or key in self._held else int(key)
 
     # ----- drawing -------------------------------------------------------------
 
@@ -309,8 +407,8 @@ class SocketsTable(DataTable[str]):
         return style
 
     def _draw(self, index: int, texts: tuple[str, ...], closed: bool, look: Look) -> Strip:
-        """One line as DataTable draws it: each cell padded by one space a side, the zebra stripe, the cursor and
-        hover rows, the fixed name column, and the line filled to the widget's width; cells carry DataTable's
+        """One line as DataTable draws it, but with one space after each cell (GAP): the zebra stripe, the cursor
+        and hover rows, the fixed name column, and the line filled to the widget's width; cells carry DataTable's
         row and column metadata, which its clicks and hovering read."""
         _, _, widths, cursor_row, hover_row, width, scroll_x = look
         header = index < 0
@@ -321,7 +419,7 @@ class SocketsTable(DataTable[str]):
             row = self._style("datatable--odd-row" if index % 2 else "datatable--even-row")
         if hover:
             row += self._style("datatable--hover")
-        pad = " " * self.cell_padding
+        pad = " " * GAP
         fixed: list[Segment] = []
         scrolled: list[Segment] = []
         for number, (column, text, content_width) in enumerate(zip(COLUMNS, texts, widths, strict=False)):
@@ -335,7 +433,7 @@ class SocketsTable(DataTable[str]):
                 if number < self.fixed_columns:
                     style += self._style("datatable--fixed-cursor")
             style += Style.from_meta({"row": index, "column": number})
-            cell = Segment(pad + set_cell_size(text, content_width) + pad, style)
+            cell = Segment(set_cell_size(text, content_width) + pad, style)
             (fixed if number < self.fixed_columns else scrolled).append(cell)
         fill = row + (self._style("datatable--cursor") if cursor else Style())
         fill += Style.from_meta({"row": index, "column": 0, "out_of_bounds": True})
@@ -347,6 +445,6 @@ class SocketsTable(DataTable[str]):
     def _cell_style(self, column: str, text: str, closed: bool) -> Style:
         if closed and (column == "open" or column in ADDRESSES):
             return self._style("sockets-table--closed")
-        if column == "now" and text.startswith("blocked"):
+        if column == "now" and BLOCKED in text:
             return self._style("sockets-table--blocked")
         return Style()

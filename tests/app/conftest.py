@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from sockviz.app import SockvizApp
 from sockviz.core import Event, StepBlocked, StepFinished, StepRefused, step
-from sockviz.messages import SessionEvent
+from sockviz.messages import SessionEvents
 
 WAITS = {"finish": StepFinished, "block": StepBlocked}
 LISTENING = ("server-socket", "server-bind", "server-listen")
@@ -22,11 +22,17 @@ CONNECTED = (*LISTENING, "client-socket", "client-connect")
 class Lecture:
     """Drives the app as a lecturer does (clicks and keys) and waits for what the UI is told."""
 
-    def __init__(self, app: SockvizApp, pilot: Pilot, delivered: list[Event]) -> None:
+    def __init__(self, app: SockvizApp, pilot: Pilot, delivered: list[SessionEvents]) -> None:
         self.app = app
         self.pilot = pilot
         self.events = Recorder(app.session)
-        self.delivered = delivered
+        self._messages = delivered
+
+    @property
+    def delivered(self) -> list[Event]:
+        """Every event the screen has been handed so far, in order: the events of each `SessionEvents` message
+        it has begun to handle (one message carries all the events that came while it waited)."""
+        return [event for message in self._messages for event in message.events]
 
     async def until(self, condition, what: str, timeout: float = 5.0) -> None:
         await until(self.pilot, condition, what, timeout)
@@ -120,11 +126,11 @@ class Lecture:
 
 @contextlib.asynccontextmanager
 async def lecture(app: SockvizApp, size: tuple[int, int] = (140, 44)) -> AsyncIterator[Lecture]:
-    delivered: list[Event] = []
+    delivered: list[SessionEvents] = []
 
     def hear(message: object) -> None:
-        if isinstance(message, SessionEvent):
-            delivered.append(message.event)
+        if isinstance(message, SessionEvents):
+            delivered.append(message)
 
     async with app.run_test(size=size, message_hook=hear) as pilot:
         yield Lecture(app, pilot, delivered)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
 from conftest import LISTENING, Lecture, lecture
 from textual.geometry import Region
@@ -16,6 +17,7 @@ from sockviz.core.scenario import lessons
 from sockviz.keys import key_display, readme_markdown
 from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.scenario_panel import ScenarioPanel
+from sockviz.widgets.sockets_table import COLUMNS
 
 TWO_SAYS = """\
 say "First the server makes its socket."
@@ -58,7 +60,7 @@ async def test_a_playing_lesson_waits_after_each_say_for_the_lecturer(port):
         assert "paused after the narration" in narration(app)
         # The player's events reach the screen apart from the panel's counter: no refresh being due can mean
         # that socket()'s row has not even arrived (CellDoesNotExist once, at load 6.6). Wait for bind()'s address.
-        await lect.until(lambda: shows(lect, "s", "laddr", f"('127.0.0.1', {port})"), "the table's row after bind()")
+        await lect.until(lambda: shows(lect, "s", "laddr", f"127.0.0.1:{port}"), "the table's row after bind()")
         assert [t.name for t in app.session.sockets] == ["s"] and lect.cell("s", "state") != "LISTEN"
         await lect.pilot.press("n")  # one line: listen()
         await lect.until(lambda: "all 5 lines played" in narration(app), "the end")
@@ -266,13 +268,51 @@ async def test_reset_closes_every_socket_and_blocking_order_then_runs_on_the_sam
         await lect.until(lambda: "press s" in lect.log_text(), "the welcome again")
         assert not app.session.sockets
         assert all(t.closed for t in old_sockets) and not old_session.running()
-        assert app.screen.query_one("#sockets").row_count == 0
+        table = app.screen.query_one("#sockets")
+        held = [str(key.value) for key in table.rows if str(key.value).startswith("held-")]
+        assert table.row_count == len(held)  # only what the kernel still holds of the old session (the client's
+        # TIME_WAIT: reset closes clients first)
         assert "s.bind(" not in lect.log_text() and "press s" in lect.log_text()  # the log starts over
         app.load_lesson("blocking-order")
         await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
         assert "ended: every expect held" in await lect.play_to_the_end()
         assert lect.cell("s", "laddr") == "" or str(port) in lect.log_text()
         assert "EADDRINUSE" not in lect.log_text()
+
+
+async def test_after_a_reset_the_time_wait_that_holds_the_port_keeps_its_row(port):
+    """The server closed first: its side is in TIME_WAIT on the server's port (ss says so too). After a reset
+    that row stays, marked pre-reset, the log says why, and the next bind() fails with EADDRINUSE for real."""
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*LISTENING, "client-socket", "client-connect", "server-accept")
+        await lect.press_all("server-close-conn", "client-close", "server-close")
+        await lect.until(lambda: lect.cell("conn", "state") == "TIME_WAIT", "the server's side in TIME_WAIT")
+        old_session = app.session
+        await lect.pilot.press("0")
+        await lect.until(lambda: app.session is not old_session and "press s" in lect.log_text(), "a fresh session")
+        table = app.screen.query_one("#sockets")
+        await lect.until(lambda: table.row_count == 1, "the held row")
+        row = dict(zip([key for key, _ in COLUMNS], table.get_row_at(0), strict=True))
+        assert (row["name"], row["state"], row["laddr"], row["open"]) == ("conn", "TIME_WAIT", f"127.0.0.1:{port}",
+                                                                          "closed")  # fmt: skip
+        assert re.fullmatch(r"\d+ s left \(pre-reset\)", row["now"]), row["now"]
+        held = subprocess.run(["ss", "-tanH", "state", "time-wait", f"( sport = :{port} )"], capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+        assert f"127.0.0.1:{port}" in held  # the kernel holds it, as the row says
+        assert re.search(rf"conn 127\.0\.0\.1:{port} ⇄ 127\.0\.0\.1:\d+ in TIME_WAIT", lect.log_text())
+        assert f"bind() to port {port} fails with EADDRINUSE" in lect.log_text()
+        await lect.press("server-socket")
+        await lect.press("server-bind")
+        assert "bind() failed: OSError EADDRINUSE" in lect.log_text()
+        await lect.until(lambda: table.row_count == 2, "the new socket's row below the held one")
+        assert table.get_row_at(0)[0] == "conn" and table.get_row_at(1)[0] == "s"
+        assert lect.cell("s", "name") == "s"  # the new session's rows are read as before, the held one above
+        table.focus()
+        table.move_cursor(row=0)
+        await lect.pilot.press("enter")  # the held row chosen: no socket of this session to act on, no fault
+        await lect.pilot.pause()
+        assert not app.faults
 
 
 async def test_loading_a_lesson_into_a_used_session_resets_it_first(port):
@@ -321,3 +361,22 @@ async def test_reset_is_in_the_palette(port):
         await lect.pilot.press("enter")
         await lect.until(lambda: app.session is not used, "the reset")
         assert all(t.closed for t in used.sockets)
+
+
+async def test_at_80x24_the_lesson_panel_keeps_its_counter_and_next_line_under_a_long_narration(port):
+    """echo's SO_REUSEADDR narration is seven lines at the panel's width; at 80x24 the panel has seven: the
+    narration is cut ("…", the log keeps it whole) and the counter, the next line and the state stay on screen."""
+    app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+    async with lecture(app, size=(80, 24)) as lect:
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.pilot.press("n", "n", "n")  # a say, socket(), then the long say
+        await lect.until(lambda: "SO_REUSEADDR before bind()" in narration(app), "the long narration")
+        await lect.until(lambda: "next: server option SO_REUSEADDR=1" in narration(app), "its next line")
+        await lect.pilot.pause()
+        panel = app.query_one("#narration", ScenarioPanel)
+        screen = [strip.text for strip in app.screen._compositor.render_strips()]
+        shown = "\n".join(
+            line[panel.region.x : panel.region.right] for line in screen[panel.region.y : panel.region.bottom]
+        )
+        assert "line 4 of" in shown and "next: server option SO_REUSEADDR=1" in shown and "paused" in shown, shown
+        assert "…" in shown and "only if both sockets set SO_REUSEADDR." in lect.log_text()

@@ -77,3 +77,30 @@ async def test_select_reads_its_timeout_and_write_list_from_the_server_pane(port
         ready = await lect.press("server-select")
         assert isinstance(ready, StepReturned) and ready.writable == ("conn",)
         assert "select.select([s, conn], [conn], [], 0.0)" in ready.call.code
+
+
+async def test_keys_work_during_and_after_a_1000_client_burst(port):
+    """A thousand clients, every one queued by the kernel (a backlog of 1024): the screen is handed their
+    events a batch at a time (one message per wait, however many events came meanwhile), so Pilot's keys,
+    which wait for every widget's queue, go through during the burst and after it; each message once
+    carried one event, and a press waited 30 s for three thousand of them on a loaded machine."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(130, 40)) as lect:
+        for side in Side:
+            await app.session_screen.pane(side).open_settings()
+        await lect.pilot.pause()
+        app.query_one("#server-backlog").value = "1024"
+        app.query_one("#client-burst-count").value = "1000"
+        await lect.pilot.pause()
+        await lect.press_all("server-socket", "server-bind", "server-listen")
+        await lect.pilot.press("B")
+        await lect.until(lambda: len(app.session.sockets) > 200, "the burst under way")
+        timeline = app.query_one("#timeline")
+        await lect.pilot.press("t")  # during the burst
+        assert timeline.display
+        await lect.until(lambda: "burst done:" in lect.log_text(), "the burst's summary", timeout=30)
+        await lect.pilot.press("t")  # after it
+        assert not timeline.display
+        told = len(lect.delivered)
+        assert len(lect._messages) < told * 0.8, (len(lect._messages), told)  # coalesced: far fewer messages
+        assert not app.faults

@@ -3,7 +3,7 @@
 The session tells its events while it holds its lock, in the thread that caused them, so hearing one
 costs a queue's put and nothing more. A thread of the recorder's own writes them out in that order,
 then reads the sockets (a few microseconds each) and writes the rows that changed, each whole: after a
-batch of events (READ_GAP apart at least), and every `period` while a call waits (its "blocked in
+batch of events (READ_GAP apart at least), and every `period` while a call waits (its "... blocked
 accept() 3.2 s" grows) or a closed connection lingers in the kernel (TIME_WAIT counts down). A row's
 reading comes after the events that caused it; so a reader that shows the rows from the seq they name
 on shows each socket as the live table did, a moment later at most.

@@ -26,7 +26,7 @@ class SocketState:
     snapshot: SocketSnapshot
     """What Python and the kernel said of it at that moment, `repr()` included."""
     doing: str
-    """The table's "now" column: `blocked in accept() 3.25 s`, `idle`."""
+    """The table's "now" column: `accept() blocked 3 s`, `idle`."""
     lasting: str | None = None
     ends: Ends | None = None
     after_close: Lingering | None = None

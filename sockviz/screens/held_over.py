@@ -1,0 +1,97 @@
+"""After a reset: the connections of the session before it that the kernel still holds (TIME_WAIT and the like).
+
+A reset closes every socket and starts a fresh session, but the kernel keeps a
+connection that its server side closed first in TIME_WAIT for 60 s, and until
+then bind() to the server's port fails with EADDRINUSE. The fresh table would
+show nothing of it, so the student could not see why bind() fails: these
+connections keep their rows (marked "pre-reset") above the new session's,
+asked about once a second like the session's own, until the kernel drops them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sockviz.core.engine.tracked import Role
+from sockviz.widgets.sockets_table import address_text
+
+if TYPE_CHECKING:
+    from sockviz.core import Session
+    from sockviz.core.engine.view import SocketView
+    from sockviz.widgets.event_log import EventLog
+
+
+class HeldOver:
+    """The earlier sessions' connections the kernel still holds, each with the row key the table shows it by."""
+
+    def __init__(self) -> None:
+        self._sessions: list[tuple[int, Session]] = []
+        self._resets = 0
+
+    def keep(self, old: Session) -> None:
+        """Hold on to a closed session while any of its connections may linger (call it off the UI thread:
+        the kernel is asked once, so the rows are there when the fresh table first draws)."""
+        old.read_lingering()
+        self._resets += 1
+        self._sessions = [(n, s) for n, s in self._sessions if _held(s)]
+        if _held(old):
+            self._sessions.append((self._resets, old))
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._sessions)
+
+    def read(self) -> None:
+        """Ask the kernel again (off the UI thread); a session whose every connection is dropped is let go."""
+        for _, session in self._sessions:
+            session.read_lingering()
+        self._sessions = [(n, s) for n, s in self._sessions if _held(s)]
+
+    def rows(self) -> list[tuple[str, SocketView]]:
+        """(row key, socket) for every connection still held, oldest reset first."""
+        return [(f"held-{n}-{t.id}", t) for n, session in self._sessions for t in _held(session)]
+
+    def said(self) -> str | None:
+        """What the log says of them after a reset, or None when the kernel holds nothing."""
+        held = [t for _, session in self._sessions for t in _held(session)]
+        if not held:
+            return None
+        told = "; ".join(_told(t) for t in held)
+        # A server's side in TIME_WAIT holds the port its listener bound for a minute: the bind() a student runs
+        # next. (A client's side holds only its ephemeral port; other states pass within moments.)
+        ports = sorted({t.ends[0][1] for t in held if t.ends and t.role is Role.CONNECTION and _in_time_wait(t)})
+        also = (
+            f" Until then bind() to port {' or '.join(map(str, ports))} fails with EADDRINUSE (Address already in"
+            " use) unless both the old socket and the new one set SO_REUSEADDR."
+            if ports
+            else ""
+        )
+        return (
+            f"The kernel still holds what the session before the reset closed: {told}. Its rows stay in the "
+            f"table, marked pre-reset, until the kernel drops them.{also}"
+        )
+
+
+def tell(held: HeldOver, log: EventLog, now: float) -> None:
+    """Say in the log, under the welcome, what the kernel still holds from before the reset (if anything)."""
+    said = held.said()
+    if said is not None:
+        log.note(now, "start", said)
+
+
+def _held(session: Session) -> list[SocketView]:
+    """The session's closed connections the kernel last said it holds."""
+    return [t for t in session.sockets if t.closed and t.after_close is not None and not t.gone]
+
+
+def _in_time_wait(tracked: SocketView) -> bool:
+    return tracked.after_close is not None and tracked.after_close.state == "TIME_WAIT"
+
+
+def _told(tracked: SocketView) -> str:
+    held = tracked.after_close
+    assert held is not None
+    ends = tracked.ends
+    between = f" {address_text(ends[0])} ⇄ {address_text(ends[1])}" if ends else ""
+    left = f", {held.expires:.0f} s left" if held.expires else ""
+    return f"{tracked.name}{between} in {held.state}{left}"
