@@ -312,6 +312,25 @@ def _raw_transfer(size: int, port: int = 0, piece: int = CHUNK) -> float:
         return elapsed
 
 
+def _cpu_during_transfer(session: Session) -> dict[str, float]:
+    """CPU seconds from the send's StepCalled to recv all's end, read in the step threads as they happen: the
+    whole process's ("process") and the main thread's ("ui", the event loop's when an app runs there). CPU
+    time is what the shared machine's load moves least: it says where a transfer's time goes."""
+    ui = time.pthread_getcpuclockid(threading.main_thread().ident)
+    window: dict[str, float] = {}
+
+    def hear(event: Event) -> None:
+        if isinstance(event, StepCalled) and event.call.step.id == "client-send":
+            window["process from"] = time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID)
+            window["ui from"] = time.clock_gettime(ui)
+        elif isinstance(event, StepFinished) and event.call.step.id == "server-recv-all" and "ui from" in window:
+            window["process"] = time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID) - window["process from"]
+            window["ui"] = time.clock_gettime(ui) - window["ui from"]
+
+    session.subscribe(hear)
+    return window
+
+
 def _session_transfer(session: Session, size: int) -> float:
     """Connect a server and a client of `session` on loopback, then time a bulk send of `size` against recv all."""
     endpoint = Endpoint(socket.AF_INET, "127.0.0.1", free_port())
@@ -327,16 +346,20 @@ def _session_transfer(session: Session, size: int) -> float:
     return elapsed
 
 
-def _core_transfer(size: int) -> float:
-    """The same transfer through a Session alone, with no app around it: the core's speed."""
+def _core_transfer(size: int, cpu: list[float] | None = None) -> float:
+    """The same transfer through a Session alone, with no app around it: the core's speed (and its CPU, to `cpu`)."""
     session = Session()
+    window = _cpu_during_transfer(session)
     elapsed = _session_transfer(session, size)
     session.close()
+    if cpu is not None and "process" in window:
+        cpu.append(window["process"])
     return elapsed
 
 
-async def _app_transfer(size_text: str) -> tuple[float, list[float]]:
-    """The transfer as a user makes it in the app, timed on the session's clock; and the loop's lag meanwhile.
+async def _app_transfer(size_text: str) -> tuple[float, list[float], dict[str, float]]:
+    """The transfer as a user makes it in the app, timed on the session's clock; the loop's lag meanwhile, and
+    the CPU the process and its UI thread spent during it.
 
     Keys `s b l S C a`, the client's sendall() size and the server's recv all expect set to `size_text`,
     then `g` (recv all, which waits) and `E` (the send). The time runs from the send's StepCalled to recv
@@ -345,6 +368,7 @@ async def _app_transfer(size_text: str) -> tuple[float, list[float]]:
     app = SockvizApp(port=free_port())
     events: list[Event] = []
     app.session.subscribe(events.append)
+    cpu = _cpu_during_transfer(app.session)
 
     def ended(step_id: str) -> StepFinished | None:
         return next((e for e in events if isinstance(e, StepFinished) and e.call.step.id == step_id), None)
@@ -379,7 +403,7 @@ async def _app_transfer(size_text: str) -> tuple[float, list[float]]:
     received = ended("server-recv-all")
     assert isinstance(received, StepReturned) and f"{BULK} bytes in all" in received.result, received
     start, end = sent.call.started, received.at
-    return end - start, [lag for at, lag in samples if start < at and at - lag - 0.01 < end]
+    return end - start, [lag for at, lag in samples if start < at and at - lag - 0.01 < end], cpu
 
 
 def large_send(rounds: int = 7) -> None:
@@ -388,13 +412,17 @@ def large_send(rounds: int = 7) -> None:
     Raw runs twice a round, with 256 KiB calls and with the app's 4 MiB ones; the faster is the baseline.
     """
     raw_small, raw_large, core, app, lags = [], [], [], [], []
+    cpu: dict[str, list[float]] = {"core": [], "app": [], "ui": []}
     for _ in range(rounds):
         raw_small.append(_raw_transfer(BULK))
         raw_large.append(_raw_transfer(BULK, piece=PIECE))
-        core.append(_core_transfer(BULK))
-        took, lagged = asyncio.run(_app_transfer("256M"))
+        core.append(_core_transfer(BULK, cpu["core"]))
+        took, lagged, used = asyncio.run(_app_transfer("256M"))
         app.append(took)
         lags.extend(lagged)
+        if "process" in used:
+            cpu["app"].append(used["process"])
+            cpu["ui"].append(used["ui"])
 
     def speed(seconds: list[float]) -> str:
         return f"{BULK / statistics.median(seconds) / 2**20:.0f} MiB/s (runs {BULK / max(seconds) / 2**20:.0f}-" \
@@ -411,6 +439,10 @@ def large_send(rounds: int = 7) -> None:
     worst = p99(lags)
     report("  ... event-loop lag p99 during the transfers", f"{worst * 1000:.1f} ms ({len(lags)} samples)", "< 16 ms",
            worst < 0.016)  # fmt: skip
+    if all(cpu.values()):
+        core_ms, app_ms, ui_ms = (statistics.median(cpu[kind]) * 1000 for kind in ("core", "app", "ui"))
+        print(f"     {'  ... CPU during a transfer (median)':<48} the core alone {core_ms:.0f} ms, through the app "
+              f"{app_ms:.0f} ms, of which its UI thread {ui_ms:.0f} ms: what the app adds to the transfer")  # fmt: skip
 
 
 def _children_cpu() -> float:
@@ -505,8 +537,10 @@ def _tcpdump_transfer(size: int | None) -> tuple[float, float] | None:
     return elapsed, _children_cpu() - cpu
 
 
-async def _app_send(session: Session, lags: list[float]) -> float:
-    """One 256 MiB send and recv all through the app's session; the loop's lag while it runs goes to `lags`."""
+async def _app_send(session: Session, lags: list[float], ui: list[float] | None = None) -> float:
+    """One 256 MiB send and recv all through the app's session; the loop's lag while it runs goes to `lags`, and
+    the UI thread's CPU during it to `ui`."""
+    cpu = _cpu_during_transfer(session)
     started = time.perf_counter()
     sending = asyncio.Event()
     lag = asyncio.create_task(loop_lag_while(sending))
@@ -517,6 +551,8 @@ async def _app_send(session: Session, lags: list[float]) -> float:
     took = time.perf_counter() - started
     sending.set()
     lags += await lag
+    if ui is not None and "ui" in cpu:
+        ui.append(cpu["ui"])
     return took
 
 
@@ -532,6 +568,7 @@ async def wire_during_bulk() -> None:
         return
     took: dict[str, list[float]] = {"raw closed": [], "closed": [], "raw": [], "tcpdump": [], "open": []}
     lags: dict[bool, list[float]] = {False: [], True: []}
+    ui: dict[bool, list[float]] = {False: [], True: []}
     app = SockvizApp(port=free_port())
     async with app.run_test(size=(160, 50)) as pilot:
         for key in "sblSCa":
@@ -541,7 +578,7 @@ async def wire_during_bulk() -> None:
         for _ in range(3):  # the wire view closed (never opened: once open, its capture runs on)
             await pilot.pause(0.3)
             took["raw closed"].append(await asyncio.to_thread(_raw_transfer, BULK))
-            took["closed"].append(await _app_send(session, lags[False]))
+            took["closed"].append(await _app_send(session, lags[False], ui[False]))
         await pilot.press("w")
         wire = app.query_one("#wire", WirePane)
         assert wire.wire is not None, "the wire view could not capture"
@@ -553,7 +590,7 @@ async def wire_during_bulk() -> None:
             dumped = await asyncio.to_thread(_tcpdump_transfer, BULK)
             if dumped is not None:
                 took["tcpdump"].append(dumped[0])
-            took["open"].append(await _app_send(session, lags[True]))
+            took["open"].append(await _app_send(session, lags[True], ui[True]))
         await pilot.pause(0.5)
         lines = len(wire.lines)
         dropped = wire.wire.capture.dropped
@@ -574,6 +611,10 @@ async def wire_during_bulk() -> None:
            f"{lines} wire lines, {dropped} dropped)", "< 16 ms", worst < 0.016)  # fmt: skip
     print(f"     {'  ... the same sends, wire view closed':<48} {before * 1000:.1f} ms ({len(lags[False])} samples): "
           f"the view open is {worst / max(before, 1e-4):.2f}x")  # fmt: skip
+    if ui[True] and ui[False]:
+        opened, closed = (statistics.median(ui[kind]) * 1000 for kind in (True, False))
+        name = "  ... the UI thread's CPU during a send (median)"
+        print(f"     {name:<48} view open {opened:.0f} ms, closed {closed:.0f} ms")
 
 
 def _session_with_sockets(count: int) -> Session:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView, SocketView
     from sockviz.widgets.event_log import EventLog
     from sockviz.widgets.sockets_table import SocketsTable
+    from sockviz.widgets.wire_pane import WirePane
 
 EVENT_REFRESH_GAP = 0.1
 """The least time between two refreshes that events ask for: quick to see, and ten table redraws a second at most."""
@@ -124,14 +125,16 @@ class TransferWatch:
                 return True
         return False
 
-    def pace_log(self, session: Transfers, log: EventLog) -> None:
+    def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane) -> None:
         """After an event: while a transfer's bytes are on their way, the log's lines are written a quarter of a
         second apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
-        threads wait for); once none is, at the usual pace, and what waited at once."""
+        threads wait for), and the wire's deliveries wait for the transfer's end, as long at most; once none is,
+        both at the usual pace, and what waited at once."""
         held = self.in_flight(session)
         if held != self._log_held:
             self._log_held = held
             log.write_gap = TRANSFER_WRITE_GAP if held else WRITE_GAP
+            wire.hold(TRANSFER_WRITE_GAP if held else None)
             if not held:
                 log.flush()
 

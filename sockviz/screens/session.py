@@ -254,7 +254,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
             timeline_view.refresh()
         self._targets_due = True
         self.transfers.hear(event)
-        self.transfers.pace_log(self.session, self.event_log)
+        self.transfers.pace_drawing(self.session, self.event_log, self.wire)
         wait = self.pacer.ask()  # one table redraw per EVENT_REFRESH_GAP at most, however many events
         if wait:
             self._paced = self.set_timer(wait, self._refresh_if_due)

@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
+from textual.timer import Timer
 from textual.widgets import RichLog
 
 from sockviz.core.story.owners import owner_of
@@ -105,6 +106,11 @@ class WirePane(RichLog):
         """Lines that came while the pane was hidden (a follower's, before its `w`): drawn when it shows, the
         newest MAX_LINES of them, instead of each costing a render (or piling up unbounded in a RichLog that
         has never been shown)."""
+        self._hold_for = 0.0
+        """While a bulk transfer's bytes are on their way: how long a delivery may wait to be drawn (0: not)."""
+        self._held: list[Sequence[tuple[str, str]]] = []
+        """The lines of the deliveries that wait, as their parts, in the order they came."""
+        self._held_timer: Timer | None = None
 
     def start(self, session: Session, post: Callable[[Message], object]) -> None:
         """Begin capturing, or say in one sentence why it cannot (the pane shows now)."""
@@ -129,20 +135,45 @@ class WirePane(RichLog):
             self.wire.stop(wait=False)
 
     def show_delivery(self, delivery: Delivery, source: Wire) -> list[WireText]:
-        """Draw a delivery of this pane's own capture (one from before a reset is another session's); returns the
-        lines drawn, each as its time and parts (for a recording and the followers)."""
+        """Draw a delivery of this pane's own capture (one from before a reset is another session's), or keep its
+        lines for a moment while a transfer's bytes move (`hold`); returns its lines, each as its time and parts
+        (for a recording and the followers)."""
         from sockviz.core.story.wire_text import line_at, wire_text
 
         if self._session is None or source is not self.wire:
             return []
         drawn = [(line_at(line), wire_text(line, self._who)) for line in delivery.lines]
-        for _, parts in drawn:
+        if self._hold_for or self._held:  # what waits goes first: the lines keep their order
+            self._held.extend(parts for _, parts in drawn)
+            if self._hold_for and self._held_timer is None:
+                self._held_timer = self.set_timer(self._hold_for, self._draw_held)
+            return drawn
+        self._draw([parts for _, parts in drawn])
+        return drawn
+
+    def hold(self, seconds: float | None) -> None:
+        """While a bulk transfer's bytes are on their way, a delivery waits until it ends, `seconds` at most: each
+        drawing holds the GIL the transfer's threads need (a 256 MiB send here lasts about a tenth of a second,
+        and its first segments came in the middle of it). None: what waits is drawn next (after the message being
+        handled, not inside it), and what comes at once."""
+        self._hold_for = seconds or 0.0
+        if seconds is None and self._held:
+            self.call_later(self._draw_held)
+
+    def _draw_held(self) -> None:
+        if self._held_timer is not None:
+            self._held_timer.stop()
+            self._held_timer = None
+        held, self._held = self._held, []
+        self._draw(held)
+
+    def _draw(self, lines: Sequence[Sequence[tuple[str, str]]]) -> None:
+        for parts in lines:
             self.show_parts(parts, scroll=False)
-        if drawn and self.display and self.auto_scroll:
+        if lines and self.display and self.auto_scroll:
             # Once for the delivery, in this frame: RichLog's own scroll comes a frame after each write, which
             # drew the pane twice for every delivery.
             self.scroll_end(animate=False, immediate=True, x_axis=False)
-        return drawn
 
     def show_parts(self, parts: Sequence[tuple[str, str]], *, scroll: bool | None = None) -> None:
         """One line as its parts and their kinds (`aside`, `flags`...): a delivery's, or the lecturer's as a

@@ -62,31 +62,35 @@ def test_while_a_transfers_bytes_move_the_screen_is_read_whole_once_a_second_and
 
 
 class _Log:
-    """What the watch sets on the event log: its pace, and a write of the lines that wait."""
+    """What the watch sets on the event log (its pace, and a write of the lines that wait) and on the wire view."""
 
     def __init__(self) -> None:
         self.write_gap = WRITE_GAP
         self.flushed = 0
+        self.held_for: float | None = None
 
     def flush(self) -> None:
         self.flushed += 1
 
+    def hold(self, seconds: float | None) -> None:
+        self.held_for = seconds
 
-def test_the_log_writes_a_quarter_second_apart_while_a_transfers_bytes_are_on_their_way():
+
+def test_the_log_and_the_wire_draw_a_quarter_second_apart_while_a_transfers_bytes_are_on_their_way():
     watch, session, log = TransferWatch(), _Transfers(), _Log()
     recv_all = Call(3, step("server-recv-all"), "conn", "received = 0 ...", 0.0)
     watch.hear(StepCalled(seq=1, at=0.0, call=recv_all))
     session.done[Side.SERVER] = (0, 1000)
-    watch.pace_log(session, log)
+    watch.pace_drawing(session, log, log)
     assert log.write_gap == WRITE_GAP  # recv all waits, nothing sent yet: the usual pace
     session.done[Side.SERVER] = (10, 1000)
-    watch.pace_log(session, log)
-    assert log.write_gap == TRANSFER_WRITE_GAP and not log.flushed
+    watch.pace_drawing(session, log, log)
+    assert log.write_gap == log.held_for == TRANSFER_WRITE_GAP and not log.flushed
     ended = {"waited": 1.0, "blocked": True, "woken_by": None, "cancelled": False, "result": "1000 bytes in all"}
     watch.hear(StepReturned(seq=2, at=1.0, call=recv_all, **ended))
-    watch.pace_log(session, log)
-    assert log.write_gap == WRITE_GAP and log.flushed == 1  # the lines that waited are written at once
-    watch.pace_log(session, log)
+    watch.pace_drawing(session, log, log)
+    assert log.write_gap == WRITE_GAP and log.flushed == 1 and log.held_for is None  # what waited, at once
+    watch.pace_drawing(session, log, log)
     assert log.flushed == 1  # only when the pace changes: a burst's lines keep their usual batching
 
 

@@ -113,3 +113,36 @@ async def test_without_the_privilege_the_pane_says_why(port):
             await lect.pilot.press("w")
             await lect.pilot.pause()
             assert "needs root or CAP_NET_RAW" in wire_text(app)
+
+
+async def test_deliveries_held_during_a_transfer_are_drawn_in_order_once_it_ends():
+    """While a transfer's bytes move the pane keeps what the capture delivers; released, it draws all of it, and
+    one that comes meanwhile, in the order they came."""
+    from textual.app import App
+
+    from sockviz.core import Session
+    from sockviz.core.kernel.capture import CallLine, Delivery
+    from sockviz.widgets.wire_pane import WirePane
+
+    class Pane(App[None]):
+        def compose(self):
+            yield WirePane(id="wire")
+
+    async with Pane().run_test(size=(80, 20)) as pilot:
+        pane = pilot.app.query_one(WirePane)
+        pane.display = True
+        source = object()
+        pane.wire, pane._session = source, Session()  # as start() leaves them, with no capture
+        await pilot.pause()
+        pane.hold(10.0)
+        for n in (1, 2):
+            pane.show_delivery(Delivery([CallLine(n, "client", f"call {n}")]), source)  # type: ignore[arg-type]
+        await pilot.pause()
+        assert not pane.lines
+        pane.hold(None)
+        pane.show_delivery(Delivery([CallLine(3, "client", "call 3")]), source)  # type: ignore[arg-type]
+        await pilot.pause()
+        drawn = [strip.text for strip in pane.lines]
+        assert [line.split(": ")[1].strip() for line in drawn] == ["call 1", "call 2", "call 3"]
+        pane._session.close()
+        pane.wire = None  # no capture to stop as the pane goes
