@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sockviz.core.engine.tracked import Role
-from sockviz.widgets.sockets_table import address_text
+from sockviz.widgets.socket_rows import address_text
 
 if TYPE_CHECKING:
     from sockviz.core import Session

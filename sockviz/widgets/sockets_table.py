@@ -8,7 +8,7 @@ whenever any cell changes or a row is added, and repaints itself whole: with
 hundreds of connections coming and going, that was a frame of 25 to 150 ms.
 Here only a row whose texts changed is drawn again, and only its line is
 repainted; cells hold plain strings, so two thousand rows leave the garbage
-collector nothing to walk but their keys.
+collector nothing to walk but their keys. What each cell says is socket_rows.py's; this module draws.
 """
 
 from __future__ import annotations
@@ -34,50 +34,15 @@ from sockviz.core.story.activity import activity as activity  # the screen reads
 from sockviz.core.story.recording.sockets import SocketState
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
-
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("name", "socket"),
-    ("fd", "fd"),
-    ("state", "state"),
-    ("laddr", "laddr"),
-    ("raddr", "raddr"),
-    ("now", "now"),
-    ("queues", "queues"),
-    ("open", "open"),
-    ("role", "role"),
-    ("family", "family"),
-    ("type", "type"),
-    ("proto", "proto"),
-)
-"""What the lesson points at comes first (name, fd, state, the addresses, what it does now), so it fits in
-130 columns; the cells that grow long (`sendall() blocked 12 s`, `serving (threads): ...`) come after the
-addresses, so they never push them off screen. At 200 columns every column fits."""
-
-ADDRESSES = ("laddr", "raddr")
+from sockviz.widgets.socket_rows import ADDRESSES, BLOCKED, COLUMNS, keep_last_addresses, row_texts
 
 NEW_ROWS_PER_REFRESH = 200
 """New sockets added to the table per refresh at most: a burst's thousand rows come over a second or so."""
-
-BLOCKED = " blocked "
-"""How `now` says a call waits (`accept() blocked 3 s`): such a cell is drawn in the blocked style."""
 
 GAP = 1
 """Spaces after each column: one between two columns, as `ss` prints them (the border is the first's margin).
 DataTable's padding of one a side made two, and at 130 columns the `now` of a TIME_WAIT or a blocked row was
 cut."""
-
-
-def address_text(address: object) -> str:
-    """An address as `ss` writes it: `127.0.0.1:47001`, `[::1]:47001` (`[fe80::1%2]:47001` with a scope). The
-    family column says which family it is, and `print(s)` under the table shows Python's own tuple; the
-    tuple's `('127.0.0.1', 47001)` took 20 cells a column, and at 130 columns the columns after it went off."""
-    if not isinstance(address, tuple | list) or len(address) < 2:
-        return str(address)
-    host, port = address[0], address[1]
-    if ":" not in str(host):
-        return f"{host}:{port}"
-    scope = address[3] if len(address) > 3 and address[3] else None
-    return f"[{host}%{scope}]:{port}" if scope else f"[{host}]:{port}"
 
 
 @dataclass
@@ -87,48 +52,6 @@ class SpacedColumn(Column):
 
     def get_render_width(self, data_table: DataTable[Any]) -> int:
         return (self.content_width if self.auto_width else self.width) + GAP
-
-
-def _non_blocking(tracked: SocketView | SocketState) -> bool:
-    """setblocking(False) (or settimeout(0)) on this socket: its waiting calls raise instead (a replay's socket
-    as recorded, a follower's as the lecturer's session said)."""
-    return tracked.non_blocking
-
-
-def row_texts(tracked: SocketView | SocketState, snap: SocketSnapshot, doing: str) -> dict[str, str]:
-    """Each column's text. A closed socket has no addresses of its own: the caller keeps the last ones."""
-    kernel = snap.kernel
-    state = "" if kernel is None else kernel.state
-    now = tracked.lasting if doing == "idle" and tracked.lasting else doing  # a listener that shutdown stopped
-    if not snap.closed and _non_blocking(tracked):
-        now = f"{now}, non-blocking"
-    if snap.closed and tracked.after_close is not None:
-        held = tracked.after_close
-        state = held.state
-        if held.expires:
-            now = f"{held.expires:.0f} s left"
-    ends = tracked.ends
-    return {
-        "name": tracked.name,
-        "fd": str(snap.fd),
-        "role": tracked.role.value,
-        "open": "closed" if snap.closed else "open",
-        "state": state,
-        "now": now,
-        "laddr": _address_cell(snap.laddr, ends[0] if snap.closed and ends else None),
-        "raddr": _address_cell(snap.raddr, ends[1] if snap.closed and ends else None),
-        "queues": "" if kernel is None else kernel.queues,
-        "family": snap.family,
-        "type": snap.type,
-        "proto": str(snap.proto),
-    }
-
-
-def _address_cell(address: object, last: object) -> str:
-    """The socket's address now, or for a closed socket the one it last had."""
-    if address is not None:
-        return address_text(address)
-    return "" if last is None else address_text(last)
 
 
 class Look(NamedTuple):
@@ -234,13 +157,7 @@ class SocketsTable(DataTable[str]):
             just_closed = snap.closed and key not in self._closed_rows  # its address cells change style
             if snap.closed:
                 self._closed_rows.add(key)
-                # The addresses it had while open: as the session kept them when it last connected, was accepted
-                # or closed, or else as this table last showed them.
-                for column, address in zip(ADDRESSES, tracked.last_addresses or (None, None), strict=True):
-                    if address is not None:
-                        texts[column] = address_text(address)
-                    elif before is not None:
-                        texts[column] = before[column] or texts[column]
+                keep_last_addresses(texts, tracked, before)
             if before is None:
                 self.add_row(*(texts[column] for column, _ in COLUMNS), key=key)
             elif before != texts or just_closed:
@@ -262,9 +179,7 @@ class SocketsTable(DataTable[str]):
                 continue  # the session has rows already: a held row is only ever put above them, never below
             texts = row_texts(tracked, tracked.snapshot(with_repr=False), "—")
             texts["now"] = f"{texts['now']} (pre-reset)" if texts["now"] != "—" else "held (pre-reset)"
-            for column, address in zip(ADDRESSES, tracked.last_addresses or (None, None), strict=True):
-                if address is not None:
-                    texts[column] = address_text(address)
+            keep_last_addresses(texts, tracked)
             before = self._shown.get(key)
             if before is None:
                 self._held.append(key)

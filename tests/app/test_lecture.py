@@ -17,7 +17,7 @@ from sockviz.core.scenario import lessons
 from sockviz.keys import key_display, readme_markdown
 from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.scenario_panel import ScenarioPanel
-from sockviz.widgets.sockets_table import COLUMNS
+from sockviz.widgets.socket_rows import COLUMNS
 
 TWO_SAYS = """\
 say "First the server makes its socket."

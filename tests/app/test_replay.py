@@ -19,7 +19,7 @@ from sockviz.core.story.recording.format import SessionStarted, read_lines
 from sockviz.core.story.recording.playback import ENDED, Playback, Scene
 from sockviz.keys import REPLAY_OFF
 from sockviz.replay import ReplayApp
-from sockviz.widgets.sockets_table import COLUMNS, row_texts
+from sockviz.widgets.socket_rows import COLUMNS, row_texts
 
 STABLE = ("name", "fd", "laddr", "raddr", "open", "role", "family", "type", "proto")
 """The columns that time alone does not change (a TIME_WAIT's seconds left, a wait's duration do)."""

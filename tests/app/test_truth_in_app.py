@@ -10,7 +10,7 @@ from helpers import Background, Recorder, wait_for
 from sockviz.app import SockvizApp
 from sockviz.core import Session, StepArgs, StepBlocked, Target, endpoint, step
 from sockviz.core.scenario import lessons
-from sockviz.widgets.sockets_table import row_texts
+from sockviz.widgets.socket_rows import row_texts
 
 
 def narration(app) -> str:
