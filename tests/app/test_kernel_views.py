@@ -157,7 +157,7 @@ async def test_hint_mismatch_is_said(port):
         await lect.press_all(*CONNECTED)
         await lect.press("server-accept")
         await lect.press("server-recv", wait_for="block")
-        assert "(as the hint said)" in lect.log_text()
+        assert "(as the kernel's state before the call said it would)" in lect.log_text()
         assert [e for e in lect.events.of(StepBlocked) if e.call.prediction.blocks]
 
 

@@ -272,7 +272,7 @@ def test_every_hint_matches_what_the_call_then_does(loopback, setup, step_id, fi
     loopback.start(step_id, **fields)
     if blocks:
         wait_for(lambda: loopback.events.of(StepBlocked), what="the predicted block")
-        assert "(as the hint said)" in tell(loopback.events.of(StepBlocked)[0])
+        assert "(as the kernel's state before the call said it would)" in tell(loopback.events.of(StepBlocked)[0])
     else:
         wait_for(lambda: loopback.events.finished(step_id), what="the call to return")
         assert not loopback.events.finished(step_id)[0].blocked  # at once, as the kernel said

@@ -49,12 +49,16 @@ def _hint(event: StepBlocked | StepFinished) -> str:
     if predicted is None:
         return ""
     if isinstance(event, StepBlocked):
-        return " (as the hint said)" if predicted.blocks else f" (unlike the hint: {predicted.why})"
+        # The kernel's state, not "the hint": predict mode, `sockviz run` and a replay show no hint.
+        if predicted.blocks:
+            return " (as the kernel's state before the call said it would)"
+        return f" (unlike what the kernel's state before the call said: {predicted.why})"
     if predicted.blocks and not event.blocked:
         # Not told as blocked: it returned before the grace, or the kernel found it no longer waiting when sockviz
         # looked. Either way what the hint found missing came after the call began: it waited, however briefly.
         return (
-            f" (the hint said it would block: {predicted.why}; it waited {duration(event.waited)}: what it waited "
+            f" (the kernel's state before the call said it would block: {predicted.why}; "
+            f"it waited {duration(event.waited)}: what it waited "
             "for came before sockviz could see it blocked)"
         )
     return ""
