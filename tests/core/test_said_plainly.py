@@ -90,3 +90,19 @@ def test_the_why_of_eagain_says_the_socket_is_non_blocking(loopback):
     assert isinstance(failed, StepFailed)
     why = reason(failed)
     assert why is not None and "non-blocking" in why and "set not to wait" not in why, why
+
+
+def test_socket_returned_tells_the_socket_as_made_even_if_bind_came_first(loopback):
+    """socket()'s line is the socket as socket() made it: a bind() typed right after it, in its own thread,
+    may run before socket()'s thread writes its result, and that address is bind()'s, not socket()'s."""
+    session = loopback.session
+    real_adopt = session.adopt
+
+    def adopt_then_bind(sock, role, **kwargs):
+        tracked = real_adopt(sock, role, **kwargs)
+        sock.bind(("127.0.0.1", 0))  # what another step's thread can do the moment the socket is adopted
+        return tracked
+
+    session.adopt = adopt_then_bind
+    made = loopback.run("server-socket")
+    assert "laddr=('0.0.0.0', 0)" in made.result, made.result

@@ -76,6 +76,8 @@ def _shut_here(tracked: TrackedSocket, how: int) -> None:
 
 def _socket(ctx: Context) -> Outcome:
     sock = socket.socket(ctx.args.family, ctx.args.transport.kind)
+    # Read before adopt(): from then on another step's thread may bind() it, and socket() returned no address.
+    made = repr(sock)
     client = ctx.call.step.side is Side.CLIENT
     added = ctx.site.adopt(
         sock,
@@ -83,7 +85,7 @@ def _socket(ctx: Context) -> Outcome:
         select=Target.CLIENT if client else Target.LISTENER,
         name=ctx.call.socket_name,
     )
-    return Outcome(f"{added.name} is {sock!r}", added=added)
+    return Outcome(f"{added.name} is {made}", added=added)
 
 
 def _bind(ctx: Context) -> Outcome:
