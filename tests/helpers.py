@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -167,3 +169,19 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state not in ("Z", "X")
+
+
+def killed_parent_leaves_no_child(script: str, what: str) -> None:
+    """Run `script` in a Python of its own, which prints the pid of a process it started and waits; kill it
+    with SIGKILL (no handler of its own runs) and wait for that process to be gone too (PR_SET_PDEATHSIG)."""
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert alive(child)
+        parent.kill()
+        parent.wait()
+        wait_for(lambda: not alive(child), what=what)
+    finally:
+        parent.kill()
+        parent.wait()

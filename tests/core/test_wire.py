@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import UdpLoopback
-from helpers import alive, wait_for
+from helpers import alive, killed_parent_leaves_no_child, wait_for
 
 from sockviz.core import StepCalled, Target
 from sockviz.core.kernel.capture import (
@@ -439,17 +439,7 @@ def test_the_reader_never_outlives_the_app():
         time.sleep(60)
         """
     )
-    app = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        assert app.stdout is not None
-        reader = int(app.stdout.readline())
-        assert alive(reader)
-        app.kill()
-        app.wait()
-        wait_for(lambda: not alive(reader), what="the reader gone with its app")
-    finally:
-        app.kill()
-        app.wait()
+    killed_parent_leaves_no_child(script, "the reader gone with its app")
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv to drop it")

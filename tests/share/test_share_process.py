@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import PATIENCE, alive, wait_for
+from helpers import PATIENCE, alive, killed_parent_leaves_no_child
 from test_share import STEPS, Follower, rows, until
 
 from sockviz.core import step
@@ -77,17 +77,7 @@ def test_the_share_process_never_outlives_the_lecturer():
         time.sleep(60)
         """
     )
-    lecturer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        assert lecturer.stdout is not None
-        served_by = int(lecturer.stdout.readline())
-        assert alive(served_by)
-        lecturer.kill()
-        lecturer.wait()
-        wait_for(lambda: not alive(served_by), what="the share's process gone with its lecturer")
-    finally:
-        lecturer.kill()
-        lecturer.wait()
+    killed_parent_leaves_no_child(script, "the share's process gone with its lecturer")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="ss -K destroys a socket only for root")
