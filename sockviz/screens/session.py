@@ -56,6 +56,7 @@ from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView
+    from sockviz.core.model.addresses import Endpoint
     from sockviz.core.story.recording.recorder import Recorder
     from sockviz.share.server import ShareServer
 
@@ -301,7 +302,11 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         classroom.show_sharing(self.bar, self.share, self.following)
         if self.share is not None:
             self.share.lesson(self.scenario_panel.shown if self.scenario_panel.display else "")
-        guide = classroom.guide(self.session, self.only)
+        try:
+            target: Endpoint | None = self.bar.endpoint(quiet=True)  # where the client's connect() goes
+        except InputError:
+            target = None  # a refused field: the guide says where the server socket is instead
+        guide = classroom.guide(self.session, self.only, target)
         if self.event_log.border_subtitle != guide:
             self.event_log.border_subtitle = guide
 
