@@ -71,8 +71,10 @@ class StepRunning(ScreenBase):
         self._run(asked, chosen, args)
 
     def _run(self, live: Session, chosen: Step, args: StepArgs) -> None:
+        """The call in a thread worker of its own, in its turn: keys typed together (`s b l`) run in their
+        order, each once the one before has returned or blocked (core/engine/turns.py)."""
         self.run_worker(
-            partial(live.perform, chosen, args),
+            partial(live.perform, chosen, args, turn=live.turn(chosen)),
             name=chosen.id,
             group="steps",
             description=chosen.code,
