@@ -31,7 +31,7 @@ async def test_a_worker_that_fails_is_told_in_the_log_and_the_app_goes_on(port, 
     async with lecture(app) as lect:
         perform = app.session.perform
 
-        def broken(*args: object) -> None:
+        def broken(*args: object, **kwargs: object) -> None:
             raise RuntimeError("a bug for the test")
 
         monkeypatch.setattr(app.session, "perform", broken)
