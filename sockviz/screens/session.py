@@ -29,6 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.widget import Widget
 from textual.timer import Timer
 from textual.widgets import DataTable
 
@@ -71,7 +72,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     """Both ends of a TCP connection, one real call per click, and what the kernel says of them."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
-    AUTO_FOCUS = "#sockets"
+    AUTO_FOCUS = None
+    """The first focus is set once the widgets are there (`first_focus`), at mount and after a reset."""
 
     @dataclass
     class Ready(Message):
@@ -166,8 +168,16 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         held_over.tell(self.held_over, self.event_log, self.session.now())
         self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
-        self.table.focus()
+        self.first_focus().focus()
         self.post_message(self.Ready(self))
+
+    def first_focus(self) -> Widget:
+        """Where a newcomer starts: the first step of the server (of the client alone in `sockviz client`), as
+        the welcome says, so Enter runs socket() and Tab goes on through that pane, the table, the other pane
+        and the log. A follower runs no steps: the table."""
+        if self.following is not None:
+            return self.table
+        return self.query_one(f"#{(self.only or Side.SERVER).value}-socket")
 
     def stop_listening(self) -> None:
         """Hear no more of this session and read none of its sockets: a reset is closing them."""
