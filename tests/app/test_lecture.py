@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from conftest import LISTENING, Lecture, lecture
+from conftest import CONNECTED, LISTENING, Lecture, lecture
 from textual.geometry import Region
 from textual.widgets import Static
 from textual.widgets.data_table import CellDoesNotExist
@@ -183,10 +183,13 @@ async def test_a_click_on_the_key_bar_presses_the_key(port):
 
 
 async def test_tab_goes_server_table_client_log(port):
+    """A newcomer starts where the welcome says: on the server's first step, so Enter runs socket() and the
+    first Tabs go on through the server's steps, then the table, the client's steps and the log."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
+        assert app.focused is app.query_one("#server-socket")
         order = ["server-pane", "sockets", "client-pane", "log"]
-        seen: list[str] = []
+        seen: list[str] = ["server-pane"]
         for _ in range(60):
             await lect.pilot.press("tab")
             node = app.focused
@@ -194,8 +197,10 @@ async def test_tab_goes_server_table_client_log(port):
                 node = node.parent
             if node is not None and (not seen or seen[-1] != node.id):
                 seen.append(node.id)
-        start = seen.index("server-pane")
-        assert seen[start : start + 4] == order, seen
+        assert seen[:4] == order, seen
+        app.query_one("#server-socket").focus()
+        await lect.pilot.press("enter")
+        await lect.until(lambda: [t.name for t in app.session.sockets] == ["s"], "socket() from the first Enter")
 
 
 # ----- a first screen that teaches ----------------------------------------------
@@ -240,17 +245,43 @@ def grey_text(app: SockvizApp, selector: str) -> list[str]:
     return found
 
 
+def grey_on_screen(app: SockvizApp) -> list[tuple[int, str]]:
+    """Every text on the whole screen drawn in a grey (see `grey_text`), with its row: what a washed-out
+    projector loses. Lines and blocks (borders, scrollbars) are not text."""
+    found = []
+    for y, strip in enumerate(app.screen._compositor.render_strips()):
+        for segment in strip:
+            text = "".join(c for c in segment.text if not 0x2500 <= ord(c) < 0x25A0).strip()
+            colour = segment.style.color if segment.style is not None else None
+            if colour is None or not text:
+                continue
+            red, green, blue = colour.get_truecolor()
+            if (red == green == blue and 0x30 < red < 0xF0) or segment.style.dim:
+                found.append((y, text))
+    return found
+
+
 async def test_high_contrast_draws_nothing_dim(port):
+    """Nothing grey anywhere on screen, from the first screen ("select a socket..." under the table) to closed
+    sockets (their rows, the panes' socket lists and their arrows), the timeline and a lesson's panel."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        await lect.press_all("server-socket", "server-bind", "server-close")
         await lect.pilot.pause()
         assert grey_text(app, "#log")  # the timestamps are dim grey in the default theme
+        assert grey_text(app, "#repr")  # and so is the placeholder under the table
         await lect.pilot.press("f2")
         assert app.theme == HIGH_CONTRAST.name
+        await lect.until(lambda: not grey_on_screen(app), "the first screen drawn again in white")
+        await lect.press_all(*CONNECTED, "server-accept", "server-close-conn", "client-close", "server-close")
+        await lect.pilot.press("t")
         await lect.pilot.pause()
+        assert not grey_on_screen(app), grey_on_screen(app)
         for selector in ("#log", "#server-pane", "#sockets", "#keys", "#repr"):
             assert not grey_text(app, selector), (selector, grey_text(app, selector))
+        app.load_lesson("echo")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.pilot.pause()
+        assert not grey_on_screen(app), grey_on_screen(app)
 
 
 # ----- starting over -----------------------------------------------------------------
