@@ -29,8 +29,8 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widget import Widget
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 from sockviz.core import Event, InputError, Session, Side, StepBlocked, StepFinished, step
