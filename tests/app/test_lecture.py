@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 
@@ -411,3 +412,31 @@ async def test_at_80x24_the_lesson_panel_keeps_its_counter_and_next_line_under_a
         )
         assert "line 4 of" in shown and "next: server option SO_REUSEADDR=1" in shown and "paused" in shown, shown
         assert "…" in shown and "only if both sockets set SO_REUSEADDR." in lect.log_text()
+
+
+async def test_help_says_every_key_in_sockviz_words_even_textuals_own(port):
+    """Help is built from the real bindings, Textual's own among them (tab, a step's enter, copy): none is
+    shown with Textual's description ("Focus Next", "Press button"), and each of them is there."""
+    from rich.console import Console
+    from textual.app import App
+    from textual.binding import Binding
+    from textual.screen import Screen
+    from textual.widgets import Button
+
+    from sockviz.keys import IN_OUR_WORDS
+    from sockviz.screens.help import HelpScreen
+
+    textuals = {b.description for cls in (App, Screen, Button) for b in Binding.make_bindings(cls.BINDINGS)}
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("f1")
+        await lect.until(lambda: isinstance(app.screen, HelpScreen), "help")
+        console = Console(width=200, record=True, file=io.StringIO())
+        for static in app.screen.query(Static):
+            console.print(static.content)
+        shown = console.export_text()
+        for own in textuals - {""}:
+            assert own not in shown, own
+        for words, _what in IN_OUR_WORDS.values():
+            assert words in shown, words
+    assert not textuals & set(readme_markdown().split(" | "))
