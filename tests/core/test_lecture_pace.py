@@ -147,3 +147,11 @@ def test_the_guide_names_the_host_and_family_the_client_must_use(loopback):
     assert f"next: set the host to 127.0.0.1 (s is at 127.0.0.1:{bar.port}), then S C" in other_host, other_host
     v6 = next_line(loopback.session, target=Endpoint(socket.AF_INET6, "::1", bar.port))
     assert f"next: switch to IPv4 (6) (s is at 127.0.0.1:{bar.port}), then S C" in v6, v6
+
+
+def test_in_predict_mode_the_guide_names_the_step_but_not_what_it_will_do(loopback):
+    """Predict mode asks the student whether accept() waits: the guide must not have said so already."""
+    loopback.server_listening()
+    assert "a accept() takes a client (it waits for one)" in next_line(loopback.session)
+    asked = next_line(loopback.session, telling=False)
+    assert "a accept() takes a client" in asked and "waits" not in asked, asked

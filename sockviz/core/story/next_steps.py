@@ -89,9 +89,16 @@ class Suggestion:
     keys: str
     what: str
     before: str = ""
+    foretold: str = ""
+    """What the call will do (`it waits for one`): left out in predict mode, where the student says it first."""
 
     def __str__(self) -> str:
+        return self.said(telling=True)
+
+    def said(self, *, telling: bool) -> str:
         said = f"{self.keys} {self.what}" if self.keys else self.what
+        if telling and self.foretold:
+            said += f" ({self.foretold})"
         return f"{self.before}, then {said}" if self.before else said
 
 
@@ -213,7 +220,7 @@ def suggest(session: SessionView, target: Endpoint | None = None) -> list[Sugges
             _going_to(listener, target, _key("client-socket", "client-connect"), "a client connects: accept() wakes")
         )
     elif listening and conn is None:
-        found.append(Suggestion(_key("server-accept"), "accept() takes a client (it waits for one)"))
+        found.append(Suggestion(_key("server-accept"), "accept() takes a client", foretold="it waits for one"))
 
     if client is None:
         if listening and not _blocked(listener, "accept"):
@@ -223,7 +230,11 @@ def suggest(session: SessionView, target: Endpoint | None = None) -> list[Sugges
         if apart:  # connect() from this client can only be refused: say why, and what would connect
             again = f"switch the family back ({FAMILY_KEY}), then a new client's socket() and connect()"
             found.append(
-                Suggestion(_key("client-socket", "client-connect"), f"{apart}, so connect() is refused: {again}")
+                Suggestion(
+                    _key("client-socket", "client-connect"),
+                    f"{apart}: {again}",
+                    foretold=f"connect() from {client.name} is refused",
+                )
             )
         else:
             found.append(_going_to(listener, target, _key("client-connect"), "connect() to the server"))
@@ -267,7 +278,9 @@ def _suggest_server_only(session: SessionView, target: Endpoint | None) -> list[
         if _blocked(listener, "recv"):
             found.append(Suggestion("", "the peer sends a datagram (nc -u HOST PORT, type a line): recvfrom() wakes"))
         elif listener.bound_port is not None and listener.datagrams_received == 0:
-            found.append(Suggestion(_key("server-recv"), "recvfrom() a datagram from the peer (it waits for one)"))
+            found.append(
+                Suggestion(_key("server-recv"), "recvfrom() a datagram from the peer", foretold="it waits for one")
+            )
         elif listener.datagrams_received and listener.datagrams_sent == 0:
             found = [Suggestion(_key("server-send"), "sendto() the reply to the peer that sent last")]
         return found
@@ -276,7 +289,7 @@ def _suggest_server_only(session: SessionView, target: Endpoint | None) -> list[
         if _blocked(conn, "recv"):
             found.append(Suggestion("", "the peer sends (type a line in nc): recv() wakes"))
         elif conn.bytes_received == 0:
-            found.append(Suggestion(_key("server-recv"), "recv() what the peer sends (it waits for it)"))
+            found.append(Suggestion(_key("server-recv"), "recv() what the peer sends", foretold="it waits for it"))
         elif conn.bytes_sent == 0:
             found.append(Suggestion(_key("server-send"), "the server echoes what it received"))
         else:
@@ -299,7 +312,7 @@ def _suggest_client_only(session: SessionView) -> list[Suggestion]:
         if client.datagrams_sent == 0:
             return [Suggestion(_key("client-send"), "sendto() the message to the top bar's address")]
         if client.datagrams_received == 0:
-            return [Suggestion(_key("client-recv"), "recvfrom() the server's answer (it waits for one)")]
+            return [Suggestion(_key("client-recv"), "recvfrom() the server's answer", foretold="it waits for one")]
         return [Suggestion(_key("client-close"), "close the client's socket")]
     if _state(client) != "ESTABLISHED":
         if client.in_flight:
@@ -310,14 +323,16 @@ def _suggest_client_only(session: SessionView) -> list[Suggestion]:
     if client.bytes_sent == 0:
         return [Suggestion(_key("client-send"), "send the message to the server")]
     if client.bytes_received == 0:
-        return [Suggestion(_key("client-recv"), "recv() the server's answer (it waits for it)")]
+        return [Suggestion(_key("client-recv"), "recv() the server's answer", foretold="it waits for it")]
     return [Suggestion(_key("client-close"), "close the client's socket")]
 
 
-def next_line(session: SessionView, only: Side | None = None, target: Endpoint | None = None) -> str:
-    """The guide's line: `next: a accept() takes a client · S a client's socket()`. With `only` (split
-    mode: the peer is another program), it names only that side's keys. `target`: the top bar's address
-    (see `suggest`)."""
+def next_line(
+    session: SessionView, only: Side | None = None, target: Endpoint | None = None, *, telling: bool = True
+) -> str:
+    """The guide's line: `next: a accept() takes a client (it waits for one) · S a client's socket()`. With
+    `only` (split mode: the peer is another program), it names only that side's keys. `target`: the top bar's
+    address (see `suggest`). Without `telling` (predict mode) it names the steps but not what they will do."""
     if only is Side.SERVER:
         found = _suggest_server_only(session, target)
     elif only is Side.CLIENT:
@@ -326,4 +341,4 @@ def next_line(session: SessionView, only: Side | None = None, target: Endpoint |
         found = suggest(session, target)
     if not found:
         return "next: any step you like (f1 lists them), or a lesson from ctrl+p"
-    return "next: " + " · ".join(str(s) for s in found)
+    return "next: " + " · ".join(s.said(telling=telling) for s in found)
