@@ -310,6 +310,9 @@ async def test_reset_closes_every_socket_and_blocking_order_then_runs_on_the_sam
         assert "ended: every expect held" in await lect.play_to_the_end()
         assert lect.cell("s", "laddr") == "" or str(port) in lect.log_text()
         assert "EADDRINUSE" not in lect.log_text()
+        await lect.pilot.press("space")  # nothing left to play: it says so, and how to play it again
+        await lect.until(lambda: app._notifications, "a word that the lesson has ended")
+        assert "the lesson has ended: ^r plays it again" in str(list(app._notifications)[-1].message)
 
 
 async def test_after_a_reset_the_time_wait_that_holds_the_port_keeps_its_row(port):
