@@ -168,6 +168,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         held_over.tell(self.held_over, self.event_log, self.session.now())
         self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
+        if self.size.width:  # made again by a reset: the new bottom row learns the width no Resize will tell it
+            views.fit_width(self.bottom, self.size.width)
         self.first_focus().focus()
         self.post_message(self.Ready(self))
 

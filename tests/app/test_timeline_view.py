@@ -86,3 +86,17 @@ async def test_at_80_by_24_the_timeline_takes_the_logs_place(port):
         assert log.size.width > 40
         # written at the log's own width once it showed, not squeezed to its minimum while hidden
         assert max(len(line.text.rstrip()) for line in log.lines) > 45
+
+
+async def test_at_80x24_after_a_lesson_is_loaded_the_timeline_takes_the_logs_place(port):
+    """Loading a lesson into a used session makes the screen's widgets again (a reset): the new bottom row must
+    know it is narrow, or `t` leaves the log an empty strip between the lesson panel and the timeline."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(80, 24)) as lect:
+        await lect.press("server-socket")
+        app.load_lesson("blocking-order")
+        await lect.until(lambda: "line 1 of" in str(app.screen.query_one("#narration").render()), "the lesson")
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert app.screen.query_one("#timeline").display
+        assert not app.screen.query_one("#log").region, "the log beside the lesson panel and the timeline"
