@@ -179,7 +179,7 @@ class Reader:
             here, at = at, at + next_offset
             stamp = sec + nsec / 1e9
             family = block[here + net - 2] if net == mac + ETHER_HEADER else 0  # the ethertype's first byte
-            ends = None
+            ends, seq, ack, bits, payload, payload_at = None, 0, 0, 0, 0, 0
             if family == 0x08 and snaplen >= 48:  # IPv4
                 vihl, total, protocol, key, seq, ack, data_offset, bits = TCP4_HEADERS.unpack_from(block, here + net)
                 if vihl == 0x45 and protocol == 6:
@@ -201,7 +201,6 @@ class Reader:
                     skipped.append(place)
                     continue
                 src, dst, seq, ack, bits, payload, preview = parsed
-                payload_at = 0
                 pair = self._numbering.pair(src, dst) if bits <= 0xFF else None  # UDP, ICMP: no numbers
             if picking is not None and src[1] not in picking and dst[1] not in picking:
                 skipped.append(place)
