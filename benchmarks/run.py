@@ -80,17 +80,24 @@ import sys, time
 from textual.app import App
 from textual.widgets import Label
 
+EXTRA_WIDGETS, EXTRA_RULES = 40, 300  # what the stock screen gets more, to price a widget and a CSS rule
+
 async def first_frame(pilot):
     await pilot.pause()
-    print(time.process_time(), time.monotonic(), flush=True)  # drawn and settled: CPU so far, the shared clock
+    spent, at = time.process_time(), time.monotonic()  # drawn and settled: CPU so far, the shared clock
+    widgets = sum(1 for _ in pilot.app.screen.walk_children(with_self=True))
+    print(spent, at, widgets, len(pilot.app.stylesheet.rules), flush=True)
     pilot.app.exit()
 
-if sys.argv[1] == "bare":
+kind = sys.argv[1]
+if kind == "bare":
     class Bare(App):
         def compose(self):
             yield Label("hello")
     app = Bare()
-elif sys.argv[1] == "stock":
+elif kind.startswith("stock"):
+    if kind == "stock+imports":
+        import sockviz.app  # sockviz's modules, and nothing of them run
     from textual.containers import Horizontal, Vertical
     from textual.widgets import Button, DataTable, Input, RichLog, Static
     class Stock(App):  # sockviz's first screen drawn with stock widgets: what Textual itself needs for it
@@ -99,11 +106,15 @@ elif sys.argv[1] == "stock":
             ".pane { width: 28; height: auto; border: round $primary; } .pane Button { width: 1fr; } "
             "#table, RichLog { border: round $secondary; } "
             "#table { height: 1fr; } #keys { dock: bottom; height: 1; }"
-        )
+        ) + ("".join(f" Label.extra-{n} {{ color: $accent; }}" for n in range(EXTRA_RULES)) if kind == "stock+rules"
+             else "")
         def compose(self):
             with Horizontal(id="bar"):
                 yield Label("sockviz host"); yield Input("127.0.0.1", compact=True)
                 yield Label("port"); yield Input("12354", compact=True); yield Label("IPv4 IPv6")
+                if kind == "stock+widgets":  # in the bar's one line, where they change no other widget's size
+                    for n in range(EXTRA_WIDGETS):
+                        yield Label(f" {n}")
             with Horizontal(id="main"):
                 for side in ("server", "middle", "client"):
                     if side == "middle":
@@ -127,19 +138,27 @@ else:
 app.run(headless=True, size=(120, 36), auto_pilot=first_frame)
 """
 
+EXTRA_WIDGETS, EXTRA_RULES = 40, 300
+"""The stock screen is also drawn with this many Labels more, and apart with this many CSS rules more (each
+naming Label and a class nobody has, so Textual checks each against every Label): what a widget and a rule
+cost Textual, in the same run, to tell the part of sockviz's screen that is its count of widgets and rules."""
+
 
 def startup() -> None:
     """From the process's start to its first frame, drawn and settled (what a user waits for), and to the
     process's end as the earlier runs measured it, which adds the quit and the interpreter's teardown: about
-    100 ms of collecting every object at exit, in all three apps alike (README, "Benchmarks")."""
+    100 ms of collecting every object at exit, in all three apps alike (README, "Benchmarks"). Then where
+    sockviz's CPU time over the stock screen's goes, from the same rounds: its imports (the stock screen
+    after `import sockviz.app`), and its screen's widgets and CSS rules at what each costs Textual."""
     # Textual comes byte-compiled, as pip installs every package; sockviz may be an editable checkout
     # under PYTHONDONTWRITEBYTECODE (this machine sets it), which would compile it again at each start.
     # Compile it once, as `pip install .` does, so both apps start from bytecode.
     compileall.compile_dir(HERE.parent / "sockviz", quiet=1)
-    kinds = ("bare", "stock", "sockviz")
+    kinds = ("bare", "stock", "sockviz", "stock+imports", "stock+widgets", "stock+rules")
     framed: dict[str, list[float]] = {kind: [] for kind in kinds}
     whole: dict[str, list[float]] = {kind: [] for kind in kinds}
     cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
+    counts: dict[str, tuple[int, int]] = {}
     keys = ["".join(each.key for each in steps_of(side)) for side in (Side.SERVER, Side.CLIENT)]  # the same steps
     for _ in range(7):
         for kind in kinds:
@@ -147,21 +166,43 @@ def startup() -> None:
             ran = subprocess.run([sys.executable, "-c", _STARTUP, kind, str(free_port()), *keys], check=True,
                                  capture_output=True, text=True)  # fmt: skip
             whole[kind].append(time.monotonic() - started)
-            spent, at = ran.stdout.split()[-2:]
+            spent, at, widgets, rules = ran.stdout.split()[-4:]
             framed[kind].append(float(at) - started)
             cpu[kind].append(float(spent))
-    bare, stock, ours = (statistics.median(framed[kind]) for kind in kinds)
+            counts[kind] = (int(widgets), int(rules))
+    bare, stock, ours = (statistics.median(framed[kind]) for kind in kinds[:3])
     report("start-up to first frame (median of 7)", f"{ours * 1000:.0f} ms vs stock {stock * 1000:.0f} ms = "
            f"{ours / stock:.2f}x", "<= 1.15x the same screen from stock widgets", ours / stock <= 1.15)  # fmt: skip
     buttons = sum(map(len, keys))
     print(f"     {'  ... against a one-label app':<48} bare {bare * 1000:.0f} ms: sockviz {ours / bare:.2f}x, "
           f"stock screen {stock / bare:.2f}x ({buttons} compact Buttons, fields, table, log, keys)")  # fmt: skip
-    bare, stock, ours = (statistics.median(cpu[kind]) for kind in kinds)
-    print(f"     {'  ... its CPU time to the first frame':<48} {ours * 1000:.0f} ms vs stock {stock * 1000:.0f} ms "
-          f"= {ours / stock:.2f}x (bare {bare * 1000:.0f} ms): what the load moves least")  # fmt: skip
-    bare, stock, ours = (statistics.median(whole[kind]) for kind in kinds)
+    ms = {kind: statistics.median(cpu[kind]) * 1000 for kind in kinds}
+    print(f"     {'  ... its CPU time to the first frame':<48} {ms['sockviz']:.0f} ms vs stock {ms['stock']:.0f} ms "
+          f"= {ms['sockviz'] / ms['stock']:.2f}x (bare {ms['bare']:.0f} ms): what the load moves least")  # fmt: skip
+    bare, stock, ours = (statistics.median(whole[kind]) for kind in kinds[:3])
     print(f"     {'  ... to the end of the process, quit included':<48} {ours * 1000:.0f} ms vs stock "
           f"{stock * 1000:.0f} ms = {ours / stock:.2f}x (bare {bare * 1000:.0f} ms), as measured before")  # fmt: skip
+    print(startup_parts(ms, counts))
+
+
+def startup_parts(ms: dict[str, float], counts: dict[str, tuple[int, int]]) -> str:
+    """Where sockviz's CPU time over the stock screen's goes, and what 1.15x would leave it."""
+    imports = ms["stock+imports"] - ms["stock"]
+    per_widget = (ms["stock+widgets"] - ms["stock"]) / EXTRA_WIDGETS
+    per_rule = (ms["stock+rules"] - ms["stock"]) / EXTRA_RULES
+    (our_widgets, our_rules), (stock_widgets, stock_rules) = counts["sockviz"], counts["stock"]
+    widgets, rules = (our_widgets - stock_widgets) * per_widget, (our_rules - stock_rules) * per_rule
+    screen = ms["sockviz"] - ms["stock+imports"]
+    allowed = 1.15 * ms["stock"] - ms["stock"]
+    return (
+        f"     {'  ... where its CPU time over stock goes':<48} {ms['sockviz'] - ms['stock']:.0f} ms: importing "
+        f"sockviz {imports:.0f} ms (the stock screen after `import sockviz.app`), its screen {screen:.0f} ms\n"
+        f"     {'  ... its screen against the stock one':<48} {our_widgets} widgets vs {stock_widgets} at "
+        f"{per_widget:.2f} ms each (a Label more) = {widgets:.0f} ms; {our_rules} CSS rules vs {stock_rules} "
+        f"at {per_rule:.3f} ms each = {rules:.0f} ms; the rest {screen - widgets - rules:.0f} ms\n"
+        f"     {'  ... what 1.15x allows over stock':<48} {allowed:.0f} ms of CPU, against the imports' "
+        f"{imports:.0f} ms alone (the stock screen after them is {ms['stock+imports'] / ms['stock']:.2f}x)"
+    )
 
 
 # ----- the event loop under load -------------------------------------------------
