@@ -94,3 +94,23 @@ async def test_keys_typed_together_run_and_are_told_in_the_order_they_were_typed
         assert -1 not in places and places == sorted(places), told
         assert "not run" not in told
         assert f"127.0.0.1:{port}" in lect.cell("s", "laddr")
+
+
+async def test_the_guide_after_a_failed_bind_names_the_port_to_set_and_following_it_works(port):
+    """Another program holds the top bar's port: bind() fails, listen() takes an ephemeral port, and accept()
+    waits. The log's guide says to set the port first (S C would go to the holder); set, S C wakes accept()."""
+    with socket.create_server(("127.0.0.1", port)) as holder:
+        app = SockvizApp(port=port)
+        async with lecture(app) as lect:
+            log = app.screen.query_one("#log")
+            await lect.press_all("server-socket", "server-bind", "server-listen")
+            await lect.press("server-accept", wait_for="block")
+            real = app.session.current(Target.LISTENER).bound_port
+            assert real != port
+            wanted = f"next: set the port to {real} (s is at 0.0.0.0:{real}), then S C a client connects"
+            await lect.until(lambda: str(log.border_subtitle).startswith(wanted), "the guide to name the port")
+            app.screen.query_one("#port").value = str(real)
+            await lect.until(lambda: str(log.border_subtitle).startswith("next: S C a client connects"), "as it was")
+            await lect.press_all("client-socket", "client-connect")
+            await lect.until(lambda: lect.events.finished("server-accept"), "accept() to wake")
+        holder.close()
