@@ -167,6 +167,19 @@ class ScenarioPanel(Static):
         if player is not None:
             player.stop()
 
+    @property
+    def ahead(self) -> bool:
+        """Whether a loaded lesson has lines still to run (it has not ended or stopped)."""
+        return self.loaded and not self._state.startswith(("ended", "stopped"))
+
+    def guide(self) -> str:
+        """The log's `next:` line while a lesson has lines to run: the lesson's next line, not the guide's own
+        idea, which would name other steps than the panel (`b bind()` beside `server option SO_REUSEADDR=1`)."""
+        found = {row.action: row.shown_keys for row in rows(self._lesson_bindings())}
+        keys = [f"{found[action]} {what}" for action, what in (("play_pause", "plays it"),
+                ("step_scenario", "runs just that line")) if action in found]  # fmt: skip
+        return "next: the lesson's next line, in its panel" + (f" ({', '.join(keys)})" if keys else "")
+
     def _over(self) -> bool:
         """Whether the lesson has ended or stopped: then space and n have nothing left to run, and say so (the
         keys line may be cut at 80 columns, and a key that does nothing silently looks broken)."""

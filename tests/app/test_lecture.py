@@ -219,6 +219,19 @@ async def test_the_first_screen_says_what_to_press_and_then_what_next(port):
         assert "S" in str(log.border_subtitle)
 
 
+async def test_while_a_lesson_has_lines_to_run_the_logs_next_is_the_lessons(port):
+    """One `next` on the screen: with a lesson loaded, the log's guide points at the lesson's next line (in the
+    panel) instead of naming steps of its own; once the lesson has ended, the guide's own steps come back."""
+    app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+    async with lecture(app) as lect:
+        log = app.screen.query_one("#log")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.until(lambda: "the lesson's next line, in its panel" in str(log.border_subtitle), "the guide")
+        assert "space plays it" in str(log.border_subtitle) and "n runs just that line" in str(log.border_subtitle)
+        await lect.play_to_the_end()
+        await lect.until(lambda: "lesson" not in str(log.border_subtitle), "the guide's own steps again")
+
+
 async def test_a_refused_field_value_says_why_in_the_log(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
@@ -274,6 +287,15 @@ async def test_high_contrast_draws_nothing_dim(port):
         await lect.pilot.press("f2")
         assert app.theme == HIGH_CONTRAST.name
         await lect.until(lambda: not grey_on_screen(app), "the first screen drawn again in white")
+
+        def ink_of(step_id: str) -> tuple[int, int, int]:
+            button = app.screen.query_one(f"#{step_id}")
+            key_cell = button.render_line(0)  # the key, then the label: the label's colour is the second segment
+            return [s.style.color for s in key_cell if s.text.strip()][-1].get_truecolor()
+
+        app.screen.query_one("#client-socket").focus()  # (a focused step is drawn in the cursor's colours)
+        await lect.pilot.pause()
+        assert ink_of("server-socket") != ink_of("server-bind")  # socket() can run, bind() cannot: they look apart
         await lect.press_all(*CONNECTED, "server-accept", "server-close-conn", "client-close", "server-close")
         await lect.pilot.press("t")
         await lect.pilot.pause()
