@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import LISTENING, lecture
 
 from sockviz.app import SockvizApp
+from sockviz.core.scenario import lessons
 
 
 def picture(app: SockvizApp) -> list[str]:
@@ -100,3 +101,17 @@ async def test_at_80x24_after_a_lesson_is_loaded_the_timeline_takes_the_logs_pla
         await lect.pilot.pause()
         assert app.screen.query_one("#timeline").display
         assert not app.screen.query_one("#log").region, "the log beside the lesson panel and the timeline"
+
+
+async def test_at_130x40_with_a_lesson_the_timeline_takes_the_logs_place_and_gives_it_back(port):
+    """The lesson panel takes 40 columns: the log beside it and the timeline would get 28 and 58, the log's lines
+    half cut. So the timeline takes the log's place while it shows, as at 80 columns, and gives it back."""
+    app = SockvizApp(port=port, scenario=("lesson: blocking-order", lessons.text("blocking-order")))
+    async with lecture(app, size=(130, 40)) as lect:
+        await lect.until(lambda: "line 1 of" in str(app.screen.query_one("#narration").render()), "the lesson")
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert app.screen.query_one("#timeline").display and not app.screen.query_one("#log").region
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert app.screen.query_one("#log").region.width > 80
