@@ -1,11 +1,10 @@
 """A high-contrast theme for projectors: white on black, saturated colours, and nothing dim.
 
-A washed-out projector turns grey into nothing, so this theme makes every muted
-colour full white (and what cannot be used now a light blue): sockviz's widgets draw
-timestamps, hints and closed rows in component classes coloured `$text-muted` (never a literal "dim"), and write their
-lines again when the theme changes. `NoDim` (a line filter the app uses while the
-theme is on) drops the dim attribute that Textual's own widgets still use (a
-Select's prompt, an Input's placeholder, the command palette).
+A washed-out projector turns grey into nothing, so this theme makes every muted colour full white (and what
+cannot be used now a light blue): sockviz's widgets draw timestamps, hints and closed rows in component
+classes coloured `$text-muted` (never a literal "dim"), and write their lines again when the theme changes.
+`NoDim` (a line filter the app uses while the theme is on) drops the dim attribute that Textual's own
+widgets still use (a Select's prompt, an Input's placeholder, the command palette).
 """
 
 from __future__ import annotations
