@@ -8,6 +8,12 @@ from sockviz.app import SockvizApp
 from sockviz.core.scenario import lessons
 
 
+def narration(app: SockvizApp) -> str:
+    """What the lesson panel says; nothing while a reset makes the widgets again."""
+    found = app.screen.query("#narration")
+    return str(found.first().render()) if found else ""
+
+
 def picture(app: SockvizApp) -> list[str]:
     return app.query_one("#timeline").render().plain.splitlines()
 
@@ -96,7 +102,7 @@ async def test_at_80x24_after_a_lesson_is_loaded_the_timeline_takes_the_logs_pla
     async with lecture(app, size=(80, 24)) as lect:
         await lect.press("server-socket")
         app.load_lesson("blocking-order")
-        await lect.until(lambda: "line 1 of" in str(app.screen.query_one("#narration").render()), "the lesson")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson")
         await lect.pilot.press("t")
         await lect.pilot.pause()
         assert app.screen.query_one("#timeline").display
@@ -108,7 +114,7 @@ async def test_at_130x40_with_a_lesson_the_timeline_takes_the_logs_place_and_giv
     half cut. So the timeline takes the log's place while it shows, as at 80 columns, and gives it back."""
     app = SockvizApp(port=port, scenario=("lesson: blocking-order", lessons.text("blocking-order")))
     async with lecture(app, size=(130, 40)) as lect:
-        await lect.until(lambda: "line 1 of" in str(app.screen.query_one("#narration").render()), "the lesson")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson")
         await lect.pilot.press("t")
         await lect.pilot.pause()
         assert app.screen.query_one("#timeline").display and not app.screen.query_one("#log").region
