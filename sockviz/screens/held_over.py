@@ -37,11 +37,15 @@ class HeldOver:
         self._resets = 0
         self._recorded: tuple[tuple[str, ...], tuple[SocketState, ...]] | None = None
         """The rows as last recorded for this session; None: none yet (a fresh session's first is written)."""
+        self._readings = 0
+        """How often the kernel has been asked (a reset, or once a second): the rows change only then."""
+        self._recorded_at = -1
 
     def keep(self, old: Session) -> None:
         """Hold on to a closed session while any of its connections may linger (call it off the UI thread:
         the kernel is asked once, so the rows are there when the fresh table first draws)."""
         old.read_lingering()
+        self._readings += 1
         self._resets += 1
         self._sessions = [(n, s) for n, s in self._sessions if _held(s)]
         if _held(old):
@@ -55,6 +59,7 @@ class HeldOver:
         """Ask the kernel again (off the UI thread); a session whose every connection is dropped is let go."""
         for _, session in self._sessions:
             session.read_lingering()
+        self._readings += 1
         self._sessions = [(n, s) for n, s in self._sessions if _held(s)]
 
     def rows(self) -> list[tuple[str, SocketView]]:
@@ -67,10 +72,14 @@ class HeldOver:
         self._recorded = None
 
     def recorded(self, rows: list[tuple[str, SocketView]], at: float) -> HeldShown | None:
-        """The record to write for these rows, if they changed since the last one (None: nothing new to say)."""
+        """The record to write for these rows, if they changed since the last one (None: nothing new to say). They
+        are compared only after the kernel was asked again (at most once a second), not at every refresh."""
         from sockviz.core.story.recording.records import HeldShown
         from sockviz.core.story.recording.sockets import socket_state
 
+        if self._recorded is not None and self._recorded_at == self._readings:
+            return None
+        self._recorded_at = self._readings
         if not rows and not (self._recorded and self._recorded[0]):
             return None  # none held, and none said to be
         keys = tuple(key for key, _ in rows)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from helpers import PATIENCE, free_port
+from helpers import PATIENCE, free_port, until
 
 from sockviz.share.protocol import answer_frame, follow_url
 
@@ -174,11 +174,14 @@ def test_rows_held_over_a_reset_are_the_lecturers_on_every_follower_and_in_the_r
     from sockviz.replay import ReplayApp, read_playback
 
     async def replayed() -> list[list[str]]:
-        app = ReplayApp(read_playback(recording), "held")
+        playback = read_playback(recording)
+        app = ReplayApp(playback, "held")
         async with app.run_test(size=(160, 50)) as pilot:
+            screen = app.replay_screen
+            await until(pilot, lambda: screen.scene is not None, "the replay's first moment")
             await pilot.press("end")
-            await pilot.pause()
-            table = app.replay_screen.table
+            await until(pilot, lambda: screen.moment == len(playback) - 1 and screen.table.row_count, "the end")
+            table = screen.table
             return [[str(cell) for cell in table.get_row(key)] for key in table.rows]
 
     assert still(asyncio.run(replayed())) == still(held)
