@@ -49,7 +49,9 @@ class SharedSession:
         self.followers = Followers(code, self._catch_up, self._answered, self._changed)
         self.question: Question | None = None
         self._pending: list[str] = []
-        self._batch_due = False
+        self._batch_at: float | None = None
+        """When the pending frame goes (on the loop's clock), None when nothing waits."""
+        self._batch_handle: asyncio.TimerHandle | None = None
         self._last_frame = 0.0
         self._facts = ""
         self._lesson = ""
@@ -98,7 +100,7 @@ class SharedSession:
             case ("lesson", str(line)):
                 self._lesson = line
                 self._pending.append(line)
-                self._batch()
+                self._batch(urgent=False)  # with the lines of the step it goes before, if they come soon
             case ("ask", int(number), str(step_id), str(text), tuple(choices), bool(hidden)):
                 self.question = Question(number, step_id, text, choices, hidden=hidden)
                 self._to_all(json.dumps(self.question.message()))
@@ -125,22 +127,24 @@ class SharedSession:
         self._send_pending()
         self.followers.to_all(line)
 
-    def _batch(self) -> None:
-        """Send what is pending in a moment: at once (once what the pipe holds now is read) if no frame went in the
-        last BATCH_SECONDS, else when they have passed. An event of a lesson goes without waiting; a burst's
-        thousands go a frame at a time, each frame waking every follower once."""
-        if self._batch_due:
-            return
-        self._batch_due = True
+    def _batch(self, *, urgent: bool = True) -> None:
+        """Send what is pending in a moment: the session's lines at once (once what the pipe holds now is read) if
+        no frame went in the last BATCH_SECONDS, else when they have passed; the share's own messages (the
+        lesson panel) BATCH_SECONDS later, unless lines come meanwhile and take them along. A lesson's events go
+        without waiting, a burst's thousands a frame at a time: each frame wakes every follower once."""
         loop = asyncio.get_running_loop()
-        wait = self._last_frame + BATCH_SECONDS - loop.time()
-        if wait > 0:
-            loop.call_later(wait, self._send_pending)
-        else:
-            loop.call_soon(self._send_pending)
+        now = loop.time()
+        due = max(self._last_frame + BATCH_SECONDS, now if urgent else now + BATCH_SECONDS)
+        if self._batch_at is not None and self._batch_at <= due:
+            return  # a frame is due as soon already
+        if self._batch_handle is not None:
+            self._batch_handle.cancel()
+        self._batch_at, self._batch_handle = due, loop.call_at(due, self._send_pending)
 
     def _send_pending(self) -> None:
-        self._batch_due = False
+        if self._batch_handle is not None:
+            self._batch_handle.cancel()
+        self._batch_at = self._batch_handle = None
         if self._pending:
             lines, self._pending = self._pending, []
             self._last_frame = asyncio.get_running_loop().time()
