@@ -35,8 +35,9 @@ def fit_width(bottom: Horizontal, width: int) -> None:
     each line half cut)."""
     panel = bottom.query("#narration")
     taken = 0
-    if panel and panel.first().display and panel.first().styles.width is not None:
-        taken = int(panel.first().styles.width.value)
+    if panel and panel.first().display:
+        width_style = panel.first().styles.width
+        taken = int(width_style.value) if width_style is not None else 0
     bottom.set_class(width - taken < NARROW, "-narrow")
 
 
