@@ -93,7 +93,7 @@ async def test_keys_typed_together_run_and_are_told_in_the_order_they_were_typed
         places = [told.find(line) for line in lines]
         assert -1 not in places and places == sorted(places), told
         assert "not run" not in told
-        assert f"127.0.0.1:{port}" in lect.cell("s", "laddr")
+        await lect.until(lambda: lect.cell("s", "laddr") == f"127.0.0.1:{port}", "the table to show s bound")
 
 
 async def test_the_guide_after_a_failed_bind_names_the_port_to_set_and_following_it_works(port):
