@@ -311,6 +311,9 @@ class ScenarioPanel(Static):
             head.append(f"\nall {total} lines played")
         elif self._at:
             head.append(f"\nline {self._at} of {total}")
+            in_file = next((number for number, place in self._position.items() if place == self._at), self._at)
+            if self._state.startswith("stopped") and in_file != self._at:
+                head.append(f" (line {in_file} in the file)")  # the stop's sentence names the file's line
         said = Text(self._said, style=ink(self, "scenario-panel--said"))
         tail = Text()
         if self._next_line:

@@ -389,3 +389,22 @@ async def test_split_mode_shows_only_its_sides_keys(port):
         await lect.pilot.press("s")
         await lect.pilot.pause()
         assert not app.session.sockets
+
+
+async def test_a_stopped_lesson_names_its_line_one_way_in_the_panel(port):
+    """A listener of another program holds the port, so the echo lesson stops at its bind(): the stop names the
+    file's line, and the panel's counter (which counts the lines that run, not comments) says that line too."""
+    import re
+    import socket
+
+    from sockviz.core.scenario import lessons
+
+    with socket.create_server(("127.0.0.1", port)):
+        app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+        async with lecture(app) as lect:
+            said = await lect.play_to_the_end()
+            assert "stopped" in said, said
+            in_file = re.search(r"stops at line (\d+)", said)
+            counted = re.search(r"line (\d+) of \d+", said)
+            assert in_file and counted and in_file[1] != counted[1], said
+            assert f"line {counted[1]} of" in said and f"(line {in_file[1]} in the file)" in said, said
