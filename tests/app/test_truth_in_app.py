@@ -7,6 +7,7 @@ import threading
 
 from conftest import lecture
 from helpers import Background, Recorder, wait_for
+from textual.widgets.data_table import CellDoesNotExist
 
 from sockviz.app import SockvizApp
 from sockviz.core import Action, Session, StepArgs, StepBlocked, Target, endpoint, step
@@ -93,7 +94,14 @@ async def test_keys_typed_together_run_and_are_told_in_the_order_they_were_typed
         places = [told.find(line) for line in lines]
         assert -1 not in places and places == sorted(places), told
         assert "not run" not in told
-        await lect.until(lambda: lect.cell("s", "laddr") == f"127.0.0.1:{port}", "the table to show s bound")
+
+        def bound() -> bool:
+            try:
+                return lect.cell("s", "laddr") == f"127.0.0.1:{port}"
+            except CellDoesNotExist:  # the table's refresh has not added s's row yet
+                return False
+
+        await lect.until(bound, "the table to show s bound")
 
 
 async def test_the_guide_after_a_failed_bind_names_the_port_to_set_and_following_it_works(port):
