@@ -218,6 +218,15 @@ APP_BINDINGS: list[Binding] = [
 ]
 """The app's own keys, which replace or outlast a session screen: help, themes, reset, exports."""
 
+ON_A_QUESTION: list[Binding] = [
+    Binding(b.key, f"app.{b.action}", b.description, show=False, group=b.group, tooltip=b.tooltip)
+    for b in APP_BINDINGS
+    if b.action in ("save_picture", "toggle_contrast")
+]
+"""The app's keys that also work while a question is open (predict mode's, the class's). Textual gives a modal
+screen none of the app's bindings, so f12 saved no picture of the question (for slides) until the question
+bound them itself."""
+
 ALL_BINDINGS = [*SCREEN_BINDINGS, *APP_BINDINGS]
 """Every key sockviz binds itself, in the order the key bar and the README show them within a section."""
 

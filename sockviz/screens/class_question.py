@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from sockviz.keys import PREDICT_ANSWERS, SCREEN_BINDINGS
+from sockviz.keys import ON_A_QUESTION, PREDICT_ANSWERS, SCREEN_BINDINGS
 from sockviz.widgets.class_tally import ClassTally
 
 ANSWER_KEYS = {
@@ -37,6 +37,7 @@ class ClassQuestion(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(key, f"answer('{choice}')", choice) for choice, key in ANSWER_KEYS.items()),
         Binding("escape", "later", "answer later"),
+        *ON_A_QUESTION,
     ]
     DEFAULT_CSS = """
     ClassQuestion {

@@ -21,7 +21,7 @@ from textual.widgets import Button, Static
 from sockviz.core import Event, Step
 from sockviz.core.story.predicting import Guess, Predictions, Upcoming, asks, choices, question, upcoming
 from sockviz.core.story.sentences import StoryLine
-from sockviz.keys import PREDICT_ANSWERS, key_display
+from sockviz.keys import ON_A_QUESTION, PREDICT_ANSWERS, key_display
 from sockviz.widgets.event_log import EventLog
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class PredictQuestion(ModalScreen[Guess | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *PREDICT_ANSWERS,
+        *ON_A_QUESTION,
         Binding(
             "h",
             "toggle_tally",

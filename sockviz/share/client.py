@@ -23,6 +23,10 @@ about half a megabyte."""
 FIRST_RETRY = 0.5
 """Seconds before the first try to join again after a loss; each failed try doubles it, up to MOST_RETRY."""
 MOST_RETRY = 16.0
+JOIN_SECONDS = 5.0
+"""How long a join may take to be answered (the websocket's handshake, not the catch-up after it). A share
+whose machine is there but whose process does not run (stopped, swapped out, hung) lets the kernel complete the
+TCP handshake and then answers nothing: without this, aiohttp waits its default five minutes."""
 HEARTBEAT = 10.0
 """Seconds between the follower's pings: a lecturer's machine that vanished (no FIN, no RST) is noticed
 within about this long, and the follower tries again."""
@@ -41,9 +45,10 @@ class Refused(Exception):
 class Connection:
     """One follower's connection to a shared session: each frame (lines of text) goes to `on_frame`."""
 
-    def __init__(self, url: str, on_frame: Callable[[str], None]) -> None:
+    def __init__(self, url: str, on_frame: Callable[[str], None], *, join_seconds: float = JOIN_SECONDS) -> None:
         self.url = url
         self.on_frame = on_frame
+        self.join_seconds = join_seconds
         self._websocket: aiohttp.ClientWebSocketResponse | None = None
         self.frames = 0
         self.stopped = False
@@ -53,7 +58,7 @@ class Connection:
         """Follow until the lecturer stops; why it ended, in words. Raises Refused if it never began."""
         try:
             async with (
-                aiohttp.ClientSession() as http,
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.join_seconds)) as http,
                 http.ws_connect(
                     self.url, max_msg_size=MAX_LECTURER_FRAME, heartbeat=HEARTBEAT, autoping=True
                 ) as websocket,
@@ -77,6 +82,11 @@ class Connection:
             if error.status == 403:
                 raise Refused("the join code is wrong: ask the lecturer for it (--code)") from None
             raise Refused(f"the share answered {error.status} {error.message}", again=True) from None
+        except TimeoutError:  # an OSError too: before the next clause
+            if self.frames:  # not the join: aiohttp's total timeout covers only the handshake, but to be sure
+                return "the connection timed out"
+            raise Refused(f"the share took the connection but did not answer the join within {self.join_seconds:g} s: "
+                          "is its process stopped, or overloaded?", again=True) from None  # fmt: skip
         except (aiohttp.ClientConnectorError, OSError) as error:
             raise Refused(f"nobody shares a session there: {error}", again=True) from None
         finally:
@@ -110,11 +120,13 @@ class Following:
         rejoined: Callable[[], None],
         *,
         first_retry: float = FIRST_RETRY,
+        join_seconds: float = JOIN_SECONDS,
     ) -> None:
         self.url = url
         self.on_frame = on_frame
         self._lost, self._rejoined = lost, rejoined
         self.first_retry = first_retry
+        self.join_seconds = join_seconds
         self.connection: Connection | None = None
         self.joins = 0
         """How many times it has joined (1 until a loss)."""
@@ -125,7 +137,7 @@ class Following:
         Refused if the very first join fails (a wrong code, nobody there)."""
         retry = self.first_retry
         while True:
-            connection = Connection(self.url, self._frame)
+            connection = Connection(self.url, self._frame, join_seconds=self.join_seconds)
             self.connection = connection
             try:
                 why = await connection.run()

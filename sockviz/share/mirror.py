@@ -200,14 +200,22 @@ class Mirror:
 
     # ----- fed by the lines --------------------------------------------------
 
-    def take(self, record: EventRecord | SocketsRecord) -> None:
+    def take(self, record: EventRecord | SocketsRecord, arrived: float | None = None) -> None:
+        """A line of the lecturer's session; `arrived` is when its frame came, on this mirror's clock (a line
+        held while the screen was made again is read later than it came)."""
         if isinstance(record, EventRecord):
-            self._tell(record.event)
+            self._tell(record.event, arrived)
         else:
-            self._heard_at(record.at)
+            self._heard_at(record.at, arrived)
             with self._lock:
                 for state in record.sockets:
                     self._row(state)
+
+    def lecturers_clock(self, now: float, arrived: float | None = None) -> None:
+        """The lecturer's session time as the share read it just before sending it (at a join, and at each
+        fresh session): the events so far may be old, and a follower who joins a quiet lecturer would
+        otherwise put its notes as late as the lecturer's last event."""
+        self._heard_at(now, arrived)
 
     def take_facts(self, facts: dict[str, Any]) -> None:
         with self._lock:
@@ -215,11 +223,13 @@ class Mirror:
             for tracked in self._sockets.values():
                 tracked.mirror_facts = facts
 
-    def _heard_at(self, at: float) -> None:
-        offset = at - self._clock()
+    def _heard_at(self, at: float, arrived: float | None = None) -> None:
+        """A reading of the lecturer's clock. It was sent before it came, so `at` minus the time it came is at
+        most the true offset: the greatest such is the best estimate, short of it by that reading's transit."""
+        offset = at - (self._clock() if arrived is None else arrived)
         self._offset = offset if self._offset is None else max(self._offset, offset)
 
-    def _tell(self, event: Event) -> None:
+    def _tell(self, event: Event, arrived: float | None = None) -> None:
         with self._lock:
             self.events_seen += 1
             self.last_event = event
@@ -233,7 +243,7 @@ class Mirror:
                 for tracked in self._sockets.values():
                     if event.call in tracked.in_flight:
                         tracked.in_flight.remove(event.call)
-        self._heard_at(event.at)
+        self._heard_at(event.at, arrived)
         failed = self._listeners.tell(event)  # outside the mirror's lock: a screen reads the mirror as it hears
         if failed:
             raise failed[0][1]  # the rest heard it; the follower's app says what failed
@@ -260,36 +270,45 @@ class StartedAfresh:
 class Feed:
     """The share's lines, in order: the session's to a Mirror, the rest to `show`."""
 
-    def __init__(self, show: Callable[[object], None]) -> None:
+    def __init__(self, show: Callable[[object], None], clock: Callable[[], float] = time.monotonic) -> None:
         self.show = show
         """Gets each `SessionStarted`, `Said`, `Note` and `Ended` record, each share message (a dict), and
         `StartedAfresh` (before the `SessionStarted` it comes with)."""
-        self.mirror = Mirror()
+        self._clock = clock
+        self.mirror = Mirror(clock)
         self.lines = 0
-        self._held: list[str] | None = None
+        self._held: list[tuple[str, float]] | None = None
 
     def frame(self, text: str) -> None:
+        arrived = self._clock()
         for line in text.split("\n"):
-            self.line(line)
+            self.line(line, arrived)
 
-    def line(self, line: str) -> None:
+    def line(self, line: str, arrived: float | None = None) -> None:
+        """One line, that came at `arrived` (on the feed's clock; now, if not given)."""
+        if arrived is None:
+            arrived = self._clock()
         if self._held is not None:
-            self._held.append(line)
+            self._held.append((line, arrived))
             return
         self.lines += 1
         if line.startswith(SHARE_LINE):
             message = json.loads(line)
-            if message.get("share") == "facts":
+            kind = message.get("share")
+            if kind == "facts":
                 self.mirror.take_facts(message)
+            elif kind == "clock":
+                if isinstance(message.get("now"), int | float):
+                    self.mirror.lecturers_clock(float(message["now"]), arrived)
             else:
                 self.show(message)
             return
         record = decode(line, "the lecturer's line")
         if isinstance(record, EventRecord | SocketsRecord):
-            self.mirror.take(record)
+            self.mirror.take(record, arrived)
         elif isinstance(record, SessionStarted):
             if self.mirror.started is not None:
-                self.mirror = Mirror()
+                self.mirror = Mirror(self._clock)
                 self.mirror.started = record
                 self._held = []
                 self.show(StartedAfresh(self.mirror))
@@ -307,5 +326,5 @@ class Feed:
 
     def release(self) -> None:
         held, self._held = self._held, None
-        for line in held or ():
-            self.line(line)
+        for line, arrived in held or ():
+            self.line(line, arrived)

@@ -21,11 +21,12 @@ import json
 import os
 import signal
 import socket
+import time
 from typing import Any
 
 from sockviz.core.kernel.capture.channel import Decoder, Outbox
 from sockviz.share.followers import Followers
-from sockviz.share.history import History
+from sockviz.share.history import SESSION_LINE, History
 from sockviz.share.protocol import PROTOCOL_VERSION, Dropped, read_answer
 from sockviz.share.question import Question
 
@@ -54,6 +55,9 @@ class SharedSession:
         self._status_due = True
         self._tally_due = False
         self._told: tuple[object, ...] = ()
+        self._epoch: float | None = None
+        """Where the current session's clock began, on the machine's monotonic clock (the lecturer's too)."""
+        self._next_epoch: float | None = None
         self.done = asyncio.Event()
         self.stopped = False
         """The lecturer asked (rather than going away): followers are told it stopped sharing."""
@@ -79,10 +83,15 @@ class SharedSession:
             case ("lines", list(lines)):
                 for line in lines:
                     self.history.keep(line)
-                self._pending += lines
+                    self._pending.append(line)
+                    if line.startswith(SESSION_LINE) and self._next_epoch is not None:
+                        self._epoch, self._next_epoch = self._next_epoch, None
+                        self._pending.append(self._clock_line())  # the fresh session's clock, after its first line
                 if not self._batch_due:
                     self._batch_due = True
                     asyncio.get_running_loop().call_later(BATCH_SECONDS, self._send_pending)
+            case ("clock", float(epoch)):
+                self._next_epoch = epoch  # the next session's: its first line follows this message
             case ("facts", str(line)):
                 self._facts = line
                 self._to_all(line)
@@ -127,7 +136,13 @@ class SharedSession:
         self._send_pending()  # every line so far is in the history, and none is sent twice
         hello = json.dumps({"share": "hello", "version": PROTOCOL_VERSION, "follower": number})
         question = json.dumps(self.question.message()) if self.question is not None else ""
-        return self.history.catch_up(hello, self._lesson, [self._facts, question])
+        return self.history.catch_up(hello, self._lesson, [self._facts, question, self._clock_line()])
+
+    def _clock_line(self) -> str:
+        """The lecturer's session time now, for followers (a late one's newest event may be minutes old)."""
+        if self._epoch is None:
+            return ""
+        return json.dumps({"share": "clock", "now": round(time.monotonic() - self._epoch, 6)})
 
     def _answered(self, number: int, frame: str | bytes) -> None:
         question = self.question

@@ -4,11 +4,12 @@ The lecturer sends text frames of lines: the first line of the first is the shar
 protocol's version), then the session so far and from then on as it happens, each line either a line of
 the session format (events, sockets' rows, narration: the README's "The session format") or one of the
 share's own, a JSON object with a `share` key (`facts`, `lesson`, `question`, `tally`, `reveal`,
-`withdrawn`). A follower sends one kind of frame, and only while a question is open: `answer`. Anything
-else it sends (another type, bad JSON, a frame over `MAX_FOLLOWER_FRAME`, more than `ANSWERS_PER_SECOND`)
-is dropped and counted by the share's process, and the lecturer's session never hears of it. The share
-ends a follower's websocket with STOPPED when the lecturer stops sharing; any other end is a loss, after
-which a follower joins again.
+`withdrawn`, and `clock`: the lecturer's session time as the share sent it, at a join and at each fresh
+session, from which a follower reckons the lecturer's present). A follower sends one kind of frame, and only
+while a question is open: `answer`. Anything else it sends (another type, bad JSON, a frame over
+`MAX_FOLLOWER_FRAME`, more than `ANSWERS_PER_SECOND`) is dropped and counted by the share's process, and the
+lecturer's session never hears of it. The share ends a follower's websocket with STOPPED when the lecturer stops
+sharing; any other end is a loss, after which a follower joins again.
 """
 
 from __future__ import annotations

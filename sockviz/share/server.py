@@ -110,6 +110,9 @@ class ShareServer:
         if self._recorder is None:
             self._recorder = Recorder(self._line, source="share", flush=self._flush)
         self._session, self._endpoint, self._facts_due = session, endpoint, time.monotonic()
+        # Where the session's clock began on this machine's monotonic clock, which the share's process reads too:
+        # it tells each follower the lecturer's time as it joins and as this session begins (its first line).
+        self._link.send(("clock", time.monotonic() - session.now()))
         self._recorder.start(session, endpoint.host, endpoint.port, endpoint.family, listen=listen)
 
     def closing(self) -> None:

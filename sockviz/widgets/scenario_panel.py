@@ -206,22 +206,26 @@ class ScenarioPanel(Static):
     # ----- in the player's thread ------------------------------------------
 
     def _play(self, player: Player, lines: list[Line]) -> None:
-        outcome = player.play(lines, before=self._wait_for_turn)
+        outcome = player.play(lines, before=self._wait_for_turn, holds=self._asks_about)
         end = 0 if outcome.stopped else len(lines) + 1  # a lesson stopped midway keeps its line on show
         self.post_message(ScenarioState(outcome.summary, "", end, player))
+
+    def _asks_about(self, line: StepLine) -> bool:
+        """Whether predict mode will ask before this step line: the narration before it waits until it has run
+        (the screen may still not ask, for a step the session would refuse: the narration then comes after it)."""
+        from sockviz.core.story.predicting import asks
+
+        return self.predicting() and asks(line.step)
 
     def _wait_for_turn(self, line: Line) -> bool:
         """Before each line: wait while paused; False once the scenario is stopped.
 
-        After a `say`, a playing lesson pauses for the lecturer, unless a `pace` line set its own pauses."""
-        from sockviz.core.scenario.language import Say
-
+        After narration, a playing lesson pauses for the lecturer, unless a `pace` line set its own pauses."""
         place = self._position.get(line.line, 0)
-        previous = self._lines[place - 2] if place >= 2 else None
         player = self._player
         state = None
         with self._gate:
-            if isinstance(previous, Say) and self._playing and player is not None and player.pace is None:
+            if player is not None and player.just_said and self._playing and player.pace is None:
                 self._playing = False
                 state = "paused after the narration"
         self.post_message(ScenarioState(state, line.source, place, player))

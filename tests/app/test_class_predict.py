@@ -7,6 +7,7 @@ on the same event loop, answering as a student's key would.
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
 from helpers import Recorder, free_port, until
@@ -14,6 +15,7 @@ from helpers import Recorder, free_port, until
 from sockviz.app import SockvizApp
 from sockviz.core import StepBlocked, StepCalled
 from sockviz.core.scenario import lessons
+from sockviz.core.story.recording.format import Revealed, Said, read_lines
 from sockviz.screens.predict import PredictQuestion
 from sockviz.share.client import Connection
 from sockviz.share.mirror import Feed
@@ -87,7 +89,13 @@ async def test_a_lesson_in_predict_mode_asks_before_each_step_that_can_block_or_
     heard: list[object] = []
     feed = Feed(heard.append)
     follower = Connection(follow_url("127.0.0.1", share.port, share.code), feed.frame)
-    app = SockvizApp(port=free_port(), share=share, predict=True, scenario=("lesson: echo", lessons.text("echo")))
+    out = io.StringIO()
+    app = SockvizApp(port=free_port(), share=share, predict=True, scenario=("lesson: echo", lessons.text("echo")),
+                     record=out)  # fmt: skip
+    gives_away = "accept() has no connection to take yet, so it waits."
+
+    def log_lines() -> list[str]:
+        return [" ".join(strip.text.split()) for strip in app.session_screen.event_log.lines]
 
     def messages(kind: str) -> list[dict]:
         return [m for m in heard if isinstance(m, dict) and m.get("share") == kind]
@@ -129,6 +137,8 @@ async def test_a_lesson_in_predict_mode_asks_before_each_step_that_can_block_or_
             assert called("server-bind")
             await pilot.press("r")
             assert await question("accept()") == "Will server accept() wait, return at once, or fail?"
+            # The lesson's line before accept() tells what it will do: it waits until the step has run.
+            assert not any("so it waits" in line for line in log_lines())
             await until(pilot, lambda: any(m["step"] == "server-accept" for m in messages("question")), "the class")
             asked = next(m for m in messages("question") if m["step"] == "server-accept")
             follower.answer(asked["question"], "waits")
@@ -138,8 +148,16 @@ async def test_a_lesson_in_predict_mode_asks_before_each_step_that_can_block_or_
             await until(pilot, lambda: any(m["question"] == asked["question"] for m in messages("reveal")),
                         "the reveal")  # fmt: skip
             assert next(m for m in messages("reveal") if m["question"] == asked["question"])["yours"] == "waits"
-            await until(pilot, lambda: "you said server accept() waits: it waits" in " ".join(
-                strip.text for strip in app.session_screen.event_log.lines), "the lecturer's verdict")  # fmt: skip
+            await until(pilot, lambda: any("so it waits" in line for line in log_lines()), "the narration")
+            verdict = next(
+                i for i, line in enumerate(log_lines()) if "you said server accept() waits: it waits" in line
+            )
+            assert verdict < next(i for i, line in enumerate(log_lines()) if "so it waits" in line)
+            await until(pilot, lambda: any(isinstance(m, Said) and m.text == gives_away for m in heard), "the class")
+            reveal = next(m for m in messages("reveal") if m["question"] == asked["question"])
+            assert heard.index(reveal) < next(
+                i for i, m in enumerate(heard) if isinstance(m, Said) and m.text == gives_away
+            )
             assert await question("connect()") == "Will client connect() wait, return at once, or fail?"
             await pilot.press("r")
             await pilot.press("f5")  # predict mode off: the rest plays without questions
@@ -157,3 +175,6 @@ async def test_a_lesson_in_predict_mode_asks_before_each_step_that_can_block_or_
         following.cancel()
     finally:
         share.stop()
+    records = list(read_lines(out.getvalue().splitlines()))  # and so in a replay, which plays them in order
+    revealed = next(i for i, r in enumerate(records) if isinstance(r, Revealed) and r.step.id == "server-accept")
+    assert revealed < next(i for i, r in enumerate(records) if isinstance(r, Said) and r.text == gives_away)

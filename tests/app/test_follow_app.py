@@ -42,8 +42,9 @@ async def lecturer_listens(pilot, app: FollowApp, shared) -> None:
     await until(pilot, lambda: "listen() returned" in log_text(app), "the lecturer's calls in the log")
 
 
-async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_question(shared):
+async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_question(shared, tmp_path, monkeypatch):
     session, share, _ = shared
+    monkeypatch.chdir(tmp_path)
     app = FollowApp("127.0.0.1", share.port, share.code)
     async with app.run_test(size=(160, 50)) as pilot:
         await lecturer_listens(pilot, app, shared)
@@ -60,6 +61,9 @@ async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_qu
         await until(pilot, lambda: isinstance(app.screen, ClassQuestion) and app.screen.is_mounted, "the question")
         await pilot.pause()
         assert not app.screen.query_one("#class-tally").display  # hidden until the reveal
+        await pilot.press("f12")  # a picture of the question (a modal screen hears none of the app's own keys)
+        await until(pilot, lambda: list(tmp_path.glob("*.svg")), "the picture")
+        assert isinstance(app.screen, ClassQuestion)
         await pilot.press("w")
         await until(pilot, lambda: share.tally() == ({"waits": 1, "returns at once": 0, "fails": 0}, 1), "the tally")
         assert not isinstance(app.screen, ClassQuestion)

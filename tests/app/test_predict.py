@@ -14,7 +14,8 @@ from sockviz.core.story.recording.playback import Playback
 from sockviz.screens.predict import PredictQuestion
 
 
-async def test_predict_then_see_with_the_score(port):
+async def test_predict_then_see_with_the_score(port, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     app = SockvizApp(port=port, predict=True, record=out)
     async with lecture(app) as lect:
@@ -43,6 +44,9 @@ async def test_predict_then_see_with_the_score(port):
         assert str(app.screen.query_one("#predict-question").render()) == (
             "Will server accept() wait, return at once, or fail?"
         )
+        await lect.pilot.press("f12")  # a picture of the question, for slides: the app's key works on it too
+        await lect.until(lambda: list(tmp_path.glob("*.svg")), "the picture")
+        assert "Will&#160;server&#160;accept()" in next(tmp_path.glob("*.svg")).read_text()
         await lect.pilot.press("w")
         await lect.until(lambda: any(isinstance(e, StepBlocked) for e in lect.delivered), "accept() to block")
         await lect.until(lambda: "3 of 3 right" in lect.log_text(), "the verdict")

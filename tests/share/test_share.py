@@ -107,6 +107,22 @@ async def test_followers_early_and_late_see_the_session_as_it_is(shared):
     assert not share.dropped
 
 
+async def test_a_follower_who_joins_a_quiet_lecturer_knows_the_lecturers_time(shared):
+    """The follower reckons the lecturer's present (for the times of its own notes) from the share's clock line,
+    not from the newest event so far, which a quiet lecturer made long before the join."""
+    session, share, args = shared
+    for name in STEPS[:3]:
+        await asyncio.to_thread(session.perform, step(name), args)
+    quiet_since = session.now()
+    await until(lambda: session.now() - quiet_since > 0.5, "the lecturer to be quiet a while")
+    joining = session.now()
+    late = Follower(share)
+    await until(lambda: rows(late.feed.mirror) == rows(session), "the catch-up (one frame, the clock line last)")
+    caught_up = session.now()
+    behind = session.now() - late.feed.mirror.now()
+    assert -0.001 <= behind <= caught_up - joining  # at most the join's transit; the newest event is older
+
+
 async def test_a_wrong_join_code_is_refused_before_any_line(shared):
     _, share, _ = shared
     follower = Follower(share, code="AAAAAA" if share.code != "AAAAAA" else "BBBBBB")

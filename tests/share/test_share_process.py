@@ -103,3 +103,27 @@ async def test_a_follower_that_loses_the_lecturer_joins_again_and_gets_the_state
     assert "the connection" in await early.task  # a plain Connection ends at the loss and does not try again
     share.stop()
     assert await following.task == "the lecturer stopped sharing"  # a stop is no loss: it does not try again
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="ss -K destroys a socket only for root")
+async def test_a_follower_gives_up_a_join_the_share_does_not_answer_and_tries_again(shared):
+    """A share whose process is stopped (SIGSTOP) still completes TCP handshakes in the kernel, and answers no
+    join: the follower gives up within its join time, says so, and tries again until the share runs again."""
+    session, share, args = shared
+    following = Follower(share, rejoining=True)
+    await until(lambda: share.followers == 1, "the follower to join")
+    assert isinstance(following.connection, Following)
+    following.connection.join_seconds = 0.2  # joined: the share's process is up, and its next joins are quick
+    os.kill(share.pid, signal.SIGSTOP)
+    try:
+        cut = await asyncio.to_thread(subprocess.run, ["ss", "-K", "-t", "state", "established", "sport", "=",
+                                                       f":{share.port}"], capture_output=True)  # fmt: skip
+        assert cut.returncode == 0, cut.stderr
+        await until(lambda: any("did not answer the join within 0.2 s" in why for why in following.lost),
+                    "the follower to give up a join", timeout=10 * PATIENCE)  # fmt: skip
+        assert "joining again in" in following.lost[-1]
+    finally:
+        os.kill(share.pid, signal.SIGCONT)
+    await asyncio.wait_for(following.rejoined.wait(), 20 * PATIENCE)
+    await asyncio.to_thread(session.perform, step("server-socket"), args)
+    await until(lambda: rows(following.feed.mirror) == rows(session), "the follower's table after it joined again")

@@ -87,6 +87,8 @@ class Player:
         self.pace: float | None = None
         """Seconds of pause after each `say`, once a `pace` line set them; None: the front end paces the
         narration (the app waits for the lecturer, `sockviz run` goes straight on)."""
+        self.just_said = False
+        """Whether the line played last was narration (a front end pauses after it, for the lecturer)."""
         self._unsubscribe = session.subscribe(self._hear)
 
     def _hear(self, event: Event) -> None:
@@ -105,21 +107,36 @@ class Player:
     def _latest(self, step_id: str) -> Event | None:
         return self._state.get(self._latest_call.get(step_id))
 
-    def play(self, lines: Iterable[Line], *, before: Callable[[Line], bool] | None = None) -> Verdict:
+    def play(
+        self,
+        lines: Iterable[Line],
+        *,
+        before: Callable[[Line], bool] | None = None,
+        holds: Callable[[StepLine], bool] | None = None,
+    ) -> Verdict:
         """Play every line; `before`, if given, is asked before each one and may wait (a paused
-        player) or answer False to stop the play there."""
+        player) or answer False to stop the play there.
+
+        `holds` (predict mode) is asked of a step line that narration comes straight before: True holds that
+        narration back until the step has run (returned, failed or blocked), as `say` lines often tell what
+        the step will do ("so it waits"), which would give away the answer before the question."""
         outcome = Verdict()
         lines = list(lines)
+        held: list[Say] = []
         for index, line in enumerate(lines):
+            if isinstance(line, Say) and holds is not None:
+                coming = _step_after(lines, index)
+                if coming is not None and holds(coming):
+                    held.append(line)
+                    continue
             if self._stopped.is_set() or (before is not None and not before(line)) or self._stopped.is_set():
                 break
             stop = self._wrong_family(line) if isinstance(line, Family) else None
+            self.just_said = False
             if isinstance(line, Pause):
                 self._stopped.wait(line.seconds / self.speed)
             elif isinstance(line, Say):
-                self.narrate(line.line, line.text)
-                if self.pace is not None:
-                    self._stopped.wait(self.pace / self.speed)
+                self._say(line)
             elif isinstance(line, Pace):
                 self.pace = line.seconds
             elif isinstance(line, UseTransport):
@@ -135,12 +152,21 @@ class Player:
                     self.narrate(line.line, failure)
             elif isinstance(line, StepLine):
                 stop = self._run(line) or self._unexpected_failure(line, lines[index + 1 :])
+                for said in held:  # the narration held back for the question, now the step has run
+                    self._say(said)
+                held.clear()
             if stop:  # what follows would act on sockets this line never made ready: errors on errors
                 outcome.failures.append(stop)
                 outcome.stopped = stop
                 self.narrate(line.line, stop)
                 break
         return outcome
+
+    def _say(self, line: Say) -> None:
+        self.narrate(line.line, line.text)
+        self.just_said = True
+        if self.pace is not None:
+            self._stopped.wait(self.pace / self.speed)
 
     def _wrong_family(self, line: Family) -> str | None:
         if self.endpoint.family == line.family:
@@ -231,3 +257,13 @@ class Player:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _step_after(lines: list[Line], index: int) -> StepLine | None:
+    """The step line that the narration at `index` comes straight before (past more narration and pauses)."""
+    for line in lines[index + 1 :]:
+        if isinstance(line, StepLine):
+            return line
+        if not isinstance(line, Say | Pause | Pace):
+            return None
+    return None
