@@ -11,7 +11,6 @@ the process's tuning is tuning.py, and the exports' files are written by exports
 from __future__ import annotations
 
 import asyncio
-import gc
 import socket
 from collections.abc import Iterable
 from functools import partial
@@ -116,8 +115,7 @@ class SockvizApp(SockvizBase):
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:
         """A scenario from the command line (or one a reset made room for) loads once its screen is there."""
-        if not gc.get_freeze_count():
-            self.call_after_refresh(self._tuning.keep_from_collections)
+        self.call_after_refresh(self._tuning.first_frame)
         if self._scenario is not None:
             scenario, self._scenario = self._scenario, None
             self.load_scenario(*scenario)

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Unpack
 
+from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import Reactive
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import RichLog
 
@@ -93,6 +95,22 @@ class WirePane(RichLog):
         self._scroll_update(size)
         self.refresh()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """RichLog reads the pane's style (a walk over its ancestors) and its width for every row it draws, which
+        after a delivery's scroll is every row on screen: read them once for the drawing instead."""
+        self._drawing = (self.rich_style, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._drawing = None
+
+    def render_line(self, y: int) -> Strip:
+        if self._drawing is None:
+            return super().render_line(y)
+        style, width = self._drawing
+        scroll_x, scroll_y = self.scroll_offset
+        return self._render_line(scroll_y + y, scroll_x, width).apply_style(style)
+
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         # min_width: RichLog renders at least 78 columns wide and crops the rest, so in a narrower pane a long
         # line lost its middle ("b'Hello," then "are an ama'…"); each line wraps at the pane's own width instead.
@@ -103,14 +121,16 @@ class WirePane(RichLog):
         self.lines_shown = 0
         """Lines of the wire given so far (not counting a note on why there are none)."""
         self._hidden_lines: deque[Text] = deque(maxlen=MAX_LINES)
-        """Lines that came while the pane was hidden (a follower's, before its `w`): drawn when it shows, the
-        newest MAX_LINES of them, instead of each costing a render (or piling up unbounded in a RichLog that
-        has never been shown)."""
+        """Lines that came while the pane was hidden (a follower's, before its `w`), a delivery's together: drawn
+        when it shows, the newest MAX_LINES writes of them, instead of each costing a render (or piling up
+        unbounded in a RichLog that has never been shown)."""
         self._hold_for = 0.0
         """While a bulk transfer's bytes are on their way: how long a delivery may wait to be drawn (0: not)."""
         self._held: list[Sequence[tuple[str, str]]] = []
         """The lines of the deliveries that wait, as their parts, in the order they came."""
         self._held_timer: Timer | None = None
+        self._drawing: tuple[Style, int] | None = None
+        """While the pane draws: its style and width, the same for every row."""
 
     def start(self, session: Session, post: Callable[[Message], object]) -> None:
         """Begin capturing, or say in one sentence why it cannot (the pane shows now)."""
@@ -168,25 +188,34 @@ class WirePane(RichLog):
         self._draw(held)
 
     def _draw(self, lines: Sequence[Sequence[tuple[str, str]]]) -> None:
-        for parts in lines:
-            self.show_parts(parts, scroll=False)
-        if lines and self.display and self.auto_scroll:
+        """A delivery's lines in one write: one measure and render, one new size and one scroll for all of them
+        (a write a line measured, rendered and scrolled each of them)."""
+        if not lines:
+            return
+        self.lines_shown += len(lines)
+        self._write(Text("\n").join(self._text_of(parts) for parts in lines))
+        if self.display and self.auto_scroll:
             # Once for the delivery, in this frame: RichLog's own scroll comes a frame after each write, which
             # drew the pane twice for every delivery.
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
-    def show_parts(self, parts: Sequence[tuple[str, str]], *, scroll: bool | None = None) -> None:
-        """One line as its parts and their kinds (`aside`, `flags`...): a delivery's, or the lecturer's as a
-        follower or a replay gets it. A kind this sockviz does not know is drawn plain. `scroll=False`: the
-        caller scrolls once for many lines."""
+    def show_parts(self, parts: Sequence[tuple[str, str]]) -> None:
+        """One line as its parts and their kinds (`aside`, `flags`...), as a follower or a replay gets the
+        lecturer's. A kind this sockviz does not know is drawn plain."""
         self.lines_shown += 1
-        line = Text.assemble(*((text, ink(self, f"wire-pane--{kind}") if kind in _KINDS else "")
+        self._write(self._text_of(parts), scroll=None)
+
+    def _text_of(self, parts: Sequence[tuple[str, str]]) -> Text:
+        return Text.assemble(*((text, ink(self, f"wire-pane--{kind}") if kind in _KINDS else "")
                                for text, kind in parts))  # fmt: skip
+
+    def _write(self, text: Text, *, scroll: bool | None = False) -> None:
         if not self.display:
-            self._hidden_lines.append(line)
+            self._hidden_lines.append(text)
             return
         self.show_hidden()
-        self.write(line, scroll_end=scroll)
+        # At the pane's width, which it wraps at anyway: RichLog would measure every word of the text first.
+        self.write(text, width=self.scrollable_content_region.width or None, scroll_end=scroll)
 
     def show_hidden(self) -> None:
         """Draw the lines that came while the pane was hidden (it shows now)."""

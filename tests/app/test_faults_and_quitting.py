@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from pathlib import Path
 
@@ -156,3 +157,24 @@ async def test_quitting_with_64_calls_blocked_leaves_nothing(port, nothing_left)
         await until(pilot, lambda: len(session.running()) == 64, "64 blocked recv() calls")
         await pilot.press("ctrl+q")
     assert not app.faults
+
+
+async def test_the_collector_waits_for_the_first_frame_and_is_back_as_it_was_after_the_app(port):
+    """Start-up runs without the collector (everything it makes is frozen at the first frame anyway); once that
+    frame is drawn the collector runs again, and when the app ends the process has its settings back."""
+    collecting_at_mount: list[bool] = []
+
+    def hear(message: object) -> None:
+        if isinstance(message, events.Mount) and not gc.get_freeze_count():
+            collecting_at_mount.append(gc.isenabled())
+
+    assert gc.isenabled()
+    threshold = gc.get_threshold()
+    app = SockvizApp(port=port)
+    async with app.run_test(size=(100, 30), message_hook=hear) as pilot:
+        await until(pilot, lambda: gc.get_freeze_count() > 0, "start-up's objects to be frozen")
+        assert collecting_at_mount and not any(collecting_at_mount)  # the screen's widgets mounted without it
+        assert gc.isenabled()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == threshold

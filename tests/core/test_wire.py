@@ -30,6 +30,7 @@ from sockviz.core.kernel.capture import (
     Segment,
     WireCapture,
     bpf_program,
+    flag_names,
     parse_frame,
 )
 from sockviz.core.kernel.capture.runs import Runs
@@ -511,3 +512,72 @@ def test_an_icmpv6_port_unreachable_is_parsed_too():
         loopback.session.close()
     datagram, answer = heard.segments
     assert datagram.src[0] == "::1" and (answer.src, answer.dst) == (datagram.dst, datagram.src)
+
+
+def _frame(src: bytes, dst: bytes, ports: tuple[int, int], seq: int, flags: int, payload: bytes, *, v6=False,
+           options=b"", udp=False) -> bytes:  # fmt: skip
+    """An Ethernet frame on lo: IPv4 (with `options`) or IPv6, carrying a TCP segment or a UDP datagram."""
+    if udp:
+        transport = struct.pack("!HHHH", *ports, 8 + len(payload), 0) + payload
+    else:
+        transport = struct.pack("!HHIIBBHHH", *ports, seq, 7, 5 << 4, flags, 65535, 0, 0) + payload
+    protocol = socket.IPPROTO_UDP if udp else socket.IPPROTO_TCP
+    if v6:
+        ip = struct.pack("!IHBB16s16s", 6 << 28, len(transport), protocol, 64, src, dst)
+        return b"\0" * 12 + b"\x86\xdd" + ip + transport
+    ihl = 5 + len(options) // 4
+    ip = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(transport), 0, 0, 64, protocol, 0, src, dst)
+    return b"\0" * 12 + b"\x08\x00" + ip + options + transport
+
+
+def _block(frames: list[bytes], snap: int) -> bytes:
+    """A TPACKET_V3 block as the kernel hands it over: its header, then each frame cut to `snap` bytes."""
+    mac = 82  # where frames on lo start after their tpacket3_hdr, as this kernel lays them out
+    body, at = b"", 48
+    for index, frame in enumerate(frames):
+        kept = frame[:snap]
+        size = (mac + len(kept) + 15) // 16 * 16
+        header = struct.pack("<IIIIIIHH", 0 if index == len(frames) - 1 else size, 100, index * 1000, len(kept),
+                             len(frame), 1, mac, mac + 14)  # fmt: skip
+        body += (header + bytes(mac - len(header)) + kept).ljust(size, b"\0")
+        at += size
+    return struct.pack("<IIIIII", 3, 0, 1, len(frames), 48, at).ljust(48, b"\0") + body
+
+
+def test_a_block_read_in_one_pass_tells_what_parsing_each_frame_tells():
+    """The reader reads a TCP segment in place (IPv4 with no options, IPv6) and parses anything else whole: the
+    lines and the frames kept are those of parsing every frame, summed-up runs and resent bytes included."""
+    from sockviz.core.kernel.capture.numbering import Numbering
+    from sockviz.core.kernel.capture.reader import Reader
+    from sockviz.core.kernel.capture.ring import frames_in
+
+    here, v6 = socket.inet_aton("127.0.0.1"), socket.inet_pton(socket.AF_INET6, "::1")
+    ends = (40000, 12354)
+    frames = [_frame(here, here, ends, 1000, 0x02, b""), _frame(here, here, ends[::-1], 5000, 0x12, b"")]
+    frames += [_frame(here, here, ends, 1001 + 100 * (i % 15), 0x18, bytes([i]) * 100) for i in range(20)]  # resent
+    frames += [_frame(here, here, ends, 3001, 0x10, b"opt", options=b"\x01\x01\x01\x00")]  # IP options: parsed whole
+    frames += [_frame(v6, v6, ends, 77, 0x18, b"six" * 30, v6=True), _frame(here, here, (5353, 12354), 0, 0, b"dgram",
+               udp=True), _frame(here, here, ends, 3004, 0x11, b"")]  # fmt: skip
+    block = _block(frames, SNAP_LENGTH)
+    reader = Reader(None, -1, -1, 0.0)  # type: ignore[arg-type]  # no ring: the block is given
+    reader._read_block(block)
+    reader._runs.end()
+
+    expected, numbering, runs = [], Numbering(), Runs()
+    for stamp, _, data in frames_in(block):
+        parsed = parse_frame(data)
+        assert parsed is not None
+        src, dst, seq, ack, bits, length, preview = parsed
+        rel_seq, rel_ack, fresh = (
+            numbering.relative(src, dst, seq, ack, bits, length) if bits <= 0xFF else (0, 0, length)
+        )
+        runs.segment(stamp, src, dst, flag_names(bits), rel_seq, rel_ack, length, preview, fresh)
+    runs.end()
+    expected = runs.take()
+    told = reader._runs.take()
+    assert told == expected
+    assert any(isinstance(line, Summary) for line in told) and any(
+        s.flags == "UDP" for s in told if isinstance(s, Segment)
+    )
+    assert len(reader._store.frames) == reader._store.kept == len(frames)
+    assert [frame.data for frame in reader._store.frames] == [frame[:SNAP_LENGTH] for frame in frames]

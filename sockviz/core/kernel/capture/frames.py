@@ -96,6 +96,20 @@ _ENDS: dict[bytes, Ends] = {}
 _ENDS_KEPT = 4096
 
 
+TCP4_HEADERS = struct.Struct("!BxH5xB2x12sIIBB")
+"""From an IPv4 header with no options: version and length, total length, protocol, then the addresses and ports
+(12 bytes: a connection's frames all share them), seq, ack, data offset and flags. The reader reads a segment of
+a bulk transfer with this one unpack, in place in its block."""
+TCP6_HEADERS = struct.Struct("!4xHBx36sIIBB")
+"""The same from an IPv6 header (no extension headers: none occur on loopback TCP): payload length, next header,
+addresses and ports (36 bytes), seq, ack, data offset and flags."""
+
+
+def ends_of(key: bytes) -> Ends:
+    """The two ends written in the key of TCP4_HEADERS or TCP6_HEADERS (12 or 36 bytes)."""
+    return _ends(key, socket.AF_INET, 4) if len(key) == 12 else _ends(key, socket.AF_INET6, 16)
+
+
 def _ends(key: bytes, family: int, size: int) -> Ends:
     """The two ends written in `key`: the source and destination addresses (`size` bytes each), then two ports."""
     ends = _ENDS.get(key)

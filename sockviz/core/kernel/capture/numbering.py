@@ -74,7 +74,8 @@ class Numbering:
         self._pairs: dict[tuple[Address, Address], tuple[_Direction, _Direction]] = {}
         """(this direction, the other) by (src, dst): one look-up a segment."""
 
-    def _pair(self, src: Address, dst: Address) -> tuple[_Direction, _Direction]:
+    def pair(self, src: Address, dst: Address) -> Pair:
+        """The directions of `src` to `dst` and back: the reader keeps them per connection, for `numbered`."""
         pair = self._pairs.get((src, dst))
         if pair is None:
             forward, back = _Direction(), _Direction()
@@ -89,17 +90,26 @@ class Numbering:
 
         New bytes are those of the payload not seen before in this direction: the rest was sent again.
         """
-        forward, back = self._pair(src, dst)
-        if bits & _SYN:  # a SYN starts a connection's numbering again
-            forward.base = seq
-            forward.forget()
-            if not bits & _ACK:
-                back.base = None
-                back.forget()
-        elif forward.base is None:
-            forward.base = (seq - 1) % _MOD
-        if bits & _ACK and back.base is None:
-            back.base = (ack - 1) % _MOD
-        rel_seq = (seq - forward.base) % _MOD
-        rel_ack = (ack - back.base) % _MOD if bits & _ACK and back.base is not None else 0
-        return rel_seq, rel_ack, forward.cover(rel_seq, rel_seq + length) if length else 0
+        return numbered(self.pair(src, dst), seq, ack, bits, length)
+
+
+Pair = tuple[_Direction, _Direction]
+"""A direction of a connection and the other one."""
+
+
+def numbered(pair: Pair, seq: int, ack: int, bits: int, length: int) -> tuple[int, int, int]:
+    """`Numbering.relative` of a segment whose directions are `pair`."""
+    forward, back = pair
+    if bits & _SYN:  # a SYN starts a connection's numbering again
+        forward.base = seq
+        forward.forget()
+        if not bits & _ACK:
+            back.base = None
+            back.forget()
+    elif forward.base is None:
+        forward.base = (seq - 1) % _MOD
+    if bits & _ACK and back.base is None:
+        back.base = (ack - 1) % _MOD
+    rel_seq = (seq - forward.base) % _MOD
+    rel_ack = (ack - back.base) % _MOD if bits & _ACK and back.base is not None else 0
+    return rel_seq, rel_ack, forward.cover(rel_seq, rel_seq + length) if length else 0

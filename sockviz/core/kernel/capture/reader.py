@@ -23,15 +23,22 @@ import select
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from sockviz.core.kernel.capture.channel import Decoder, encode
-from sockviz.core.kernel.capture.frames import flag_names, parse_frame
-from sockviz.core.kernel.capture.numbering import Numbering
-from sockviz.core.kernel.capture.ring import RETIRE_MS, Ring
+from sockviz.core.kernel.capture.frames import (
+    ETHER_HEADER,
+    PREVIEW_BYTES,
+    TCP4_HEADERS,
+    TCP6_HEADERS,
+    ends_of,
+    flag_names,
+    parse_frame,
+)
+from sockviz.core.kernel.capture.numbering import Address, Numbering, Pair, numbered
+from sockviz.core.kernel.capture.ring import FRAME_HEADER, RETIRE_MS, Ring, block_frames
 from sockviz.core.kernel.capture.runs import CallLine, Runs
-from sockviz.core.kernel.capture.store import Store
+from sockviz.core.kernel.capture.store import NEVER, Store
 
 BATCH_SECONDS = 0.05
 """Lines go to the app this often at most."""
@@ -42,6 +49,8 @@ BUSY_FRAMES = 256
 DEFER_SECONDS = 0.25
 """How long the reader leaves a busy transfer's frames in the ring, so as not to take CPU from it."""
 _PR_SET_PDEATHSIG = 1
+_KNOWN = 4096
+"""Connections whose ends and numbering the reader finds by their bytes: forgotten all at once past this many."""
 
 
 class Reader:
@@ -57,6 +66,8 @@ class Reader:
         self._numbering = Numbering()
         self._runs = Runs()
         self._store = Store()
+        self._known: dict[bytes, tuple[Address, Address, Pair]] = {}
+        """A connection's ends and the numbering of its directions, by the bytes of its addresses and ports."""
         self._calls: list[tuple[float, CallLine | None]] = []
         """Calls not told yet, by wall-clock time: each goes in before the first frame stamped after it."""
         self._picking: frozenset[int] | None = None
@@ -84,8 +95,8 @@ class Reader:
             if ready and (not busy or 2 * ready >= self._ring.blocks or now - (behind_since or now) >= DEFER_SECONDS):
                 self._read_ring()  # lo is quiet again, the ring is half full, or the transfer has had its time
                 behind_since = None
-            if now - sent_at >= BATCH_SECONDS:
-                self._send_lines()
+            if behind_since is None and now - sent_at >= BATCH_SECONDS:  # not while a transfer's frames wait:
+                self._send_lines()  # each delivery costs the app's event loop, which the transfer's threads need
                 sent_at = time.monotonic()
             if self._stopping:
                 break
@@ -142,30 +153,88 @@ class Reader:
     def _read_ring(self) -> bool:
         """Read every block the kernel has handed over; whether there was one."""
         read = False
-        while (frames := self._ring.frames()) is not None:
+        while (block := self._ring.take()) is not None:
             read = True
-            self._read_frames(frames)
+            self._read_block(block)
         return read
 
-    def _read_frames(self, frames: Iterator[tuple[float, int, bytes]]) -> None:
-        runs, store, numbering, calls, picking = self._runs, self._store, self._numbering, self._calls, self._picking
+    def _read_block(self, block: bytes) -> None:
+        """One pass over a block's frames: each is numbered, told (on a line or in a summary) and kept.
+
+        It runs for every frame, so a TCP segment (IPv4 with no options, or IPv6) is read in place with one
+        unpack, its connection is found by the bytes of its addresses and ports, and a segment that is summed
+        up costs a few additions: no frame is copied, and no object made. Anything else (UDP, ICMP, IP options)
+        is cut out and parsed whole (`parse_frame`); what is not the session's is not kept.
+        """
+        runs, store, calls, picking, known = self._runs, self._store, self._calls, self._picking, self._known
         offset = self._offset
-        for stamp, length, data in frames:
-            parsed = parse_frame(data)
-            if parsed is None:
-                continue
-            src, dst, seq, ack, bits, payload_length, preview = parsed
-            if picking is not None and src[1] not in picking and dst[1] not in picking:
-                continue
-            if calls and calls[0][0] <= stamp:
-                self._tell_calls(stamp)
-                offset = self._offset
-            store.keep(stamp, length, data)
-            if bits <= 0xFF:  # TCP: a datagram or an ICMP message has no sequence numbers
-                rel_seq, rel_ack, fresh = numbering.relative(src, dst, seq, ack, bits, payload_length)
+        count, at = block_frames(block)
+        keeping = store.has_room(block)
+        kept = first = store.kept
+        skipped: list[int] = []
+        note_at = store.next_note_at if keeping else NEVER
+        call_at = calls[0][0] if calls else NEVER
+        for place in range(count):
+            next_offset, sec, nsec, snaplen, _, _, mac, net = FRAME_HEADER.unpack_from(block, at)
+            here, at = at, at + next_offset
+            stamp = sec + nsec / 1e9
+            family = block[here + net - 2] if net == mac + ETHER_HEADER else 0  # the ethertype's first byte
+            ends, seq, ack, bits, payload, payload_at = None, 0, 0, 0, 0, 0
+            if family == 0x08 and snaplen >= 48:  # IPv4
+                vihl, total, protocol, key, seq, ack, data_offset, bits = TCP4_HEADERS.unpack_from(block, here + net)
+                if vihl == 0x45 and protocol == 6:
+                    header = 20 + (data_offset >> 4) * 4
+                    payload, payload_at = total - header, here + net + header
+                    ends = known.get(key) or self._connection(key)
+            elif family == 0x86 and snaplen >= 68:  # IPv6
+                total, protocol, key, seq, ack, data_offset, bits = TCP6_HEADERS.unpack_from(block, here + net)
+                if protocol == 6:
+                    header = (data_offset >> 4) * 4
+                    payload, payload_at = total - header, here + net + 40 + header
+                    ends = known.get(key) or self._connection(key)
+            if ends is not None:
+                src, dst, pair = ends
+                preview = None
             else:
-                rel_seq, rel_ack, fresh = 0, 0, payload_length
-            runs.segment(stamp - offset, src, dst, flag_names(bits), rel_seq, rel_ack, payload_length, preview, fresh)
+                parsed = parse_frame(block[here + mac : here + mac + snaplen])
+                if parsed is None:
+                    skipped.append(place)
+                    continue
+                src, dst, seq, ack, bits, payload, preview = parsed
+                pair = self._numbering.pair(src, dst) if bits <= 0xFF else None  # UDP, ICMP: no numbers
+            if picking is not None and src[1] not in picking and dst[1] not in picking:
+                skipped.append(place)
+                continue
+            if stamp >= call_at:
+                self._tell_calls(stamp)
+                offset, call_at = self._offset, calls[0][0] if calls else NEVER
+            if stamp >= note_at:
+                note_at = store.join(kept, stamp)
+            kept += 1
+            if payload < 0:
+                payload = 0
+            rel_seq, rel_ack, fresh = (0, 0, payload) if pair is None else numbered(pair, seq, ack, bits, payload)
+            plain = bits & 0x1F
+            if (plain == 0x10 or plain == 0x18) and runs.summing:  # ACK, PSH-ACK: see Segment.is_data_or_ack
+                runs.sum_up(stamp - offset, src, dst, payload, fresh)
+                continue
+            if preview is None:
+                end = min(payload_at + min(payload, PREVIEW_BYTES), here + mac + snaplen)
+                preview = block[payload_at:end]
+            runs.segment(stamp - offset, src, dst, flag_names(bits), rel_seq, rel_ack, payload, preview, fresh)
+        if keeping:
+            store.keep_block(block, kept - first, skipped)
+        else:
+            store.leave_out(kept - first)
+
+    def _connection(self, key: bytes) -> tuple[Address, Address, Pair]:
+        """A connection's ends and numbering, by the bytes of its addresses and ports (the first frame of it)."""
+        known = self._known
+        if len(known) >= _KNOWN:
+            known.clear()
+        src, dst = ends_of(key)
+        connection = known[key] = (src, dst, self._numbering.pair(src, dst))
+        return connection
 
     def _tell_calls(self, until: float) -> None:
         """The calls made by `until` (wall-clock), in order: each ends a run."""

@@ -44,7 +44,25 @@ NOT_PERMITTED = (
 
 _BLOCK_HEADER = struct.Struct("<III")  # version, offset_to_priv, then tpacket_hdr_v1: block_status ...
 _BLOCK_COUNTS = struct.Struct("<II")  # num_pkts, offset_to_first_pkt (at 12)
-_PACKET_HEADER = struct.Struct("<IIIIIIH")  # next_offset, sec, nsec, snaplen, len, status, mac
+_BLOCK_STATE = struct.Struct("<IIII")  # block_status, num_pkts, offset_to_first_pkt, blk_len (at 8)
+FRAME_HEADER = struct.Struct("<IIIIIIHH")
+"""tpacket3_hdr: next_offset, sec, nsec, snaplen, len, status, mac, net (offsets from the frame's header)."""
+
+
+def frames_in(block: bytes, skipped: frozenset[int] = frozenset()) -> Iterator[tuple[float, int, bytes]]:
+    """(kernel timestamp, real length, cut frame) of each frame of a block `Ring.take` gave, but the `skipped`
+    (their positions in the block)."""
+    count, at = _BLOCK_COUNTS.unpack_from(block, 12)
+    for index in range(count):
+        next_offset, sec, nsec, snaplen, length, _, mac, _ = FRAME_HEADER.unpack_from(block, at)
+        if index not in skipped:
+            yield sec + nsec / 1e9, length, block[at + mac : at + mac + snaplen]
+        at += next_offset
+
+
+def block_frames(block: bytes) -> tuple[int, int]:
+    """(frames in the block, where the first one starts)."""
+    return _BLOCK_COUNTS.unpack_from(block, 12)
 
 
 def open_capture(program: list[Instruction], block_size: int = BLOCK_SIZE, blocks: int = BLOCKS) -> socket.socket | str:
@@ -89,26 +107,17 @@ class Ring:
             ready += 1
         return ready, newest
 
-    def frames(self) -> Iterator[tuple[float, int, bytes]] | None:
-        """(kernel timestamp, real length, cut frame) of the next block the kernel handed over, or None.
-
-        The block goes back to the kernel once its frames have been read.
-        """
+    def take(self) -> bytes | None:
+        """The next block the kernel handed over, copied whole (its used part), or None; the block goes back to
+        the kernel at once, so it can fill it again while the copy is read (one copy a block, not one a frame)."""
         ring, offset = self._map, self._block * self.block_size
-        if not _BLOCK_HEADER.unpack_from(ring, offset)[2] & TP_STATUS_USER:
+        status, _, _, used = _BLOCK_STATE.unpack_from(ring, offset + 8)
+        if not status & TP_STATUS_USER:
             return None
-        return self._read(offset)
-
-    def _read(self, offset: int) -> Iterator[tuple[float, int, bytes]]:
-        ring = self._map
-        count, at = _BLOCK_COUNTS.unpack_from(ring, offset + 12)
-        at += offset
-        for _ in range(count):
-            next_offset, sec, nsec, snaplen, length, _, mac = _PACKET_HEADER.unpack_from(ring, at)
-            yield sec + nsec / 1e9, length, ring[at + mac : at + mac + snaplen]
-            at += next_offset
+        block = ring[offset : offset + used]
         struct.pack_into("<I", ring, offset + 8, 0)  # TP_STATUS_KERNEL: the kernel may fill it again
         self._block = (self._block + 1) % self.blocks
+        return block
 
     def statistics(self) -> tuple[int, int]:
         """PACKET_STATISTICS: (frames the filter passed, frames dropped) since the last reading, which resets them."""

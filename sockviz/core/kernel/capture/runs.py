@@ -127,17 +127,28 @@ class Runs:
         if flags != "ACK" and flags != "PSH-ACK":  # not data or an ACK: see Segment.is_data_or_ack
             self._end_run()
             self._lines.append(Segment(at, src, dst, flags, seq, ack, length, preview, fresh))
-        elif self._run < SHOW_FIRST and self._summary is None:
+        elif self.summing:
+            self.sum_up(at, src, dst, length, fresh)
+            return
+        else:
             self._run += 1
             self._lines.append(Segment(at, src, dst, flags, seq, ack, length, preview, fresh))
-        else:
-            summary = self._summary
-            if summary is not None and at - summary.first_at >= SUMMARY_SECONDS:
-                self._lines.append(summary)
-                summary = None
-            if summary is None:
-                summary = self._summary = Summary(at)
-            summary.add(at, src, dst, length, fresh)
+        self._last_at = at
+
+    @property
+    def summing(self) -> bool:
+        """Whether the next data segment or ACK is summed up (then `sum_up` takes it, with no preview to cut)."""
+        return self._run >= SHOW_FIRST or self._summary is not None
+
+    def sum_up(self, at: float, src: tuple[str, int], dst: tuple[str, int], length: int, fresh: int) -> None:
+        """A data segment or ACK of a run that is being summed up: `segment` when `summing`, with fewer fields."""
+        summary = self._summary
+        if summary is not None and at - summary.first_at >= SUMMARY_SECONDS:
+            self._lines.append(summary)
+            summary = None
+        if summary is None:
+            summary = self._summary = Summary(at)
+        summary.add(at, src, dst, length, fresh)
         self._last_at = at
 
     def dropped(self, at: float, count: int) -> None:
