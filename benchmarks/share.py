@@ -217,6 +217,7 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
     told = Told(share)
     app = SockvizApp(port=port, share=share, scenario=("lesson: echo", lessons.text("echo")))
     followers: list[subprocess.Popen] = []
+    probes: list[subprocess.Popen] = []
     results: dict = {}
     url = follow_url("127.0.0.1", share.port, share.code)
     try:
@@ -230,10 +231,12 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
                 mode = "app" if number < args.apps else "headless"
                 command = [sys.executable, str(HERE / "share_follower.py"), mode, url, str(out / f"{number}.json")]
                 followers.append(subprocess.Popen([*command, args.priority], stdin=subprocess.DEVNULL))
-            while share.followers < args.followers and time.monotonic() - started < JOINING:
+            probe = [sys.executable, str(HERE / "share_follower.py"), "headless", url, str(out / "probe.json"), "0"]
+            probes.append(subprocess.Popen(probe, stdin=subprocess.DEVNULL))  # at the lecturer's priority
+            while share.followers < args.followers + 1 and time.monotonic() - started < JOINING:
                 await pilot.pause(0.1)
             results["joined in"] = time.monotonic() - started
-            results["joined"] = share.followers
+            results["joined"] = share.followers - 1  # the probe is not counted
             await pilot.pause(SETTLE)
 
             def reading() -> tuple[dict[str, float], float]:
@@ -252,12 +255,12 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             results["followers' phase 3"] = (reading()[1] - results["shared"]["read"][0][1],
                                              sum(process_cpu(f.pid) for f in apps) - apps_at_phase_3,
                                              time.monotonic() - results["shared"]["at"][0])  # fmt: skip
-            for follower in followers:  # they write what they had, then end
+            for follower in [*followers, *probes]:  # they write what they had, then end
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     await asyncio.to_thread(follower.wait, max(0.1, left + LEAVING - time.monotonic()))
                 if follower.poll() is None:
                     follower.send_signal(signal.SIGTERM)  # still there: it writes what it had, and goes
-            for follower in followers:
+            for follower in [*followers, *probes]:
                 try:
                     await asyncio.to_thread(follower.wait, 60)
                 except subprocess.TimeoutExpired:
@@ -268,7 +271,7 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             results["alone again"] = await measured(app, pilot, told, args.rounds, lambda: lecturer_cpu(share))
     finally:
         share.stop()
-        for follower in followers:
+        for follower in [*followers, *probes]:
             if follower.poll() is None:
                 follower.kill()
     told.read_sent()
@@ -278,30 +281,42 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
     return results
 
 
-def deliveries(results: dict, out: Path, count: int, start: float, end: float) -> dict:
-    """The delays of the followers who had joined before phase 3, for the events told between `start` and `end`:
-    from the lecturer's send, and from its session."""
+def deliveries(results: dict, out: Path, count: int | str, start: float, end: float) -> dict:
+    """The delays of the followers who had joined before phase 3 (`count` of them, or the one named so), for the
+    events told between `start` and `end`: from the lecturer's send, and from its session; for headless followers
+    split into the frame's coming (the share's batching and fan-out, the kernel, the follower's wait for the CPU)
+    and its decoding up to the event; and the frames each had in that time, by kind."""
     told, sent = results["told"], results["sent"]
-    found: dict = {"from send": [], "from session": [], "worst": [], "seen": [], "faults": [], "cpu": [], "out": 0}
+    found: dict = {"from send": [], "from session": [], "worst": [], "seen": [], "faults": [], "cpu": [], "out": 0,
+                   "coming": [], "decoding": [], "frames": [], "kinds": {}}  # fmt: skip
     wanted = {key for key, at in told.items() if start <= at <= end and key in sent}
     began = results["shared"]["at"][0]
-    for number in range(count):
-        path = out / f"{number}.json"
+    for name in [count] if isinstance(count, str) else range(count):
+        path = out / f"{name}.json"
         had = json.loads(path.read_text()) if path.exists() else {}
         if had.get("joined") is None or had["joined"] > began:
             found["out"] += 1  # it never joined, or only once phase 3 had begun: its catch-up is no delay
             continue
         delays = []
-        for session, seq, at in had["had"]:
+        for session, seq, at, arrived in had["had"]:
             key = (session, seq)
             if key in wanted:
                 delays.append(at - sent[key])
                 found["from session"].append(at - told[key])
+                if isinstance(had.get("frames"), list):
+                    found["coming"].append(arrived - sent[key])
+                    found["decoding"].append(at - arrived)
         found["from send"] += delays
         found["worst"].append(max(delays, default=float("inf")))
         found["seen"].append(len(delays))
         found["faults"] += had.get("faults", [])
         found["cpu"].append(had.get("cpu", 0.0))
+        if isinstance(had.get("frames"), list):
+            mine = [(kind, lines) for arrived, kind, lines, _ in had["frames"] if start <= arrived <= end + 1.0]
+            found["frames"].append(len(mine))
+            for kind, lines in mine:
+                frames, count_lines = found["kinds"].get(kind, (0, 0))
+                found["kinds"][kind] = (frames + 1, count_lines + lines)
     found["wanted"] = len(wanted)
     return found
 
@@ -326,6 +341,29 @@ def report_delays(label: str, had: dict, apps: int) -> None:
     print(f"       ... from the lecturer's session telling the event: p50 {ms(p(sessions, 50))}, "
           f"p99 {ms(p(sessions, 99))}, worst {ms(max(sessions, default=0.0))}; the follower apps' logs within "
           f"{ms(max(had['worst'][:apps], default=0.0))}")  # fmt: skip
+
+
+def report_where(label: str, had: dict, probe: dict, seconds: float, cpu_per_frame: float, followers: int) -> None:
+    """Where the followers' delay is: the share's side (a probe follower at the lecturer's priority, which never
+    waits for the CPU), the frame's coming to an idle follower, its decoding; and the floor the cores set."""
+    coming, decoding = had["coming"], had["decoding"]
+    if not coming:
+        return
+    print(f"       ... where: to a probe follower at the lecturer's priority (the share's batching and fan-out, the "
+          f"kernel) p50 {ms(p(probe['coming'], 50))}, p99 {ms(p(probe['coming'], 99))}, worst "
+          f"{ms(max(probe['coming'], default=0.0))}; to the idle followers, their frame's coming p50 "
+          f"{ms(p(coming, 50))}, p99 {ms(p(coming, 99))}, and its decoding up to the event p50 {ms(p(decoding, 50))}, "
+          f"p99 {ms(p(decoding, 99))}")  # fmt: skip
+    frames = statistics.median(had["frames"] or [0])
+    kinds = ", ".join(f"{n / max(1, len(had['frames'])):.0f} {kind} ({lines / max(1, n):.1f} lines each)"
+                      for kind, (n, lines) in sorted(had["kinds"].items()))  # fmt: skip
+    cores = os.cpu_count() or 1
+    each_frame = followers * cpu_per_frame
+    print(f"       ... frames each follower had: {frames:.0f} in {seconds:.1f} s ({kinds}); at "
+          f"{cpu_per_frame * 1e6:.0f} µs a frame a follower, each frame costs the {followers} followers "
+          f"{ms(each_frame)} of CPU, so on {cores} cores the last of them can have it no sooner than "
+          f"{ms(each_frame / cores)} after it came, and later while the lecturer's processes (which idle followers "
+          "yield to) run")  # fmt: skip
 
 
 def report_cpu(label: str, phase: dict, part: int) -> None:
@@ -354,9 +392,17 @@ def report(args: argparse.Namespace, results: dict, out: Path, load: tuple[float
           f"{ms(p(alone['burst lags'] + again['burst lags'], 99))} alone")  # fmt: skip
     at = shared["at"]
     lessons = deliveries(results, out, args.followers, at[0], at[1])
-    report_delays("in the lessons", lessons, args.apps)
     bursts = deliveries(results, out, args.followers, at[1], at[2])
+    needed, apps, took = results["followers' phase 3"]
+    headless_count = max(1, args.followers - args.apps)
+    frames = sum(lessons["frames"]) + sum(bursts["frames"])
+    cpu_per_frame = (needed - apps) / max(1, frames)  # the headless followers' CPU in phase 3, by their frames
+    report_delays("in the lessons", lessons, args.apps)
+    report_where("lessons", lessons, deliveries(results, out, "probe", at[0], at[1]), at[1] - at[0], cpu_per_frame,
+                 headless_count)  # fmt: skip
     report_delays("in the burst", bursts, args.apps)
+    report_where("burst", bursts, deliveries(results, out, "probe", at[1], at[2]), at[2] - at[1], cpu_per_frame,
+                 headless_count)  # fmt: skip
     print(f"  events each follower had in the lessons: min {min(lessons['seen'], default=0)} max "
           f"{max(lessons['seen'], default=0)} of {lessons['wanted']} (the {lessons['out']} who had not joined "
           f"before phase 3 left out); faults in follower apps: {len(lessons['faults'])}; dropped: "
@@ -367,9 +413,7 @@ def report(args: argparse.Namespace, results: dict, out: Path, load: tuple[float
     report_cpu("the lessons with followers", shared, 0)
     report_cpu("the burst with followers", shared, 1)
     report_cpu("the lessons alone before", alone, 0)
-    needed, apps, took = results["followers' phase 3"]
     cores = os.cpu_count() or 1
-    headless_count = max(1, args.followers - args.apps)
     each = (needed - apps) / max(1, (lessons["wanted"] + bursts["wanted"]) * headless_count)
     print(f"  the followers' CPU for phase 3's lines, until each had read the last: {needed:.1f} s in {took:.1f} s "
           f"(the cores give {cores * took:.1f} CPU-s in that time), the {args.apps} apps {apps:.1f} s of it; "

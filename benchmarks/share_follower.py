@@ -43,12 +43,20 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
-def first_of_each(had: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
-    """When each event was first had (a log drawn again after it narrows shows an event again)."""
-    seen: dict[tuple[int, int], float] = {}
-    for number, seq, at in had:
-        seen.setdefault((number, seq), at)
-    return [(number, seq, at) for (number, seq), at in seen.items()]
+def first_of_each(had: list[tuple[int, int, float, float]]) -> list[tuple[int, int, float, float]]:
+    """When each event was first had, and when the frame it came in arrived (a log drawn again after it narrows
+    shows an event again)."""
+    seen: dict[tuple[int, int], tuple[float, float]] = {}
+    for number, seq, at, arrived in had:
+        seen.setdefault((number, seq), (at, arrived))
+    return [(number, seq, at, arrived) for (number, seq), (at, arrived) in seen.items()]
+
+
+def frame_kind(text: str) -> str:
+    """`lines` (the session's), or the share's own message a frame is (`facts`, `lesson`, `question`...)."""
+    if text.startswith('{"share": "'):
+        return text[11:].split('"', 1)[0]
+    return "lines"
 
 
 async def headless(url: str, priority: str) -> dict:
@@ -56,8 +64,11 @@ async def headless(url: str, priority: str) -> dict:
     from sockviz.share.client import Connection
     from sockviz.share.mirror import Feed, StartedAfresh
 
-    had: list[tuple[int, int, float]] = []
+    had: list[tuple[int, int, float, float]] = []
     joined: list[float] = []
+    frames: list[tuple[float, str, int, float]] = []
+    """Each frame: when it arrived, its kind, its lines, and the seconds its decoding took."""
+    arrived = [0.0]
 
     def show(shown: object) -> None:
         if isinstance(shown, StartedAfresh):
@@ -69,7 +80,7 @@ async def headless(url: str, priority: str) -> dict:
     def listen(mirror) -> None:
         def heard(event) -> None:
             number = mirror.started.number if mirror.started else 0
-            had.append((number, event.seq, time.monotonic()))
+            had.append((number, event.seq, time.monotonic(), arrived[0]))
 
         mirror.subscribe(heard)
 
@@ -77,10 +88,12 @@ async def headless(url: str, priority: str) -> dict:
     listen(feed.mirror)
 
     def frame(text: str) -> None:
+        arrived[0] = time.monotonic()
         if not feed.lines:
-            joined.append(time.monotonic())
+            joined.append(arrived[0])
             take_priority(priority)
         feed.frame(text)
+        frames.append((arrived[0], frame_kind(text), text.count("\n") + 1, time.monotonic() - arrived[0]))
 
     connection = Connection(url, frame)
     running = asyncio.get_running_loop().create_task(connection.run())
@@ -90,7 +103,7 @@ async def headless(url: str, priority: str) -> dict:
     except asyncio.CancelledError:
         why = "left when the benchmark said"
     return {"had": first_of_each(had), "joined": joined[0] if joined else None, "why": why, "lines": feed.lines,
-            "frames": connection.frames}  # fmt: skip
+            "frames": frames}  # fmt: skip
 
 
 async def app(url: str, priority: str) -> dict:
@@ -102,7 +115,7 @@ async def app(url: str, priority: str) -> dict:
 
     parts = urlparse(url)
     follower = FollowApp(parts.hostname or "127.0.0.1", parts.port or 8765, parse_qs(parts.query)["code"][0])
-    had: list[tuple[int, int, float]] = []
+    had: list[tuple[int, int, float, float]] = []
     let_go = asyncio.Event()
     show = follower.feed.show
 
@@ -119,7 +132,8 @@ async def app(url: str, priority: str) -> dict:
         """Each event as the screen puts it in its log (every log: a reset makes the log again)."""
         show_in_log(log, event)
         started = getattr(follower.session_screen.session, "started", None)  # the mirror the screen shows
-        had.append((started.number if started else 0, event.seq, time.monotonic()))
+        now = time.monotonic()
+        had.append((started.number if started else 0, event.seq, now, now))  # its frame's arrival: not seen
 
     EventLog.show = timed  # type: ignore[method-assign] - the benchmark times the real method
 

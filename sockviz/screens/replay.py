@@ -149,6 +149,7 @@ class ReplayScreen(SessionRows):
         for shown in scene.wire[self._wire_written :]:
             self.wire.show_parts(shown.parts)
         self._wire_written = len(scene.wire)
+        self.table.show_held(scene.held)  # before the session's rows: they stay the table's first rows
         self.table.show((state, state.as_shown(), state.doing) for state in scene.sockets.values())
         self._show_detail()
         if self.timeline_view.display:

@@ -164,7 +164,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         hello = (welcome(self.bar.transport, self.only) if self.following is None
                  else classroom.follow_welcome(self.following))  # fmt: skip
         self.event_log.note(self.session.now(), "start", hello)
-        held_over.tell(self.held_over, self.event_log, self.session.now())
+        held_over.tell(self.held_over, self.event_log, self.session.now(), self._record)
+        self.held_over.session_began()
         self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
         self.table.focus()
@@ -290,7 +291,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         if not self.transfers.whole_refresh_due(self.session):
             step_fields.show_progress(self.session, self.panes())  # bytes are moving: only the bars move
             return
-        self.table.show_held(self.held_over.rows())
+        held_over.show(self, self.table)
         self.table.show(table_rows(self.session, self.table, self._blocked, self.session.now()))
         self.bar.show_listening_everywhere(self.session.listening_everywhere())
         self._show_detail()

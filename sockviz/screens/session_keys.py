@@ -14,6 +14,7 @@ from textual import on
 from sockviz.core import Endpoint
 from sockviz.core.model.transport import Transport
 from sockviz.core.story.next_steps import welcome
+from sockviz.messages import Narrated, ScenarioState
 from sockviz.screens import classroom, lesson_control, step_fields, views
 from sockviz.screens.predict import ask_before_lesson_line
 from sockviz.screens.session_base import ScreenBase
@@ -82,6 +83,15 @@ class LessonKeys(ScreenBase):
         self.scenario_panel.predicting = lambda: self.predict_mode.on  # read in the player's thread
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
+
+    @on(ScenarioState)
+    @on(Narrated)
+    def _lesson_to_the_class(self) -> None:
+        """The lesson panel as it reads now (the panel has shown the message first), to the followers at once:
+        a line's place goes just before the step's events, so one frame to the class carries both."""
+        if self.share is not None and not self._rebuilding:
+            panel = self.scenario_panel
+            self.share.lesson(panel.shown if panel.display else "")
 
     @on(ScenarioPanel.BeforeStep)
     def _lesson_asks(self, asked: ScenarioPanel.BeforeStep) -> None:

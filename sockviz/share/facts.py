@@ -2,8 +2,9 @@
 
 The session format carries the events and each socket's row; a follower's screen also shows the sockets
 each step acts on, the kernel's hints on the steps (`waits`, `2 ready`), a transfer's progress, the
-sockets listening on every interface and the log's `next:` line. The share's link thread reads them from
-the live session (its readings are safe from any thread) and sends them when they change, as a share line.
+sockets listening on every interface and the log's `next:` line. The share reads them from the live session
+right after events (in the recorder's thread) and now and then (in the link's; its readings are safe from any
+thread) and sends them when they change, as a share line.
 """
 
 from __future__ import annotations

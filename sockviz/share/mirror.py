@@ -26,6 +26,7 @@ from sockviz.core.story.recording.format import (
     Ended,
     EventRecord,
     Header,
+    HeldShown,
     SessionStarted,
     SocketsRecord,
     decode,
@@ -136,6 +137,8 @@ class Mirror:
         self._facts: dict[str, Any] = {}
         self._chosen: dict[Target, int] = {}
         """Sockets this follower chose in its own table: only its own view changes."""
+        self.held: list[tuple[str, SocketState]] = []
+        """The rows the lecturer's table keeps from before the reset that began this session, by their keys."""
         self.started: SessionStarted | None = None
         self.ended = False
         self.events_seen = 0
@@ -306,6 +309,8 @@ class Feed:
         record = decode(line, "the lecturer's line")
         if isinstance(record, EventRecord | SocketsRecord):
             self.mirror.take(record, arrived)
+        elif isinstance(record, HeldShown):
+            self.mirror.held = list(zip(record.keys, record.sockets, strict=False))
         elif isinstance(record, SessionStarted):
             if self.mirror.started is not None:
                 self.mirror = Mirror(self._clock)

@@ -5,8 +5,8 @@ share's own modules, and none of sockviz's core or UI, and hands it, over a pipe
 format and the share's messages (the facts, the lesson panel, the class's question). Here they are kept for
 late joiners (`history`), sent in frames to every follower (`followers`), and the followers' answers are
 tallied (`question`); the lecturer hears back only how many follow, what was dropped and the tally, a few
-times a second. Lines that come together (a burst's thousands) go in one frame, at most one per
-BATCH_SECONDS.
+times a second. Lines that come together (a burst's thousands, an event and the facts after it) go in one
+frame, at most one per BATCH_SECONDS, the first after a quiet spell at once: each frame wakes every follower.
 
 It never outlives the lecturer: it ends when asked, when the lecturer's end of the pipe closes (the app is
 gone, however it went), and, as a last resort, when the thread that started it ends (PR_SET_PDEATHSIG).
@@ -31,7 +31,7 @@ from sockviz.share.protocol import PROTOCOL_VERSION, Dropped, read_answer
 from sockviz.share.question import Question
 
 BATCH_SECONDS = 0.02
-"""Lines that come together go in one frame: at most one frame per this."""
+"""Lines that come together go in one frame: at most one frame per this (the first after a quiet spell at once)."""
 STATUS_SECONDS = 0.05
 """How often, at most, the lecturer hears the count of followers, the drops and the tally, when they change;
 and how often the class is sent the tally while it is shown."""
@@ -49,7 +49,10 @@ class SharedSession:
         self.followers = Followers(code, self._catch_up, self._answered, self._changed)
         self.question: Question | None = None
         self._pending: list[str] = []
-        self._batch_due = False
+        self._batch_at: float | None = None
+        """When the pending frame goes (on the loop's clock), None when nothing waits."""
+        self._batch_handle: asyncio.TimerHandle | None = None
+        self._last_frame = 0.0
         self._facts = ""
         self._lesson = ""
         self._status_due = True
@@ -87,17 +90,17 @@ class SharedSession:
                     if line.startswith(SESSION_LINE) and self._next_epoch is not None:
                         self._epoch, self._next_epoch = self._next_epoch, None
                         self._pending.append(self._clock_line())  # the fresh session's clock, after its first line
-                if not self._batch_due:
-                    self._batch_due = True
-                    asyncio.get_running_loop().call_later(BATCH_SECONDS, self._send_pending)
+                self._batch()
             case ("clock", float(epoch)):
                 self._next_epoch = epoch  # the next session's: its first line follows this message
             case ("facts", str(line)):
                 self._facts = line
-                self._to_all(line)
+                self._pending.append(line)  # in the lines' frame: one wake-up of each follower, not two
+                self._batch()
             case ("lesson", str(line)):
                 self._lesson = line
-                self._to_all(line)
+                self._pending.append(line)
+                self._batch(urgent=False)  # with the lines of the step it goes before, if they come soon
             case ("ask", int(number), str(step_id), str(text), tuple(choices), bool(hidden)):
                 self.question = Question(number, step_id, text, choices, hidden=hidden)
                 self._to_all(json.dumps(self.question.message()))
@@ -124,10 +127,27 @@ class SharedSession:
         self._send_pending()
         self.followers.to_all(line)
 
+    def _batch(self, *, urgent: bool = True) -> None:
+        """Send what is pending in a moment: the session's lines at once (once what the pipe holds now is read) if
+        no frame went in the last BATCH_SECONDS, else when they have passed; the share's own messages (the
+        lesson panel) BATCH_SECONDS later, unless lines come meanwhile and take them along. A lesson's events go
+        without waiting, a burst's thousands a frame at a time: each frame wakes every follower once."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        due = max(self._last_frame + BATCH_SECONDS, now if urgent else now + BATCH_SECONDS)
+        if self._batch_at is not None and self._batch_at <= due:
+            return  # a frame is due as soon already
+        if self._batch_handle is not None:
+            self._batch_handle.cancel()
+        self._batch_at, self._batch_handle = due, loop.call_at(due, self._send_pending)
+
     def _send_pending(self) -> None:
-        self._batch_due = False
+        if self._batch_handle is not None:
+            self._batch_handle.cancel()
+        self._batch_at = self._batch_handle = None
         if self._pending:
             lines, self._pending = self._pending, []
+            self._last_frame = asyncio.get_running_loop().time()
             self.followers.to_all("\n".join(lines))
 
     # ----- from the followers -----------------------------------------------------

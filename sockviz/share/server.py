@@ -5,9 +5,10 @@ format (its events as the screen tells them, each socket's row when it changes, 
 hearing an event costs the screen a queue's put), and its lines, a batch at a time, go down a pipe to the
 share's process (`process`, started and ended by `link`), which keeps them for late joiners, sends them to
 every follower and reads what followers send. Beside them go the share's own messages: the facts a
-follower's screen shows beside the events (hints, targets, the guide: read from the live session by the
-link's thread, sent when they change), the lecturer's lesson panel, and the class's question. What comes
-back, a few times a second, is how many follow, what was dropped and why, and the open question's tally.
+follower's screen shows beside the events (hints, targets, the guide: read from the live session right
+after events by the recorder's thread, or a while later by the link's, sent when they change), the
+lecturer's lesson panel, and the class's question. What comes back, a few times a second, is how many
+follow, what was dropped and why, and the open question's tally.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from sockviz.share.protocol import DEFAULT_SHARE_PORT, new_code
 FACTS_SECONDS = 0.25
 """How often the share looks at the session's facts (hints, targets, the guide) when nothing happens."""
 AFTER_EVENTS = 0.05
-"""How soon after events the facts are looked at again, so a follower's hints keep up with its log."""
+"""The facts are looked at right after events (and go with their lines, in one frame to the followers), at most
+once per this: a burst's thousands of events do not ask the session a thousand times."""
 REVEALED_LINE = '{"record":"revealed"'
 """How a verdict's line begins (`encode` writes no spaces)."""
 BACKLOG = 512
@@ -79,6 +81,7 @@ class ShareServer:
         self._facts_told = ""
         self._facts_due = 0.0
         self._last_facts = 0.0
+        self._facts_lock = threading.Lock()
 
     @property
     def exposed(self) -> bool:
@@ -206,27 +209,43 @@ class ShareServer:
             return
         self.lines_sent += len(lines)
         self._link.send(("lines", lines))
+        now = time.monotonic()
         for hook in self.on_lines:
-            hook(lines, time.monotonic())
-        self._facts_due = self._facts_due or time.monotonic() + AFTER_EVENTS
+            hook(lines, now)
+        if now - self._last_facts >= AFTER_EVENTS:
+            self._send_facts(now)  # right behind the lines: the share's process sends both in one frame
+        else:
+            self._facts_due = self._facts_due or self._last_facts + AFTER_EVENTS
+
+    def _send_facts(self, now: float) -> None:
+        """The session's facts, sent if they changed (from the recorder's thread after events, or the link's)."""
+        session = self._session
+        if session is None:
+            return
+        if not self._facts_lock.acquire(blocking=False):  # the other thread is at it: a moment later, then
+            self._facts_due = self._facts_due or now + AFTER_EVENTS
+            return
+        try:
+            self._facts_due, self._last_facts = 0.0, now
+            try:
+                facts = session_facts(session, self._endpoint)
+            except Exception:  # noqa: BLE001 - a socket closed under its feet: the next look will do
+                return
+            line = json.dumps({"share": "facts", **facts})
+            if line != self._facts_told:
+                self._facts_told = line
+                self._link.send(("facts", line))
+        finally:
+            self._facts_lock.release()
 
     # ----- the link's thread -----
 
     def _tick(self) -> None:
-        """The session's facts, when events have come or a while has passed; sent when they changed."""
-        session, now = self._session, time.monotonic()
+        """The session's facts, when events came too soon after the last look or a while has passed."""
+        now = time.monotonic()
         due = self._facts_due and now >= self._facts_due
-        if session is None or not (due or now - self._last_facts >= FACTS_SECONDS):
-            return
-        self._facts_due, self._last_facts = 0.0, now
-        try:
-            facts = session_facts(session, self._endpoint)
-        except Exception:  # noqa: BLE001 - a socket closed under its feet: the next look will do
-            return
-        line = json.dumps({"share": "facts", **facts})
-        if line != self._facts_told:
-            self._facts_told = line
-            self._link.send(("facts", line))
+        if due or now - self._last_facts >= FACTS_SECONDS:
+            self._send_facts(now)
 
     def _heard(self, message: object) -> None:
         match message:

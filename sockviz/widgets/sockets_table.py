@@ -164,7 +164,7 @@ class SocketsTable(DataTable[str]):
                 self._write_row(key, before, texts)
             self._shown[key] = texts
 
-    def show_held(self, rows: Iterable[tuple[str, SocketView]]) -> None:
+    def show_held(self, rows: Iterable[tuple[str, SocketView | SocketState]]) -> None:
         """Rows for connections of the session before a reset that the kernel still holds, by their own keys:
         shown as closed rows are, their `now` saying `pre-reset`, and removed once the kernel drops them.
         Given before the session's first row (a fresh table's first refresh), they stay the table's first rows."""
@@ -177,7 +177,8 @@ class SocketsTable(DataTable[str]):
         for key, tracked in wanted.items():
             if key not in self._held and self.row_count > len(self._held):
                 continue  # the session has rows already: a held row is only ever put above them, never below
-            texts = row_texts(tracked, tracked.snapshot(with_repr=False), "—")
+            snap = tracked.snapshot if isinstance(tracked, SocketState) else tracked.snapshot(with_repr=False)
+            texts = row_texts(tracked, snap, "—")  # a recorded one (a replay, a follower) or a live one
             texts["now"] = f"{texts['now']} (pre-reset)" if texts["now"] != "—" else "held (pre-reset)"
             keep_last_addresses(texts, tracked)
             before = self._shown.get(key)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from helpers import PATIENCE, free_port
+from helpers import PATIENCE, free_port, until
 
 from sockviz.share.protocol import answer_frame, follow_url
 
@@ -65,7 +65,7 @@ class AppProcess:
 
 def still(table: list[list[str]]) -> list[list[str]]:
     """The table but the countdowns of connections the kernel holds (`56 s left`), which move on their own."""
-    return [[re.sub(r"^\d+ s left$", "… s left", cell) for cell in row] for row in table]
+    return [[re.sub(r"^\d+ s left", "… s left", cell) for cell in row] for row in table]
 
 
 def story(entries: list[str]) -> list[str]:
@@ -134,3 +134,54 @@ def test_followers_see_the_echo_lesson_as_the_lecturer_does_and_run_nothing():
     finally:
         ends = [app.quit() for app in (*followers, lecturer)]
     assert all(end.get("faults") == [] for end in ends), ends
+
+
+def test_rows_held_over_a_reset_are_the_lecturers_on_every_follower_and_in_the_replay(tmp_path):
+    """The server closes first, so its side lingers in TIME_WAIT; after a reset the lecturer's table keeps that
+    row (pre-reset) above the fresh session's. A follower there before, one who joins after, and a replay of the
+    recording show the same row, and the log's word on it."""
+    recording = tmp_path / "held.jsonl"
+    lecturer = AppProcess("lecturer", "--port", str(free_port()), "--record", str(recording))
+    followers: list[AppProcess] = []
+
+    def lecturers_table(wanted) -> list[list[str]]:
+        deadline = time.monotonic() + 10 * PATIENCE
+        while not wanted(table := lecturer.ask(do="dump")["table"]):
+            assert time.monotonic() < deadline, table
+            time.sleep(0.05)
+        return table
+
+    try:
+        address, code = f"127.0.0.1:{lecturer.ready['share_port']}", lecturer.ready["code"]
+        followers.append(AppProcess("follower", address, "--code", code))
+        for keys, state in ((["s", "b", "l", "a", "S", "C"], "ESTABLISHED"), (["x", "X", "z"], "TIME_WAIT")):
+            lecturer.ask(do="keys", keys=keys)
+            lecturers_table(lambda table, state=state: any(row[0] == "conn" and state in row for row in table))
+        lecturer.ask(do="keys", keys=["0"])
+        held = lecturers_table(lambda table: any("(pre-reset)" in cell for row in table for cell in row))
+        assert [row[0] for row in held] == ["conn"]
+        followers.append(AppProcess("follower", address, "--code", code))  # joins after the reset
+        for follower in followers:
+            mine = wait_until_same(lecturer, follower)
+            assert still(mine["table"]) == still(held)
+            assert any(
+                "The kernel still holds what the session before the reset closed: conn" in e for e in mine["log"]
+            )
+    finally:
+        ends = [app.quit() for app in (*followers, lecturer)]
+    assert all(end.get("faults") == [] for end in ends), ends
+
+    from sockviz.replay import ReplayApp, read_playback
+
+    async def replayed() -> list[list[str]]:
+        playback = read_playback(recording)
+        app = ReplayApp(playback, "held")
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = app.replay_screen
+            await until(pilot, lambda: screen.scene is not None, "the replay's first moment")
+            await pilot.press("end")
+            await until(pilot, lambda: screen.moment == len(playback) - 1 and screen.table.row_count, "the end")
+            table = screen.table
+            return [[str(cell) for cell in table.get_row(key)] for key in table.rows]
+
+    assert still(asyncio.run(replayed())) == still(held)

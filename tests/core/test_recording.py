@@ -35,6 +35,7 @@ from sockviz.core.story.recording.format import (
     EventRecord,
     FormatError,
     Header,
+    HeldShown,
     Note,
     Predicted,
     Revealed,
@@ -135,6 +136,7 @@ def test_every_other_record_comes_back_the_same():
         Revealed(at=3.0, step=step("client-recv"), guess="waits", outcome=None, call=None, text="not scored"),
         TimelineText(lines=("╵0", "s  a━┓"), legend="a accept()"),
         WireShown(at=4.25, parts=(("   4.250 ", "aside"), ("c → s          ", ""), ("SYN      ", "flags"))),
+        HeldShown(at=0.2, keys=("held-1-3",), sockets=(STATE,)),
         Ended(at=9.0),
     ]
     for record in records:

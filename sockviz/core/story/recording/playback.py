@@ -17,6 +17,7 @@ from sockviz.core.model.events import Event
 from sockviz.core.story.recording.format import (
     Ended,
     EventRecord,
+    HeldShown,
     Note,
     Predicted,
     Record,
@@ -50,6 +51,9 @@ class Scene:
     wire: list[WireShown] = field(default_factory=list)
     """The wire view's lines (while the lecturer's capture ran) up to the next moment, as the table's rows are:
     the capture's reader delivers a segment's line a few tens of milliseconds after the call that caused it."""
+    held: list[tuple[str, SocketState]] = field(default_factory=list)
+    """The rows the table kept from before the reset that began this session (by their keys), as last recorded
+    before the next moment."""
     ended: bool = False
 
 
@@ -129,6 +133,8 @@ class Playback:
                 scene.sockets.update((state.id, state) for state in record.sockets)
             elif isinstance(record, WireShown):
                 scene.wire.append(record)
+            elif isinstance(record, HeldShown):
+                scene.held = list(zip(record.keys, record.sockets, strict=False))
             elif not told:
                 continue
             elif isinstance(record, Ended):

@@ -133,6 +133,20 @@ class WireShown:
 
 
 @dataclass(frozen=True)
+class HeldShown:
+    """The rows the table keeps above the session's own after a reset: connections of the sessions before it
+    that the kernel still holds (TIME_WAIT and the like), each whole, with the key the table shows it by. Written
+    when they change (their time left, the kernel dropping one), and at each session's start while any are held;
+    an empty one says none are held any more. Not a moment of a replay: it shows with the moment it came after."""
+
+    at: float
+    keys: tuple[str, ...]
+    """`held-1-3`: the reset it came from and its id then (the session's own ids start again at each reset)."""
+    sockets: tuple[SocketState, ...]
+    """In the same order as `keys`."""
+
+
+@dataclass(frozen=True)
 class TimelineText:
     """`sockviz run --timeline`: the run's timeline as text, and its legend."""
 
@@ -159,6 +173,7 @@ Record = (
     | Predicted
     | Revealed
     | WireShown
+    | HeldShown
     | TimelineText
     | Ended
 )
@@ -174,6 +189,7 @@ KINDS: dict[type, str] = {
     Predicted: "predicted",
     Revealed: "revealed",
     WireShown: "wire",
+    HeldShown: "held",
     TimelineText: "timeline",
     Ended: "end",
 }
