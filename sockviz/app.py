@@ -147,7 +147,7 @@ class SockvizApp(SockvizBase):
         from sockviz.core.scenario import lesson_port
         from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
 
-        if self.session_screen._rebuilding:  # a reset is making the widgets again: load once they are there
+        if self.session_screen._rebuilding:  # a reset is emptying the widgets: load once they are ready
             self.set_timer(0.05, partial(self.load_scenario, title, text))
             return
         try:

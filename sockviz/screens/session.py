@@ -132,7 +132,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         """Whether an event may have changed which sockets the panes offer; the timer alone never does."""
         self._unsubscribe = self.session.subscribe(self._from_session)
         self._rebuilding = False
-        """True while a reset makes the widgets again: nothing may look for them meanwhile."""
+        """True while a reset empties the widgets for the fresh session: nothing may read them meanwhile."""
 
     # ----- building -------------------------------------------------------
 
