@@ -17,14 +17,14 @@ if TYPE_CHECKING:
     from sockviz.screens.session import SessionScreen
 
 
-def empty(screen: SessionScreen, *, lesson: bool) -> None:
+async def empty(screen: SessionScreen, *, lesson: bool) -> None:
     """Empty every widget of `screen` for its new session (`screen.session`, `screen.timeline`); `lesson`: a
     lesson loads next, so its panel stays where it is (hidden and shown again, the screen was laid out twice)."""
     screen.table.start_over()
     screen.event_log.start_over()
     screen.scenario_panel.start_over(shown=lesson)
     for pane in screen.panes().values():
-        pane.start_over()
+        await pane.start_over()
     if screen.timeline_view.display:
         views.toggle_timeline(screen.timeline_view, screen.bottom, screen.table)
     screen.timeline_view.start_over(screen.timeline, screen.session.now)

@@ -209,8 +209,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self.transfers = TransferWatch()
         self.predict_mode.predictions.drop_pending()
         self._targets_due = True
-        fresh.empty(self, lesson=message.lesson or (self.following is not None and self.scenario_panel.display))
-        self.call_after_refresh(self._rebuilt)  # a pane's socket list going meanwhile
+        await fresh.empty(self, lesson=message.lesson or (self.following is not None and self.scenario_panel.display))
+        self.call_after_refresh(self._rebuilt)
 
     def _rebuilt(self) -> None:
         self._rebuilding = False

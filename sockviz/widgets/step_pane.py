@@ -341,15 +341,15 @@ class StepPane(Vertical):
         except NoMatches:  # mounted, but its current-value part not yet composed (seen in a busy follower)
             self.call_after_refresh(self.show_sockets, choices, chosen)
 
-    def start_over(self) -> None:
+    async def start_over(self) -> None:
         """A fresh session: no socket to choose yet (the words of a fresh pane stand again) and no transfer; the
-        fields keep what was typed."""
+        fields keep what was typed. Done when the old list is gone: a new one has the same id."""
         self.acts_on = ""
         if self._select is not None:
             select, self._select = self._select, None
             self._no_choice = self._nothing_to_choose()
-            self.query_one(".scrolled").mount(self._no_choice, before=select)
-            select.remove()
+            await self.query_one(".scrolled").mount(self._no_choice, before=select)
+            await select.remove()
         if self._progress is not None:
             self._progress.display = False
 
