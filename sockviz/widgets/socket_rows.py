@@ -6,9 +6,12 @@ same texts, so a row means the same wherever it is shown.
 
 from __future__ import annotations
 
-from sockviz.core import SocketSnapshot
-from sockviz.core.engine.view import SocketView
-from sockviz.core.story.recording.sockets import SocketState
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sockviz.core import SocketSnapshot
+    from sockviz.core.engine.view import SocketView
+    from sockviz.core.story.recording.sockets import SocketState
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "socket"),
