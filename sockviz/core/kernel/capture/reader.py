@@ -44,10 +44,15 @@ BATCH_SECONDS = 0.05
 """Lines go to the app this often at most."""
 CALL_DELAY = 3 * RETIRE_MS / 1000
 """A call's line waits this long for frames from before it, which the kernel may still be holding in a block."""
-BUSY_FRAMES = 256
-"""A block handed over with this many frames (over 12,000 a second) means a transfer is under way."""
-DEFER_SECONDS = 0.25
-"""How long the reader leaves a busy transfer's frames in the ring, so as not to take CPU from it."""
+BUSY_RATE = 6000
+"""Frames a second (400 MB/s of 64 KiB segments) that mean a transfer is under way: a lesson's calls send a few
+segments each. Told from the frames the kernel has put in the ring since the reader last looked."""
+DEFER_SECONDS = 1.0
+"""How long the reader leaves a busy transfer's frames in the ring (and sends the app nothing), so as not to take
+CPU from it: a 256 MiB send takes 0.1 s on a quiet machine here and 0.3 s at a load of 8, and at 0.25 s the
+reader read the ring, and the app drew its lines, in the middle of the loaded one. The ring holds over a second
+of frames at any speed (a block is handed over 20 ms after its first frame), and a long transfer's lines come
+once a second."""
 _PR_SET_PDEATHSIG = 1
 _KNOWN = 4096
 """Connections whose ends and numbering the reader finds by their bytes: forgotten all at once past this many."""
@@ -83,15 +88,20 @@ class Reader:
         self._send(("reading",))
         notes = select.poll()
         notes.register(self._control, select.POLLIN)
-        sent_at = time.monotonic()
+        sent_at = looked_at = time.monotonic()
         behind_since: float | None = None
+        seen = 0
         while not self._stopping:
             self._read_control()
-            ready, newest = self._ring.waiting()
+            ready, waiting = self._ring.waiting()
             now = time.monotonic()
-            busy = ready > 0 and newest >= BUSY_FRAMES
+            came, seen = self._ring.frames_taken + waiting - seen, self._ring.frames_taken + waiting
+            busy = came >= BUSY_RATE * max(now - looked_at, RETIRE_MS / 1000)  # frames came at a transfer's rate
+            looked_at = now
             if busy and behind_since is None:
                 behind_since = now
+            elif not busy:
+                behind_since = None  # lo is quiet again: what it sent is read as soon as it is handed over
             if ready and (not busy or 2 * ready >= self._ring.blocks or now - (behind_since or now) >= DEFER_SECONDS):
                 self._read_ring()  # lo is quiet again, the ring is half full, or the transfer has had its time
                 behind_since = None

@@ -95,26 +95,31 @@ class Ring:
         self._map = mmap.mmap(raw.fileno(), block_size * blocks, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self._block = 0
         """The next block to read: the kernel fills them in turn."""
+        self.frames_taken = 0
+        """Frames in the blocks taken so far."""
 
     def waiting(self) -> tuple[int, int]:
-        """(blocks handed over and not read yet, frames in the newest of them): how far behind, how busy lo is."""
-        ring, ready, newest = self._map, 0, 0
+        """(blocks handed over and not read yet, frames in them and in the block the kernel is filling, whose count
+        grows as frames come): how far behind, and, with `frames_taken`, looked at again later, how busy lo is."""
+        ring, ready, frames = self._map, 0, 0
         while ready < self.blocks:
             offset = ((self._block + ready) % self.blocks) * self.block_size
-            if not _BLOCK_HEADER.unpack_from(ring, offset)[2] & TP_STATUS_USER:
+            status, count, _, _ = _BLOCK_STATE.unpack_from(ring, offset + 8)
+            frames += count
+            if not status & TP_STATUS_USER:
                 break
-            newest = _BLOCK_COUNTS.unpack_from(ring, offset + 12)[0]
             ready += 1
-        return ready, newest
+        return ready, frames
 
     def take(self) -> bytes | None:
         """The next block the kernel handed over, copied whole (its used part), or None; the block goes back to
         the kernel at once, so it can fill it again while the copy is read (one copy a block, not one a frame)."""
         ring, offset = self._map, self._block * self.block_size
-        status, _, _, used = _BLOCK_STATE.unpack_from(ring, offset + 8)
+        status, count, _, used = _BLOCK_STATE.unpack_from(ring, offset + 8)
         if not status & TP_STATUS_USER:
             return None
         block = ring[offset : offset + used]
+        self.frames_taken += count
         struct.pack_into("<I", ring, offset + 8, 0)  # TP_STATUS_KERNEL: the kernel may fill it again
         self._block = (self._block + 1) % self.blocks
         return block
