@@ -8,6 +8,7 @@ from typing import TextIO
 from sockviz.core import Endpoint, Event, Session
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.model.transport import Transport
+from sockviz.core.scenario import lesson_port
 from sockviz.core.scenario.language import Family, ScenarioError, parse
 from sockviz.core.scenario.player import Player
 from sockviz.core.story.recording.format import TimelineText
@@ -83,13 +84,17 @@ def run(
     except ScenarioError as error:
         sys.stderr.write(f"sockviz: scenario not run: {error}\n")
         return EXIT_BAD_SCENARIO
-    said_first: tuple[int, str] | None = None
+    said_first: list[tuple[int, str]] = []
     wanted = next((line for line in lines if isinstance(line, Family)), None)
     if wanted is not None and wanted.family != endpoint.family and endpoint.host == LOOPBACK[endpoint.family]:
         # A lesson about IPv6 is about ::1, as `-6` would have chosen; another host is the user's choice,
         # and the player then stops at the `family` line with the reason.
         endpoint = Endpoint(wanted.family, LOOPBACK[wanted.family], endpoint.port)
-        said_first = (wanted.line, f"this lesson runs over {wanted.word}, so it uses {endpoint.host}")
+        said_first.append((wanted.line, f"this lesson runs over {wanted.word}, so it uses {endpoint.host}"))
+    place = lesson_port.place(lines, endpoint)  # a port held where the lesson's bind() cannot pass: the next free
+    if place.moved is not None:
+        endpoint = place.endpoint
+        said_first.append((place.line, place.moved))
     session = Session()
     printer = None if as_json else Printer(out)
     recorders = [
@@ -106,8 +111,8 @@ def run(
         for recorder in recorders:
             recorder.say(line, text)
 
-    if said_first is not None:
-        say(*said_first)
+    for first in said_first:
+        say(*first)
     timeline = Timeline()
     session.subscribe(timeline.add)
     player = Player(session, endpoint, say, transport=transport)

@@ -185,3 +185,16 @@ def killed_parent_leaves_no_child(script: str, what: str) -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+def time_wait_without_reuse_address(port: int) -> None:
+    """Leave the server's side of a connection in TIME_WAIT on `port`, from sockets without SO_REUSEADDR (the
+    echo done by hand): a later bind() there fails with EADDRINUSE even with SO_REUSEADDR, for 60 s."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            conn, _ = listener.accept()
+            conn.close()  # the server's side closes first: its TIME_WAIT is on `port`
+            client.recv(1)  # the FIN
+    wait_for(lambda: time_wait_on(port), what=f"TIME_WAIT on {port}")

@@ -29,6 +29,7 @@ def welcome_to_lesson(
     title: str,
     transport: Transport = Transport.TCP,
     held: HeldOver | None = None,
+    moved: str | None = None,
 ) -> None:
     """Write the log's welcome again, now that the panel has taken its room beside the log (a log line
     keeps the width it was written at), and say how to play the lesson. Once the lecturer has played a
@@ -39,6 +40,8 @@ def welcome_to_lesson(
     log.note(session.now(), "start", welcome(transport))
     if held is not None:  # what the kernel holds from before the reset that made room for the lesson
         held_over.tell(held, log, session.now())
+    if moved is not None:  # the bar's port is held where the lesson's bind() cannot get past (lesson_port.py)
+        log.note(session.now(), "lesson", moved, kind="guide")
     log.note(session.now(), "lesson", f"{title} is loaded. It pauses after each narration until you go on. "
              f"Keys: {panel.keys_line()}", kind="guide")  # fmt: skip
 

@@ -73,16 +73,17 @@ class ViewKeys(ScreenBase):
 class LessonKeys(ScreenBase):
     """The session screen's part that loads a checked scenario and plays it."""
 
-    def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
+    def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint, moved: str | None = None) -> None:
         """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
-        loads on one), the log's welcome is written again once the panel has taken its room beside it."""
+        loads on one), the log's welcome is written again once the panel has taken its room beside it, with
+        `moved` (why the lesson runs on another port than the bar said) after it."""
         live = self.live
         if live is None:
             return  # a follower's lesson is the lecturer's: its narration comes in the log
         self.scenario_panel.load(title, lines, live, endpoint)
         self.scenario_panel.predicting = lambda: self.predict_mode.on  # read in the player's thread
         if not self.session.sockets:
-            self.call_after_refresh(self._welcome_to_lesson, title)
+            self.call_after_refresh(self._welcome_to_lesson, title, moved)
 
     @on(ScenarioState)
     @on(Narrated)
@@ -98,10 +99,10 @@ class LessonKeys(ScreenBase):
         """Predict mode, before a lesson's step line: asked as a user's step is (the line waits for the answer)."""
         ask_before_lesson_line(self, asked)
 
-    def _welcome_to_lesson(self, title: str) -> None:
+    def _welcome_to_lesson(self, title: str, moved: str | None = None) -> None:
         if not self._rebuilding:
             lesson_control.welcome_to_lesson(
-                self.event_log, self.session, self.scenario_panel, title, self.bar.transport, self.held_over
+                self.event_log, self.session, self.scenario_panel, title, self.bar.transport, self.held_over, moved
             )
 
     def action_play_pause(self) -> None:

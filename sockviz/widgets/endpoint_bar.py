@@ -136,6 +136,10 @@ class EndpointBar(Horizontal):
             numeric = found
         return Endpoint(self.family, numeric, port)
 
+    def show_port(self, port: int) -> None:
+        """Put a port in the port field, as if typed: a lesson moved off a port the kernel still holds."""
+        self.query_one("#port-field", Field).value = str(port)
+
     def toggle_family(self) -> None:
         self.family = socket.AF_INET6 if self.family == socket.AF_INET else socket.AF_INET
 

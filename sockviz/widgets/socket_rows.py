@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sockviz.core.model.addresses import address_text
+
 if TYPE_CHECKING:
     from sockviz.core import SocketSnapshot
     from sockviz.core.engine.view import SocketView
@@ -35,19 +37,6 @@ ADDRESSES = ("laddr", "raddr")
 
 BLOCKED = " blocked "
 """How `now` says a call waits (`accept() blocked 3 s`): such a cell is drawn in the blocked style."""
-
-
-def address_text(address: object) -> str:
-    """An address as `ss` writes it: `127.0.0.1:47001`, `[::1]:47001` (`[fe80::1%2]:47001` with a scope). The
-    family column says which family it is, and `print(s)` under the table shows Python's own tuple; the
-    tuple's `('127.0.0.1', 47001)` took 20 cells a column, and at 130 columns the columns after it went off."""
-    if not isinstance(address, tuple | list) or len(address) < 2:
-        return str(address)
-    host, port = address[0], address[1]
-    if ":" not in str(host):
-        return f"{host}:{port}"
-    scope = address[3] if len(address) > 3 and address[3] else None
-    return f"[{host}%{scope}]:{port}" if scope else f"[{host}]:{port}"
 
 
 def _non_blocking(tracked: SocketView | SocketState) -> bool:

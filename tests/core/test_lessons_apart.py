@@ -7,11 +7,12 @@ lecturer does with `sockviz run --lesson echo; sockviz run --lesson blocking-ord
 from __future__ import annotations
 
 import io
+import re
 import socket
 import subprocess
 import sys
 
-from helpers import free_port, time_wait_on
+from helpers import free_port, time_wait_on, time_wait_without_reuse_address
 
 from sockviz.core import Endpoint, Session
 from sockviz.core.scenario import lessons
@@ -32,6 +33,22 @@ def test_blocking_order_after_echo_on_the_same_port_binds_despite_time_wait():
     assert f"bind() returned: laddr is now ('127.0.0.1', {port})" in story
     assert "EADDRINUSE" not in story and "ephemeral" not in story
     assert "both sockets set SO_REUSEADDR" in story  # the lesson says why it sets the option
+
+
+def test_a_lesson_moves_off_a_port_held_where_its_reuseaddr_cannot_pass():
+    """The echo by hand (no SO_REUSEADDR) left the server's port in TIME_WAIT: the lesson's own SO_REUSEADDR
+    cannot get past it, so the lesson runs on the next port its bind() can have, and says why."""
+    port = free_port()
+    time_wait_without_reuse_address(port)
+    out = io.StringIO()
+    code = run(lessons.text("echo"), Endpoint(socket.AF_INET, "127.0.0.1", port), speed=50, out=out)
+    story = out.getvalue()
+    assert code == 0, story
+    moved = re.search(r"this lesson runs on port (\d+) instead", story)
+    assert moved, story
+    assert f"127.0.0.1:{port} ⇄ 127.0.0.1:" in story and "in TIME_WAIT" in story  # what the kernel holds
+    assert f"bind() returned: laddr is now ('127.0.0.1', {moved[1]})" in story
+    assert "bind() failed" not in story
 
 
 def test_sockviz_run_twice_from_the_command_line():

@@ -274,6 +274,29 @@ def test_session_close_unblocks_everything_and_frees_every_fd(loopback):
     assert all(t.closed for t in loopback.session.sockets)
 
 
+def test_session_close_closes_no_socket_while_a_call_is_still_on_it(loopback, monkeypatch):
+    """close() used to close each fd right after its shutdown(). A call still entering the kernel then missed
+    the wake-up (shutdown() does not reset a connect() not yet in SYN_SENT, which then waits for a SYN-ACK that
+    a full queue never sends), and the closed socket could not be shut down again: close() waited its whole
+    timeout ("a call was still running after close()" in test_random_step_orders under load). Now the fd of a
+    socket with a call on it is closed only once the call has left it."""
+    loopback.connected()
+    for step_id in ("server-recv", "client-recv"):
+        loopback.start(step_id)
+    wait_for(lambda: len(loopback.events.of(StepBlocked)) == 2, what="two blocked calls")
+    closed_under_a_call: list[str] = []
+    real_close = socket.socket.close
+
+    def close(sock: socket.socket) -> None:
+        closed_under_a_call.extend(t.name for t in loopback.session.sockets if t.sock is sock and t.in_flight)
+        real_close(sock)
+
+    monkeypatch.setattr(socket.socket, "close", close)
+    assert loopback.session.close()
+    assert all(t.closed for t in loopback.session.sockets)
+    assert not closed_under_a_call
+
+
 def test_sixty_four_blocked_steps_stay_live(loopback):
     loopback.server_listening()
     for _ in range(64):

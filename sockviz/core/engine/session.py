@@ -497,18 +497,28 @@ class Session:
             self._ending.set()
             order = sorted(self._sockets, key=lambda t: (t.role is not Role.CLIENT, t.role is Role.SERVER))
         deadline = time.monotonic() + timeout
+        busy = []
         for tracked in order:
             tracked.remember_ends()
-            self.wake_calls_on(tracked, why="the session ending")
-            tracked.sock.close()
+            if self.wake_calls_on(tracked, why="the session ending"):
+                busy.append(tracked)  # closed once its calls have left it, below
+            else:
+                tracked.sock.close()  # no call runs on it, and none can begin now
         with self._lock:
             while self._calls and time.monotonic() < deadline:
-                # A call that began just as its socket closed may have missed the wake-up.
+                # A call that was entering the kernel as its socket was shut down missed the wake-up: a
+                # connect() not yet in SYN_SENT is not reset by shutdown(), and waits in SYN_SENT after it
+                # for a SYN-ACK that a full queue may never send. Shut down again, on the socket still open.
                 for tracked in self._calls.sockets():
                     self.wake_calls_on(tracked, why="the session ending")
                 self._idle.wait(0.05)
             finished = not self._calls
             threads = list(self._threads)
+        # Only now, with no call left on them (or the deadline passed), are their fds closed: closed at once, a
+        # call still entering the kernel could no longer be shut down, and could even meet its fd's number
+        # given to a new socket meanwhile.
+        for tracked in busy:
+            tracked.sock.close()
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._watch.stop()

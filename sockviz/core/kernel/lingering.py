@@ -54,9 +54,9 @@ def _host(family: int, raw: bytes) -> str:
     return socket.inet_ntop(family, raw[:4] if family == socket.AF_INET else raw)
 
 
-def _dump(family: int) -> Iterator[tuple[Ends, str, int]]:
-    """Every TCP connection of `family` in a closing state: (ends, state, timer in ms)."""
-    request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, _STATE_MASK)
+def _dump(family: int, states: int = _STATE_MASK) -> Iterator[tuple[Ends, str, int]]:
+    """Every TCP connection of `family` in a closing state (or in `states`): (ends, state, timer in ms)."""
+    request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, states)
     header = _HEADER.pack(_HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST | _NLM_F_DUMP, 1, 0)
     with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC, _NETLINK_SOCK_DIAG) as diag:
         diag.settimeout(2.0)  # the kernel answers at once; never let a lookup hang a worker
@@ -105,3 +105,23 @@ class KernelTable:
 
     def close(self) -> None:
         """Nothing to close: each lookup closes its own netlink socket."""
+
+
+def held_on_port(port: int) -> list[tuple[Ends, Lingering]]:
+    """Every closed connection the kernel still holds with this local port (a TIME_WAIT that keeps a
+    listener's port from bind(), say), whichever process or session left it, soonest to go first."""
+    held = [
+        (ends, Lingering(state, expires / 1000 if expires else None))
+        for family in (socket.AF_INET, socket.AF_INET6)
+        for ends, state, expires in _dump(family)
+        if ends[0][1] == port
+    ]
+    return sorted(held, key=lambda found: found[1].expires or 0.0)
+
+
+def listened_on(port: int) -> bool:
+    """Whether any socket of this machine's network namespace listens on this TCP port, in either family."""
+    listen = 1 << _STATE_NUMBERS["LISTEN"]
+    return any(
+        ends[0][1] == port for family in (socket.AF_INET, socket.AF_INET6) for ends, _, _ in _dump(family, listen)
+    )

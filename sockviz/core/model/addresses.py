@@ -135,3 +135,16 @@ def resolve(text: str, family: socket.AddressFamily) -> str:
 def endpoint(host: str, port: str, family: socket.AddressFamily) -> Endpoint:
     """Check and resolve host and port together, as a scripted run wants them."""
     return Endpoint(family, resolve(host, family), parse_port(port))
+
+
+def address_text(address: object) -> str:
+    """An address as `ss` writes it: `127.0.0.1:47001`, `[::1]:47001` (`[fe80::1%2]:47001` with a scope). The
+    family column says which family it is, and `print(s)` under the table shows Python's own tuple; the
+    tuple's `('127.0.0.1', 47001)` took 20 cells a column, and at 130 columns the columns after it went off."""
+    if not isinstance(address, tuple | list) or len(address) < 2:
+        return str(address)
+    host, port = address[0], address[1]
+    if ":" not in str(host):
+        return f"{host}:{port}"
+    scope = address[3] if len(address) > 3 and address[3] else None
+    return f"[{host}%{scope}]:{port}" if scope else f"[{host}]:{port}"
