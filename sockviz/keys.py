@@ -277,14 +277,26 @@ class KeyRow(FrozenRecord):
         return " or ".join(self.keys)
 
 
+IN_OUR_WORDS = {
+    "app.focus_next": ("next control", "the focus moves on, in the screen's order (left to right, then down)"),
+    "app.focus_previous": ("previous control", "the focus moves back one control"),
+    "screen.copy_text": ("copy", "copy the text selected with the mouse"),
+    "press": ("run the step", "the step the focus is on makes its call, as its key does"),
+}
+"""Textual's own bindings (a screen's tab, a button's enter), said as sockviz says its own: by their action, so
+a key Textual adds or moves still shows, and its name and what it does read like every other line of help."""
+
+
 def rows(bindings: Iterable[BindingType]) -> list[KeyRow]:
-    """Bindings as rows, one per action: `f1,question_mark` is one row with two keys. Order is kept."""
+    """Bindings as rows, one per action: `f1,question_mark` is one row with two keys. Order is kept.
+    Textual's own bindings are described in sockviz's words (`IN_OUR_WORDS`)."""
     found: dict[str, KeyRow] = {}
     for binding in Binding.make_bindings(bindings):  # one Binding per key
         shown = key_display(binding)
         row = found.get(binding.action)
         if row is None:
-            found[binding.action] = KeyRow((shown,), binding.action, binding.description, binding.tooltip)
+            description, tooltip = IN_OUR_WORDS.get(binding.action, (binding.description, binding.tooltip))
+            found[binding.action] = KeyRow((shown,), binding.action, description, tooltip)
         elif shown not in row.keys:
             found[binding.action] = KeyRow((*row.keys, shown), row.action, row.description, row.tooltip)
     return list(found.values())

@@ -1,11 +1,10 @@
 """A high-contrast theme for projectors: white on black, saturated colours, and nothing dim.
 
-A washed-out projector turns grey into nothing, so this theme makes every muted
-colour full white: sockviz's widgets draw timestamps, hints and closed rows in
-component classes coloured `$text-muted` (never a literal "dim"), and write their
-lines again when the theme changes. `NoDim` (a line filter the app uses while the
-theme is on) drops the dim attribute that Textual's own widgets still use (a
-Select's prompt, an Input's placeholder, the command palette).
+A washed-out projector turns grey into nothing, so this theme makes every muted colour full white (and what
+cannot be used now a light blue): sockviz's widgets draw timestamps, hints and closed rows in component
+classes coloured `$text-muted` (never a literal "dim"), and write their lines again when the theme changes.
+`NoDim` (a line filter the app uses while the theme is on) drops the dim attribute that Textual's own
+widgets still use (a Select's prompt, an Input's placeholder, the command palette).
 """
 
 from __future__ import annotations
@@ -16,6 +15,9 @@ from textual.filter import NO_DIM, LineFilter
 from textual.theme import Theme
 
 WHITE = "#FFFFFF"
+DISABLED = "#7FD4FF"
+"""A step that cannot run now (and a field's placeholder): a light blue, as bright as white on a projector but
+not white, so it still looks unlike a step that can run. Grey would wash out."""
 
 HIGH_CONTRAST = Theme(
     name="sockviz-high-contrast",
@@ -34,7 +36,7 @@ HIGH_CONTRAST = Theme(
     variables={
         "text": WHITE,
         "text-muted": WHITE,
-        "text-disabled": WHITE,
+        "text-disabled": DISABLED,
         "footer-description-foreground": WHITE,
         "footer-key-foreground": "#FFE000",
         "block-cursor-blurred-foreground": WHITE,

@@ -15,6 +15,7 @@ from sockviz.core.story.next_steps import next_line
 if TYPE_CHECKING:
     from sockviz.core import Side
     from sockviz.core.engine.view import SessionView
+    from sockviz.core.model.addresses import Endpoint
     from sockviz.share.server import ShareServer
     from sockviz.widgets.endpoint_bar import EndpointBar
     from sockviz.widgets.step_pane import StepPane
@@ -92,14 +93,18 @@ def show_following(panes: dict[Side, StepPane]) -> None:
         pane.show_refusals(dict.fromkeys((s.id for s in steps_of(side)), FOLLOWING))
 
 
-def guide(session: SessionView, only: Side | None = None) -> str:
+def guide(
+    session: SessionView, only: Side | None = None, target: Endpoint | None = None, *, telling: bool = True
+) -> str:
     """The log's `next:` line: the lecturer's own, for a follower (their session, their next steps).
-    A screen's session is its app's own `Session` or a follower's `Mirror` of the lecturer's."""
+    A screen's session is its app's own `Session` or a follower's `Mirror` of the lecturer's. `target` is
+    the top bar's address, where the client's connect() goes (None when the bar's fields are refused). Without
+    `telling` (predict mode) the line does not say what the steps will do."""
     if isinstance(session, Session):  # the lecturer's own: share/ is not loaded for it
-        return next_line(session, only)
+        return next_line(session, only, target, telling=telling)
     from sockviz.share.mirror import Mirror
 
-    return session.guide() if isinstance(session, Mirror) else next_line(session, only)
+    return session.guide() if isinstance(session, Mirror) else next_line(session, only, target, telling=telling)
 
 
 def toggle_lecturers_wire(wire: WirePane) -> bool:

@@ -13,6 +13,7 @@ from textual import on
 from textual.widgets import Input, Select
 
 from sockviz.core import InputError, Session, Step, step
+from sockviz.core.engine.turns import Turn
 from sockviz.core.model.step_args import StepArgs
 from sockviz.core.story.predicting import Guess
 from sockviz.faults import guarded
@@ -71,8 +72,10 @@ class StepRunning(ScreenBase):
         self._run(asked, chosen, args)
 
     def _run(self, live: Session, chosen: Step, args: StepArgs) -> None:
+        """The call in a thread worker of its own, in its turn: keys typed together (`s b l`) run in their
+        order, each once the one before has returned or blocked (core/engine/turns.py)."""
         self.run_worker(
-            partial(live.perform, chosen, args),
+            partial(_perform_in_turn, live, chosen, args, live.turn(chosen)),
             name=chosen.id,
             group="steps",
             description=chosen.code,
@@ -87,3 +90,12 @@ class StepRunning(ScreenBase):
         """A field a step reads changed: whether the step can run may have changed too."""
         if self.is_attached and self.live is not None:
             step_fields.show_refusals(self.session, self.bar, self.panes())
+
+
+def _perform_in_turn(live: Session, chosen: Step, args: StepArgs, turn: Turn) -> None:
+    """The call, in its turn; the turn is given up however the worker ends, so that a fault of sockviz's
+    own (told in the log) never leaves the steps typed after it waiting."""
+    try:
+        live.perform(chosen, args, turn=turn)
+    finally:
+        turn.settle()

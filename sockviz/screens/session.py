@@ -30,6 +30,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 from sockviz.core import Event, InputError, Session, Side, StepBlocked, StepFinished, step
@@ -56,6 +57,7 @@ from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView
+    from sockviz.core.model.addresses import Endpoint
     from sockviz.core.story.recording.recorder import Recorder
     from sockviz.share.server import ShareServer
 
@@ -70,7 +72,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     """Both ends of a TCP connection, one real call per click, and what the kernel says of them."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
-    AUTO_FOCUS = "#sockets"
+    AUTO_FOCUS = None
+    """The first focus is set once the widgets are there (`first_focus`), at mount and after a reset."""
 
     @dataclass
     class Ready(Message):
@@ -166,8 +169,18 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self.held_over.session_began()
         self.event_log.border_title = self.predict_mode.title()
         self.refresh_sockets()
-        self.table.focus()
+        if self.size.width:  # made again by a reset: the new bottom row learns the width no Resize will tell it
+            views.fit_width(self.bottom, self.size.width)
+        self.first_focus().focus()
         self.post_message(self.Ready(self))
+
+    def first_focus(self) -> Widget:
+        """Where a newcomer starts: the first step of the server (of the client alone in `sockviz client`), as
+        the welcome says, so Enter runs socket() and Tab goes on through that pane, the table, the other pane
+        and the log. A follower runs no steps: the table."""
+        if self.following is not None:
+            return self.table
+        return self.query_one(f"#{(self.only or Side.SERVER).value}-socket")
 
     def stop_listening(self) -> None:
         """Hear no more of this session and read none of its sockets: a reset is closing them."""
@@ -302,7 +315,14 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         classroom.show_sharing(self.bar, self.share, self.following)
         if self.share is not None:
             self.share.lesson(self.scenario_panel.shown if self.scenario_panel.display else "")
-        guide = classroom.guide(self.session, self.only)
+        try:
+            target: Endpoint | None = self.bar.endpoint(quiet=True)  # where the client's connect() goes
+        except InputError:
+            target = None  # a refused field: the guide says where the server socket is instead
+        if self.scenario_panel.ahead:  # one `next` on the screen: the lesson's, as its panel says it
+            guide = self.scenario_panel.guide()
+        else:
+            guide = classroom.guide(self.session, self.only, target, telling=not self.predict_mode.on)
         if self.event_log.border_subtitle != guide:
             self.event_log.border_subtitle = guide
 

@@ -25,17 +25,26 @@ if TYPE_CHECKING:
     from sockviz.widgets.wire_pane import WirePane
 
 NARROW = 110
-"""Below this many columns the log makes room for the timeline: side by side, both would be too narrow to read."""
+"""Below this many columns for the log and the timeline (what the lesson panel beside them leaves), the log makes
+room for the timeline: side by side, both would be too narrow to read."""
 
 
 def fit_width(bottom: Horizontal, width: int) -> None:
-    """Only the bottom row changes: a class on the screen would restyle every widget, a cost start-up pays."""
-    bottom.set_class(width < NARROW, "-narrow")
+    """Only the bottom row changes: a class on the screen would restyle every widget, a cost start-up pays.
+    A lesson's panel takes its own width first (130 columns less its 40 left the log 28 beside the timeline,
+    each line half cut)."""
+    panel = bottom.query("#narration")
+    taken = 0
+    if panel and panel.first().display:
+        width_style = panel.first().styles.width
+        taken = int(width_style.value) if width_style is not None else 0
+    bottom.set_class(width - taken < NARROW, "-narrow")
 
 
 def toggle_timeline(view: TimelineView, bottom: Horizontal, table: Widget) -> None:
     """Show the timeline and give it the arrow keys; hide it and give them back."""
     view.display = not view.display
+    fit_width(bottom, bottom.size.width or bottom.screen.size.width)  # a lesson may have come since the last
     bottom.set_class(view.display, "-timeline")
     (view if view.display else table).focus()
 

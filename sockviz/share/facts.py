@@ -40,7 +40,7 @@ def session_facts(session: Session, endpoint: Endpoint | None) -> dict[str, Any]
         "transfers": {side.value: session.last_transfer(side) for side in Side},
         "everywhere": session.listening_everywhere(),
         "ports": sorted(session.ports()),
-        "guide": next_line(session),
+        "guide": next_line(session, target=endpoint),
         "serving": session.serve_status(),
         "non_blocking": [t.id for t in session.sockets if not t.closed and t.non_blocking],
         "datagrams": {str(t.id): (t.datagrams_sent, t.datagrams_received) for t in session.sockets if t.datagram},

@@ -80,6 +80,7 @@ class Field(Vertical, Generic[T]):
         *,
         input_id: str,
         placeholder: str = "",
+        tooltip: str | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -92,6 +93,7 @@ class Field(Vertical, Generic[T]):
             compact=True,
             validators=[ParsedBy(lambda text: self._parse(text))],
         )
+        self._input.tooltip = tooltip
         self._note: Label | None = None
         """What the field says under itself, made the first time it has something to say: most fields never
         do, and every widget on the first screen costs start-up."""

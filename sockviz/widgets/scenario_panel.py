@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, ClassVar, Unpack
 
 from rich.text import Text
 from textual import events, on
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Static
 
@@ -166,7 +167,32 @@ class ScenarioPanel(Static):
         if player is not None:
             player.stop()
 
+    @property
+    def ahead(self) -> bool:
+        """Whether a loaded lesson has lines still to run (it has not ended or stopped)."""
+        return self.loaded and not self._state.startswith(("ended", "stopped"))
+
+    def guide(self) -> str:
+        """The log's `next:` line while a lesson has lines to run: the lesson's next line, not the guide's own
+        idea, which would name other steps than the panel (`b bind()` beside `server option SO_REUSEADDR=1`)."""
+        found = {row.action: row.shown_keys for row in rows(self._lesson_bindings())}
+        keys = [f"{found[action]} {what}" for action, what in (("play_pause", "plays it"),
+                ("step_scenario", "runs just that line")) if action in found]  # fmt: skip
+        return "next: the lesson's next line, in its panel" + (f" ({', '.join(keys)})" if keys else "")
+
+    def _over(self) -> bool:
+        """Whether the lesson has ended or stopped: then space and n have nothing left to run, and say so (the
+        keys line may be cut at 80 columns, and a key that does nothing silently looks broken)."""
+        if not self._state.startswith(("ended", "stopped")):
+            return False
+        restart = next((row.shown_keys for row in rows(self._lesson_bindings()) if row.action == "restart_lesson"), "")
+        again = f": {restart} plays it again from its first line" if restart else ""
+        self.notify(f"the lesson has {self._state.split(':')[0]}{again}", title="nothing left to play")
+        return True
+
     def toggle(self) -> None:
+        if self._over():
+            return
         with self._gate:
             self._playing = not self._playing
             self._started = True
@@ -176,6 +202,8 @@ class ScenarioPanel(Static):
         self._show()
 
     def step(self) -> None:
+        if self._over():
+            return
         with self._gate:
             self._steps_allowed += 1
             self._started = True
@@ -321,9 +349,11 @@ class ScenarioPanel(Static):
         last.append(" …")
         return head, Text("\n").join(kept), tail
 
+    def _lesson_bindings(self) -> list[BindingType]:
+        return [*type(self.app).BINDINGS, *type(self.screen).BINDINGS]  # the app's or its screen's
+
     def keys_line(self) -> str:
         """The keys that drive a lesson, as the app binds them: `space play/pause · n next line · ...`."""
         wanted = ("play_pause", "step_scenario", "speed(2)", "speed(0.5)", "restart_lesson")
-        bindings = [*type(self.app).BINDINGS, *type(self.screen).BINDINGS]  # the app's or its screen's
-        found = {row.action: row for row in rows(bindings) if row.action in wanted}
+        found = {row.action: row for row in rows(self._lesson_bindings()) if row.action in wanted}
         return " · ".join(f"{found[a].shown_keys} {found[a].description}" for a in wanted if a in found)

@@ -50,7 +50,7 @@ class SocketDetail(Static):
         self._last = (tracked, snap)
         aside = ink(self, "socket-detail--aside")
         if tracked is None or snap is None:
-            self.shown = Text(NOTHING_SELECTED, style=aside)
+            self.shown = Text.assemble((NOTHING_SELECTED, aside))  # a span: a new theme's colour is a change
             return
         shown = snap.repr or (repr(tracked.sock) if isinstance(tracked, TrackedSocket) else "")
         text = Text.assemble((f">>> print({tracked.name})\n", aside), shown)

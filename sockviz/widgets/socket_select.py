@@ -30,6 +30,14 @@ class ChosenLine(SelectCurrent):
         text-wrap: nowrap;
         text-overflow: ellipsis;
     }
+    /* Textual's prompt and arrow are the foreground at 50%, grey whatever the theme: muted is the theme's
+       word for it, and the high-contrast theme makes it white. */
+    ChosenLine Static#label, ChosenLine .arrow {
+        color: $text-muted;
+    }
+    ChosenLine.-has-value Static#label {
+        color: $foreground;
+    }
     """
 
     def update(self, label: RenderableType | NoSelection) -> None:

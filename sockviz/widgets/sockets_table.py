@@ -13,6 +13,7 @@ collector nothing to walk but their keys. What each cell says is socket_rows.py'
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Unpack
@@ -121,6 +122,11 @@ class SocketsTable(DataTable[str]):
         self._held: list[str] = []
         """Keys of the rows above the session's own: connections of the session before a reset that the kernel
         still holds (`show_held`). They are the table's first rows, so row N + len(held) is the session's Nth."""
+        self._widths: defaultdict[ColumnKey, Counter[int]] = defaultdict(Counter)
+        """Each column's tally of its cells' widths (width: how many cells), so a column follows what is on the
+        table now, as narrow as its widest cell: found in a few keys, not in every row."""
+        self._measured: dict[RowKey, tuple[int, ...]] = {}
+        """Each measured row's cells' widths, in column order, as the tallies count them."""
         self._row_renderable_cache = LRUCache(16)
         """DataTable's cells made Rich Texts, for measuring new rows: a thousand rows' worth by default (twelve
         thousand Texts, and more objects than anything else for the garbage collector to walk). New rows are
@@ -195,19 +201,54 @@ class SocketsTable(DataTable[str]):
             self._shown[key] = texts
 
     def _write_row(self, key: str, before: dict[str, str], texts: dict[str, str]) -> None:
-        """Write a row's changed cells. A text wider than its column goes through DataTable's update_cell, which
-        widens the column (and repaints all); any other is written in place, and only its line is repainted:
-        update_cell would have DataTable forget every drawn cell and repaint the whole table."""
+        """Write a row's changed cells in place. Only its line is repainted, unless a column's width changed
+        with it (wider, or narrower when its widest cell shrank): then the table is laid out and repainted
+        whole. DataTable's update_cell would have it forget every drawn cell for any change."""
         cells = self._cells(key)
         for column, _ in COLUMNS:
-            text = texts[column]
-            if before[column] == text:
-                continue
-            if cell_len(text) > self.columns[ColumnKey(column)].content_width:
-                self.update_cell(key, column, text, update_width=True)
-            else:
-                cells[ColumnKey(column)] = text
+            if before[column] != texts[column]:
+                cells[ColumnKey(column)] = texts[column]
+        row_key = RowKey(key)
+        if row_key in self._measured:  # else it is measured with the new rows, once the table is idle
+            self._measure(row_key, cells)
+            if self._fit_columns():
+                self._size_to_columns()
+                self.refresh()
+                return
         self.refresh_lines(self.header_height + self.get_row_index(key))
+
+    def _measure(self, row_key: RowKey, cells: dict[ColumnKey, str]) -> None:
+        """Count the row's cells' widths in their columns' tallies, in place of what it had."""
+        self._forget(row_key)
+        widths = tuple(cell_len(str(cells.get(column.key, ""))) for column in self.ordered_columns)
+        self._measured[row_key] = widths
+        for column, width in zip(self.ordered_columns, widths, strict=True):
+            self._widths[column.key][width] += 1
+
+    def _forget(self, row_key: RowKey) -> None:
+        widths = self._measured.pop(row_key, None)
+        if widths is None:
+            return
+        for column, width in zip(self.ordered_columns, widths, strict=True):
+            tally = self._widths[column.key]
+            tally[width] -= 1
+            if not tally[width]:
+                del tally[width]
+
+    def _fit_columns(self) -> bool:
+        """Each column as wide as its widest cell on the table now (or its title): a long `now` that got short
+        again gives the columns after it their place back. Whether any width changed."""
+        changed = False
+        for column in self.ordered_columns:
+            wanted = max(cell_len(str(column.label)), max(self._widths[column.key], default=0))
+            if column.content_width != wanted:
+                column.content_width = wanted
+                changed = True
+        return changed
+
+    def _size_to_columns(self) -> None:
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        self.virtual_size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
 
     def _cells(self, key: str) -> dict[ColumnKey, str]:
         """The row's cells by column, to write in place (DataTable keeps them in this dict)."""
@@ -217,17 +258,16 @@ class SocketsTable(DataTable[str]):
         """New rows measured as what they are, plain strings: DataTable made every cell a Rich Text from markup
         to measure it, a third of a millisecond a row, and a burst's thousand new rows held one frame for 300 to
         400 ms. Rows are one line high and have no labels, so the widths and the scrollable size are all."""
-        columns = self.ordered_columns
+        if len(self._measured) > len(self._data):  # rows were removed (a held row, a clear): their cells go
+            for row_key in [key for key in self._measured if key not in self._data]:
+                self._forget(row_key)
         for row_key in new_rows:
             cells = self._data.get(row_key)
-            if cells is None:
-                continue  # removed before the table was idle
-            for column in columns:
-                text = cells.get(column.key)
-                if text is not None:
-                    column.content_width = max(column.content_width, cell_len(str(text)))
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        self.virtual_size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
+            if cells is not None:  # (else removed before the table was idle)
+                self._measure(row_key, cells)
+        if self._fit_columns():
+            self._clear_caches()
+        self._size_to_columns()
 
     @property
     def _total_row_height(self) -> int:

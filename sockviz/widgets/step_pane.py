@@ -50,7 +50,7 @@ class StepPane(Vertical):
         height: auto;
         border: round $primary;
         border-title-style: bold;
-        padding: 0 0 0 1;
+        padding: 0;
     }
     StepPane > .scrolled {
         height: auto;
@@ -168,7 +168,7 @@ class StepPane(Vertical):
             self._message,
             optional(parse_payload),
             input_id=f"{side}-message",
-            placeholder="empty: echo what recv() got" if server else "bytes to send",
+            placeholder="empty: echo last recv" if server else "bytes to send",
             id=f"{side}-message-field",
         )
         yield Collapsible(title="more settings", id=f"{side}-more", classes="-collapsed")  # styled once, as it starts

@@ -47,6 +47,13 @@ def whole(low: int, high: int, field: str) -> Callable[[str], int]:
     return parse
 
 
+RECV_SIZE_TIP = (
+    f"The most bytes one recv() takes (empty: {RECV_SIZE}). On UDP a datagram longer than this is cut, and the "
+    "rest of it is lost."
+)
+"""Said when the recv() size field is pointed at: its placeholder has room for the default alone at 80 columns."""
+
+
 def settings_fields(pane_side: Side) -> ComposeResult:
     """The settings of one pane, with the ids its `args_for` reads (`server-how`, `client-size-field`...)."""
     side = pane_side.value
@@ -60,16 +67,16 @@ def settings_fields(pane_side: Side) -> ComposeResult:
                 id=f"{side}-option-value-field")  # fmt: skip
     if server:
         yield Field("listen() backlog", "", optional(whole(0, 4096, "backlog")), input_id="server-backlog",
-                    placeholder="empty: Python's default", id="server-backlog-field")  # fmt: skip
+                    placeholder="empty: default, 128", id="server-backlog-field")  # fmt: skip
     yield Field("sendall() size", "", optional(parse_size), input_id=f"{side}-size",
-                placeholder="empty: the message; 64k, 256M", id=f"{side}-size-field")  # fmt: skip
+                placeholder="64k, 256M; empty: msg", id=f"{side}-size-field")  # fmt: skip
     yield Field("recv() size", "", optional(whole(1, 65536, "size")), input_id=f"{side}-bufsize",
-                placeholder=f"empty: {RECV_SIZE}; on UDP the rest is cut", id=f"{side}-bufsize-field")  # fmt: skip
+                placeholder=f"empty: {RECV_SIZE}", tooltip=RECV_SIZE_TIP, id=f"{side}-bufsize-field")  # fmt: skip
     yield Field("recv all: expect", "", optional(parse_size), input_id=f"{side}-expect",
-                placeholder="empty: until the peer closes", id=f"{side}-expect-field")  # fmt: skip
+                placeholder="empty: until b''", id=f"{side}-expect-field")  # fmt: skip
     if server:
         yield Field("select() timeout", "", optional(parse_timeout), input_id="server-select-timeout",
-                    placeholder="empty: wait until one is ready", id="server-select-timeout-field")  # fmt: skip
+                    placeholder="empty: None (waits)", id="server-select-timeout-field")  # fmt: skip
         yield Label("select() watches", classes="field-title")
         yield Select(_SELECT_CHOICES, value=False, allow_blank=False, compact=True, id="server-select-write")
     if not server:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 
-from conftest import LISTENING, Lecture, lecture
+from conftest import CONNECTED, LISTENING, Lecture, lecture
 from textual.geometry import Region
 from textual.widgets import Static
 from textual.widgets.data_table import CellDoesNotExist
@@ -14,7 +15,7 @@ from sockviz.app import SockvizApp
 from sockviz.commands import palette_entries
 from sockviz.core import STEPS
 from sockviz.core.scenario import lessons
-from sockviz.keys import key_display, readme_markdown
+from sockviz.keys import IN_OUR_WORDS, key_display, readme_markdown
 from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.socket_rows import COLUMNS
@@ -115,8 +116,9 @@ async def test_help_lists_every_binding_of_the_app_its_screen_and_its_widgets(po
         await lect.until(lambda: type(app.screen).__name__ == "HelpScreen", "help to open")
         await lect.pilot.pause()
         text = help_text(app)
-        missing = [f"{key_display(b)} {b.description}" for b in expected if key_display(b) not in text or
-                   b.description.split(":")[0] not in text]  # fmt: skip
+        said = {b.action: IN_OUR_WORDS.get(b.action, (b.description,))[0] for b in expected}  # Textual's, ours
+        missing = [f"{key_display(b)} {said[b.action]}" for b in expected if key_display(b) not in text or
+                   said[b.action].split(":")[0] not in text]  # fmt: skip
         assert not missing, missing
         for needed in ("f4", "space", "^r", "0", "+", "-", "Lesson: echo", "Reset session", "^p"):
             assert needed in text, needed
@@ -183,10 +185,13 @@ async def test_a_click_on_the_key_bar_presses_the_key(port):
 
 
 async def test_tab_goes_server_table_client_log(port):
+    """A newcomer starts where the welcome says: on the server's first step, so Enter runs socket() and the
+    first Tabs go on through the server's steps, then the table, the client's steps and the log."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
+        assert app.focused is app.query_one("#server-socket")
         order = ["server-pane", "sockets", "client-pane", "log"]
-        seen: list[str] = []
+        seen: list[str] = ["server-pane"]
         for _ in range(60):
             await lect.pilot.press("tab")
             node = app.focused
@@ -194,8 +199,10 @@ async def test_tab_goes_server_table_client_log(port):
                 node = node.parent
             if node is not None and (not seen or seen[-1] != node.id):
                 seen.append(node.id)
-        start = seen.index("server-pane")
-        assert seen[start : start + 4] == order, seen
+        assert seen[:4] == order, seen
+        app.query_one("#server-socket").focus()
+        await lect.pilot.press("enter")
+        await lect.until(lambda: [t.name for t in app.session.sockets] == ["s"], "socket() from the first Enter")
 
 
 # ----- a first screen that teaches ----------------------------------------------
@@ -210,6 +217,19 @@ async def test_the_first_screen_says_what_to_press_and_then_what_next(port):
         await lect.press_all(*LISTENING)
         await lect.until(lambda: "a accept()" in str(log.border_subtitle), "accept named once s listens")
         assert "S" in str(log.border_subtitle)
+
+
+async def test_while_a_lesson_has_lines_to_run_the_logs_next_is_the_lessons(port):
+    """One `next` on the screen: with a lesson loaded, the log's guide points at the lesson's next line (in the
+    panel) instead of naming steps of its own; once the lesson has ended, the guide's own steps come back."""
+    app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+    async with lecture(app) as lect:
+        log = app.screen.query_one("#log")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.until(lambda: "the lesson's next line, in its panel" in str(log.border_subtitle), "the guide")
+        assert "space plays it" in str(log.border_subtitle) and "n runs just that line" in str(log.border_subtitle)
+        await lect.play_to_the_end()
+        await lect.until(lambda: "lesson" not in str(log.border_subtitle), "the guide's own steps again")
 
 
 async def test_a_refused_field_value_says_why_in_the_log(port):
@@ -240,17 +260,52 @@ def grey_text(app: SockvizApp, selector: str) -> list[str]:
     return found
 
 
+def grey_on_screen(app: SockvizApp) -> list[tuple[int, str]]:
+    """Every text on the whole screen drawn in a grey (see `grey_text`), with its row: what a washed-out
+    projector loses. Lines and blocks (borders, scrollbars) are not text."""
+    found = []
+    for y, strip in enumerate(app.screen._compositor.render_strips()):
+        for segment in strip:
+            text = "".join(c for c in segment.text if not 0x2500 <= ord(c) < 0x25A0).strip()
+            colour = segment.style.color if segment.style is not None else None
+            if colour is None or not text:
+                continue
+            red, green, blue = colour.get_truecolor()
+            if (red == green == blue and 0x30 < red < 0xF0) or segment.style.dim:
+                found.append((y, text))
+    return found
+
+
 async def test_high_contrast_draws_nothing_dim(port):
+    """Nothing grey anywhere on screen, from the first screen ("select a socket..." under the table) to closed
+    sockets (their rows, the panes' socket lists and their arrows), the timeline and a lesson's panel."""
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        await lect.press_all("server-socket", "server-bind", "server-close")
         await lect.pilot.pause()
         assert grey_text(app, "#log")  # the timestamps are dim grey in the default theme
+        assert grey_text(app, "#repr")  # and so is the placeholder under the table
         await lect.pilot.press("f2")
         assert app.theme == HIGH_CONTRAST.name
+        await lect.until(lambda: not grey_on_screen(app), "the first screen drawn again in white")
+
+        def ink_of(step_id: str) -> tuple[int, int, int]:
+            button = app.screen.query_one(f"#{step_id}")
+            key_cell = button.render_line(0)  # the key, then the label: the label's colour is the second segment
+            return [s.style.color for s in key_cell if s.text.strip()][-1].get_truecolor()
+
+        app.screen.query_one("#client-socket").focus()  # (a focused step is drawn in the cursor's colours)
         await lect.pilot.pause()
+        assert ink_of("server-socket") != ink_of("server-bind")  # socket() can run, bind() cannot: they look apart
+        await lect.press_all(*CONNECTED, "server-accept", "server-close-conn", "client-close", "server-close")
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert not grey_on_screen(app), grey_on_screen(app)
         for selector in ("#log", "#server-pane", "#sockets", "#keys", "#repr"):
             assert not grey_text(app, selector), (selector, grey_text(app, selector))
+        app.load_lesson("echo")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.pilot.pause()
+        assert not grey_on_screen(app), grey_on_screen(app)
 
 
 # ----- starting over -----------------------------------------------------------------
@@ -278,6 +333,9 @@ async def test_reset_closes_every_socket_and_blocking_order_then_runs_on_the_sam
         assert "ended: every expect held" in await lect.play_to_the_end()
         assert lect.cell("s", "laddr") == "" or str(port) in lect.log_text()
         assert "EADDRINUSE" not in lect.log_text()
+        await lect.pilot.press("space")  # nothing left to play: it says so, and how to play it again
+        await lect.until(lambda: app._notifications, "a word that the lesson has ended")
+        assert "the lesson has ended: ^r plays it again" in str(list(app._notifications)[-1].message)
 
 
 async def test_after_a_reset_the_time_wait_that_holds_the_port_keeps_its_row(port):
@@ -380,3 +438,31 @@ async def test_at_80x24_the_lesson_panel_keeps_its_counter_and_next_line_under_a
         )
         assert "line 4 of" in shown and "next: server option SO_REUSEADDR=1" in shown and "paused" in shown, shown
         assert "…" in shown and "only if both sockets set SO_REUSEADDR." in lect.log_text()
+
+
+async def test_help_says_every_key_in_sockviz_words_even_textuals_own(port):
+    """Help is built from the real bindings, Textual's own among them (tab, a step's enter, copy): none is
+    shown with Textual's description ("Focus Next", "Press button"), and each of them is there."""
+    from rich.console import Console
+    from textual.app import App
+    from textual.binding import Binding
+    from textual.screen import Screen
+    from textual.widgets import Button
+
+    from sockviz.keys import IN_OUR_WORDS
+    from sockviz.screens.help import HelpScreen
+
+    textuals = {b.description for cls in (App, Screen, Button) for b in Binding.make_bindings(cls.BINDINGS)}
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("f1")
+        await lect.until(lambda: isinstance(app.screen, HelpScreen), "help")
+        console = Console(width=200, record=True, file=io.StringIO())
+        for static in app.screen.query(Static):
+            console.print(static.content)
+        shown = console.export_text()
+        for own in textuals - {""}:
+            assert own not in shown, own
+        for words, _what in IN_OUR_WORDS.values():
+            assert words in shown, words
+    assert not textuals & set(readme_markdown().split(" | "))

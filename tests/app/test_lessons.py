@@ -383,6 +383,7 @@ async def test_split_mode_shows_only_its_sides_keys(port):
     """In split mode the other side's step keys do nothing: its pane is hidden and its bindings are off."""
     app = SockvizApp(port=port, only=Side.CLIENT)
     async with lecture(app) as lect:
+        assert app.focused is app.query_one("#client-socket")  # where the client alone starts
         active = app.screen.active_bindings
         assert active["S"].enabled and ("s" not in active or not active["s"].enabled)
         await lect.pilot.press("s")

@@ -6,13 +6,15 @@ from functools import partial
 
 import pytest
 from conftest import lecture
+from rich.cells import cell_len
 from textual.errors import NoWidget
 from textual.widget import Widget
-from textual.widgets import Button
+from textual.widgets import Button, Input
 
 from sockviz.app import SockvizApp
 from sockviz.core import STEPS, Side, steps_of
 from sockviz.screens.session import SessionScreen
+from sockviz.widgets.step_button import StepButton
 from sockviz.widgets.step_pane import StepPane
 
 
@@ -31,7 +33,7 @@ async def test_a_worker_that_fails_is_told_in_the_log_and_the_app_goes_on(port, 
     async with lecture(app) as lect:
         perform = app.session.perform
 
-        def broken(*args: object) -> None:
+        def broken(*args: object, **kwargs: object) -> None:
             raise RuntimeError("a bug for the test")
 
         monkeypatch.setattr(app.session, "perform", broken)
@@ -127,3 +129,29 @@ async def test_the_projector_layout_is_in_the_palette(port):
         await lect.until(offered, "the projector command")
         await lect.pilot.press("enter")
         await lect.until(lambda: app.session_screen.has_class("-projector"), "the projector layout")
+
+
+async def test_at_80x24_each_steps_hint_and_each_fields_placeholder_is_whole(port):
+    """The narrowest panes (26 cells, a scrollbar beside the steps): `C  6 connect() refused?` before anyone
+    listens, `1 ready` on accept() and select() once a client waits, and every field's placeholder with the
+    settings open are whole, not cut with "…"."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(80, 24)) as lect:
+
+        def cut() -> list[str]:
+            found = [
+                str(b.label) for b in app.screen.query(StepButton) if cell_len(str(b.label)) > b.content_size.width
+            ]
+            inputs = app.screen.query("StepPane Input").results(Input)
+            return found + [i.placeholder for i in inputs if cell_len(i.placeholder) > i.content_size.width]
+
+        await lect.press("client-socket")
+        await lect.until(lambda: str(app.query_one("#client-connect", StepButton).label).endswith("refused?"), "hint")
+        await lect.press_all("server-socket", "server-bind", "server-listen", "client-connect")
+        await lect.until(lambda: str(app.query_one("#server-select", StepButton).label).endswith("1 ready"), "hint")
+        assert str(app.query_one("#server-accept", StepButton).label).endswith("1 ready")
+        for side in ("server", "client"):
+            await app.query_one(f"#{side}-pane", StepPane).open_settings()
+        await lect.pilot.pause()
+        assert len(app.screen.query("StepPane Input")) >= 10
+        assert not cut(), cut()

@@ -94,3 +94,25 @@ async def test_the_panes_show_the_longest_hint_whole(port, size):
         region = button.region
         shown = screen_lines(app)[region.y][region.x : region.right]
         assert shown.rstrip().endswith("connect() refused?"), shown
+
+
+async def test_a_column_narrows_again_when_its_long_cell_gets_short(port):
+    """A serve mode's `now` (`serving (threads): ...`) widens its column and pushes the last columns off at 200
+    columns; once it is cancelled and s listens again (it set SO_REUSEADDR, so an accepted connection does not
+    refuse that), `now` is `idle` again and every column is back, whole on every row."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(200, 56)) as lect:
+        table = app.query_one("#sockets", SocketsTable)
+        await lect.press_all("server-socket", "server-option", "server-bind", "server-listen", *CONNECTED[3:])
+        await lect.press("server-accept")  # a connection: raddr and ESTABLISHED take room too
+        await lect.pilot.press("j")  # serve threads: it runs until cancelled
+        await lect.until(lambda: lect.cell("s", "now").startswith("serving"), "the serve mode's long `now`")
+        await lect.until(lambda: table.max_scroll_x > 0, "the long cell to push the last columns off")
+        await lect.press("server-cancel")
+        await lect.press("server-listen")
+        await lect.until(lambda: lect.cell("s", "now") == "idle", "s listening again")
+        await lect.until(lambda: table.max_scroll_x == 0, "the columns to fit again")
+        await lect.pilot.pause()
+        shown = shown_cells(app, table)
+        for name in ("s", "c", "conn"):
+            assert shown[name] == {key: lect.cell(name, key) for key in EVERY}, name

@@ -5,6 +5,13 @@ from __future__ import annotations
 from conftest import LISTENING, lecture
 
 from sockviz.app import SockvizApp
+from sockviz.core.scenario import lessons
+
+
+def narration(app: SockvizApp) -> str:
+    """What the lesson panel says; nothing while a reset makes the widgets again."""
+    found = app.screen.query("#narration")
+    return str(found.first().render()) if found else ""
 
 
 def picture(app: SockvizApp) -> list[str]:
@@ -86,3 +93,31 @@ async def test_at_80_by_24_the_timeline_takes_the_logs_place(port):
         assert log.size.width > 40
         # written at the log's own width once it showed, not squeezed to its minimum while hidden
         assert max(len(line.text.rstrip()) for line in log.lines) > 45
+
+
+async def test_at_80x24_after_a_lesson_is_loaded_the_timeline_takes_the_logs_place(port):
+    """Loading a lesson into a used session makes the screen's widgets again (a reset): the new bottom row must
+    know it is narrow, or `t` leaves the log an empty strip between the lesson panel and the timeline."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(80, 24)) as lect:
+        await lect.press("server-socket")
+        app.load_lesson("blocking-order")
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson")
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert app.screen.query_one("#timeline").display
+        assert not app.screen.query_one("#log").region, "the log beside the lesson panel and the timeline"
+
+
+async def test_at_130x40_with_a_lesson_the_timeline_takes_the_logs_place_and_gives_it_back(port):
+    """The lesson panel takes 40 columns: the log beside it and the timeline would get 28 and 58, the log's lines
+    half cut. So the timeline takes the log's place while it shows, as at 80 columns, and gives it back."""
+    app = SockvizApp(port=port, scenario=("lesson: blocking-order", lessons.text("blocking-order")))
+    async with lecture(app, size=(130, 40)) as lect:
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson")
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert app.screen.query_one("#timeline").display and not app.screen.query_one("#log").region
+        await lect.pilot.press("t")
+        await lect.pilot.pause()
+        assert app.screen.query_one("#log").region.width > 80

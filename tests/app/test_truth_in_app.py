@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 from conftest import lecture
 from helpers import Background, Recorder, wait_for
 
 from sockviz.app import SockvizApp
-from sockviz.core import Session, StepArgs, StepBlocked, Target, endpoint, step
+from sockviz.core import Action, Session, StepArgs, StepBlocked, Target, endpoint, step
+from sockviz.core.engine.calls import CALLS
 from sockviz.core.scenario import lessons
 from sockviz.widgets.socket_rows import row_texts
 
@@ -65,3 +67,50 @@ async def test_echo_then_blocking_order_in_one_app_on_the_same_port(port):
         told = lect.log_text()
         assert "failed: OSError EADDRINUSE" not in told  # no bind() failed (both lessons set SO_REUSEADDR)
         assert "The kernel still holds what the session before the reset closed: conn" in told  # the reset said
+
+
+async def test_keys_typed_together_run_and_are_told_in_the_order_they_were_typed(port, monkeypatch):
+    """`s b l a` sent at once, as tmux or a fast typist sends them: socket() returns before bind() begins (bind
+    was refused with "there is no server socket yet", or its lines came before socket()'s), and accept()
+    blocks on a listener bound to the bar's port. socket() is held until every key is in, as a busy machine
+    holds a thread that has not started yet."""
+    keys_in = threading.Event()
+    make_socket = CALLS[Action.SOCKET]
+
+    def held_socket(context):
+        keys_in.wait(5)
+        return make_socket(context)
+
+    monkeypatch.setitem(CALLS, Action.SOCKET, held_socket)
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.pilot.press("s", "b", "l", "a")
+        keys_in.set()
+        await lect.until(lambda: "accept() blocks" in lect.log_text(), "accept() to block, in the log")
+        told = lect.log_text()
+        lines = ["s = socket.socket(", "socket() returned", "s.bind((", "bind() returned", "s.listen()",
+                 "listen() returned", "s.accept()", "accept() blocks"]  # fmt: skip
+        places = [told.find(line) for line in lines]
+        assert -1 not in places and places == sorted(places), told
+        assert "not run" not in told
+        await lect.until(lambda: lect.cell("s", "laddr") == f"127.0.0.1:{port}", "the table to show s bound")
+
+
+async def test_the_guide_after_a_failed_bind_names_the_port_to_set_and_following_it_works(port):
+    """Another program holds the top bar's port: bind() fails, listen() takes an ephemeral port, and accept()
+    waits. The log's guide says to set the port first (S C would go to the holder); set, S C wakes accept()."""
+    with socket.create_server(("127.0.0.1", port)) as holder:
+        app = SockvizApp(port=port)
+        async with lecture(app) as lect:
+            log = app.screen.query_one("#log")
+            await lect.press_all("server-socket", "server-bind", "server-listen")
+            await lect.press("server-accept", wait_for="block")
+            real = app.session.current(Target.LISTENER).bound_port
+            assert real != port
+            wanted = f"next: set the port to {real} (s is at 0.0.0.0:{real}), then S C a client connects"
+            await lect.until(lambda: str(log.border_subtitle).startswith(wanted), "the guide to name the port")
+            app.screen.query_one("#port").value = str(real)
+            await lect.until(lambda: str(log.border_subtitle).startswith("next: S C a client connects"), "as it was")
+            await lect.press_all("client-socket", "client-connect")
+            await lect.until(lambda: lect.events.finished("server-accept"), "accept() to wake")
+        holder.close()

@@ -7,7 +7,8 @@ import socket
 import pytest
 from helpers import wait_for
 
-from sockviz.core.model.steps import Side
+from sockviz.core import Endpoint, StepArgs, step
+from sockviz.core.model.steps import Side, Target
 from sockviz.core.scenario.language import Pace, Say, ScenarioError, parse
 from sockviz.core.scenario.player import Player
 from sockviz.core.story.next_steps import next_line, suggest
@@ -102,3 +103,55 @@ def test_in_split_mode_the_guide_names_only_this_sides_keys(loopback):
     assert line(Side.CLIENT).startswith("next: E ")
     loopback.run("client-send", payload=b"hi")
     assert line(Side.CLIENT).startswith("next: R recv()")
+
+
+def test_after_a_failed_bind_the_guide_sends_the_client_where_the_listener_really_is(loopback):
+    """Another program holds the top bar's port, so bind() fails and listen() binds the wildcard on an ephemeral
+    port: a client going to the bar's port would not reach s. The guide names the port to set first, and it is
+    right: a connect() to the bar's port leaves accept() blocked, one to the port it names wakes it."""
+    bar = loopback.endpoint
+    with socket.create_server((bar.host, bar.port)) as holder:
+        loopback.run("server-socket")
+        assert "EADDRINUSE" in str(loopback.run("server-bind").error)
+        loopback.run("server-listen")
+        port = loopback.session.current(Target.LISTENER).bound_port
+        assert port not in (None, bar.port)
+        loopback.start("server-accept")
+        loopback.blocked("server-accept")
+        guide = next_line(loopback.session, target=bar)
+        assert f"next: set the port to {port} (s is at 0.0.0.0:{port}), then S C a client connects" in guide, guide
+        assert "cannot" not in guide
+        unknown = next_line(loopback.session)  # no top bar to read: where s is, as a condition
+        assert f"accept() wakes (if it goes to 0.0.0.0:{port})" in unknown, unknown
+        loopback.run("client-socket")
+        assert f"set the port to {port} (s is at 0.0.0.0:{port}), then C connect()" in next_line(
+            loopback.session, target=bar
+        )
+        with socket.create_connection((bar.host, bar.port)):  # where the bar's port goes: to the holder
+            holder.accept()[0].close()
+        assert not loopback.events.finished("server-accept")  # ...and accept() still waits
+        there = Endpoint(bar.family, bar.host, port)
+        assert "set the port" not in next_line(loopback.session, target=there)
+        loopback.session.perform(step("client-connect"), StepArgs(family=bar.family, endpoint=there))
+        loopback.finished("server-accept")
+
+
+def test_the_guide_names_the_host_and_family_the_client_must_use(loopback):
+    loopback.server_listening()  # on 127.0.0.1 and the fixture's port
+    loopback.start("server-accept")
+    loopback.blocked("server-accept")
+    bar = loopback.endpoint
+    assert "then S C" not in next_line(loopback.session, target=bar)  # the bar's address reaches s: as it was
+    assert "S C a client connects" in next_line(loopback.session, target=bar)
+    other_host = next_line(loopback.session, target=Endpoint(bar.family, "127.0.0.2", bar.port))
+    assert f"next: set the host to 127.0.0.1 (s is at 127.0.0.1:{bar.port}), then S C" in other_host, other_host
+    v6 = next_line(loopback.session, target=Endpoint(socket.AF_INET6, "::1", bar.port))
+    assert f"next: switch to IPv4 (6) (s is at 127.0.0.1:{bar.port}), then S C" in v6, v6
+
+
+def test_in_predict_mode_the_guide_names_the_step_but_not_what_it_will_do(loopback):
+    """Predict mode asks the student whether accept() waits: the guide must not have said so already."""
+    loopback.server_listening()
+    assert "a accept() takes a client (it waits for one)" in next_line(loopback.session)
+    asked = next_line(loopback.session, telling=False)
+    assert "a accept() takes a client" in asked and "waits" not in asked, asked

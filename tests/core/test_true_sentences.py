@@ -74,6 +74,34 @@ def test_cancel_of_accept_says_the_listener_stopped_and_listen_brings_it_back(lo
     assert listener.lasting is None and _client_connects(loopback)
 
 
+def test_after_a_cancel_listen_again_is_refused_while_an_accepted_connection_holds_the_port(loopback):
+    """Measured: with no SO_REUSEADDR, listen() again after the shutdown fails with EADDRINUSE while a connection
+    the listener accepted is open (or in TIME_WAIT); the log said so at the cancel, and the error says why."""
+    loopback.connected()
+    loopback.start("server-accept")
+    loopback.blocked("server-accept")
+    cancel = loopback.run("server-cancel")
+    port = loopback.endpoint.port
+    assert f"that listen() fails with EADDRINUSE while a connection s accepted still holds port {port}" in (
+        cancel.result
+    )
+    again = loopback.run("server-listen")
+    assert isinstance(again, StepFailed) and again.error.errno == errno.EADDRINUSE
+    assert "a connection it accepted" in again.error.reason and "SO_REUSEADDR" in again.error.reason
+
+
+def test_with_so_reuseaddr_listen_again_is_not_refused_and_the_log_says_no_more(loopback):
+    loopback.run("server-socket")
+    loopback.run("server-option", option=option_setting("SO_REUSEADDR", "1"))
+    for step_id in ("server-bind", "server-listen", "client-socket", "client-connect", "server-accept"):
+        loopback.run(step_id)
+    loopback.start("server-accept")
+    loopback.blocked("server-accept")
+    cancel = loopback.run("server-cancel")
+    assert cancel.result.endswith("until s.listen() runs again")
+    assert isinstance(loopback.run("server-listen"), StepReturned)
+
+
 def test_close_says_the_fd_is_released_not_free_for_the_next_socket(loopback):
     loopback.run("server-socket")
     fd = loopback.session.current(Target.LISTENER).sock.fileno()

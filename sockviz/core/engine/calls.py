@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from sockviz.core.engine.call_site import Context, Outcome
 from sockviz.core.engine.tracked import Role, TrackedSocket
-from sockviz.core.kernel.listening import listens, waiting_to_be_accepted
+from sockviz.core.kernel.listening import listens, reuses_address, waiting_to_be_accepted
 from sockviz.core.kernel.readiness import why_readable
 from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.model.addresses import is_wildcard
@@ -30,16 +30,23 @@ def _stopped_listening(tracked: TrackedSocket, queued: int) -> str:
 
     On Linux shutdown(SHUT_RD) of a listening socket stops it listening for good: its state goes
     to CLOSE, new clients are refused, queued ones get RST, and accept() raises EINVAL until
-    listen() runs again. Nothing else would tell the student why the next accept() fails.
+    listen() runs again. Nothing else would tell the student why the next accept() fails. And
+    listen() again is refused (EADDRINUSE, measured) while a connection it accepted holds the port,
+    open or in TIME_WAIT, unless the listener had SO_REUSEADDR: said too, or "listen() again" misleads.
     """
     if listens(tracked.sock):
         return ""
-    tracked.lasting = "not listening since its shutdown: listen() again"
+    tracked.lasting = "not listening since its shutdown"
     name = tracked.name
     reset = f", the {queued} connection(s) waiting in its queue were reset," if queued else ""
+    again = f"{name}.listen() runs again"
+    if not reuses_address(tracked.sock):
+        again += (f"; that listen() fails with EADDRINUSE while a connection {name} accepted still holds port "
+                  f"{tracked.bound_port} (open, or in TIME_WAIT after this side closed first), as {name} has no "
+                  "SO_REUSEADDR")  # fmt: skip
     return (
         f". The shutdown also stopped {name} listening (its TCP state is now CLOSE): new clients are refused"
-        f"{reset} and accept() fails with EINVAL until {name}.listen() runs again"
+        f"{reset} and accept() fails with EINVAL until {again}"
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sockviz.core.engine.tracked import TrackedSocket
+from sockviz.core.engine.turns import Turn
 from sockviz.core.engine.waker import Overlap
 from sockviz.core.kernel.readiness import poll_now
 from sockviz.core.kernel.waiting import connecting, is_waiting
@@ -63,6 +64,8 @@ class Running(Shown):
     """For select(), once it returned: what made the first of them ready, in words."""
     on_cancel: Callable[[str], None] | None = None
     """For a serve mode: what wakes the calls it made on its connections, when this session wakes it."""
+    turn: Turn | None = None
+    """Its place in the order the steps were asked for, settled once it blocks (turns.py)."""
 
     def waiting(self) -> bool:
         """Whether the kernel says the call waits now (rather than being merely slow)."""

@@ -4,15 +4,15 @@
 as long as the call blocks; a front end runs it in a worker thread. Everything
 else (snapshots, `close()`) is safe to call from any thread while steps block.
 
-Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py), why a
-step is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and what woke
-it (waker.py), whether a step would block now (predictions.py), the other end of a socket or a blocked
-call (partners.py), a burst's clients (bursts.py) and the sockets' names and calls' lines (naming.py);
-the kernel's answers come from core/kernel. At about 510 lines this module is over the 350 the others
-keep to, for a reason: what is left is the work done under the session's one lock (a call's beginning
-and end, the sockets it adopts, the shutdown that wakes calls, the serve modes' bookkeeping, close()),
-whose order this class keeps, and the questions a front end asks of the session, each a few lines under
-that lock; split further, that order would be spread over modules.
+Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py), why a step
+is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and what woke it
+(waker.py), whether a step would block now (predictions.py), the other end of a socket or a blocked call
+(partners.py), a burst's clients (bursts.py), the sockets' names and calls' lines (naming.py) and the order of
+steps asked for together (turns.py); the kernel's answers come from core/kernel. At about 540 lines this
+module is over the 350 the others keep to, for a reason: what is left is the work done under the session's one
+lock (a call's beginning and end, the sockets it adopts, the shutdown that wakes calls, the serve modes'
+bookkeeping, close()), whose order this class keeps, and the questions a front end asks of the session, each a
+few lines under that lock; split further, that order would be spread over modules.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sockviz.core.engine.predictions import Predictions
 from sockviz.core.engine.refusals import refusal
 from sockviz.core.engine.stream import EventStream, Listener
 from sockviz.core.engine.tracked import Role, TrackedSocket
+from sockviz.core.engine.turns import HOLDS_NOTHING_UP, Turn, Turns
 from sockviz.core.engine.waker import find_waker
 from sockviz.core.engine.watch import BlockWatch
 from sockviz.core.kernel.lingering import KernelTable
@@ -93,6 +94,7 @@ class Session:
         self._partners = Partners(self._lock, self._sockets, self._servers)
         self._predictions = Predictions(self._lock, self._sockets, self._servers)
         self._bursts = Bursts(self._lock, self._events, self.run, self.spawn, self._ending)
+        self._turns = Turns()
 
     # ----- reading ---------------------------------------------------------
 
@@ -195,22 +197,45 @@ class Session:
 
     # ----- running steps ---------------------------------------------------
 
+    def turn(self, chosen: Step) -> Turn:
+        """A place in line for a step asked for now, for `perform(turn=...)` in a thread of its own: its call
+        waits until the step asked for before it has returned, failed, been refused or blocked (turns.py)."""
+        return self._turns.take(chosen)
+
     def perform(
-        self, chosen: Step, args: StepArgs | None = None, *, target: TrackedSocket | None = None
+        self,
+        chosen: Step,
+        args: StepArgs | None = None,
+        *,
+        target: TrackedSocket | None = None,
+        turn: Turn | None = None,
     ) -> Call | None:
-        """Run one step to its end in this thread; returns the call, or None if refused.
+        """Run one step to its end in this thread; returns the call, or None if refused. With a `turn`, it
+        first waits for the steps asked for before it (see `turn`).
 
         Never raises for anything the socket does: errors become StepFailed events.
         """
-        ran = self.run(chosen, args or StepArgs(), target=target)
+        if turn is None:
+            ran = self.run(chosen, args or StepArgs(), target=target)
+            return None if ran is None else ran.call
+        turn.wait()
+        try:
+            ran = self.run(chosen, args or StepArgs(), target=target, turn=turn)
+        finally:
+            turn.settle()  # returned, failed or refused (a blocked call settled it as it blocked)
         return None if ran is None else ran.call
 
-    def run(self, chosen: Step, args: StepArgs, *, target: TrackedSocket | None = None) -> Ran | None:
+    def run(
+        self, chosen: Step, args: StepArgs, *, target: TrackedSocket | None = None, turn: Turn | None = None
+    ) -> Ran | None:
         """`perform`, for a caller that goes on from what the call gave back: a serve mode echoes what its
         recv() returned, a burst's client reads until its echo is whole. None if the step was refused."""
         running = self._begin(chosen, args, target)
         if running is None:
             return None
+        running.turn = turn
+        if turn is not None and chosen.action in HOLDS_NOTHING_UP:
+            turn.settle()  # a serve mode or a burst runs for as long as it is let: the next step goes on
         call = running.call
         started = self._clock()
         context = Context(call, running.tracked, args, self, lambda: running.cancelled_by is not None,
@@ -339,6 +364,8 @@ class Session:
                 return
             running.blocked = True
             self._events.emit(StepBlocked, call=running.call)
+            if running.turn is not None:
+                running.turn.settle()  # another thread would wait beside it: the next step goes on
 
     def _finish(
         self,
@@ -495,6 +522,8 @@ class Session:
             # From here on adopt() closes every new socket itself, so this list is all that needs closing.
             self._closed = True
             self._ending.set()
+        self._turns.end()  # steps waiting for their turn go on, to be refused: the session has ended
+        with self._lock:
             order = sorted(self._sockets, key=lambda t: (t.role is not Role.CLIENT, t.role is Role.SERVER))
         deadline = time.monotonic() + timeout
         busy = []

@@ -167,7 +167,9 @@ def _predict_datagram(action: Action, sock: socket.socket) -> Prediction | None:
     if action in (Action.RECV, Action.RECV_ALL):
         size = next_datagram(sock.fileno())
         if size is not None:
-            return Prediction(False, f"{_size(size)} next", f"a {size}-byte datagram is queued: it returns at once")
+            # "ready", not the size: `r  9 recvfrom() 42B next` is wider than a pane at 80 columns, and how much
+            # of it a call gets depends on its size field (the rest of a longer datagram is cut).
+            return Prediction(False, "ready", f"a {size}-byte datagram is queued next: it returns at once")
         if action is Action.RECV_ALL:
             return Prediction(False, "none", "no datagram is queued: recv all returns at once, with none")
         if sock.getsockname()[1] == 0:

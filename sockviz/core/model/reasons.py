@@ -28,6 +28,10 @@ _BY_ACTION: dict[tuple[Action | None, int], str] = {
     "listen() or connect() may already have bound it to an ephemeral port.",
     (Action.ACCEPT, errno.EINVAL): "accept() works only on a listening socket: this one has not listened yet, "
     "or a shutdown() stopped it listening. Call listen() first.",
+    (Action.LISTEN, errno.EADDRINUSE): "Another socket holds this socket's port, and listen() wants it to itself: "
+    "a listener bound there too, or, after a shutdown() stopped this socket listening, a connection it accepted "
+    "(open, or in TIME_WAIT for 60 s after this side closed first) keeps the port, unless this socket set "
+    "SO_REUSEADDR before bind().",
     (Action.LISTEN, errno.EINVAL): "A connected socket cannot become a listener: listen() needs a "
     "fresh or bound socket.",
     (Action.CONNECT, errno.EINVAL): "This socket cannot connect: a listening socket only accepts.",

@@ -204,7 +204,8 @@ STEPS: tuple[Step, ...] = (
          "{sock}.shutdown({how})", None,
          "Wakes a blocked server call the only way Linux allows: shutdown() of its socket. accept() "
          "and recv() need only SHUT_RD; connect() and sendall() need SHUT_RDWR. On a listener the "
-         "shutdown also stops it listening, until listen() again."),
+         "shutdown also stops it listening, until listen() again (refused while a connection it accepted "
+         "holds the port, unless it set SO_REUSEADDR)."),
     Step("server-close-conn", Side.SERVER, Action.CLOSE, Target.CONNECTION, "x", "close conn", 11,
          "{sock}.close()", None,
          "Closes the connection: the kernel sends FIN (RST if received data was left unread) and "

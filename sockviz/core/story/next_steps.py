@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from sockviz.core.engine.tracked import Role
 from sockviz.core.engine.view import SessionView, SocketView
+from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Side, Target, step, steps_of
 from sockviz.core.model.transport import TRANSPORT_KEY, Transport
+from sockviz.core.story.reaching import FAMILY_KEY, elsewhere, server_address
 
 WELCOME = (
     f"Welcome. Each step is a real call on a real socket. Start with the server (the left pane): "
@@ -83,13 +85,37 @@ def welcome(transport: Transport, only: Side | None = None) -> str:
 
 @dataclass(frozen=True, repr=False, eq=False)
 class Suggestion(FrozenRecord):
-    """One sensible next step: its key and why it makes sense now."""
+    """One sensible next step: its key and why it makes sense now; `before`, what to change first."""
 
     keys: str
     what: str
+    before: str = ""
+    foretold: str = ""
+    """What the call will do (`it waits for one`): left out in predict mode, where the student says it first."""
 
     def __str__(self) -> str:
-        return f"{self.keys} {self.what}" if self.keys else self.what
+        return self.said(telling=True)
+
+    def said(self, *, telling: bool) -> str:
+        said = f"{self.keys} {self.what}" if self.keys else self.what
+        if telling and self.foretold:
+            said += f" ({self.foretold})"
+        return f"{self.before}, then {said}" if self.before else said
+
+
+def _going_to(server: SocketView | None, target: Endpoint | None, keys: str, what: str) -> Suggestion:
+    """A step that sends a client to the top bar's address (connect(), sendto()): as it is when that reaches
+    the server socket; with what to change first when it would not (a failed bind() left listen() an
+    ephemeral port, or the bar changed since); with where the server is when the bar cannot be read."""
+    if server is None:
+        return Suggestion(keys, what)
+    if target is None:
+        where = server_address(server)
+        return Suggestion(keys, f"{what} (if it goes to {where})" if where else what)
+    away = elsewhere(server, target)
+    if away is None:
+        return Suggestion(keys, what)
+    return Suggestion(keys, what, before=f"{away.change} ({server.name} is at {away.server})")
 
 
 def _key(*step_ids: str) -> str:
@@ -104,9 +130,6 @@ def _state(tracked: SocketView | None) -> str | None:
     kernel = tracked.snapshot(with_repr=False).kernel
     return kernel.state if kernel is not None else None
 
-
-FAMILY_KEY = "6"
-"""The key that switches the family of new sockets (sockviz/keys.py binds it; core may not import the keys)."""
 
 _FAMILIES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 
@@ -137,22 +160,29 @@ def _blocked(tracked: SocketView | None, action: str) -> bool:
     return tracked is not None and any(call.step.action.value == action for call in tracked.in_flight)
 
 
-def _suggest_datagrams(listener: SocketView, client: SocketView | None) -> list[Suggestion]:
-    """On UDP: bind, then datagrams both ways; no listen(), no accept(), no connection."""
+def _suggest_datagrams(listener: SocketView, client: SocketView | None, target: Endpoint | None) -> list[Suggestion]:
+    """On UDP: bind, then datagrams both ways; no listen(), no accept(), no connection. A client with no
+    peer of its own sends to the top bar's address: where the server socket is bound, or not."""
     found: list[Suggestion] = []
+
+    def sending(keys: str, what: str) -> Suggestion:
+        if client is not None and client.current_ends() is not None:
+            return Suggestion(keys, what)  # connect() gave it its peer: send() goes there, not to the bar
+        return _going_to(listener, target, keys, what)
+
     if listener.bound_port is None:
         found.append(Suggestion(_key("server-bind"), "bind() it: then datagrams sent there reach it"))
         return found
     if client is None:
         found.append(Suggestion(_key("client-socket"), "a client's socket(): UDP needs no connect()"))
     elif _blocked(listener, "recv"):
-        found.append(Suggestion(_key("client-send"), "the client's sendto(): recvfrom() wakes"))
+        found.append(sending(_key("client-send"), "the client's sendto(): recvfrom() wakes"))
     elif _blocked(client, "recv"):
         found.append(Suggestion(_key("server-send"), "the server's sendto() to the last sender: the client's wakes"))
     elif listener.datagrams_received == 0 and client.datagrams_sent:
         found.append(Suggestion(_key("server-recv"), "the server's recvfrom() reads what the client sent"))
     elif listener.datagrams_received == 0:
-        found.append(Suggestion(_key("client-send", "server-recv"), "the client sends a datagram, the server reads it"))
+        found.append(sending(_key("client-send", "server-recv"), "the client sends a datagram, the server reads it"))
     elif listener.datagrams_sent == 0:
         found.append(
             Suggestion(_key("server-send", "client-recv"), "the server replies to the sender, the client reads")
@@ -162,13 +192,17 @@ def _suggest_datagrams(listener: SocketView, client: SocketView | None) -> list[
     return found
 
 
-def suggest(session: SessionView) -> list[Suggestion]:
-    """The next steps that make sense now, server first; empty when nothing obvious is left to do."""
+def suggest(session: SessionView, target: Endpoint | None = None) -> list[Suggestion]:
+    """The next steps that make sense now, server first; empty when nothing obvious is left to do.
+
+    `target` is the top bar's address, where a client's connect() (or sendto()) goes: a step that sends the
+    client there is named as it is only if the server socket is there too. None: the guide cannot know, and
+    says where the server socket is instead."""
     found: list[Suggestion] = []
     listener = session.current(Target.LISTENER)
     if listener is not None and listener.datagram and not listener.closed:
         client = session.current(Target.CLIENT, Side.CLIENT)
-        return _suggest_datagrams(listener, client if client is not None and not client.closed else None)
+        return _suggest_datagrams(listener, client if client is not None and not client.closed else None, target)
     conn = session.current(Target.CONNECTION)
     conn = conn if conn is not None and conn.role is Role.CONNECTION and not conn.closed else None
     client = session.current(Target.CLIENT, Side.CLIENT)
@@ -183,9 +217,11 @@ def suggest(session: SessionView) -> list[Suggestion]:
         found.append(Suggestion(_key("server-listen"), "listen(): then clients can connect"))
 
     if _blocked(listener, "accept"):
-        found.append(Suggestion(_key("client-socket", "client-connect"), "a client connects: accept() wakes"))
+        found.append(
+            _going_to(listener, target, _key("client-socket", "client-connect"), "a client connects: accept() wakes")
+        )
     elif listening and conn is None:
-        found.append(Suggestion(_key("server-accept"), "accept() takes a client (it waits for one)"))
+        found.append(Suggestion(_key("server-accept"), "accept() takes a client", foretold="it waits for one"))
 
     if client is None:
         if listening and not _blocked(listener, "accept"):
@@ -195,10 +231,14 @@ def suggest(session: SessionView) -> list[Suggestion]:
         if apart:  # connect() from this client can only be refused: say why, and what would connect
             again = f"switch the family back ({FAMILY_KEY}), then a new client's socket() and connect()"
             found.append(
-                Suggestion(_key("client-socket", "client-connect"), f"{apart}, so connect() is refused: {again}")
+                Suggestion(
+                    _key("client-socket", "client-connect"),
+                    f"{apart}: {again}",
+                    foretold=f"connect() from {client.name} is refused",
+                )
             )
         else:
-            found.append(Suggestion(_key("client-connect"), "connect() to the server"))
+            found.append(_going_to(listener, target, _key("client-connect"), "connect() to the server"))
 
     if conn is not None and client is not None and _state(client) == "ESTABLISHED":
         if _blocked(conn, "recv"):
@@ -228,18 +268,20 @@ def suggest(session: SessionView) -> list[Suggestion]:
     return found
 
 
-def _suggest_server_only(session: SessionView) -> list[Suggestion]:
+def _suggest_server_only(session: SessionView, target: Endpoint | None) -> list[Suggestion]:
     """`sockviz server`: the client is another program (nc, another machine), so no client key is named."""
     listener = session.current(Target.LISTENER)
     conn = session.current(Target.CONNECTION)
     conn = conn if conn is not None and conn.role is Role.CONNECTION and not conn.closed else None
     client_keys = {each.key for each in steps_of(Side.CLIENT)}
-    found = [s for s in suggest(session) if not client_keys.intersection(s.keys.split())]
+    found = [s for s in suggest(session, target) if not client_keys.intersection(s.keys.split())]
     if listener is not None and listener.datagram and not listener.closed:
         if _blocked(listener, "recv"):
             found.append(Suggestion("", "the peer sends a datagram (nc -u HOST PORT, type a line): recvfrom() wakes"))
         elif listener.bound_port is not None and listener.datagrams_received == 0:
-            found.append(Suggestion(_key("server-recv"), "recvfrom() a datagram from the peer (it waits for one)"))
+            found.append(
+                Suggestion(_key("server-recv"), "recvfrom() a datagram from the peer", foretold="it waits for one")
+            )
         elif listener.datagrams_received and listener.datagrams_sent == 0:
             found = [Suggestion(_key("server-send"), "sendto() the reply to the peer that sent last")]
         return found
@@ -248,13 +290,15 @@ def _suggest_server_only(session: SessionView) -> list[Suggestion]:
         if _blocked(conn, "recv"):
             found.append(Suggestion("", "the peer sends (type a line in nc): recv() wakes"))
         elif conn.bytes_received == 0:
-            found.append(Suggestion(_key("server-recv"), "recv() what the peer sends (it waits for it)"))
+            found.append(Suggestion(_key("server-recv"), "recv() what the peer sends", foretold="it waits for it"))
         elif conn.bytes_sent == 0:
             found.append(Suggestion(_key("server-send"), "the server echoes what it received"))
         else:
             found.append(Suggestion(_key("server-close-conn"), "close the server's end of the connection"))
     elif _blocked(listener, "accept"):
-        found.append(Suggestion("", "a peer connects from outside (nc HOST PORT): accept() wakes"))
+        port = listener.bound_port if listener is not None else None
+        to = f"nc HOST {port}" if port else "nc HOST PORT"  # the port listen() gave it, not the bar's
+        found.append(Suggestion("", f"a peer connects from outside ({to}): accept() wakes"))
     return found
 
 
@@ -269,7 +313,7 @@ def _suggest_client_only(session: SessionView) -> list[Suggestion]:
         if client.datagrams_sent == 0:
             return [Suggestion(_key("client-send"), "sendto() the message to the top bar's address")]
         if client.datagrams_received == 0:
-            return [Suggestion(_key("client-recv"), "recvfrom() the server's answer (it waits for one)")]
+            return [Suggestion(_key("client-recv"), "recvfrom() the server's answer", foretold="it waits for one")]
         return [Suggestion(_key("client-close"), "close the client's socket")]
     if _state(client) != "ESTABLISHED":
         if client.in_flight:
@@ -280,19 +324,22 @@ def _suggest_client_only(session: SessionView) -> list[Suggestion]:
     if client.bytes_sent == 0:
         return [Suggestion(_key("client-send"), "send the message to the server")]
     if client.bytes_received == 0:
-        return [Suggestion(_key("client-recv"), "recv() the server's answer (it waits for it)")]
+        return [Suggestion(_key("client-recv"), "recv() the server's answer", foretold="it waits for it")]
     return [Suggestion(_key("client-close"), "close the client's socket")]
 
 
-def next_line(session: SessionView, only: Side | None = None) -> str:
-    """The guide's line: `next: a accept() takes a client · S a client's socket()`. With `only` (split
-    mode: the peer is another program), it names only that side's keys."""
+def next_line(
+    session: SessionView, only: Side | None = None, target: Endpoint | None = None, *, telling: bool = True
+) -> str:
+    """The guide's line: `next: a accept() takes a client (it waits for one) · S a client's socket()`. With
+    `only` (split mode: the peer is another program), it names only that side's keys. `target`: the top bar's
+    address (see `suggest`). Without `telling` (predict mode) it names the steps but not what they will do."""
     if only is Side.SERVER:
-        found = _suggest_server_only(session)
+        found = _suggest_server_only(session, target)
     elif only is Side.CLIENT:
         found = _suggest_client_only(session)
     else:
-        found = suggest(session)
+        found = suggest(session, target)
     if not found:
         return "next: any step you like (f1 lists them), or a lesson from ctrl+p"
-    return "next: " + " · ".join(str(s) for s in found)
+    return "next: " + " · ".join(s.said(telling=telling) for s in found)
