@@ -297,6 +297,25 @@ def test_session_close_closes_no_socket_while_a_call_is_still_on_it(loopback, mo
     assert not closed_under_a_call
 
 
+def test_a_close_step_closes_its_socket_only_once_the_calls_it_woke_have_left(loopback, monkeypatch):
+    """The same for close() as a step: it shuts the socket down to wake its calls, and closes the fd after."""
+    loopback.connected()
+    loopback.start("client-recv")
+    wait_for(lambda: loopback.events.of(StepBlocked), what="client recv to block")
+    busy_at_close: list[int] = []
+    real_close = socket.socket.close
+
+    def close(sock: socket.socket) -> None:
+        busy_at_close.extend(len(t.in_flight) for t in loopback.session.sockets if t.sock is sock)
+        real_close(sock)
+
+    monkeypatch.setattr(socket.socket, "close", close)
+    closed = loopback.run("client-close")
+    assert "shut down first to wake recv()" in closed.result
+    assert busy_at_close == [1]  # only the close() itself was on it: the recv() had returned
+    assert loopback.events.finished("client-recv")[0].cancelled
+
+
 def test_sixty_four_blocked_steps_stay_live(loopback):
     loopback.server_listening()
     for _ in range(64):

@@ -297,6 +297,8 @@ def _close(ctx: Context) -> Outcome:
     reset = _closes_with_reset(tracked.sock)
     why = f"closing {tracked.name} here"
     woken = ctx.site.wake_calls_on(tracked, why=why, except_call=ctx.call, how=socket.SHUT_RDWR)
+    if woken:  # the fd stays open until they have left it: a call entering the kernel can still be woken
+        ctx.site.let_calls_leave(tracked, why=why, except_call=ctx.call)
     tracked.sock.close()
     if woken:
         return Outcome(

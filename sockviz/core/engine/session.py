@@ -454,6 +454,18 @@ class Session:
                 tracked.sock.shutdown(how)
         return [other.call.label for other in others]
 
+    def let_calls_leave(self, tracked: TrackedSocket, *, why: str, except_call: Call, timeout: float = 1.0) -> None:
+        """Wait until no call but `except_call` is left on this socket, waking them again every 50 ms, or until
+        the timeout: a close() step closes the fd only then. Closed at once, a call still entering the kernel
+        as its socket was shut down could not be woken again (a connect() not yet in SYN_SENT is not reset
+        by shutdown()), and could even meet its fd's number given to a new socket."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._calls.on(tracked, except_call) and time.monotonic() < deadline:
+                self._idle.wait(0.05)
+                if self._calls.on(tracked, except_call):
+                    self.wake_calls_on(tracked, why=why, except_call=except_call)
+
     def count(self, tracked: TrackedSocket, call: Call, *, sent: int = 0, received: int = 0) -> None:
         """Add to a socket's byte counts, and to the progress of the call moving them."""
         with self._lock:
