@@ -36,6 +36,8 @@ AFTER_EVENTS = 0.05
 once per this: a burst's thousands of events do not ask the session a thousand times."""
 REVEALED_LINE = '{"record":"revealed"'
 """How a verdict's line begins (`encode` writes no spaces)."""
+ASKED_LINE = '{"record":"asked"'
+"""How a question's line begins."""
 BACKLOG = 512
 """Followers who connect at once (a class joining) wait in the kernel's queue, not refused."""
 
@@ -82,6 +84,10 @@ class ShareServer:
         self._facts_due = 0.0
         self._last_facts = 0.0
         self._facts_lock = threading.Lock()
+        self._class_lock = threading.Lock()
+        self._asks_waiting: list[str | None] = []
+        """Questions recorded but not yet written (so not yet sent to the class), oldest first: None, or why it was
+        withdrawn meanwhile (then it is never sent)."""
 
     @property
     def exposed(self) -> bool:
@@ -132,17 +138,23 @@ class ShareServer:
         """A line of the lecturer's log that is no event (a narration, a refusal, predict mode's question or
         verdict), in its place. Predict mode's question also goes to the class, and its verdict reveals it, once
         the recorder has written it: after the call's own lines, which the recorder's thread may still hold (sent
-        at once, the reveal came to followers before the accept() it was about)."""
-        if self._recorder is not None:
-            self._recorder.add(record)
+        at once, the reveal came to followers before the accept() it was about). So does the question: sent at
+        once, the next step's question (a lesson asks right after the verdict) came before the last one's reveal,
+        which then closed it with the other step's answer."""
+        if self._recorder is None:
+            if isinstance(record, Asked):
+                self.ask(record.step.id, record.question, record.choices, hidden=self.hide_tally)
+            elif isinstance(record, Revealed):
+                self._settle(record)
+            return
         if isinstance(record, Asked):
-            self.ask(record.step.id, record.question, record.choices, hidden=self.hide_tally)
-        elif isinstance(record, Revealed) and self._recorder is None:
-            self._settle(record)
+            with self._class_lock:
+                self._asks_waiting.append(None)  # before the recorder has it: it may write it at once
+        self._recorder.add(record)
 
     def _settle(self, record: Revealed) -> None:
         if record.outcome is None:
-            self.withdraw("the step was not run")
+            self._withdraw("the step was not run")
         else:
             self.reveal(record.outcome, "")
 
@@ -164,7 +176,15 @@ class ShareServer:
         self._link.send(("reveal", answer, evidence))
 
     def withdraw(self, why: str) -> None:
-        """Close the open question with no answer (the lecturer did not run the step)."""
+        """Close the open question with no answer (the lecturer did not run the step); a question the recorder
+        has not written yet is never sent."""
+        with self._class_lock:
+            if self._asks_waiting:
+                self._asks_waiting[-1] = why
+                return
+        self._withdraw(why)
+
+    def _withdraw(self, why: str) -> None:
         self._question = None
         self._link.send(("withdraw", why))
 
@@ -190,8 +210,8 @@ class ShareServer:
     # ----- the recorder's thread -----
 
     def _line(self, text: str) -> None:
-        """The recorder's writer: one line of the session format, with its newline. A verdict's line reveals the
-        class's question, after the lines before it."""
+        """The recorder's writer: one line of the session format, with its newline. A question's line asks the
+        class, a verdict's line reveals it, each after the lines before it."""
         line = text.rstrip("\n")
         with self._batch_lock:
             self._batch.append(line)
@@ -200,6 +220,13 @@ class ShareServer:
             if isinstance(revealed, Revealed):
                 self._flush()
                 self._settle(revealed)
+        elif line.startswith(ASKED_LINE):
+            with self._class_lock:
+                withdrawn = self._asks_waiting.pop(0) if self._asks_waiting else None
+            asked = decode(line)
+            if isinstance(asked, Asked) and withdrawn is None:
+                self._flush()
+                self.ask(asked.step.id, asked.question, asked.choices, hidden=self.hide_tally)
 
     def _flush(self) -> None:
         """After each of the recorder's batches: its lines to the share's process, as one message."""
