@@ -147,7 +147,7 @@ class SockvizApp(SockvizBase):
         from sockviz.core.scenario import lesson_port
         from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
 
-        if self.session_screen._rebuilding:  # a reset is making the widgets again: load once they are there
+        if self.session_screen._rebuilding:  # a reset is emptying the widgets: load once they are ready
             self.set_timer(0.05, partial(self.load_scenario, title, text))
             return
         try:
@@ -187,8 +187,8 @@ class SockvizApp(SockvizBase):
 
     @work(exclusive=True, group="reset")
     async def reset_session(self) -> None:
-        """Close every socket and start over: a new Session, for which the screen makes its widgets again,
-        so the table, log, timeline and panes start empty. A lesson waiting in `_scenario` then loads."""
+        """Close every socket and start over: a new Session, for which the screen empties its widgets, so the
+        table, log, timeline and panes start empty. A lesson waiting in `_scenario` then loads."""
         screen, old_session = self.session_screen, self.session
         screen.scenario_panel.stop()
         screen.stop_listening()  # no more reading of sockets that are about to close under its feet
@@ -205,7 +205,7 @@ class SockvizApp(SockvizBase):
             self.recorder.start(self.session, host, port, family, listen=False)
         if self.share is not None:
             self.share.share(self.session, self._share_endpoint(), listen=False)  # followers start afresh too
-        screen.post_message(SessionScreen.StartOver(self.session))
+        screen.post_message(SessionScreen.StartOver(self.session, lesson=self._scenario is not None))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Restart exists while a lesson is loaded; reset and restart act on the session screen only."""

@@ -91,7 +91,7 @@ class FollowApp(SockvizBase):
         screen = self.session_screen
         if isinstance(shown, StartedAfresh):
             self.transcript = Transcript(shown.mirror)  # before any of its events: the feed holds them meanwhile
-            self.feed.hold()  # until the screen has made its widgets again for the fresh session
+            self.feed.hold()  # until the screen has emptied its widgets for the fresh session
             screen.post_message(SessionScreen.StartOver(shown.mirror))
         elif isinstance(shown, SessionStarted):
             screen.lecturers_address(shown.host, shown.port, shown.family)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
@@ -73,6 +73,9 @@ class Narrated(Message):
 
     line: int
     text: str
+    player: object = field(default=None, compare=False)
+    """The player that said it: a reset keeps the panel, and a line of the player it stopped must not reach
+    the fresh session's log."""
 
 
 @dataclass
@@ -80,6 +83,8 @@ class TransportChosen(Message):
     """A scenario's `transport` line ran: the top bar's switch shows what its socket() calls make now."""
 
     transport: Transport
+    player: object = field(default=None, compare=False)
+    """The player whose line it was (see `Narrated.player`)."""
 
 
 @dataclass
@@ -90,6 +95,8 @@ class ScenarioState(Message):
     state: str | None
     next_line: str
     place: int = 0
+    player: object = field(default=None, compare=False)
+    """The player whose progress it is (see `Narrated.player`)."""
 
     def can_replace(self, message: Message) -> bool:
         """A played scenario runs lines faster than frames: only the newest "next line" is worth drawing,

@@ -40,7 +40,7 @@ from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import EventBatches, Narrated, SessionEvents, TransportChosen
-from sockviz.screens import classroom, held_over, lesson_control, step_fields, targets, views
+from sockviz.screens import classroom, fresh, held_over, lesson_control, step_fields, targets, views
 from sockviz.screens.following import Following
 from sockviz.screens.layout import main_row
 from sockviz.screens.live import RefreshPacer, TransferWatch, table_rows
@@ -90,6 +90,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         """Show a fresh session: posted to the screen, so the old session's events still queued go first."""
 
         session: SessionView
+        lesson: bool = False
+        """A lesson loads as soon as the screen is ready: its panel stays shown meanwhile."""
 
     def __init__(
         self,
@@ -133,7 +135,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         """Whether an event may have changed which sockets the panes offer; the timer alone never does."""
         self._unsubscribe = self.session.subscribe(self._from_session)
         self._rebuilding = False
-        """True while a reset makes the widgets again: nothing may look for them meanwhile."""
+        """True while a reset empties the widgets for the fresh session: nothing may read them meanwhile."""
 
     # ----- building -------------------------------------------------------
 
@@ -156,12 +158,12 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
         self.set_interval(LINGER_SECONDS, self._look_for_lingering)
+        self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
+        self.watch(self.bar, "transport", self._transport_switched, init=False)
         self._started()
 
     def _started(self) -> None:
-        """The widgets are there (at mount, or made again for a fresh session): say hello, draw, get ready."""
-        self.watch(self.table, "scroll_y", self.refresh_sockets, init=False)  # rows coming into view
-        self.watch(self.bar, "transport", self._transport_switched, init=False)
+        """The widgets are there (at mount, or emptied for a fresh session): say hello, draw, get ready."""
         hello = (welcome(self.bar.transport, self.only) if self.following is None
                  else classroom.follow_welcome(self.following))  # fmt: skip
         self.event_log.note(self.session.now(), "start", hello)
@@ -190,8 +192,11 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
 
     @on(StartOver)
     async def _start_over(self, message: StartOver) -> None:
-        """Make every widget again for the new session: the table, log, timeline, wire and panes start empty;
-        the fields keep what the user typed."""
+        """Show the new session in the same widgets, emptied: the table, log, timeline, wire and panes start
+        empty; the fields keep what the user typed; the timeline and wire views close, as on a fresh screen.
+
+        Emptied, not made again: making the screen's 70 widgets again (as this did) cost the event loop 40 to
+        60 ms at once for their layout and as much for their first frame, each time a lesson was restarted."""
         self._start = self.start_values()
         self._transport = self.bar.transport
         self._unsubscribe()
@@ -204,8 +209,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self.transfers = TransferWatch()
         self.predict_mode.predictions.drop_pending()
         self._targets_due = True
-        await self.recompose()
-        self.call_after_refresh(self._rebuilt)  # the panes' and the table's own children mount meanwhile
+        await fresh.empty(self, lesson=message.lesson or (self.following is not None and self.scenario_panel.display))
+        self.call_after_refresh(self._rebuilt)
 
     def _rebuilt(self) -> None:
         self._rebuilding = False

@@ -51,7 +51,7 @@ class ScreenBase(SessionRows):
     held_over: HeldOver
     """After a reset: what the kernel still holds of the sessions before it, shown above this session's rows."""
     _rebuilding: bool
-    """True while a reset makes the widgets again: nothing may look for them meanwhile."""
+    """True while a reset empties the widgets for the fresh session: nothing may read them meanwhile."""
 
     @property
     def live(self) -> Session | None:

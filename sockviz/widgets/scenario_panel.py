@@ -36,6 +36,7 @@ from sockviz.widgets.options import WidgetOptions
 if TYPE_CHECKING:
     from sockviz.core import StepArgs
     from sockviz.core.engine.tracked import TrackedSocket
+    from sockviz.core.model.transport import Transport
     from sockviz.core.scenario.language import Line, StepLine
     from sockviz.core.scenario.player import Player
 
@@ -108,6 +109,8 @@ class ScenarioPanel(Static):
         """The place of the line that runs next; 0 before the first, len(lines) + 1 at the end."""
         self.shown = ""
         """What the panel says of the lesson (all but its keys): what a follower's panel shows."""
+        self._keys: str | None = None
+        """The keys line, made the first time the panel shows (reading the bindings cost 0.3 ms a line)."""
         self.predicting: Callable[[], bool] = lambda: False
         """Whether to ask before each step line (predict mode): read in the player's thread before each one."""
 
@@ -131,8 +134,14 @@ class ScenarioPanel(Static):
         from sockviz.core.scenario.player import Player  # with the first lesson: start-up has none to play
 
         self.stop()
-        self._player = Player(session, endpoint, lambda line, said: self.post_message(Narrated(line, said)),
-                              on_transport=lambda transport: self.post_message(TransportChosen(transport)))  # fmt: skip
+
+        def narrate(line: int, said: str) -> None:
+            self.post_message(Narrated(line, said, player))
+
+        def choose(transport: Transport) -> None:
+            self.post_message(TransportChosen(transport, player))
+
+        player = self._player = Player(session, endpoint, narrate, on_transport=choose)
         self._playing, self._steps_allowed, self._started = False, 0, False
         self._title, self._said, self._next_line, self._state = title, "", "", "paused"
         self._lines = lines
@@ -158,7 +167,15 @@ class ScenarioPanel(Static):
     def show_lecturers(self, shown: str) -> None:
         """A follower's panel: the lecturer's lesson as the lecturer's panel says it (the keys are theirs)."""
         self.display = bool(shown)
-        self.update(Text(shown))
+        self.update(Text(shown), layout=False)  # its size is the screen's (see _show)
+
+    def start_over(self, *, shown: bool) -> None:
+        """A fresh session: no scenario loaded; still shown only if one is about to load (hidden and shown
+        again, it would lay the screen out twice)."""
+        self.stop()
+        self._title, self._said, self._next_line, self._state = "", "", "", "paused"
+        self._lines, self._position, self._at, self.shown = [], {}, 0, ""
+        self.display = shown
 
     def stop(self) -> None:
         with self._gate:
@@ -219,7 +236,7 @@ class ScenarioPanel(Static):
     def _play(self, player: Player, lines: list[Line]) -> None:
         outcome = player.play(lines, before=self._wait_for_turn, holds=self._asks_about)
         end = 0 if outcome.stopped else len(lines) + 1  # a lesson stopped midway keeps its line on show
-        self.post_message(ScenarioState(outcome.summary, "", end))
+        self.post_message(ScenarioState(outcome.summary, "", end, player))
 
     def _asks_about(self, line: StepLine) -> bool:
         """Whether predict mode will ask before this step line: the narration before it waits until it has run
@@ -239,7 +256,7 @@ class ScenarioPanel(Static):
             if player is not None and player.just_said and self._playing and player.pace is None:
                 self._playing = False
                 state = "paused after the narration"
-        self.post_message(ScenarioState(state, line.source, place))
+        self.post_message(ScenarioState(state, line.source, place, player))
         while True:
             with self._gate:
                 self._waiting = True
@@ -256,7 +273,7 @@ class ScenarioPanel(Static):
                 return True
             with self._gate:  # no answer: the line does not run, and the lesson waits before it
                 self._playing, self._steps_allowed = False, 0
-            self.post_message(ScenarioState(NO_ANSWER, line.source, place))
+            self.post_message(ScenarioState(NO_ANSWER, line.source, place, player))
 
     def _predicted(self, line: Line) -> bool | None:
         """Predict mode, before a step line: the screen asks what it will do, and the line waits for the answer.
@@ -268,7 +285,7 @@ class ScenarioPanel(Static):
             return None
         answer: Future[bool] = Future()
         answer.add_done_callback(lambda _: self._wake())
-        self.post_message(ScenarioState("waiting for the prediction", line.source, 0))
+        self.post_message(ScenarioState("waiting for the prediction", line.source, 0, player))
         self.post_message(self.BeforeStep(self, line, player.args_for(line), player.target_of(line), answer))
         with self._gate:
             self._gate.wait_for(lambda: self._player is None or answer.done())
@@ -276,7 +293,7 @@ class ScenarioPanel(Static):
         if not answer.done():
             return None
         if answer.result():
-            self.post_message(ScenarioState("playing" if playing else "paused", line.source, 0))
+            self.post_message(ScenarioState("playing" if playing else "paused", line.source, 0, player))
         return answer.result()
 
     def _wake(self) -> None:
@@ -285,13 +302,29 @@ class ScenarioPanel(Static):
 
     # ----- what it shows ----------------------------------------------------
 
+    def _stale(self, message: Narrated | ScenarioState | TransportChosen) -> bool:
+        """A message of a player stopped since (a reset, another lesson): it goes no further, so the old lesson's
+        last lines reach neither this panel nor the fresh session's log."""
+        if message.player is not None and message.player is not self._player:
+            message.stop()
+            return True
+        return False
+
     @on(Narrated)
     def _narrated(self, message: Narrated) -> None:
+        if self._stale(message):
+            return
         self._said = message.text
         self._show()
 
+    @on(TransportChosen)
+    def _transport_chosen(self, message: TransportChosen) -> None:
+        self._stale(message)  # a current one goes on to the screen
+
     @on(ScenarioState)
     def _progress(self, message: ScenarioState) -> None:
+        if self._stale(message):
+            return
         if message.state is not None and not (message.state.startswith("paused") and self._playing):
             self._state = message.state  # (a pause that a later space already ended is not shown)
         self._next_line = message.next_line
@@ -317,9 +350,14 @@ class ScenarioPanel(Static):
             tail.append("next: ", style=aside).append(f"{self._next_line}\n")
         speed = self._player.speed if self._player is not None else 1.0
         tail.append(f"{self._state} · speed {speed:g}x", style=aside)
-        keys = Text(self.keys_line(), style=aside)
+        if self._keys is None:  # the bindings are the app's and the screen's classes': read once, not per line
+            self._keys = self.keys_line()
+        keys = Text(self._keys, style=aside)
         self.shown = Text("\n").join(part for part in (head, said, tail) if part.plain).plain
-        self.update(Text("\n").join(part for part in self._fitted(head, said, tail, keys) if part.plain))
+        # No layout: the panel's size is the screen's (40 cells, the row's height), never its text's; Static's
+        # default laid out the whole screen for every line of a lesson, 20 to 50 ms each at 160x50.
+        fitted = self._fitted(head, said, tail, keys)
+        self.update(Text("\n").join(part for part in fitted if part.plain), layout=False)
 
     def _fitted(self, head: Text, said: Text, tail: Text, keys: Text) -> tuple[Text, ...]:
         """The panel's parts cut to its room: where the lesson is (`head`) and what comes next (`tail`) always;

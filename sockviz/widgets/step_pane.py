@@ -137,7 +137,7 @@ class StepPane(Vertical):
         self._transport = transport
         self._message = message
         server = side is Side.SERVER
-        self._no_choice = Label("none accepted yet" if server else "none yet", classes="no-choice")
+        self._no_choice = self._nothing_to_choose()
         """Stands where the list of sockets will be: a Select is made once there is something to choose."""
         self._choice_id = "server-conn" if server else "client-sock"
         self._select: SocketSelect | None = None
@@ -147,6 +147,9 @@ class StepPane(Vertical):
         self._progress: ProgressBar | None = None
         """Made by the first bulk transfer: most sessions never need it, and start-up is shorter without."""
         self.border_title = side.value
+
+    def _nothing_to_choose(self) -> Label:
+        return Label("none accepted yet" if self.side is Side.SERVER else "none yet", classes="no-choice")
 
     def compose(self) -> ComposeResult:
         side = self.side.value
@@ -340,6 +343,18 @@ class StepPane(Vertical):
                 select.show(choices, chosen)
         except NoMatches:  # mounted, but its current-value part not yet composed (seen in a busy follower)
             self.call_after_refresh(self.show_sockets, choices, chosen)
+
+    async def start_over(self) -> None:
+        """A fresh session: no socket to choose yet (the words of a fresh pane stand again) and no transfer; the
+        fields keep what was typed. Done when the old list is gone: a new one has the same id."""
+        self.acts_on = ""
+        if self._select is not None:
+            select, self._select = self._select, None
+            self._no_choice = self._nothing_to_choose()
+            await self.query_one(".scrolled").mount(self._no_choice, before=select)
+            await select.remove()
+        if self._progress is not None:
+            self._progress.display = False
 
     @on(Select.Changed, "#server-conn, #client-sock")
     def _socket_chosen(self, event: Select.Changed) -> None:

@@ -92,6 +92,14 @@ class TimelineView(Widget, can_focus=True):
     def on_mount(self) -> None:
         self.set_interval(0.25, self._tick)
 
+    def start_over(self, timeline: Timeline, now: Callable[[], float]) -> None:
+        """A fresh session's timeline and clock, following the present, from the first lane."""
+        self.timeline, self._now = timeline, now
+        self.window = Window()
+        self.first_lane = 0
+        self._view = self._picked = None
+        self.refresh()
+
     def _tick(self) -> None:
         """Bars of waiting calls grow while the view follows the present."""
         if self.display and self.window.following:

@@ -222,6 +222,14 @@ class WirePane(RichLog):
         while self._hidden_lines:
             self.write(self._hidden_lines.popleft())
 
+    def start_over(self) -> None:
+        """A fresh session: the capture of the old one ends, its lines go, and the next `w` captures anew."""
+        self.stop()
+        self.wire = self._session = None
+        self.hold(None)
+        self._held.clear()
+        self.clear()
+
     def note(self, text: str) -> None:
         """A sentence about the wire (why it has no lines), not a line of it."""
         self.write(Text(text, style=ink(self, "wire-pane--note")))

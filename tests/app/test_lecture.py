@@ -8,14 +8,15 @@ import subprocess
 
 from conftest import CONNECTED, LISTENING, Lecture, lecture
 from textual.geometry import Region
-from textual.widgets import Static
+from textual.widgets import Label, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from sockviz.app import SockvizApp
 from sockviz.commands import palette_entries
-from sockviz.core import STEPS
+from sockviz.core import STEPS, Side
 from sockviz.core.scenario import lessons
 from sockviz.keys import IN_OUR_WORDS, key_display, readme_markdown
+from sockviz.messages import Narrated
 from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.socket_rows import COLUMNS
@@ -396,6 +397,29 @@ async def test_a_lesson_restarts_from_its_first_line_on_a_fresh_session(port):
         assert not app.session.sockets and all(t.closed for t in played.sockets)
         await lect.pilot.press("n", "n")
         await lect.until(lambda: len(app.session.sockets) == 1, "the lesson to run again")
+
+
+async def test_a_restart_empties_the_same_widgets_and_a_stopped_players_late_line_reaches_no_log(port):
+    """The screen is emptied for the fresh session, not made again (its 70 widgets' layout and first frame held the
+    loop 40-60 ms); the stopped player's lines still on their way are dropped, the new player's are shown."""
+    app = SockvizApp(port=port, scenario=("lesson: two says", TWO_SAYS))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "line 1 of 5" in narration(app), "the lesson to load")
+        await lect.pilot.press("n", "n")
+        await lect.until(lambda: len(app.session.sockets) == 1, "socket() to run")
+        screen = app.session_screen
+        widgets = (screen.table, screen.event_log, screen.scenario_panel, screen.pane(Side.SERVER))
+        stopped = screen.scenario_panel._player
+        await lect.pilot.press("ctrl+r")
+        await lect.until(lambda: not screen._rebuilding and "line 1 of 5" in narration(app), "the restart")
+        assert (screen.table, screen.event_log, screen.scenario_panel, screen.pane(Side.SERVER)) == widgets
+        assert screen.table.row_count == 0 and "s = socket.socket" not in lect.log_text()
+        assert str(screen.query_one("#server-pane .no-choice", Label).render()) == "none accepted yet"
+        screen.scenario_panel.post_message(Narrated(1, "a line of the stopped lesson", stopped))
+        screen.scenario_panel.post_message(Narrated(1, "a line of the playing lesson", screen.scenario_panel._player))
+        await lect.until(lambda: "a line of the playing lesson" in lect.log_text(), "the playing lesson's line")
+        assert "a line of the stopped lesson" not in lect.log_text()
+        assert "a line of the stopped lesson" not in narration(app)
 
 
 async def test_reset_is_in_the_palette(port):
