@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.keys import format_key
 
 from sockviz.core import STEPS, Side
+from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.transport import TRANSPORT_KEY
 
 SERVER_STEPS = Binding.Group("server")
@@ -262,8 +263,8 @@ def key_display(binding: Binding) -> str:
     return "+".join([*modifiers, shown])
 
 
-@dataclass(frozen=True)
-class KeyRow:
+@dataclass(frozen=True, repr=False, eq=False)
+class KeyRow(FrozenRecord):
     """One thing to do and every key that does it."""
 
     keys: tuple[str, ...]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -10,8 +10,10 @@ from textual.widgets import Static
 
 from sockviz.core import SocketSnapshot, TrackedSocket
 from sockviz.core.engine.view import SocketView
-from sockviz.core.story.recording.sockets import SocketState
 from sockviz.widgets.inks import ink
+
+if TYPE_CHECKING:
+    from sockviz.core.story.recording.sockets import SocketState
 
 NOTHING_SELECTED = "select a socket in the table to see print() of it"
 
@@ -57,6 +59,8 @@ class SocketDetail(Static):
             if snap.kernel.queues:
                 text.append(f", {snap.kernel.queues}", style=aside)
         text.append(f"\nsent {tracked.bytes_sent} bytes, received {tracked.bytes_received}", style=aside)
+        from sockviz.core.story.recording.sockets import SocketState  # a recording's: loaded with the first
+
         if not isinstance(tracked, SocketState) and tracked.datagram:  # a recording does not keep the counts
             text.append(f" (datagrams: {tracked.datagrams_sent} sent, {tracked.datagrams_received} received)",
                         style=aside)  # fmt: skip

@@ -6,10 +6,14 @@ same texts, so a row means the same wherever it is shown.
 
 from __future__ import annotations
 
-from sockviz.core import SocketSnapshot
-from sockviz.core.engine.view import SocketView
+from typing import TYPE_CHECKING
+
 from sockviz.core.model.addresses import address_text
-from sockviz.core.story.recording.sockets import SocketState
+
+if TYPE_CHECKING:
+    from sockviz.core import SocketSnapshot
+    from sockviz.core.engine.view import SocketView
+    from sockviz.core.story.recording.sockets import SocketState
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "socket"),

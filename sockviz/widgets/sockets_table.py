@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Unpack
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -32,10 +32,12 @@ from textual.widgets.data_table import Column, ColumnKey, RowKey
 from sockviz.core import SocketSnapshot
 from sockviz.core.engine.view import SocketView
 from sockviz.core.story.activity import activity as activity  # the screen reads it from here
-from sockviz.core.story.recording.sockets import SocketState
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.socket_rows import ADDRESSES, BLOCKED, COLUMNS, keep_last_addresses, row_texts
+
+if TYPE_CHECKING:
+    from sockviz.core.story.recording.sockets import SocketState
 
 NEW_ROWS_PER_REFRESH = 200
 """New sockets added to the table per refresh at most: a burst's thousand rows come over a second or so."""
@@ -174,6 +176,8 @@ class SocketsTable(DataTable[str]):
         """Rows for connections of the session before a reset that the kernel still holds, by their own keys:
         shown as closed rows are, their `now` saying `pre-reset`, and removed once the kernel drops them.
         Given before the session's first row (a fresh table's first refresh), they stay the table's first rows."""
+        from sockviz.core.story.recording.sockets import SocketState  # loaded with the first held row
+
         wanted = dict(rows)
         for key in [key for key in self._held if key not in wanted]:
             self._held.remove(key)

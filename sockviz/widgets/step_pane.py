@@ -27,12 +27,13 @@ from sockviz.core.model.step_args import RECV_SIZE
 from sockviz.core.model.transport import Transport
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
-from sockviz.widgets.socket_select import SocketSelect
 from sockviz.widgets.step_button import StepButton
 from sockviz.widgets.step_settings import DEFAULT_BURST, optional, settings_fields
 
 if TYPE_CHECKING:
     from textual.widgets import ProgressBar
+
+    from sockviz.widgets.socket_select import SocketSelect
 
 T = TypeVar("T")
 
@@ -328,6 +329,8 @@ class StepPane(Vertical):
         select = self._select
         if select is None:
             if choices:
+                from sockviz.widgets.socket_select import SocketSelect  # with the first socket, as the Select
+
                 self._select = SocketSelect(choices, chosen, id=self._choice_id)
                 self.query_one(".scrolled").mount(self._select, after=self._no_choice)
                 self._no_choice.remove()

@@ -15,12 +15,13 @@ from typing import Protocol
 
 from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.model.events import Call
+from sockviz.core.model.record import FrozenRecord, Record
 from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Step, Target
 
 
-@dataclass
-class Outcome:
+@dataclass(repr=False, eq=False)
+class Outcome(Record):
     result: str
     data: bytes | None = None
     added: TrackedSocket | None = None
@@ -38,8 +39,8 @@ class Outcome:
     """For select(): what made the first readable socket ready, as the log's "woken by" says it."""
 
 
-@dataclass(frozen=True)
-class Ran:
+@dataclass(frozen=True, repr=False, eq=False)
+class Ran(FrozenRecord):
     """A call that ran to its end, for a caller that goes on from its result: its outcome, or what it raised."""
 
     call: Call
@@ -78,8 +79,8 @@ class CallSite(Protocol):
         ...
 
 
-@dataclass
-class Context:
+@dataclass(repr=False, eq=False)
+class Context(Record):
     call: Call
     tracked: TrackedSocket | None
     args: StepArgs

@@ -21,14 +21,15 @@ from sockviz.core.engine.waker import Overlap
 from sockviz.core.kernel.readiness import poll_now
 from sockviz.core.kernel.waiting import connecting, is_waiting
 from sockviz.core.model.events import Call
+from sockviz.core.model.record import Shown
 from sockviz.core.model.steps import SERVE_ACTIONS, Action, Side
 
 RECENT_CALLS = 256
 """Ended calls kept to find what woke a blocked one (running calls are all kept)."""
 
 
-@dataclass(eq=False)
-class Running:
+@dataclass(eq=False, repr=False)
+class Running(Shown):
     """A call in progress: what the watcher, the waker and close() need to know of it."""
 
     call: Call

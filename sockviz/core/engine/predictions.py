@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 
 from sockviz.core.engine.tracked import Role, TrackedSocket
-from sockviz.core.kernel.predict import predict, predict_select
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Action, Step
@@ -26,6 +25,8 @@ class Predictions:
 
     def for_step(self, chosen: Step, tracked: TrackedSocket, args: StepArgs) -> Prediction | None:
         """Would this step block on `tracked` if run now? None when it never waits."""
+        from sockviz.core.kernel.predict import predict, predict_select  # with the first socket's question
+
         if chosen.action is Action.SELECT:
             with self._lock:
                 watched = self.watched_by_select(tracked)

@@ -26,14 +26,11 @@ from collections.abc import Callable
 
 from sockviz.core.engine.bursts import Bursts
 from sockviz.core.engine.call_site import Context, Outcome, Ran
-from sockviz.core.engine.calls import CALLS
-from sockviz.core.engine.datagrams import DATAGRAM_CALLS
 from sockviz.core.engine.in_progress import CallBook, Running
 from sockviz.core.engine.naming import Names, call_line
 from sockviz.core.engine.partners import Partners
 from sockviz.core.engine.predictions import Predictions
 from sockviz.core.engine.refusals import refusal
-from sockviz.core.engine.serving import SERVE_CALLS
 from sockviz.core.engine.stream import EventStream, Listener
 from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.engine.turns import HOLDS_NOTHING_UP, Turn, Turns
@@ -243,6 +240,11 @@ class Session:
         started = self._clock()
         context = Context(call, running.tracked, args, self, lambda: running.cancelled_by is not None,
                           running.selecting)  # fmt: skip
+        # The calls' modules load with the first step: nothing before the first frame makes a call.
+        from sockviz.core.engine.calls import CALLS
+        from sockviz.core.engine.datagrams import DATAGRAM_CALLS
+        from sockviz.core.engine.serving import SERVE_CALLS
+
         calls = DATAGRAM_CALLS if call.datagram and chosen.action in DATAGRAM_CALLS else CALLS
         try:
             outcome: Outcome = (calls.get(chosen.action) or SERVE_CALLS[chosen.action])(context)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from sockviz.core.kernel.lingering import Ends, Lingering
 from sockviz.core.kernel.snapshot import Address, SocketSnapshot, take_snapshot
 from sockviz.core.model.events import Call
+from sockviz.core.model.record import Shown
 
 
 class Role(StrEnum):
@@ -27,8 +28,8 @@ class Role(StrEnum):
     """Made by the client's socket(): connects."""
 
 
-@dataclass(eq=False)
-class TrackedSocket:
+@dataclass(eq=False, repr=False)
+class TrackedSocket(Shown):
     """One socket of the session, open or closed."""
 
     id: int

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sockviz.core.model.events import Call
+from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Action
 
 OUTSIDE = object()
@@ -40,8 +41,8 @@ _OUTSIDE_WORDS: dict[Action, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Overlap:
+@dataclass(frozen=True, repr=False, eq=False)
+class Overlap(FrozenRecord):
     """Another call that ran at some moment of the wait: begun before it ended, and not ended before it began."""
 
     call: Call
@@ -49,8 +50,8 @@ class Overlap:
     """When it began, on the session's count of beginnings and endings (a clock may stand still)."""
 
 
-@dataclass(frozen=True)
-class Wake:
+@dataclass(frozen=True, repr=False, eq=False)
+class Wake(FrozenRecord):
     """What ended a wait: `words` for the log (None when unknown or nothing woke it), `call` when it was one."""
 
     words: str | None = None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sockviz.core.kernel.tcp_info import TCP_STATES
 from sockviz.core.model.addresses import plain_host
+from sockviz.core.model.record import FrozenRecord
 
 Ends = tuple[tuple[str, int], tuple[str, int]]
 """((local host, local port), (remote host, remote port))."""
@@ -40,8 +41,8 @@ _MESSAGE = struct.Struct("=BBBB2s2s16s16sI8xI")
 """struct inet_diag_msg up to idiag_expires: family, state, timer, retransmits, the sockid, expires (ms)."""
 
 
-@dataclass(frozen=True)
-class Lingering:
+@dataclass(frozen=True, repr=False, eq=False)
+class Lingering(FrozenRecord):
     """A closed socket's connection as the kernel still holds it."""
 
     state: str

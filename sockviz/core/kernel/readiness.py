@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sockviz.core.kernel.tcp_info import read_kernel
+from sockviz.core.model.record import FrozenRecord
 
 
-@dataclass(frozen=True)
-class Ready:
+@dataclass(frozen=True, repr=False, eq=False)
+class Ready(FrozenRecord):
     """One socket that select() returns, with the kernel's reason in a few words."""
 
     name: str

@@ -14,6 +14,8 @@ import struct
 import termios
 from dataclasses import dataclass
 
+from sockviz.core.model.record import FrozenRecord
+
 TCP_STATES: dict[int, str] = {
     1: "ESTABLISHED",
     2: "SYN_SENT",
@@ -36,8 +38,8 @@ _QUEUE_OFFSET = 24
 """tcpi_unacked and tcpi_sacked: for a listener, the accept queue and backlog."""
 
 
-@dataclass(frozen=True)
-class KernelReading:
+@dataclass(frozen=True, repr=False, eq=False)
+class KernelReading(FrozenRecord):
     """The kernel's view of one open TCP socket."""
 
     state: str

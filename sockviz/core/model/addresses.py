@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass
 
 from sockviz.core.model.errors import InputError
+from sockviz.core.model.record import FrozenRecord
 
 DEFAULT_PORT = 12354
 """The course's port."""
@@ -18,8 +19,8 @@ FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 _HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
 
 
-@dataclass(frozen=True)
-class Endpoint:
+@dataclass(frozen=True, repr=False, eq=False)
+class Endpoint(FrozenRecord):
     """A checked address to bind or connect to."""
 
     family: socket.AddressFamily

@@ -17,6 +17,7 @@ import socket
 from dataclasses import dataclass
 
 from sockviz.core.model.errors import InputError
+from sockviz.core.model.record import Record
 
 CHUNK = 256 * 1024
 """The generated pattern's length: byte i of a bulk send is pattern[i % CHUNK]."""
@@ -65,8 +66,8 @@ def chunk_at(offset: int, size: int) -> memoryview:
     return memoryview(_repeated())[start : start + min(size, PIECE)]
 
 
-@dataclass
-class BulkCheck:
+@dataclass(repr=False, eq=False)
+class BulkCheck(Record):
     """Checks received bytes against the pattern as they arrive."""
 
     received: int = 0

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import ErrorReport
+from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Form, Side, Step
 from sockviz.core.model.transport import Transport
 
 
-@dataclass(frozen=True)
-class Call:
+@dataclass(frozen=True, repr=False, eq=False)
+class Call(FrozenRecord):
     """One run of a step: which step, on which socket, with which line of Python."""
 
     id: int
@@ -58,22 +59,22 @@ class Call:
         return f"{self.step.side.value} {self.socket_name}.{self.method or self.step.action.call}()"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Event:
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+class Event(FrozenRecord):
     seq: int
     """Position in the session's stream; strictly increasing."""
     at: float
     """Seconds since the session began."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepCalled(Event):
     """A step began: its Python line is about to run."""
 
     call: Call
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepBlocked(Event):
     """The call has not returned within the session's grace period, and the kernel says it is waiting
     (nothing to accept or read, no room to write, a SYN unanswered): a call that is only slow is not told."""
@@ -81,7 +82,7 @@ class StepBlocked(Event):
     call: Call
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepFinished(Event):
     """Common to a call's two endings."""
 
@@ -101,7 +102,7 @@ class StepFinished(Event):
     """The socket's own timeout (settimeout) ended the wait: nothing woke the call."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepReturned(StepFinished):
     """The call returned normally."""
 
@@ -115,14 +116,14 @@ class StepReturned(StepFinished):
     """For select(): the names of the sockets it returned as writable."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepFailed(StepFinished):
     """The call raised: the real exception, explained."""
 
     error: ErrorReport
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepRefused(Event):
     """The step could not even be written as Python: there is no socket for it to act on."""
 
@@ -130,7 +131,7 @@ class StepRefused(Event):
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class SocketAdded(Event):
     """A new socket joined the session: from socket() or from accept()."""
 
@@ -139,7 +140,7 @@ class SocketAdded(Event):
     side: Side
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class BurstStarted(Event):
     """A burst has started `count` connects, each a call of its own with `burst_of` set."""
 
@@ -149,7 +150,7 @@ class BurstStarted(Event):
     """Bytes each client sends and waits to get back, for a burst that does work; None: connects only."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ListenerFailed(Event):
     """A listener raised on an event, so the session stopped telling it anything: the others hear why."""
 

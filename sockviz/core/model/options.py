@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sockviz.core.model.errors import InputError
+from sockviz.core.model.record import FrozenRecord
 
 Value = int | float | None
 
@@ -68,8 +69,8 @@ def _set_timeout(sock: socket.socket, value: Value) -> None:
     sock.settimeout(value)
 
 
-@dataclass(frozen=True)
-class Option:
+@dataclass(frozen=True, repr=False, eq=False)
+class Option(FrozenRecord):
     """One option: how it is written in Python, how its value is typed, what it changes."""
 
     name: str
@@ -148,8 +149,8 @@ OPTIONS: tuple[Option, ...] = (
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 
 
-@dataclass(frozen=True)
-class OptionSetting:
+@dataclass(frozen=True, repr=False, eq=False)
+class OptionSetting(FrozenRecord):
     """An option with its parsed value, ready to run."""
 
     option: Option

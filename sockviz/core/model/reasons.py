@@ -10,6 +10,7 @@ import errno
 import socket
 from dataclasses import dataclass
 
+from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Action
 
 _EAI_NAMES: dict[int, str] = {
@@ -107,8 +108,8 @@ _LISTENER_NOT_CONNECTED = (
 )
 
 
-@dataclass(frozen=True)
-class ErrorReport:
+@dataclass(frozen=True, repr=False, eq=False)
+class ErrorReport(FrozenRecord):
     """An exception as the log shows it: Python's words first, then the course's."""
 
     exception: str

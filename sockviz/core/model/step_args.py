@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.errors import InputError
 from sockviz.core.model.options import OptionSetting
+from sockviz.core.model.record import Record
 from sockviz.core.model.transport import Transport
 
 SHUTDOWN_NAMES = {socket.SHUT_RD: "SHUT_RD", socket.SHUT_WR: "SHUT_WR", socket.SHUT_RDWR: "SHUT_RDWR"}
@@ -17,8 +18,8 @@ MAX_BURST = 1000
 MAX_HOLD = 10.0
 
 
-@dataclass
-class StepArgs:
+@dataclass(repr=False, eq=False)
+class StepArgs(Record):
     """The values a step may need beyond its socket; each step reads only its own."""
 
     family: socket.AddressFamily = socket.AF_INET

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.transport import Transport
 
 
@@ -76,8 +77,8 @@ class Target(StrEnum):
     """The newest socket of the step's side with a call in progress."""
 
 
-@dataclass(frozen=True)
-class Form:
+@dataclass(frozen=True, repr=False, eq=False)
+class Form(FrozenRecord):
     """How a step reads on one transport: its button's label, its Python line, what it waits for, its help.
 
     A step's UDP form says what differs on a UDP socket: `recv()` is `recvfrom()` there, and waits for
@@ -92,8 +93,8 @@ class Form:
     """The socket the step acts on, where it differs from TCP's (a UDP burst sends from `c`)."""
 
 
-@dataclass(frozen=True)
-class Step:
+@dataclass(frozen=True, repr=False, eq=False)
+class Step(FrozenRecord):
     """One step of a socket's life, as the user sees and runs it."""
 
     id: str

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sockviz.core.engine.tracked import Role
 from sockviz.core.engine.view import SessionView, SocketView
 from sockviz.core.model.addresses import Endpoint
+from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Side, Target, step, steps_of
 from sockviz.core.model.transport import TRANSPORT_KEY, Transport
 from sockviz.core.story.reaching import FAMILY_KEY, elsewhere, server_address
@@ -82,8 +83,8 @@ def welcome(transport: Transport, only: Side | None = None) -> str:
     return WELCOME_UDP if udp else WELCOME
 
 
-@dataclass(frozen=True)
-class Suggestion:
+@dataclass(frozen=True, repr=False, eq=False)
+class Suggestion(FrozenRecord):
     """One sensible next step: its key and why it makes sense now; `before`, what to change first."""
 
     keys: str

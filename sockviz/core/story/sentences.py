@@ -16,6 +16,7 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
+from sockviz.core.model.record import FrozenRecord, Record
 from sockviz.core.model.steps import Action
 
 
@@ -95,8 +96,8 @@ def reason(event: Event) -> str | None:
     return None
 
 
-@dataclass
-class BurstTally:
+@dataclass(repr=False, eq=False)
+class BurstTally(Record):
     """Sums up one burst, so a thousand clients make one line, not four thousand: how many connected and, for
     a burst that does work, how many got their echo back and how long each waited for it (the latency, from
     its sendall() to the recv() that completed the echo, on the session's clock)."""
@@ -175,8 +176,8 @@ def side_of(event: Event) -> str:
     return step.side.value if step is not None else ""
 
 
-@dataclass(frozen=True)
-class StoryLine:
+@dataclass(frozen=True, repr=False, eq=False)
+class StoryLine(FrozenRecord):
     """One line of the log, ready for any front end to render."""
 
     seq: int

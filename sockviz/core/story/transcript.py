@@ -29,6 +29,7 @@ from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.bulk import CHUNK, PATTERN_SEED, PIECE
 from sockviz.core.model.events import Call, Event, StepFailed, StepFinished, StepReturned
+from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import SERVE_ACTIONS, Action, Side
 
 _TITLE = '"""{title}, as sockviz ran it: run server.py first, then client.py in another terminal."""\n'
@@ -142,8 +143,8 @@ _NOTEBOOK_METADATA = {
 """So that Jupyter opens the notebooks with a Python kernel instead of asking which one."""
 
 
-@dataclass(frozen=True)
-class _Entry:
+@dataclass(frozen=True, repr=False, eq=False)
+class _Entry(FrozenRecord):
     finished: StepFinished
 
 

@@ -11,12 +11,13 @@ import threading
 from dataclasses import dataclass, field
 
 from sockviz.core.model.events import Call, Event, SocketAdded, StepBlocked, StepCalled, StepFailed, StepFinished
+from sockviz.core.model.record import Record
 from sockviz.core.model.steps import Action, Side
 from sockviz.core.story.sentences import duration, tell
 
 
-@dataclass
-class Lane:
+@dataclass(repr=False, eq=False)
+class Lane(Record):
     """One socket's life."""
 
     name: str
@@ -33,8 +34,8 @@ class Lane:
         return f"{self.name} ({thread})" if thread else self.name
 
 
-@dataclass
-class Mark:
+@dataclass(repr=False, eq=False)
+class Mark(Record):
     """One call on one lane, from its start to its return."""
 
     call: Call

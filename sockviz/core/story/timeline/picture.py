@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Action, Side
 from sockviz.core.story.timeline.lanes import Lane, Lanes, Mark, end_of, start_of
 from sockviz.core.story.timeline.window import Span, Window
@@ -76,8 +77,8 @@ BLANK: Cell = (" ", Ink.EMPTY)
 _ALIVE: Cell = ("─", Ink.ALIVE)
 
 
-@dataclass(frozen=True)
-class Row:
+@dataclass(frozen=True, repr=False, eq=False)
+class Row(FrozenRecord):
     """One line of the picture: a lane's name and side (none for the axis) and its cells."""
 
     label: str

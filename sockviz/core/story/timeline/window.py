@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sockviz.core.model.record import FrozenRecord, Record
+
 SCALES = (
     0.001,
     0.002,
@@ -35,8 +37,8 @@ SCALES = (
 """Seconds per column that a view can use: from a scenario played at full speed to a long lecture."""
 
 
-@dataclass(frozen=True)
-class Span:
+@dataclass(frozen=True, repr=False, eq=False)
+class Span(FrozenRecord):
     """The stretch of time a picture shows: `columns` columns of `scale` seconds, ending at `end`."""
 
     end: float
@@ -53,8 +55,8 @@ class Span:
         return math.floor((at - self.start) / self.scale)
 
 
-@dataclass
-class Window:
+@dataclass(repr=False, eq=False)
+class Window(Record):
     """Where a front end looks: following the present (the default), or held still to look back.
 
     A held window is a still picture of the moment it was held at: what happens later is
