@@ -15,6 +15,7 @@ which the key bar shows too, go first.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -102,6 +103,9 @@ class ScenarioPanel(Static):
         self._said = ""
         self._next_line = ""
         self._state = "paused"
+        self._over_told_at = float("-inf")
+        """When space or n last said that the lesson is over (monotonic): the notice is on screen for the app's
+        NOTIFICATION_TIMEOUT, and a lecturer's keys pressed again meanwhile stacked one more over the screen each."""
         self._lines: list[Line] = []
         self._position: dict[int, int] = {}
         """A line's number in the file to its place among the lines that run (1 is the first)."""
@@ -204,6 +208,10 @@ class ScenarioPanel(Static):
             return False
         restart = next((row.shown_keys for row in rows(self._lesson_bindings()) if row.action == "restart_lesson"), "")
         again = f": {restart} plays it again from its first line" if restart else ""
+        now = time.monotonic()
+        if now - self._over_told_at < self.app.NOTIFICATION_TIMEOUT:
+            return True  # the same notice is still on screen
+        self._over_told_at = now
         self.notify(f"the lesson has {self._state.split(':')[0]}{again}", title="nothing left to play")
         return True
 

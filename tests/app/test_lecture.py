@@ -337,6 +337,9 @@ async def test_reset_closes_every_socket_and_blocking_order_then_runs_on_the_sam
         await lect.pilot.press("space")  # nothing left to play: it says so, and how to play it again
         await lect.until(lambda: app._notifications, "a word that the lesson has ended")
         assert "the lesson has ended: ^r plays it again" in str(list(app._notifications)[-1].message)
+        await lect.pilot.press("space", "n", "space")  # pressed again while it shows: one notice, not a stack
+        await lect.pilot.pause()
+        assert len(app._notifications) == 1
 
 
 async def test_after_a_reset_the_time_wait_that_holds_the_port_keeps_its_row(port):
