@@ -15,7 +15,10 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 from conftest import UdpLoopback
@@ -85,6 +88,24 @@ class Heard:
         return new, resent
 
 
+class Startable(Protocol):
+    def start(self) -> str | None: ...
+    def stop(self) -> None: ...
+
+
+Started = TypeVar("Started", bound=Startable)
+
+
+@contextmanager
+def running(thing: Started) -> Iterator[Started]:
+    """A Wire or WireCapture started (None: no reason it could not be) and stopped on the way out, whatever happens."""
+    assert thing.start() is None
+    try:
+        yield thing
+    finally:
+        thing.stop()
+
+
 def pcap_records(path: Path) -> list[tuple[int, int]]:
     """(captured length, real length) of each record of a plain pcap file."""
     data = path.read_bytes()
@@ -99,10 +120,8 @@ def pcap_records(path: Path) -> list[tuple[int, int]]:
 @pytest.fixture
 def wire(loopback):
     heard = Heard()
-    made = Wire(loopback.session, heard)
-    assert made.start() is None
-    yield made, heard
-    made.stop()
+    with running(Wire(loopback.session, heard)) as made:
+        yield made, heard
 
 
 def cycle(loopback, heard: Heard) -> None:
@@ -158,13 +177,9 @@ def test_one_cycle_is_the_textbook_sequence(loopback, wire):
 @root_only
 def test_ipv6_segments_are_parsed(loopback6):
     heard = Heard()
-    made = Wire(loopback6.session, heard)
-    assert made.start() is None
-    try:
+    with running(Wire(loopback6.session, heard)):
         loopback6.connected()
         wait_for(lambda: len(heard.segments) >= 3, what="the handshake")
-    finally:
-        made.stop()
     assert heard.flags()[:3] == ["SYN", "SYN-ACK", "ACK"]
     assert heard.segments[0].src[0] == "::1"
 
@@ -294,9 +309,7 @@ def test_a_capture_started_mid_connection_numbers_as_wireshark_does(loopback, tm
     loopback.run("client-send", payload=b"before the capture")
     loopback.run("server-recv")
     heard = Heard()
-    made = Wire(loopback.session, heard)
-    assert made.start() is None
-    try:
+    with running(Wire(loopback.session, heard)) as made:
         loopback.run("client-send", payload=MESSAGE)
         wait_for(lambda: len(heard.segments) >= 2, what="the data and its ACK")
         loopback.run("server-recv")
@@ -304,8 +317,6 @@ def test_a_capture_started_mid_connection_numbers_as_wireshark_does(loopback, tm
         wait_for(lambda: len(heard.segments) >= 4, what="the echo and its ACK")
         path = tmp_path / "mid.pcapng"
         made.export(path)
-    finally:
-        made.stop()
     ours = [[str(s.seq), str(s.ack)] for s in heard.segments]
     assert ours[0] == ["1", "1"]
     assert ours == tshark(path, "tcp.seq", "tcp.ack")
@@ -348,9 +359,8 @@ def test_past_the_filters_ports_the_reader_picks_the_sessions(loopback):
     heard = Heard()
     capture = WireCapture(lambda: unused | loopback.session.ports(), heard, loopback.session.now)
     loopback.session.subscribe(lambda event: capture.refresh_ports() if isinstance(event, StepCalled) else None)
-    assert capture.start() is None
-    assert capture.every_tcp_frame
-    try:
+    with running(capture):
+        assert capture.every_tcp_frame
         with socket.socket() as other:  # a port outside the session: its frames reach the reader, which drops them
             other.bind(("127.0.0.1", 0))
             other.listen()
@@ -358,8 +368,6 @@ def test_past_the_filters_ports_the_reader_picks_the_sessions(loopback):
                 client.sendall(b"not the session's")
         loopback.connected()
         wait_for(lambda: heard.flags()[:3] == ["SYN", "SYN-ACK", "ACK"], what="the session's handshake")
-    finally:
-        capture.stop()
     port = loopback.endpoint.port
     assert all(port in (s.src[1], s.dst[1]) for s in heard.segments)
 
@@ -375,22 +383,21 @@ def test_frames_the_ring_had_no_room_for_are_counted(loopback):
     heard = Heard()
     capture = WireCapture(loopback.session.ports, heard, loopback.session.now, block_size=4096, blocks=2)
     loopback.connected()
-    assert capture.start() is None
-    reader = capture.pid
-    assert reader is not None
-    try:
-        loopback.run("client-send", payload=b"x")
-        wait_for(lambda: heard.segments, what="the reader at work")
-        os.kill(reader, signal.SIGSTOP)
-        size = 16 * 2**20  # hundreds of frames against a ring of about 30
-        sender = loopback.start("client-send", bulk=size)
-        loopback.run("server-recv-all", expect=size)
-        sender.join()
-        os.kill(reader, signal.SIGCONT)
-        wait_for(lambda: capture.dropped > 0, what="drops counted")
-    finally:
-        os.kill(reader, signal.SIGCONT)
-        capture.stop()
+    with running(capture):
+        reader = capture.pid
+        assert reader is not None
+        try:
+            loopback.run("client-send", payload=b"x")
+            wait_for(lambda: heard.segments, what="the reader at work")
+            os.kill(reader, signal.SIGSTOP)
+            size = 16 * 2**20  # hundreds of frames against a ring of about 30
+            sender = loopback.start("client-send", bulk=size)
+            loopback.run("server-recv-all", expect=size)
+            sender.join()
+            os.kill(reader, signal.SIGCONT)
+            wait_for(lambda: capture.dropped > 0, what="drops counted")
+        finally:
+            os.kill(reader, signal.SIGCONT)  # a stopped reader would only be killed by stop()
     assert sum(d.dropped for d in heard.deliveries) == capture.dropped
     assert sum(line.count for line in heard.lines if isinstance(line, Dropped)) == capture.dropped
 
@@ -412,15 +419,11 @@ def test_a_stuck_reader_is_ended_by_stop(loopback):
 def test_a_reader_that_ends_on_its_own_is_said(loopback):
     """Killed from outside, the reader is gone: the view says that nothing more is captured, never stays silent."""
     heard = Heard()
-    capture = WireCapture(loopback.session.ports, heard, loopback.session.now)
-    assert capture.start() is None
-    reader = capture.pid
-    assert reader is not None
-    try:
+    with running(WireCapture(loopback.session.ports, heard, loopback.session.now)) as capture:
+        reader = capture.pid
+        assert reader is not None
         os.kill(reader, signal.SIGKILL)
         wait_for(lambda: any(isinstance(line, Ended) for line in heard.lines), what="the end told")
-    finally:
-        capture.stop()
     ended = next(line for line in heard.lines if isinstance(line, Ended))
     assert f"status {-signal.SIGKILL}" in ended.reason and "nothing more is captured" in ended.reason
 
@@ -467,9 +470,7 @@ def test_frames_that_are_not_tcp_are_ignored():
 @root_only
 def test_udp_datagrams_and_the_icmp_port_unreachable_are_on_the_wire(udp):
     heard = Heard()
-    made = Wire(udp.session, heard)
-    assert made.start() is None
-    try:
+    with running(Wire(udp.session, heard)):
         udp.run("server-socket")
         udp.run("server-bind")
         udp.run("client-socket")
@@ -484,8 +485,6 @@ def test_udp_datagrams_and_the_icmp_port_unreachable_are_on_the_wire(udp):
         udp.run("client-connect")  # nothing is sent: UDP has no handshake
         udp.run("client-send", payload=b"anyone?")
         wait_for(lambda: len(heard.segments) == 4, what="the datagram to the closed port and the answer")
-    finally:
-        made.stop()
     first, echo, lost, answer = heard.segments
     port = udp.endpoint.port
     client_port = udp.session.current(Target.CLIENT).sock.getsockname()[1]
@@ -500,15 +499,13 @@ def test_udp_datagrams_and_the_icmp_port_unreachable_are_on_the_wire(udp):
 def test_an_icmpv6_port_unreachable_is_parsed_too():
     loopback = UdpLoopback(socket.AF_INET6)
     heard = Heard()
-    made = Wire(loopback.session, heard)
-    assert made.start() is None
     try:
-        loopback.run("client-socket")
-        loopback.run("client-connect")
-        loopback.run("client-send", payload=b"anyone?")
-        wait_for(lambda: heard.flags() == ["UDP", "ICMP port unreachable"], what="the datagram and its answer")
+        with running(Wire(loopback.session, heard)):
+            loopback.run("client-socket")
+            loopback.run("client-connect")
+            loopback.run("client-send", payload=b"anyone?")
+            wait_for(lambda: heard.flags() == ["UDP", "ICMP port unreachable"], what="the datagram and its answer")
     finally:
-        made.stop()
         loopback.session.close()
     datagram, answer = heard.segments
     assert datagram.src[0] == "::1" and (answer.src, answer.dst) == (datagram.dst, datagram.src)
