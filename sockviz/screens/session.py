@@ -320,6 +320,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         classroom.show_sharing(self.bar, self.share, self.following)
         if self.share is not None:
             self.share.lesson(self.scenario_panel.shown if self.scenario_panel.display else "")
+            self.share.predicting = self.predict_mode.on
         try:
             target: Endpoint | None = self.bar.endpoint(quiet=True)  # where the client's connect() goes
         except InputError:

@@ -192,7 +192,13 @@ class Mirror:
         return {int(call): str(text) for call, text in found.items()} if isinstance(found, dict) else {}
 
     def guide(self) -> str:
+        """The lecturer's `next:` line, as the lecturer's screen says it (in predict mode, without foretelling)."""
         return str(self._facts.get("guide", ""))
+
+    @property
+    def predicting(self) -> bool:
+        """Whether the lecturer is in predict mode (its hints and foretelling are then not sent)."""
+        return self._facts.get("predict") is True
 
     def read_lingering(self) -> None:
         """The lecturer's kernel is asked by the lecturer; its answers come in the sockets' rows."""

@@ -80,6 +80,7 @@ class ShareServer:
         self._session: Session | None = None
         self._endpoint: Endpoint | None = None
         self._lesson_told = ""
+        self._predicting = False
         self._facts_told = ""
         self._facts_due = 0.0
         self._last_facts = 0.0
@@ -163,6 +164,17 @@ class ShareServer:
         if shown != self._lesson_told:
             self._lesson_told = shown
             self._link.send(("lesson", json.dumps({"share": "lesson", "shown": shown})))
+
+    @property
+    def predicting(self) -> bool:
+        """The lecturer's predict mode, as its screen last said: the facts then say no more than its screen."""
+        return self._predicting
+
+    @predicting.setter
+    def predicting(self, on: bool) -> None:
+        if on != self._predicting:
+            self._predicting = on
+            self._facts_due = time.monotonic()  # the link's next tick sends the facts as the mode has them
 
     def ask(self, step_id: str, text: str, choices: tuple[str, ...], *, hidden: bool = False) -> None:
         """Open a question to the class: each follower may answer once (a new answer replaces theirs)."""
@@ -255,7 +267,7 @@ class ShareServer:
         try:
             self._facts_due, self._last_facts = 0.0, now
             try:
-                facts = session_facts(session, self._endpoint)
+                facts = session_facts(session, self._endpoint, predicting=self._predicting)
             except Exception:  # noqa: BLE001 - a socket closed under its feet: the next look will do
                 return
             line = json.dumps({"share": "facts", **facts})

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from sockviz.core import step
+from sockviz.core.story.next_steps import next_line
 from sockviz.share.client import Connection, Following, Refused
 from sockviz.share.mirror import FOLLOWING, Feed, StartedAfresh
 from sockviz.share.protocol import (
@@ -185,3 +186,23 @@ async def test_the_class_answers_a_question_and_each_follower_hears_if_they_were
     reveal = students[1].messages("reveal")[0]
     assert reveal["answer"] == "waits" and reveal["yours"] == "waits" and reveal["tally"]["waits"] == 3
     assert share.tally() is None
+
+
+async def test_in_predict_mode_a_followers_guide_says_no_more_than_the_lecturers(shared):
+    """The lecturer's predict mode hides the hints and the guide's foretelling until the class answers: the
+    share carries the mode, so a follower is not told `(it waits for one)` before the class has answered."""
+    session, share, args = shared
+    follower = Follower(share)
+    await until(lambda: share.followers == 1, "the follower to join")
+    for name in STEPS[:3]:
+        await asyncio.to_thread(session.perform, step(name), args)
+    mirror = follower.feed.mirror
+    await until(lambda: "(it waits for one)" in mirror.guide(), "the guide's foretelling, out of predict mode")
+    assert mirror.predict(step("server-accept")) is not None and not mirror.predicting
+    share.predicting = True
+    await until(lambda: mirror.predicting, "the lecturer's predict mode")
+    assert mirror.guide() == next_line(session, target=args.endpoint, telling=False)
+    assert "accept()" in mirror.guide() and "waits" not in mirror.guide()
+    assert mirror.predict(step("server-accept")) is None  # the hint is left out as the lecturer's screen does
+    share.predicting = False
+    await until(lambda: "(it waits for one)" in mirror.guide(), "the foretelling back with the mode off")
