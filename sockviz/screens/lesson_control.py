@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from sockviz.core.engine.view import SessionView
+    from sockviz.core.story.recording.records import Record
     from sockviz.screens.held_over import HeldOver
     from sockviz.widgets.event_log import EventLog
     from sockviz.widgets.scenario_panel import ScenarioPanel
@@ -30,6 +31,8 @@ def welcome_to_lesson(
     transport: Transport = Transport.TCP,
     held: HeldOver | None = None,
     moved: str | None = None,
+    record: Callable[[Record], object] | None = None,
+    port: int | None = None,
 ) -> None:
     """Write the log's welcome again, now that the panel has taken its room beside the log (a log line
     keeps the width it was written at), and say how to play the lesson. Once the lecturer has played a
@@ -42,6 +45,10 @@ def welcome_to_lesson(
         held_over.tell(held, log, session.now())
     if moved is not None:  # the bar's port is held where the lesson's bind() cannot get past (lesson_port.py)
         log.note(session.now(), "lesson", moved, kind="guide")
+        if record is not None and port is not None:
+            from sockviz.core.story.recording.records import Moved
+
+            record(Moved(session.now(), "lesson", moved, "guide", port))
     log.note(session.now(), "lesson", f"{title} is loaded. It pauses after each narration until you go on. "
              f"Keys: {panel.keys_line()}", kind="guide")  # fmt: skip
 

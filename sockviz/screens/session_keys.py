@@ -83,7 +83,7 @@ class LessonKeys(ScreenBase):
         self.scenario_panel.load(title, lines, live, endpoint)
         self.scenario_panel.predicting = lambda: self.predict_mode.on  # read in the player's thread
         if not self.session.sockets:
-            self.call_after_refresh(self._welcome_to_lesson, title, moved)
+            self.call_after_refresh(self._welcome_to_lesson, title, moved, endpoint.port)
 
     @on(ScenarioState)
     @on(Narrated)
@@ -99,11 +99,12 @@ class LessonKeys(ScreenBase):
         """Predict mode, before a lesson's step line: asked as a user's step is (the line waits for the answer)."""
         ask_before_lesson_line(self, asked)
 
-    def _welcome_to_lesson(self, title: str, moved: str | None = None) -> None:
+    def _welcome_to_lesson(self, title: str, moved: str | None = None, port: int | None = None) -> None:
         if not self._rebuilding:
             lesson_control.welcome_to_lesson(
-                self.event_log, self.session, self.scenario_panel, title, self.bar.transport, self.held_over, moved
-            )
+                self.event_log, self.session, self.scenario_panel, title, self.bar.transport, self.held_over, moved,
+                self._record, port,
+            )  # fmt: skip
 
     def action_play_pause(self) -> None:
         self.scenario_panel.toggle()

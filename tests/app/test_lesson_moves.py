@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import re
 
 from conftest import LISTENING, lecture
 from test_lecture import narration
 
 from sockviz.app import SockvizApp
+from sockviz.core.story.recording.format import read_lines
+from sockviz.core.story.recording.playback import Playback
+from sockviz.core.story.recording.records import Moved
+from sockviz.share.client import Connection
+from sockviz.share.mirror import Feed, StartedAfresh
+from sockviz.share.protocol import follow_url
+from sockviz.share.server import ShareServer
 
 
 async def test_a_lesson_after_the_echo_by_hand_moves_off_the_port_its_time_wait_holds(port):
@@ -27,3 +36,43 @@ async def test_a_lesson_after_the_echo_by_hand_moves_off_the_port_its_time_wait_
         assert app.screen.query_one("#port").value == moved[1]
         assert "ended: every expect held" in await lect.play_to_the_end()
         assert f"bind() returned: laddr is now ('127.0.0.1', {moved[1]})" in lect.log_text()
+
+
+async def test_why_a_lesson_moved_port_is_recorded_and_shared_as_the_lecturers_log_says_it(port):
+    """The sentence is the lecturer's, not a note in its log only: the recording holds it as a `moved` record
+    (a replay shows it) and the share sends it, so a follower's log says the same."""
+    share = ShareServer("127.0.0.1", 0)
+    share.start()
+    heard: list[object] = []
+
+    def show(shown: object) -> None:
+        heard.append(shown)
+        if isinstance(shown, StartedAfresh):
+            feed.release()  # as the follower app does once its screen is made again
+
+    feed = Feed(show)
+    follower = Connection(follow_url("127.0.0.1", share.port, share.code), feed.frame)
+    out = io.StringIO()
+    app = SockvizApp(port=port, share=share, record=out)
+    try:
+        async with lecture(app) as lect:
+            following = asyncio.get_running_loop().create_task(follower.run())
+            await lect.until(lambda: share.followers == 1, "the follower to join")
+            await lect.press_all(*LISTENING, "client-socket", "client-connect", "server-accept")
+            await lect.press_all("server-close-conn", "client-close", "server-close")
+            await lect.until(lambda: lect.cell("conn", "state") == "TIME_WAIT", "the server's side in TIME_WAIT")
+            app.load_lesson("echo")
+            await lect.until(lambda: "echo is loaded" in lect.log_text(), "the lesson's welcome in the log")
+            await lect.until(lambda: any(isinstance(m, Moved) for m in heard), "the follower to hear why")
+            told = next(m for m in heard if isinstance(m, Moved))
+            assert " ".join(told.text.split()) in " ".join(lect.log_text().split())
+            assert f"this lesson runs on port {told.port} instead" in told.text
+            following.cancel()
+    finally:
+        share.stop()
+    records = read_lines(out.getvalue().splitlines())
+    recorded = [r for r in records if isinstance(r, Moved)]
+    assert recorded == [told]
+    playback = Playback(records)
+    replayed = [line.text for moment in range(len(playback.moments)) for line in playback.scene(moment).lines]
+    assert told.text in replayed

@@ -80,6 +80,15 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Moved(Note):
+    """Why a lesson runs on another port than the top bar said: the kernel held the bar's port where the
+    lesson's first bind() could not get past it (`core/scenario/lesson_port.py`). A note (the guide's line,
+    `who` "lesson") with the port the lesson runs on; a reader that knows no `moved` kind skips it."""
+
+    port: int
+
+
+@dataclass(frozen=True)
 class Asked:
     """Predict mode asked, before a step, what its call will do (no line in the log: the question is on screen)."""
 
@@ -169,6 +178,7 @@ Record = (
     | SocketsRecord
     | Said
     | Note
+    | Moved
     | Asked
     | Predicted
     | Revealed
@@ -185,6 +195,7 @@ KINDS: dict[type, str] = {
     SocketsRecord: "sockets",
     Said: "say",
     Note: "note",
+    Moved: "moved",
     Asked: "asked",
     Predicted: "predicted",
     Revealed: "revealed",
