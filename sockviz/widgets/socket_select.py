@@ -57,6 +57,12 @@ class SocketSelect(Select[int]):
         self._choices = choices
         self._listed = True
         """Whether the drop-down list holds `_choices` (it is made again only when it opens)."""
+        self.told: int | NoSelection = value
+        """The socket the session last said its steps act on: a Changed to it is not the user's choice.
+
+        Select sets its first value again when it mounts, and says Changed for it; by the time that
+        message arrives a lesson may have made a newer socket the current one, which the old value
+        would take back (a played select lesson sent from c instead of c2, under load)."""
 
     def show(self, choices: Choices, chosen: int | None) -> None:
         """Offer `choices` and show `chosen` (None, or a socket not offered: nothing chosen)."""
@@ -67,6 +73,7 @@ class SocketSelect(Select[int]):
             if self.expanded:
                 self._list()
         wanted = _offered(choices, chosen)
+        self.told = wanted
         if wanted != self.value:
             self.value = wanted
         elif wanted != Select.NULL:

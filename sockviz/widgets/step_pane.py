@@ -359,5 +359,6 @@ class StepPane(Vertical):
     @on(Select.Changed, "#server-conn, #client-sock")
     def _socket_chosen(self, event: Select.Changed) -> None:
         event.stop()
-        if isinstance(event.value, int):
+        told = self._select.told if self._select is not None else Select.NULL  # the session's own: not a choice
+        if isinstance(event.value, int) and event.value != told:
             self.post_message(self.SocketChosen(self, event.value))

@@ -259,6 +259,28 @@ async def test_the_user_chooses_the_connection_that_steps_act_on(port):
                 peer.close()
 
 
+async def test_a_sockets_list_appearing_chooses_nothing(port):
+    """The pane's list of sockets shows the session's choice; it is no choice of the user's. Textual's Select
+    says Changed for its first value when it mounts: taken as a choice, it came back late under load and made
+    c current again after a lesson had made c2 (the select lesson then sent from c and stopped)."""
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        chosen: list[str] = []
+        select = app.session.select
+        app.session.select = lambda tracked: (chosen.append(tracked.name), select(tracked))  # type: ignore[method-assign]
+        await lect.press("client-socket")
+        await lect.until(lambda: app.screen.query("#client-sock") and app.query_one("#client-sock").is_mounted,
+                         "the client's list of sockets")  # fmt: skip
+        for _ in range(5):  # the list's own Changed and the pane's message after it
+            await lect.pilot.pause()
+        assert chosen == []
+        await lect.press("client-socket")
+        first = next(t for t in app.session.sockets if t.name == "c")
+        app.query_one("#client-sock").value = first.id  # the user's choice still goes to the session
+        await lect.until(lambda: chosen == ["c"], "the user's choice")
+        assert app.session.current(Target.CLIENT) is first
+
+
 def test_no_step_thread_outlives_the_app(port):
     """After the app exits, every thread it started for steps has ended."""
     import asyncio
