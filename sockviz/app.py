@@ -144,7 +144,6 @@ class SockvizApp(SockvizBase):
 
     def load_scenario(self, title: str, text: str) -> None:
         """Check a scenario and get it ready to play, paused; a bad line is reported and nothing runs."""
-        from sockviz.core.scenario import lesson_port
         from sockviz.core.scenario.language import ScenarioError, family_of, parse, transport_of
 
         if self.session_screen._rebuilding:  # a reset is emptying the widgets: load once they are ready
@@ -169,10 +168,7 @@ class SockvizApp(SockvizBase):
             self.reset_session()
             return
         self._loaded = (title, text)
-        place = lesson_port.place(lines, endpoint)  # a held port moves the lesson rather than stop it at bind()
-        if place.moved is not None:
-            self.session_screen.bar.show_port(place.endpoint.port)
-        self.session_screen.load_scenario(title, lines, place.endpoint, place.moved)
+        self.session_screen.load_scenario(title, lines, endpoint)  # its worker finds the port it runs on first
 
     # ----- starting over -----------------------------------------------------
 

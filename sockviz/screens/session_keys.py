@@ -73,17 +73,34 @@ class ViewKeys(ScreenBase):
 class LessonKeys(ScreenBase):
     """The session screen's part that loads a checked scenario and plays it."""
 
-    def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint, moved: str | None = None) -> None:
+    def load_scenario(self, title: str, lines: list[Line], endpoint: Endpoint) -> None:
         """Get a checked scenario ready to play, paused. On a session with no sockets yet (a lesson always
-        loads on one), the log's welcome is written again once the panel has taken its room beside it, with
-        `moved` (why the lesson runs on another port than the bar said) after it."""
+        loads on one), the log's welcome is written again once the panel has taken its room beside it; where
+        the lesson runs comes from its worker (`ScenarioPanel.Placed`)."""
         live = self.live
         if live is None:
             return  # a follower's lesson is the lecturer's: its narration comes in the log
         self.scenario_panel.load(title, lines, live, endpoint)
         self.scenario_panel.predicting = lambda: self.predict_mode.on  # read in the player's thread
         if not self.session.sockets:
-            self.call_after_refresh(self._welcome_to_lesson, title, moved, endpoint.port)
+            self.call_after_refresh(self._welcome_to_lesson, title)
+
+    @on(ScenarioPanel.Placed)
+    def _lesson_placed(self, placed: ScenarioPanel.Placed) -> None:
+        """The lesson runs on another port than the bar's, as the kernel holds that one: the bar shows it and the
+        log says why, in the welcome if it is still to be written (or written again), else after what is there."""
+        if placed.moved is None or placed.player is not self.scenario_panel.player or self._rebuilding:
+            return
+        self.bar.show_port(placed.endpoint.port)
+        if self.session.sockets or self.scenario_panel.started:
+            self.event_log.note(self.session.now(), "lesson", placed.moved, kind="guide")
+            from sockviz.core.story.recording.records import Moved  # loaded with the first moved lesson
+
+            self._record(Moved(self.session.now(), "lesson", placed.moved, "guide", placed.endpoint.port))
+        else:
+            self.call_after_refresh(
+                self._welcome_to_lesson, self.scenario_panel.lesson_title, placed.moved, placed.endpoint.port
+            )
 
     @on(ScenarioState)
     @on(Narrated)

@@ -64,6 +64,22 @@ class ScenarioPanel(Static):
         def control(self) -> ScenarioPanel:
             return self.panel
 
+    @dataclass
+    class Placed(Message):
+        """Where the loaded lesson runs, found by its worker before its first line (lesson_port.place: up to 21
+        loopback binds and a sock_diag dump, kept off the event loop). `moved` says why, when that is not the
+        endpoint it was loaded with (the top bar's); None: it runs there."""
+
+        panel: ScenarioPanel
+        endpoint: Endpoint
+        moved: str | None
+        player: object = None
+        """The player it is for: a lesson loaded again meanwhile has its own answer coming."""
+
+        @property
+        def control(self) -> ScenarioPanel:
+            return self.panel
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {"scenario-panel--title", "scenario-panel--said", "scenario-panel--aside"}
     """
     | Class | Description |
@@ -127,6 +143,15 @@ class ScenarioPanel(Static):
         """Whether the player is held before its next line, until the lecturer plays on (or steps)."""
         with self._gate:
             return self._waiting and not self._playing and self._steps_allowed == 0
+
+    @property
+    def player(self) -> Player | None:
+        """The loaded scenario's player; None when none is loaded."""
+        return self._player
+
+    @property
+    def lesson_title(self) -> str:
+        return self._title
 
     @property
     def started(self) -> bool:
@@ -242,6 +267,11 @@ class ScenarioPanel(Static):
     # ----- in the player's thread ------------------------------------------
 
     def _play(self, player: Player, lines: list[Line]) -> None:
+        from sockviz.core.scenario import lesson_port
+
+        place = lesson_port.place(lines, player.endpoint)  # a held port moves the lesson rather than stop it at bind()
+        player.endpoint = place.endpoint  # before its first line, which waits for this thread
+        self.post_message(self.Placed(self, place.endpoint, place.moved, player))
         outcome = player.play(lines, before=self._wait_for_turn, holds=self._asks_about)
         end = 0 if outcome.stopped else len(lines) + 1  # a lesson stopped midway keeps its line on show
         self.post_message(ScenarioState(outcome.summary, "", end, player))

@@ -4,6 +4,11 @@ A compact Button keeps each step to one line. Enter and a click press it (Textua
 Button does that); ↑ and ↓ move along the steps of its pane. A step that cannot run now
 (no socket to act on, a refused field) stays pressable, looks so, and its tooltip says
 why; pressed anyway, the session refuses it and the log says why in the same words.
+
+"Cannot run" is drawn as the button renders, not by a rule on a class: a change of class restyles the
+button (matches it against every rule, ~0.4 ms), and a lesson's restart turns all 26 steps to "cannot
+run" in one turn of the event loop, 10 ms of it. The class `-cannot-run` is still set, for scripts, with
+no restyle; the colours are component classes, so a theme (high contrast) decides them.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.reactive import reactive
+from textual.style import Style
 from textual.widgets import Button
 
 from sockviz.core import Step
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.transport import Transport
+from sockviz.widgets.inks import ink
 from sockviz.widgets.styled_once import StyledOnceShown
 
 
@@ -63,14 +70,15 @@ class StepButton(StyledOnceShown, Button):
                 tint: transparent;
             }
         }
-        &.-cannot-run.-style-default {
-            color: $text-disabled;
-            &:focus {
-                color: $block-cursor-blurred-foreground;
-            }
-        }
+    }
+    StepButton > .step-button--cannot-run {
+        color: $text-disabled;
+    }
+    StepButton > .step-button--cannot-run-focused {
+        color: $block-cursor-blurred-foreground;
     }
     """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"step-button--cannot-run", "step-button--cannot-run-focused"}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "previous step", show=False),
@@ -98,8 +106,21 @@ class StepButton(StyledOnceShown, Button):
         self.watch_hint()
 
     def watch_refusal(self, refusal: str | None) -> None:
-        self.set_class(refusal is not None, "-cannot-run")
+        self.set_class(refusal is not None, "-cannot-run", update=False)  # drawn by render(): no restyle
+        self.refresh()
         self._explain()
+
+    def render(self) -> Content:
+        """The label; a step that cannot run now has its call in the disabled colour (under the cursor, the
+        blurred cursor's), as the stylesheet drew it before. Worked out at each paint, so a theme or the focus
+        (each repaints) is followed."""
+        label = self.label
+        assert isinstance(label, Content)
+        if self.refusal is None:
+            return label
+        dimmed = ink(self, "step-button--cannot-run-focused" if self.has_focus else "step-button--cannot-run")
+        start = len(self.step.key) + 1
+        return label.stylize(Style.from_rich_style(dimmed), start, start + len(self.step.title_on(self.transport)))
 
     def _explain(self) -> None:
         """The step's help, why the hint says what it says, and why the step cannot run now."""

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import threading
+from dataclasses import replace
 
 from conftest import LISTENING, lecture
+from helpers import PATIENCE
 from test_lecture import narration
 
 from sockviz.app import SockvizApp
@@ -76,3 +79,30 @@ async def test_why_a_lesson_moved_port_is_recorded_and_shared_as_the_lecturers_l
     playback = Playback(records)
     replayed = [line.text for moment in range(len(playback.moments)) for line in playback.scene(moment).lines]
     assert told.text in replayed
+
+
+async def test_where_a_lesson_runs_is_found_off_the_event_loop(port, monkeypatch):
+    """place() binds up to 21 ports and asks sock_diag: a thread does it, and its answer still moves the lesson.
+    The kernel's answer is held back here until the app has drawn a frame meanwhile: the loop never waited."""
+    from sockviz.core.scenario import lesson_port
+
+    found = lesson_port.place
+    asked_from: list[threading.Thread] = []
+    answer = threading.Event()
+
+    def place(lines, endpoint):
+        asked_from.append(threading.current_thread())
+        answer.wait(10 * PATIENCE)
+        return replace(found(lines, endpoint), moved="this lesson runs on port 1 instead (the test says so)")
+
+    monkeypatch.setattr(lesson_port, "place", place)
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        app.load_lesson("echo")
+        await lect.until(lambda: asked_from, "the lesson's place to be asked")
+        assert asked_from[0] is not threading.main_thread()
+        await lect.until(lambda: "echo is loaded" in lect.log_text(), "the welcome, while the kernel is asked")
+        assert "the test says so" not in lect.log_text()
+        answer.set()
+        await lect.until(lambda: "runs on port 1 instead (the test says so)" in lect.log_text(), "the lesson's note")
+        assert "echo is loaded" in lect.log_text()
