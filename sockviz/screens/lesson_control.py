@@ -28,27 +28,23 @@ def welcome_to_lesson(
     session: SessionView,
     panel: ScenarioPanel,
     title: str,
+    record: Callable[[Record], object],
     transport: Transport = Transport.TCP,
     held: HeldOver | None = None,
-    moved: str | None = None,
-    record: Callable[[Record], object] | None = None,
-    port: int | None = None,
+    moved: tuple[str, int] | None = None,
 ) -> None:
     """Write the log's welcome again, now that the panel has taken its room beside the log (a log line
-    keeps the width it was written at), and say how to play the lesson. Once the lecturer has played a
-    line its narration is in the log, and clearing it would lose it: then nothing is written."""
+    keeps the width it was written at), and say how to play the lesson; `moved` is why it runs on another
+    port, and that port. Once the lecturer has played a line its narration is in the log, and clearing it
+    would lose it: then nothing is written."""
     if session.sockets or panel.started:
         return
     log.clear()
     log.note(session.now(), "start", welcome(transport))
     if held is not None:  # what the kernel holds from before the reset that made room for the lesson
         held_over.tell(held, log, session.now())
-    if moved is not None:  # the bar's port is held where the lesson's bind() cannot get past (lesson_port.py)
-        log.note(session.now(), "lesson", moved, kind="guide")
-        if record is not None and port is not None:
-            from sockviz.core.story.recording.records import Moved
-
-            record(Moved(session.now(), "lesson", moved, "guide", port))
+    if moved is not None:
+        tell_moved(log, session, record, *moved)
     log.note(session.now(), "lesson", f"{title} is loaded. It pauses after each narration until you go on. "
              f"Keys: {panel.keys_line()}", kind="guide")  # fmt: skip
 
@@ -59,3 +55,12 @@ def lesson_loaded(find_panel: Callable[[], ScenarioPanel]) -> bool:
         return find_panel().loaded
     except NoMatches:  # a reset is making the widgets again (the key panel asks meanwhile): none loaded yet
         return False
+
+
+def tell_moved(log: EventLog, session: SessionView, record: Callable[[Record], object], why: str, port: int) -> None:
+    """Why the lesson runs on `port`, not the bar's (the kernel holds that one where the lesson's bind() cannot
+    get past it, lesson_port.py): in the log, and in the recording and the share as a `moved` record."""
+    from sockviz.core.story.recording.records import Moved  # loaded with the first moved lesson
+
+    log.note(session.now(), "lesson", why, kind="guide")
+    record(Moved(session.now(), "lesson", why, "guide", port))

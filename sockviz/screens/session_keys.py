@@ -92,15 +92,11 @@ class LessonKeys(ScreenBase):
         if placed.moved is None or placed.player is not self.scenario_panel.player or self._rebuilding:
             return
         self.bar.show_port(placed.endpoint.port)
+        moved = (placed.moved, placed.endpoint.port)
         if self.session.sockets or self.scenario_panel.started:
-            self.event_log.note(self.session.now(), "lesson", placed.moved, kind="guide")
-            from sockviz.core.story.recording.records import Moved  # loaded with the first moved lesson
-
-            self._record(Moved(self.session.now(), "lesson", placed.moved, "guide", placed.endpoint.port))
+            lesson_control.tell_moved(self.event_log, self.session, self._record, *moved)
         else:
-            self.call_after_refresh(
-                self._welcome_to_lesson, self.scenario_panel.lesson_title, placed.moved, placed.endpoint.port
-            )
+            self.call_after_refresh(self._welcome_to_lesson, self.scenario_panel.lesson_title, moved)
 
     @on(ScenarioState)
     @on(Narrated)
@@ -116,11 +112,11 @@ class LessonKeys(ScreenBase):
         """Predict mode, before a lesson's step line: asked as a user's step is (the line waits for the answer)."""
         ask_before_lesson_line(self, asked)
 
-    def _welcome_to_lesson(self, title: str, moved: str | None = None, port: int | None = None) -> None:
+    def _welcome_to_lesson(self, title: str, moved: tuple[str, int] | None = None) -> None:
         if not self._rebuilding:
             lesson_control.welcome_to_lesson(
-                self.event_log, self.session, self.scenario_panel, title, self.bar.transport, self.held_over, moved,
-                self._record, port,
+                self.event_log, self.session, self.scenario_panel, title, self._record, self.bar.transport,
+                self.held_over, moved,
             )  # fmt: skip
 
     def action_play_pause(self) -> None:

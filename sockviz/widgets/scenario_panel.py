@@ -73,7 +73,7 @@ class ScenarioPanel(Static):
         panel: ScenarioPanel
         endpoint: Endpoint
         moved: str | None
-        player: object = None
+        player: Player | None = None
         """The player it is for: a lesson loaded again meanwhile has its own answer coming."""
 
         @property
@@ -151,6 +151,7 @@ class ScenarioPanel(Static):
 
     @property
     def lesson_title(self) -> str:
+        """The loaded scenario's title ("lesson: echo")."""
         return self._title
 
     @property
