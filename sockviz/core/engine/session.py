@@ -7,8 +7,9 @@ else (snapshots, `close()`) is safe to call from any thread while steps block.
 Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py), why a step
 is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and what woke it
 (waker.py), whether a step would block now (predictions.py), the other end of a socket or a blocked call
-(partners.py), a burst's clients (bursts.py), the sockets' names and calls' lines (naming.py) and the order of
-steps asked for together (turns.py); the kernel's answers come from core/kernel. At about 540 lines this
+(partners.py), the ports it still has something on (port_book.py), a burst's clients (bursts.py), the
+sockets' names and calls' lines (naming.py) and the order of steps asked for together (turns.py); the
+kernel's answers come from core/kernel. At about 600 lines this
 module is over the 350 the others keep to, for a reason: what is left is the work done under the session's one
 lock (a call's beginning and end, the sockets it adopts, the shutdown that wakes calls, the serve modes'
 bookkeeping, close()), whose order this class keeps, and the questions a front end asks of the session, each a
