@@ -427,6 +427,15 @@ def _core_transfer(size: int, cpu: list[float] | None = None, port: int = 0) -> 
     return elapsed
 
 
+async def _sizes_set(app: SockvizApp, pilot, size_text: str) -> None:
+    """The client's sendall() size and the server's recv all expect set in their settings, as a user sets them
+    before a transfer (the progress bars are made then, not in the transfer's first moments)."""
+    for side, field in (("client", "client-size"), ("server", "server-expect")):
+        await app.query_one(f"#{side}-pane", StepPane).open_settings()
+        app.query_one(f"#{field}", Input).value = size_text
+    await pilot.pause(0.5)  # the settings drawn and the screen settled, as a user's would be by now
+
+
 async def _app_transfer(size_text: str) -> tuple[float, list[float], dict[str, float]]:
     """The transfer as a user makes it in the app, timed on the session's clock; the loop's lag meanwhile, and
     the CPU the process and its UI thread spent during it.
@@ -456,10 +465,7 @@ async def _app_transfer(size_text: str) -> tuple[float, list[float], dict[str, f
             await pilot.press(key)
             while not ended(next(s.id for s in STEPS if s.key == key)):
                 await pilot.pause(0.01)
-        for side, field in (("client", "client-size"), ("server", "server-expect")):
-            await app.query_one(f"#{side}-pane", StepPane).open_settings()
-            app.query_one(f"#{field}", Input).value = size_text
-        await pilot.pause(0.5)  # the settings drawn and the screen settled, as a user's would be by now
+        await _sizes_set(app, pilot, size_text)
         sampler = asyncio.create_task(sample_lag())
         await pilot.press("g")
         await pilot.press("E")
@@ -681,6 +687,7 @@ async def wire_during_bulk(rounds: int = 5) -> None:
         for key in "sblSCa":
             await pilot.press(key)
             await pilot.pause(0.1)
+        await _sizes_set(app, pilot, "256M")  # else the first send's moments lay the screen out for the bars
         session = app.session
         for _ in range(rounds):  # the wire view closed (never opened: once open, its capture runs on)
             await pilot.pause(0.3)

@@ -61,6 +61,17 @@ def test_while_a_transfers_bytes_move_the_screen_is_read_whole_once_a_second_and
     assert watch.whole_refresh_due(session)  # it ended: the table catches up at once
 
 
+def test_while_the_bytes_move_the_bars_move_a_quarter_second_apart_however_often_the_screen_refreshes():
+    now = [100.0]
+    watch = TransferWatch(clock=lambda: now[0])
+    assert watch.bars_due()
+    now[0] += 0.1  # a refresh an event asked for
+    assert not watch.bars_due()
+    now[0] += TRANSFER_WRITE_GAP - 0.1
+    assert watch.bars_due()
+    assert not watch.bars_due()
+
+
 class _Log:
     """What the watch sets on the event log (its pace, and a write of the lines that wait) and on the wire view."""
 
