@@ -63,13 +63,20 @@ def test_while_a_transfers_bytes_move_the_screen_is_read_whole_once_a_second_and
 
 def test_while_the_bytes_move_the_bars_move_a_quarter_second_apart_however_often_the_screen_refreshes():
     now = [100.0]
-    watch = TransferWatch(clock=lambda: now[0])
-    assert watch.bars_due()
+    watch, session = TransferWatch(clock=lambda: now[0]), _Transfers()
+    watch.hear(StepCalled(seq=1, at=0.0, call=Call(7, step("client-send"), "c", "c.sendall(...)", 0.0)))
+    session.done[Side.CLIENT] = (0, 1000)
+    assert watch.whole_refresh_due(session)
+    session.done[Side.CLIENT] = (100, 1000)
+    assert not watch.whole_refresh_due(session)  # the bytes began to move
     now[0] += 0.1  # a refresh an event asked for
     assert not watch.bars_due()
     now[0] += TRANSFER_WRITE_GAP - 0.1
     assert watch.bars_due()
+    now[0] += 0.1
     assert not watch.bars_due()
+    now[0] += TRANSFER_WRITE_GAP
+    assert watch.bars_due()
 
 
 class _Log:
