@@ -21,6 +21,7 @@ from textual.widgets import Button, Collapsible, Label, Select
 from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.options import OPTIONS_BY_NAME, OptionSetting
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.step_args import RECV_SIZE
@@ -104,7 +105,7 @@ class StepPane(Vertical):
     }
     """
 
-    @dataclasses.dataclass
+    @lazy_dataclass
     class StepPressed(Message):
         """The user asked for a step from this pane."""
 
@@ -115,7 +116,7 @@ class StepPane(Vertical):
         def control(self) -> StepPane:
             return self.pane
 
-    @dataclasses.dataclass
+    @lazy_dataclass
     class SocketChosen(Message):
         """The user chose which socket this side's steps act on."""
 
