@@ -28,7 +28,7 @@ from sockviz.core.model.step_args import RECV_SIZE
 from sockviz.core.model.transport import Transport
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
-from sockviz.widgets.step_button import StepButton
+from sockviz.widgets.step_button import StepButton, StepList
 from sockviz.widgets.step_settings import DEFAULT_BURST, optional, settings_fields
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class StepPane(Vertical):
     def _scrolled(self) -> ComposeResult:
         """What scrolls in the pane: the steps and their fields (the progress bar stays below them)."""
         side = self.side.value
-        with Vertical(id=f"{side}-steps", classes="steps"):
+        with StepList(id=f"{side}-steps", classes="steps"):
             for each in steps_of(self.side):
                 button = self._buttons[each.id] = StepButton(each, self._transport)
                 yield button
