@@ -40,6 +40,7 @@ def test_a_class_is_made_at_its_first_object_and_is_then_the_dataclass_it_was_de
     assert repr(made).endswith("Sub(at=1.0, name='a', items=())")
     assert made == sub(at=1.0) and hash(made) == hash(sub(at=1.0)) and made != sub(at=2.0)
     assert sub.__match_args__ == () and base(at=3.0).name == "a"
+    assert sub.__dataclass_params__.init and sub.__dataclass_params__.frozen  # as declared, for readers
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.at = 2.0  # type: ignore[misc]
     with pytest.raises(TypeError):

@@ -63,6 +63,7 @@ def _make(cls: type) -> None:
         made = same.__dict__["__init__"]
         made.__qualname__ = f"{cls.__qualname__}.__init__"
         cls.__init__ = made  # type: ignore[misc]  # in the stand-in's place, in one step
+        cls.__dataclass_params__.init = True  # type: ignore[attr-defined]  # as declared, for readers
         if not documented:  # as @dataclass writes it, from the generated __init__'s signature
             cls.__doc__ = f"{cls.__name__}{inspect.signature(cls)}".replace(" -> None", "")
 
