@@ -6,9 +6,11 @@ import socket
 from dataclasses import dataclass
 from typing import Unpack
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.events import Resize
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Label
@@ -60,18 +62,31 @@ class EndpointBar(Horizontal):
     EndpointBar > FamilyToggle, EndpointBar > TransportToggle {
         margin: 0 1 0 0;
     }
-    EndpointBar > #exposure.-exposed {
+    EndpointBar.-two-lines {
+        height: 2;
+    }
+    EndpointBar > #notes {
+        width: auto;
+        height: 1;
+    }
+    EndpointBar.-two-lines > #notes {
+        dock: bottom;
+        width: 1fr;
+    }
+    #notes > Label {
+        width: auto;
+    }
+    #notes > #exposure.-exposed {
         color: $text-warning;
         text-style: bold;
         padding: 0 1;
     }
-    EndpointBar > #share {
+    #notes > #share {
         display: none;
-        width: auto;
         padding: 0 1;
         color: $text-accent;
     }
-    EndpointBar > #share.-exposed {
+    #notes > #share.-exposed {
         color: $text-warning;
         text-style: bold;
     }
@@ -108,7 +123,8 @@ class EndpointBar(Horizontal):
         yield Field("port", str(port), parse_port, input_id="port", id="port-field")
         yield FamilyToggle(family, id="family")
         yield TransportToggle(self.transport, id="transport")
-        yield Label("", id="exposure", markup=False)
+        with Horizontal(id="notes"):
+            yield Label("", id="exposure", markup=False)
 
     def on_mount(self) -> None:
         self._host_changed()
@@ -235,10 +251,11 @@ class EndpointBar(Horizontal):
             label = found.only_one(Label)
         else:  # made the first time there is a share to tell of: most sessions have none
             label = Label("", id="share", markup=False)
-            self.mount(label)
+            self.query_one("#notes").mount(label)
         label.update(text)
         label.display = bool(text)
         label.set_class(warn, "-exposed")
+        self._fit_notes()
 
     def show_listening_everywhere(self, names: list[str]) -> None:
         self.listening_everywhere = tuple(names)
@@ -263,3 +280,23 @@ class EndpointBar(Horizontal):
         label.set_class(bool(text), "-exposed")
         label.update(text)
         label.tooltip = _EXPOSED if text else None
+        self._fit_notes()
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit_notes()
+
+    def _fit_notes(self) -> None:
+        """The warning and the share's label (how many follow, the join code, whom a follower follows) must be
+        read whole, so when they do not fit beside the fields (an 80-column terminal), the bar takes a second line
+        for them, rather than cutting them off at the edge. Measured after the layout, when the fields are placed."""
+        if self.is_mounted:
+            self.call_after_refresh(self._fit_notes_now)
+
+    def _fit_notes_now(self) -> None:
+        notes = [label for label in self.query_one("#notes").query(Label) if label.display]
+        texts = [str(label.render()) for label in notes]
+        needed = sum(cell_len(text) + 2 for text in texts if text)
+        row = [child for child in self.children if child.id != "notes" and child.display]
+        fields_end = max((child.region.right for child in row), default=self.content_region.x)
+        room = self.content_region.right - fields_end
+        self.set_class(needed > room, "-two-lines")
