@@ -9,11 +9,9 @@ first), the sockets' snapshots four times a second. Nothing a follower presses r
 from __future__ import annotations
 
 import socket
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from textual import on
-from textual.binding import BindingType
 from textual.css.query import NoMatches
 
 from sockviz.base_app import SockvizBase
@@ -23,7 +21,6 @@ from sockviz.core.story.recording.format import FormatError, Note, Said, Session
 from sockviz.core.story.transcript import Transcript
 from sockviz.exports import export_notebooks, export_scripts
 from sockviz.faults import report
-from sockviz.keys import APP_BINDINGS
 from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
 from sockviz.share.mirror import Feed, Mirror, StartedAfresh
@@ -44,12 +41,6 @@ NOT_HERE = {
 
 class FollowApp(SockvizBase):
     """The lecturer's session on a student's screen."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        replace(b, show=False) if b.action in NOT_HERE else b for b in APP_BINDINGS
-    ]
-    """The keys that would change the session stay bound, so that pressing one says why it does nothing here,
-    but the key line does not offer them: a follower can never use them."""
 
     def __init__(self, host: str, port: int, code: str) -> None:
         super().__init__()

@@ -107,9 +107,13 @@ class EndpointBar(Horizontal):
         port: int,
         family: socket.AddressFamily,
         transport: Transport = Transport.TCP,
+        *,
+        read_only: bool = False,
         **kwargs: Unpack[WidgetOptions],
     ) -> None:
         super().__init__(**kwargs)
+        self.read_only = read_only
+        """A follower's bar: it shows the lecturer's address, and its fields and switches take no input."""
         self._start = (host, port, family)
         self._looked_up: dict[tuple[str, socket.AddressFamily], str | InputError] = {}
         self._host_exposed = False
@@ -119,10 +123,10 @@ class EndpointBar(Horizontal):
     def compose(self) -> ComposeResult:
         host, port, family = self._start
         yield Label("sockviz", id="brand")
-        yield Field("host", host, self._check_host, input_id="host", id="host-field")
-        yield Field("port", str(port), parse_port, input_id="port", id="port-field")
-        yield FamilyToggle(family, id="family")
-        yield TransportToggle(self.transport, id="transport")
+        yield Field("host", host, self._check_host, input_id="host", id="host-field", disabled=self.read_only)
+        yield Field("port", str(port), parse_port, input_id="port", id="port-field", disabled=self.read_only)
+        yield FamilyToggle(family, id="family", disabled=self.read_only)
+        yield TransportToggle(self.transport, id="transport", disabled=self.read_only)
         with Horizontal(id="notes"):
             yield Label("", id="exposure", markup=False)
 

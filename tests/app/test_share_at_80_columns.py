@@ -7,8 +7,10 @@ follower follows) goes to a second line rather than past the edge; a wide screen
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from helpers import free_port, until
+from textual.widgets import Input
 
 from sockviz.app import SockvizApp
 from sockviz.follow import FollowApp
@@ -54,8 +56,21 @@ async def test_a_followers_bar_says_whom_it_follows_and_its_key_line_offers_only
         await until(pilot, lambda: screen_lines(app)[1].strip() == label, "the label on the bar's second line")
         keys = screen_lines(app)[-1]
         assert "timeline" in keys and "quit" in keys
-        assert "restart" not in keys and "reset" not in keys  # the lecturer's keys, never a follower's
-        await pilot.press("0")  # still bound: it says why it does nothing
-        await until(pilot, lambda: any("the lecturer resets the session" in str(n.message)
-                                       for n in app._notifications), "why 0 does nothing")  # fmt: skip
+        for lecturers in ("restart", "reset", "IPv4/IPv6", "TCP/UDP"):  # never a follower's keys
+            assert lecturers not in keys
+
+        def told(text: str) -> bool:
+            return any(text in str(notice.message) for notice in app._notifications)
+
+        await pilot.press("0", "6", "d")  # still bound: each says why it does nothing
+        await until(pilot, lambda: told("the lecturer resets the session"), "why 0 does nothing")
+        await until(pilot, lambda: told("the lecturer chooses the address family"), "why 6 does nothing")
+        await until(pilot, lambda: told("the lecturer chooses TCP or UDP"), "why d does nothing")
+        await pilot.click("#family")  # the bar's switches and fields take no input: they show the lecturer's
+        await pilot.pause()
+        assert "host 127.0.0.1" in screen_lines(app)[0] and app.session_screen.bar.family == socket.AF_INET
+        assert all(field.disabled for field in app.session_screen.bar.query(Input))
+        await pilot.resize_terminal(130, 40)  # room for every key: still none of the lecturer's
+        await until(pilot, lambda: "f12" in screen_lines(app)[-1], "the whole key line")
+        assert ".ipynb" in screen_lines(app)[-1] and ".pcapng" not in screen_lines(app)[-1]
         assert not session.sockets and not app.faults
