@@ -50,7 +50,7 @@ class ReplayBar(Static):
 
     DEFAULT_CSS = """
     ReplayBar {
-        height: 1;
+        height: auto;  /* at 80 columns the keys go to a second line, rather than past the edge */
         padding: 0 1;
         background: $boost;
         color: $text;

@@ -170,6 +170,10 @@ async def test_moments_recorded_at_the_same_time_play_on_to_the_end():
         await pilot.press("space")
         await until(pilot, lambda: screen.moment == len(playback) - 1, "the last moment")
         await until(pilot, lambda: not screen.playing, "the play to stop at the end")
+        await pilot.resize_terminal(80, 24)  # the bar says it all at 80 columns too, on two lines
+        await pilot.pause()
+        top = " ".join(strip.text.strip() for strip in app.screen._compositor.render_strips()[:2])
+        assert "moment 5 of 5" in top and top.endswith("space plays · n next · ← back"), top
 
 
 def test_sockviz_replay_needs_no_network_and_refuses_another_version(tmp_path, recorded_echo):
