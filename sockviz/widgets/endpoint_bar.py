@@ -303,4 +303,4 @@ class EndpointBar(Horizontal):
         row = [child for child in self.children if child.id != "notes" and child.display]
         fields_end = max((child.region.right for child in row), default=self.content_region.x)
         room = self.content_region.right - fields_end
-        self.set_class(needed > room, "-two-lines")
+        self.set_class(needed > 0 and needed > room, "-two-lines")  # a long field note alone never takes a line

@@ -47,6 +47,23 @@ async def test_the_lecturers_bar_shows_the_code_and_how_many_follow_at_80_column
         share.stop()
 
 
+async def test_with_nothing_to_say_the_bar_keeps_one_line_whatever_its_fields_say():
+    """A field's note (a name that does not resolve) can push the row past the edge: with no share and no
+    warning, the bar still keeps one line, so nothing below it moves (a click aimed at a step would miss)."""
+    app = SockvizApp(port=free_port())
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one("#host", Input).value = "no-such-host.invalid"
+
+        def host_note() -> str:
+            found = app.query("#host-field .field-note")
+            return str(found.first().render()) if found else ""
+
+        await until(pilot, lambda: "does not resolve" in host_note(), "the lookup to fail")
+        await pilot.pause()
+        assert not app.session_screen.bar.has_class("-two-lines")
+        assert screen_lines(app)[1].startswith("╭")  # the panes begin on the second line
+
+
 async def test_a_followers_bar_says_whom_it_follows_and_its_key_line_offers_only_its_keys(shared):
     session, share, _ = shared
     app = FollowApp("127.0.0.1", share.port, share.code)
