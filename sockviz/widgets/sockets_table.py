@@ -34,6 +34,7 @@ from sockviz.core.engine.view import SocketView
 from sockviz.core.story.activity import activity as activity  # the screen reads it from here
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
+from sockviz.widgets.scrollbars import follow_scrollable_size
 from sockviz.widgets.socket_rows import ADDRESSES, BLOCKED, COLUMNS, keep_last_addresses, row_texts
 
 if TYPE_CHECKING:
@@ -102,13 +103,15 @@ class SocketsTable(DataTable[str]):
     }
     """
 
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=False)
     """Widget's own, but with no layout of the screen when it changes: the table's size is the screen's to
-    give (`height: 1fr`), its rows change only how far it scrolls. Each added row laid the whole screen out."""
+    give (`height: 1fr`), its rows change only how far it scrolls. Each added row laid the whole screen out.
+    Nor a repaint of the whole table: what changed is repainted where it changes (new rows' lines, or the
+    whole table when a column's width changed), not every line for each new row (2 ms a frame at 160x50)."""
 
     def watch_virtual_size(self, size: Size) -> None:
         """Move the scrollbars, as Textual's layout would (a scrollbar that must appear still lays it out)."""
-        self._scroll_update(size)
+        follow_scrollable_size(self, size)
 
     def __init__(self, **kwargs: Unpack[WidgetOptions]) -> None:
         self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
@@ -258,16 +261,23 @@ class SocketsTable(DataTable[str]):
         """New rows measured as what they are, plain strings: DataTable made every cell a Rich Text from markup
         to measure it, a third of a millisecond a row, and a burst's thousand new rows held one frame for 300 to
         400 ms. Rows are one line high and have no labels, so the widths and the scrollable size are all."""
-        if len(self._measured) > len(self._data):  # rows were removed (a held row, a clear): their cells go
+        removed = len(self._measured) > len(self._data)
+        if removed:  # rows were removed (a held row, a clear): their cells go
             for row_key in [key for key in self._measured if key not in self._data]:
                 self._forget(row_key)
+        added = [index for index in map(self._row_locations.get, new_rows) if index is not None]
         for row_key in new_rows:
             cells = self._data.get(row_key)
             if cells is not None:  # (else removed before the table was idle)
                 self._measure(row_key, cells)
-        if self._fit_columns():
+        widths_changed = self._fit_columns()
+        if widths_changed:
             self._clear_caches()
         self._size_to_columns()
+        if widths_changed or removed:
+            self.refresh()  # every line moved, or the rows below a removed one
+        elif added:  # rows are added below the others: only their lines are new
+            self.refresh_lines(self.header_height + min(added), self.row_count - min(added))
 
     @property
     def _total_row_height(self) -> int:
