@@ -37,6 +37,7 @@ from sockviz.core.kernel.capture import (
     parse_frame,
 )
 from sockviz.core.kernel.capture.runs import Runs
+from sockviz.core.model.options import option_setting
 from sockviz.core.story.owners import owner_of
 from sockviz.core.story.wire import CallLine, Dropped, Ended, Summary, Wire
 
@@ -353,9 +354,58 @@ def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(loopback, 
 
 
 @root_only
+def test_a_port_leaves_the_filter_once_nothing_of_the_session_is_on_it(loopback, wire):
+    """A port stays while a call sends to it, a socket uses it or its TIME_WAIT lasts; then it goes, and a real
+    connection on it is no longer captured. An RST close leaves no TIME_WAIT, so no test waits 60 s."""
+    made, heard = wire
+    capture, session, port = made.capture, loopback.session, loopback.endpoint.port
+    loopback.run("client-socket")
+    assert loopback.run("client-connect").error.exception == "ConnectionRefusedError"  # nobody listens yet
+    wait_for(lambda: any(s.dst[1] == port and s.flags == "SYN" for s in heard.segments), what="the refused SYN")
+    wait_for(lambda: port not in capture.filtered_ports, what="the refused port to leave the filter")
+    loopback.run("client-close")
+
+    loopback.server_listening()
+    loopback.run("client-socket")
+    loopback.run("client-connect")
+    loopback.run("server-accept")
+    lingering = session.current(Target.CLIENT)
+    first = lingering.ends[0][1]
+    loopback.run("client-close")  # the client closes first: its side of the connection waits in TIME_WAIT
+    loopback.run("server-close-conn")
+
+    loopback.run("client-socket")
+    loopback.run("client-option", option=option_setting("SO_LINGER", "1"))
+    loopback.run("client-connect")
+    loopback.run("server-accept")
+    reset = session.current(Target.CLIENT).ends[0][1]
+    wait_for(lambda: {port, first, reset} <= capture.filtered_ports, what="the open connection's port in the filter")
+    loopback.run("client-close")  # RST: the kernel drops both sides at once
+    loopback.run("server-close-conn")
+    wait_for(lambda: reset not in capture.filtered_ports, what="the reset connection's port to leave the filter")
+    assert lingering.after_close is not None and lingering.after_close.state == "TIME_WAIT"
+    assert {port, first} <= capture.filtered_ports  # the listener's port, and the TIME_WAIT's
+
+    with socket.socket() as other, socket.socket() as outside:  # a connection on the port the session left
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        outside.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        outside.bind(("127.0.0.1", reset))
+        outside.connect(other.getsockname())
+        outside.sendall(b"not the session's any more")
+        other.accept()[0].close()
+        elsewhere = other.getsockname()[1]
+        loopback.run("client-socket")
+        loopback.run("client-connect")  # the session's own SYN, after the outside frames
+        mine = session.current(Target.CLIENT).ends[0][1]
+        wait_for(lambda: any(s.dst[1] == mine and s.flags == "SYN-ACK" for s in heard.segments), what="its SYN-ACK")
+    assert not [s for s in heard.segments if elsewhere in (s.src[1], s.dst[1])]
+
+
+@root_only
 def test_past_the_filters_ports_the_reader_picks_the_sessions(loopback):
     """With more ports than the kernel filter takes, it keeps every TCP frame and the reader keeps the session's."""
-    unused = frozenset(range(20000, 20000 + MAX_FILTER_PORTS + 1))
+    unused = set(range(20000, 20000 + MAX_FILTER_PORTS + 1))
     heard = Heard()
     capture = WireCapture(lambda: unused | loopback.session.ports(), heard, loopback.session.now)
     loopback.session.subscribe(lambda event: capture.refresh_ports() if isinstance(event, StepCalled) else None)
@@ -368,6 +418,11 @@ def test_past_the_filters_ports_the_reader_picks_the_sessions(loopback):
                 client.sendall(b"not the session's")
         loopback.connected()
         wait_for(lambda: heard.flags()[:3] == ["SYN", "SYN-ACK", "ACK"], what="the session's handshake")
+        unused.clear()  # the other ports went: the kernel filter picks again
+        capture.refresh_ports()
+        assert not capture.every_tcp_frame
+        loopback.run("client-send", payload=MESSAGE)
+        wait_for(lambda: any(s.preview == MESSAGE for s in heard.segments), what="the message, through both filters")
     port = loopback.endpoint.port
     assert all(port in (s.src[1], s.dst[1]) for s in heard.segments)
 

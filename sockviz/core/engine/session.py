@@ -7,8 +7,9 @@ else (snapshots, `close()`) is safe to call from any thread while steps block.
 Its parts have modules of their own: the calls (calls.py), the calls in progress (in_progress.py), why a step
 is refused (refusals.py), the event stream (stream.py), noticing a block (watch.py) and what woke it
 (waker.py), whether a step would block now (predictions.py), the other end of a socket or a blocked call
-(partners.py), a burst's clients (bursts.py), the sockets' names and calls' lines (naming.py) and the order of
-steps asked for together (turns.py); the kernel's answers come from core/kernel. At about 540 lines this
+(partners.py), the ports it still has something on (port_book.py), a burst's clients (bursts.py), the
+sockets' names and calls' lines (naming.py) and the order of steps asked for together (turns.py); the
+kernel's answers come from core/kernel. At about 600 lines this
 module is over the 350 the others keep to, for a reason: what is left is the work done under the session's one
 lock (a call's beginning and end, the sockets it adopts, the shutdown that wakes calls, the serve modes'
 bookkeeping, close()), whose order this class keeps, and the questions a front end asks of the session, each a
@@ -29,6 +30,7 @@ from sockviz.core.engine.call_site import Context, Outcome, Ran
 from sockviz.core.engine.in_progress import CallBook, Running
 from sockviz.core.engine.naming import Names, call_line
 from sockviz.core.engine.partners import Partners
+from sockviz.core.engine.port_book import PortBook
 from sockviz.core.engine.predictions import Predictions
 from sockviz.core.engine.refusals import refusal
 from sockviz.core.engine.stream import EventStream, Listener
@@ -85,7 +87,11 @@ class Session:
         self._grace = block_after
         self._watch = BlockWatch(block_after)
         self._kernel_table = KernelTable()
-        self._ports: set[int] = set()
+        self._port_book = PortBook()
+        self._closing: set[TrackedSocket] = set()
+        """Closed connections whose ports stay held until the kernel says it has dropped them (read_lingering)."""
+        self._closed_since_reading = False
+        self._lingering_read_at = 0.0
         self._closed = False
         self._ending = threading.Event()
         """Set with `_closed`: a burst's client that holds its connection stops holding at once."""
@@ -164,9 +170,13 @@ class Session:
         return None if tracked is None else self._predictions.for_step(chosen, tracked, args or StepArgs())
 
     def ports(self) -> frozenset[int]:
-        """Every TCP port the session's sockets have used or connected to: what the capture's filter keeps."""
+        """Every port the session still has something on: what the capture's filter keeps (port_book.py).
+
+        An open socket's own port and its peer's, the port a running connect() or sendto() sends to, and the
+        ports of a closed connection until the kernel has dropped it (its TIME_WAIT ended: `read_lingering`).
+        """
         with self._lock:
-            return frozenset(self._ports)
+            return self._port_book.ports()
 
     def read_lingering(self) -> None:
         """Ask the kernel about closed connections it still holds (TIME_WAIT and the like).
@@ -177,6 +187,7 @@ class Session:
         """
         with self._lock:
             watched = [t for t in self._sockets if t.closed and t.ends is not None and not t.gone and not t.datagram]
+            self._lingering_read_at, self._closed_since_reading = time.monotonic(), False
         if not watched:
             return
         found = self._kernel_table.lookup(t.ends for t in watched if t.ends)
@@ -184,6 +195,22 @@ class Session:
             for tracked in watched:
                 tracked.after_close = found.get(tracked.ends) if tracked.ends else None
                 tracked.gone = tracked.after_close is None
+                if tracked.gone:
+                    self._closing.discard(tracked)
+                    self._port_book.release(tracked)  # nothing of it is left on its ports
+
+    def read_lingering_when_due(self, every: float) -> None:
+        """`read_lingering`, when a connection closed since the last reading or `every` seconds have passed
+        while one lingers; nothing (not even the netlink query) when no closed connection holds a port.
+
+        For a capture that follows the session's ports without a screen that reads the kernel once a second.
+        """
+        with self._lock:
+            due = bool(self._closing) and (
+                self._closed_since_reading or time.monotonic() - self._lingering_read_at >= every
+            )
+        if due:
+            self.read_lingering()
 
     # ----- listening -------------------------------------------------------
 
@@ -331,7 +358,7 @@ class Session:
                 tracked.in_flight.append(call)
             sends_to = chosen.action in (Action.CONNECT, Action.BURST) or (datagram and chosen.action is Action.SEND)
             if args.endpoint is not None and sends_to:
-                self._ports.add(args.endpoint.port)  # so a capture sees the SYN before connect() returns
+                self._port_book.hold(("call", call.id), (args.endpoint.port,))  # the SYN goes before connect() returns
             self._events.emit(StepCalled, call=call)
             lingering_close = chosen.action is Action.CLOSE and tracked is not None and lingers(tracked.sock)
             if call.form.blocks_until is not None or lingering_close:
@@ -405,12 +432,29 @@ class Session:
                 cancelled=cancelled,
                 **fields,
             )
-            if running.tracked is not None:
-                self._ports.update(running.tracked.ports())
+            for tracked in (running.tracked, added):
+                if tracked is not None:
+                    self._hold_ports(tracked)
+            self._port_book.release(("call", running.call.id))
             self._calls.retire(running)
             if running.tracked is not None:
                 running.tracked.in_flight.remove(running.call)
             self._idle.notify_all()
+
+    def _hold_ports(self, tracked: TrackedSocket) -> None:
+        """After a call: the socket holds the ports it uses; once closed, only until nothing of it is left.
+
+        A socket that never connected, or a UDP one, leaves nothing in the kernel: its ports go at its close.
+        A TCP connection's go once the kernel has dropped it (`read_lingering`), so its TIME_WAIT is captured.
+        """
+        if not tracked.closed:
+            self._port_book.hold(tracked, tracked.ports())
+        elif tracked.ends is None or tracked.datagram or tracked.gone:
+            self._port_book.release(tracked)
+        elif tracked not in self._closing:
+            self._port_book.hold(tracked, (tracked.ends[0][1], tracked.ends[1][1]))
+            self._closing.add(tracked)
+            self._closed_since_reading = True
 
     # ----- what calls ask of the session (the CallSite) ---------------------
 

@@ -3,13 +3,16 @@
 `Wire` ties a capture to a session: at each call (in the calling thread, before
 the call's first segment leaves) it gives the kernel filter the session's ports
 and notes the call, so that the call's line sits between the segments before
-and after it, and the export writes the call on the segment it caused. Which
+and after it, and the export writes the call on the segment it caused. A port
+leaves the filter once nothing of the session is on it: its socket closed and
+the kernel holds no connection of it (a TIME_WAIT keeps it for its 60 s). Which
 segments get a line and which are summed up is decided beside the ring, in the
 capture's reader process (`sockviz.core.kernel.capture.runs`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,13 +32,17 @@ from sockviz.core.model.events import Event, StepCalled
 
 __all__ = ["CallLine", "Delivery", "Dropped", "Ended", "Segment", "Summary", "Tally", "Wire", "WireLine"]
 
+LINGER_SECONDS = 1.0
+"""While a closed connection lingers (TIME_WAIT: 60 s), the kernel is asked again this often whether it still
+holds it; a connection just closed is asked about at the next tick (50 ms)."""
+
 
 class Wire:
     """A capture on lo that follows one session's ports and notes its calls."""
 
     def __init__(self, session: Session, deliver: Callable[[Delivery], object]) -> None:
         self.session = session
-        self.capture = WireCapture(session.ports, deliver, session.now)
+        self.capture = WireCapture(session.ports, deliver, session.now, before_ports=self._look_at_lingering)
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> str | None:
@@ -51,6 +58,11 @@ class Wire:
             self._unsubscribe()
             self._unsubscribe = None
         self.capture.stop(wait=wait)
+
+    def _look_at_lingering(self) -> None:
+        """In the capture's thread: a closed connection's ports stay in the filter until the kernel drops it."""
+        with contextlib.suppress(OSError):  # the netlink query failed: they stay, and it is asked again later
+            self.session.read_lingering_when_due(LINGER_SECONDS)
 
     def _heard(self, event: Event) -> None:
         """A session listener: runs in the calling thread before the call, so its SYN is in the filter."""

@@ -69,9 +69,13 @@ class WireCapture(ChildProcess):
         *,
         block_size: int = BLOCK_SIZE,
         blocks: int = BLOCKS,
+        before_ports: Callable[[], object] | None = None,
     ) -> None:
         super().__init__("sockviz-wire")
         self._ports = ports
+        self._before_ports = before_ports
+        """Called in the receiving thread before each tick's ports: a Wire asks the kernel there which closed
+        connections it still holds, so their ports go once their TIME_WAIT has."""
         self._deliver = deliver
         self._clock = clock
         self._block_size = block_size
@@ -90,7 +94,9 @@ class WireCapture(ChildProcess):
         self.left_out = 0
         """Frames seen but not kept for export (past the store limit)."""
         self.every_tcp_frame = False
-        """True once the session has too many ports for the kernel filter: then it keeps all TCP on lo."""
+        """True while the session has too many ports for the kernel filter: then it keeps all TCP on lo."""
+        self._reader_picks = False
+        """True once the reader has been told the ports (every_tcp_frame was): it is told each change from then on."""
         self.reading = threading.Event()
         """Set once the reader has mapped the ring and reads it (frames from before then wait in the ring)."""
 
@@ -101,7 +107,7 @@ class WireCapture(ChildProcess):
         raw = open_capture(program, self._block_size, self._blocks)
         if isinstance(raw, str):
             return raw
-        self._raw, self._wanted = raw, wanted
+        self._raw, self._wanted, self._reader_picks = raw, wanted, self.every_tcp_frame
         first = [("ports", wanted)] if self.every_tcp_frame else []
         package_root = str(Path(sockviz.__file__).resolve().parent.parent)
 
@@ -123,11 +129,16 @@ class WireCapture(ChildProcess):
 
     # ----- what to keep -----
 
+    @property
+    def filtered_ports(self) -> frozenset[int]:
+        """The ports the kernel filter (or, past MAX_FILTER_PORTS, the reader) keeps frames of now."""
+        return self._wanted or frozenset()
+
     def refresh_ports(self) -> None:
-        """Give the kernel filter the session's ports as they are now; cheap when they have not changed.
+        """Give the kernel filter the session's ports as they are now, come and gone; cheap when none changed.
 
         Called in the thread that is about to make a call, so the new port is in the filter before the
-        SYN leaves.
+        SYN leaves; and every tick, so a port the session has left goes.
         """
         raw = self._raw
         if raw is None:
@@ -137,17 +148,18 @@ class WireCapture(ChildProcess):
             if ports == self._wanted or self._raw is None:
                 return
             before, self._wanted = self._wanted, ports
-            if self.every_tcp_frame:
-                self._tell_ports(ports, before)
-                return
-            program, self.every_tcp_frame = program_for(ports)
-            if self.every_tcp_frame:
-                self._tell_ports(ports, None)  # before the filter lets the other ports in
+            program, every = program_for(ports)
+            if every or self._reader_picks:  # before the filter lets the other ports in
+                self._tell_ports(ports, before if self._reader_picks else None)
+                self._reader_picks = True
+            if every and self.every_tcp_frame:
+                return  # the filter keeps every TCP frame already
+            self.every_tcp_frame = every
             with contextlib.suppress(OSError):  # the capture closed meanwhile
                 attach_filter(raw, program)
 
     def _tell_ports(self, ports: frozenset[int], before: frozenset[int] | None) -> None:
-        """The reader picks the session's frames itself: tell it the ports, only the new ones when none went."""
+        """The reader picks the session's frames: tell it the ports, only the new ones when none went."""
         if before is not None and before <= ports:
             self.send(("more ports", ports - before))  # a burst adds a port a connect: not the whole set
         else:
@@ -173,6 +185,8 @@ class WireCapture(ChildProcess):
     # ----- the receiving thread -----
 
     def tick(self) -> None:
+        if self._before_ports is not None:
+            self._before_ports()
         self.refresh_ports()
 
     def heard(self, message: object) -> None:
