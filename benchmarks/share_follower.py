@@ -1,15 +1,15 @@
 """One follower of `benchmarks/share.py`, a process of its own: `python benchmarks/share_follower.py MODE URL OUT
 PRIORITY`.
 
-`headless`: the follower app's own client and reader (`Connection`, `Feed`, `Mirror`) with no screen: every
-line is decoded as the app decodes it. `app`: the whole follower app (`FollowApp`), headless at 160x50, whose
-log shows each event. Either way it notes when it had each event (the session's number and the event's seq)
-on the machine's monotonic clock, which every process shares, and writes them as JSON to OUT, with the CPU
-time it used, once it has read the lecturer's note LEAVE (so it has had every line before it), the lecturer
-stops sharing, or SIGTERM comes. It starts at nice 19 (two hundred start-ups, polite to the machine's other
-work) and, once it has joined, takes PRIORITY: `idle` (SCHED_IDLE: it runs only on CPU time nothing else
-wants, as if it were on a machine of its own) or a niceness (19, or 0: as the lecturer). It ends with its
-parent, however the parent ends.
+`headless`: the follower app's own client and reader (`Connection`, `Feed`, `Mirror`) with no screen: every line is
+decoded as the app decodes it, in a process whose collector is tuned as the app's (`Tuning`). `app`: the whole
+follower app (`FollowApp`), headless at 160x50, whose log shows each event. Either way it notes when it had each
+event (the session's number and the event's seq) on the machine's monotonic clock, which every process shares, and
+writes them as JSON to OUT, with the CPU time it used, once it has read the lecturer's note LEAVE (so it has had
+every line before it), the lecturer stops sharing, or SIGTERM comes. It starts at nice 19 (two hundred start-ups,
+polite to the machine's other work) and, once it has joined, takes PRIORITY: `idle` (SCHED_IDLE: it runs only on
+CPU time nothing else wants, as if it were on a machine of its own) or a niceness (19, or 0: as the lecturer). It
+ends with its parent, however the parent ends.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ async def headless(url: str, priority: str) -> dict:
     from sockviz.core.story.recording.format import Note
     from sockviz.share.client import Connection
     from sockviz.share.mirror import Feed, StartedAfresh
+    from sockviz.tuning import Tuning
+
+    tuning = Tuning()  # the process tuned as the follower app tunes its own, its start-up's objects frozen
+    tuning.start()
+    tuning.first_frame()
 
     had: list[tuple[int, int, float, float]] = []
     joined: list[float] = []

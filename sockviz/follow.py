@@ -25,6 +25,7 @@ from sockviz.screens.class_question import ClassQuestion, reveal_text
 from sockviz.screens.session import SessionScreen
 from sockviz.share.mirror import Feed, Mirror, StartedAfresh
 from sockviz.share.protocol import follow_url
+from sockviz.tuning import Tuning
 
 if TYPE_CHECKING:
     from sockviz.share.client import Following
@@ -58,6 +59,9 @@ class FollowApp(SockvizBase):
             self.feed.mirror, LOOPBACK[socket.AF_INET], DEFAULT_PORT, socket.AF_INET, following=where
         )
         self._following = False
+        self._tuning = Tuning()
+        """The collector tuned as the lecturer's app tunes it: a follower decodes every line of the lecturer's
+        session, and its screen draws them, as the lecturer's does."""
 
     @property
     def mirror(self) -> Mirror:
@@ -157,12 +161,19 @@ class FollowApp(SockvizBase):
         else:
             self.ask()
 
+    def on_load(self) -> None:
+        self._tuning.start()
+
+    def on_unmount(self) -> None:
+        self._tuning.stop()
+
     @on(SessionScreen.Ready)
     def _screen_ready(self) -> None:
         """The screen is ready: the first time, follow (so its welcome comes before the lecturer's lines); after
         a reset, the lines held meanwhile go to it now."""
         if not self._following:
             self._following = True
+            self.call_after_refresh(self._tuning.first_frame)
             self.run_worker(self._follow(), group="follow", exit_on_error=False, description=f"follow {self.url}")
         self.feed.release()
 

@@ -10,7 +10,6 @@ events in order, as a Session does; it runs no call: every step is refused with 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from sockviz.core.story.recording.format import (
     SessionStarted,
     SocketsRecord,
     decode,
+    read_json,
 )
 from sockviz.core.story.recording.sockets import SocketState
 
@@ -133,6 +133,8 @@ class Mirror:
         self._sockets: dict[int, MirroredSocket] = {}
         self._by_name: dict[str, MirroredSocket] = {}
         self._calls: dict[int, Call] = {}
+        self._holding: dict[int, list[MirroredSocket]] = {}
+        """The sockets each call in flight is on, by the call's id."""
         self._listeners = Listeners(self._lock)
         self._facts: dict[str, Any] = {}
         self._chosen: dict[Target, int] = {}
@@ -246,23 +248,34 @@ class Mirror:
                 self._calls[event.call.id] = event.call
                 tracked = self._by_name.get(event.call.socket_name)
                 if tracked is not None and event.call not in tracked.in_flight:
-                    tracked.in_flight.append(event.call)
+                    self._flying(tracked, event.call)
             elif isinstance(event, StepFinished):
                 self._calls.pop(event.call.id, None)
-                for tracked in self._sockets.values():
-                    if event.call in tracked.in_flight:
-                        tracked.in_flight.remove(event.call)
+                self._landed(event.call)
         self._heard_at(event.at, arrived)
         failed = self._listeners.tell(event)  # outside the mirror's lock: a screen reads the mirror as it hears
         if failed:
             raise failed[0][1]  # the rest heard it; the follower's app says what failed
+
+    def _landed(self, call: Call) -> None:
+        """A call that finished is no longer in flight on the sockets it was put on (kept by the call's id, not
+        found by asking every socket: a burst's hundred sockets and their hundreds of calls)."""
+        for tracked in self._holding.pop(call.id, ()):
+            if call in tracked.in_flight:
+                tracked.in_flight.remove(call)
+
+    def _flying(self, tracked: MirroredSocket, call: Call) -> None:
+        tracked.in_flight.append(call)
+        self._holding.setdefault(call.id, []).append(tracked)
 
     def _row(self, state: SocketState) -> None:
         tracked = self._sockets.get(state.id)
         if tracked is None:
             tracked = MirroredSocket(state, self._facts)
             # Its calls told before its first row (an accept() on a listener just made, say) are its own too.
-            tracked.in_flight = [call for call in self._calls.values() if call.socket_name == state.name]
+            for call in self._calls.values():
+                if call.socket_name == state.name:
+                    self._flying(tracked, call)
             self._sockets[state.id] = tracked
             self._by_name[state.name] = tracked
         else:
@@ -302,7 +315,7 @@ class Feed:
             return
         self.lines += 1
         if line.startswith(SHARE_LINE):
-            message = json.loads(line)
+            message = read_json(line, "the lecturer's line")
             kind = message.get("share")
             if kind == "facts":
                 self.mirror.take_facts(message)

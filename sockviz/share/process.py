@@ -6,7 +6,8 @@ format and the share's messages (the facts, the lesson panel, the class's questi
 late joiners (`history`), sent in frames to every follower (`followers`), and the followers' answers are
 tallied (`question`); the lecturer hears back only how many follow, what was dropped and the tally, a few
 times a second. Lines that come together (a burst's thousands, an event and the facts after it) go in one
-frame, at most one per BATCH_SECONDS, the first after a quiet spell at once: each frame wakes every follower.
+frame, the first after a quiet spell at once, then at most one per `batch_seconds`: each frame wakes every
+follower, and a wake-up costs a follower more than the lines it brings (see `batch_seconds`).
 
 It never outlives the lecturer: it ends when asked, when the lecturer's end of the pipe closes (the app is
 gone, however it went), and, as a last resort, when the thread that started it ends (PR_SET_PDEATHSIG).
@@ -31,7 +32,29 @@ from sockviz.share.protocol import PROTOCOL_VERSION, Dropped, read_answer
 from sockviz.share.question import Question
 
 BATCH_SECONDS = 0.02
-"""Lines that come together go in one frame: at most one frame per this (the first after a quiet spell at once)."""
+"""Lines that come together go in one frame: at most one frame per this (the first after a quiet spell at once),
+with up to BATCH_FOLLOWERS followers; with more, longer (`batch_seconds`)."""
+BATCH_FOLLOWERS = 40
+MOST_BATCH_SECONDS = 0.1
+"""The longest wait between frames, whatever the class's size: a line waits no longer than this for its frame."""
+
+
+def batch_seconds(followers: int) -> float:
+    """The least time between two frames with this many followers: BATCH_SECONDS up to BATCH_FOLLOWERS, then
+    growing with the class, to MOST_BATCH_SECONDS at 200.
+
+    Each frame wakes every follower, and the wake-up (the websocket's read, the event loop's turn, caches gone
+    cold since the last one) cost a headless follower about half a millisecond of CPU on the benchmark's
+    machine, about as much as decoding the dozen lines a lesson's frame brings. Two hundred followers on one
+    machine (as the benchmark runs them) pay 100 ms of CPU for each frame: at fifty frames a second they fell
+    behind while a lesson played, and their delay grew. Fewer, fuller frames cost them the same lines for fewer
+    wake-ups. Each follower on a machine of its own would not need it; the lines then wait up to 100 ms more, well
+    within the 250 ms a follower may be behind."""
+    if followers <= BATCH_FOLLOWERS:
+        return BATCH_SECONDS
+    return min(MOST_BATCH_SECONDS, BATCH_SECONDS * followers / BATCH_FOLLOWERS)
+
+
 STATUS_SECONDS = 0.05
 """How often, at most, the lecturer hears the count of followers, the drops and the tally, when they change;
 and how often the class is sent the tally while it is shown."""
@@ -129,12 +152,13 @@ class SharedSession:
 
     def _batch(self, *, urgent: bool = True) -> None:
         """Send what is pending in a moment: the session's lines at once (once what the pipe holds now is read) if
-        no frame went in the last BATCH_SECONDS, else when they have passed; the share's own messages (the
-        lesson panel) BATCH_SECONDS later, unless lines come meanwhile and take them along. A lesson's events go
-        without waiting, a burst's thousands a frame at a time: each frame wakes every follower once."""
+        no frame went in the last `batch_seconds`, else when they have passed; the share's own messages (the
+        lesson panel) that long later, unless lines come meanwhile and take them along. A lesson's first event
+        goes without waiting, a burst's thousands a frame at a time: each frame wakes every follower once."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        due = max(self._last_frame + BATCH_SECONDS, now if urgent else now + BATCH_SECONDS)
+        wait = batch_seconds(len(self.followers.members))
+        due = max(self._last_frame + wait, now if urgent else now + wait)
         if self._batch_at is not None and self._batch_at <= due:
             return  # a frame is due as soon already
         if self._batch_handle is not None:

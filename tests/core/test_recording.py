@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import socket
+from dataclasses import replace
 
 import pytest
 from helpers import wait_for
@@ -161,6 +163,23 @@ def test_another_version_is_refused_saying_which():
         decode('{"record":"event","type":"StepCalled","seq":1,"at":0}')
     with pytest.raises(FormatError, match="not in this sockviz's catalogue"):
         decode(encode(EventRecord(EXAMPLES[5])).replace("client-recv", "client-teleport"))
+
+
+def test_a_line_decoded_the_quick_way_says_what_is_wrong_where_and_takes_defaults():
+    """Each class's decoder is compiled for its fields and the JSON read by orjson: a wrong value deep in a line is
+    still said with its path, a missing field with a default takes it, and what only `json` reads (NaN) is read."""
+    raw = json.loads(encode(EventRecord(EXAMPLES[2])))
+    raw["call"]["prediction"] = "waits"
+    with pytest.raises(FormatError, match=r"\(StepReturned\)\.call\.prediction: expected an object for Prediction"):
+        decode(json.dumps(raw))
+    raw["call"]["prediction"] = {"blocks": True, "why": "no client"}
+    with pytest.raises(FormatError, match=r"\.call\.prediction: Prediction needs 'short'"):
+        decode(json.dumps(raw))
+    del raw["call"]["prediction"], raw["call"]["burst_of"], raw["woken_by_call"]
+    record = decode(json.dumps(raw))
+    assert isinstance(record, EventRecord)
+    assert record.event == replace(EXAMPLES[2], call=replace(CALL, prediction=None), woken_by_call=None)
+    assert math.isnan(decode(encode(Ended(at=math.nan))).at)
 
 
 def test_a_later_record_kind_or_field_is_skipped():
