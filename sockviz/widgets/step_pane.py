@@ -352,16 +352,14 @@ class StepPane(Vertical):
 
     async def start_over(self) -> None:
         """A fresh session: no socket to choose yet (the words of a fresh pane stand again) and no transfer; the
-        fields keep what was typed. The list is emptied and hidden, not removed: removed at each restart of a
-        lesson and made again with its first socket, its mount and styling held the event loop 10 to 25 ms
-        twice a round (the share benchmark's lesson, measured per turn)."""
+        fields keep what was typed. The list is hidden, not removed: removed at each restart of a lesson and made
+        again with its first socket, its mount and styling held the event loop 10 to 25 ms twice a round (the
+        share benchmark's lesson, measured per turn). Its old choices stay, unseen, until the first socket of
+        the new session replaces them."""
         self.acts_on = ""
         select = self._select
         if select is not None and select.display:
-            if select.is_mounted:
-                with self.prevent(Select.Changed):
-                    select.show([], None)
-            select.display = False
+            select.display = False  # not emptied: its line was restyled twice for a change nobody sees
             self._no_choice.display = True
         if self._progress is not None:
             self._progress.display = False
