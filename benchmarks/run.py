@@ -33,6 +33,7 @@ from sockviz.core import (
     Session,
     Side,
     StepArgs,
+    StepBlocked,
     StepCalled,
     StepFinished,
     StepReturned,
@@ -245,16 +246,6 @@ async def loop_lag(seconds: float = 3.0) -> list[float]:
     return lags
 
 
-async def loop_lag_while(done: asyncio.Event) -> list[float]:
-    """How late a 10 ms sleep wakes, again and again, until `done` is set."""
-    lags = []
-    while not done.is_set():
-        before = time.perf_counter()
-        await asyncio.sleep(0.01)
-        lags.append(time.perf_counter() - before - 0.01)
-    return lags
-
-
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
@@ -427,6 +418,15 @@ def _core_transfer(size: int, cpu: list[float] | None = None, port: int = 0) -> 
     return elapsed
 
 
+async def _sizes_set(app: SockvizApp, pilot, size_text: str) -> None:
+    """The client's sendall() size and the server's recv all expect set in their settings, as a user sets them
+    before a transfer (the progress bars are made then, not in the transfer's first moments)."""
+    for side, field in (("client", "client-size"), ("server", "server-expect")):
+        await app.query_one(f"#{side}-pane", StepPane).open_settings()
+        app.query_one(f"#{field}", Input).value = size_text
+    await pilot.pause(0.5)  # the settings drawn and the screen settled, as a user's would be by now
+
+
 async def _app_transfer(size_text: str) -> tuple[float, list[float], dict[str, float]]:
     """The transfer as a user makes it in the app, timed on the session's clock; the loop's lag meanwhile, and
     the CPU the process and its UI thread spent during it.
@@ -456,10 +456,7 @@ async def _app_transfer(size_text: str) -> tuple[float, list[float], dict[str, f
             await pilot.press(key)
             while not ended(next(s.id for s in STEPS if s.key == key)):
                 await pilot.pause(0.01)
-        for side, field in (("client", "client-size"), ("server", "server-expect")):
-            await app.query_one(f"#{side}-pane", StepPane).open_settings()
-            app.query_one(f"#{field}", Input).value = size_text
-        await pilot.pause(0.5)  # the settings drawn and the screen settled, as a user's would be by now
+        await _sizes_set(app, pilot, size_text)
         sampler = asyncio.create_task(sample_lag())
         await pilot.press("g")
         await pilot.press("E")
@@ -631,19 +628,46 @@ def _stop_tcpdump(started: tuple[subprocess.Popen[str], tempfile.TemporaryDirect
 
 
 async def _app_send(session: Session, lags: list[float], ui: list[float] | None = None) -> float:
-    """One 256 MiB send and recv all through the app's session; the loop's lag while it runs goes to `lags`, and
-    the UI thread's CPU during it to `ui`."""
+    """One 256 MiB send through the app's session to a recv all already waiting for it, as a user makes it (`g`,
+    then `E`, as the bulk section does); the loop's lag during it goes to `lags`, and the UI thread's CPU during
+    it to `ui`.
+
+    The receiver's call and its "blocks" line are drawn before the send begins. As in the bulk section, a
+    sample counts if its 10 ms sleep began between the send's start and recv all's return on the session's
+    clock: the drawing of the results after the bytes have all come is not during the send.
+    """
     cpu = _cpu_during_transfer(session)
-    started = time.perf_counter()
-    sending = asyncio.Event()
-    lag = asyncio.create_task(loop_lag_while(sending))
-    await asyncio.gather(
-        asyncio.to_thread(session.perform, step("client-send"), StepArgs(bulk=BULK)),
-        asyncio.to_thread(session.perform, step("server-recv-all"), StepArgs(expect=BULK)),
-    )
+    waiting = threading.Event()
+    ended: list[float] = []
+
+    def hear(event: Event) -> None:
+        if isinstance(event, StepBlocked) and event.call.step.id == "server-recv-all":
+            waiting.set()
+        elif isinstance(event, StepFinished) and event.call.step.id == "server-recv-all":
+            ended.append(event.at)
+
+    unsubscribe = session.subscribe(hear)
+    receiver = asyncio.create_task(asyncio.to_thread(session.perform, step("server-recv-all"), StepArgs(expect=BULK)))
+    await asyncio.to_thread(waiting.wait, 10)
+    await asyncio.sleep(0.3)  # its line drawn, as it is by the time a user presses the next key
+    samples: list[tuple[float, float]] = []  # (session time at the end of a 10 ms sleep, how late it woke)
+    sending = True
+
+    async def sample_lag() -> None:
+        while sending:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            samples.append((session.now(), time.perf_counter() - before - 0.01))
+
+    started, start = time.perf_counter(), session.now()
+    sampler = asyncio.create_task(sample_lag())
+    await asyncio.gather(asyncio.to_thread(session.perform, step("client-send"), StepArgs(bulk=BULK)), receiver)
     took = time.perf_counter() - started
-    sending.set()
-    lags += await lag
+    sending = False
+    await sampler
+    unsubscribe()
+    end = ended[0] if ended else session.now()
+    lags += [lag for at, lag in samples if start < at and at - lag - 0.01 < end]
     if ui is not None and "ui" in cpu:
         ui.append(cpu["ui"])
     return took
@@ -681,6 +705,7 @@ async def wire_during_bulk(rounds: int = 5) -> None:
         for key in "sblSCa":
             await pilot.press(key)
             await pilot.pause(0.1)
+        await _sizes_set(app, pilot, "256M")  # else the first send's moments lay the screen out for the bars
         session = app.session
         for _ in range(rounds):  # the wire view closed (never opened: once open, its capture runs on)
             await pilot.pause(0.3)

@@ -52,10 +52,14 @@ class RefreshPacer:
 
 TRANSFER_REFRESH_SECONDS = 1.0
 """While a transfer moves bytes, how often the rest of the screen (table, hints, buttons) is read again."""
-TRANSFER_WRITE_GAP = 0.25
-"""While a transfer's bytes are on their way, the least time between two writes of the log's new lines: as
-often as the progress bars move. The first line after a quiet spell (the call the user just made) is still
-written at once, and the lines that wait are written as soon as the last transfer ends."""
+TRANSFER_BAR_GAP = 0.25
+"""While a transfer's bytes are on their way, the least time between two moves of its progress bars."""
+TRANSFER_WRITE_GAP = 1.0
+"""While a transfer's bytes are on their way, the least time between two writes of the log's new lines, and
+how long the wire view's deliveries wait at most. The first line after a quiet spell (the call the user just
+made) is still written at once, and the lines that wait are written as soon as the last transfer ends: a
+256 MiB send's own "blocks" line comes with its end, in the same drawing (each drawing of the log was 5 to
+13 ms of the UI thread's CPU during a send, under load)."""
 
 _TRANSFERS = (Action.SEND, Action.RECV_ALL)
 
@@ -90,6 +94,8 @@ class TransferWatch:
         """While bytes move: when the screen was last read whole (None: they are not moving)."""
         self._log_held = False
         """Whether the log writes its lines TRANSFER_WRITE_GAP apart now."""
+        self._bars_at: float | None = None
+        """While bytes move: when the progress bars last moved."""
 
     def hear(self, event: Event) -> None:
         """Follow the calls that may move bulk bytes, from the session's events in the screen's order."""
@@ -110,11 +116,27 @@ class TransferWatch:
             self._whole_at = None
             return True
         if self._whole_at is None:
-            self._whole_at = self._clock()  # the bytes began to move: the screen was whole just before
+            self._whole_at = self._bars_at = self._clock()  # the bytes began to move: the screen was whole just before
             return False
         if self._clock() - self._whole_at < self.every:
             return False
         self._whole_at = self._clock()
+        return True
+
+    def bars_due(self) -> bool:
+        """While the bytes move, whether this refresh moves the progress bars: TRANSFER_BAR_GAP after the bytes
+        began to move, and as far apart, at most.
+
+        Why: the screen is refreshed on a timer and for events (a call, its block, the wire's segments), up to
+        ten times a second; each move of the two bars is a drawing of 4 to 7 ms of the UI thread's CPU
+        (measured in a 256 MiB send, under load), 15 to 25 ms of the loop's time when the step threads hold
+        the GIL and the machine is busy. Four moves a second show the bytes going as well; a transfer over
+        sooner (256 MiB on a quiet machine takes a tenth of a second) shows its bars full when it ends.
+        """
+        now = self._clock()
+        if self._bars_at is not None and now - self._bars_at < TRANSFER_BAR_GAP:
+            return False
+        self._bars_at = now
         return True
 
     def in_flight(self, session: Transfers) -> bool:
@@ -126,8 +148,8 @@ class TransferWatch:
         return False
 
     def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane) -> None:
-        """After an event: while a transfer's bytes are on their way, the log's lines are written a quarter of a
-        second apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
+        """After an event: while a transfer's bytes are on their way, the log's lines are written a second
+        apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
         threads wait for), and the wire's deliveries wait for the transfer's end, as long at most; once none is,
         both at the usual pace, and what waited at once."""
         held = self.in_flight(session)

@@ -303,7 +303,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         if not self.is_attached or self._rebuilding:
             return  # the app is closing, or a reset is making the widgets again
         if not self.transfers.whole_refresh_due(self.session):
-            step_fields.show_progress(self.session, self.panes())  # bytes are moving: only the bars move
+            if self.transfers.bars_due():  # bytes are moving: only the bars move, four times a second
+                step_fields.show_progress(self.session, self.panes())
             return
         held_over.show(self, self.table)
         self.table.show(table_rows(self.session, self.table, self._blocked, self.session.now()))

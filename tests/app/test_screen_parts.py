@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sockviz.core import Call, Session, Side, StepArgs, StepCalled, StepReturned, step
-from sockviz.screens.live import TRANSFER_WRITE_GAP, RefreshPacer, TransferWatch
+from sockviz.screens.live import TRANSFER_BAR_GAP, TRANSFER_WRITE_GAP, RefreshPacer, TransferWatch
 from sockviz.screens.targets import choice_label, socket_by_id
 from sockviz.widgets.event_log import WRITE_GAP
 
@@ -61,6 +61,24 @@ def test_while_a_transfers_bytes_move_the_screen_is_read_whole_once_a_second_and
     assert watch.whole_refresh_due(session)  # it ended: the table catches up at once
 
 
+def test_while_the_bytes_move_the_bars_move_a_quarter_second_apart_however_often_the_screen_refreshes():
+    now = [100.0]
+    watch, session = TransferWatch(clock=lambda: now[0]), _Transfers()
+    watch.hear(StepCalled(seq=1, at=0.0, call=Call(7, step("client-send"), "c", "c.sendall(...)", 0.0)))
+    session.done[Side.CLIENT] = (0, 1000)
+    assert watch.whole_refresh_due(session)
+    session.done[Side.CLIENT] = (100, 1000)
+    assert not watch.whole_refresh_due(session)  # the bytes began to move
+    now[0] += 0.1  # a refresh an event asked for
+    assert not watch.bars_due()
+    now[0] += TRANSFER_BAR_GAP - 0.1
+    assert watch.bars_due()
+    now[0] += 0.1
+    assert not watch.bars_due()
+    now[0] += TRANSFER_BAR_GAP
+    assert watch.bars_due()
+
+
 class _Log:
     """What the watch sets on the event log (its pace, and a write of the lines that wait) and on the wire view."""
 
@@ -76,7 +94,7 @@ class _Log:
         self.held_for = seconds
 
 
-def test_the_log_and_the_wire_draw_a_quarter_second_apart_while_a_transfers_bytes_are_on_their_way():
+def test_the_log_and_the_wire_draw_a_second_apart_while_a_transfers_bytes_are_on_their_way():
     watch, session, log = TransferWatch(), _Transfers(), _Log()
     recv_all = Call(3, step("server-recv-all"), "conn", "received = 0 ...", 0.0)
     watch.hear(StepCalled(seq=1, at=0.0, call=recv_all))
