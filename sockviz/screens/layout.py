@@ -10,8 +10,8 @@ from __future__ import annotations
 from textual import getters
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 
+from sockviz.screens.frames import PaintsWhatChanged
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.socket_detail import SocketDetail
 from sockviz.widgets.sockets_table import SocketsTable
@@ -29,7 +29,7 @@ def main_row(server: StepPane, client: StepPane) -> ComposeResult:
         yield client
 
 
-class SessionRows(Screen[None]):
+class SessionRows(PaintsWhatChanged):
     """A screen of a session, live or replayed: the widgets both have, found by query (typed), never kept aside."""
 
     table = getters.query_one("#sockets", SocketsTable)

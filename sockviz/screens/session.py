@@ -53,6 +53,7 @@ from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
 from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
+from sockviz.widgets.subtitle import set_subtitle
 from sockviz.widgets.timeline_view import TimelineView
 from sockviz.widgets.wire_pane import WirePane, WireSegments
 
@@ -333,8 +334,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
             guide = self.scenario_panel.guide()
         else:
             guide = classroom.guide(self.session, self.only, target, telling=not self.predict_mode.on)
-        if self.event_log.border_subtitle != guide:
-            self.event_log.border_subtitle = guide
+        set_subtitle(self.event_log, guide)  # the bottom border only, not the log's every line
 
     @guarded
     def _look_for_lingering(self) -> None:

@@ -36,6 +36,8 @@ class SocketDetail(Static):
     """
 
     _last: tuple[SocketView | SocketState | None, SocketSnapshot | None] = (None, None)
+    _tallest = 1
+    """The most lines it has shown: it keeps that height (`watch_shown`)."""
 
     shown: reactive[Text] = reactive(Text(""), init=False)
     """What is written: only a change is drawn, as an update lays the screen out again, four times a second."""
@@ -67,4 +69,24 @@ class SocketDetail(Static):
         self.shown = text
 
     def watch_shown(self, text: Text) -> None:
-        self.update(text)
+        """Written in place; the screen is laid out again only when the text needs more lines than the widget has
+        had (it is as high as its text, up to `max-height`), and then it keeps that height: the byte counts and
+        the kernel's word change at many refreshes of a lesson, a restart empties it, and each layout of the
+        screen held the event loop 5 to 15 ms at 160x50, in the frames that were already the longest. Kept, the
+        table under it does not jump a line either."""
+        self.update(text, layout=False)
+        lines = self._lines()
+        if lines is None:
+            self.refresh(layout=True)  # not laid out yet: Textual works its height out
+        elif lines > self._tallest:
+            self._tallest = lines
+            self.styles.min_height = lines  # lays the screen out, once, for the room it needs
+
+    def _lines(self) -> int | None:
+        """How many lines the text shows at the widget's width (None before it has one), as Textual measures it."""
+        width = self.content_size.width
+        if not width:
+            return None
+        height = self.get_content_height(self.container_size, self.app.size, width)
+        most = self.styles.max_height
+        return height if most is None or not most.is_cells else min(height, int(most.value))

@@ -99,10 +99,12 @@ class StepButton(StyledOnceShown, Button):
         Binding("down", "move(1)", "next step", show=False),
     ]
 
-    hint: reactive[Prediction | None] = reactive(None, init=False)
-    """What the kernel says the call would do now (`waits`, `2 ready`), for a step that may block."""
-    refusal: reactive[str | None] = reactive(None, init=False)
-    """Why the step cannot run now, or None when it can."""
+    hint: reactive[Prediction | None] = reactive(None, init=False, repaint=False)
+    """What the kernel says the call would do now (`waits`, `2 ready`), for a step that may block. Its label
+    repaints the button when the words on it change; a new reason behind the same words (the tooltip's) does not."""
+    refusal: reactive[str | None] = reactive(None, init=False, repaint=False)
+    """Why the step cannot run now, or None when it can: the button repaints when that changes, not for another
+    reason (the tooltip's), which changes at almost every refresh of a lesson."""
     transport: reactive[Transport] = reactive(Transport.TCP, init=False)
     """The transport of the switch: the label and the help name its calls (`sendto()` on UDP)."""
 
@@ -119,9 +121,10 @@ class StepButton(StyledOnceShown, Button):
     def watch_transport(self) -> None:
         self.watch_hint()
 
-    def watch_refusal(self, refusal: str | None) -> None:
-        self.set_class(refusal is not None, "-cannot-run", update=False)  # drawn by render(): no restyle
-        self.refresh()
+    def watch_refusal(self, old: str | None, refusal: str | None) -> None:
+        if (old is None) != (refusal is None):
+            self.set_class(refusal is not None, "-cannot-run", update=False)  # drawn by render(): no restyle
+            self.refresh()
         self._explain()
 
     def render(self) -> Content:

@@ -31,6 +31,7 @@ from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.step_button import StepButton, StepList
 from sockviz.widgets.step_settings import DEFAULT_BURST, optional, settings_fields
+from sockviz.widgets.subtitle import set_subtitle
 
 if TYPE_CHECKING:
     from textual.widgets import ProgressBar
@@ -147,8 +148,9 @@ class StepPane(Vertical):
         def control(self) -> StepPane:
             return self.pane
 
-    acts_on: reactive[str] = reactive("", init=False)
-    """Which sockets the steps act on now (`acts on s, conn2`): the border repaints only when it changes."""
+    acts_on: reactive[str] = reactive("", init=False, repaint=False)
+    """Which sockets the steps act on now (`acts on s, conn2`): the bottom border repaints only when it changes
+    (`set_subtitle`), not the whole pane."""
 
     def __init__(
         self, side: Side, *, message: str = "", transport: Transport = Transport.TCP, **kwargs: Unpack[WidgetOptions]
@@ -158,8 +160,9 @@ class StepPane(Vertical):
         self._transport = transport
         self._message = message
         server = side is Side.SERVER
-        self._no_choice = self._nothing_to_choose()
-        """Stands where the list of sockets will be: a Select is made once there is something to choose."""
+        self._no_choice = Label("none accepted yet" if side is Side.SERVER else "none yet", classes="no-choice")
+        """Stands where the list of sockets will be: a Select is made once there is something to choose, and
+        hidden (these words shown again) when a fresh session has nothing to choose."""
         self._choice_id = "server-conn" if server else "client-sock"
         self._select: SocketSelect | None = None
         self._settings_ready = False
@@ -168,9 +171,6 @@ class StepPane(Vertical):
         self._progress: ProgressBar | None = None
         """Made by the first bulk transfer: most sessions never need it, and start-up is shorter without."""
         self.border_title = side.value
-
-    def _nothing_to_choose(self) -> Label:
-        return Label("none accepted yet" if self.side is Side.SERVER else "none yet", classes="no-choice")
 
     def compose(self) -> ComposeResult:
         side = self.side.value
@@ -323,7 +323,7 @@ class StepPane(Vertical):
         self.acts_on = text
 
     def watch_acts_on(self, text: str) -> None:
-        self.border_subtitle = text
+        set_subtitle(self, text)
 
     def show_progress(self, progress: tuple[int, int] | None) -> None:
         """A bulk transfer's bytes so far; before the first one, 0 of the size the settings ask for; or nothing.
@@ -364,8 +364,10 @@ class StepPane(Vertical):
 
                 self._select = SocketSelect(choices, chosen, id=self._choice_id)
                 self.query_one(".scrolled").mount(self._select, after=self._no_choice)
-                self._no_choice.remove()
+                self._no_choice.display = False
             return
+        if not select.display and not choices:
+            return  # emptied by a restart, and still nothing to choose
         if not select.is_mounted:  # its parts are not made yet
             self.call_after_refresh(self.show_sockets, choices, chosen)
             return
@@ -374,16 +376,22 @@ class StepPane(Vertical):
                 select.show(choices, chosen)
         except NoMatches:  # mounted, but its current-value part not yet composed (seen in a busy follower)
             self.call_after_refresh(self.show_sockets, choices, chosen)
+            return
+        if not select.display:  # the first socket since a restart: the list stands again where the words were
+            select.display = True
+            self._no_choice.display = False
 
     async def start_over(self) -> None:
         """A fresh session: no socket to choose yet (the words of a fresh pane stand again) and no transfer; the
-        fields keep what was typed. Done when the old list is gone: a new one has the same id."""
+        fields keep what was typed. The list is hidden, not removed: removed at each restart of a lesson and made
+        again with its first socket, its mount and styling held the event loop 10 to 25 ms twice a round (the
+        share benchmark's lesson, measured per turn). Its old choices stay, unseen, until the first socket of
+        the new session replaces them."""
         self.acts_on = ""
-        if self._select is not None:
-            select, self._select = self._select, None
-            self._no_choice = self._nothing_to_choose()
-            await self.query_one(".scrolled").mount(self._no_choice, before=select)
-            await select.remove()
+        select = self._select
+        if select is not None and select.display:
+            select.display = False  # not emptied: its line was restyled twice for a change nobody sees
+            self._no_choice.display = True
         if self._progress is not None:
             self._progress.display = False
 
