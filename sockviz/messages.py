@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from textual.message import Message
 
 from sockviz.core import Event
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.transport import Transport
 
 
-@dataclass
+@lazy_dataclass
 class SessionEvents(Message, bubble=False):
     """The session's events since the screen last took them, carried in order from whichever threads caused
     them to the UI thread: one message however many came meanwhile (see `EventBatches`).
@@ -67,7 +68,7 @@ class EventBatches:
             return message.events
 
 
-@dataclass
+@lazy_dataclass
 class Narrated(Message):
     """A scenario's `say` line (or a failed `expect`), from the player's thread."""
 
@@ -78,7 +79,7 @@ class Narrated(Message):
     the fresh session's log."""
 
 
-@dataclass
+@lazy_dataclass
 class TransportChosen(Message):
     """A scenario's `transport` line ran: the top bar's switch shows what its socket() calls make now."""
 
@@ -87,7 +88,7 @@ class TransportChosen(Message):
     """The player whose line it was (see `Narrated.player`)."""
 
 
-@dataclass
+@lazy_dataclass
 class ScenarioState(Message):
     """The player's progress: its state when it changes (None: unchanged), the line it runs next, and
     that line's place among the lines that run (1 is the first; one past the last at the end)."""

@@ -8,18 +8,18 @@ lecturer's share sends these; the events themselves come through the mirror like
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 
 from textual import on
 from textual.message import Message
 
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.screens.session_base import ScreenBase
 
 
 class Following(ScreenBase):
     """The session screen's part that shows what only a lecturer's share tells."""
 
-    @dataclass
+    @lazy_dataclass
     class LecturerNote(Message):
         """A line of the lecturer's log that is no event (a lesson's narration): posted, so that it takes its
         place behind the lecturer's events that came before it and are still queued."""

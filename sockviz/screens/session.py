@@ -34,6 +34,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable
 
 from sockviz.core import Event, InputError, Session, Side, StepBlocked, StepFinished, step
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.transport import Transport
 from sockviz.core.story.next_steps import welcome
 from sockviz.core.story.timeline import Timeline
@@ -85,7 +86,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         def control(self) -> SessionScreen:
             return self.screen
 
-    @dataclass
+    @lazy_dataclass
     class StartOver(Message):
         """Show a fresh session: posted to the screen, so the old session's events still queued go first."""
 

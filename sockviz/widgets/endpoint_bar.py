@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 from typing import Unpack
 
 from textual import on, work
@@ -15,6 +14,7 @@ from textual.widgets import Input, Label
 
 from sockviz.core import Endpoint, InputError, check_host, parse_port, resolve
 from sockviz.core.model.addresses import LOOPBACK
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.transport import Transport
 from sockviz.widgets.family_toggle import FamilyToggle
 from sockviz.widgets.field import Field
@@ -185,7 +185,7 @@ class EndpointBar(Horizontal):
         else:
             self._show_looked_up(key, found)
 
-    @dataclass
+    @lazy_dataclass
     class LookedUp(Message, bubble=False):
         """What a name lookup found for (host, family): an address, or why there is none."""
 

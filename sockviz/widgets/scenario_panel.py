@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Unpack
 
@@ -29,6 +28,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from sockviz.core import Endpoint, Session
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.keys import rows
 from sockviz.messages import Narrated, ScenarioState, TransportChosen
 from sockviz.widgets.inks import ink
@@ -47,7 +47,7 @@ NO_ANSWER = "paused: no prediction, so the line did not run; space or n asks aga
 class ScenarioPanel(Static):
     """Shown while a scenario is loaded."""
 
-    @dataclass
+    @lazy_dataclass
     class BeforeStep(Message):
         """Predict mode: a step line is about to run. The screen asks what it will do and sets `answer`: True runs
         the line, False (the question closed unanswered) holds the lesson before it. Posted from the player's
@@ -64,7 +64,7 @@ class ScenarioPanel(Static):
         def control(self) -> ScenarioPanel:
             return self.panel
 
-    @dataclass
+    @lazy_dataclass
     class Placed(Message):
         """Where the loaded lesson runs, found by its worker before its first line (lesson_port.place: up to 21
         loopback binds and a sock_diag dump, kept off the event loop). `moved` says why, when that is not the

@@ -8,7 +8,6 @@ asks for the other choice, and the bar decides (so that its own key, 6 or d, doe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, Unpack
 
 from rich.text import Text
@@ -16,6 +15,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.widgets.options import WidgetOptions
 
 V = TypeVar("V")
@@ -53,7 +53,7 @@ class TwoWaySwitch(Widget, Generic[V], can_focus=True):
     chosen: reactive[Any] = reactive(None)
     """The choice in force: one of the two values."""
 
-    @dataclass
+    @lazy_dataclass
     class Switched(Message):
         """The user asked for the other choice."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Unpack
 
@@ -23,6 +22,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import RichLog
 
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.story.owners import owner_of
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
@@ -41,7 +41,7 @@ WireText = tuple[float, tuple[tuple[str, str], ...]]
 """A line drawn: when it happened, and its parts."""
 
 
-@dataclass
+@lazy_dataclass
 class WireSegments(Message):
     """What the capture delivered: its lines, and how many frames the kernel dropped."""
 

@@ -48,7 +48,11 @@ async def test_the_app_runs_steps_with_the_devtools_console_connected(port):
 
 
 LAZY = (cached_property, textual_cached_property)
-NEEDS = {"Select": ([],), "SelectCurrent": ("",)}
+NEEDS = {
+    "Select": ([],),
+    "SelectCurrent": ("",),
+    "CollapsibleTitle": {"label": "", "collapsed_symbol": "", "expanded_symbol": "", "collapsed": True},
+}
 """What a bare Textual widget needs to be made, where it needs anything."""
 """Attributes that fill themselves in on first use: they are Textual's, not ours."""
 
@@ -71,7 +75,8 @@ async def test_no_attribute_of_ours_replaces_one_of_textuals(port):
             if not type(node).__module__.startswith("sockviz"):
                 continue
             base = _textual_base(type(node))
-            bare = vars(base(*NEEDS.get(base.__name__, ()))) if base.__name__ != "App" else vars(App())
+            needs = NEEDS.get(base.__name__, ())
+            bare = vars(App() if base.__name__ == "App" else base(**needs) if isinstance(needs, dict) else base(*needs))
             inherited = {name for klass in base.__mro__ for name in vars(klass)}
             lazy = {name for name in inherited if isinstance(inspect.getattr_static(base, name), LAZY)}
             private = tuple(f"_{klass.__name__}__" for klass in base.__mro__)  # Textual's own, name-mangled

@@ -166,7 +166,7 @@ async def test_settings_open_with_a_click_and_keep_their_defaults_until_then(por
     async with lecture(app) as lect:
         await lect.press("client-socket")
         assert not app.query("#client-size")  # not made until opened: start-up stays quicker
-        await lect.pilot.click("#client-more CollapsibleTitle")
+        await lect.pilot.click("#client-more")  # the title alone, until the settings first open
         await lect.until(lambda: app.query("#client-size"), "the settings to open")
         assert app.query_one("#client-burst-count").value == "10"
 

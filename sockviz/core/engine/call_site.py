@@ -10,17 +10,18 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from sockviz.core.engine.tracked import Role, TrackedSocket
 from sockviz.core.model.events import Call
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord, Record
 from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Step, Target
 
 
-@dataclass(repr=False, eq=False)
+@lazy_dataclass(repr=False, eq=False)
 class Outcome(Record):
     result: str
     data: bytes | None = None
@@ -39,7 +40,7 @@ class Outcome(Record):
     """For select(): what made the first readable socket ready, as the log's "woken by" says it."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Ran(FrozenRecord):
     """A call that ran to its end, for a caller that goes on from its result: its outcome, or what it raised."""
 
@@ -79,7 +80,7 @@ class CallSite(Protocol):
         ...
 
 
-@dataclass(repr=False, eq=False)
+@lazy_dataclass(repr=False, eq=False)
 class Context(Record):
     call: Call
     tracked: TrackedSocket | None

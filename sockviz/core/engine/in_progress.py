@@ -13,7 +13,6 @@ import select
 import socket
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sockviz.core.engine.tracked import TrackedSocket
 from sockviz.core.engine.turns import Turn
@@ -21,6 +20,7 @@ from sockviz.core.engine.waker import Overlap
 from sockviz.core.kernel.readiness import poll_now
 from sockviz.core.kernel.waiting import connecting, is_waiting
 from sockviz.core.model.events import Call
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import Shown
 from sockviz.core.model.steps import SERVE_ACTIONS, Action, Side
 
@@ -28,7 +28,7 @@ RECENT_CALLS = 256
 """Ended calls kept to find what woke a blocked one (running calls are all kept)."""
 
 
-@dataclass(eq=False, repr=False)
+@lazy_dataclass(eq=False, repr=False)
 class Running(Shown):
     """A call in progress: what the watcher, the waker and close() need to know of it."""
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
 from sockviz.core.kernel.lingering import Ends, Lingering
 from sockviz.core.kernel.snapshot import Address, SocketSnapshot, take_snapshot
 from sockviz.core.model.events import Call
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import Shown
 
 
@@ -28,7 +29,7 @@ class Role(StrEnum):
     """Made by the client's socket(): connects."""
 
 
-@dataclass(eq=False, repr=False)
+@lazy_dataclass(eq=False, repr=False)
 class TrackedSocket(Shown):
     """One socket of the session, open or closed."""
 

@@ -11,9 +11,9 @@ saw). Each of these is said as what it is, never guessed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sockviz.core.model.events import Call
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Action
 
@@ -41,7 +41,7 @@ _OUTSIDE_WORDS: dict[Action, str] = {
 }
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Overlap(FrozenRecord):
     """Another call that ran at some moment of the wait: begun before it ended, and not ended before it began."""
 
@@ -50,7 +50,7 @@ class Overlap(FrozenRecord):
     """When it began, on the session's count of beginnings and endings (a clock may stand still)."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Wake(FrozenRecord):
     """What ended a wait: `words` for the log (None when unknown or nothing woke it), `call` when it was one."""
 

@@ -16,10 +16,10 @@ import errno
 import socket
 import struct
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from sockviz.core.kernel.tcp_info import TCP_STATES
 from sockviz.core.model.addresses import plain_host
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 
 Ends = tuple[tuple[str, int], tuple[str, int]]
@@ -41,7 +41,7 @@ _MESSAGE = struct.Struct("=BBBB2s2s16s16sI8xI")
 """struct inet_diag_msg up to idiag_expires: family, state, timer, retransmits, the sockid, expires (ms)."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Lingering(FrozenRecord):
     """A closed socket's connection as the kernel still holds it."""
 

@@ -14,13 +14,13 @@ import select
 import socket
 import termios
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sockviz.core.kernel.tcp_info import read_kernel
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Ready(FrozenRecord):
     """One socket that select() returns, with the kernel's reason in a few words."""
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 
 from sockviz.core.kernel.tcp_info import KernelReading, read_kernel
 from sockviz.core.kernel.udp_info import read_datagram
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 
 Address = tuple  # ('127.0.0.1', 12354) or ('::1', 12354, 0, 0), exactly as Python gives it
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class SocketSnapshot(FrozenRecord):
     """What `print(s)` shows, field by field, and what the kernel adds to it."""
 

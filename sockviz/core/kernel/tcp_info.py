@@ -12,8 +12,8 @@ import fcntl
 import socket
 import struct
 import termios
-from dataclasses import dataclass
 
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 
 TCP_STATES: dict[int, str] = {
@@ -38,7 +38,7 @@ _QUEUE_OFFSET = 24
 """tcpi_unacked and tcpi_sacked: for a listener, the accept queue and backlog."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class KernelReading(FrozenRecord):
     """The kernel's view of one open TCP socket."""
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 import socket
-from dataclasses import dataclass
 
 from sockviz.core.model.errors import InputError
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import Record
 
 CHUNK = 256 * 1024
@@ -66,7 +66,7 @@ def chunk_at(offset: int, size: int) -> memoryview:
     return memoryview(_repeated())[start : start + min(size, PIECE)]
 
 
-@dataclass(repr=False, eq=False)
+@lazy_dataclass(repr=False, eq=False)
 class BulkCheck(Record):
     """Checks received bytes against the pattern as they arrive."""
 

@@ -6,8 +6,7 @@ a log, a transcript or a test reads them without asking the session again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.reasons import ErrorReport
 from sockviz.core.model.record import FrozenRecord
@@ -15,7 +14,7 @@ from sockviz.core.model.steps import Form, Side, Step
 from sockviz.core.model.transport import Transport
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Call(FrozenRecord):
     """One run of a step: which step, on which socket, with which line of Python."""
 
@@ -59,7 +58,7 @@ class Call(FrozenRecord):
         return f"{self.step.side.value} {self.socket_name}.{self.method or self.step.action.call}()"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Event(FrozenRecord):
     seq: int
     """Position in the session's stream; strictly increasing."""
@@ -67,14 +66,14 @@ class Event(FrozenRecord):
     """Seconds since the session began."""
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepCalled(Event):
     """A step began: its Python line is about to run."""
 
     call: Call
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepBlocked(Event):
     """The call has not returned within the session's grace period, and the kernel says it is waiting
     (nothing to accept or read, no room to write, a SYN unanswered): a call that is only slow is not told."""
@@ -82,7 +81,7 @@ class StepBlocked(Event):
     call: Call
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepFinished(Event):
     """Common to a call's two endings."""
 
@@ -102,7 +101,7 @@ class StepFinished(Event):
     """The socket's own timeout (settimeout) ended the wait: nothing woke the call."""
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepReturned(StepFinished):
     """The call returned normally."""
 
@@ -116,14 +115,14 @@ class StepReturned(StepFinished):
     """For select(): the names of the sockets it returned as writable."""
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepFailed(StepFinished):
     """The call raised: the real exception, explained."""
 
     error: ErrorReport
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StepRefused(Event):
     """The step could not even be written as Python: there is no socket for it to act on."""
 
@@ -131,7 +130,7 @@ class StepRefused(Event):
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class SocketAdded(Event):
     """A new socket joined the session: from socket() or from accept()."""
 
@@ -140,7 +139,7 @@ class SocketAdded(Event):
     side: Side
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class BurstStarted(Event):
     """A burst has started `count` connects, each a call of its own with `burst_of` set."""
 
@@ -150,7 +149,7 @@ class BurstStarted(Event):
     """Bytes each client sends and waits to get back, for a burst that does work; None: connects only."""
 
 
-@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ListenerFailed(Event):
     """A listener raised on an event, so the session stopped telling it anything: the others hear why."""
 

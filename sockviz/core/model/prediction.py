@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Prediction(FrozenRecord):
     """What a call will do, in a word for the step and a sentence for the log."""
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import errno
 import socket
-from dataclasses import dataclass
 
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Action
 
@@ -108,7 +108,7 @@ _LISTENER_NOT_CONNECTED = (
 )
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class ErrorReport(FrozenRecord):
     """An exception as the log shows it: Python's words first, then the course's."""
 

@@ -14,12 +14,12 @@ through `hear`, which returns the verdict once the call has settled it.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from enum import StrEnum
 
 from sockviz.core.engine.view import SocketView
 from sockviz.core.model.code_lines import method_of
 from sockviz.core.model.events import Call, Event, StepBlocked, StepCalled, StepFailed, StepFinished, StepRefused
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.step_args import StepArgs
 from sockviz.core.model.steps import Action, Step
@@ -47,7 +47,7 @@ def asks(chosen: Step) -> bool:
     return chosen.action in ASKED_ACTIONS
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Upcoming(FrozenRecord):
     """The call a step makes now, in the words the log will use for it: on an unconnected UDP socket recv() is
     `recvfrom()` and sendall() is `sendto()`, once connected `recv()` and `send()`; and what it can wait for there
@@ -88,7 +88,7 @@ def question(chosen: Step, call: Upcoming | None = None) -> str:
     return f"Will {chosen.side.value} {call.label} {listed}?"
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Verdict(FrozenRecord):
     """A guess and what happened: the call's outcome, the kernel's evidence, and whether the guess was right."""
 

@@ -9,16 +9,16 @@ since bind(). This compares the two (family, host, port) and says what to change
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 
 from sockviz.core.engine.view import SocketView
 from sockviz.core.model.addresses import FAMILY_NAMES, LOOPBACK, Endpoint, is_wildcard, same_host
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 
 FAMILY_KEY = "6"
 """The key that switches the family of new sockets (sockviz/keys.py binds it; core may not import the keys)."""
 
 
-@dataclass(frozen=True)
+@lazy_dataclass(frozen=True)
 class Elsewhere:
     """The server socket is not at the address the client will go to: where it is, and what to change."""
 

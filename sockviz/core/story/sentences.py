@@ -16,6 +16,7 @@ from sockviz.core.model.events import (
     StepRefused,
     StepReturned,
 )
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord, Record
 from sockviz.core.model.steps import Action
 
@@ -96,7 +97,7 @@ def reason(event: Event) -> str | None:
     return None
 
 
-@dataclass(repr=False, eq=False)
+@lazy_dataclass(repr=False, eq=False)
 class BurstTally(Record):
     """Sums up one burst, so a thousand clients make one line, not four thousand: how many connected and, for
     a burst that does work, how many got their echo back and how long each waited for it (the latency, from

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from sockviz.core.engine.tracked import Role, TrackedSocket
@@ -29,6 +28,7 @@ from sockviz.core.kernel.port import bind_refused
 from sockviz.core.model.addresses import Endpoint
 from sockviz.core.model.bulk import CHUNK, PATTERN_SEED, PIECE
 from sockviz.core.model.events import Call, Event, StepFailed, StepFinished, StepReturned
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import SERVE_ACTIONS, Action, Side
 
@@ -143,7 +143,7 @@ _NOTEBOOK_METADATA = {
 """So that Jupyter opens the notebooks with a Python kernel instead of asking which one."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class _Entry(FrozenRecord):
     finished: StepFinished
 

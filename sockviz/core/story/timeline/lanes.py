@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import bisect
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from sockviz.core.model.events import Call, Event, SocketAdded, StepBlocked, StepCalled, StepFailed, StepFinished
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import Record
 from sockviz.core.model.steps import Action, Side
 from sockviz.core.story.sentences import duration, tell
 
 
-@dataclass(repr=False, eq=False)
+@lazy_dataclass(repr=False, eq=False)
 class Lane(Record):
     """One socket's life."""
 
@@ -34,7 +35,7 @@ class Lane(Record):
         return f"{self.name} ({thread})" if thread else self.name
 
 
-@dataclass(repr=False, eq=False)
+@lazy_dataclass(repr=False, eq=False)
 class Mark(Record):
     """One call on one lane, from its start to its return."""
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.steps import Action, Side
 from sockviz.core.story.timeline.lanes import Lane, Lanes, Mark, end_of, start_of
@@ -77,7 +77,7 @@ BLANK: Cell = (" ", Ink.EMPTY)
 _ALIVE: Cell = ("─", Ink.ALIVE)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Row(FrozenRecord):
     """One line of the picture: a lane's name and side (none for the axis) and its cells."""
 

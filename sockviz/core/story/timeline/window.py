@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.core.model.record import FrozenRecord, Record
 
 SCALES = (
@@ -37,7 +38,7 @@ SCALES = (
 """Seconds per column that a view can use: from a scenario played at full speed to a long lecture."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@lazy_dataclass(frozen=True, repr=False, eq=False)
 class Span(FrozenRecord):
     """The stretch of time a picture shows: `columns` columns of `scale` seconds, ending at `end`."""
 
