@@ -27,6 +27,16 @@ WIRE_NOT_YET = (
 )
 
 
+FOLLOWER_SWITCHES = {
+    "toggle_family": "the lecturer chooses the address family, not a follower",
+    "toggle_transport": "the lecturer chooses TCP or UDP, not a follower",
+}
+"""The top bar's switches, which a follower's keys do not turn (the bar shows the lecturer's), and why."""
+UNUSED_BY_FOLLOWERS = frozenset({*FOLLOWER_SWITCHES, "reset_session", "restart_lesson", "export_pcap"})
+"""The keys a follower can never use (the session, its address and its captured frames are the lecturer's): still
+bound, so that pressing one says why, but not on its key line."""
+
+
 class ClassAnswers:
     """The class's answers to the lecturer's open question, as the lecturer's question shows them."""
 

@@ -41,6 +41,8 @@ NO_WIRE_YET = "No wire line yet at this moment: the recording's first comes late
 
 LONGEST_PAUSE = 2.0
 """Playing, a longer gap between two moments (a lecturer talking) is cut to this many seconds."""
+SHORTEST_GAP = 0.01
+"""Playing, two moments recorded at the same time are shown this many seconds apart."""
 
 
 class ReplayBar(Static):
@@ -48,7 +50,7 @@ class ReplayBar(Static):
 
     DEFAULT_CSS = """
     ReplayBar {
-        height: 1;
+        height: auto;  /* at 80 columns the keys go to a second line, rather than past the edge */
         padding: 0 1;
         background: $boost;
         color: $text;
@@ -224,7 +226,9 @@ class ReplayScreen(SessionRows):
             self.pause()
             return
         gap = self.playback.gap(self.moment)
-        self._player = self.set_timer(min(max(gap, 0.0), LONGEST_PAUSE), self._advance)
+        # Never a timer of 0 s: Textual's skips its only tick (it divides by the interval), and the play stopped
+        # for good at the first two moments recorded at one time (a predict verdict and the call it is about).
+        self._player = self.set_timer(min(max(gap, SHORTEST_GAP), LONGEST_PAUSE), self._advance)
 
     @guarded
     def _advance(self) -> None:

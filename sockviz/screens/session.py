@@ -121,6 +121,8 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         """Split mode: the one side this screen plays; the peer is another sockviz, nc, or any program."""
         self.following = following
         """`sockviz follow`: the lecturer's address. The session is a copy of theirs, and runs nothing."""
+        self.unused_keys: frozenset[str] = classroom.UNUSED_BY_FOLLOWERS if following is not None else frozenset()
+        """Keys kept bound but left off the key line (the key bar reads it): a follower can never use them."""
         self._start = (host, port, family)
         self._transport = transport
         """What socket() makes when the screen is made (again, after a reset: what the switch said then)."""
@@ -142,7 +144,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
 
     def compose(self) -> ComposeResult:
         host, port, family = self._start
-        yield EndpointBar(host, port, family, self._transport, id="endpoint")
+        yield EndpointBar(host, port, family, self._transport, read_only=self.following is not None, id="endpoint")
         server = StepPane(Side.SERVER, transport=self._transport, id="server-pane")
         client = StepPane(Side.CLIENT, message=DEFAULT_CLIENT_MESSAGE, transport=self._transport, id="client-pane")
         if self.only is not None:

@@ -28,10 +28,19 @@ class ViewKeys(ScreenBase):
     """The session screen's part that shows and hides its views and flips its switches."""
 
     def action_toggle_family(self) -> None:
-        self.bar.toggle_family()
+        if not self._follower_says_why("toggle_family"):
+            self.bar.toggle_family()
 
     def action_toggle_transport(self) -> None:
-        self.bar.toggle_transport()
+        if not self._follower_says_why("toggle_transport"):
+            self.bar.toggle_transport()
+
+    def _follower_says_why(self, action: str) -> bool:
+        """A follower's bar shows the lecturer's address: its switches stay as the lecturer's, and say why."""
+        if self.following is None:
+            return False
+        self.notify(classroom.FOLLOWER_SWITCHES[action], title="following", markup=False)
+        return True
 
     @property
     def transport(self) -> Transport:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 from typing import Unpack
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.events import Resize
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Label
@@ -60,18 +62,31 @@ class EndpointBar(Horizontal):
     EndpointBar > FamilyToggle, EndpointBar > TransportToggle {
         margin: 0 1 0 0;
     }
-    EndpointBar > #exposure.-exposed {
+    EndpointBar.-two-lines {
+        height: 2;
+    }
+    EndpointBar > #notes {
+        width: auto;
+        height: 1;
+    }
+    EndpointBar.-two-lines > #notes {
+        dock: bottom;
+        width: 1fr;
+    }
+    #notes > Label {
+        width: auto;
+    }
+    #notes > #exposure.-exposed {
         color: $text-warning;
         text-style: bold;
         padding: 0 1;
     }
-    EndpointBar > #share {
+    #notes > #share {
         display: none;
-        width: auto;
         padding: 0 1;
         color: $text-accent;
     }
-    EndpointBar > #share.-exposed {
+    #notes > #share.-exposed {
         color: $text-warning;
         text-style: bold;
     }
@@ -92,9 +107,13 @@ class EndpointBar(Horizontal):
         port: int,
         family: socket.AddressFamily,
         transport: Transport = Transport.TCP,
+        *,
+        read_only: bool = False,
         **kwargs: Unpack[WidgetOptions],
     ) -> None:
         super().__init__(**kwargs)
+        self.read_only = read_only
+        """A follower's bar: it shows the lecturer's address, and its fields and switches take no input."""
         self._start = (host, port, family)
         self._looked_up: dict[tuple[str, socket.AddressFamily], str | InputError] = {}
         self._host_exposed = False
@@ -104,11 +123,12 @@ class EndpointBar(Horizontal):
     def compose(self) -> ComposeResult:
         host, port, family = self._start
         yield Label("sockviz", id="brand")
-        yield Field("host", host, self._check_host, input_id="host", id="host-field")
-        yield Field("port", str(port), parse_port, input_id="port", id="port-field")
-        yield FamilyToggle(family, id="family")
-        yield TransportToggle(self.transport, id="transport")
-        yield Label("", id="exposure", markup=False)
+        yield Field("host", host, self._check_host, input_id="host", id="host-field", disabled=self.read_only)
+        yield Field("port", str(port), parse_port, input_id="port", id="port-field", disabled=self.read_only)
+        yield FamilyToggle(family, id="family", disabled=self.read_only)
+        yield TransportToggle(self.transport, id="transport", disabled=self.read_only)
+        with Horizontal(id="notes"):
+            yield Label("", id="exposure", markup=False)
 
     def on_mount(self) -> None:
         self._host_changed()
@@ -235,10 +255,11 @@ class EndpointBar(Horizontal):
             label = found.only_one(Label)
         else:  # made the first time there is a share to tell of: most sessions have none
             label = Label("", id="share", markup=False)
-            self.mount(label)
+            self.query_one("#notes").mount(label)
         label.update(text)
         label.display = bool(text)
         label.set_class(warn, "-exposed")
+        self._fit_notes()
 
     def show_listening_everywhere(self, names: list[str]) -> None:
         self.listening_everywhere = tuple(names)
@@ -263,3 +284,23 @@ class EndpointBar(Horizontal):
         label.set_class(bool(text), "-exposed")
         label.update(text)
         label.tooltip = _EXPOSED if text else None
+        self._fit_notes()
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit_notes()
+
+    def _fit_notes(self) -> None:
+        """The warning and the share's label (how many follow, the join code, whom a follower follows) must be
+        read whole, so when they do not fit beside the fields (an 80-column terminal), the bar takes a second line
+        for them, rather than cutting them off at the edge. Measured after the layout, when the fields are placed."""
+        if self.is_mounted:
+            self.call_after_refresh(self._fit_notes_now)
+
+    def _fit_notes_now(self) -> None:
+        notes = [label for label in self.query_one("#notes").query(Label) if label.display]
+        texts = [str(label.render()) for label in notes]
+        needed = sum(cell_len(text) + 2 for text in texts if text)
+        row = [child for child in self.children if child.id != "notes" and child.display]
+        fields_end = max((child.region.right for child in row), default=self.content_region.x)
+        room = self.content_region.right - fields_end
+        self.set_class(needed > 0 and needed > room, "-two-lines")  # a long field note alone never takes a line

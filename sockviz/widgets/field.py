@@ -82,6 +82,7 @@ class Field(Vertical, Generic[T]):
         placeholder: str = "",
         tooltip: str | None = None,
         id: str | None = None,
+        disabled: bool = False,
     ) -> None:
         super().__init__(id=id)
         self._title = title
@@ -92,6 +93,7 @@ class Field(Vertical, Generic[T]):
             id=input_id,
             compact=True,
             validators=[ParsedBy(lambda text: self._parse(text))],
+            disabled=disabled,
         )
         self._input.tooltip = tooltip
         self._note: Label | None = None

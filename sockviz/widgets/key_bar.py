@@ -10,6 +10,7 @@ and `f1` says "all keys". A click on a key presses it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import ClassVar, Unpack
 
 from rich.style import Style
@@ -67,12 +68,17 @@ class KeyBar(Widget):
     def _shown(self) -> list[tuple[Binding, str]]:
         """The keys to show, each action once, as (binding, section), in the sections' order.
 
-        The step keys are left out: each step's line in its pane shows its key, and help lists them."""
+        The step keys are left out: each step's line in its pane shows its key, and help lists them. So are the
+        keys the screen names in its `unused_keys` (a follower's reset, restart and switches): it can never use
+        them, though pressing one says why."""
         seen: set[str] = set()
         entries: list[tuple[Binding, str]] = []
+        unused: Collection[str] = getattr(self.screen, "unused_keys", ())
         for active in self.screen.active_bindings.values():
             binding = active.binding
             if not binding.show or not active.enabled or binding.action in seen or step_id(binding.action):
+                continue
+            if binding.action in unused:  # bound, so that pressing it says why it does nothing here
                 continue
             seen.add(binding.action)
             entries.append((binding, section_of(binding)))

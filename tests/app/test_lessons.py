@@ -333,6 +333,24 @@ async def test_every_widget_id_is_unique(port):
         assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
+async def test_tab_goes_round_the_screen_in_the_order_it_reads(port):
+    """Focus starts on the server's first step; tab goes on through the server pane (its steps, then its message
+    and more settings), the table, the client pane the same way, the log, the top bar, and round again."""
+    app = SockvizApp(port=port)
+    async with lecture(app):
+        regions = ("endpoint", "server-pane", "sockets", "client-pane", "log")
+        chain = app.screen.focus_chain
+        order: list[str] = []
+        for widget in chain:
+            region = next(node.id for node in widget.ancestors_with_self if node.id in regions)
+            if not order or order[-1] != region:
+                order.append(region)
+        assert order == list(regions)
+        assert app.focused is not None and app.focused.id == "server-socket"
+        ids = [widget.id for widget in chain]
+        assert ids.index("client-message") > ids.index("client-close") and ids[-1] == "log"
+
+
 async def test_presenter_keys(port, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = SockvizApp(port=port)

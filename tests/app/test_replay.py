@@ -15,7 +15,7 @@ from helpers import PATIENCE, until
 
 from sockviz.app import SockvizApp
 from sockviz.core.scenario import lessons
-from sockviz.core.story.recording.format import SessionStarted, read_lines
+from sockviz.core.story.recording.format import Note, SessionStarted, encode, header, read_lines
 from sockviz.core.story.recording.playback import ENDED, Playback, Scene
 from sockviz.keys import REPLAY_OFF
 from sockviz.replay import ReplayApp
@@ -154,6 +154,26 @@ async def test_a_replay_runs_no_step_and_says_why(recorded_echo):
         await until(pilot, lambda: screen.moment >= 3, "space to play", timeout=20)
         await pilot.press("space")
         assert not screen.playing
+
+
+async def test_moments_recorded_at_the_same_time_play_on_to_the_end():
+    """A predict verdict is recorded at the time of the call it is about: playing, the replay goes on past
+    both (it once stopped there for good, still saying "playing")."""
+    lines = [encode(header("app")), encode(SessionStarted(1, "127.0.0.1", 12354, "AF_INET"))]
+    lines += [encode(Note(at, "lesson", f"line {n}", "lesson")) for n, at in enumerate((0.5, 0.5, 0.5, 0.6))]
+    playback = Playback(read_lines(lines))
+    assert [playback.gap(moment) for moment in range(1, 4)] == [0.0, 0.0, pytest.approx(0.1)]
+    app = ReplayApp(playback, "same-time.jsonl")
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = app.replay_screen
+        await until(pilot, lambda: screen.moment == 0, "the first moment")
+        await pilot.press("space")
+        await until(pilot, lambda: screen.moment == len(playback) - 1, "the last moment")
+        await until(pilot, lambda: not screen.playing, "the play to stop at the end")
+        await pilot.resize_terminal(80, 24)  # the bar says it all at 80 columns too, on two lines
+        await pilot.pause()
+        top = " ".join(strip.text.strip() for strip in app.screen._compositor.render_strips()[:2])
+        assert "moment 5 of 5" in top and top.endswith("space plays · n next · ← back"), top
 
 
 def test_sockviz_replay_needs_no_network_and_refuses_another_version(tmp_path, recorded_echo):
