@@ -32,11 +32,13 @@ async def test_a_lesson_after_the_echo_by_hand_moves_off_the_port_its_time_wait_
         await lect.until(lambda: lect.cell("conn", "state") == "TIME_WAIT", "the server's side in TIME_WAIT")
         app.load_lesson("echo")
         await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load after the reset")
-        await lect.until(lambda: "echo is loaded" in lect.log_text(), "the lesson's welcome in the log")
+        # Where the lesson runs comes later than its welcome (the lesson's worker asks the kernel): wait for it.
+        await lect.until(lambda: "lesson runs on port" in lect.log_text(), "the note of where the lesson runs")
         moved = re.search(r"this lesson runs on port (\d+) instead", lect.log_text())
         assert moved, lect.log_text()
+        assert "echo is loaded" in lect.log_text()
         assert re.search(rf"127\.0\.0\.1:{port} ⇄ 127\.0\.0\.1:\d+ in TIME_WAIT", lect.log_text())
-        assert app.screen.query_one("#port").value == moved[1]
+        await lect.until(lambda: app.screen.query_one("#port").value == moved[1], "the top bar's port")
         assert "ended: every expect held" in await lect.play_to_the_end()
         assert f"bind() returned: laddr is now ('127.0.0.1', {moved[1]})" in lect.log_text()
 

@@ -6,6 +6,7 @@ and tshark's own sequence numbers are the truth for ours.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -354,6 +355,19 @@ def test_the_kernel_keeps_only_the_sessions_ports_and_cuts_each_frame(loopback, 
 
 
 @root_only
+def bound(sock: socket.socket, address: tuple[str, int]) -> bool:
+    """Whether `sock` could bind `address`. The session's close has returned, but Linux frees the port only
+    when the last call on that socket ends (a call another thread is in, such as a refresh reading its
+    TCP_INFO, holds it), so a first try under load has once met EADDRINUSE: try until it is free."""
+    try:
+        sock.bind(address)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        return False
+    return True
+
+
 def test_a_port_leaves_the_filter_once_nothing_of_the_session_is_on_it(loopback, wire):
     """A port stays while a call sends to it, a socket uses it or its TIME_WAIT lasts; then it goes, and a real
     connection on it is no longer captured. An RST close leaves no TIME_WAIT, so no test waits 60 s."""
@@ -390,7 +404,7 @@ def test_a_port_leaves_the_filter_once_nothing_of_the_session_is_on_it(loopback,
         other.bind(("127.0.0.1", 0))
         other.listen()
         outside.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        outside.bind(("127.0.0.1", reset))
+        wait_for(lambda: bound(outside, ("127.0.0.1", reset)), what="the port the session left to be free")
         outside.connect(other.getsockname())
         outside.sendall(b"not the session's any more")
         other.accept()[0].close()
