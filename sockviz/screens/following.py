@@ -14,10 +14,15 @@ from textual.message import Message
 
 from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.screens.session_base import ScreenBase
+from sockviz.widgets.subtitle import set_subtitle
 
 
 class Following(ScreenBase):
     """The session screen's part that shows what only a lecturer's share tells."""
+
+    following_over = ""
+    """Why this follower follows no more (the lecturer stopped sharing, the connection closed); empty while it
+    follows. The log's `next:` says so then: nothing the guide would foretell comes any more."""
 
     @lazy_dataclass
     class LecturerNote(Message):
@@ -55,8 +60,14 @@ class Following(ScreenBase):
         """The lecturer stopped sharing (or the connection broke): the screen stays, as it was, and says so."""
         if not self.is_attached or self._rebuilding or self.app._exit:
             return  # this follower is quitting too
+        self.following_over = why
         self.event_log.note(self.session.now(), "share", f"no longer following: {why}", kind="refused")
         self.bar.show_sharing(f"{why} · the screen shows the session as it was", warn=True)
+        set_subtitle(self.event_log, self.guide_when_over())
+
+    def guide_when_over(self) -> str:
+        """The log's `next:` once following has ended: no step comes any more, so none is foretold."""
+        return f"next: nothing: {self.following_over}"
 
     def following_lost(self, why: str) -> None:
         """The connection to the lecturer was lost: the follower joins again by itself, and says so meanwhile."""

@@ -330,7 +330,9 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
             target: Endpoint | None = self.bar.endpoint(quiet=True)  # where the client's connect() goes
         except InputError:
             target = None  # a refused field: the guide says where the server socket is instead
-        if self.scenario_panel.ahead:  # one `next` on the screen: the lesson's, as its panel says it
+        if self.following_over:
+            guide = self.guide_when_over()
+        elif self.scenario_panel.ahead:  # one `next` on the screen: the lesson's, as its panel says it
             guide = self.scenario_panel.guide()
         else:
             guide = classroom.guide(self.session, self.only, target, telling=not self.predict_mode.on)

@@ -91,3 +91,19 @@ async def test_a_followers_bar_says_whom_it_follows_and_its_key_line_offers_only
         await until(pilot, lambda: "f12" in screen_lines(app)[-1], "the whole key line")
         assert ".ipynb" in screen_lines(app)[-1] and ".pcapng" not in screen_lines(app)[-1]
         assert not session.sockets and not app.faults
+
+
+async def test_a_follower_whose_lecturer_stopped_sharing_is_promised_no_next_step(shared):
+    """The guide would still foretell the session's next step ("next: s the server's socket()"), which nobody
+    will run any more: once the lecturer stops sharing, the log's `next:` says that nothing comes."""
+    _, share, _ = shared
+    app = FollowApp("127.0.0.1", share.port, share.code)
+    async with app.run_test(size=(130, 40)) as pilot:
+        log = app.session_screen.event_log
+        await until(pilot, lambda: share.followers == 1, "the follower to join")
+        await until(pilot, lambda: "next: s" in str(log.border_subtitle), "the guide foretelling socket()")
+        share.stop()
+        await until(pilot, lambda: "next: nothing" in str(log.border_subtitle), "the guide to say it ended")
+        assert str(log.border_subtitle) == "next: nothing: the lecturer stopped sharing"
+        app.session_screen.refresh_sockets()  # a later refresh keeps it so
+        assert str(log.border_subtitle) == "next: nothing: the lecturer stopped sharing"
