@@ -13,6 +13,10 @@ then ctrl+r to play it again), `--rounds` times. One app, one run, in phases:
    runnable nice-19 processes weigh three times one nice-0 process), 19, or 0 (what 200 followers on the
    lecturer's own 2 cores cost it). How long they take to join is said apart;
 3. with followers: the rounds, then a burst of 100 clients, measured apart;
+3b. (`--pinned`, the default on 2 cores or more) the same again with the followers on a core of their own, the
+   last, and the lecturer's processes (the app, its share's process) on the others (`os.sched_setaffinity` of
+   every thread): as in a class, where each student's machine decodes for itself and the lecturer's never waits
+   for theirs, though here 200 followers share the one core. A second line beside phase 3's, not instead;
 4. alone again, once they have gone: the rounds and the burst.
 
 Measured: the lecturer's event-loop lag (how late a 10 ms sleep wakes) in each phase; for each event of
@@ -60,6 +64,8 @@ SETTLE = 2.0
 TICK = os.sysconf("SC_CLK_TCK")
 JOINING = 300.0
 """Seconds the followers have to join; the run goes on with those who have (and says how many)."""
+PINNED_SETTLE = 3.0
+"""Seconds after phase 3 before 3b: the followers have had its last lines, so its CPU is theirs."""
 LEAVING = 120.0
 """Seconds the followers have, after phase 3, to read every line up to the lecturer's note to leave."""
 
@@ -87,6 +93,15 @@ def process_cpu(pid: int | str) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def pin(pids: list[int], cpus: set[int]) -> None:
+    """Every thread of these processes on these cores from now on (a thread they start later inherits it)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(int(task.name), cpus)
 
 
 def lecturer_cpu(share: ShareServer) -> dict[str, float]:
@@ -253,8 +268,23 @@ async def lecture(args: argparse.Namespace, out: Path, turns: Turns | None) -> d
             def reading() -> tuple[dict[str, float], float]:
                 return lecturer_cpu(share), sum(process_cpu(follower.pid) for follower in followers)
 
-            apps_at_phase_3 = sum(process_cpu(f.pid) for f in followers[: args.apps])
+            apps = followers[: args.apps]
+            apps_at_phase_3 = sum(process_cpu(f.pid) for f in apps)
             results["shared"] = await measured(app, pilot, told, args.rounds, reading, turns, "with followers")
+            if args.pinned:
+                await pilot.pause(PINNED_SETTLE)  # the followers are done with phase 3's lines before 3b
+                results["followers' phase 3"] = (reading()[1] - results["shared"]["read"][0][1],
+                                                 sum(process_cpu(f.pid) for f in apps) - apps_at_phase_3,
+                                                 time.monotonic() - results["shared"]["at"][0])  # fmt: skip
+                every = set(range(os.cpu_count() or 1))
+                lecturers, theirs = every - {max(every)}, {max(every)}
+                pin([os.getpid(), *([share.pid] if share.pid else [])], lecturers)
+                pin([f.pid for f in [*followers, *probes]], theirs)
+                apps_at_3b = sum(process_cpu(f.pid) for f in apps)
+                await pilot.pause(0.5)
+                pinned = "with followers on a core of their own"
+                results["pinned"] = await measured(app, pilot, told, args.rounds, reading, turns, pinned)
+                results["cores"] = (sorted(lecturers), sorted(theirs))
             results["dropped"] = dict(share.dropped)
 
             share.record(Note(at=app.session.now(), who="benchmark", text=LEAVE, kind="guide"))
@@ -262,10 +292,16 @@ async def lecture(args: argparse.Namespace, out: Path, turns: Turns | None) -> d
             while share.followers and time.monotonic() - left < LEAVING:
                 await pilot.pause(0.1)
             results["caught up in"] = time.monotonic() - left
-            apps = followers[: args.apps]
-            results["followers' phase 3"] = (reading()[1] - results["shared"]["read"][0][1],
-                                             sum(process_cpu(f.pid) for f in apps) - apps_at_phase_3,
-                                             time.monotonic() - results["shared"]["at"][0])  # fmt: skip
+            if "pinned" in results:
+                results["followers' 3b"] = (reading()[1] - results["pinned"]["read"][0][1],
+                                            sum(process_cpu(f.pid) for f in apps) - apps_at_3b,
+                                            time.monotonic() - results["pinned"]["at"][0])  # fmt: skip
+                pin([os.getpid(), *([share.pid] if share.pid else []), *(f.pid for f in [*followers, *probes])],
+                    set(range(os.cpu_count() or 1)))  # fmt: skip
+            else:
+                results["followers' phase 3"] = (reading()[1] - results["shared"]["read"][0][1],
+                                                 sum(process_cpu(f.pid) for f in apps) - apps_at_phase_3,
+                                                 time.monotonic() - results["shared"]["at"][0])  # fmt: skip
             for follower in [*followers, *probes]:  # they write what they had, then end
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     await asyncio.to_thread(follower.wait, max(0.1, left + LEAVING - time.monotonic()))
@@ -356,7 +392,9 @@ def report_delays(label: str, had: dict, apps: int) -> None:
           f"{ms(max((w for w in had['worst'][:apps] if w != float('inf')), default=0.0))}")  # fmt: skip
 
 
-def report_where(label: str, had: dict, probe: dict, seconds: float, cpu_per_frame: float, followers: int) -> None:
+def report_where(
+    label: str, had: dict, probe: dict, seconds: float, cpu_per_frame: float, followers: int, cores: int = 0
+) -> None:
     """Where the followers' delay is: the share's side (a probe follower at the lecturer's priority, which never
     waits for the CPU), the frame's coming to an idle follower, its decoding; and the floor the cores set."""
     coming, decoding = had["coming"], had["decoding"]
@@ -370,7 +408,7 @@ def report_where(label: str, had: dict, probe: dict, seconds: float, cpu_per_fra
     frames = statistics.median(had["frames"] or [0])
     kinds = ", ".join(f"{n / max(1, len(had['frames'])):.0f} {kind} ({lines / max(1, n):.1f} lines each)"
                       for kind, (n, lines) in sorted(had["kinds"].items()))  # fmt: skip
-    cores = os.cpu_count() or 1
+    cores = cores or os.cpu_count() or 1
     each_frame = followers * cpu_per_frame
     print(f"       ... frames each follower had: {frames:.0f} in {seconds:.1f} s ({kinds}); at "
           f"{cpu_per_frame * 1e6:.0f} µs a frame a follower, each frame costs the {followers} followers "
@@ -433,6 +471,31 @@ def report(args: argparse.Namespace, results: dict, out: Path, load: tuple[float
           f"{each * 1e6:.0f} µs a headless follower an event")  # fmt: skip
     headless = statistics.median(lessons["cpu"][args.apps :] or [0.0])
     print(f"  a headless follower used {headless:.2f} s in all, start-up included (median)")
+    if "pinned" in results:
+        report_pinned(args, results, out)
+
+
+def report_pinned(args: argparse.Namespace, results: dict, out: Path) -> None:
+    """Phase 3b: the same rounds and burst with the followers on a core of their own and the lecturer on the rest."""
+    pinned, (lecturers, theirs) = results["pinned"], results["cores"]
+    on = f"followers on core {', '.join(map(str, theirs))}, the lecturer on {', '.join(map(str, lecturers))}"
+    print(f"  phase 3b, the same again with the {on} (a class: each student's machine decodes for itself):")
+    lag = p(pinned["lags"], 99)
+    print(f"  {'ok  ' if lag < 0.016 else 'MISS'} lecturer's event-loop lag p99 in the lessons: {ms(lag)} with the "
+          f"{on}; in the burst {ms(p(pinned['burst lags'], 99))}   target: < 16 ms")  # fmt: skip
+    at = pinned["at"]
+    lessons = deliveries(results, out, args.followers, at[0], at[1])
+    bursts = deliveries(results, out, args.followers, at[1], at[2])
+    needed, apps, _ = results["followers' 3b"]
+    headless_count = max(1, args.followers - args.apps)
+    cpu_per_frame = (needed - apps) / max(1, sum(lessons["frames"]) + sum(bursts["frames"]))
+    report_delays(f"in the lessons, {on}", lessons, args.apps)
+    report_where("lessons", lessons, deliveries(results, out, "probe", at[0], at[1]), at[1] - at[0], cpu_per_frame,
+                 headless_count, len(theirs))  # fmt: skip
+    report_delays(f"in the burst, {on}", bursts, args.apps)
+    report_where("burst", bursts, deliveries(results, out, "probe", at[1], at[2]), at[2] - at[1], cpu_per_frame,
+                 headless_count, len(theirs))  # fmt: skip
+    report_cpu(f"the lessons, {on}", pinned, 0)
 
 
 def main() -> None:
@@ -446,6 +509,9 @@ def main() -> None:
     parser.add_argument("--turns", type=float, default=0.0, metavar="MS", help="time every turn of the lecturer's "
                         "loop and say where those over MS ms of CPU went (benchmarks/turns.py; it costs the loop a "
                         "little, so the lags it measures are not the plain run's)")  # fmt: skip
+    parser.add_argument("--pinned", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
+                        help="phase 3b: the rounds and burst again with the followers on a core of their own and the "
+                        "lecturer on the others (the default on 2 cores or more)")  # fmt: skip
     args = parser.parse_args()
     load = os.getloadavg()[0]
     out = Path(tempfile.mkdtemp(prefix="sockviz-share-bench-"))

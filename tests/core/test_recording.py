@@ -399,3 +399,22 @@ def test_a_reading_after_events_is_written_even_when_no_row_changed(loopback):
     refused = next(n for n, r in enumerate(records) if isinstance(r, EventRecord) and isinstance(r.event, StepRefused))
     reading = next(r for r in records[refused:] if isinstance(r, SocketsRecord))
     assert reading.sockets == () and reading.after == records[refused].event.seq  # read, and the same
+
+
+def test_a_calls_later_events_reuse_the_call_their_first_event_read():
+    """A session makes one `Call` for each step it runs, and each of its events carries it whole: the reader
+    decodes it at the event that began it and gives the later events that same object (a follower decodes fewer
+    objects a line), while a reader that joined after the call began decodes it from the line as before."""
+    called, blocked, returned = EXAMPLES[0], EXAMPLES[1], EXAMPLES[2]
+    lines = [encode(header("app")), encode(SessionStarted(1, "::1", 12354, "AF_INET6"))]
+    lines += [encode(EventRecord(event)) for event in (called, blocked, returned)]
+    records = read_lines(lines)
+    events = [record.event for record in records if isinstance(record, EventRecord)]
+    assert events == [called, blocked, returned]
+    assert events[1].call is events[0].call and events[2].call is events[0].call
+    late = Reader()
+    joined = late.decode(lines[3])
+    assert isinstance(joined, EventRecord) and joined.event == blocked
+    again = read_lines([*lines, encode(EventRecord(replace(returned, seq=4)))])[-1]
+    assert isinstance(again, EventRecord) and again.event.call == CALL  # the call had ended: read from its line
+    assert again.event.call is not events[0].call

@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from sockviz.core.model import events
-from sockviz.core.model.events import Event
+from sockviz.core.model.events import Call, Event, StepFinished
 from sockviz.core.model.steps import STEPS_BY_ID, Step
 from sockviz.core.story.recording.records import (
     FORMAT,
@@ -216,6 +216,8 @@ def _items(item: Decoder) -> Decoder:
     def decode(raw: Any) -> tuple[Any, ...] | None:
         if raw is None:
             return None
+        if raw == []:  # most select() results' writable, and every other call's readable and writable
+            return ()
         if not isinstance(raw, list):
             raise _Wrong(f"expected a list, found {type(raw).__name__}")
         values = []
@@ -299,6 +301,8 @@ def _compiled(cls: type) -> Decoder:
     source = f"""def decode(raw):
     if raw is None:
         return None
+    if raw.__class__ is cls:
+        return raw  # decoded already: a call a reader had from the event that began it
     if not isinstance(raw, dict):
         raise _Wrong(f"expected an object for {cls.__name__}, found {{type(raw).__name__}}")
     try:
@@ -450,6 +454,7 @@ def read_lines(lines: typing.Iterable[str], name: str = "the recording") -> list
 
 SOCKETS_LINE = '{"record":"sockets"'
 """How a `sockets` line begins (`encode` writes no spaces)."""
+EVENT_LINE = '{"record":"event"'
 SESSION_LINE = '{"record":"session"'
 
 
@@ -500,15 +505,41 @@ class Reader:
     def __init__(self) -> None:
         self.rows: dict[int, SocketState] = {}
         """Each socket's newest row in the current session, by its id."""
+        self.calls: dict[int, Call] = {}
+        """The calls in flight in the current session, by their id, as the event that began each had them: a
+        session makes one `Call` for each step it runs, and every event of that call carries it whole, so a
+        later event's is the same and is not decoded again."""
 
     def decode(self, line: str, where: str = "line") -> Record | None:
         if line.startswith(SOCKETS_LINE):
             return self._sockets(read_json(line, where), where)
+        if line.startswith(EVENT_LINE):
+            return self._event(read_json(line, where), where)
         record = decode(line, where)
         if isinstance(record, SessionStarted | Header):
             self.rows.clear()
+            self.calls.clear()
         elif isinstance(record, SocketsRecord):  # written with spaces, by another writer: the same rows
             self.rows.update((state.id, state) for state in record.sockets)
+        return record
+
+    def _event(self, raw: Any, where: str) -> EventRecord | None:
+        if not isinstance(raw, dict):
+            raise FormatError(f'{where}: not a record of the sockviz session format (no "record" field)')
+        call = raw.get("call")
+        if isinstance(call, dict):
+            number = call.get("id")
+            known = self.calls.get(number) if isinstance(number, int) else None
+            if known is not None:
+                raw["call"] = known
+        record = _event(raw, where)
+        event = record.event if record is not None else None
+        made = getattr(event, "call", None)
+        if isinstance(made, Call):
+            if isinstance(event, StepFinished):
+                self.calls.pop(made.id, None)
+            else:
+                self.calls[made.id] = made
         return record
 
     def _sockets(self, raw: Any, where: str) -> SocketsRecord:
