@@ -28,7 +28,8 @@ async def empty(screen: SessionScreen, *, lesson: bool) -> None:
     if screen.timeline_view.display:
         views.toggle_timeline(screen.timeline_view, screen.bottom, screen.table)
     screen.timeline_view.start_over(screen.timeline, screen.session.now)
-    screen.wire.display = False
+    if screen.wire.display:  # set though already hidden, it is a style of its own: a layout of the screen
+        screen.wire.display = False
     screen.wire.start_over()
     screen.detail.show(None, None)
     if screen.following is not None:  # a follower that joined again: its bar no longer says it lost the lecturer
