@@ -69,6 +69,9 @@ REFRESH_SECONDS = 0.25
 LINGER_SECONDS = 1.0
 """How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
 
+FOLLOWERS_LESSON_GUIDE = "next: the lecturer's lesson's next line, in its panel"
+"""A follower's `next:` while the lecturer's lesson has lines to run (its keys are the lecturer's)."""
+
 
 class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     """Both ends of a TCP connection, one real call per click, and what the kernel says of them."""
@@ -328,6 +331,9 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         if self.share is not None:
             self.share.lesson(self.scenario_panel.shown if self.scenario_panel.display else "")
             self.share.predicting = self.predict_mode.on
+            # while a lesson has lines to run, the followers' next: is its next line too (the session's own named a
+            # step key that a follower cannot run, and that the lecturer was not about to press)
+            self.share.guide = FOLLOWERS_LESSON_GUIDE if self.scenario_panel.ahead else None
         try:
             target: Endpoint | None = self.bar.endpoint(quiet=True)  # where the client's connect() goes
         except InputError:
