@@ -147,7 +147,7 @@ class TransferWatch:
                 return True
         return False
 
-    def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane) -> None:
+    def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane | None) -> None:
         """After an event: while a transfer's bytes are on their way, the log's lines are written a second
         apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
         threads wait for), and the wire's deliveries wait for the transfer's end, as long at most; once none is,
@@ -156,7 +156,8 @@ class TransferWatch:
         if held != self._log_held:
             self._log_held = held
             log.write_gap = TRANSFER_WRITE_GAP if held else WRITE_GAP
-            wire.hold(TRANSFER_WRITE_GAP if held else None)
+            if wire is not None:  # None: never opened, so capturing nothing
+                wire.hold(TRANSFER_WRITE_GAP if held else None)
             if not held:
                 log.flush()
 
