@@ -52,6 +52,7 @@ from sockviz.share.server import ShareServer
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from share_follower import LEAVE  # noqa: E402 - the followers' own module, beside this one
+from turns import Turns  # noqa: E402
 
 BURST = 100
 SETTLE = 2.0
@@ -194,23 +195,29 @@ async def burst(app: SockvizApp, pilot) -> None:
     await pilot.pause(1.0)
 
 
-async def measured(app: SockvizApp, pilot, told: Told, rounds: int, reading) -> dict:
+async def measured(app: SockvizApp, pilot, told: Told, rounds: int, reading, turns: Turns | None, phase: str) -> dict:
     """The rounds, then the burst: the loop's lag in each, and `reading()` (CPU so far) at each boundary."""
     found: dict = {"read": [reading()], "at": [time.monotonic()]}
+    if turns is not None:
+        turns.mark(f"the lessons {phase}")
     lags = Lags()
     await play(app, pilot, told, rounds)
     found["lags"] = await lags.stop()
     found["read"].append(reading())
     found["at"].append(time.monotonic())
+    if turns is not None:
+        turns.mark(f"the burst {phase}")
     lags = Lags()
     await burst(app, pilot)
     found["burst lags"] = await lags.stop()
     found["read"].append(reading())
     found["at"].append(time.monotonic())
+    if turns is not None:
+        turns.mark(f"between phases (after {phase})")
     return found
 
 
-async def lecture(args: argparse.Namespace, out: Path) -> dict:
+async def lecture(args: argparse.Namespace, out: Path, turns: Turns | None) -> dict:
     port = free_port()
     share = ShareServer("127.0.0.1", free_port())
     share.start()
@@ -224,7 +231,11 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
         async with app.run_test(size=(160, 50)) as pilot:
             told.follow(app)
             await pilot.pause(0.5)
-            results["alone"] = await measured(app, pilot, told, args.rounds, lambda: lecturer_cpu(share))
+
+            def alone() -> dict[str, float]:
+                return lecturer_cpu(share)
+
+            results["alone"] = await measured(app, pilot, told, args.rounds, alone, turns, "alone")
 
             started = time.monotonic()
             for number in range(args.followers):
@@ -243,7 +254,7 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
                 return lecturer_cpu(share), sum(process_cpu(follower.pid) for follower in followers)
 
             apps_at_phase_3 = sum(process_cpu(f.pid) for f in followers[: args.apps])
-            results["shared"] = await measured(app, pilot, told, args.rounds, reading)
+            results["shared"] = await measured(app, pilot, told, args.rounds, reading, turns, "with followers")
             results["dropped"] = dict(share.dropped)
 
             share.record(Note(at=app.session.now(), who="benchmark", text=LEAVE, kind="guide"))
@@ -268,7 +279,7 @@ async def lecture(args: argparse.Namespace, out: Path) -> dict:
             while share.followers:
                 await pilot.pause(0.1)
             await pilot.pause(SETTLE)
-            results["alone again"] = await measured(app, pilot, told, args.rounds, lambda: lecturer_cpu(share))
+            results["alone again"] = await measured(app, pilot, told, args.rounds, alone, turns, "alone again")
     finally:
         share.stop()
         for follower in [*followers, *probes]:
@@ -432,11 +443,18 @@ def main() -> None:
     parser.add_argument("--priority", default="idle", help="the followers' priority: idle (SCHED_IDLE: only CPU "
                         "time the lecturer leaves, as if on machines of their own), or a niceness (19; 0: as the "
                         "lecturer)")  # fmt: skip
+    parser.add_argument("--turns", type=float, default=0.0, metavar="MS", help="time every turn of the lecturer's "
+                        "loop and say where those over MS ms of CPU went (benchmarks/turns.py; it costs the loop a "
+                        "little, so the lags it measures are not the plain run's)")  # fmt: skip
     args = parser.parse_args()
     load = os.getloadavg()[0]
     out = Path(tempfile.mkdtemp(prefix="sockviz-share-bench-"))
-    results = asyncio.run(lecture(args, out))
+    turns = Turns(args.turns).install() if args.turns else None
+    results = asyncio.run(lecture(args, out, turns))
     report(args, results, out, (load, os.getloadavg()[0]))
+    if turns is not None:
+        turns.uninstall()
+        turns.report()
 
 
 if __name__ == "__main__":
