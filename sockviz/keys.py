@@ -18,6 +18,7 @@ from textual.keys import format_key
 from sockviz.core import STEPS, Side
 from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.transport import TRANSPORT_KEY
+from sockviz.core.story.predicting import Guess
 
 SERVER_STEPS = Binding.Group("server")
 CLIENT_STEPS = Binding.Group("client")
@@ -112,12 +113,27 @@ SCREEN_BINDINGS: list[Binding] = [
 """The session screen's keys: the steps, the views, and the keys of a loaded lesson."""
 
 PREDICT_ANSWERS: list[Binding] = [
-    Binding("w", "answer('waits')", "wait", tooltip="the call will wait (block) until another step wakes it"),
-    Binding("r", "answer('returns at once')", "return at once", tooltip="the call will return at once, with a result"),
-    Binding("f", "answer('fails')", "fail", tooltip="the call will raise an error at once"),
+    Binding(
+        "w",
+        f"answer('{Guess.WAITS}')",
+        Guess.WAITS.asked,
+        tooltip="the call will wait (block) until another step wakes it",
+    ),
+    Binding(
+        "r", f"answer('{Guess.AT_ONCE}')", Guess.AT_ONCE.asked, tooltip="the call will return at once, with a result"
+    ),
+    Binding("f", f"answer('{Guess.FAILS}')", Guess.FAILS.asked, tooltip="the call will raise an error at once"),
     Binding("escape", "skip", "don't run it", tooltip="close the question: the step is not run"),
 ]
 """The keys of predict mode's question, one per answer."""
+
+
+def answer_button(choice: str) -> str:
+    """An answer's button, `r  return at once`: the same on the lecturer's question and on a follower's, whose
+    answers come over the share in the words of `Guess` (`returns at once`)."""
+    binding = next(b for b in PREDICT_ANSWERS if b.action == f"answer('{Guess(choice)}')")
+    return f"{key_display(binding)}  {binding.description}"
+
 
 REPLAY = Binding.Group("replay")
 

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from sockviz.keys import ON_A_QUESTION, PREDICT_ANSWERS, SCREEN_BINDINGS
+from sockviz.keys import ON_A_QUESTION, PREDICT_ANSWERS, SCREEN_BINDINGS, answer_button
 from sockviz.widgets.class_tally import ClassTally
 
 ANSWER_KEYS = {
@@ -26,6 +26,7 @@ ANSWER_KEYS = {
     if str(binding.action).startswith("answer(")
 }
 """One key per answer (`waits`: w), the keys of predict mode's own question."""
+KEYED = frozenset(ANSWER_KEYS.values())
 
 PREDICT_KEY = next(binding.key for binding in SCREEN_BINDINGS if binding.action == "toggle_predict")
 """Predict mode's key: on a follower's screen it opens the class's question again."""
@@ -35,7 +36,7 @@ class ClassQuestion(ModalScreen[str | None]):
     """The lecturer's question to the class; dismissed with the follower's answer, or None for later."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(key, f"answer('{choice}')", choice) for choice, key in ANSWER_KEYS.items()),
+        *(Binding(b.key, b.action, b.description, tooltip=b.tooltip) for b in PREDICT_ANSWERS if b.key in KEYED),
         Binding("escape", "later", "answer later"),
         *ON_A_QUESTION,
     ]
@@ -79,7 +80,7 @@ class ClassQuestion(ModalScreen[str | None]):
             yield Static(self.text, id="class-question", markup=False)
             with Horizontal(id="class-answers"):
                 for choice in self.choices:
-                    yield Button(f"{ANSWER_KEYS[choice]}  {choice}", id=f"class-{ANSWER_KEYS[choice]}", compact=True)
+                    yield Button(answer_button(choice), id=f"class-{ANSWER_KEYS[choice]}", compact=True)
             yield ClassTally(id="class-tally")
             yield Static(f"escape: answer later ({PREDICT_KEY} opens the question again)", id="class-later",
                          markup=False)  # fmt: skip

@@ -8,6 +8,8 @@ only its progress bars move on each refresh (`TransferWatch`).
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import time
 from typing import TYPE_CHECKING, Protocol
 
@@ -61,7 +63,53 @@ made) is still written at once, and the lines that wait are written as soon as t
 256 MiB send's own "blocks" line comes with its end, in the same drawing (each drawing of the log was 5 to
 13 ms of the UI thread's CPU during a send, under load)."""
 
+TRANSFER_COLLECT_SECONDS = 2.0
+"""While a transfer's bytes are on their way, how long the garbage collector may wait at most (`CollectorHold`)."""
+
 _TRANSFERS = (Action.SEND, Action.RECV_ALL)
+
+
+class CollectorHold:
+    """The garbage collector waits while a transfer's bytes are on their way, TRANSFER_COLLECT_SECONDS at most.
+
+    Why: a collection holds the GIL and the event loop from start to end. In the wire section's sends, 1 to 6
+    young collections in 40 sends fell inside a send, each 8 to 39 ms of the loop's time under load (a
+    collection of the older objects once 59 ms), the worst of the lag samples with the drawings. A 256 MiB
+    send makes few objects (a drawing of its call's line, a few refreshes of the bars), so they wait for its
+    end; a transfer that stalls halfway (a peer that stops reading) lets the collector run again after
+    TRANSFER_COLLECT_SECONDS, so nothing piles up. A collector already off (the app's start-up) is left so.
+    """
+
+    def __init__(self, seconds: float = TRANSFER_COLLECT_SECONDS) -> None:
+        self.seconds = seconds
+        self._holding = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def holding(self) -> bool:
+        return self._holding
+
+    def hold(self) -> None:
+        """On the event loop: the collector off, until `release` or `seconds` from now (with no loop running, it
+        holds no loop up, so it stays on)."""
+        if self._holding or not gc.isenabled():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        gc.disable()
+        self._holding = True
+        self._timer = loop.call_later(self.seconds, self.release)
+
+    def release(self) -> None:
+        """The collector on again (if this turned it off); what it would have collected meanwhile, next time."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._holding:
+            self._holding = False
+            gc.enable()
 
 
 class Transfers(Protocol):
@@ -96,6 +144,7 @@ class TransferWatch:
         """Whether the log writes its lines TRANSFER_WRITE_GAP apart now."""
         self._bars_at: float | None = None
         """While bytes move: when the progress bars last moved."""
+        self.collector = CollectorHold()
 
     def hear(self, event: Event) -> None:
         """Follow the calls that may move bulk bytes, from the session's events in the screen's order."""
@@ -147,18 +196,31 @@ class TransferWatch:
                 return True
         return False
 
+    def pace_before_telling(self, event: Event, session: Transfers, log: EventLog, wire: WirePane | None) -> None:
+        """Before the log tells an event in the middle of a call (a sendall() that blocks): the pace its bytes set
+        now, so that its line waits for the transfer's end with the rest. Paced only after it (`pace_drawing`),
+        the line of a send that blocked 20 to 150 ms in was written at the usual pace, in the middle of the
+        transfer: a drawing of the log, 3 to 8 ms of the UI thread's CPU and 15 to 35 ms of the loop's time
+        under load. A call's own line (the call the user just made) is still written at once, and the lines
+        of its end join the ones that waited, in one drawing."""
+        if not isinstance(event, (StepCalled, StepFinished)):
+            self.pace_drawing(session, log, wire)
+
     def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane | None) -> None:
         """After an event: while a transfer's bytes are on their way, the log's lines are written a second
         apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
-        threads wait for), and the wire's deliveries wait for the transfer's end, as long at most; once none is,
-        both at the usual pace, and what waited at once."""
+        threads wait for), the wire's deliveries wait for the transfer's end, as long at most, and so does the
+        garbage collector (`CollectorHold`); once none is, all at the usual pace, and what waited at once."""
         held = self.in_flight(session)
         if held != self._log_held:
             self._log_held = held
             log.write_gap = TRANSFER_WRITE_GAP if held else WRITE_GAP
             if wire is not None:  # None: never opened, so capturing nothing
                 wire.hold(TRANSFER_WRITE_GAP if held else None)
-            if not held:
+            if held:
+                self.collector.hold()
+            else:
+                self.collector.release()
                 log.flush()
 
 

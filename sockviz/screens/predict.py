@@ -21,7 +21,7 @@ from textual.widgets import Button, Static
 from sockviz.core import Event, Step
 from sockviz.core.story.predicting import Guess, Predictions, Upcoming, asks, choices, question, upcoming
 from sockviz.core.story.sentences import StoryLine
-from sockviz.keys import ON_A_QUESTION, PREDICT_ANSWERS, key_display
+from sockviz.keys import ON_A_QUESTION, PREDICT_ANSWERS, answer_button, key_display
 from sockviz.widgets.event_log import EventLog
 
 if TYPE_CHECKING:
@@ -95,9 +95,7 @@ class PredictQuestion(ModalScreen[Guess | None]):
             yield Static(question(self.chosen, self.call), id="predict-question", markup=False)
             with Horizontal(id="predict-answers"):
                 for guess in self.offered:
-                    binding = _KEY_OF[f"answer('{guess.value}')"]
-                    yield Button(f"{key_display(binding)}  {binding.description}", id=f"predict-{guess.name.lower()}",
-                                 compact=True)  # fmt: skip
+                    yield Button(answer_button(guess), id=f"predict-{guess.name.lower()}", compact=True)
             if self.the_class is not None:
                 from sockviz.widgets.class_tally import ClassTally  # only with followers: not at start-up
 

@@ -204,8 +204,13 @@ class ReplayScreen(SessionRows):
     def _show_bar(self) -> None:
         state = "playing" if self.playing else "paused"
         ended = " · the session ended here" if self.scene is not None and self.scene.ended else ""
+        # the table's reading, when it is not this moment's own: two calls a fraction of a millisecond apart
+        # share one reading, and the bar says which the table shows rather than let it pass for the moment's
+        read = f" · {self.scene.reading}" if self.scene is not None and self.scene.reading else ""
         keys = "space pauses" if self.playing else "space plays · n next · ← back"
-        self.bar.update(f"replay: {self.title_text} · {self.playback.describe(self.moment)} · {state}{ended} · {keys}")
+        self.bar.update(
+            f"replay: {self.title_text} · {self.playback.describe(self.moment)} · {state}{ended}{read} · {keys}"
+        )
 
     def _show_detail(self) -> None:
         scene = self.scene

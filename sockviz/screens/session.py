@@ -284,6 +284,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
             self._blocked.add(event.call.id)
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
+        self.transfers.pace_before_telling(event, self.session, self.event_log, self.built(WIRE))
         self.event_log.show(event)
         self._told(event)
         self.predict_mode.hear(event, self.event_log)

@@ -41,6 +41,7 @@ from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from sockviz.core import Event
 from sockviz.core.story.sentences import StoryLine, Storyteller
@@ -154,8 +155,11 @@ class EventLog(ScrollView, can_focus=True):
         """What every entry shown says (a fault as its text), to draw them all again in a new theme's colours."""
         self._pending: list[list[tuple[str, str]]] = []
         """Lines made since the last write: written together, `write_gap` apart at most."""
-        self.write_gap = WRITE_GAP
-        """The least time between two writes now: the screen makes it longer while a bulk transfer's bytes move."""
+        self._write_gap = WRITE_GAP
+        self._write_timer: Timer | None = None
+        """The timer of the next write, while lines wait for it (None: none waits, or they go in the next frame)."""
+        self._write_queued = False
+        """A write is queued for once the message being handled is done (the lines after a quiet spell)."""
         self._wrapped_at = 0
         """The width the lines were last wrapped to: another width (on a resize) wraps every entry again."""
         self._older: list[StoryLine | str] = []
@@ -173,6 +177,23 @@ class EventLog(ScrollView, can_focus=True):
         """A written line keeps the colours it was drawn in: on a new theme (high contrast for a projector),
         every entry is drawn again, so no old grey stays on a washed-out screen."""
         self._rewrap()
+
+    @property
+    def write_gap(self) -> float:
+        """The least time between two writes now: the screen makes it longer while a bulk transfer's bytes move."""
+        return self._write_gap
+
+    @write_gap.setter
+    def write_gap(self, gap: float) -> None:
+        """A write that waits on a timer is timed again by the new gap: a line told a moment before a transfer's
+        bytes began to move (a sendall() that blocks, in the same batch of events) was written 50 ms later, in
+        the middle of the transfer, a drawing of the whole log with the transfer's threads waiting for the GIL;
+        now it waits for the transfer's end like the lines after it (`flush`)."""
+        self._write_gap = gap
+        if self._write_timer is not None:
+            self._write_timer.stop()
+            self._write_timer = None
+            self._write_soon()
 
     def show(self, event: Event) -> None:
         for line in self._storyteller.lines(event):
@@ -281,12 +302,25 @@ class EventLog(ScrollView, can_focus=True):
         self._wrapped_at = self._wrapped_at or self.scrollable_content_region.width  # a resize sets it again
         lines = self._lines_of(source)
         if not self._pending:
-            wait = self._last_write + self.write_gap - time.monotonic()
-            if wait > 0:
-                self.set_timer(wait, self._write_pending)
-            else:
-                self.call_after_refresh(self._write_pending)
+            self._write_soon()
         self._pending.extend(lines)
+
+    def _write_soon(self) -> None:
+        """The lines that wait are written `write_gap` after the last write, or, after a quiet spell, once the
+        message being handled is done: in the same frame as what else it changed (the table's row, a pane's
+        Cancel). Written after that frame instead (as they were), the call a user just made drew the screen
+        twice, the second time only for the log: during a bulk send, a second drawing with its threads waiting."""
+        wait = self._last_write + self._write_gap - time.monotonic()
+        if wait > 0:
+            self._write_timer = self.set_timer(wait, self._write_pending)
+        else:
+            self._write_queued = True
+            self.call_later(self._write_if_queued)
+
+    def _write_if_queued(self) -> None:
+        """The write after a quiet spell, unless a `flush` wrote its lines first (the next lines keep their pace)."""
+        if self._write_queued:
+            self._write_pending()
 
     def flush(self) -> None:
         """Write the lines that wait for their turn now (a picture of the screen, say, must not wait for them)."""
@@ -295,6 +329,10 @@ class EventLog(ScrollView, can_focus=True):
     def _write_pending(self) -> None:
         """Hundreds of entries a second (connections coming and going) cost one write per WRITE_GAP at most:
         each line filled to the log's width, added at the bottom, and the log scrolled to it."""
+        self._write_queued = False
+        if self._write_timer is not None:
+            self._write_timer.stop()
+            self._write_timer = None
         if not self._pending:
             return
         self._last_write = time.monotonic()

@@ -61,6 +61,8 @@ async def test_a_follower_sees_the_session_runs_nothing_and_answers_the_class_qu
         await until(pilot, lambda: isinstance(app.screen, ClassQuestion) and app.screen.is_mounted, "the question")
         await pilot.pause()
         assert not app.screen.query_one("#class-tally").display  # hidden until the reveal
+        # the lecturer's buttons say the same (test_predict): they said "returns at once / fails" here
+        assert [str(b.label) for b in app.screen.query("Button")] == ["w  wait", "r  return at once", "f  fail"]
         await pilot.press("f12")  # a picture of the question (a modal screen hears none of the app's own keys)
         await until(pilot, lambda: list(tmp_path.glob("*.svg")), "the picture")
         assert isinstance(app.screen, ClassQuestion)

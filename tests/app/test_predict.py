@@ -44,6 +44,8 @@ async def test_predict_then_see_with_the_score(port, tmp_path, monkeypatch):
         assert str(app.screen.query_one("#predict-question").render()) == (
             "Will server accept() wait, return at once, or fail?"
         )
+        # the words of the question, and of a follower's buttons for it (test_follow_app)
+        assert [str(b.label) for b in app.screen.query("Button")] == ["w  wait", "r  return at once", "f  fail"]
         await lect.pilot.press("f12")  # a picture of the question, for slides: the app's key works on it too
         await lect.until(lambda: list(tmp_path.glob("*.svg")), "the picture")
         assert "Will&#160;server&#160;accept()" in next(tmp_path.glob("*.svg")).read_text()

@@ -220,3 +220,42 @@ def test_the_recording_is_written_by_the_app_with_a_header_and_an_end(recorded_e
     assert records[0].source == "app"
     assert "Said" in kinds and "SocketsRecord" in kinds
     assert socket.AF_INET.name == records[1].family
+
+
+async def test_the_bar_says_when_the_table_is_not_the_moments_own_reading():
+    """Two calls a fraction of a millisecond apart share the one reading after them: the table at the first shows
+    that reading (the conn it accepted), and the bar says it was read after the next moment too."""
+    from dataclasses import replace
+
+    from sockviz.core import Call, Role, SocketAdded, SocketSnapshot, StepReturned, step
+    from sockviz.core.story.recording.format import EventRecord, SocketsRecord
+    from sockviz.core.story.recording.sockets import SocketState
+
+    snapshot = SocketSnapshot(fd=5, family="AF_INET", type="SOCK_STREAM", proto=6, laddr=None, raddr=None,
+                              closed=False, repr="<socket>", kernel=None)  # fmt: skip
+    named = ((1, "s", Role.SERVER), (2, "c", Role.CLIENT), (3, "conn", Role.CONNECTION))
+    rows = [SocketState(n, name, role, replace(snapshot, fd=4 + n), "idle") for n, name, role in named]
+    accept = Call(2, step("server-accept"), "s", "conn, addr = s.accept()", 1.0)
+    connect = Call(3, step("client-connect"), "c", "c.connect(('127.0.0.1', 12354))", 2.0)
+    done = {"waited": 0.0, "blocked": False, "woken_by": None, "cancelled": False}
+    lines = [encode(header("app")), encode(SessionStarted(1, "127.0.0.1", 12354, "AF_INET")),
+             encode(SocketsRecord(at=0.5, after=0, sockets=tuple(rows[:2]))),
+             encode(EventRecord(SocketAdded(seq=1, at=2.0100, socket_id=3, name="conn", side=accept.step.side))),
+             encode(EventRecord(StepReturned(seq=2, at=2.0101, call=accept, result="conn", **done))),
+             encode(EventRecord(StepReturned(seq=3, at=2.0102, call=connect, result="None", **done))),
+             encode(SocketsRecord(at=2.0402, after=3, sockets=(rows[2],)))]  # fmt: skip
+    playback = Playback(read_lines(lines))
+    app = ReplayApp(playback, "burst.jsonl")
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = app.replay_screen
+        await until(pilot, lambda: screen.moment == 0, "the first moment")
+        await pilot.press("n")
+        await until(pilot, lambda: screen.moment == 1, "accept() returned")
+        await pilot.pause()
+        bar = str(screen.bar.render())
+        assert "table: as read 30 ms after this moment, after the next moment too" in bar, bar
+        assert app.query_one("#sockets").row_count == 3
+        await pilot.press("n")
+        await until(pilot, lambda: screen.moment == 2, "connect() returned")
+        await pilot.pause()
+        assert "table:" not in str(screen.bar.render())  # its own reading

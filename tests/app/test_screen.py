@@ -14,6 +14,7 @@ from textual.widgets import Button, Input
 from sockviz.app import SockvizApp
 from sockviz.core import STEPS, Side, steps_of
 from sockviz.screens.session import SessionScreen
+from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.step_button import StepButton
 from sockviz.widgets.step_pane import StepPane
 
@@ -155,3 +156,21 @@ async def test_at_80x24_each_steps_hint_and_each_fields_placeholder_is_whole(por
         await lect.pilot.pause()
         assert len(app.screen.query("StepPane Input")) >= 10
         assert not cut(), cut()
+
+
+async def test_a_line_waiting_for_the_logs_pace_waits_for_a_longer_pace_set_meanwhile(port):
+    """A line told right after a write waits its turn; when a transfer's bytes begin to move meanwhile, the pace
+    they set counts for it too (it is written with the transfer's end, `flush`), not the one it was told at."""
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        log = app.query_one("#log", EventLog)
+        await lect.press("server-socket")
+        log.note(app.session.now(), "start", "a line written at once")
+        log.flush()
+        written = len(log.lines)
+        log.note(app.session.now(), "start", "a line right after it")
+        log.write_gap = 600.0  # far longer than this test's pause, whatever the load
+        await lect.pilot.pause(0.3)
+        assert len(log.lines) == written
+        log.flush()
+        assert len(log.lines) > written

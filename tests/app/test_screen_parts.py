@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+
 import pytest
 
-from sockviz.core import Call, Session, Side, StepArgs, StepCalled, StepReturned, step
-from sockviz.screens.live import TRANSFER_BAR_GAP, TRANSFER_WRITE_GAP, RefreshPacer, TransferWatch
+from sockviz.core import Call, Session, Side, StepArgs, StepBlocked, StepCalled, StepReturned, step
+from sockviz.screens.live import TRANSFER_BAR_GAP, TRANSFER_WRITE_GAP, CollectorHold, RefreshPacer, TransferWatch
 from sockviz.screens.targets import choice_label, socket_by_id
 from sockviz.widgets.event_log import WRITE_GAP
 
@@ -110,6 +113,66 @@ def test_the_log_and_the_wire_draw_a_second_apart_while_a_transfers_bytes_are_on
     assert log.write_gap == WRITE_GAP and log.flushed == 1 and log.held_for is None  # what waited, at once
     watch.pace_drawing(session, log, log)
     assert log.flushed == 1  # only when the pace changes: a burst's lines keep their usual batching
+
+
+def test_a_line_in_the_middle_of_a_transfer_waits_for_its_end_and_the_call_itself_does_not():
+    """A sendall() that blocks once its bytes move: its line is told at the pace the bytes set, so it waits for the
+    transfer's end; the call's own line, told as it starts, is written at the usual pace (at once)."""
+    watch, session, log = TransferWatch(), _Transfers(), _Log()
+    send = Call(7, step("client-send"), "c", "c.sendall(...)", 0.0)
+    called = StepCalled(seq=1, at=0.0, call=send)
+    watch.hear(called)
+    session.done[Side.CLIENT] = (4096, 1000_000)  # the bytes move already as the screen hears of the call
+    watch.pace_before_telling(called, session, log, log)
+    assert log.write_gap == WRITE_GAP  # the call the user just made: at once
+    watch.pace_drawing(session, log, log)
+    assert log.write_gap == TRANSFER_WRITE_GAP
+    watch, log = TransferWatch(), _Log()  # the same, with the bytes not moving yet when the call is heard
+    watch.hear(called)
+    session.done[Side.CLIENT] = (0, 1000_000)
+    watch.pace_before_telling(called, session, log, log)
+    watch.pace_drawing(session, log, log)
+    assert log.write_gap == WRITE_GAP
+    session.done[Side.CLIENT] = (200_000, 1000_000)
+    blocked = StepBlocked(seq=2, at=0.02, call=send)
+    watch.pace_before_telling(blocked, session, log, log)
+    assert log.write_gap == TRANSFER_WRITE_GAP  # before its line is told: it waits with what follows
+
+
+async def test_the_collector_waits_while_a_transfers_bytes_move_and_runs_again_at_its_end():
+    assert gc.isenabled()
+    watch, session, log = TransferWatch(), _Transfers(), _Log()
+    recv_all = Call(3, step("server-recv-all"), "conn", "received = 0 ...", 0.0)
+    watch.hear(StepCalled(seq=1, at=0.0, call=recv_all))
+    session.done[Side.SERVER] = (0, 1000)
+    watch.pace_drawing(session, log, log)
+    assert gc.isenabled()  # recv all waits: no bytes move
+    session.done[Side.SERVER] = (10, 1000)
+    try:
+        watch.pace_drawing(session, log, log)
+        assert not gc.isenabled() and watch.collector.holding
+        ended = {"waited": 1.0, "blocked": True, "woken_by": None, "cancelled": False, "result": "1000 bytes in all"}
+        watch.hear(StepReturned(seq=2, at=1.0, call=recv_all, **ended))
+        watch.pace_drawing(session, log, log)
+        assert gc.isenabled() and not watch.collector.holding
+    finally:
+        watch.collector.release()
+        gc.enable()
+
+
+async def test_a_transfer_that_stalls_holds_the_collector_no_longer_than_its_limit():
+    hold = CollectorHold(seconds=0.05)
+    try:
+        hold.hold()
+        assert not gc.isenabled()
+        await asyncio.sleep(0.2)  # the limit's timer is due before this sleep's end, whatever the load
+        assert gc.isenabled() and not hold.holding
+        gc.disable()  # off for another reason (the app's start-up): a hold neither turns it on nor off
+        hold.hold()
+        hold.release()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_panes_list_names_a_socket_by_name_then_closed_and_a_gone_one_is_none():

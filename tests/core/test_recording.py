@@ -240,3 +240,86 @@ def test_a_verdict_is_shown_right_after_the_event_that_settled_it():
                          EventRecord(blocked), EventRecord(EXAMPLES[5]), EventRecord(added), verdict])  # fmt: skip
     kinds = [line.kind for line in playback.scene(len(playback) - 1).lines]
     assert kinds == ["StepCalled", "StepBlocked", "predict", "StepRefused"]
+
+
+def _state(id_: int, name: str, role: Role, doing: str) -> SocketState:
+    return SocketState(id_, name, role, replace(STATE.snapshot, repr=f"<{name}>"), doing)
+
+
+@pytest.mark.parametrize("written", ["before the events it followed", "after the verdict"])
+def test_a_replayed_moment_shows_the_table_read_then_and_says_so_when_none_was(written):
+    """A reading's line may come before events it followed in time (the screen hands events on late) and after
+    several moments of one burst: the table of a moment is the reading taken in it, by the reading's time; a call
+    just begun without one shows the table before it, any other moment the first reading after, saying which.
+    (R1: at "accept() returned" the table showed no conn until the verdict's moment.)"""
+    from sockviz.core.story.recording.playback import Playback
+
+    accept, connect = Call(2, step("server-accept"), "s", "conn, addr = s.accept()", 1.0), Call(
+        3, step("client-connect"), "c", "c.connect(('127.0.0.1', 12354))", 2.0)  # fmt: skip
+    s_waits, c_idle = _state(1, "s", Role.SERVER, "accept() blocked 1 s"), _state(2, "c", Role.CLIENT, "idle")
+    after_all = (_state(1, "s", Role.SERVER, "idle"), _state(2, "c", Role.CLIENT, "idle"),
+                 _state(3, "conn", Role.CONNECTION, "idle"))  # fmt: skip
+    finished = {"waited": 0.0, "blocked": False, "woken_by": None, "cancelled": False}
+    records = [
+        header("app"), SessionStarted(1, "127.0.0.1", 12354, "AF_INET"),
+        EventRecord(StepCalled(seq=1, at=1.0, call=accept)), EventRecord(StepBlocked(seq=2, at=1.02, call=accept)),
+        SocketsRecord(at=1.03, after=2, sockets=(s_waits, c_idle)),
+        EventRecord(StepCalled(seq=3, at=2.0, call=connect)),
+        EventRecord(SocketAdded(seq=4, at=2.010, socket_id=3, name="conn", side=accept.step.side)),
+        EventRecord(StepReturned(seq=5, at=2.011, call=accept, result="conn", **{**finished, "blocked": True})),
+        EventRecord(StepReturned(seq=6, at=2.012, call=connect, result="None", **finished)),
+        Revealed(at=2.012, step=connect.step, guess="returns at once", outcome="returns at once", call=3,
+                 text="right", after=6),
+        Note(at=3.0, who="client", text="a note", kind="refused"),
+        SocketsRecord(at=3.01, after=6, sockets=()),  # read, and no row changed
+        Ended(at=4.0),
+    ]  # fmt: skip
+    # read after the next three events (at 2.05), and written before them (the screen hands events on late) or
+    # after the verdict (the recorder reads once after a batch)
+    place = 6 if written == "before the events it followed" else 11
+    records.insert(place, SocketsRecord(at=2.05, after=3 if place == 6 else 6, sockets=after_all))
+    playback = Playback(records)
+    scenes = [playback.scene(moment) for moment in range(1, len(playback))]
+
+    def at(start: str):
+        return next(scene for scene in scenes if scene.lines[-1].text.startswith(start))
+
+    def names(scene) -> dict[str, str]:
+        return {state.name: state.doing for state in scene.sockets.values()}
+
+    assert names(at("accept() blocks")) == {"s": "accept() blocked 1 s", "c": "idle"}  # its own reading
+    assert at("accept() blocks").reading is None
+    called = at("c.connect(")  # the reading after it came after three more events
+    assert names(called) == {"s": "accept() blocked 1 s", "c": "idle"}
+    assert called.reading == "table: as before this call, which has no reading of its own"
+    returned = at("accept() returned")
+    assert names(returned) == {"s": "idle", "c": "idle", "conn": "idle"}
+    assert returned.reading == "table: as read 39 ms after this moment, after the next 2 moments too"
+    connected = at("connect() returned")
+    assert names(connected) == names(returned) and connected.reading is None
+    assert at("a note").reading is None and names(at("a note")) == names(returned)  # read then: the same rows
+
+
+def test_a_reading_after_events_is_written_even_when_no_row_changed(loopback):
+    """A refused step changes no row: the reading after it is still written, empty, so a replay knows the table was
+    read then and shows it as the moment's own, not a later reading that tells the next calls' effects too."""
+    out = io.StringIO()
+    recorder = Recorder.to_file(out, source="run", period=0.05)
+    recorder.start(loopback.session, loopback.endpoint.host, loopback.endpoint.port, socket.AF_INET)
+    loopback.run("server-socket")
+
+    def read_after(kind: type) -> bool:
+        """A reading has been written after the first event of this kind: none that follows shares its batch."""
+        records = read_lines(out.getvalue().splitlines())
+        told = [n for n, r in enumerate(records) if isinstance(r, EventRecord) and isinstance(r.event, kind)]
+        return bool(told) and any(isinstance(r, SocketsRecord) for r in records[told[0] :])
+
+    wait_for(lambda: read_after(StepReturned), what="a reading after socket() returned")
+    assert loopback.session.perform(step("client-recv"), loopback.args()) is None  # no client socket: refused
+    wait_for(lambda: read_after(StepRefused), what="a reading after the refusal")
+    loopback.session.close()
+    recorder.stop()
+    records = read_lines(out.getvalue().splitlines())
+    refused = next(n for n, r in enumerate(records) if isinstance(r, EventRecord) and isinstance(r.event, StepRefused))
+    reading = next(r for r in records[refused:] if isinstance(r, SocketsRecord))
+    assert reading.sockets == () and reading.after == records[refused].event.seq  # read, and the same

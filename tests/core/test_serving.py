@@ -6,12 +6,16 @@ mode echoed is checked against what each client sent, in the session's counts an
 
 from __future__ import annotations
 
+import os
+import select
+import socket
 import threading
 
 import pytest
 from helpers import wait_for
 
 from sockviz.core import Role, Side, StepFailed, StepReturned, step
+from sockviz.core.kernel.readiness import Readiness
 from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.model.options import option_setting
 from sockviz.core.story.sentences import Storyteller, tell
@@ -43,6 +47,42 @@ def test_select_names_the_ready_sockets_and_the_next_calls_do_not_wait(loopback)
     at_end = loopback.run("server-select", timeout=0)
     assert at_end.readable == ("conn",) and "conn: EOF" in at_end.result
     assert loopback.run("server-recv").data == b""
+
+
+def test_the_select_hint_watches_a_connection_accepted_after_the_last_hint(loopback):
+    """The hint's sockets are registered once for many hints: a connection accepted since is watched too."""
+    loopback.connected()
+    hint = loopback.session.predict(step("server-select"))
+    assert hint is not None and hint.blocks
+    loopback.run("client-socket")
+    loopback.run("client-connect")
+    loopback.run("server-accept")
+    loopback.run("client-send", payload=b"ping")  # the newest client, to the newest connection
+    hint = loopback.session.predict(step("server-select"))
+    assert hint is not None and not hint.blocks and "conn2 (4 bytes)" in hint.why, hint
+
+
+def test_readiness_leaves_out_a_socket_closed_since_even_when_its_fd_is_another_files_now():
+    """Registered once and asked again later: a socket closed meanwhile is not ready, also when its fd's number
+    has been given to a file that is (here /dev/null, always readable)."""
+    first, first_peer = socket.socketpair()
+    second, second_peer = socket.socketpair()
+    readiness = Readiness([first, second])
+    first_peer.send(b"x")
+    second_peer.send(b"y")
+    assert readiness.ready(select.POLLIN) == [0, 1]
+    fd = second.fileno()
+    second.close()
+    null = os.open(os.devnull, os.O_RDONLY)  # the lowest free fd: most likely the socket's, else moved there
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
+    try:
+        assert readiness.ready(select.POLLIN) == [0]
+    finally:
+        os.close(fd)
+        for sock in (first, first_peer, second_peer):
+            sock.close()
 
 
 def test_a_waiting_select_is_woken_by_the_clients_send_and_says_so(loopback):

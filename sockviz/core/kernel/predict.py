@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import select
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from sockviz.core.kernel.readiness import ready_now
+from sockviz.core.kernel.readiness import Readiness, ready_in
 from sockviz.core.kernel.tcp_info import read_kernel
 from sockviz.core.kernel.udp_info import next_datagram
 from sockviz.core.model.addresses import is_wildcard
@@ -192,13 +192,14 @@ def _size(count: int) -> str:
 
 
 def predict_select(
-    named: list[tuple[str, socket.socket]], *, timeout: float | None, write: bool = False
+    watched: Readiness, name_of: Callable[[int], str], *, timeout: float | None, write: bool = False
 ) -> Prediction | None:
     """Which sockets select() would return now, and why; it waits when none is ready (up to its timeout).
-    With `write`, the connections (all but the first) are watched for room to send as well."""
+    `watched` is the select()'s own socket and then the connections, each named by `name_of` its index. With
+    `write`, the connections (all but the first) are watched for room to send as well."""
     try:
-        readable, _ = ready_now(named)
-        _, writable = ready_now(named[1:], write=True) if write else ([], [])
+        readable = ready_in(watched, name_of)
+        writable = [name_of(i) for i in watched.ready(select.POLLOUT, start=1)] if write else []
     except (OSError, ValueError):
         return None  # a socket closed meanwhile: the next refresh asks again
     if readable or writable:

@@ -33,6 +33,15 @@ class Guess(StrEnum):
     AT_ONCE = "returns at once"
     FAILS = "fails"
 
+    @property
+    def asked(self) -> str:
+        """The answer as the question asks it (`wait`, `return at once`, `fail`): the words of the question's
+        buttons, on the lecturer's screen and on every follower's, and of its sentence."""
+        return _ASKED[self]
+
+
+_ASKED = {Guess.WAITS: "wait", Guess.AT_ONCE: "return at once", Guess.FAILS: "fail"}
+
 
 ASKED_ACTIONS = frozenset(
     {Action.ACCEPT, Action.CONNECT, Action.SEND, Action.RECV, Action.RECV_ALL, Action.BIND, Action.LISTEN,
@@ -82,8 +91,7 @@ def choices(chosen: Step, call: Upcoming | None = None) -> tuple[Guess, ...]:
 def question(chosen: Step, call: Upcoming | None = None) -> str:
     """`Will server accept() wait, return at once, or fail?`; `Will server recvfrom() ...` on a UDP socket."""
     call = call or upcoming(chosen)
-    words = {Guess.WAITS: "wait", Guess.AT_ONCE: "return at once", Guess.FAILS: "fail"}
-    asked = [words[guess] for guess in choices(chosen, call)]
+    asked = [guess.asked for guess in choices(chosen, call)]
     listed = ", ".join(asked[:-1]) + f", or {asked[-1]}" if len(asked) > 2 else " or ".join(asked)
     return f"Will {chosen.side.value} {call.label} {listed}?"
 

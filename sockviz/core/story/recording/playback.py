@@ -1,19 +1,29 @@
 """A recording as a series of moments, and what the screen showed at each: the log, the table, the timeline.
 
 A moment is a record that adds a line to the log (an event that makes one, a narration, a note, the
-session's end) or starts a session. At a moment, the log holds every line up to it; the table shows each socket as its
-newest reading before the next moment (a reading comes just after the events that caused it), and the wire
-view its lines delivered before the next moment (a segment's line comes just after the call that sent it); and
-the timeline holds the events up to it, drawn at its time. Stepping back is reading again from the
-start of the session: a few thousand records cost a few milliseconds, so nothing else is kept.
+session's end) or starts a session. At a moment, the log holds every line up to it; the wire view its lines
+delivered before the next moment (a segment's line comes just after the call that sent it); and the timeline
+holds the events up to it, drawn at its time.
+
+The table shows the sockets as the recorder read them at the moment, placed by the reading's time, not by its
+line: a reading's line can come before events that happened before it (the screen hands events on a moment
+late), or after several moments of one burst (the recorder reads once after a batch). A reading belongs to a
+moment if no event of the log came between the moment's latest event and it (`_span`). A moment with no such
+reading (two calls a fraction of a millisecond apart) is shown with the nearest reading that tells its
+effects, and `Scene.reading` says which and how far it is: a call just made, with the reading before it; any
+other moment with the first reading after it.
+
+Stepping back is reading again from the start of the session: a few thousand records cost a few milliseconds,
+so nothing else is kept.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sockviz.core.model.events import Event
+from sockviz.core.model.events import Event, SocketAdded, StepCalled
 from sockviz.core.story.recording.format import (
     Ended,
     EventRecord,
@@ -51,6 +61,10 @@ class Scene:
     wire: list[WireShown] = field(default_factory=list)
     """The wire view's lines (while the lecturer's capture ran) up to the next moment, as the table's rows are:
     the capture's reader delivers a segment's line a few tens of milliseconds after the call that caused it."""
+    reading: str | None = None
+    """Why the table is not a reading of this moment's own, and which it is (`the table as read 0.4 ms after
+    this moment, after 1 more: the recording has no reading between`); None when it is, or when the session has
+    made no socket yet."""
     held: list[tuple[str, SocketState]] = field(default_factory=list)
     """The rows the table kept from before the reset that began this session (by their keys), as last recorded
     before the next moment."""
@@ -128,9 +142,9 @@ class Playback:
         storyteller = Storyteller()
         for position in range(start, following):
             record = self.records[position]
-            told = position <= index  # what the log and timeline show; the table reads on to the next moment
+            told = position <= index  # what the log and timeline show; the wire reads on to the next moment
             if isinstance(record, SocketsRecord):
-                scene.sockets.update((state.id, state) for state in record.sockets)
+                continue  # placed by their time, below
             elif isinstance(record, WireShown):
                 scene.wire.append(record)
             elif isinstance(record, HeldShown):
@@ -154,8 +168,112 @@ class Playback:
             elif isinstance(record, Note):
                 scene.lines.append(StoryLine(seq=-1, at=record.at, side=record.who, text=record.text, kind=record.kind))
                 scene.at = record.at
+        readings, shown, scene.reading = self._table_at(moment, start)
+        for reading in readings[: shown + 1]:
+            scene.sockets.update((state.id, state) for state in reading.sockets)
         scene.sockets = dict(sorted(scene.sockets.items()))
         return scene
+
+    # ----- the table's reading of a moment ------------------------------------------
+
+    def _table_at(self, moment: int, start: int) -> tuple[list[SocketsRecord], int, str | None]:
+        """The session's readings in time order, the last of them that the table at `moment` has taken in (-1:
+        none), and what the screen says of that reading (None: it is the moment's own)."""
+        end = self._session_end(start)
+        readings = sorted((r for r in self.records[start:end] if isinstance(r, SocketsRecord)), key=lambda r: r.at)
+        chosen = self._reading_of(moment, readings)
+        if chosen < 0:
+            return readings, -1, "table: not read yet in this recording" if self._made_sockets(start, moment) else None
+        at, taken = self._at(moment), readings[chosen].at
+        since, until = self._span(moment)
+        if since <= taken < until:
+            return readings, chosen, None
+        if taken < since and self._called(moment):
+            return readings, chosen, "table: as before this call, which has no reading of its own"
+        if taken < since:
+            return readings, chosen, "table: as last read, before this moment: none was read after it"
+        later = sum(1 for m in self._moments_of(moment + 1, end) if self._at(m) <= taken)
+        more = "the next moment" if later == 1 else f"the next {later} moments"
+        return readings, chosen, f"table: as read {_duration(taken - at)} after this moment, after {more} too"
+
+    def _reading_of(self, moment: int, readings: list[SocketsRecord]) -> int:
+        """Which reading the table shows at `moment`: one of its span (no event of the log came between), the
+        latest taken by the moment's time or else the first after it; for a call just begun that has none, the
+        moment before's (its effects are still to come); for any other, the first after the span (which may tell
+        the next moments' effects too, and the screen says so); the last, if none came after. Never an earlier
+        one than the moment before's: going on never takes a row away."""
+        record = self.records[self.moments[moment]]
+        if isinstance(record, SessionStarted) or not readings:
+            return -1  # a session begins with no socket of its own
+        at = self._at(moment)
+        since, until = self._span(moment)
+        own = [n for n, reading in enumerate(readings) if since <= reading.at < until]
+        # Better one taken once the recorder had heard the moment's events: its "now" column is of those it had
+        # heard (`accept() blocked 0 s` rather than `in accept()`), as the live table's is of those it had shown.
+        told = self._told(moment)
+        own = [n for n in own if readings[n].after >= told] or own
+        if own:
+            by_then = [n for n in own if readings[n].at <= at]
+            return by_then[-1] if by_then else own[0]
+        if self._called(moment) and moment > 0:
+            return self._reading_of(moment - 1, readings)
+        after = [n for n, reading in enumerate(readings) if reading.at >= until]
+        return after[0] if after else len(readings) - 1
+
+    def _told(self, moment: int) -> int:
+        """The seq of the last event at or before the moment's record (0: none yet)."""
+        for index in range(self.moments[moment], -1, -1):
+            record = self.records[index]
+            if isinstance(record, SessionStarted):
+                return 0
+            if isinstance(record, EventRecord):
+                return record.event.seq
+        return 0
+
+    def _called(self, moment: int) -> bool:
+        """Whether the moment is a call just begun (its line of Python)."""
+        record = self.records[self.moments[moment]]
+        return isinstance(record, EventRecord) and isinstance(record.event, StepCalled)
+
+    def _session_end(self, start: int) -> int:
+        """The index of the record that starts the next session, or the end of the records."""
+        for index in range(start + 1, len(self.records)):
+            if isinstance(self.records[index], SessionStarted):
+                return index
+        return len(self.records)
+
+    def _moments_of(self, first: int, end: int) -> range:
+        """The moments from `first` on whose records come before `end` (the session's)."""
+        last = first
+        while last < len(self.moments) and self.moments[last] < end:
+            last += 1
+        return range(first, last)
+
+    def _made_sockets(self, start: int, moment: int) -> bool:
+        return any(isinstance(r, EventRecord) and isinstance(r.event, SocketAdded)
+                   for r in self.records[start : self.moments[moment] + 1])  # fmt: skip
+
+    def _span(self, moment: int) -> tuple[float, float]:
+        """From the moment's latest event (its own, if it is one) to the next event of the log (or the end): no
+        call of the log began or ended in between, so a reading taken then shows the table as it was at the
+        moment."""
+        since = 0.0
+        for m in range(moment, -1, -1):
+            record = self.records[self.moments[m]]
+            if isinstance(record, SessionStarted):
+                break
+            if isinstance(record, EventRecord | Ended):  # the end closes what was open
+                since = self._at(m)
+                break
+        until = math.inf
+        for m in range(moment + 1, len(self.moments)):
+            record = self.records[self.moments[m]]
+            if isinstance(record, SessionStarted):
+                break
+            if isinstance(record, EventRecord | Ended):
+                until = max(since, self._at(m))
+                break
+        return since, until
 
     def describe(self, moment: int) -> str:
         """`moment 7 of 58 · 1.254 s`, for the replay's bar."""
@@ -178,3 +296,13 @@ class Playback:
         if isinstance(record, EventRecord):
             return record.event.at
         return record.at if isinstance(record, Said | Note | Predicted | Revealed | Ended) else 0.0
+
+
+def _duration(seconds: float) -> str:
+    """`0.4 ms`, `35 ms`, `1.2 s`."""
+    seconds = max(0.0, seconds)
+    if seconds < 0.01:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f} s"

@@ -6,7 +6,8 @@ then reads the sockets (a few microseconds each) and writes the rows that change
 batch of events (READ_GAP apart at least), and every `period` while a call waits (its "... blocked
 accept() 3.2 s" grows) or a closed connection lingers in the kernel (TIME_WAIT counts down). A row's
 reading comes after the events that caused it; so a reader that shows the rows from the seq they name
-on shows each socket as the live table did, a moment later at most.
+on shows each socket as the live table did, a moment later at most. A reading after a batch is written even
+when no row changed (a record with no socket): a replay then knows the table was read at that time, the same.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from sockviz.core.story.recording.format import (
     Ended,
     EventRecord,
     Note,
+    Predicted,
     Record,
+    Revealed,
     Said,
     SessionStarted,
     SocketsRecord,
@@ -108,6 +111,9 @@ class Recorder:
         """The session is closing (`closing`): its sockets are read only once more, after the end."""
         self._due = False
         """Events have come since the sockets were last read."""
+        self._told = False
+        """A line of the log (an event, a narration, a note) was written since the sockets were last read: the
+        reading after it is written even if no row changed."""
         self.failed: str | None = None
         """Why the recording stopped early, if it did."""
         self._thread = threading.Thread(target=self._run, name="sockviz-recorder", daemon=True)
@@ -216,6 +222,7 @@ class Recorder:
             self._begin(item.session, item.host, item.port, item.family)
         elif isinstance(item, Record):
             self._emit(item)
+            self._told = self._told or isinstance(item, Said | Note | Predicted | Revealed)  # a moment of a replay
 
     def _begin(self, session: Session, host: str, port: int, family: socket.AddressFamily) -> None:
         if self._session is not None:
@@ -247,6 +254,7 @@ class Recorder:
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
         self._last_seq = event.seq
+        self._told = True
         lines = self._storyteller.lines(event)
         line = lines[0] if lines else None
         self._emit(EventRecord(event, text=line.text if line else None, why=line.why if line else None))
@@ -268,13 +276,14 @@ class Recorder:
         if session is None:
             return
         now = self._last_read = time.monotonic()
-        self._due = False
+        told, self._due, self._told = self._told, False, False
         if now - self._last_linger >= LINGER_PERIOD:
             self._last_linger = now
             session.read_lingering()
         serving = session.serve_status()
         changed = [state for state in self._states(session.sockets, session.now(), serving) if self._changed(state)]
-        if changed:
+        if changed or told:  # after the log's lines, a reading is written even if no row changed: a replay shows
+            # the table of a moment from a reading taken then, and an empty one says the rows were read, the same
             self._emit(SocketsRecord(at=session.now(), after=self._last_seq, sockets=tuple(changed)))
 
     def _states(self, sockets: Iterable[TrackedSocket], now: float, serving: dict[int, str]) -> Iterable[SocketState]:
