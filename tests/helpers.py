@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -160,6 +161,18 @@ class Background:
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return [t for t in self.threads if t.is_alive()]
+
+
+def where(threads: list[threading.Thread]) -> str:
+    """Where each of these threads is now, as a traceback: what an assertion that a thread outlived its
+    session prints, so a failure seen once under load says which call the thread was still in."""
+    frames = sys._current_frames()
+    parts = []
+    for thread in threads:
+        frame = frames.get(thread.ident or -1)
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else "  (it has ended meanwhile)\n"
+        parts.append(f"{thread.name} is still at:\n{stack}")
+    return "\n".join(parts)
 
 
 def alive(pid: int) -> bool:

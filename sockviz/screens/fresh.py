@@ -33,7 +33,8 @@ async def empty(screen: SessionScreen, *, lesson: bool) -> None:
         timeline.start_over(screen.timeline, screen.session.now)
     screen.wire_waiting.clear()  # a follower's lines of the old session
     if (wire := screen.built(WIRE)) is not None:
-        wire.display = False
+        if wire.display:  # set though already hidden, it is a style of its own: a layout of the screen
+            wire.display = False
         wire.start_over()
     screen.detail.show(None, None)
     if screen.following is not None:  # a follower that joined again: its bar no longer says it lost the lecturer

@@ -4,7 +4,9 @@ Kept in the share's process, which reads the format only as far as it must, by e
 plain JSON: it imports none of the lecturer's session. The header and the current session's first line are
 kept apart; every other line of the session is kept in order, but the sockets' rows, of which only each
 socket's newest matters (a late follower's table starts from it): those are merged, by the socket's `id`,
-into one `sockets` record, read as of the newest row's `at` and `after`.
+into one `sockets` record of whole rows, read as of the newest row's `at` and `after`. A row after a socket's
+first holds only what changed (the session format's version 2), so it is merged into the row so far, an object
+in both (the snapshot, its kernel) field by field, as the follower's reader applies it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ class History:
         if line.startswith(SOCKETS_LINE):
             try:
                 record = json.loads(line)
-                self._latest.update((int(row["id"]), row) for row in record["sockets"])
+                for row in record["sockets"]:
+                    number = int(row["id"])
+                    before = self._latest.get(number)
+                    self._latest[number] = row if before is None else merged(before, row)
                 self._read_at = (float(record["at"]), int(record["after"]))
             except (ValueError, KeyError, TypeError):  # the lecturer's own line: only a later format could do this
                 self._lines.append(line)
@@ -62,3 +67,13 @@ class History:
             lines.append(json.dumps(rows, separators=(",", ":")))
         lines += (line for line in last if line)
         return ["\n".join(lines[i : i + CATCH_UP_LINES]) for i in range(0, len(lines), CATCH_UP_LINES)]
+
+
+def merged(row: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """A socket's row with a change applied: each field the change has replaces the row's, but an object in
+    both, which is merged the same way."""
+    found = dict(row)
+    for key, value in change.items():
+        old = found.get(key)
+        found[key] = merged(old, value) if isinstance(value, dict) and isinstance(old, dict) else value
+    return found

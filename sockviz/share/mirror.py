@@ -26,9 +26,9 @@ from sockviz.core.story.recording.format import (
     EventRecord,
     Header,
     HeldShown,
+    Reader,
     SessionStarted,
     SocketsRecord,
-    decode,
     read_json,
 )
 from sockviz.core.story.recording.sockets import SocketState
@@ -245,10 +245,11 @@ class Mirror:
             self.events_seen += 1
             self.last_event = event
             if isinstance(event, StepCalled):
-                self._calls[event.call.id] = event.call
-                tracked = self._by_name.get(event.call.socket_name)
-                if tracked is not None and event.call not in tracked.in_flight:
-                    self._flying(tracked, event.call)
+                call = event.call
+                self._calls[call.id] = call
+                tracked = self._by_name.get(call.socket_name)
+                if tracked is not None and all(flying.id != call.id for flying in tracked.in_flight):
+                    self._flying(tracked, call)
             elif isinstance(event, StepFinished):
                 self._calls.pop(event.call.id, None)
                 self._landed(event.call)
@@ -260,9 +261,9 @@ class Mirror:
     def _landed(self, call: Call) -> None:
         """A call that finished is no longer in flight on the sockets it was put on (kept by the call's id, not
         found by asking every socket: a burst's hundred sockets and their hundreds of calls)."""
-        for tracked in self._holding.pop(call.id, ()):
-            if call in tracked.in_flight:
-                tracked.in_flight.remove(call)
+        number = call.id  # by its id: the event's call is equal to the one put in flight, not the same object
+        for tracked in self._holding.pop(number, ()):
+            tracked.in_flight[:] = [flying for flying in tracked.in_flight if flying.id != number]
 
     def _flying(self, tracked: MirroredSocket, call: Call) -> None:
         tracked.in_flight.append(call)
@@ -299,6 +300,8 @@ class Feed:
         self._clock = clock
         self.mirror = Mirror(clock)
         self.lines = 0
+        self._reader = Reader()
+        """The lecturer's lines read in order: a socket's row after its first is what changed in it."""
         self._held: list[tuple[str, float]] | None = None
 
     def frame(self, text: str) -> None:
@@ -325,9 +328,10 @@ class Feed:
             else:
                 self.show(message)
             return
-        record = decode(line, "the lecturer's line")
-        if isinstance(record, EventRecord | SocketsRecord):
-            self.mirror.take(record, arrived)
+        record = self._reader.decode(line, "the lecturer's line")
+        kind = record.__class__
+        if kind is EventRecord or kind is SocketsRecord:
+            self.mirror.take(record, arrived)  # type: ignore[arg-type] - one of the two
         elif isinstance(record, HeldShown):
             self.mirror.held = list(zip(record.keys, record.sockets, strict=False))
         elif isinstance(record, SessionStarted):

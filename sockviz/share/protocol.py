@@ -20,8 +20,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
-PROTOCOL_VERSION = 1
-"""Raised when a frame changes meaning; a follower of another version is told so, not fed frames it misreads."""
+PROTOCOL_VERSION = 2
+"""Raised when a frame changes meaning; a follower of another version is told so, not fed frames it misreads.
+Version 2: the session format's version 2 (a socket's row after its first holds what changed in it)."""
 
 DEFAULT_SHARE_PORT = 8765
 FOLLOW_PATH = "/follow"

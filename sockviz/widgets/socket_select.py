@@ -7,6 +7,12 @@ only remembered while the list is closed, and the list is made when it opens; th
 shows the chosen socket as before. The line is one row high, so a new choice redraws it
 without laying the screen out (Textual's line is as high as its text, and lays the screen
 out for every new choice).
+
+With nothing to choose (a fresh session after a restart) the list stays where it is and says so in the
+words a fresh pane has (`none yet`), muted and without its arrow, and does not open: hidden, and the
+pane's words shown in its place, then shown again with the next session's first socket, it laid the
+whole screen out twice a round of a lesson (the restart, and each pane's first socket: 5 to 10 ms of
+the lecturer's loop each, besides the frame; the share benchmark, per turn).
 """
 
 from __future__ import annotations
@@ -38,6 +44,16 @@ class ChosenLine(SelectCurrent):
     ChosenLine.-has-value Static#label {
         color: $foreground;
     }
+    /* Nothing to choose: the words of a fresh pane (StepPane's .no-choice), where the list stands. */
+    ChosenLine.-nothing {
+        background: transparent;
+    }
+    ChosenLine.-nothing Static#label {
+        text-style: italic;
+    }
+    ChosenLine.-nothing .arrow {
+        text-opacity: 0%;
+    }
     """
 
     def update(self, label: RenderableType | NoSelection) -> None:
@@ -51,9 +67,13 @@ class ChosenLine(SelectCurrent):
 class SocketSelect(Select[int]):
     """Which socket a side's steps act on: a Select whose values are socket ids."""
 
-    def __init__(self, choices: Choices, chosen: int | None, *, id: str) -> None:
+    PROMPT = "choose a socket"
+
+    def __init__(self, choices: Choices, chosen: int | None, *, nothing: str, id: str) -> None:
+        """`nothing`: what the line says when there is nothing to choose."""
         value = _offered(choices, chosen)
-        super().__init__(choices, value=value, prompt="choose a socket", compact=True, id=id)
+        super().__init__(choices, value=value, prompt=self.PROMPT, compact=True, id=id)
+        self._nothing = nothing
         self._choices = choices
         self._listed = True
         """Whether the drop-down list holds `_choices` (it is made again only when it opens)."""
@@ -65,8 +85,11 @@ class SocketSelect(Select[int]):
         would take back (a played select lesson sent from c instead of c2, under load)."""
 
     def show(self, choices: Choices, chosen: int | None) -> None:
-        """Offer `choices` and show `chosen` (None, or a socket not offered: nothing chosen)."""
+        """Offer `choices` and show `chosen` (None, or a socket not offered: nothing chosen); with no choices, the
+        line says there is nothing to choose."""
         if choices != self._choices:
+            if not choices or not self._choices:
+                self._say_nothing(not choices)
             self._choices = choices
             self._setup_variables_for_options(choices)  # the values it may take, and their lines
             self._listed = False
@@ -82,6 +105,15 @@ class SocketSelect(Select[int]):
             if current.label != label:  # the chosen socket's line changed ("conn closed")
                 current.update(label)
 
+    def _say_nothing(self, nothing: bool) -> None:
+        """The line's words for no choice (a restyle of its line: the same size, so no layout)."""
+        current = self.query_one(ChosenLine)
+        current.placeholder = self._nothing if nothing else self.PROMPT
+        current.set_class(nothing, "-nothing")
+        self.can_focus = not nothing
+        if self.value == Select.NULL:
+            current.update(Select.NULL)
+
     def compose(self) -> ComposeResult:
         """Select's own parts, with the one-row line."""
         yield ChosenLine(self.prompt)
@@ -92,6 +124,9 @@ class SocketSelect(Select[int]):
         self._listed = True
 
     def _watch_expanded(self, expanded: bool) -> None:
+        if expanded and not self._choices:  # nothing to choose: it does not open
+            self.expanded = False
+            return
         if expanded and not self._listed:
             self._list()
         super()._watch_expanded(expanded)

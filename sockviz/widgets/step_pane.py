@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from typing import TYPE_CHECKING, TypeVar, Unpack
+from typing import TYPE_CHECKING, ClassVar, TypeVar, Unpack
 
 from textual import on
 from textual.app import ComposeResult
@@ -148,6 +148,9 @@ class StepPane(Vertical):
         def control(self) -> StepPane:
             return self.pane
 
+    NOTHING: ClassVar[dict[Side, str]] = {Side.SERVER: "none accepted yet", Side.CLIENT: "none yet"}
+    """What the pane says where its list of sockets is while there is nothing to choose."""
+
     acts_on: reactive[str] = reactive("", init=False, repaint=False)
     """Which sockets the steps act on now (`acts on s, conn2`): the bottom border repaints only when it changes
     (`set_subtitle`), not the whole pane."""
@@ -160,9 +163,9 @@ class StepPane(Vertical):
         self._transport = transport
         self._message = message
         server = side is Side.SERVER
-        self._no_choice = Label("none accepted yet" if side is Side.SERVER else "none yet", classes="no-choice")
+        self._no_choice = Label(self.NOTHING[side], classes="no-choice")
         """Stands where the list of sockets will be: a Select is made once there is something to choose, and
-        hidden (these words shown again) when a fresh session has nothing to choose."""
+        stays (saying these words when a fresh session has nothing to choose)."""
         self._choice_id = "server-conn" if server else "client-sock"
         self._select: SocketSelect | None = None
         self._settings_ready = False
@@ -362,12 +365,10 @@ class StepPane(Vertical):
             if choices:
                 from sockviz.widgets.socket_select import SocketSelect  # with the first socket, as the Select
 
-                self._select = SocketSelect(choices, chosen, id=self._choice_id)
+                self._select = SocketSelect(choices, chosen, nothing=self.NOTHING[self.side], id=self._choice_id)
                 self.query_one(".scrolled").mount(self._select, after=self._no_choice)
                 self._no_choice.display = False
             return
-        if not select.display and not choices:
-            return  # emptied by a restart, and still nothing to choose
         if not select.is_mounted:  # its parts are not made yet
             self.call_after_refresh(self.show_sockets, choices, chosen)
             return
@@ -377,21 +378,13 @@ class StepPane(Vertical):
         except NoMatches:  # mounted, but its current-value part not yet composed (seen in a busy follower)
             self.call_after_refresh(self.show_sockets, choices, chosen)
             return
-        if not select.display:  # the first socket since a restart: the list stands again where the words were
-            select.display = True
-            self._no_choice.display = False
 
     async def start_over(self) -> None:
-        """A fresh session: no socket to choose yet (the words of a fresh pane stand again) and no transfer; the
-        fields keep what was typed. The list is hidden, not removed: removed at each restart of a lesson and made
-        again with its first socket, its mount and styling held the event loop 10 to 25 ms twice a round (the
-        share benchmark's lesson, measured per turn). Its old choices stay, unseen, until the first socket of
-        the new session replaces them."""
+        """A fresh session: no socket to choose yet (the list, once made, stays and says so in a fresh pane's
+        words: see SocketSelect) and no transfer; the fields keep what was typed."""
         self.acts_on = ""
-        select = self._select
-        if select is not None and select.display:
-            select.display = False  # not emptied: its line was restyled twice for a change nobody sees
-            self._no_choice.display = True
+        if self._select is not None:
+            self.show_sockets([], None)
         if self._progress is not None:
             self._progress.display = False
 

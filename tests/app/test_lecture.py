@@ -20,6 +20,7 @@ from sockviz.messages import Narrated
 from sockviz.themes import HIGH_CONTRAST
 from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.socket_rows import COLUMNS
+from sockviz.widgets.socket_select import SocketSelect
 
 TWO_SAYS = """\
 say "First the server makes its socket."
@@ -423,6 +424,35 @@ async def test_a_restart_empties_the_same_widgets_and_a_stopped_players_late_lin
         await lect.until(lambda: "a line of the playing lesson" in lect.log_text(), "the playing lesson's line")
         assert "a line of the stopped lesson" not in lect.log_text()
         assert "a line of the stopped lesson" not in narration(app)
+
+
+CLIENT_SOCKET = """\
+say "The client makes its socket."
+client socket
+"""
+
+
+async def test_after_a_restart_the_socket_list_stays_and_says_there_is_nothing_to_choose(port):
+    """Hidden at each restart and shown again with the next first socket, the list laid the whole screen out twice a
+    round of a lesson: it stays where it stands, in a fresh pane's words, and does not open with nothing in it."""
+    app = SockvizApp(port=port, scenario=("lesson: a client socket", CLIENT_SOCKET))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "line 1 of 2" in narration(app), "the lesson to load")
+        await lect.pilot.press("n", "n")
+        screen = app.session_screen
+        await lect.until(lambda: screen.query("#client-sock"), "the client's list of sockets")
+        select = screen.query_one("#client-sock", SocketSelect)
+        line = select.query_one("#label", Static)
+        await lect.until(lambda: str(line.render()).startswith("c"), "the list to show c")
+        await lect.pilot.press("ctrl+r")
+        await lect.until(lambda: not screen._rebuilding and "line 1 of 2" in narration(app), "the restart")
+        await lect.until(lambda: str(line.render()) == "none yet", "the list to say there is nothing to choose")
+        assert select.display and not screen.query_one("#client-pane .no-choice", Label).display
+        select.expanded = True
+        assert not select.expanded and not select.can_focus
+        await lect.pilot.press("n", "n")
+        await lect.until(lambda: str(line.render()).startswith("c"), "the new session's c in the list")
+        assert select.can_focus
 
 
 async def test_reset_is_in_the_palette(port):

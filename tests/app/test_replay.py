@@ -206,11 +206,11 @@ def test_sockviz_replay_needs_no_network_and_refuses_another_version(tmp_path, r
     cut_off = subprocess.run(["unshare", "-n", sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
     assert cut_off.returncode != 0 and "Network is unreachable" in cut_off.stderr
     newer = tmp_path / "newer.jsonl"
-    newer.write_text(recorded_echo[0].replace('"version":1', '"version":2', 1), encoding="utf-8")
+    newer.write_text(recorded_echo[0].replace('"version":2', '"version":3', 1), encoding="utf-8")
     refused = subprocess.run([sys.executable, "-m", "sockviz", "replay", str(newer)], capture_output=True, text=True,
                              timeout=60)  # fmt: skip
     assert refused.returncode == 2
-    assert "version 2 of the sockviz session format, and this sockviz reads version 1 only" in refused.stderr
+    assert "version 3 of the sockviz session format, and this sockviz reads versions 1 and 2 only" in refused.stderr
 
 
 def test_the_recording_is_written_by_the_app_with_a_header_and_an_end(recorded_echo):

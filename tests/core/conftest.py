@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import Background, ManualClock, Recorder, free_port, wait_for
+from helpers import Background, ManualClock, Recorder, free_port, wait_for, where
 
 from sockviz.core import Endpoint, Session, StepArgs, StepBlocked, step
 from sockviz.core.model.transport import Transport
@@ -65,7 +65,8 @@ def loopback() -> Iterator[Loopback]:
     made = Loopback()
     yield made
     assert made.session.close(), "a step was still running after close()"
-    assert not made.background.join(), "a step thread outlived the session"
+    left = made.background.join()
+    assert not left, f"a step thread outlived the session: {where(left)}"
 
 
 @pytest.fixture
@@ -98,4 +99,5 @@ def udp() -> Iterator[UdpLoopback]:
     made = UdpLoopback()
     yield made
     assert made.session.close(), "a step was still running after close()"
-    assert not made.background.join(), "a step thread outlived the session"
+    left = made.background.join()
+    assert not left, f"a step thread outlived the session: {where(left)}"

@@ -7,7 +7,7 @@ import socket
 import threading
 
 import pytest
-from helpers import PATIENCE, Background, Recorder, free_port, open_fds
+from helpers import PATIENCE, Background, Recorder, free_port, open_fds, where
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -101,7 +101,8 @@ class RandomStepOrders(RuleBasedStateMachine):
     def teardown(self) -> None:
         closed = self.session.close(timeout=2.0 * PATIENCE)
         assert closed, f"a call was still running after close(): {[c.code for c in self.session.running()]}"
-        assert not self.background.join(2.0), "a step thread outlived the session"
+        left = self.background.join(2.0)
+        assert not left, f"a step thread outlived the session: {where(left)}"
         assert not self.escaped, self.escaped
         called = {e.call.id for e in self.events.of(StepCalled)}
         finished = {e.call.id for e in self.events.of(StepFinished)}

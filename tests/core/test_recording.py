@@ -40,7 +40,9 @@ from sockviz.core.story.recording.format import (
     HeldShown,
     Note,
     Predicted,
+    Reader,
     Revealed,
+    Rows,
     Said,
     SessionStarted,
     SocketsRecord,
@@ -54,6 +56,7 @@ from sockviz.core.story.recording.format import (
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.core.story.recording.sockets import SocketState
 from sockviz.core.story.sentences import tell
+from sockviz.share.history import History
 
 CALL = Call(7, step("server-accept"), "s", "conn, addr = s.accept()", 1.25, Prediction(True, "waits", "no client"))
 SEND = Call(8, step("client-send"), "c2", "c2.sendall(b'\\x00\\xff[bold]')", 2.5, None, burst_of=3)
@@ -150,8 +153,8 @@ def test_every_other_record_comes_back_the_same():
 
 
 def test_another_version_is_refused_saying_which():
-    line = json.dumps({"record": "header", "format": "sockviz-session", "version": 2, "source": "app", "wall": ""})
-    with pytest.raises(FormatError, match=r"version 2 of the sockviz session format.*reads version 1 only"):
+    line = json.dumps({"record": "header", "format": "sockviz-session", "version": 3, "source": "app", "wall": ""})
+    with pytest.raises(FormatError, match=r"version 3 of the sockviz session format.*reads versions 1 and 2 only"):
         read_lines([line], "old.jsonl")
     with pytest.raises(FormatError, match="not a sockviz session"):
         read_lines([json.dumps({"record": "header", "format": "pcap", "version": 1})])
@@ -240,6 +243,79 @@ def test_a_verdict_is_shown_right_after_the_event_that_settled_it():
                          EventRecord(blocked), EventRecord(EXAMPLES[5]), EventRecord(added), verdict])  # fmt: skip
     kinds = [line.kind for line in playback.scene(len(playback) - 1).lines]
     assert kinds == ["StepCalled", "StepBlocked", "predict", "StepRefused"]
+
+
+def _rows_over_time() -> list[SocketState]:
+    """One socket's rows as a lesson changes them: what it does, its kernel's queue, its close, its lingering."""
+    kernel = STATE.snapshot.kernel
+    assert kernel is not None
+    waiting = replace(STATE, doing="recv() blocked 2 s")
+    queued = replace(waiting, snapshot=replace(STATE.snapshot, kernel=replace(kernel, recv_queue=0)), doing="idle")
+    closed = replace(queued, snapshot=replace(STATE.snapshot, fd=-1, laddr=None, raddr=None, closed=True, kernel=None))
+    return [STATE, waiting, queued, closed, replace(closed, after_close=None, lasting=None)]
+
+
+def test_a_sockets_row_after_the_first_holds_only_what_changed_and_reads_back_whole():
+    """Version 2: a socket's first row in a session is whole, later ones carry what changed (an object in both
+    rows, such as the snapshot and its kernel, only its own changed fields; a value gone, null), and the reader
+    gives back each row whole, as written. A new session writes its rows whole again."""
+    rows, reader = Rows(), Reader()
+    written = [encode(header("app")), encode(SessionStarted(1, "::1", 12354, "AF_INET6"))]
+    states = _rows_over_time()
+    for at, state in enumerate(states):
+        written.append(rows.encode(SocketsRecord(at=float(at), after=at, sockets=(state,))))
+    changes = [json.loads(line)["sockets"][0] for line in written[2:]]
+    assert changes[0] == json.loads(encode(SocketsRecord(0.0, 0, (STATE,))))["sockets"][0]  # whole
+    assert changes[1] == {"id": 3, "doing": "recv() blocked 2 s"}
+    assert changes[2] == {"id": 3, "snapshot": {"kernel": {"recv_queue": 0}}, "doing": "idle"}
+    assert changes[3] == {"id": 3, "snapshot": {"fd": -1, "laddr": None, "raddr": None, "closed": True,
+                                                "kernel": None}}  # fmt: skip
+    assert changes[4] == {"id": 3, "lasting": None, "after_close": None}
+    read = [reader.decode(line) for line in written]
+    assert [record.sockets[0] for record in read[2:] if isinstance(record, SocketsRecord)] == states
+    assert read_lines(written)[2:] == read[2:]
+    rows.start()  # the next session: its readers start afresh at its first line
+    again = rows.encode(SocketsRecord(at=0.0, after=0, sockets=(states[1],)))
+    assert json.loads(again)["sockets"][0]["name"] == "conn"
+    next_session = [*written, encode(SessionStarted(2, "::1", 12354, "AF_INET6")), again]
+    assert read_lines(next_session)[-1] == SocketsRecord(at=0.0, after=0, sockets=(states[1],))
+
+
+def test_a_change_of_a_socket_never_read_whole_is_refused_saying_what_it_lacks():
+    reader = Reader()
+    with pytest.raises(FormatError, match=r"\(sockets\)\.sockets\[0\].*SocketState needs 'name'"):
+        reader.decode('{"record":"sockets","at":1.0,"after":2,"sockets":[{"id":3,"doing":"idle"}]}')
+    reader.decode(encode(SocketsRecord(at=0.5, after=1, sockets=(STATE,))))
+    with pytest.raises(FormatError, match=r"sockets\[0\]\.snapshot\.kernel: expected an object for KernelReading"):
+        reader.decode('{"record":"sockets","at":1.0,"after":2,"sockets":[{"id":3,"snapshot":{"kernel":[1]}}]}')
+
+
+def test_a_version_1_recording_with_whole_rows_reads_as_it_did():
+    """Version 1 wrote every row whole: such a file still replays, each row read as a change of every field."""
+    states = _rows_over_time()
+    old = [encode(header("app")).replace('"version":2', '"version":1'), encode(SessionStarted(1, "::1", 1, "AF_INET6"))]
+    old += [encode(SocketsRecord(at=float(at), after=at, sockets=(state,))) for at, state in enumerate(states)]
+    records = read_lines(old)
+    assert isinstance(records[0], Header) and records[0].version == 1
+    assert [record.sockets[0] for record in records[2:] if isinstance(record, SocketsRecord)] == states
+
+
+def test_a_late_follower_gets_each_socket_whole_from_the_changes_the_share_kept():
+    """The share's process keeps the lines as plain JSON: it merges each change into the row so far, so the
+    catch-up's one sockets record holds every socket whole, as the lecturer's reader has it."""
+    rows, history = Rows(), History()
+    states = _rows_over_time()
+    other = replace(STATE, id=4, name="c")
+    lines = [encode(header("app")), encode(SessionStarted(1, "::1", 12354, "AF_INET6"))]
+    lines += [rows.encode(SocketsRecord(at=float(at), after=at, sockets=(state, other)))
+              for at, state in enumerate(states)]  # fmt: skip
+    for line in lines:
+        history.keep(line)
+    frames = history.catch_up('{"share":"hello"}', "", [])
+    caught_up = [line for frame in frames for line in frame.split("\n") if line.startswith('{"record"')]
+    merged = read_lines(caught_up)[-1]
+    assert isinstance(merged, SocketsRecord) and merged.at == 4.0 and merged.after == 4
+    assert merged.sockets == (states[-1], other)
 
 
 def _state(id_: int, name: str, role: Role, doing: str) -> SocketState:

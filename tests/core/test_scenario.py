@@ -101,7 +101,7 @@ def test_json_lines_are_the_session_format():
     text = 'server socket\nsay "hello"\nclient recv\nexpect refused client recv\n'
     assert run(text, endpoint(), as_json=True, record=recorded, out=out) == 0
     raw = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert raw[0] == {**raw[0], "record": "header", "format": "sockviz-session", "version": 1, "source": "run"}
+    assert raw[0] == {**raw[0], "record": "header", "format": "sockviz-session", "version": 2, "source": "run"}
     assert raw[2] == {**raw[2], "record": "event", "type": "StepCalled"} and raw[2]["call"]["step"] == "server-socket"
     said = [r for r in raw if r["record"] == "say"]
     assert said == [{**said[0], "line": 2, "text": "hello"}]

@@ -27,33 +27,36 @@ class Listeners:
 
     def __init__(self, lock: threading.RLock) -> None:
         self._lock = lock
-        self._listeners: list[Listener] = []
+        self._listeners: tuple[Listener, ...] = ()
+        """Replaced whole (under the lock) when one subscribes or stops, never changed in place: telling an event
+        reads it as it is, with no lock and no copy (a follower tells every one of the lecturer's events)."""
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Hear every event from now on, in order, in the thread that tells it; returns the way to stop."""
         with self._lock:
-            self._listeners.append(listener)
+            self._listeners = (*self._listeners, listener)
 
         def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
+            self._drop(listener)
 
         return unsubscribe
+
+    def _drop(self, listener: Listener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                listeners = list(self._listeners)
+                listeners.remove(listener)
+                self._listeners = tuple(listeners)
 
     def tell(self, event: Event) -> list[tuple[str, Exception]]:
         """Tell every listener. One that raises hears no more: its name and error are returned (for the rest to
         hear of it), and logged with the traceback (for when the dropped one was the only one)."""
-        with self._lock:
-            listeners = tuple(self._listeners)
         failed: list[tuple[str, Exception]] = []
-        for listener in listeners:
+        for listener in self._listeners:
             try:
                 listener(event)
             except Exception as error:
-                with self._lock:
-                    if listener in self._listeners:
-                        self._listeners.remove(listener)
+                self._drop(listener)
                 name = getattr(listener, "__qualname__", repr(listener))
                 logger.error("%s raised on %s and hears the session no more", name, event, exc_info=error)
                 failed.append((name, error))

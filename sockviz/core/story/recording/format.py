@@ -10,6 +10,11 @@ Everything a front end needs is in the lines, so a reader needs no live socket: 
 to the same frozen `Event` the session told (its step looked up by id in the catalogue), and a
 `sockets` record to `SocketState`s that the table draws as it draws live sockets. The records
 themselves are records.py's; this module writes and reads them, and every name is importable here.
+
+Since version 2 a `sockets` record carries, for a socket already written in its session, only what changed
+(`Rows` writes it, `Reader` reads it back whole): a follower decodes every row the lecturer's table changes,
+and the rows were most of the bytes and half the decoding of a lesson. A version 1 file's whole rows read the
+same way, as changes of every field.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sockviz.core.model.steps import STEPS_BY_ID, Step
 from sockviz.core.story.recording.records import (
     FORMAT,
     KINDS,
+    READS,
     VERSION,
     Asked,
     Ended,
@@ -48,11 +54,13 @@ from sockviz.core.story.recording.records import (
     WireShown,
     header,
 )
+from sockviz.core.story.recording.sockets import SocketState
 
 __all__ = [
     "EVENT_CLASSES",
     "FORMAT",
     "KINDS",
+    "READS",
     "VERSION",
     "Asked",
     "Ended",
@@ -62,8 +70,10 @@ __all__ = [
     "HeldShown",
     "Note",
     "Predicted",
+    "Reader",
     "Record",
     "Revealed",
+    "Rows",
     "Said",
     "SessionStarted",
     "SocketsRecord",
@@ -93,6 +103,7 @@ def _event_classes() -> dict[str, type[Event]]:
 
 
 EVENT_CLASSES: dict[str, type[Event]] = _event_classes()
+_BY_KIND: dict[str, type] = {name: cls for cls, name in KINDS.items()}
 
 
 # ----- values: dataclasses, steps, enums, bytes, tuples --------------------------
@@ -156,17 +167,22 @@ def _made(hint: Any) -> Decoder:
     if origin is tuple and len(typing.get_args(hint)) == 2 and typing.get_args(hint)[1] is Ellipsis:
         return _items(_decoder(typing.get_args(hint)[0]))
     if hint is tuple or origin is tuple:
-        return lambda raw: None if raw is None else _tuple(raw)
+        return _tuple  # None stays None
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _dataclass_decoder(hint)
+        return _Later(hint)
     if hint is float:
-        return lambda raw: float(raw) if isinstance(raw, int) else raw
+        return _float
     return _same
 
 
 def _same(raw: Any) -> Any:
     """A value JSON gives as it was written (a string, an int, a bool): a dataclass's field takes it as it is."""
     return raw
+
+
+def _float(raw: Any) -> Any:
+    """A float that JSON gave as an int (`0`), as the float it was. Written inline by `_compiled`."""
+    return float(raw) if raw.__class__ is int else raw
 
 
 def _step(raw: Any) -> Step | None:
@@ -213,18 +229,39 @@ def _items(item: Decoder) -> Decoder:
     return decode
 
 
-def _dataclass_decoder(cls: type) -> Decoder:
-    """A dataclass from its object: each field by its own decoder (resolved at the first line, so that a
-    dataclass may name one declared after it)."""
-    made: Decoder | None = None
+class _Later:
+    """A dataclass's decoder until its first line: compiled then (`_compiled_decoder`), so that a dataclass may
+    name one declared after it. A dataclass compiled after it calls the compiled one itself, not this."""
 
-    def decode(raw: Any) -> Any:
-        nonlocal made
-        if made is None:
-            made = _compiled(cls)
-        return made(raw)
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
 
-    return decode
+    def __call__(self, raw: Any) -> Any:
+        return _compiled_decoder(self.cls)(raw)
+
+
+_COMPILED: dict[type, Decoder] = {}
+_COMPILING: set[type] = set()
+"""The dataclasses being compiled now: one that names itself, or one that names it, keeps its `_Later`."""
+
+
+def _compiled_decoder(cls: type) -> Decoder:
+    found = _COMPILED.get(cls)
+    if found is None:
+        _COMPILING.add(cls)
+        try:
+            found = _COMPILED[cls] = _compiled(cls)
+        finally:
+            _COMPILING.discard(cls)
+    return found
+
+
+def _direct(found: Decoder) -> Decoder:
+    """A field's decoder as a compiled function calls it: a dataclass's own compiled decoder, made now, rather
+    than its `_Later` (one call fewer for each nested object of each line)."""
+    if isinstance(found, _Later) and found.cls not in _COMPILING:
+        return _compiled_decoder(found.cls)
+    return found
 
 
 def _compiled(cls: type) -> Decoder:
@@ -240,13 +277,15 @@ def _compiled(cls: type) -> Decoder:
     field by field, in order, to say which is missing or wrong and where."""
     hints = typing.get_type_hints(cls)
     fields = dataclasses.fields(cls)
-    checks = [(field.name, _decoder(hints[field.name]), _needed(field)) for field in fields]
+    checks = [(field.name, _direct(_decoder(hints[field.name])), _needed(field)) for field in fields]
     namespace: dict[str, Any] = {"_Wrong": _Wrong, "cls": cls, "new": object.__new__, "fill": object.__setattr__}
     parts = []
     for number, (field, (name, found, _)) in enumerate(zip(fields, checks, strict=True)):
         key = repr(name)
         value = f"raw[{key}]"
-        if found is not _same:
+        if found is _float:  # inline: most events' `at` and `started`, and every row's reading
+            value = f"(float(v) if (v := raw[{key}]).__class__ is int else v)"
+        elif found is not _same:
             namespace[f"decode_{number}"] = found
             value = f"decode_{number}({value})"
         if field.default is not dataclasses.MISSING:
@@ -256,9 +295,7 @@ def _compiled(cls: type) -> Decoder:
             namespace[f"factory_{number}"] = field.default_factory
             value = f"{value} if {key} in raw else factory_{number}()"
         parts.append(f"{key}: {value}")
-    plain = cls.__dataclass_params__.init and not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)
-    plain = plain and all(field.init for field in fields)
-    made = "made = new(cls)\n    fill(made, '__dict__', values)" if plain else "made = cls(**values)"
+    made = "made = new(cls)\n    fill(made, '__dict__', values)" if _plain(cls) else "made = cls(**values)"
     source = f"""def decode(raw):
     if raw is None:
         return None
@@ -294,16 +331,23 @@ def _needed(field: dataclasses.Field) -> bool:
 
 
 def _tuple(raw: Any) -> Any:
-    """An address or a pair of ends: JSON lists back to the tuples Python gave."""
-    return tuple([_tuple(item) if item.__class__ is list else item for item in raw]) if raw.__class__ is list else raw
+    """An address or a pair of ends: JSON lists back to the tuples Python gave (an address, the most of them,
+    has no list in it, and is made in one step)."""
+    if raw.__class__ is not list:
+        return raw
+    for item in raw:
+        if item.__class__ is list:
+            return tuple([_tuple(item) for item in raw])
+    return tuple(raw)
 
 
-def _dataclass(cls: type, raw: Any, where: str) -> Any:
-    """A record or an event from its line's object; FormatError saying where in the line, if it is not one."""
+def _dataclass(cls: type, raw: Any, where: str, kind: str) -> Any:
+    """A record or an event from its line's object; FormatError saying where in the line (`where (kind)`), if
+    it is not one."""
     try:
-        return _decoder(cls)(raw)
+        return _compiled_decoder(cls)(raw)
     except _Wrong as wrong:
-        raise FormatError(f"{where}{wrong.path}: {wrong.why}") from None
+        raise FormatError(f"{where} ({kind}){wrong.path}: {wrong.why}") from None
 
 
 # ----- lines ---------------------------------------------------------------------
@@ -340,10 +384,10 @@ def decode(line: str, where: str = "line") -> Record | None:
         return check_header(raw, where)
     if kind == "event":
         return _event(raw, where)
-    cls = next((cls for cls, name in KINDS.items() if name == kind), None)
+    cls = _BY_KIND.get(kind)
     if cls is None:
         return None
-    return _dataclass(cls, raw, f"{where} ({kind})")
+    return _dataclass(cls, raw, where, kind)
 
 
 def read_json(line: str, where: str = "line") -> Any:
@@ -362,34 +406,37 @@ def read_json(line: str, where: str = "line") -> Any:
 
 
 def check_header(raw: dict[str, Any], where: str = "line") -> Header:
-    """The header's format and version, checked: anything but this format's version 1 is refused, saying why."""
+    """The header's format and version, checked: a version this sockviz does not read (`READS`) is refused,
+    saying why."""
     if raw.get("format") != FORMAT:
         raise FormatError(f"{where}: not a sockviz session (its header names format {raw.get('format')!r})")
     version = raw.get("version")
-    if version != VERSION:
+    if version not in READS or isinstance(version, bool):
+        readable = " and ".join(str(number) for number in READS)
         raise FormatError(
             f"{where}: this is version {version!r} of the sockviz session format, and this sockviz reads "
-            f"version {VERSION} only: replay it with the sockviz that wrote it"
+            f"versions {readable} only: replay it with the sockviz that wrote it"
         )
-    return Header(source=str(raw.get("source", "")), wall=str(raw.get("wall", "")), version=VERSION)
+    return Header(source=str(raw.get("source", "")), wall=str(raw.get("wall", "")), version=int(version))
 
 
 def _event(raw: dict[str, Any], where: str) -> EventRecord | None:
     name = raw.get("type")
-    cls = EVENT_CLASSES.get(str(name))
-    if cls is None:
+    cls = EVENT_CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None or not isinstance(name, str):
         return None  # an event class this sockviz does not have: skipped, as an unknown record kind is
-    event = _dataclass(cls, raw, f"{where} ({name})")
+    event = _dataclass(cls, raw, where, name)
     return EventRecord(event, text=raw.get("text"), why=raw.get("why"))
 
 
 def read_lines(lines: typing.Iterable[str], name: str = "the recording") -> list[Record]:
     """Every record of a whole recording, its header first; FormatError (with the line's number) otherwise."""
     records: list[Record] = []
+    reader = Reader()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        record = decode(line, f"{name}, line {number}")
+        record = reader.decode(line, f"{name}, line {number}")
         if not records and not isinstance(record, Header):
             raise FormatError(f"{name}, line {number}: a sockviz session begins with its header; this does not")
         if record is not None:
@@ -397,3 +444,186 @@ def read_lines(lines: typing.Iterable[str], name: str = "the recording") -> list
     if not records:
         raise FormatError(f"{name} is empty: a sockviz session begins with its header")
     return records
+
+
+# ----- the sockets' rows: what changed -------------------------------------------
+
+SOCKETS_LINE = '{"record":"sockets"'
+"""How a `sockets` line begins (`encode` writes no spaces)."""
+SESSION_LINE = '{"record":"session"'
+
+
+class Rows:
+    """Writes `sockets` records as changes: each socket's row as last written in the session, by its id.
+
+    A socket's first row in a session is whole; after it, a row holds its `id` and the fields whose value
+    changed, and a field that is an object in both rows (the `snapshot`, its `kernel`, `after_close`) holds
+    only its own changed fields, the same way down. A value that became null is written null. `start` begins a
+    session: its readers start afresh at its `session` line."""
+
+    def __init__(self) -> None:
+        self._written: dict[int, dict[str, Any]] = {}
+
+    def start(self) -> None:
+        self._written.clear()
+
+    def encode(self, record: SocketsRecord) -> str:
+        rows = []
+        for state in record.sockets:
+            row = _encode(state)
+            before = self._written.get(state.id)
+            self._written[state.id] = row
+            rows.append(row if before is None else {"id": state.id, **_changes(before, row)})
+        fields = {"record": "sockets", "at": record.at, "after": record.after, "sockets": rows}
+        return json.dumps(fields, separators=(",", ":"))
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `after` whose value is not `before`'s; an object in both, as its own changes."""
+    found: dict[str, Any] = {}
+    for key, value in after.items():
+        old = before.get(key, _CHANGES)
+        if old == value and old.__class__ is value.__class__:  # 0 == False, 1 == 1.0: written as they now are
+            continue
+        found[key] = _changes(old, value) if value.__class__ is dict and old.__class__ is dict else value
+    return found
+
+
+_CHANGES = object()
+
+
+class Reader:
+    """Reads the lines of one recording or share, in order, keeping each socket's newest row: a `sockets`
+    record's change of a socket read before comes back whole, as the socket's row with the change applied
+    (version 1's whole rows are changes of every field). Every other line reads as `decode` reads it."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, SocketState] = {}
+        """Each socket's newest row in the current session, by its id."""
+
+    def decode(self, line: str, where: str = "line") -> Record | None:
+        if line.startswith(SOCKETS_LINE):
+            return self._sockets(read_json(line, where), where)
+        record = decode(line, where)
+        if isinstance(record, SessionStarted | Header):
+            self.rows.clear()
+        elif isinstance(record, SocketsRecord):  # written with spaces, by another writer: the same rows
+            self.rows.update((state.id, state) for state in record.sockets)
+        return record
+
+    def _sockets(self, raw: Any, where: str) -> SocketsRecord:
+        where = f"{where} (sockets)"
+        if not isinstance(raw, dict) or not isinstance(raw.get("sockets"), list):
+            raise FormatError(f"{where}: a sockets record needs a list of 'sockets'")
+        rows = self.rows
+        states = []
+        for index, row in enumerate(raw["sockets"]):
+            number = row.get("id") if isinstance(row, dict) else None
+            old = rows.get(number) if isinstance(number, int) else None
+            try:
+                if not isinstance(row, dict):
+                    raise _Wrong(f"expected an object for a socket, found {type(row).__name__}")
+                state = _compiled_decoder(SocketState)(row) if old is None else _patch(SocketState, old, row)
+            except _Wrong as wrong:
+                raise FormatError(f"{where}.sockets[{index}]{wrong.path}: {wrong.why}") from None
+            rows[state.id] = state
+            states.append(state)
+        try:
+            at, after = float(raw["at"]), int(raw["after"])
+        except (KeyError, TypeError, ValueError):
+            raise FormatError(f"{where}: a sockets record needs its 'at' and 'after'") from None
+        return SocketsRecord(at=at, after=after, sockets=tuple(states))
+
+
+_PATCHERS: dict[type, Callable[[Any, Any], Any]] = {}
+"""For each dataclass a row may change, its patcher: made once, at its first change."""
+
+
+def _patch(cls: type, old: Any, raw: Any) -> Any:
+    """`old` with the fields `raw` names decoded into it; a field that is a dataclass in `old` and an object
+    in `raw`, patched the same way; a field `raw` does not name, `old`'s as it is."""
+    patcher = _PATCHERS.get(cls)
+    if patcher is None:
+        patcher = _PATCHERS[cls] = _compiled_patch(cls)
+    return patcher(old, raw)
+
+
+def _compiled_patch(cls: type) -> Callable[[Any, Any], Any]:
+    """One function for one dataclass, written for its fields as `_compiled` writes a decoder: for each field
+    the change names, its value as is, through its decoder, or (a dataclass in both) patched; the object filled
+    without `__init__` when it is only its fields. A change it refuses is read again field by field, to say
+    which field is wrong and where."""
+    fields = _patch_fields(cls)
+    namespace: dict[str, Any] = {"_Wrong": _Wrong, "cls": cls, "new": object.__new__, "fill": object.__setattr__,
+                                 "patch": _patch, "replace": dataclasses.replace}  # fmt: skip
+    lines = []
+    for number, (name, (found, nested)) in enumerate(fields.items()):
+        key = repr(name)
+        if found is _same:
+            lines.append(f"    if {key} in raw:\n        values[{key}] = raw[{key}]")
+            continue
+        namespace[f"decode_{number}"] = found
+        if nested is None:
+            lines.append(f"    if {key} in raw:\n        values[{key}] = decode_{number}(raw[{key}])")
+            continue
+        namespace[f"nested_{number}"] = nested
+        lines.append(f"""    if {key} in raw:
+        value, current = raw[{key}], values[{key}]
+        if value.__class__ is dict and current is not None:
+            values[{key}] = patch(nested_{number}, current, value)
+        else:
+            values[{key}] = decode_{number}(value)""")
+    made = "made = new(cls)\n    fill(made, '__dict__', values)" if _plain(cls) else "made = replace(old, **values)"
+    body = "\n".join(lines).replace("\n", "\n    ")
+    source = f"""def patched(old, raw):
+    if raw.__class__ is not dict:
+        raise _Wrong(f"expected an object for {cls.__name__}, found {{type(raw).__name__}}")
+    values = old.__dict__.copy()
+    try:
+    {body}
+    except _Wrong:
+        wrong(old, raw)
+        raise
+    {made}
+    return made
+"""
+    namespace["wrong"] = lambda old, raw: _first_wrong_change(fields, old, raw)
+    exec(compile(source, f"<the session format's patcher for {cls.__name__}>", "exec"), namespace)
+    return namespace["patched"]
+
+
+def _first_wrong_change(fields: dict[str, tuple[Decoder, type | None]], old: Any, raw: dict[str, Any]) -> None:
+    """Raise for the first field of a change that is wrong, saying which."""
+    for name, value in raw.items():
+        found = fields.get(name)
+        if found is None:
+            continue
+        decoder, nested = found
+        current = getattr(old, name, None)
+        try:
+            if nested is not None and current is not None and value.__class__ is dict:
+                _patch(nested, current, value)
+            else:
+                decoder(value)
+        except _Wrong as wrong:
+            raise wrong.within(f".{name}") from None
+
+
+def _patch_fields(cls: type) -> dict[str, tuple[Decoder, type | None]]:
+    """Each field's decoder, and its dataclass if it is one (whose change is of its own fields)."""
+    hints = typing.get_type_hints(cls)
+    found: dict[str, tuple[Decoder, type | None]] = {}
+    for field in dataclasses.fields(cls):
+        hint = hints[field.name]
+        if typing.get_origin(hint) in (types.UnionType, typing.Union):
+            hint = next(option for option in typing.get_args(hint) if option is not type(None))
+        nested = hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
+        found[field.name] = (_direct(_decoder(hints[field.name])), nested)
+    return found
+
+
+def _plain(cls: type) -> bool:
+    """Whether an object of `cls` is its fields and nothing more, so it can be filled without `__init__`."""
+    fields = dataclasses.fields(cls)
+    plain = cls.__dataclass_params__.init and not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)  # type: ignore[attr-defined]
+    return bool(plain and all(field.init for field in fields))

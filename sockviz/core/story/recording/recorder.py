@@ -2,7 +2,8 @@
 
 The session tells its events while it holds its lock, in the thread that caused them, so hearing one
 costs a queue's put and nothing more. A thread of the recorder's own writes them out in that order,
-then reads the sockets (a few microseconds each) and writes the rows that changed, each whole: after a
+then reads the sockets (a few microseconds each) and writes the rows that changed (a socket's first row
+whole, then what changed in it: format.py's `Rows`): after a
 batch of events (READ_GAP apart at least), and every `period` while a call waits (its "... blocked
 accept() 3.2 s" grows) or a closed connection lingers in the kernel (TIME_WAIT counts down). A row's
 reading comes after the events that caused it; so a reader that shows the rows from the seq they name
@@ -33,6 +34,7 @@ from sockviz.core.story.recording.format import (
     Predicted,
     Record,
     Revealed,
+    Rows,
     Said,
     SessionStarted,
     SocketsRecord,
@@ -103,6 +105,7 @@ class Recorder:
         self._blocked: set[int] = set()
         self._last_seq = 0
         self._written: dict[int, SocketState] = {}
+        self._rows = Rows()
         self._open_addresses: dict[int, tuple[Address | None, Address | None]] = {}
         self._last_linger = 0.0
         self._last_read = 0.0
@@ -232,6 +235,7 @@ class Recorder:
         self._storyteller = Storyteller()
         self._blocked.clear()
         self._written.clear()
+        self._rows.start()
         self._open_addresses.clear()
         self._last_seq = 0
         self._emit(SessionStarted(number=self._number, host=host, port=port, family=family.name))
@@ -302,7 +306,8 @@ class Recorder:
 
     def _emit(self, record: Record) -> None:
         if self.failed is None:
-            self._guarded(self._write, encode(record) + "\n")
+            line = self._rows.encode(record) if isinstance(record, SocketsRecord) else encode(record)
+            self._guarded(self._write, line + "\n")
 
     def _guarded(self, call: Callable[..., object], *args: object) -> None:
         try:

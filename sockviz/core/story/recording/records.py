@@ -15,8 +15,12 @@ from sockviz.core.model.steps import Step
 from sockviz.core.story.recording.sockets import SocketState
 
 FORMAT = "sockviz-session"
-VERSION = 1
-"""Raised when a record's meaning changes; a new record kind or a new field needs no new version."""
+VERSION = 2
+"""Raised when a record's meaning changes; a new record kind or a new field needs no new version. Version 2:
+a `sockets` record's row of a socket already written in its session holds only what changed."""
+READS = (1, 2)
+"""The versions this sockviz reads: a version 1 recording's rows are whole, which version 2 reads as changes of
+every field."""
 
 
 @dataclass(frozen=True)
