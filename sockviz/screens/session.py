@@ -230,6 +230,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self.predict_mode.predictions.drop_pending()
         self._targets_due = True
         await fresh.empty(self, lesson=message.lesson or (self.following is not None and bool(self.lesson_shown())))
+        self.refresh_bindings()  # the app's restart key goes with the lesson the reset unloaded
         self.call_after_refresh(self._rebuilt)
 
     def _rebuilt(self) -> None:

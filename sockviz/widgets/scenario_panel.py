@@ -183,6 +183,7 @@ class ScenarioPanel(Static):
         self._show()
         self.run_worker(partial(self._play, self._player, lines), thread=True, group="scenario",
                         exit_on_error=False, description=title)  # fmt: skip
+        self.refresh_bindings()  # the lesson's keys (space, n, +, -) come to the key bar
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -216,6 +217,7 @@ class ScenarioPanel(Static):
             self._gate.notify_all()
         if player is not None:
             player.stop()
+            self.refresh_bindings()  # its keys leave the key bar: after a reset, space played nothing
 
     @property
     def ahead(self) -> bool:

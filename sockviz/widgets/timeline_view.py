@@ -36,6 +36,16 @@ LABEL_WIDTH = 8
 """Room for a lane's name; longer names (`conn1000`) are cut at the left."""
 
 
+def lane_label(label: str, width: int = LABEL_WIDTH) -> str:
+    """A lane's name in `width` cells: `conn (thread 2)` as `conn t2` (cut at the left, `conn`'s 2 and its
+    thread's were `hread 2)`: the socket's name was gone), any other cut at the left (`conn1000` keeps its
+    number)."""
+    if len(label) > width and label.endswith(")") and " (" in label:
+        name, thread = label[:-1].split(" (", 1)
+        label = f"{name} {thread.replace('thread ', 't')}"
+    return label[-width:]
+
+
 class TimelineView(Widget, can_focus=True):
     """One lane per socket, time running to the right."""
 
@@ -137,7 +147,7 @@ class TimelineView(Widget, can_focus=True):
 
     def _draw(self, text: Text, row: Row, styles: dict[Ink, Style]) -> None:
         label_style = Style() if row.side is None else self.get_component_rich_style(f"timeline--{row.side.value}")
-        text.append(f"{row.label[-LABEL_WIDTH:]:>{LABEL_WIDTH}} ", style=label_style)
+        text.append(f"{lane_label(row.label):>{LABEL_WIDTH}} ", style=label_style)
         for ink, run in groupby(row.cells, key=itemgetter(1)):  # one span per run of the same ink, not one per cell
             text.append("".join(char for char, _ in run), style=styles[ink])
 

@@ -6,7 +6,8 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from helpers import Recorder, free_port, until
+from helpers import PATIENCE, Recorder, free_port, until
+from textual import events
 from textual.pilot import Pilot
 
 from sockviz.app import SockvizApp
@@ -56,7 +57,7 @@ class Lecture:
     async def settled(self, timeout: float = 5.0) -> None:
         """Every worker started so far (a step's call among them) has ended, so all it would tell is told:
         what has not happened by then was never started."""
-        await asyncio.wait_for(self.app.workers.wait_for_complete(), timeout)
+        await asyncio.wait_for(self.app.workers.wait_for_complete(), timeout * PATIENCE)  # a wait, not a limit
 
     def note(self, field: str) -> str:
         """What a field says under itself: its reason for refusing a value, or a lookup's result (a field
@@ -136,6 +137,39 @@ async def lecture(app: SockvizApp, size: tuple[int, int] = (140, 44)) -> AsyncIt
         yield Lecture(app, pilot, delivered)
 
 
+SCREEN_WAIT = 30.0
+"""Textual's own wait (Pilot._wait_for_screen) for every widget to work through the messages queued so far, in
+seconds: Pilot's press, click and pause each make it, and it raises WaitForScreenTimeout when it runs out."""
+
+
+@pytest.fixture(autouse=True)
+def patient_pilot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pilot's fixed 30 s wait is a timed assertion in disguise: on a machine at a load of ~100, a test with 64
+    calls blocked (128 events, a table of 129 rows four times a second) once ran out of it and failed with
+    WaitForScreenTimeout. It gets the patience of every other wait here (helpers.PATIENCE); pytest's own timeout
+    still ends a test that hangs."""
+    waits = Pilot._wait_for_screen
+
+    async def patient(self: Pilot, timeout: float = SCREEN_WAIT * PATIENCE) -> bool:
+        return await waits(self, timeout)
+
+    monkeypatch.setattr(Pilot, "_wait_for_screen", patient)
+
+
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+def quit_as_a_terminal_does(app: SockvizApp) -> None:
+    """ctrl+q sent as a terminal's driver sends it. Pilot's press would first wait (30 s at most) for every
+    widget to work through the messages queued so far, and a thousand clients connecting queue many: that
+    wait once ran out in CI (Pilot gave up, the test failed), and with 64 calls blocked at a load of ~100 too.
+    Worse, the app may take the quit before Pilot asks every widget to say it is done: Textual's exit queues
+    the app's last message without closing its queue, and a word asked of the app after that is never answered,
+    so Pilot waits its whole timeout (read in Textual 8.2.8's App._on_exit_app, not seen here). A user's
+    ctrl+q waits for no queue; what these tests check is that the app then ends (leaving the `async with`
+    waits for it) and leaves nothing."""
+    event = events.Key("ctrl+q", None)
+    event.set_sender(app)
+    app.post_message(event)

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import lecture
+from conftest import lecture, quit_as_a_terminal_does
 from helpers import open_fds, sockviz_threads, until, wait_for
 from textual import events
 
@@ -99,16 +99,6 @@ def nothing_left():
     wait_for(lambda: sockviz_threads() == threads, 5, "every sockviz thread to end")
 
 
-def quit_as_a_terminal_does(app: SockvizApp) -> None:
-    """ctrl+q sent as a terminal's driver sends it. Pilot's press would first wait (30 s at most) for every
-    widget to work through the messages queued so far, and a thousand clients connecting queue many: that
-    wait once ran out in CI (Pilot gave up, the test failed). A user's ctrl+q waits for no queue; what
-    these tests check is that the app then ends (leaving the `async with` waits for it) and leaves nothing."""
-    event = events.Key("ctrl+q", None)
-    event.set_sender(app)
-    app.post_message(event)
-
-
 async def test_quitting_while_a_large_burst_runs_leaves_nothing(port, nothing_left):
     app = SockvizApp(port=port)
     async with app.run_test(size=(130, 40)) as pilot:
@@ -155,8 +145,9 @@ async def test_quitting_with_64_calls_blocked_leaves_nothing(port, nothing_left)
             app.run_worker(lambda conn=conn: session.perform(step("server-recv"), target=conn), thread=True,
                            exit_on_error=False)  # fmt: skip
         await until(pilot, lambda: len(session.running()) == 64, "64 blocked recv() calls")
-        await pilot.press("ctrl+q")
+        quit_as_a_terminal_does(app)  # Pilot's press then waits for a screen that is going away
     assert not app.faults
+    assert not session.running() and all(tracked.closed for tracked in session.sockets)
 
 
 async def test_the_collector_waits_for_the_first_frame_and_is_back_as_it_was_after_the_app(port):
@@ -178,3 +169,23 @@ async def test_the_collector_waits_for_the_first_frame_and_is_back_as_it_was_aft
     assert gc.isenabled()
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == threshold
+
+
+async def test_pilot_waits_for_the_screen_with_the_patience_of_every_other_wait(port, monkeypatch):
+    """Textual gives up waiting for the widgets' messages after a fixed 30 s (WaitForScreenTimeout): the
+    `patient_pilot` fixture makes it PATIENCE times that, so a loaded machine is no failure by itself."""
+    import textual.pilot
+    from helpers import PATIENCE
+
+    asked: list[float | None] = []
+    waits = asyncio.wait
+
+    async def wait(tasks, *, timeout=None, return_when=asyncio.ALL_COMPLETED):
+        asked.append(timeout)
+        return await waits(tasks, timeout=timeout, return_when=return_when)
+
+    monkeypatch.setattr(textual.pilot.asyncio, "wait", wait)
+    async with SockvizApp(port=port).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+    assert asked and set(asked) == {30.0 * PATIENCE}

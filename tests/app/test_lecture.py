@@ -177,6 +177,27 @@ async def test_the_key_bar_is_readable_at_80_and_130_columns(port):
             assert " │ " in text  # grouped
 
 
+async def test_a_reset_takes_the_lessons_keys_off_the_key_bar(port):
+    """After a lesson, a reset unloads it: space, n and ^r do nothing then, and the key bar no longer names them
+    (it went on saying "space play/pause  n next line  ^r restart" until the next focus move)."""
+    app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+    async with lecture(app, size=(80, 24)) as lect:
+        keys = app.screen.query_one("#keys")
+        await lect.until(lambda: "space play/pause" in keys.render().plain, "the lesson's keys")
+        app.session_screen.scenario_panel.speed(64)
+        await lect.play_to_the_end(timeout=30)  # as a lecturer does, then starts afresh
+        await lect.pilot.resize_terminal(130, 40)  # as the tour that found it did
+        await lect.pilot.pause()
+        assert "^r restart" in app.screen._compositor.render_strips()[-1].text
+        old_session = app.session
+        await lect.pilot.press("0")
+        await lect.until(lambda: app.session is not old_session and "press s" in lect.log_text(), "a fresh session")
+        await lect.pilot.pause()
+        shown = app.screen._compositor.render_strips()[-1].text  # what is drawn: render() would say it anew
+        assert "space" not in shown and "next line" not in shown and "restart" not in shown, shown
+        assert "0 reset" in shown
+
+
 async def test_a_click_on_the_key_bar_presses_the_key(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import CONNECTED, LISTENING, lecture
+from conftest import CONNECTED, LISTENING, lecture, quit_as_a_terminal_does
 from helpers import sockviz_threads, wait_for
 from textual import events
 from textual.widgets import Button
@@ -101,7 +101,7 @@ async def test_quit_with_accept_and_recv_blocked_does_not_hang(port):
         await lect.press("server-accept", wait_for="block")
         await lect.press("server-recv", wait_for="block")
         assert len(app.session.running()) == 3
-        await lect.pilot.press("ctrl+q")
+        quit_as_a_terminal_does(app)
     assert not app.session.running()
     assert all(t.closed for t in app.session.sockets)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import lecture
+from conftest import lecture, quit_as_a_terminal_does
 from helpers import sockviz_threads, wait_for
 
 from sockviz.app import SockvizApp
@@ -56,7 +56,7 @@ def test_quitting_while_a_serve_mode_waits_in_every_thread_does_not_hang(port):
             await lect.pilot.press("j")
             await lect.press_all("client-socket", "client-connect", "client-socket", "client-connect")
             await lect.until(lambda: "3 threads" in lect.cell("s", "now"), "a thread waiting in each connection")
-            await lect.pilot.press("ctrl+q")
+            quit_as_a_terminal_does(app)
         assert not app.session.running() and all(t.closed for t in app.session.sockets)
         return app
 

@@ -121,3 +121,17 @@ async def test_at_130x40_with_a_lesson_the_timeline_takes_the_logs_place_and_giv
         await lect.pilot.press("t")
         await lect.pilot.pause()
         assert app.screen.query_one("#log").region.width > 80
+
+
+async def test_a_serve_modes_lanes_keep_their_sockets_names(port):
+    """A lane of a threads serve mode is `conn (thread 1)`: cut to its last 8 cells it was `hread 1)`, and the
+    socket's name was gone; now `conn t1`."""
+    app = SockvizApp(port=port)
+    async with lecture(app) as lect:
+        await lect.press_all(*LISTENING)
+        await lect.pilot.press("j")
+        await lect.press_all("client-socket", "client-connect", "client-socket", "client-connect")
+        await lect.until(lambda: "3 threads" in lect.cell("s", "now"), "a thread waiting in each connection")
+        await lect.pilot.press("t")
+        await lect.until(lambda: "conn2 t2" in [line[:8].strip() for line in picture(app)], "the lanes' names")
+        assert "conn t1" in [line[:8].strip() for line in picture(app)]

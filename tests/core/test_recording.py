@@ -374,6 +374,11 @@ def test_a_replayed_moment_shows_the_table_read_then_and_says_so_when_none_was(w
     connected = at("connect() returned")
     assert names(connected) == names(returned) and connected.reading is None
     assert at("a note").reading is None and names(at("a note")) == names(returned)  # read then: the same rows
+    playback.add(SessionStarted(2, "127.0.0.1", 12354, "AF_INET"))  # a session that makes no socket: nothing
+    playback.add(Note(at=0.01, who="start", text="welcome", kind="guide"))  # to read, and its end says nothing of
+    playback.add(SocketsRecord(at=0.02, after=0, sockets=()))  # a reading (it said "as last read, before this
+    playback.add(Ended(at=9.0))  # moment")
+    assert playback.scene(len(playback) - 1).reading is None and not playback.scene(len(playback) - 1).sockets
 
 
 def test_a_reading_after_events_is_written_even_when_no_row_changed(loopback):

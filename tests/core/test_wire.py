@@ -446,6 +446,64 @@ def test_the_filter_program_fits_the_kernels_limit():
     assert len(bpf_program(None)) < 40
 
 
+def _run_filter(program: list[tuple[int, int, int, int]], frame: bytes) -> int:
+    """The kernel's classic BPF, for the instructions bpf_program uses: the bytes of `frame` it keeps (0: none)."""
+    a = x = pc = 0
+    while True:
+        op, jt, jf, k = program[pc]
+        pc += 1
+        if op == 0x28:  # ld h [k]
+            a = int.from_bytes(frame[k : k + 2])
+        elif op == 0x30:  # ld b [k]
+            a = frame[k]
+        elif op == 0xB1:  # ldx 4 * ([k] & 0xf)
+            x = 4 * (frame[k] & 0x0F)
+        elif op == 0x48:  # ld h [x + k]
+            a = int.from_bytes(frame[x + k : x + k + 2])
+        elif op in (0x15, 0x45):  # jeq, jset
+            pc += jt if (a == k if op == 0x15 else a & k) else jf
+        elif op == 0x05:  # ja
+            pc += k
+        elif op == 0x06:  # ret
+            return k
+
+
+def _filtered_frame(version: int, protocol: int, sport: int, dport: int) -> bytes:
+    ether = bytes(12) + (b"\x08\x00" if version == 4 else b"\x86\xdd")
+    if version == 4:
+        ip = bytes([0x45, 0, 0, 40, 0, 0, 0, 0, 64, protocol]) + bytes(10)
+    else:
+        ip = bytes([0x60, 0, 0, 0, 0, 20, protocol, 64]) + bytes(32)
+    return ether + ip + sport.to_bytes(2) + dport.to_bytes(2) + bytes(16)
+
+
+@pytest.mark.parametrize("count", [1, 40, MAX_FILTER_PORTS])
+def test_the_filter_keeps_the_sessions_ports_however_many_they_are(count):
+    """A session of 40 ports (the threads lesson: 20 clients and their connections) made the IPv6 test's jump
+    longer than a conditional jump reaches (255): opening the wire view failed (struct.error, a fault)."""
+    ports = range(40000, 40000 + count)
+    program = bpf_program(ports)
+    b"".join(struct.pack("HBBI", *instruction) for instruction in program)  # as attach_filter packs them
+    last = 40000 + count - 1
+    for version in (4, 6):
+        for protocol in (socket.IPPROTO_TCP, socket.IPPROTO_UDP):
+            assert _run_filter(program, _filtered_frame(version, protocol, 50000, last)) > 0, (
+                version,
+                protocol,
+                "dport",
+            )
+            assert _run_filter(program, _filtered_frame(version, protocol, 40000, 50000)) > 0, (
+                version,
+                protocol,
+                "sport",
+            )
+            assert _run_filter(program, _filtered_frame(version, protocol, 50000, 50001)) == 0, (version, protocol)
+    assert _run_filter(program, _filtered_frame(4, socket.IPPROTO_ICMP, 0, 0)) > 0
+    assert _run_filter(program, _filtered_frame(6, socket.IPPROTO_ICMPV6, 0, 0)) > 0
+    arp = bytes(12) + b"\x08\x06" + bytes(46)
+    assert _run_filter(program, arp) == 0
+
+
 @root_only
 def test_frames_the_ring_had_no_room_for_are_counted(loopback):
     """The reader stops (SIGSTOP) while a small ring fills: the kernel counts the drops and the capture says them."""

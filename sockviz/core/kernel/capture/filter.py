@@ -52,11 +52,13 @@ def bpf_program(ports: Iterable[int] | None, snap: int = SNAP_LENGTH) -> list[In
             emit(_JEQ_K, 0, 1, port)
             accept.append(emit(_JA))
 
-    emit(_LD_H_ABS, k=12)  # the ethertype
-    ipv4 = emit(_JEQ_K, k=0x0800)
-    ipv6 = emit(_JEQ_K, k=0x86DD)
+    emit(_LD_H_ABS, k=12)  # the ethertype: each test jumps long, as the IPv4 part is 8 instructions a port
+    emit(_JEQ_K, 0, 1, 0x0800)
+    ipv4 = emit(_JA)
+    emit(_JEQ_K, 0, 1, 0x86DD)
+    ipv6 = emit(_JA)
     drop.append(emit(_JA))
-    code[ipv4] = (_JEQ_K, len(code) - ipv4 - 1, 0, 0x0800)
+    code[ipv4] = (_JA, 0, 0, len(code) - ipv4 - 1)
     emit(_LD_B_ABS, k=ETHER_HEADER + 9)  # IPv4: protocol
     emit(_JEQ_K, 4, 0, socket.IPPROTO_TCP)  # to the fragment test, past the four below
     emit(_JEQ_K, 3, 0, socket.IPPROTO_UDP)
@@ -70,7 +72,7 @@ def bpf_program(ports: Iterable[int] | None, snap: int = SNAP_LENGTH) -> list[In
     port_tests(_LD_H_IND, ETHER_HEADER)
     port_tests(_LD_H_IND, ETHER_HEADER + 2)
     drop.append(emit(_JA))
-    code[ipv6] = (_JEQ_K, len(code) - ipv6 - 1, 0, 0x86DD)
+    code[ipv6] = (_JA, 0, 0, len(code) - ipv6 - 1)
     emit(_LD_B_ABS, k=ETHER_HEADER + 6)  # IPv6: next header
     emit(_JEQ_K, 4, 0, socket.IPPROTO_TCP)  # to the port tests, past the four below
     emit(_JEQ_K, 3, 0, socket.IPPROTO_UDP)

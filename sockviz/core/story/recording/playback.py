@@ -181,9 +181,11 @@ class Playback:
         none), and what the screen says of that reading (None: it is the moment's own)."""
         end = self._session_end(start)
         readings = sorted((r for r in self.records[start:end] if isinstance(r, SocketsRecord)), key=lambda r: r.at)
+        if not self._made_sockets(start, moment) and not any(reading.sockets for reading in readings):
+            return readings, -1, None  # the session has made no socket (yet): there is nothing to read
         chosen = self._reading_of(moment, readings)
         if chosen < 0:
-            return readings, -1, "table: not read yet in this recording" if self._made_sockets(start, moment) else None
+            return readings, -1, "table: not read yet in this recording"
         at, taken = self._at(moment), readings[chosen].at
         since, until = self._span(moment)
         if since <= taken < until:
