@@ -76,8 +76,10 @@ class CollectorHold:
     young collections in 40 sends fell inside a send, each 8 to 39 ms of the loop's time under load (a
     collection of the older objects once 59 ms), the worst of the lag samples with the drawings. A 256 MiB
     send makes few objects (a drawing of its call's line, a few refreshes of the bars), so they wait for its
-    end; a transfer that stalls halfway (a peer that stops reading) lets the collector run again after
-    TRANSFER_COLLECT_SECONDS, so nothing piles up. A collector already off (the app's start-up) is left so.
+    end. The watch holds the collector from the first refresh that sees the bytes move (most sends have no
+    event between their call and their end) and lets it go at the first that sees them still, or at the
+    call's end; a long transfer lets it run again every TRANSFER_COLLECT_SECONDS, so nothing piles up. A
+    collector already off (the app's start-up) is left so.
     """
 
     def __init__(self, seconds: float = TRANSFER_COLLECT_SECONDS) -> None:
@@ -163,7 +165,9 @@ class TransferWatch:
             self._seen[side] = now
         if not moving:
             self._whole_at = None
+            self.collector.release()
             return True
+        self.collector.hold()  # the refresh sees the bytes move, most often before any event of the call does
         if self._whole_at is None:
             self._whole_at = self._bars_at = self._clock()  # the bytes began to move: the screen was whole just before
             return False
