@@ -40,6 +40,7 @@ import threading
 import time
 from pathlib import Path
 
+from textual.screen import Screen
 from textual.widgets import Input
 
 from sockviz.app import SockvizApp
@@ -123,6 +124,58 @@ class Lags:
         return self.lags
 
 
+class Frames:
+    """The CPU of each frame and each layout of the lecturer's screen while something plays: the turns that hold
+    its loop longest (Textual's two calls for them, timed on the UI thread; a layout includes its frame)."""
+
+    def __init__(self) -> None:
+        self.frames: list[float] = []
+        self.layouts: list[float] = []
+        refresh, layout = Screen._compositor_refresh, Screen._refresh_layout
+
+        def timed_refresh(screen: Screen) -> None:
+            started = time.thread_time()
+            refresh(screen)
+            self.frames.append(time.thread_time() - started)
+
+        def timed_layout(screen: Screen, *args, **kwargs) -> None:
+            started = time.thread_time()
+            layout(screen, *args, **kwargs)
+            self.layouts.append(time.thread_time() - started)
+
+        Screen._compositor_refresh = timed_refresh  # type: ignore[method-assign]
+        Screen._refresh_layout = timed_layout  # type: ignore[method-assign]
+
+    def since(self, mark: tuple[int, int]) -> tuple[list[float], list[float]]:
+        return self.frames[mark[0] :], self.layouts[mark[1] :]
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.frames), len(self.layouts)
+
+
+async def floor(app: SockvizApp, pilot) -> dict[str, float]:
+    """The CPU of frames that no frame of this screen goes under for what it draws (medians of seven): every widget
+    drawn again; the table, the log and the lesson's panel drawn again (what a step of a lesson changes: a row, a
+    line that scrolls the log, the panel's line); the whole screen composed from what the widgets have drawn."""
+    screen = app.session_screen
+    parts = {"every widget": list(screen.walk_children(with_self=True)),
+             "the table, the log and the panel": [screen.table, screen.event_log, screen.scenario_panel],
+             "composing": [screen]}  # fmt: skip
+    found = {}
+    for name, widgets in parts.items():
+        times = []
+        for _ in range(7):
+            await pilot.pause(0.05)
+            for widget in widgets:
+                widget.refresh()
+            screen._dirty_widgets.update(widgets)
+            started = time.thread_time()
+            screen._on_timer_update()
+            times.append(time.thread_time() - started)
+        found[name] = statistics.median(times)
+    return found
+
+
 class Told:
     """When the lecturer's session told each event, and when its line went down the share's pipe: (session
     number, seq) to the monotonic clock."""
@@ -195,14 +248,19 @@ async def burst(app: SockvizApp, pilot) -> None:
     await pilot.pause(1.0)
 
 
-async def measured(app: SockvizApp, pilot, told: Told, rounds: int, reading, turns: Turns | None, phase: str) -> dict:
-    """The rounds, then the burst: the loop's lag in each, and `reading()` (CPU so far) at each boundary."""
+async def measured(
+    app: SockvizApp, pilot, told: Told, rounds: int, reading, turns: Turns | None, phase: str, frames: Frames
+) -> dict:
+    """The rounds, then the burst: the loop's lag in each, the frames and layouts of the rounds, and `reading()`
+    (CPU so far) at each boundary."""
     found: dict = {"read": [reading()], "at": [time.monotonic()]}
     if turns is not None:
         turns.mark(f"the lessons {phase}")
     lags = Lags()
+    mark = frames.mark()
     await play(app, pilot, told, rounds)
     found["lags"] = await lags.stop()
+    found["frames"] = frames.since(mark)
     found["read"].append(reading())
     found["at"].append(time.monotonic())
     if turns is not None:
@@ -226,6 +284,7 @@ async def lecture(args: argparse.Namespace, out: Path, turns: Turns | None) -> d
     followers: list[subprocess.Popen] = []
     probes: list[subprocess.Popen] = []
     results: dict = {}
+    frames = Frames()
     url = follow_url("127.0.0.1", share.port, share.code)
     try:
         async with app.run_test(size=(160, 50)) as pilot:
@@ -235,7 +294,8 @@ async def lecture(args: argparse.Namespace, out: Path, turns: Turns | None) -> d
             def alone() -> dict[str, float]:
                 return lecturer_cpu(share)
 
-            results["alone"] = await measured(app, pilot, told, args.rounds, alone, turns, "alone")
+            results["alone"] = await measured(app, pilot, told, args.rounds, alone, turns, "alone", frames)
+            results["floor"] = await floor(app, pilot)
 
             started = time.monotonic()
             for number in range(args.followers):
@@ -254,7 +314,7 @@ async def lecture(args: argparse.Namespace, out: Path, turns: Turns | None) -> d
                 return lecturer_cpu(share), sum(process_cpu(follower.pid) for follower in followers)
 
             apps_at_phase_3 = sum(process_cpu(f.pid) for f in followers[: args.apps])
-            results["shared"] = await measured(app, pilot, told, args.rounds, reading, turns, "with followers")
+            results["shared"] = await measured(app, pilot, told, args.rounds, reading, turns, "with followers", frames)
             results["dropped"] = dict(share.dropped)
 
             share.record(Note(at=app.session.now(), who="benchmark", text=LEAVE, kind="guide"))
@@ -279,7 +339,7 @@ async def lecture(args: argparse.Namespace, out: Path, turns: Turns | None) -> d
             while share.followers:
                 await pilot.pause(0.1)
             await pilot.pause(SETTLE)
-            results["alone again"] = await measured(app, pilot, told, args.rounds, alone, turns, "alone again")
+            results["alone again"] = await measured(app, pilot, told, args.rounds, alone, turns, "alone again", frames)
     finally:
         share.stop()
         for follower in [*followers, *probes]:
@@ -403,6 +463,16 @@ def report(args: argparse.Namespace, results: dict, out: Path, load: tuple[float
           f"{ms(p(again['lags'], 99))}); {len(shared['lags'])} samples   target: < 16 ms")  # fmt: skip
     print(f"       ... in the burst: {ms(p(shared['burst lags'], 99))} with followers, "
           f"{ms(p(alone['burst lags'] + again['burst lags'], 99))} alone")  # fmt: skip
+    frames = alone["frames"][0] + again["frames"][0]
+    layouts = alone["frames"][1] + again["frames"][1]
+    longest = ", ".join(f"{cpu * 1000:.1f}" for cpu in sorted(frames + layouts, reverse=True)[:4])
+    floor, rounds = results["floor"], 2 * args.rounds
+    print(f"       ... the loop's longest turns are its frames: in the lessons alone {len(frames) / rounds:.0f} "
+          f"frames a round (CPU p50 {ms(p(frames, 50))}) and {len(layouts) / rounds:.1f} layouts of the "
+          f"screen (each with its frame); the longest {longest} ms of CPU. The floor here: a frame that draws every "
+          f"widget again {ms(floor['every widget'])} of CPU, the table, the log and the panel "
+          f"{ms(floor['the table, the log and the panel'])}, composing the screen from what is drawn "
+          f"{ms(floor['composing'])}")  # fmt: skip
     at = shared["at"]
     lessons = deliveries(results, out, args.followers, at[0], at[1])
     bursts = deliveries(results, out, args.followers, at[1], at[2])

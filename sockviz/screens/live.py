@@ -76,8 +76,10 @@ class CollectorHold:
     young collections in 40 sends fell inside a send, each 8 to 39 ms of the loop's time under load (a
     collection of the older objects once 59 ms), the worst of the lag samples with the drawings. A 256 MiB
     send makes few objects (a drawing of its call's line, a few refreshes of the bars), so they wait for its
-    end; a transfer that stalls halfway (a peer that stops reading) lets the collector run again after
-    TRANSFER_COLLECT_SECONDS, so nothing piles up. A collector already off (the app's start-up) is left so.
+    end. The watch holds the collector from the first refresh that sees the bytes move (most sends have no
+    event between their call and their end) and lets it go at the first that sees them still, or at the
+    call's end; a long transfer lets it run again every TRANSFER_COLLECT_SECONDS, so nothing piles up. A
+    collector already off (the app's start-up) is left so.
     """
 
     def __init__(self, seconds: float = TRANSFER_COLLECT_SECONDS) -> None:
@@ -163,7 +165,9 @@ class TransferWatch:
             self._seen[side] = now
         if not moving:
             self._whole_at = None
+            self.collector.release()
             return True
+        self.collector.hold()  # the refresh sees the bytes move, most often before any event of the call does
         if self._whole_at is None:
             self._whole_at = self._bars_at = self._clock()  # the bytes began to move: the screen was whole just before
             return False
@@ -196,7 +200,7 @@ class TransferWatch:
                 return True
         return False
 
-    def pace_before_telling(self, event: Event, session: Transfers, log: EventLog, wire: WirePane) -> None:
+    def pace_before_telling(self, event: Event, session: Transfers, log: EventLog, wire: WirePane | None) -> None:
         """Before the log tells an event in the middle of a call (a sendall() that blocks): the pace its bytes set
         now, so that its line waits for the transfer's end with the rest. Paced only after it (`pace_drawing`),
         the line of a send that blocked 20 to 150 ms in was written at the usual pace, in the middle of the
@@ -206,7 +210,7 @@ class TransferWatch:
         if not isinstance(event, (StepCalled, StepFinished)):
             self.pace_drawing(session, log, wire)
 
-    def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane) -> None:
+    def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane | None) -> None:
         """After an event: while a transfer's bytes are on their way, the log's lines are written a second
         apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
         threads wait for), the wire's deliveries wait for the transfer's end, as long at most, and so does the
@@ -215,7 +219,8 @@ class TransferWatch:
         if held != self._log_held:
             self._log_held = held
             log.write_gap = TRANSFER_WRITE_GAP if held else WRITE_GAP
-            wire.hold(TRANSFER_WRITE_GAP if held else None)
+            if wire is not None:  # None: never opened, so capturing nothing
+                wire.hold(TRANSFER_WRITE_GAP if held else None)
             if held:
                 self.collector.hold()
             else:

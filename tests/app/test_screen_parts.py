@@ -160,6 +160,25 @@ async def test_the_collector_waits_while_a_transfers_bytes_move_and_runs_again_a
         gc.enable()
 
 
+async def test_the_collector_waits_from_the_first_refresh_that_sees_the_bytes_move_until_one_sees_them_still():
+    """Most sends have no event between their call and their end: a refresh's look at the bytes holds the
+    collector, and the next look that finds them where they were lets it go."""
+    watch, session = TransferWatch(), _Transfers()
+    watch.hear(StepCalled(seq=1, at=0.0, call=Call(7, step("client-send"), "c", "c.sendall(...)", 0.0)))
+    session.done[Side.CLIENT] = (0, 1000)
+    try:
+        watch.whole_refresh_due(session)
+        assert gc.isenabled()  # nothing moved yet
+        session.done[Side.CLIENT] = (100, 1000)
+        watch.whole_refresh_due(session)
+        assert not gc.isenabled() and watch.collector.holding
+        watch.whole_refresh_due(session)  # stalled: the same count as the last look
+        assert gc.isenabled() and not watch.collector.holding
+    finally:
+        watch.collector.release()
+        gc.enable()
+
+
 async def test_a_transfer_that_stalls_holds_the_collector_no_longer_than_its_limit():
     hold = CollectorHold(seconds=0.05)
     try:
