@@ -195,9 +195,8 @@ def startup_instructions(keys: list[str], counts: dict[str, tuple[int, int]]) ->
     (two runs of the stock screen differed by 0.8%). About 15 s a run; left out where valgrind is not installed.
     The stock screen with more Labels and with more rules prices a widget and a rule in instructions too, so
     the second line says where sockviz's instructions over the stock screen go, against what 1.15x allows."""
-    name = "  ... instructions to the first frame (valgrind)"
     if shutil.which("valgrind") is None:
-        return f"     {name:<48} not measured: valgrind is not installed"
+        return f"     {'  ... instructions to the first frame':<48} not measured: valgrind is not installed"
     counted: dict[str, float] = {}
     for kind in ("stock", "stock+imports", "sockviz", "stock+widgets", "stock+rules"):
         with tempfile.TemporaryDirectory() as folder:
@@ -214,15 +213,31 @@ def startup_instructions(keys: list[str], counts: dict[str, tuple[int, int]]) ->
     (our_widgets, our_rules), (stock_widgets, stock_rules) = counts["sockviz"], counts["stock"]
     widgets, rules = (our_widgets - stock_widgets) * per_widget, (our_rules - stock_rules) * per_rule
     screen = ours - imported
-    return (
-        f"     {name:<48} {ours:,.0f}M vs stock {stock:,.0f}M = {ours / stock:.2f}x; the stock screen after "
-        f"`import sockviz.app` {imported:,.0f}M = {imported / stock:.2f}x\n"
+    allowed = 0.15 * stock
+    report(
+        "start-up instructions to first frame (valgrind)",
+        f"{ours:,.0f}M vs stock {stock:,.0f}M = {ours / stock:.2f}x",
+        "<= 1.15x (the same target, in the unit load moves least)",
+        ours <= 1.15 * stock,
+    )
+    lines = [
+        f"     {'  ... the stock screen after `import sockviz.app`':<48} {imported:,.0f}M = {imported / stock:.2f}x",
         f"     {'  ... where those over stock go':<48} {ours - stock:,.0f}M, where 1.15x allows "
-        f"{0.15 * stock:,.0f}M: the imports {imported - stock:,.0f}M, its screen {screen:,.0f}M "
+        f"{allowed:,.0f}M: the imports {imported - stock:,.0f}M, its screen {screen:,.0f}M "
         f"({our_widgets - stock_widgets} widgets more at {per_widget:.1f}M = {widgets:,.0f}M, "
         f"{our_rules - stock_rules} rules more at {per_rule:.2f}M = {rules:,.0f}M, sockviz's own start and "
-        f"its widgets' drawing {screen - widgets - rules:,.0f}M)"
-    )
+        f"its widgets' drawing {screen - widgets - rules:,.0f}M)",
+    ]
+    if ours - stock > allowed:  # the target's line says MISS: this one says by how much, and what it is made of
+        left = allowed - (imported - stock)
+        lines.append(
+            f"     {'  ... why 1.15x is not met':<48} {ours - stock - allowed:,.0f}M too many: the imports take "
+            f"{(imported - stock) / allowed:.0%} of the {allowed:,.0f}M allowed, leaving {left:,.0f}M for a screen "
+            f"that costs {screen:,.0f}M more than the stock one; Textual's own price of its widgets and rules more "
+            f"({widgets + rules:,.0f}M) alone is {(widgets + rules) / max(left, 1):.1f}x what is left. The timeline, "
+            "wire and lesson panes are made on first open (screens/layout.py) and cost none of it"
+        )
+    return "\n".join(lines)
 
 
 def startup_parts(ms: dict[str, float], counts: dict[str, tuple[int, int]]) -> str:

@@ -27,6 +27,7 @@ from sockviz.core import endpoint as checked_endpoint
 from sockviz.core.model.addresses import LOOPBACK
 from sockviz.core.model.transport import Transport
 from sockviz.core.story.transcript import Transcript
+from sockviz.screens.layout import LESSON, WIRE
 from sockviz.screens.session import SessionScreen
 from sockviz.tuning import Tuning
 
@@ -186,7 +187,8 @@ class SockvizApp(SockvizBase):
         """Close every socket and start over: a new Session, for which the screen empties its widgets, so the
         table, log, timeline and panes start empty. A lesson waiting in `_scenario` then loads."""
         screen, old_session = self.session_screen, self.session
-        screen.scenario_panel.stop()
+        if (panel := screen.built(LESSON)) is not None:
+            panel.stop()
         screen.stop_listening()  # no more reading of sockets that are about to close under its feet
         if self.recorder is not None:
             self.recorder.closing()
@@ -224,7 +226,7 @@ class SockvizApp(SockvizBase):
     def action_export_pcap(self, plain: bool = False) -> None:
         from sockviz.exports import export_pcap
 
-        export_pcap(self, self.session_screen.wire, plain=plain)
+        export_pcap(self, self.session_screen.built(WIRE), plain=plain)
 
     def action_export_scripts(self) -> None:
         from sockviz.exports import export_scripts

@@ -15,7 +15,7 @@ from textual.app import App
 
 from sockviz.core import Endpoint, InputError
 from sockviz.core.story.transcript import Transcript
-from sockviz.widgets.wire_pane import WirePane
+from sockviz.widgets.wire_pane import NOTHING_CAPTURED, WirePane
 
 TITLE = "A sockviz session"
 """The scripts' and notebooks' title, unless a front end gives its own."""
@@ -26,12 +26,15 @@ def export_path(suffix: str = "") -> Path:
     return Path.cwd() / time.strftime(f"sockviz-%Y%m%d-%H%M%S{suffix}")
 
 
-def export_pcap(app: App[None], wire: WirePane, *, plain: bool = False) -> None:
+def export_pcap(app: App[None], wire: WirePane | None, *, plain: bool = False) -> None:
     """`p`: pcapng with the calls as packet comments; `P`: plain pcap, for tools that need it.
 
     The capture's reader process writes the file, which can take a moment (up to 32 MiB of frames), so
     the wait is a thread's, never the event loop's.
     """
+    if wire is None:  # the wire view was never opened (it is made, and captures, from its first `w`)
+        app.notify(NOTHING_CAPTURED, title="wire", markup=False)
+        return
     path = export_path(".pcap" if plain else ".pcapng")
 
     def export() -> None:

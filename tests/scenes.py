@@ -108,7 +108,8 @@ class Scene:
         await pilot.pause(seconds)
         self.app.session_screen.refresh_sockets()
         self.app.query_one("#log", EventLog).flush()  # it writes on a timer too, when lines come fast
-        self.app.query_one("#timeline").refresh()  # it redraws on its own timer too, when it is open
+        for timeline in self.app.screen.query("#timeline"):  # made when first opened
+            timeline.refresh()  # it redraws on its own timer too, when it is open
         await pilot.pause()
 
     async def run_all(self, pilot: Pilot, *timed: tuple[str, float]) -> None:

@@ -8,17 +8,24 @@ lecturer's share sends these; the events themselves come through the mirror like
 from __future__ import annotations
 
 import socket
+from collections import deque
 
 from textual import on
 from textual.message import Message
+from textual.widget import Widget
 
 from sockviz.core.model.lazy_dataclass import lazy_dataclass
+from sockviz.screens.layout import LESSON, WIRE
 from sockviz.screens.session_base import ScreenBase
 from sockviz.widgets.subtitle import set_subtitle
 
 
 class Following(ScreenBase):
     """The session screen's part that shows what only a lecturer's share tells."""
+
+    wire_waiting: deque[tuple[tuple[str, str], ...]]
+    """The lecturer's wire lines sent before this follower's wire pane was first opened (MAX_LINES at most):
+    written into it as it is made, so its `w` shows them all as if it had been there."""
 
     following_over = ""
     """Why this follower follows no more (the lecturer stopped sharing, the connection closed); empty while it
@@ -43,13 +50,29 @@ class Following(ScreenBase):
 
     def lecturers_lesson(self, shown: str) -> None:
         """The lecturer's lesson panel, beside this follower's log as beside theirs."""
-        if not self._rebuilding:
+        if not self._rebuilding and (shown or self.built(LESSON) is not None):  # none yet: nothing to hide
             self.scenario_panel.show_lecturers(shown)
 
     def lecturers_wire(self, parts: tuple[tuple[str, str], ...]) -> None:
         """A line of the lecturer's wire view, drawn in this follower's (shown or not: `w` shows it)."""
-        if not self._rebuilding:
-            self.wire.show_parts(parts)
+        if self._rebuilding:
+            return
+        wire = self.built(WIRE)
+        if wire is None:
+            from sockviz.widgets.wire_pane import MAX_LINES  # as many as the pane would keep
+
+            self.wire_waiting.append(parts)  # the pane is made on the first `w`, with these
+            if len(self.wire_waiting) > MAX_LINES:
+                self.wire_waiting.popleft()
+        else:
+            wire.show_parts(parts)
+
+    def pane_opened(self, pane: Widget) -> None:
+        """The wire pane, made at last: the lecturer's lines so far go in, hidden until `w` shows them."""
+        wire = self.built(WIRE)
+        if wire is not None and pane is wire:
+            while self.wire_waiting:
+                wire.show_parts(self.wire_waiting.popleft())
 
     def lecturers_address(self, host: str, port: int, family: str) -> None:
         """The lecturer's host, port and family in this follower's bar, as the lecturer's bar has them."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sockviz.screens import classroom, views
+from sockviz.screens.layout import LESSON, TIMELINE, WIRE
 
 if TYPE_CHECKING:
     from sockviz.screens.session import SessionScreen
@@ -22,15 +23,19 @@ async def empty(screen: SessionScreen, *, lesson: bool) -> None:
     lesson loads next, so its panel stays where it is (hidden and shown again, the screen was laid out twice)."""
     screen.table.start_over()
     screen.event_log.start_over()
-    screen.scenario_panel.start_over(shown=lesson)
+    if (panel := screen.built(LESSON)) is not None:  # one never opened is made with the next lesson
+        panel.start_over(shown=lesson)
     for pane in screen.panes().values():
         await pane.start_over()
-    if screen.timeline_view.display:
-        views.toggle_timeline(screen.timeline_view, screen.bottom, screen.table)
-    screen.timeline_view.start_over(screen.timeline, screen.session.now)
-    if screen.wire.display:  # set though already hidden, it is a style of its own: a layout of the screen
-        screen.wire.display = False
-    screen.wire.start_over()
+    if (timeline := screen.built(TIMELINE)) is not None:  # one never opened is made from the new timeline
+        if timeline.display:
+            views.toggle_timeline(timeline, screen.bottom, screen.table)
+        timeline.start_over(screen.timeline, screen.session.now)
+    screen.wire_waiting.clear()  # a follower's lines of the old session
+    if (wire := screen.built(WIRE)) is not None:
+        if wire.display:  # set though already hidden, it is a style of its own: a layout of the screen
+            wire.display = False
+        wire.start_over()
     screen.detail.show(None, None)
     if screen.following is not None:  # a follower that joined again: its bar no longer says it lost the lecturer
         screen.bar.show_sharing("")

@@ -27,6 +27,7 @@ from sockviz.core.model.steps import STEPS_BY_ID
 from sockviz.core.model.transport import TRANSPORT_KEY, Transport
 from sockviz.core.story.timeline import LEGEND
 from sockviz.keys import SECTIONS, KeyRow, explain, key_display, rows, section_of, step_id
+from sockviz.screens.layout import SessionRows
 
 INTRO = (
     "Every step, clicked or run by its key, makes one real call on a real socket, in its own "
@@ -97,13 +98,15 @@ def widget_bindings(screen: Screen) -> list[tuple[str, list[BindingType]]]:
     """Each sockviz widget class on the screen with keys of its own, once, with what to call them and all
     the keys it answers to (those it inherits from Textual's widget too: a step button's enter)."""
     found: dict[str, tuple[str, list[BindingType]]] = {}
-    for widget in screen.walk_children(Widget):
-        cls = type(widget)
+    held = [(type(widget), widget._bindings) for widget in screen.walk_children(Widget)]
+    if isinstance(screen, SessionRows):  # the panes it makes on first open have their keys already
+        held += [(cls, cls._merge_bindings()) for cls in screen.panes_to_come()]
+    for cls, bindings in held:
         own = cls.__dict__.get("BINDINGS")
         if not own or not cls.__module__.startswith("sockviz") or cls.__name__ in found:
             continue
         title = WIDGET_TITLES.get(cls.__name__) or (cls.__doc__ or cls.__name__).strip().splitlines()[0]
-        found[cls.__name__] = (title, [binding for _, binding in widget._bindings])  # with Textual's own: enter
+        found[cls.__name__] = (title, [binding for _, binding in bindings])  # with Textual's own: enter
     return list(found.values())
 
 

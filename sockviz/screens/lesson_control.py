@@ -49,12 +49,13 @@ def welcome_to_lesson(
              f"Keys: {panel.keys_line()}", kind="guide")  # fmt: skip
 
 
-def lesson_loaded(find_panel: Callable[[], ScenarioPanel]) -> bool:
+def lesson_loaded(find_panel: Callable[[], ScenarioPanel | None]) -> bool:
     """Whether a scenario is loaded: its keys exist only then, so space stays free otherwise."""
     try:
-        return find_panel().loaded
+        panel = find_panel()
     except NoMatches:  # a reset is making the widgets again (the key panel asks meanwhile): none loaded yet
         return False
+    return panel is not None and panel.loaded  # no panel: none was ever loaded (it is made with the first)
 
 
 def tell_moved(log: EventLog, session: SessionView, record: Callable[[Record], object], why: str, port: int) -> None:

@@ -200,7 +200,7 @@ class TransferWatch:
                 return True
         return False
 
-    def pace_before_telling(self, event: Event, session: Transfers, log: EventLog, wire: WirePane) -> None:
+    def pace_before_telling(self, event: Event, session: Transfers, log: EventLog, wire: WirePane | None) -> None:
         """Before the log tells an event in the middle of a call (a sendall() that blocks): the pace its bytes set
         now, so that its line waits for the transfer's end with the rest. Paced only after it (`pace_drawing`),
         the line of a send that blocked 20 to 150 ms in was written at the usual pace, in the middle of the
@@ -210,7 +210,7 @@ class TransferWatch:
         if not isinstance(event, (StepCalled, StepFinished)):
             self.pace_drawing(session, log, wire)
 
-    def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane) -> None:
+    def pace_drawing(self, session: Transfers, log: EventLog, wire: WirePane | None) -> None:
         """After an event: while a transfer's bytes are on their way, the log's lines are written a second
         apart at most (each write draws the whole log again, and the drawing holds the GIL that the step
         threads wait for), the wire's deliveries wait for the transfer's end, as long at most, and so does the
@@ -219,7 +219,8 @@ class TransferWatch:
         if held != self._log_held:
             self._log_held = held
             log.write_gap = TRANSFER_WRITE_GAP if held else WRITE_GAP
-            wire.hold(TRANSFER_WRITE_GAP if held else None)
+            if wire is not None:  # None: never opened, so capturing nothing
+                wire.hold(TRANSFER_WRITE_GAP if held else None)
             if held:
                 self.collector.hold()
             else:

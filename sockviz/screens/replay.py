@@ -9,7 +9,7 @@ keys work as they do live. A follower can use the same screen, adding records as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, getters, on
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 
 from sockviz.core import Side, Step, steps_of
@@ -26,7 +27,7 @@ from sockviz.core.story.timeline import Timeline
 from sockviz.faults import guarded
 from sockviz.keys import REPLAY_BINDINGS, REPLAY_OFF
 from sockviz.screens import views
-from sockviz.screens.layout import SessionRows, main_row
+from sockviz.screens.layout import TIMELINE, WIRE, LatePane, SessionRows, main_row
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
 from sockviz.widgets.step_pane import StepPane
@@ -88,7 +89,6 @@ class ReplayScreen(SessionRows):
             return self.screen
 
     bar = getters.query_one("#replay-bar", ReplayBar)
-    wire = getters.query_one("#wire", WirePane)
 
     def __init__(self, playback: Playback, title: str) -> None:
         super().__init__()
@@ -109,10 +109,28 @@ class ReplayScreen(SessionRows):
         yield ReplayBar(id="replay-bar")
         yield from main_row(StepPane(Side.SERVER, id="server-pane"), StepPane(Side.CLIENT, id="client-pane"))
         with Horizontal(id="bottom"):
-            yield EventLog(id="log")
-            yield TimelineView(self.timeline, self._now, id="timeline")
-            yield WirePane(id="wire")
+            yield EventLog(id="log")  # the timeline and the wire come when first opened (layout.py)
         yield KeyBar(id="keys")
+
+    LATE = (TIMELINE, WIRE)
+
+    def make_pane(self, pane: LatePane[Any]) -> Widget:
+        """The timeline or the wire, made on first open: the timeline of the moments shown so far, and the
+        wire's lines up to the moment shown (`pane_opened`)."""
+        if pane is TIMELINE:
+            return TimelineView(self.timeline, self._now, id=TIMELINE.pane_id)
+        if pane is WIRE:
+            return WirePane(id=WIRE.pane_id)
+        return super().make_pane(pane)
+
+    def pane_opened(self, pane: Widget) -> None:
+        if isinstance(pane, WirePane):  # the replay loads both pane modules: it is no start-up
+            self._write_wire(pane)
+
+    @property
+    def wire(self) -> WirePane:
+        """The wire pane (`w`), made now if it was not."""
+        return self.opened(WIRE)
 
     def on_mount(self) -> None:
         for side in Side:
@@ -148,14 +166,13 @@ class ReplayScreen(SessionRows):
         for event in scene.events[self._events_added :]:
             self.timeline.add(event)
         self._events_added = len(scene.events)
-        for shown in scene.wire[self._wire_written :]:
-            self.wire.show_parts(shown.parts)
-        self._wire_written = len(scene.wire)
+        if (wire := self.built(WIRE)) is not None:  # one never opened is written up to the moment when it opens
+            self._write_wire(wire)
         self.table.show_held(scene.held)  # before the session's rows: they stay the table's first rows
         self.table.show((state, state.as_shown(), state.doing) for state in scene.sockets.values())
         self._show_detail()
-        if self.timeline_view.display:
-            self.timeline_view.refresh()
+        if (timeline := self.built(TIMELINE)) is not None and timeline.display:
+            timeline.refresh()
         self._show_bar()
         self.post_message(self.Moved(self, moment))
 
@@ -168,11 +185,21 @@ class ReplayScreen(SessionRows):
             where = f"{scene.session.host}:{scene.session.port} ({scene.session.family})"
             self.event_log.note(0.0, "replay", f"session {scene.session.number} of the recording, on {where}")
         self._lines_written = 0
-        self.wire.clear()
+        if (wire := self.built(WIRE)) is not None:
+            wire.clear()
         self._wire_written = 0
         self.timeline = Timeline()
-        self.timeline_view.timeline = self.timeline
+        if (timeline := self.built(TIMELINE)) is not None:
+            timeline.timeline = self.timeline
         self._events_added = 0
+
+    def _write_wire(self, wire: WirePane) -> None:
+        """The wire's lines of the moments shown since the last."""
+        if self.scene is None:
+            return
+        for shown in self.scene.wire[self._wire_written :]:
+            wire.show_parts(shown.parts)
+        self._wire_written = len(self.scene.wire)
 
     def _show_bar(self) -> None:
         state = "playing" if self.playing else "paused"

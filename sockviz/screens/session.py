@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -43,7 +44,7 @@ from sockviz.keys import LESSON_ACTIONS, SCREEN_BINDINGS
 from sockviz.messages import EventBatches, Narrated, SessionEvents, TransportChosen
 from sockviz.screens import classroom, fresh, held_over, lesson_control, step_fields, targets, views
 from sockviz.screens.following import Following
-from sockviz.screens.layout import main_row
+from sockviz.screens.layout import LESSON, TIMELINE, WIRE, LatePane, main_row
 from sockviz.screens.live import RefreshPacer, TransferWatch, table_rows
 from sockviz.screens.predict import PredictMode
 from sockviz.screens.running import StepRunning
@@ -51,17 +52,15 @@ from sockviz.screens.session_keys import LessonKeys, ViewKeys
 from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
-from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
 from sockviz.widgets.subtitle import set_subtitle
-from sockviz.widgets.timeline_view import TimelineView
-from sockviz.widgets.wire_pane import WirePane, WireSegments
 
 if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView
     from sockviz.core.model.addresses import Endpoint
     from sockviz.core.story.recording.recorder import Recorder
     from sockviz.share.server import ShareServer
+    from sockviz.widgets.wire_pane import WireSegments
 
 REFRESH_SECONDS = 0.25
 """How often the table re-reads the sockets, so blocked times and kernel queues stay live."""
@@ -69,11 +68,15 @@ REFRESH_SECONDS = 0.25
 LINGER_SECONDS = 1.0
 """How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
 
+FOLLOWERS_LESSON_GUIDE = "next: the lecturer's lesson's next line, in its panel"
+"""A follower's `next:` while the lecturer's lesson has lines to run (its keys are the lecturer's)."""
+
 
 class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
     """Both ends of a TCP connection, one real call per click, and what the kernel says of them."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
+    LATE = (LESSON, TIMELINE, WIRE)
     AUTO_FOCUS = None
     """The first focus is set once the widgets are there (`first_focus`), at mount and after a reset."""
 
@@ -140,6 +143,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self._unsubscribe = self.session.subscribe(self._from_session)
         self._rebuilding = False
         """True while a reset empties the widgets for the fresh session: nothing may read them meanwhile."""
+        self.wire_waiting = deque()
 
     # ----- building -------------------------------------------------------
 
@@ -153,11 +157,26 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
             self.sub_title = f"{self.only.value} only"
         yield from main_row(server, client)
         with Horizontal(id="bottom"):
-            yield EventLog(id="log")
-            yield ScenarioPanel(id="narration")
-            yield TimelineView(self.timeline, self.session.now, id="timeline")
-            yield WirePane(id="wire")
+            yield EventLog(id="log")  # the lesson panel, the timeline and the wire come when first opened
         yield KeyBar(id="keys")
+
+    def make_pane(self, pane: LatePane[Any]) -> Widget:
+        """The lesson panel, the timeline or the wire, made on first open from the session so far: the timeline
+        model has heard every event since the start (or the last reset), and a follower's wire lines that came
+        before the pane are written into it, hidden, for its `w` to show."""
+        if pane is LESSON:
+            from sockviz.widgets.scenario_panel import ScenarioPanel
+
+            return ScenarioPanel(id=LESSON.pane_id)
+        if pane is TIMELINE:
+            from sockviz.widgets.timeline_view import TimelineView
+
+            return TimelineView(self.timeline, self.session.now, id=TIMELINE.pane_id)
+        if pane is WIRE:
+            from sockviz.widgets.wire_pane import WirePane
+
+            return WirePane(id=WIRE.pane_id)
+        return super().make_pane(pane)
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.refresh_sockets)
@@ -213,7 +232,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         self.transfers = TransferWatch()
         self.predict_mode.predictions.drop_pending()
         self._targets_due = True
-        await fresh.empty(self, lesson=message.lesson or (self.following is not None and self.scenario_panel.display))
+        await fresh.empty(self, lesson=message.lesson or (self.following is not None and bool(self.lesson_shown())))
         self.refresh_bindings()  # the app's restart key goes with the lesson the reset unloaded
         self.call_after_refresh(self._rebuilt)
 
@@ -269,17 +288,17 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
             self._blocked.add(event.call.id)
         elif isinstance(event, StepFinished):
             self._blocked.discard(event.call.id)
-        self.transfers.pace_before_telling(event, self.session, self.event_log, self.wire)
+        self.transfers.pace_before_telling(event, self.session, self.event_log, self.built(WIRE))
         self.event_log.show(event)
         self._told(event)
         self.predict_mode.hear(event, self.event_log)
         self.timeline.add(event)
-        timeline_view = self.timeline_view
-        if timeline_view.display:
+        timeline_view = self.built(TIMELINE)  # one never opened draws the timeline so far when it opens
+        if timeline_view is not None and timeline_view.display:
             timeline_view.refresh()
         self._targets_due = True
         self.transfers.hear(event)
-        self.transfers.pace_drawing(self.session, self.event_log, self.wire)
+        self.transfers.pace_drawing(self.session, self.event_log, self.built(WIRE))
         wait = self.pacer.ask()  # one table redraw per EVENT_REFRESH_GAP at most, however many events
         if wait:
             self._paced = self.set_timer(wait, self._refresh_if_due)
@@ -326,16 +345,19 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         step_fields.show_hints_and_progress(self.session, self.bar, panes, hints=not self.predict_mode.on)
         classroom.show_sharing(self.bar, self.share, self.following)
         if self.share is not None:
-            self.share.lesson(self.scenario_panel.shown if self.scenario_panel.display else "")
+            self.share.lesson(self.lesson_shown())
             self.share.predicting = self.predict_mode.on
+            # while a lesson has lines to run, the followers' next: is its next line too (the session's own named a
+            # step key that a follower cannot run, and that the lecturer was not about to press)
+            self.share.guide = FOLLOWERS_LESSON_GUIDE if self.scenario_panel.ahead else None
         try:
             target: Endpoint | None = self.bar.endpoint(quiet=True)  # where the client's connect() goes
         except InputError:
             target = None  # a refused field: the guide says where the server socket is instead
         if self.following_over:
             guide = self.guide_when_over()
-        elif self.scenario_panel.ahead:  # one `next` on the screen: the lesson's, as its panel says it
-            guide = self.scenario_panel.guide()
+        elif (panel := self.built(LESSON)) is not None and panel.ahead:  # the lesson's `next`, as its panel
+            guide = panel.guide()
         else:
             guide = classroom.guide(self.session, self.only, target, telling=not self.predict_mode.on)
         set_subtitle(self.event_log, guide)  # the bottom border only, not the log's every line
@@ -355,12 +377,15 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         tracked = targets.socket_by_id(self.session, self.table.socket_id_at_cursor())
         self.detail.show(tracked, tracked.snapshot() if tracked else None)
 
-    @on(WireSegments)
     @guarded
-    def _wire_segments(self, message: WireSegments) -> None:
+    def on_wire_segments(self, message: WireSegments) -> None:
+        """The capture's lines (`WireSegments`, by its handler's name: wire_pane.py loads with the wire view)."""
         from sockviz.core.story.recording.records import WireShown  # loaded with the wire view
 
-        for at, parts in self.wire.show_delivery(message.delivery, message.source):
+        wire = self.built(WIRE)
+        if wire is None:
+            return  # cannot be: only an opened wire pane captures
+        for at, parts in wire.show_delivery(message.delivery, message.source):
             self._record(WireShown(at, parts))  # the line, not the frame: for the recording and the followers
 
     @on(TransportChosen)
@@ -408,7 +433,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
         """The scenario keys exist only while a scenario is loaded (so space stays free otherwise), and
         in split mode only this side's steps have keys."""
         if action in LESSON_ACTIONS:
-            return lesson_control.lesson_loaded(lambda: self.scenario_panel)
+            return lesson_control.lesson_loaded(lambda: self.built(LESSON))
         if action == "run_step" and self.only is not None:
             return step(str(parameters[0])).side is self.only
         return True

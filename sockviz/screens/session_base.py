@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING
 from textual import getters
 
 from sockviz.core import Endpoint, Event, Session, Side
-from sockviz.screens.layout import SessionRows
+from sockviz.screens.layout import LESSON, WIRE, SessionRows
 from sockviz.widgets.endpoint_bar import EndpointBar
-from sockviz.widgets.scenario_panel import ScenarioPanel
 from sockviz.widgets.step_pane import StepPane
-from sockviz.widgets.wire_pane import WirePane
 
 if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView
@@ -28,14 +26,29 @@ if TYPE_CHECKING:
     from sockviz.screens.held_over import HeldOver
     from sockviz.screens.predict import PredictMode
     from sockviz.share.server import ShareServer
+    from sockviz.widgets.scenario_panel import ScenarioPanel
+    from sockviz.widgets.wire_pane import WirePane
 
 
 class ScreenBase(SessionRows):
     """The widgets, the session and the state that the session screen's parts share."""
 
     bar = getters.query_one("#endpoint", EndpointBar)
-    wire = getters.query_one("#wire", WirePane)
-    scenario_panel = getters.query_one("#narration", ScenarioPanel)
+
+    @property
+    def wire(self) -> WirePane:
+        """The wire pane (`w`), made now if it was not (see layout.py: `built(WIRE)` asks without making it)."""
+        return self.opened(WIRE)
+
+    @property
+    def scenario_panel(self) -> ScenarioPanel:
+        """The lesson panel, made now if it was not (`built(LESSON)` asks without making it)."""
+        return self.opened(LESSON)
+
+    def lesson_shown(self) -> str:
+        """What the lesson panel says while it shows (all but its keys), for the followers; "" when it does not."""
+        panel = self.built(LESSON)
+        return panel.shown if panel is not None and panel.display else ""
 
     session: SessionView
     recorder: Recorder | None

@@ -16,12 +16,13 @@ from sockviz.core.model.transport import Transport
 from sockviz.core.story.next_steps import welcome
 from sockviz.messages import Narrated, ScenarioState
 from sockviz.screens import classroom, lesson_control, step_fields, views
+from sockviz.screens.layout import LESSON
 from sockviz.screens.predict import ask_before_lesson_line
 from sockviz.screens.session_base import ScreenBase
-from sockviz.widgets.scenario_panel import ScenarioPanel
 
 if TYPE_CHECKING:
     from sockviz.core.scenario.language import Line
+    from sockviz.widgets.scenario_panel import ScenarioPanel
 
 
 class ViewKeys(ScreenBase):
@@ -68,12 +69,12 @@ class ViewKeys(ScreenBase):
         views.toggle_projector(self, self.table)
 
     def action_toggle_wire(self) -> None:
-        live = self.live
+        live, wire = self.live, self.wire  # made at the first `w`
         if live is None:
-            if classroom.toggle_lecturers_wire(self.wire):
-                self.call_after_refresh(views.tell_size, self.wire)
-        elif views.toggle_wire(self.wire, live, self.post_message):
-            self.call_after_refresh(views.tell_size, self.wire)
+            if classroom.toggle_lecturers_wire(wire):
+                self.call_after_refresh(views.tell_size, wire)
+        elif views.toggle_wire(wire, live, self.post_message):
+            self.call_after_refresh(views.tell_size, wire)
 
     def action_leave_field(self) -> None:
         self.table.focus()
@@ -89,13 +90,13 @@ class LessonKeys(ScreenBase):
         live = self.live
         if live is None:
             return  # a follower's lesson is the lecturer's: its narration comes in the log
-        self.scenario_panel.load(title, lines, live, endpoint)
-        self.scenario_panel.predicting = lambda: self.predict_mode.on  # read in the player's thread
+        panel = self.scenario_panel  # made with the first lesson
+        panel.load(title, lines, live, endpoint)
+        panel.predicting = lambda: self.predict_mode.on  # read in the player's thread
         if not self.session.sockets:
             self.call_after_refresh(self._welcome_to_lesson, title)
 
-    @on(ScenarioPanel.Placed)
-    def _lesson_placed(self, placed: ScenarioPanel.Placed) -> None:
+    def on_scenario_panel_placed(self, placed: ScenarioPanel.Placed) -> None:
         """The lesson runs on another port than the bar's, as the kernel holds that one: the bar shows it and the
         log says why, in the welcome if it is still to be written (or written again), else after what is there."""
         if placed.moved is None or placed.player is not self.scenario_panel.player or self._rebuilding:
@@ -113,11 +114,9 @@ class LessonKeys(ScreenBase):
         """The lesson panel as it reads now (the panel has shown the message first), to the followers at once:
         a line's place goes just before the step's events, so one frame to the class carries both."""
         if self.share is not None and not self._rebuilding:
-            panel = self.scenario_panel
-            self.share.lesson(panel.shown if panel.display else "")
+            self.share.lesson(self.lesson_shown())
 
-    @on(ScenarioPanel.BeforeStep)
-    def _lesson_asks(self, asked: ScenarioPanel.BeforeStep) -> None:
+    def on_scenario_panel_before_step(self, asked: ScenarioPanel.BeforeStep) -> None:
         """Predict mode, before a lesson's step line: asked as a user's step is (the line waits for the answer)."""
         ask_before_lesson_line(self, asked)
 
@@ -129,10 +128,13 @@ class LessonKeys(ScreenBase):
             )  # fmt: skip
 
     def action_play_pause(self) -> None:
-        self.scenario_panel.toggle()
+        if (panel := self.built(LESSON)) is not None:  # none: no lesson was ever loaded
+            panel.toggle()
 
     def action_step_scenario(self) -> None:
-        self.scenario_panel.step()
+        if (panel := self.built(LESSON)) is not None:
+            panel.step()
 
     def action_speed(self, factor: float) -> None:
-        self.scenario_panel.speed(factor)
+        if (panel := self.built(LESSON)) is not None:
+            panel.speed(factor)

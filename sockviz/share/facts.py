@@ -23,9 +23,12 @@ HINTED = tuple(s for s in STEPS if s.blocks_until)
 TARGETS = (Target.LISTENER, Target.CONNECTION, Target.CLIENT)
 
 
-def session_facts(session: Session, endpoint: Endpoint | None, *, predicting: bool = False) -> dict[str, Any]:
+def session_facts(
+    session: Session, endpoint: Endpoint | None, *, predicting: bool = False, guide: str | None = None
+) -> dict[str, Any]:
     """The sockets the steps act on (by id), the hints, the transfers, the wildcard listeners and the guide;
-    `predicting` (the lecturer's predict mode): no hints, and a guide that names the steps but not what they do."""
+    `predicting` (the lecturer's predict mode): no hints, and a guide that names the steps but not what they do.
+    `guide`: the lecturer's screen's own, when it says another (a lesson's next line) than the session's."""
     current: dict[str, int | None] = {}
     for target in TARGETS:
         tracked = session.current(target)
@@ -43,7 +46,7 @@ def session_facts(session: Session, endpoint: Endpoint | None, *, predicting: bo
         "transfers": {side.value: session.last_transfer(side) for side in Side},
         "everywhere": session.listening_everywhere(),
         "ports": sorted(session.ports()),
-        "guide": next_line(session, target=endpoint, telling=not predicting),
+        "guide": guide or next_line(session, target=endpoint, telling=not predicting),
         "predict": predicting,
         "serving": session.serve_status(),
         "non_blocking": [t.id for t in session.sockets if not t.closed and t.non_blocking],

@@ -81,6 +81,7 @@ class ShareServer:
         self._endpoint: Endpoint | None = None
         self._lesson_told = ""
         self._predicting = False
+        self._guide: str | None = None
         self._facts_told = ""
         self._facts_due = 0.0
         self._last_facts = 0.0
@@ -176,6 +177,18 @@ class ShareServer:
             self._predicting = on
             self._facts_due = time.monotonic()  # the link's next tick sends the facts as the mode has them
 
+    @property
+    def guide(self) -> str | None:
+        """The `next:` line the followers read, when the lecturer's screen says another than the session's own
+        (a lesson's next line); None: the session's own (`facts.session_facts`)."""
+        return self._guide
+
+    @guide.setter
+    def guide(self, said: str | None) -> None:
+        if said != self._guide:
+            self._guide = said
+            self._facts_due = time.monotonic()
+
     def ask(self, step_id: str, text: str, choices: tuple[str, ...], *, hidden: bool = False) -> None:
         """Open a question to the class: each follower may answer once (a new answer replaces theirs)."""
         self._asked += 1
@@ -267,7 +280,7 @@ class ShareServer:
         try:
             self._facts_due, self._last_facts = 0.0, now
             try:
-                facts = session_facts(session, self._endpoint, predicting=self._predicting)
+                facts = session_facts(session, self._endpoint, predicting=self._predicting, guide=self._guide)
             except Exception:  # noqa: BLE001 - a socket closed under its feet: the next look will do
                 return
             line = json.dumps({"share": "facts", **facts})

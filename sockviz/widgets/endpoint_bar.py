@@ -29,6 +29,43 @@ _EXPOSED = (
 )
 
 
+class BarNotes(Horizontal):
+    """`#notes`: the bar's warning and its share's label, made the first time either has something to say (most
+    sessions never have): its two widgets and these seven rules cost start-up nothing until then."""
+
+    SCOPED_CSS = False  # the bar's rules, kept with the widget they are for
+    DEFAULT_CSS = """
+    EndpointBar.-two-lines {
+        height: 2;
+    }
+    EndpointBar > #notes {
+        width: auto;
+        height: 1;
+    }
+    EndpointBar.-two-lines > #notes {
+        dock: bottom;
+        width: 1fr;
+    }
+    #notes > Label {
+        width: auto;
+    }
+    #notes > #exposure.-exposed {
+        color: $text-warning;
+        text-style: bold;
+        padding: 0 1;
+    }
+    #notes > #share {
+        display: none;
+        padding: 0 1;
+        color: $text-accent;
+    }
+    #notes > #share.-exposed {
+        color: $text-warning;
+        text-style: bold;
+    }
+    """
+
+
 class EndpointBar(Horizontal):
     """Host, port, family and transport, checked as they are typed; names are looked up off the UI thread."""
 
@@ -61,34 +98,6 @@ class EndpointBar(Horizontal):
     }
     EndpointBar > FamilyToggle, EndpointBar > TransportToggle {
         margin: 0 1 0 0;
-    }
-    EndpointBar.-two-lines {
-        height: 2;
-    }
-    EndpointBar > #notes {
-        width: auto;
-        height: 1;
-    }
-    EndpointBar.-two-lines > #notes {
-        dock: bottom;
-        width: 1fr;
-    }
-    #notes > Label {
-        width: auto;
-    }
-    #notes > #exposure.-exposed {
-        color: $text-warning;
-        text-style: bold;
-        padding: 0 1;
-    }
-    #notes > #share {
-        display: none;
-        padding: 0 1;
-        color: $text-accent;
-    }
-    #notes > #share.-exposed {
-        color: $text-warning;
-        text-style: bold;
     }
     """
 
@@ -127,8 +136,17 @@ class EndpointBar(Horizontal):
         yield Field("port", str(port), parse_port, input_id="port", id="port-field", disabled=self.read_only)
         yield FamilyToggle(family, id="family", disabled=self.read_only)
         yield TransportToggle(self.transport, id="transport", disabled=self.read_only)
-        with Horizontal(id="notes"):
-            yield Label("", id="exposure", markup=False)
+        # `#notes` (BarNotes) comes with the first warning or share to tell of.
+
+    def _notes(self) -> BarNotes:
+        """`#notes`, with its `#exposure` label, made and mounted now if it was not."""
+        found = self.query("#notes")
+        if found:
+            return found.only_one(BarNotes)
+        notes = BarNotes(id="notes")
+        self.mount(notes)  # registered at once, and so is the label mounted into it: both can be queried now
+        notes.mount(Label("", id="exposure", markup=False))
+        return notes
 
     def on_mount(self) -> None:
         self._host_changed()
@@ -255,7 +273,7 @@ class EndpointBar(Horizontal):
             label = found.only_one(Label)
         else:  # made the first time there is a share to tell of: most sessions have none
             label = Label("", id="share", markup=False)
-            self.query_one("#notes").mount(label)
+            self._notes().mount(label)
         label.update(text)
         label.display = bool(text)
         label.set_class(warn, "-exposed")
@@ -280,7 +298,10 @@ class EndpointBar(Horizontal):
             text = "⚠ all interfaces: other hosts could connect"
         else:
             text = ""
-        label = self.query_one("#exposure", Label)
+        found = self.query("#exposure")
+        if not found and not text:
+            return  # nothing to warn of, and never was
+        label = found.only_one(Label) if found else self._notes().query_one("#exposure", Label)
         label.set_class(bool(text), "-exposed")
         label.update(text)
         label.tooltip = _EXPOSED if text else None
@@ -297,7 +318,7 @@ class EndpointBar(Horizontal):
             self.call_after_refresh(self._fit_notes_now)
 
     def _fit_notes_now(self) -> None:
-        notes = [label for label in self.query_one("#notes").query(Label) if label.display]
+        notes = [label for label in self.query("#notes > Label").results(Label) if label.display]
         texts = [str(label.render()) for label in notes]
         needed = sum(cell_len(text) + 2 for text in texts if text)
         row = [child for child in self.children if child.id != "notes" and child.display]

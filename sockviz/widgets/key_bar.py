@@ -62,6 +62,8 @@ class KeyBar(Widget):
 
     def _bindings_changed(self, screen: Screen) -> None:
         # A repaint that changes nothing still costs a frame; at start-up, focus moves before the first one.
+        if self._drawn is None:
+            return  # never drawn: its first frame reads the bindings of then (5 changes came before it at start)
         if self.is_attached and screen is self.screen and [(b.action, g) for b, g in self._shown()] != self._drawn:
             self.refresh()
 

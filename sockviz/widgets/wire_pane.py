@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from sockviz.core import Session
     from sockviz.core.story.wire import Delivery, Wire
 
+NOTHING_CAPTURED = "nothing captured: open the wire view (w) first"
+
 MAX_LINES = 5000
 """Lines the pane keeps: the oldest go."""
 
@@ -247,5 +249,5 @@ class WirePane(RichLog):
     def export(self, path: Path, *, plain: bool = False) -> str:
         """Save the capture as pcapng (or plain pcap); the sentence for the log."""
         if self.wire is None:
-            return "nothing captured: open the wire view (w) first"
+            return NOTHING_CAPTURED
         return self.wire.export(path, plain=plain)

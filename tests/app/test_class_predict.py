@@ -10,6 +10,7 @@ import asyncio
 import io
 import time
 
+from conftest import Lecture, quit_as_a_terminal_does
 from helpers import Recorder, free_port, until
 
 from sockviz.app import SockvizApp
@@ -191,3 +192,30 @@ async def test_a_lesson_in_predict_mode_asks_before_each_step_that_can_block_or_
     records = list(read_lines(out.getvalue().splitlines()))  # and so in a replay, which plays them in order
     revealed = next(i for i, r in enumerate(records) if isinstance(r, Revealed) and r.step.id == "server-accept")
     assert revealed < next(i for i, r in enumerate(records) if isinstance(r, Said) and r.text == gives_away)
+
+
+async def test_while_the_lecturers_lesson_has_lines_to_run_the_followers_next_is_its_next_line():
+    """The followers' `next:` was the session's own (`next: s the server's socket()`, a step key a follower cannot
+    run) while the lecturer's screen said the lesson's next line: it is the lesson's now, and the session's again
+    once the lesson has ended."""
+    from sockviz.screens.session import FOLLOWERS_LESSON_GUIDE
+
+    share = ShareServer("127.0.0.1", 0)
+    share.start()
+    feed = Feed(lambda message: None)
+    follower = Connection(follow_url("127.0.0.1", share.port, share.code), feed.frame)
+    app = SockvizApp(port=free_port(), share=share, scenario=("lesson: echo", lessons.text("echo")))
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            following = asyncio.get_running_loop().create_task(follower.run())
+            await until(pilot, lambda: share.followers == 1, "the follower to join")
+            await until(pilot, lambda: feed.mirror.guide() == FOLLOWERS_LESSON_GUIDE, "the lesson's next line")
+            app.session_screen.scenario_panel.speed(64)
+            assert "ended" in await Lecture(app, pilot, []).play_to_the_end(timeout=30)  # as a lecturer plays it
+            await until(pilot, lambda: feed.mirror.guide() not in ("", FOLLOWERS_LESSON_GUIDE), "the session's own")
+            assert feed.mirror.guide().startswith("next: ")
+            assert not app.faults
+            quit_as_a_terminal_does(app)
+        following.cancel()
+    finally:
+        share.stop()

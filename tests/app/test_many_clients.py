@@ -95,8 +95,8 @@ async def test_keys_work_during_and_after_a_1000_client_burst(port):
         await lect.press_all("server-socket", "server-bind", "server-listen")
         await lect.pilot.press("B")
         await lect.until(lambda: len(app.session.sockets) > 200, "the burst under way")
-        timeline = app.query_one("#timeline")
         await lect.pilot.press("t")  # during the burst
+        timeline = app.query_one("#timeline")
         assert timeline.display
         await lect.until(lambda: "burst done:" in lect.log_text(), "the burst's summary", timeout=30)
         await lect.pilot.press("t")  # after it

@@ -32,7 +32,7 @@ async def test_a_bad_scenario_is_refused_with_its_line(port):
     app = SockvizApp(port=port, scenario=("scenario: bad", "server socket\nserver frobnicate\n"))
     async with lecture(app) as lect:
         await lect.pilot.pause()
-        assert not app.query_one("#narration").display
+        assert not any(panel.display for panel in app.screen.query("#narration"))
         assert any("line 2" in str(n.message) for n in app._notifications)
         # The notice goes after a few seconds; a lecturer who looked away finds the reason in the log.
         await lect.until(lambda: "scenario not loaded: line 2" in lect.log_text(), "the reason in the log")

@@ -17,6 +17,9 @@ LOADED_ON_FIRST_USE = (
     "sockviz.core.kernel.predict",  # the first socket's would-it-block question
     "sockviz.core.story.recording.sockets",  # a recording's, a held-over connection's or a follower's rows
     "sockviz.widgets.socket_select",  # the first socket a pane can choose
+    "sockviz.widgets.scenario_panel",  # the first lesson (screens/layout.py: the panes made on first open)
+    "sockviz.widgets.timeline_view",  # the first `t`
+    "sockviz.widgets.wire_pane",  # the first `w`
 )
 
 

@@ -25,9 +25,9 @@ def lane(app: SockvizApp, name: str) -> str:
 async def test_the_timeline_follows_a_blocked_accept_until_connect_ends_it(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
-        timeline = app.query_one("#timeline")
-        assert not timeline.display
+        assert not app.screen.query("#timeline")  # made when first opened, not at start
         await lect.pilot.press("t")
+        timeline = app.query_one("#timeline")
         assert timeline.display and app.focused is timeline
         assert app.query_one("#log").display  # wide enough for both
         await lect.press_all(*LISTENING)
