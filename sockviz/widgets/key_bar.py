@@ -10,12 +10,13 @@ and `f1` says "all keys". A click on a key presses it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Unpack
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -67,16 +68,19 @@ class KeyBar(Widget):
         if self.is_attached and screen is self.screen and [(b.action, g) for b, g in self._shown()] != self._drawn:
             self.refresh()
 
-    def _shown(self) -> list[tuple[Binding, str]]:
+    def _shown(self, active_bindings: Mapping[str, ActiveBinding] | None = None) -> list[tuple[Binding, str]]:
         """The keys to show, each action once, as (binding, section), in the sections' order.
 
         The step keys are left out: each step's line in its pane shows its key, and help lists them. So are the
         keys the screen names in its `unused_keys` (a follower's reset, restart and switches): it can never use
-        them, though pressing one says why."""
+        them, though pressing one says why. `active_bindings` is the screen's, if the caller has them already
+        (Textual works them out anew at each read, asking every binding's `check_action`)."""
         seen: set[str] = set()
         entries: list[tuple[Binding, str]] = []
         unused: Collection[str] = getattr(self.screen, "unused_keys", ())
-        for active in self.screen.active_bindings.values():
+        if active_bindings is None:
+            active_bindings = self.screen.active_bindings
+        for active in active_bindings.values():
             binding = active.binding
             if not binding.show or not active.enabled or binding.action in seen or step_id(binding.action):
                 continue
@@ -97,33 +101,48 @@ class KeyBar(Widget):
             action = entry[0].action
             return BAR_IMPORTANCE.index(action) if action in BAR_IMPORTANCE else len(BAR_IMPORTANCE)
 
-        while kept and self._line(kept, cut=len(kept) < len(entries)).cell_len > width:
+        while kept and cell_len("".join(self._parts(kept, cut=len(kept) < len(entries)))) > width:
             kept.remove(max(kept, key=importance))
         return kept, len(kept) < len(entries)
+
+    def _parts(self, entries: list[tuple[Binding, str]], cut: bool) -> list[str]:
+        """The line's pieces in turn: a separator or a section's name, a key, a description (`_line` styles them)."""
+        parts: list[str] = []
+        section = None
+        for binding, entry_section in entries:
+            separator = ""
+            if section is not None:
+                separator = " │ " if entry_section != section else "  "
+            if entry_section != section and entry_section in self._labelled:
+                separator += f"{entry_section} "
+            section = entry_section
+            description = "all keys" if cut and binding.action == "help" else binding.description
+            parts += [separator, key_display(binding), f" {description}"]
+        return parts
 
     def _line(self, entries: list[tuple[Binding, str]], cut: bool) -> Text:
         key_style = self.get_component_rich_style("key-bar--key")
         text_style = self.get_component_rich_style("key-bar--description")
+        parts = self._parts(entries, cut)
         line = Text(no_wrap=True, end="")
-        section = None
-        for binding, entry_section in entries:
-            if section is not None:
-                line.append(" │ " if entry_section != section else "  ", text_style)
-            if entry_section != section and entry_section in self._labelled:
-                line.append(f"{entry_section} ", text_style)
-            section = entry_section
-            description = "all keys" if cut and binding.action == "help" else binding.description
-            line.append(*self._key(binding, key_style)).append(f" {description}", text_style)
+        for index, (binding, _section) in enumerate(entries):
+            separator, key, description = parts[3 * index : 3 * index + 3]
+            line.append(separator, text_style).append(key, self._clicked(binding, key_style))
+            line.append(description, text_style)
         return line
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("key-bar--key")
         text_style = self.get_component_rich_style("key-bar--description")
         right = Text(end="")
-        palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        active_bindings = self.screen.active_bindings
+        palette = active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
         if self.app.ENABLE_COMMAND_PALETTE and palette is not None:  # at the right end, as the Footer has it
-            right = Text.assemble(" ", self._key(palette.binding, key_style), (" palette", text_style), end="")
-        entries = self._shown()
+            right = Text.assemble(
+                " ", (key_display(palette.binding), self._clicked(palette.binding, key_style)), (" palette", text_style),
+                end="",
+            )  # fmt: skip
+        entries = self._shown(active_bindings)
         self._drawn = [(binding.action, section) for binding, section in entries]
         kept, cut = self._fitted(entries, self.size.width - right.cell_len)  # right begins with a space
         line = self._line(kept, cut)
@@ -131,7 +150,6 @@ class KeyBar(Widget):
         line.append_text(right)
         return line
 
-    def _key(self, binding: Binding, style: Style) -> tuple[str, Style]:
-        """The key as sockviz shows it everywhere, pressed by a click."""
-        click = Style(meta={"@click": f"app.simulate_key({binding.key.split(',')[0]!r})"})
-        return key_display(binding), style + click
+    def _clicked(self, binding: Binding, style: Style) -> Style:
+        """The key's style, pressed by a click."""
+        return style + Style(meta={"@click": f"app.simulate_key({binding.key.split(',')[0]!r})"})

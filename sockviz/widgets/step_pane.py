@@ -79,6 +79,7 @@ class StepPane(Vertical):
         max-height: 100%;
         scrollbar-size-vertical: 1;
         overflow-y: auto;
+        scrollbar-gutter: stable;
     }
     StepPane .steps {
         height: auto;
