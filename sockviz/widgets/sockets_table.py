@@ -179,14 +179,16 @@ class SocketsTable(DataTable[str]):
         """Rows for connections of the session before a reset that the kernel still holds, by their own keys:
         shown as closed rows are, their `now` saying `pre-reset`, and removed once the kernel drops them.
         Given before the session's first row (a fresh table's first refresh), they stay the table's first rows."""
-        from sockviz.core.story.recording.sockets import SocketState  # loaded with the first held row
-
         wanted = dict(rows)
         for key in [key for key in self._held if key not in wanted]:
             self._held.remove(key)
             self._shown.pop(key, None)
             self._closed_rows.discard(key)
             self.remove_row(key)
+        if not wanted:
+            return
+        from sockviz.core.story.recording.sockets import SocketState  # loaded with the first held row, not at start
+
         for key, tracked in wanted.items():
             if key not in self._held and self.row_count > len(self._held):
                 continue  # the session has rows already: a held row is only ever put above them, never below

@@ -81,9 +81,6 @@ class StepPane(Vertical):
         overflow-y: auto;
         scrollbar-gutter: stable;
     }
-    StepPane .steps {
-        height: auto;
-    }
     StepPane .field {
         width: 100%;
         height: auto;
@@ -178,16 +175,15 @@ class StepPane(Vertical):
 
     def compose(self) -> ComposeResult:
         side = self.side.value
-        with Vertical(id=f"{side}-scrolled", classes="scrolled"):
+        with StepList(id=f"{side}-steps", classes="scrolled"):
             yield from self._scrolled()
 
     def _scrolled(self) -> ComposeResult:
         """What scrolls in the pane: the steps and their fields (the progress bar stays below them)."""
         side = self.side.value
-        with StepList(id=f"{side}-steps", classes="steps"):
-            for each in steps_of(self.side):
-                button = self._buttons[each.id] = StepButton(each, self._transport)
-                yield button
+        for each in steps_of(self.side):
+            button = self._buttons[each.id] = StepButton(each, self._transport)
+            yield button
         server = self.side is Side.SERVER
         yield Label("connection" if server else "client socket", classes="field-title")
         yield self._no_choice

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import sockviz.core
 import sockviz.core.story
@@ -29,6 +30,32 @@ def test_importing_the_app_leaves_what_the_first_frame_does_not_run_unloaded():
     loaded = set(ran.stdout.split())
     assert "sockviz.app" in loaded and "sockviz.core.engine.session" in loaded
     assert loaded.isdisjoint(LOADED_ON_FIRST_USE), sorted(loaded.intersection(LOADED_ON_FIRST_USE))
+
+
+FIRST_FRAME = """
+import sys
+from helpers import free_port
+from sockviz.app import SockvizApp
+
+async def first_frame(pilot):
+    await pilot.pause()
+    print(" ".join(m for m in sys.modules if m.startswith(("sockviz", "textual.widgets._"))))
+    pilot.app.exit()
+
+SockvizApp(port=free_port()).run(headless=True, size=(120, 36), auto_pilot=first_frame)
+"""
+
+
+def test_the_first_frame_leaves_them_unloaded_too():
+    """Drawing the first screen runs code that importing does not (the first refresh, the held-over rows, the
+    step panes): it loads none of them either, nor Textual's Collapsible, whose title stands alone until the
+    settings first open."""
+    ran = subprocess.run([sys.executable, "-c", FIRST_FRAME], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent.parent)  # fmt: skip
+    loaded = set(ran.stdout.split())
+    assert "sockviz.screens.session" in loaded and "textual.widgets._button" in loaded
+    held_out = {*LOADED_ON_FIRST_USE, "textual.widgets._collapsible"}
+    assert loaded.isdisjoint(held_out), sorted(loaded.intersection(held_out))
 
 
 def test_every_name_the_core_and_the_story_export_is_the_one_of_its_module():
