@@ -11,14 +11,15 @@ import dataclasses
 import socket
 from typing import TYPE_CHECKING, ClassVar, TypeVar, Unpack
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Button, Collapsible, Label, Select
-from textual.widgets.collapsible import CollapsibleTitle
+from textual.widgets import Button, Label, Select, Static
 from textual.widgets.select import NoSelection
 
 from sockviz.core import Action, InputError, Side, Step, StepArgs, parse_payload, steps_of
@@ -47,20 +48,46 @@ DEFAULT_CLIENT_MESSAGE = "Hello, Wireshark. You are an amazing tool!"
 SETTINGS_TITLE = "more settings"
 
 
-class SettingsTitle(CollapsibleTitle):
+class SettingsTitle(Static, can_focus=True):
     """The title "▶ more settings", where a pane's settings go until they first open; Enter or a click opens them.
-    It looks as their Collapsible's title does on the Collapsible's line."""
+    It looks as their Collapsible's title does on the Collapsible's line (Textual's `CollapsibleTitle`, whose rules
+    are copied here with the pane's): Textual's Collapsible module loads with the first opening, not at start-up."""
 
     DEFAULT_CSS = """
     SettingsTitle {
         width: 100%;
+        height: auto;
+        padding: 0;
         background: $surface;
+        text-style: $block-cursor-blurred-text-style;
+        color: $block-cursor-blurred-foreground;
+        pointer: pointer;
+        &:hover {
+            background: $block-hover-background;
+            color: $foreground;
+        }
+        &:focus {
+            text-style: $block-cursor-text-style;
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+        }
     }
     """
+    ALLOW_SELECT = False
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "open the settings", show=False)]
+
+    class Pressed(Message):
+        """Enter or a click on the title: open the settings."""
 
     def __init__(self, *, id: str) -> None:
-        super().__init__(label=SETTINGS_TITLE, collapsed_symbol="▶", expanded_symbol="▼", collapsed=True)
-        self.id = id
+        super().__init__(Content.assemble("▶ ", SETTINGS_TITLE), id=id)
+
+    async def _on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(self.Pressed())
+
+    def action_open(self) -> None:
+        self.post_message(self.Pressed())
 
 
 class StepPane(Vertical):
@@ -197,8 +224,8 @@ class StepPane(Vertical):
         )
         yield SettingsTitle(id=f"{side}-more")
 
-    @on(CollapsibleTitle.Toggle)
-    async def _title_pressed(self, event: CollapsibleTitle.Toggle) -> None:
+    @on(SettingsTitle.Pressed)
+    async def _title_pressed(self, event: SettingsTitle.Pressed) -> None:
         """The settings' title, before they were first opened (once open, their Collapsible takes its title's)."""
         event.stop()
         await self.open_settings()
@@ -206,6 +233,9 @@ class StepPane(Vertical):
     async def open_settings(self) -> None:
         """Show the settings. Their widgets are made the first time, as they would slow start-up by a quarter;
         until then a title alone stands in their place (a Collapsible is three widgets, 2% of start-up)."""
+        from textual.widgets import Collapsible  # with the first opening (its title stood alone until then)
+        from textual.widgets.collapsible import CollapsibleTitle
+
         if self._settings_ready:
             self.query_one(Collapsible).collapsed = False
             return
