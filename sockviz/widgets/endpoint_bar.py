@@ -9,6 +9,7 @@ from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.events import Resize
 from textual.message import Message
 from textual.reactive import reactive
@@ -22,6 +23,9 @@ from sockviz.widgets.family_toggle import FamilyToggle
 from sockviz.widgets.field import Field
 from sockviz.widgets.options import WidgetOptions
 from sockviz.widgets.transport_toggle import TransportToggle
+
+BRAND = Content.styled("sockviz", "bold $text-accent")
+"""The bar's first word, left of the host field (whose margin is its room: seven cells and two)."""
 
 _EXPOSED = (
     "A socket bound to 0.0.0.0 or :: takes connections on every network interface, so other machines "
@@ -75,16 +79,17 @@ class EndpointBar(Horizontal):
         padding: 0 1;
         background: $panel;
     }
-    EndpointBar > #brand {
-        text-style: bold;
-        color: $text-accent;
-        padding: 0 2 0 0;
+    EndpointBar > #host-field {
+        margin: 0 0 0 9;  /* after the brand, which the bar draws itself (`render`): "sockviz" and two cells */
     }
     EndpointBar > Field {
         width: auto;
         height: 1;
         layout: horizontal;
         padding: 0 1 0 0;
+    }
+    EndpointBar > Field > Input {
+        margin: 0 0 0 5;  /* beside the title its field draws: "host" or "port", and a cell */
     }
     EndpointBar > Field > .field-note {
         width: auto;
@@ -129,9 +134,13 @@ class EndpointBar(Horizontal):
         self.set_reactive(EndpointBar.family, family)
         self.set_reactive(EndpointBar.transport, transport)
 
+    def render(self) -> Content:
+        """The brand, drawn by the bar under its first cells, where its fields leave room for it: a Label for it
+        was one widget more on the first screen (each costs start-up)."""
+        return BRAND
+
     def compose(self) -> ComposeResult:
         host, port, family = self._start
-        yield Label("sockviz", id="brand")
         yield Field("host", host, self._check_host, input_id="host", id="host-field", disabled=self.read_only)
         yield Field("port", str(port), parse_port, input_id="port", id="port-field", disabled=self.read_only)
         yield FamilyToggle(family, id="family", disabled=self.read_only)
