@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar, Unpack
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.containers import Vertical
 from textual.css.query import NoMatches
@@ -74,7 +73,6 @@ class SettingsTitle(Static, can_focus=True):
     }
     """
     ALLOW_SELECT = False
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "open the settings", show=False)]
 
     class Pressed(Message):
         """Enter or a click on the title: open the settings."""
@@ -86,7 +84,9 @@ class SettingsTitle(Static, can_focus=True):
         event.stop()
         self.post_message(self.Pressed())
 
-    def action_open(self) -> None:
+    def key_enter(self) -> None:
+        """Enter opens the settings, as on Textual's title: a key method, not a binding, so that help lists the
+        pane's keys as it did (it names each sockviz widget with bindings of its own)."""
         self.post_message(self.Pressed())
 
 
