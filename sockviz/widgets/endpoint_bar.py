@@ -91,10 +91,6 @@ class EndpointBar(Horizontal):
     EndpointBar > Field > Input {
         margin: 0 0 0 5;  /* beside the title its field draws: "host" or "port", and a cell */
     }
-    EndpointBar > Field > .field-note {
-        width: auto;
-        padding: 0 0 0 1;
-    }
     EndpointBar #host {
         width: 22;
     }

@@ -41,6 +41,37 @@ class FieldInput(StyledOnceShown, Input):
     """A field's input: Textual's Input, restyled only once its screen is shown (`StyledOnceShown`)."""
 
 
+class FieldNote(Label):
+    """What a field says under (or beside) its input: a refusal's reason, or a remark. Made the first time a field
+    has something to say, and its rules with it: Textual reads a widget's rules when the first one is mounted, and
+    most sessions show no note (five rules fewer to read at start-up)."""
+
+    SCOPED_CSS = False  # the fields' rules, kept with the widget they are for
+    DEFAULT_CSS = """
+    Field > .field-note {
+        display: none;
+        width: 100%;
+        color: $text-muted;
+        text-style: italic;
+    }
+    Field > .field-note.-shown {
+        display: block;
+    }
+    Field > .field-note.-refused {
+        color: $text-error;
+        text-style: bold;
+    }
+    StepPane .field-note {
+        width: 100%;
+        padding: 0;
+    }
+    EndpointBar > Field > .field-note {
+        width: auto;
+        padding: 0 0 0 1;
+    }
+    """
+
+
 class Field(Vertical, Generic[T]):
     """Title, input and the reason it refuses a value.
 
@@ -58,19 +89,6 @@ class Field(Vertical, Generic[T]):
     Field > Input {
         width: 100%;
         margin: 1 0 0 0;
-    }
-    Field > .field-note {
-        display: none;
-        width: 100%;
-        color: $text-muted;
-        text-style: italic;
-    }
-    Field > .field-note.-shown {
-        display: block;
-    }
-    Field > .field-note.-refused {
-        color: $text-error;
-        text-style: bold;
     }
     """
     DEFAULT_CLASSES = "field"
@@ -99,7 +117,7 @@ class Field(Vertical, Generic[T]):
             disabled=disabled,
         )
         self._input.tooltip = tooltip
-        self._note: Label | None = None
+        self._note: FieldNote | None = None
         """What the field says under itself, made the first time it has something to say: most fields never
         do, and every widget on the first screen costs start-up."""
         self._last_value = value
@@ -118,7 +136,7 @@ class Field(Vertical, Generic[T]):
         if note is None:
             if not text:
                 return
-            note = self._note = Label(text, classes="field-note -shown" + " -refused" * refused, markup=False)
+            note = self._note = FieldNote(text, classes="field-note -shown" + " -refused" * refused, markup=False)
             if self.is_mounted:
                 self.mount(note)
             return

@@ -114,10 +114,6 @@ class StepPane(Vertical):
         layout: vertical;
         padding: 0;
     }
-    StepPane .field-note {
-        width: 100%;
-        padding: 0;
-    }
     StepPane Input, StepPane Select {
         width: 100%;
     }
@@ -125,23 +121,6 @@ class StepPane(Vertical):
         width: 100%;
         color: $text-muted;
         text-style: italic;
-    }
-    StepPane Collapsible {
-        padding: 0;
-        border: none;
-    }
-    StepPane CollapsibleTitle {
-        padding: 0;
-    }
-    StepPane Collapsible > Contents {
-        padding: 0;
-    }
-    StepPane .progress {
-        dock: bottom;
-        width: 100%;
-    }
-    StepPane .progress Bar {
-        width: 1fr;
     }
     StepPane .scrolled > .field-title, StepPane .field {
         margin: 1 0 0 0;
@@ -236,6 +215,8 @@ class StepPane(Vertical):
         from textual.widgets import Collapsible  # with the first opening (its title stood alone until then)
         from textual.widgets.collapsible import CollapsibleTitle
 
+        from sockviz.widgets.pane_parts import Settings
+
         if self._settings_ready:
             self.query_one(Collapsible).collapsed = False
             return
@@ -244,7 +225,7 @@ class StepPane(Vertical):
         title = self.query_one(SettingsTitle)
         focused = title.has_focus
         await title.remove()
-        more = Collapsible(*settings_fields(self.side), title=SETTINGS_TITLE, id=f"{side}-more", collapsed=False)
+        more = Settings(*settings_fields(self.side), title=SETTINGS_TITLE, id=f"{side}-more", collapsed=False)
         await self.query_one(".scrolled").mount(more, after=f"#{side}-message-field")
         if focused:
             more.query_one(CollapsibleTitle).focus()
@@ -370,9 +351,9 @@ class StepPane(Vertical):
         if self._progress is None:
             if progress is None:
                 return
-            from textual.widgets import ProgressBar  # most sessions never need it: not at start-up
+            from sockviz.widgets.pane_parts import TransferBar  # most sessions never need it: not at start-up
 
-            self._progress = ProgressBar(id=f"{self.side.value}-progress", show_eta=False, classes="progress")
+            self._progress = TransferBar(id=f"{self.side.value}-progress", show_eta=False, classes="progress")
             self.mount(self._progress)
         self._progress.display = progress is not None
         if progress is not None:

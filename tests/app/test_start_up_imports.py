@@ -21,6 +21,7 @@ LOADED_ON_FIRST_USE = (
     "sockviz.widgets.scenario_panel",  # the first lesson (screens/layout.py: the panes made on first open)
     "sockviz.widgets.timeline_view",  # the first `t`
     "sockviz.widgets.wire_pane",  # the first `w`
+    "sockviz.widgets.pane_parts",  # the first opening of a pane's settings, or its first bulk transfer
 )
 
 

@@ -7,6 +7,7 @@ screen, a scripted run) reads it from here, so adding a step is one entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from enum import StrEnum
 
 from sockviz.core.model.record import FrozenRecord
@@ -130,6 +131,11 @@ class Step(FrozenRecord):
         """The step's form on a transport: its UDP form on UDP where it has one, its own otherwise."""
         if transport is Transport.UDP and self.udp is not None:
             return self.udp
+        return self._own_form
+
+    @cached_property
+    def _own_form(self) -> Form:
+        """Its own (TCP's) form, made once: the panes ask for it at each refresh, 170 times before the first frame."""
         return Form(self.label, self.code, self.blocks_until, self.explains, self.target)
 
     def target_on(self, transport: Transport) -> Target:
