@@ -138,10 +138,8 @@ class KeyBar(Widget):
         active_bindings = self.screen.active_bindings
         palette = active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
         if self.app.ENABLE_COMMAND_PALETTE and palette is not None:  # at the right end, as the Footer has it
-            right = Text.assemble(
-                " ", (key_display(palette.binding), self._clicked(palette.binding, key_style)), (" palette", text_style),
-                end="",
-            )  # fmt: skip
+            key = (key_display(palette.binding), self._clicked(palette.binding, key_style))
+            right = Text.assemble(" ", key, (" palette", text_style), end="")
         entries = self._shown(active_bindings)
         self._drawn = [(binding.action, section) for binding, section in entries]
         kept, cut = self._fitted(entries, self.size.width - right.cell_len)  # right begins with a space

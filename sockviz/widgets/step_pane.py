@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar, Unpack
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.containers import Vertical
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
@@ -117,11 +117,6 @@ class StepPane(Vertical):
     StepPane Input, StepPane Select {
         width: 100%;
     }
-    StepPane .no-choice {
-        width: 100%;
-        color: $text-muted;
-        text-style: italic;
-    }
     StepPane .scrolled > .field-title, StepPane .field {
         margin: 1 0 0 0;
     }
@@ -167,9 +162,10 @@ class StepPane(Vertical):
         self._transport = transport
         self._message = message
         server = side is Side.SERVER
-        self._no_choice = Label(self.NOTHING[side], classes="no-choice")
-        """Stands where the list of sockets will be: a Select is made once there is something to choose, and
-        stays (saying these words when a fresh session has nothing to choose)."""
+        self._no_choice = Label(self._choice_title(nothing=True), classes="field-title no-choice")
+        """The title of the list of sockets (`connection`), and under it, until the list is made, that there is
+        nothing to choose: one widget for both, where two were (each costs start-up). A Select is made once there
+        is something to choose, and stays (saying those words when a fresh session has nothing to choose)."""
         self._choice_id = "server-conn" if server else "client-sock"
         self._select: SocketSelect | None = None
         self._settings_ready = False
@@ -191,7 +187,6 @@ class StepPane(Vertical):
             button = self._buttons[each.id] = StepButton(each, self._transport)
             yield button
         server = self.side is Side.SERVER
-        yield Label("connection" if server else "client socket", classes="field-title")
         yield self._no_choice
         yield Field(
             "message",
@@ -229,6 +224,11 @@ class StepPane(Vertical):
         await self.query_one(".scrolled").mount(more, after=f"#{side}-message-field")
         if focused:
             more.query_one(CollapsibleTitle).focus()
+
+    def _choice_title(self, *, nothing: bool) -> Content:
+        """The list's title, and while there is no list, in italics under it, that there is nothing to choose."""
+        title = "connection" if self.side is Side.SERVER else "client socket"
+        return Content.assemble(title, "\n", (self.NOTHING[self.side], "italic")) if nothing else Content(title)
 
     # ----- steps -----------------------------------------------------------
 
@@ -375,7 +375,7 @@ class StepPane(Vertical):
 
                 self._select = SocketSelect(choices, chosen, nothing=self.NOTHING[self.side], id=self._choice_id)
                 self.query_one(".scrolled").mount(self._select, after=self._no_choice)
-                self._no_choice.display = False
+                self._no_choice.update(self._choice_title(nothing=False))  # the list says it from now on
             return
         if not select.is_mounted:  # its parts are not made yet
             self.call_after_refresh(self.show_sockets, choices, chosen)

@@ -7,8 +7,8 @@ screen, a scripted run) reads it from here, so adding a step is one entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 
 from sockviz.core.model.record import FrozenRecord
 from sockviz.core.model.transport import Transport
