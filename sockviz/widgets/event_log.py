@@ -47,6 +47,7 @@ from sockviz.core import Event
 from sockviz.core.story.sentences import StoryLine, Storyteller
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
+from sockviz.widgets.scrollbars import KeepsScrollBarLines
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
@@ -79,7 +80,7 @@ Runs = tuple[tuple[str, str], ...]
 """One line as (text, style) pairs of strings: nothing in it for the garbage collector to follow."""
 
 
-class EventLog(ScrollView, can_focus=True):
+class EventLog(KeepsScrollBarLines, ScrollView, can_focus=True):
     """The event log."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

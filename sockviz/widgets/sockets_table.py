@@ -34,7 +34,7 @@ from sockviz.core.engine.view import SocketView
 from sockviz.core.story.activity import activity as activity  # the screen reads it from here
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
-from sockviz.widgets.scrollbars import follow_scrollable_size
+from sockviz.widgets.scrollbars import KeepsScrollBarLines, follow_scrollable_size
 from sockviz.widgets.socket_rows import ADDRESSES, BLOCKED, COLUMNS, keep_last_addresses, row_texts
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class Look(NamedTuple):
     scroll_x: int
 
 
-class SocketsTable(DataTable[str]):
+class SocketsTable(KeepsScrollBarLines, DataTable[str]):
     """The live table of sockets; the name column stays in view when the table scrolls sideways."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
