@@ -36,9 +36,10 @@ from sockviz.core.kernel.capture.frames import (
     parse_frame,
 )
 from sockviz.core.kernel.capture.numbering import Address, Numbering, Pair, numbered
-from sockviz.core.kernel.capture.ring import FRAME_HEADER, RETIRE_MS, Ring, block_frames
-from sockviz.core.kernel.capture.runs import CallLine, Runs
+from sockviz.core.kernel.capture.ring import FRAME_HEADER, FRAME_STAMP, RETIRE_MS, Ring, block_frames
+from sockviz.core.kernel.capture.runs import SUMMARY_SECONDS, CallLine, Runs
 from sockviz.core.kernel.capture.store import NEVER, Store
+from sockviz.core.kernel.capture.summing import sum_frames
 
 BATCH_SECONDS = 0.05
 """Lines go to the app this often at most."""
@@ -171,10 +172,13 @@ class Reader:
     def _read_block(self, block: bytes) -> None:
         """One pass over a block's frames: each is numbered, told (on a line or in a summary) and kept.
 
-        It runs for every frame, so a TCP segment (IPv4 with no options, or IPv6) is read in place with one
-        unpack, its connection is found by the bytes of its addresses and ports, and a segment that is summed
-        up costs a few additions: no frame is copied, and no object made. Anything else (UDP, ICMP, IP options)
-        is cut out and parsed whole (`parse_frame`); what is not the session's is not kept.
+        While a run is being summed up, its frames are added to the summary where they lie (`sum_frames`: two
+        unpacks and a few additions a frame, the counts in locals), up to the first frame that pass cannot take
+        as this one would (a segment out of order or sent again, another flag, a new connection, the time of a
+        call): this pass takes that one. Here a TCP segment (IPv4 with no options, or IPv6) is read in place
+        with one unpack, its connection is found by the bytes of its addresses and ports, and no frame is
+        copied. Anything else (UDP, ICMP, IP options) is cut out and parsed whole (`parse_frame`); what is not
+        the session's is not kept.
         """
         runs, store, calls, picking, known = self._runs, self._store, self._calls, self._picking, self._known
         offset = self._offset
@@ -184,9 +188,22 @@ class Reader:
         skipped: list[int] = []
         note_at = store.next_note_at if keeping else NEVER
         call_at = calls[0][0] if calls else NEVER
-        for place in range(count):
+        place = 0
+        while place < count:
+            summary = runs.open_summary
+            if summary is not None:  # a run is being summed up: its frames are added where they lie
+                horizon = min(call_at, note_at, summary.first_at + SUMMARY_SECONDS + offset)
+                start = place
+                place, at, last = sum_frames(block, place, count, at, horizon, summary, known.get, picking)
+                if last >= 0:
+                    kept += place - start
+                    sec, nsec = FRAME_STAMP.unpack_from(block, last + 4)
+                    runs.summed(sec + nsec / 1e9 - offset)
+                if place >= count:
+                    break
             next_offset, sec, nsec, snaplen, _, _, mac, net = FRAME_HEADER.unpack_from(block, at)
             here, at = at, at + next_offset
+            place += 1
             stamp = sec + nsec / 1e9
             family = block[here + net - 2] if net == mac + ETHER_HEADER else 0  # the ethertype's first byte
             ends, seq, ack, bits, payload, payload_at = None, 0, 0, 0, 0, 0
@@ -208,12 +225,12 @@ class Reader:
             else:
                 parsed = parse_frame(block[here + mac : here + mac + snaplen])
                 if parsed is None:
-                    skipped.append(place)
+                    skipped.append(place - 1)
                     continue
                 src, dst, seq, ack, bits, payload, preview = parsed
                 pair = self._numbering.pair(src, dst) if bits <= 0xFF else None  # UDP, ICMP: no numbers
             if picking is not None and src[1] not in picking and dst[1] not in picking:
-                skipped.append(place)
+                skipped.append(place - 1)
                 continue
             if stamp >= call_at:
                 self._tell_calls(stamp)

@@ -47,6 +47,8 @@ _BLOCK_COUNTS = struct.Struct("<II")  # num_pkts, offset_to_first_pkt (at 12)
 _BLOCK_STATE = struct.Struct("<IIII")  # block_status, num_pkts, offset_to_first_pkt, blk_len (at 8)
 FRAME_HEADER = struct.Struct("<IIIIIIHH")
 """tpacket3_hdr: next_offset, sec, nsec, snaplen, len, status, mac, net (offsets from the frame's header)."""
+FRAME_STAMP = struct.Struct("<II")
+"""tpacket3_hdr's sec and nsec (at 4): a frame's kernel timestamp."""
 
 
 def frames_in(block: bytes, skipped: frozenset[int] = frozenset()) -> Iterator[tuple[float, int, bytes]]:
