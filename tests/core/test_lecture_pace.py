@@ -12,7 +12,7 @@ from sockviz.core.model.options import option_setting
 from sockviz.core.model.steps import Side, Target
 from sockviz.core.scenario.language import Pace, Say, ScenarioError, parse
 from sockviz.core.scenario.player import Player
-from sockviz.core.story.next_steps import next_line, suggest
+from sockviz.core.story.next_steps import fitted, next_line, suggest
 
 
 def test_pace_is_a_line_of_its_own_and_checked():
@@ -182,3 +182,11 @@ def test_the_split_guide_says_recv_returns_at_once_when_the_peers_bytes_came_fir
     loopback.run("client-send", payload=b"hello")
     wait_for(lambda: "5 bytes are waiting" in next_line(loopback.session, only=Side.SERVER), what="the bytes in")
     assert "waits for it" not in next_line(loopback.session, only=Side.SERVER)
+
+
+def test_a_guide_too_long_for_its_border_keeps_whole_suggestions_first():
+    line = "next: a accept() takes a client (it waits for one) · S a client's socket()"
+    assert fitted(line, len(line)) == line
+    assert fitted(line, 60) == "next: a accept() takes a client (it waits for one)"
+    assert fitted(line, 40) == "next: a accept() takes a client"
+    assert fitted(line, 20) == "next: a accept() ta…" and len(fitted(line, 20)) == 20

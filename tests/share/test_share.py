@@ -214,7 +214,7 @@ async def test_after_a_reset_a_followers_guide_is_the_fresh_sessions_even_when_i
     no socket, the lesson's guide): they are sent all the same, or the follower's `next:` stays empty until the
     lecturer acts."""
     session, share, args = shared
-    share.guide = "next: the lecturer's lesson's next line, in its panel"
+    share.guide = "next: the lesson panel's next line (the lecturer runs it)"
     follower = Follower(share)
     await until(lambda: follower.feed.mirror.guide() == share.guide, "the guide before the reset")
     first = follower.feed.mirror

@@ -8,6 +8,7 @@ It only suggests: every step stays allowed, and wrong orders are part of the les
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass
 
@@ -381,3 +382,25 @@ def next_line(
     if not found:
         return "next: any step you like (f1 lists them), or a lesson from ctrl+p"
     return "next: " + " · ".join(s.said(telling=telling) for s in found)
+
+
+_ASIDE = re.compile(r" \([^()]*\)")
+"""A bracketed aside of a suggestion: what the call will do, where the server is, the lesson's keys."""
+
+
+def fitted(line: str, room: int) -> str:
+    """The guide's line in `room` characters (the log's bottom border, 80 columns less the lesson panel's): whole
+    if it fits; else as many of its suggestions as fit, first ones first; else those without their bracketed
+    asides; only then cut, with `…`. A line cut by the border mid-word said half a step (`· E the client sends:
+    recv() …`)."""
+    if len(line) <= room:
+        return line
+    prefix = "next: " if line.startswith("next: ") else ""
+    whole = line[len(prefix) :].split(" · ")
+    shorter = line
+    for parts in (whole, [_ASIDE.sub("", part) for part in whole]):
+        for count in range(len(parts), 0, -1):
+            shorter = prefix + " · ".join(parts[:count])
+            if len(shorter) <= room:
+                return shorter
+    return shorter[: max(room - 1, 0)].rstrip() + "…"
