@@ -48,7 +48,7 @@ from sockviz.core.story.next_steps import fitted
 from sockviz.core.story.sentences import StoryLine, Storyteller
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
-from sockviz.widgets.subtitle import set_subtitle
+from sockviz.widgets.subtitle import GUIDE_MARGIN, set_subtitle
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
@@ -60,9 +60,6 @@ REWRAP_TURN = 0.004
 """Seconds of wrapping again per turn of the event loop after the log's width changed (an entry takes about a
 tenth of a millisecond): the first turn, the newest entries, fills the screen at once whatever it takes; older
 ones follow a turn at a time, so keys and frames go on meanwhile (10,000 lines took about a second at load 7)."""
-GUIDE_MARGIN = 6
-"""Cells of the bottom border that are not the guide's: the two corners, a line and a space each side."""
-
 WRITE_GAP = 0.05
 """The least time between two writes of new lines: twenty a second is more than anyone reads, and each write
 redraws the whole log (it scrolls). A line after a quiet spell is written at once, in the next frame."""
