@@ -22,7 +22,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 
-from sockviz.core import Side, Step, steps_of
+from sockviz.core import Side, Step, StepCalled, steps_of
+from sockviz.core.model.transport import Transport
 from sockviz.core.story.recording.format import Record, SessionStarted, WireShown
 from sockviz.core.story.recording.playback import Playback, Scene
 from sockviz.core.story.timeline import Timeline
@@ -135,6 +136,7 @@ class ReplayScreen(SessionRows):
         self._events_added = 0
         self._wire_written = 0
         self._session: SessionStarted | None = None
+        self._transport = Transport.TCP
 
     def compose(self) -> ComposeResult:
         yield ReplayBar(id="replay-bar")
@@ -197,6 +199,7 @@ class ReplayScreen(SessionRows):
         for event in scene.events[self._events_added :]:
             self.timeline.add(event)
         self._events_added = len(scene.events)
+        self._show_transport(scene)
         if (wire := self.built(WIRE)) is not None:  # one never opened is written up to the moment when it opens
             self._write_wire(wire)
         self.table.show_held(scene.held)  # before the session's rows: they stay the table's first rows
@@ -206,6 +209,21 @@ class ReplayScreen(SessionRows):
             timeline.refresh()
         self._show_bar()
         self.post_message(self.Moved(self, moment))
+
+    @property
+    def transport(self) -> Transport:
+        """What the steps' buttons name: the transport of the moment's newest call (help explains the steps on it)."""
+        return self._transport
+
+    def _show_transport(self, scene: Scene) -> None:
+        """The buttons name the calls of the recording's newest call's transport, as the live panes named them:
+        a UDP session's replay said `sendall()` and `recv()` beside a log of `sendto()` and `recvfrom()`."""
+        newest = next((e.call for e in reversed(scene.events) if isinstance(e, StepCalled)), None)
+        transport = newest.transport if newest is not None else Transport.TCP
+        if transport is not self._transport:
+            self._transport = transport
+            for side in Side:
+                self.query_one(f"#{side.value}-pane", StepPane).show_transport(transport)
 
     def _start_over(self, scene: Scene) -> None:
         """Back in time, or into another session: the widgets start empty and are written up to the moment."""

@@ -291,3 +291,24 @@ async def test_the_bar_keeps_its_height_from_moment_to_moment():
                 assert shown.replace(" ", "") == said.replace(" ", ""), (shown, said)
                 tops.add((screen.bar.outer_size.height, app.query_one("#sockets").region.y))
             assert noted and len(tops) == 1, (size, tops)
+
+
+async def test_a_udp_recording_names_udps_calls_on_the_buttons(tmp_path):
+    """The live panes name the calls of the transport (`r 9 recvfrom()`): a UDP session's replay said `recv()`
+    and `sendall()` on its buttons, beside a log of `recvfrom()` and `sendto()`."""
+    from helpers import free_port
+
+    done = subprocess.run([sys.executable, "-m", "sockviz", "run", "--lesson", "udp-echo", "--json", "--speed", "100",
+                           "--port", str(free_port())], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    playback = Playback(read_lines(done.stdout.splitlines()))
+    app = ReplayApp(playback, "udp-echo.jsonl")
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = app.replay_screen
+        await until(pilot, lambda: screen.moment == 0, "the first moment")
+        assert "recv()" in str(app.query_one("#server-recv").label)  # no call yet: TCP's, as a fresh screen
+        await pilot.press("end")
+        await until(pilot, lambda: screen.moment == len(playback) - 1, "the last moment")
+        await pilot.pause()
+        assert "recvfrom()" in str(app.query_one("#server-recv").label)
+        assert "sendto()" in str(app.query_one("#client-send").label)
