@@ -165,8 +165,8 @@ def test_the_guide_says_accept_returns_at_once_when_a_client_waits_in_the_queue(
     loopback.run("client-socket")
     loopback.run("client-connect")
     said = next_line(loopback.session)
-    assert "a accept() takes a client" in said and "waits" not in said, said
-    assert "1 connection(s) wait in the queue: returns at once" in said, said
+    assert "a accept() takes a client" in said and "it waits for one" not in said, said
+    assert "1 connection waits in the queue: returns at once" in said, said
     loopback.run("server-accept")  # the queue is empty again; s made non-blocking raises instead of waiting
     loopback.run("server-option", option=option_setting("setblocking", "0"))
     loopback.run("server-close-conn")
@@ -190,3 +190,8 @@ def test_a_guide_too_long_for_its_border_keeps_whole_suggestions_first():
     assert fitted(line, 60) == "next: a accept() takes a client (it waits for one)"
     assert fitted(line, 40) == "next: a accept() takes a client"
     assert fitted(line, 20) == "next: a accept() ta…" and len(fitted(line, 20)) == 20
+
+
+def test_a_guides_aside_with_brackets_of_its_own_is_left_out_whole():
+    line = "next: a accept() takes a client (2 connections (queued) wait: returns at once)"
+    assert fitted(line, 40) == "next: a accept() takes a client"

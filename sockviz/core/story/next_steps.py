@@ -8,7 +8,6 @@ It only suggests: every step stays allowed, and wrong orders are part of the les
 
 from __future__ import annotations
 
-import re
 import socket
 from dataclasses import dataclass
 
@@ -384,8 +383,20 @@ def next_line(
     return "next: " + " · ".join(s.said(telling=telling) for s in found)
 
 
-_ASIDE = re.compile(r" \([^()]*\)")
-"""A bracketed aside of a suggestion: what the call will do, where the server is, the lesson's keys."""
+def _without_asides(part: str) -> str:
+    """A suggestion without its bracketed asides (what the call will do, where the server is, the lesson's keys),
+    brackets inside them and all; a call's own `()` stays."""
+    kept: list[str] = []
+    depth = 0
+    for index, char in enumerate(part):
+        if depth == 0 and char == "(" and part[index - 1 : index] == " ":
+            kept.pop()  # the space before the aside
+            depth = 1
+        elif depth and char in "()":
+            depth += 1 if char == "(" else -1
+        elif not depth:
+            kept.append(char)
+    return "".join(kept)
 
 
 def fitted(line: str, room: int) -> str:
@@ -398,7 +409,7 @@ def fitted(line: str, room: int) -> str:
     prefix = "next: " if line.startswith("next: ") else ""
     whole = line[len(prefix) :].split(" · ")
     shorter = line
-    for parts in (whole, [_ASIDE.sub("", part) for part in whole]):
+    for parts in (whole, [_without_asides(part) for part in whole]):
         for count in range(len(parts), 0, -1):
             shorter = prefix + " · ".join(parts[:count])
             if len(shorter) <= room:
