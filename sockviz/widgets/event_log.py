@@ -48,6 +48,7 @@ from sockviz.core.story.next_steps import fitted
 from sockviz.core.story.sentences import StoryLine, Storyteller
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
+from sockviz.widgets.scrollbars import KeepsScrollBarLines
 from sockviz.widgets.subtitle import GUIDE_MARGIN, set_subtitle
 
 MAX_LINES = 10_000
@@ -81,7 +82,7 @@ Runs = tuple[tuple[str, str], ...]
 """One line as (text, style) pairs of strings: nothing in it for the garbage collector to follow."""
 
 
-class EventLog(ScrollView, can_focus=True):
+class EventLog(KeepsScrollBarLines, ScrollView, can_focus=True):
     """The event log."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

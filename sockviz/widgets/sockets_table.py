@@ -34,7 +34,7 @@ from sockviz.core.engine.view import SocketView
 from sockviz.core.story.activity import activity as activity  # the screen reads it from here
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
-from sockviz.widgets.scrollbars import follow_scrollable_size
+from sockviz.widgets.scrollbars import KeepsScrollBarLines, follow_scrollable_size
 from sockviz.widgets.socket_rows import ADDRESSES, BLOCKED, COLUMNS, keep_last_addresses, row_texts
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class Look(NamedTuple):
     scroll_x: int
 
 
-class SocketsTable(DataTable[str]):
+class SocketsTable(KeepsScrollBarLines, DataTable[str]):
     """The live table of sockets; the name column stays in view when the table scrolls sideways."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
@@ -90,6 +90,12 @@ class SocketsTable(DataTable[str]):
         border: round $secondary;
         scrollbar-size-horizontal: 1;
         scrollbar-size-vertical: 1;
+        /* Both scrollbars always there, an empty track when there is nothing to scroll that way: a bar that came
+           and went (a restart empties the table, its first rows or a burst's outgrow it again) laid the whole
+           screen out each time, 15 to 38 ms of the lecturer's loop under load, and moved the last row or column
+           in and out of view. */
+        overflow-x: scroll;
+        overflow-y: scroll;
     }
     SocketsTable:focus {
         border: round $primary;
