@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from rich.console import RenderableType
+from textual import on
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import Select, Static
 from textual.widgets._select import SelectCurrent, SelectOverlay
 from textual.widgets.select import NoSelection
@@ -102,6 +105,20 @@ class SocketSelect(Select[int]):
 
     PROMPT = "choose a socket"
 
+    @dataclass
+    class Chosen(Message):
+        """The user chose a socket in the drop-down list (a click, or enter on it). Select's own Changed is no
+        choice of the user's: it says Changed for every value it takes, its first at mount among them, and that
+        one can arrive after the session has made a newer socket current and the list has shown it (a played
+        select lesson then sent from c instead of c2, under load)."""
+
+        select: SocketSelect
+        socket_id: int
+
+        @property
+        def control(self) -> SocketSelect:
+            return self.select
+
     def __init__(self, choices: Choices, chosen: int | None, *, nothing: str, id: str) -> None:
         """`nothing`: what the line says when there is nothing to choose."""
         value = _offered(choices, chosen)
@@ -110,12 +127,6 @@ class SocketSelect(Select[int]):
         self._choices = choices
         self._listed = True
         """Whether the drop-down list holds `_choices` (it is made again only when it opens)."""
-        self.told: int | NoSelection = value
-        """The socket the session last said its steps act on: a Changed to it is not the user's choice.
-
-        Select sets its first value again when it mounts, and says Changed for it; by the time that
-        message arrives a lesson may have made a newer socket the current one, which the old value
-        would take back (a played select lesson sent from c instead of c2, under load)."""
 
     def show(self, choices: Choices, chosen: int | None) -> None:
         """Offer `choices` and show `chosen` (None, or a socket not offered: nothing chosen); with no choices, the
@@ -133,7 +144,6 @@ class SocketSelect(Select[int]):
             if self.expanded:
                 self._list()
         wanted = _offered(choices, chosen)
-        self.told = wanted
         if wanted != self.value:
             self.value = wanted
         elif wanted != Select.NULL:
@@ -155,6 +165,13 @@ class SocketSelect(Select[int]):
         """Select's own parts, with the one-row line."""
         yield ChosenLine(self.prompt)
         yield SelectOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+
+    @on(SelectOverlay.UpdateSelection)
+    def _chosen_in_the_list(self, event: SelectOverlay.UpdateSelection) -> None:
+        """Before Select's own handler, which takes the value (and says Changed, as for any value)."""
+        value = self._options[event.option_index][1]
+        if isinstance(value, int):
+            self.post_message(self.Chosen(self, value))
 
     def _list(self) -> None:
         self._setup_options_renderables()
