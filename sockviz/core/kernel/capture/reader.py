@@ -36,9 +36,10 @@ from sockviz.core.kernel.capture.frames import (
     parse_frame,
 )
 from sockviz.core.kernel.capture.numbering import Address, Numbering, Pair, numbered
-from sockviz.core.kernel.capture.ring import FRAME_HEADER, RETIRE_MS, Ring, block_frames
-from sockviz.core.kernel.capture.runs import CallLine, Runs
+from sockviz.core.kernel.capture.ring import FRAME_HEADER, FRAME_STAMP, RETIRE_MS, Ring, block_frames
+from sockviz.core.kernel.capture.runs import SUMMARY_SECONDS, CallLine, Runs
 from sockviz.core.kernel.capture.store import NEVER, Store
+from sockviz.core.kernel.capture.summing import sum_frames
 
 BATCH_SECONDS = 0.05
 """Lines go to the app this often at most."""
@@ -53,6 +54,11 @@ CPU from it: a 256 MiB send takes 0.1 s on a quiet machine here and 0.3 s at a l
 reader read the ring, and the app drew its lines, in the middle of the loaded one. The ring holds over a second
 of frames at any speed (a block is handed over 20 ms after its first frame), and a long transfer's lines come
 once a second."""
+LONGEST_LOOK = 0.16
+"""While a transfer keeps lo busy, the reader looks at the ring after twice as long each time, from RETIRE_MS up
+to this (and sooner if the ring would fill half-way meanwhile): each look is a wake-up that takes a core from the
+transfer, and at RETIRE_MS a 256 MiB send had seven. Its end is seen at the first look after the kernel hands
+over its last block, which it does RETIRE_MS or so after the last frame."""
 _PR_SET_PDEATHSIG = 1
 _KNOWN = 4096
 """Connections whose ends and numbering the reader finds by their bytes: forgotten all at once past this many."""
@@ -91,12 +97,18 @@ class Reader:
         sent_at = looked_at = time.monotonic()
         behind_since: float | None = None
         seen = 0
+        look = RETIRE_MS / 1000
+        ready_before = 0
         while not self._stopping:
             self._read_control()
-            ready, waiting = self._ring.waiting()
+            ready, waiting, filling = self._ring.waiting()
             now = time.monotonic()
             came, seen = self._ring.frames_taken + waiting - seen, self._ring.frames_taken + waiting
-            busy = came >= BUSY_RATE * max(now - looked_at, RETIRE_MS / 1000)  # frames came at a transfer's rate
+            interval = max(now - looked_at, RETIRE_MS / 1000)
+            busy = came >= BUSY_RATE * interval  # frames came at a transfer's rate
+            if behind_since is not None and not filling:
+                busy = False  # and stopped: none since the kernel handed over the last block (a look is not a wake
+                # at a handover, when the kernel has not begun the next block yet: those come only when quiet)
             looked_at = now
             if busy and behind_since is None:
                 behind_since = now
@@ -111,9 +123,14 @@ class Reader:
             if self._stopping:
                 break
             if behind_since is not None:  # a transfer is under way: leave it the CPU, its frames wait in the ring
-                notes.poll(RETIRE_MS)
-            elif not ready:
-                poller.poll(RETIRE_MS if self._calls else 100)  # wakes when a block is handed over or a note comes
+                look = _next_look(look, ready - ready_before, interval, self._ring.blocks // 2 - ready)
+                look = min(look, max(behind_since + DEFER_SECONDS - now, RETIRE_MS / 1000))
+                ready_before = ready
+                notes.poll(look * 1000)
+            else:
+                look, ready_before = RETIRE_MS / 1000, 0
+                if not ready:  # wakes when a block is handed over or a note comes
+                    poller.poll(self._quiet_wait(now - sent_at))
         # The block being filled is handed over within RETIRE_MS: read it, so a stop loses nothing caught.
         deadline = time.monotonic() + 3 * RETIRE_MS / 1000
         while time.monotonic() < deadline:
@@ -122,6 +139,14 @@ class Reader:
         self._tell_calls(float("inf"))
         self._runs.end()
         self._send_lines()
+
+    def _quiet_wait(self, since_sent: float) -> float:
+        """Milliseconds to wait on a quiet lo: until the first call waiting to be told is due (and a delivery may
+        go), or 100."""
+        if not self._calls:
+            return 100
+        due = max(self._calls[0][0] + CALL_DELAY - time.time(), BATCH_SECONDS - since_sent)
+        return min(max(due * 1000, 1), 100)
 
     # ----- what the app says -----
 
@@ -171,10 +196,13 @@ class Reader:
     def _read_block(self, block: bytes) -> None:
         """One pass over a block's frames: each is numbered, told (on a line or in a summary) and kept.
 
-        It runs for every frame, so a TCP segment (IPv4 with no options, or IPv6) is read in place with one
-        unpack, its connection is found by the bytes of its addresses and ports, and a segment that is summed
-        up costs a few additions: no frame is copied, and no object made. Anything else (UDP, ICMP, IP options)
-        is cut out and parsed whole (`parse_frame`); what is not the session's is not kept.
+        While a run is being summed up, its frames are added to the summary where they lie (`sum_frames`: two
+        unpacks and a few additions a frame, the counts in locals), up to the first frame that pass cannot take
+        as this one would (a segment out of order or sent again, another flag, a new connection, the time of a
+        call): this pass takes that one. Here a TCP segment (IPv4 with no options, or IPv6) is read in place
+        with one unpack, its connection is found by the bytes of its addresses and ports, and no frame is
+        copied. Anything else (UDP, ICMP, IP options) is cut out and parsed whole (`parse_frame`); what is not
+        the session's is not kept.
         """
         runs, store, calls, picking, known = self._runs, self._store, self._calls, self._picking, self._known
         offset = self._offset
@@ -184,9 +212,22 @@ class Reader:
         skipped: list[int] = []
         note_at = store.next_note_at if keeping else NEVER
         call_at = calls[0][0] if calls else NEVER
-        for place in range(count):
+        place = 0
+        while place < count:
+            summary = runs.open_summary
+            if summary is not None:  # a run is being summed up: its frames are added where they lie
+                horizon = min(call_at, note_at, summary.first_at + SUMMARY_SECONDS + offset)
+                start = place
+                place, at, last = sum_frames(block, place, count, at, horizon, summary, known.get, picking)
+                if last >= 0:
+                    kept += place - start
+                    sec, nsec = FRAME_STAMP.unpack_from(block, last + 4)
+                    runs.summed(sec + nsec / 1e9 - offset)
+                if place >= count:
+                    break
             next_offset, sec, nsec, snaplen, _, _, mac, net = FRAME_HEADER.unpack_from(block, at)
             here, at = at, at + next_offset
+            place += 1
             stamp = sec + nsec / 1e9
             family = block[here + net - 2] if net == mac + ETHER_HEADER else 0  # the ethertype's first byte
             ends, seq, ack, bits, payload, payload_at = None, 0, 0, 0, 0, 0
@@ -208,12 +249,12 @@ class Reader:
             else:
                 parsed = parse_frame(block[here + mac : here + mac + snaplen])
                 if parsed is None:
-                    skipped.append(place)
+                    skipped.append(place - 1)
                     continue
                 src, dst, seq, ack, bits, payload, preview = parsed
                 pair = self._numbering.pair(src, dst) if bits <= 0xFF else None  # UDP, ICMP: no numbers
             if picking is not None and src[1] not in picking and dst[1] not in picking:
-                skipped.append(place)
+                skipped.append(place - 1)
                 continue
             if stamp >= call_at:
                 self._tell_calls(stamp)
@@ -273,6 +314,16 @@ class Reader:
         while view:
             written = os.write(self._data, view)  # blocks while the app is busy: the ring holds the frames
             view = view[written:]
+
+
+def _next_look(look: float, handed_over: int, interval: float, room: int) -> float:
+    """Seconds until the next look at a busy ring: twice the last, up to LONGEST_LOOK, and no longer than it takes
+    the kernel to hand over half the `room` (blocks until the ring is half full) at the pace of the last
+    `interval`, in which it handed over `handed_over` blocks."""
+    look = min(2 * look, LONGEST_LOOK)
+    if handed_over > 0:
+        look = min(look, room / 2 * interval / handed_over)
+    return max(look, RETIRE_MS / 1000)
 
 
 def _die_with_the_app(app: int) -> None:

@@ -47,6 +47,8 @@ _BLOCK_COUNTS = struct.Struct("<II")  # num_pkts, offset_to_first_pkt (at 12)
 _BLOCK_STATE = struct.Struct("<IIII")  # block_status, num_pkts, offset_to_first_pkt, blk_len (at 8)
 FRAME_HEADER = struct.Struct("<IIIIIIHH")
 """tpacket3_hdr: next_offset, sec, nsec, snaplen, len, status, mac, net (offsets from the frame's header)."""
+FRAME_STAMP = struct.Struct("<II")
+"""tpacket3_hdr's sec and nsec (at 4): a frame's kernel timestamp."""
 
 
 def frames_in(block: bytes, skipped: frozenset[int] = frozenset()) -> Iterator[tuple[float, int, bytes]]:
@@ -98,18 +100,21 @@ class Ring:
         self.frames_taken = 0
         """Frames in the blocks taken so far."""
 
-    def waiting(self) -> tuple[int, int]:
-        """(blocks handed over and not read yet, frames in them and in the block the kernel is filling, whose count
-        grows as frames come): how far behind, and, with `frames_taken`, looked at again later, how busy lo is."""
-        ring, ready, frames = self._map, 0, 0
+    def waiting(self) -> tuple[int, int, int]:
+        """(blocks handed over and not read yet, frames in them and in the block the kernel is filling, frames in
+        that one): how far behind; with `frames_taken`, looked at again later, how busy lo is; and whether frames
+        still come (the kernel hands a block over RETIRE_MS or so after its first frame, so a block being filled
+        that has none means none came since)."""
+        ring, ready, frames, filling = self._map, 0, 0, 0
         while ready < self.blocks:
             offset = ((self._block + ready) % self.blocks) * self.block_size
             status, count, _, _ = _BLOCK_STATE.unpack_from(ring, offset + 8)
             frames += count
             if not status & TP_STATUS_USER:
+                filling = count
                 break
             ready += 1
-        return ready, frames
+        return ready, frames, filling
 
     def take(self) -> bytes | None:
         """The next block the kernel handed over, copied whole (its used part), or None; the block goes back to

@@ -140,6 +140,20 @@ class Runs:
         """Whether the next data segment or ACK is summed up (then `sum_up` takes it, with no preview to cut)."""
         return self._run >= SHOW_FIRST or self._summary is not None
 
+    @property
+    def open_summary(self) -> Summary | None:
+        """The summary the next data segment or ACK is added to, if one is being told (`summing` then).
+
+        A pass that adds segments to it itself (`summing.sum_frames`) says when the last one was, with `summed`.
+        """
+        return self._summary
+
+    def summed(self, at: float) -> None:
+        """Segments were added to `open_summary` directly, the last of them at `at`: as many `sum_up` calls."""
+        if self._summary is not None:
+            self._summary.last_at = at
+            self._last_at = at
+
     def sum_up(self, at: float, src: tuple[str, int], dst: tuple[str, int], length: int, fresh: int) -> None:
         """A data segment or ACK of a run that is being summed up: `segment` when `summing`, with fewer fields."""
         summary = self._summary
