@@ -56,6 +56,9 @@ class KeyBar(KeepsLines, Widget):
         self._drawn: list[tuple[str, str]] | None = None
         self._labelled = {group.description for group in LABELLED}
         """The entries of the line on screen: bindings change at every focus move, the line seldom does."""
+        self._looked: tuple[list[tuple[Binding, str]], ActiveBinding | None] | None = None
+        """The entries and the palette's binding that `look()` read, for the drawing that follows it: Textual works
+        the bindings out anew at each read (every binding's `check_action`)."""
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -140,6 +143,7 @@ class KeyBar(KeepsLines, Widget):
         entries = self._shown(active_bindings)
         self._drawn = [(binding.action, section) for binding, section in entries]
         palette = active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        self._looked = (entries, palette)
         return (
             tuple((b.key, b.action, b.description, b.key_display, section) for b, section in entries),
             self.app.ENABLE_COMMAND_PALETTE and palette is not None and key_display(palette.binding),
@@ -149,12 +153,14 @@ class KeyBar(KeepsLines, Widget):
         key_style = self.get_component_rich_style("key-bar--key")
         text_style = self.get_component_rich_style("key-bar--description")
         right = Text(end="")
-        active_bindings = self.screen.active_bindings
-        palette = active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        looked, self._looked = self._looked, None
+        if looked is None:  # drawn without `look()` just before (which read the bindings the line is drawn from)
+            active_bindings = self.screen.active_bindings
+            looked = (self._shown(active_bindings), active_bindings.get(self.app.COMMAND_PALETTE_BINDING))
+        entries, palette = looked
         if self.app.ENABLE_COMMAND_PALETTE and palette is not None:  # at the right end, as the Footer has it
             key = (key_display(palette.binding), self._clicked(palette.binding, key_style))
             right = Text.assemble(" ", key, (" palette", text_style), end="")
-        entries = self._shown(active_bindings)
         self._drawn = [(binding.action, section) for binding, section in entries]
         kept, cut = self._fitted(entries, self.size.width - right.cell_len)  # right begins with a space
         line = self._line(kept, cut)
