@@ -27,8 +27,6 @@ Connection = tuple[Address, Address, Pair]
 _STAMP = struct.Struct("<IIII")
 """tpacket3_hdr's next_offset, sec, nsec and snaplen (the frame header is the kernel's byte order)."""
 _MOD = 2**32
-_MAX_PAYLOAD = 65535
-"""The most a segment can carry (the IP length is 16 bits): a bound on how far a pass can move the numbering."""
 _NS = 10**9
 _CUSHION_NS = 10_000
 """Frames this close to the horizon are left to the reader's pass, which compares the times as floats: a frame
@@ -139,11 +137,8 @@ def sum_frames(
                 if tally is None:
                     tally = directions[(src, dst)] = Tally()
                 a_key, a_pair, a_tally, a_segments, a_bytes = key, pair, tally, 0, 0
-                a_reached = forward.reached if forward.reached is not None else -1
-                if a_reached < 0 or a_reached + _MAX_PAYLOAD * (count - place) >= _MOD:
-                    a_expected = -1  # no data seen yet, or the numbering's own wrap could come in this pass
-                else:
-                    a_expected = (forward.base + a_reached) % _MOD
+                a_reached = forward.reached if forward.reached is not None else -1  # -1: no data seen yet, the
+                a_expected = -1 if a_reached < 0 else (forward.base + a_reached) % _MOD  # reader's pass begins it
                 continue  # the same frame again, now that its direction is known
             last = at
             at += step
