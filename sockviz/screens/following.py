@@ -17,7 +17,6 @@ from textual.widget import Widget
 from sockviz.core.model.lazy_dataclass import lazy_dataclass
 from sockviz.screens.layout import LESSON, WIRE
 from sockviz.screens.session_base import ScreenBase
-from sockviz.widgets.subtitle import set_subtitle
 
 
 class Following(ScreenBase):
@@ -86,7 +85,7 @@ class Following(ScreenBase):
         self.following_over = why
         self.event_log.note(self.session.now(), "share", f"no longer following: {why}", kind="refused")
         self.bar.show_sharing(f"{why} · the screen shows the session as it was", warn=True)
-        set_subtitle(self.event_log, self.guide_when_over())
+        self.event_log.show_guide(self.guide_when_over())
 
     def guide_when_over(self) -> str:
         """The log's `next:` once following has ended: no step comes any more, so none is foretold."""

@@ -15,12 +15,15 @@ from textual import events, getters, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.content import Content
+from textual.css.scalar import Scalar
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 
-from sockviz.core import Side, Step, steps_of
+from sockviz.core import Side, Step, StepCalled, steps_of
+from sockviz.core.model.transport import Transport
 from sockviz.core.story.recording.format import Record, SessionStarted, WireShown
 from sockviz.core.story.recording.playback import Playback, Scene
 from sockviz.core.story.timeline import Timeline
@@ -40,6 +43,9 @@ NO_WIRE = (
 )
 NO_WIRE_YET = "No wire line yet at this moment: the recording's first comes later."
 
+ENDED_HERE = "the session ended here"
+"""The bar at a session's last moment."""
+
 LONGEST_PAUSE = 2.0
 """Playing, a longer gap between two moments (a lecturer talking) is cut to this many seconds."""
 SHORTEST_GAP = 0.01
@@ -47,17 +53,43 @@ SHORTEST_GAP = 0.01
 
 
 class ReplayBar(Static):
-    """Which recording, which session, which moment, and whether it plays."""
+    """Which recording, which session, which moment, and whether it plays.
+
+    Its height is the lines the longest it can say takes at this width (the keys go to a second line at 80
+    columns rather than past the edge), not the lines of what it says now: a moment with a note on the table
+    made it a line taller, and the whole screen below moved down and back as one stepped through."""
 
     DEFAULT_CSS = """
     ReplayBar {
-        height: auto;  /* at 80 columns the keys go to a second line, rather than past the edge */
+        height: 1;
         padding: 0 1;
         background: $boost;
         color: $text;
         text-style: bold;
     }
     """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(markup=False, id=id)  # a recording's file name is no markup: `echo[2].jsonl` stays
+        self._said = ""
+        self._longest = ""
+
+    def say(self, said: str, longest: str) -> None:
+        """Say `said`, with room kept for `longest`: what the bar may say at another moment of the recording."""
+        self._said, self._longest = said, longest
+        self.update(said)
+        self._fit()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.content_size.width
+        if not width:
+            return  # not laid out yet: its first resize fits it
+        lines = max(len(Content(text).wrap(width)) for text in (self._said, self._longest))
+        if self.styles.height != Scalar.from_number(lines):
+            self.styles.height = lines
 
 
 class ReplayScreen(SessionRows):
@@ -104,6 +136,7 @@ class ReplayScreen(SessionRows):
         self._events_added = 0
         self._wire_written = 0
         self._session: SessionStarted | None = None
+        self._transport = Transport.TCP
 
     def compose(self) -> ComposeResult:
         yield ReplayBar(id="replay-bar")
@@ -151,7 +184,7 @@ class ReplayScreen(SessionRows):
     def show_moment(self, moment: int) -> None:
         """Show the screen as it was at this moment (clamped to the recording's first and last)."""
         if not len(self.playback):
-            self.bar.update(f"{self.title_text}: the recording holds no moment to show")
+            self.bar.say(f"{self.title_text}: the recording holds no moment to show", "")
             return
         moment = max(0, min(moment, len(self.playback) - 1))
         scene = self.playback.scene(moment)
@@ -166,6 +199,7 @@ class ReplayScreen(SessionRows):
         for event in scene.events[self._events_added :]:
             self.timeline.add(event)
         self._events_added = len(scene.events)
+        self._show_transport(scene)
         if (wire := self.built(WIRE)) is not None:  # one never opened is written up to the moment when it opens
             self._write_wire(wire)
         self.table.show_held(scene.held)  # before the session's rows: they stay the table's first rows
@@ -175,6 +209,21 @@ class ReplayScreen(SessionRows):
             timeline.refresh()
         self._show_bar()
         self.post_message(self.Moved(self, moment))
+
+    @property
+    def transport(self) -> Transport:
+        """What the steps' buttons name: the transport of the moment's newest call (help explains the steps on it)."""
+        return self._transport
+
+    def _show_transport(self, scene: Scene) -> None:
+        """The buttons name the calls of the recording's newest call's transport, as the live panes named them:
+        a UDP session's replay said `sendall()` and `recv()` beside a log of `sendto()` and `recvfrom()`."""
+        newest = next((e.call for e in reversed(scene.events) if isinstance(e, StepCalled)), None)
+        transport = newest.transport if newest is not None else Transport.TCP
+        if transport is not self._transport:
+            self._transport = transport
+            for side in Side:
+                self.query_one(f"#{side.value}-pane", StepPane).show_transport(transport)
 
     def _start_over(self, scene: Scene) -> None:
         """Back in time, or into another session: the widgets start empty and are written up to the moment."""
@@ -203,13 +252,18 @@ class ReplayScreen(SessionRows):
 
     def _show_bar(self) -> None:
         state = "playing" if self.playing else "paused"
-        ended = " · the session ended here" if self.scene is not None and self.scene.ended else ""
+        ended = f" · {ENDED_HERE}" if self.scene is not None and self.scene.ended else ""
         # the table's reading, when it is not this moment's own: two calls a fraction of a millisecond apart
         # share one reading, and the bar says which the table shows rather than let it pass for the moment's
         read = f" · {self.scene.reading}" if self.scene is not None and self.scene.reading else ""
         keys = "space pauses" if self.playing else "space plays · n next · ← back"
-        self.bar.update(
-            f"replay: {self.title_text} · {self.playback.describe(self.moment)} · {state}{ended}{read} · {keys}"
+        longest = (
+            f"replay: {self.title_text} · {self.playback.describe(len(self.playback) - 1)} · paused · {ENDED_HERE} · "
+            f"{self.playback.longest_reading()} · space plays · n next · ← back"
+        )
+        self.bar.say(
+            f"replay: {self.title_text} · {self.playback.describe(self.moment)} · {state}{ended}{read} · {keys}",
+            longest,
         )
 
     def _show_detail(self) -> None:

@@ -53,7 +53,6 @@ from sockviz.widgets.endpoint_bar import EndpointBar
 from sockviz.widgets.event_log import EventLog
 from sockviz.widgets.key_bar import KeyBar
 from sockviz.widgets.step_pane import DEFAULT_CLIENT_MESSAGE, StepPane
-from sockviz.widgets.subtitle import set_subtitle
 
 if TYPE_CHECKING:
     from sockviz.core.engine.view import SessionView
@@ -68,7 +67,7 @@ REFRESH_SECONDS = 0.25
 LINGER_SECONDS = 1.0
 """How often the kernel is asked about closed connections it still holds (TIME_WAIT counts down in seconds)."""
 
-FOLLOWERS_LESSON_GUIDE = "next: the lecturer's lesson's next line, in its panel"
+FOLLOWERS_LESSON_GUIDE = "next: the lesson panel's next line (the lecturer runs it)"
 """A follower's `next:` while the lecturer's lesson has lines to run (its keys are the lecturer's)."""
 
 
@@ -360,7 +359,7 @@ class SessionScreen(StepRunning, ViewKeys, LessonKeys, Following):
             guide = panel.guide()
         else:
             guide = classroom.guide(self.session, self.only, target, telling=not self.predict_mode.on)
-        set_subtitle(self.event_log, guide)  # the bottom border only, not the log's every line
+        self.event_log.show_guide(guide)  # the bottom border only, not the log's every line
 
     @guarded
     def _look_for_lingering(self) -> None:

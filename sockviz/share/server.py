@@ -26,6 +26,7 @@ from sockviz.core.model.addresses import Endpoint, is_loopback, is_wildcard
 from sockviz.core.story.recording.format import Asked, Record, Revealed, decode
 from sockviz.core.story.recording.recorder import Recorder
 from sockviz.share.facts import session_facts
+from sockviz.share.history import SESSION_LINE
 from sockviz.share.link import ProcessLink
 from sockviz.share.protocol import DEFAULT_SHARE_PORT, new_code
 
@@ -264,7 +265,13 @@ class ShareServer:
         now = time.monotonic()
         for hook in self.on_lines:
             hook(lines, now)
-        if now - self._last_facts >= AFTER_EVENTS:
+        if any(line.startswith(SESSION_LINE) for line in lines):
+            # A fresh session: each follower starts a mirror with no facts, so they go again even if they read
+            # as the old session's last did (a ctrl+r before the lesson's first step), and after this line.
+            with self._facts_lock:
+                self._facts_told = ""
+            self._send_facts(now)
+        elif now - self._last_facts >= AFTER_EVENTS:
             self._send_facts(now)  # right behind the lines: the share's process sends both in one frame
         else:
             self._facts_due = self._facts_due or self._last_facts + AFTER_EVENTS

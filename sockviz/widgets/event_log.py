@@ -44,9 +44,12 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from sockviz.core import Event
+from sockviz.core.story.next_steps import fitted
 from sockviz.core.story.sentences import StoryLine, Storyteller
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
+from sockviz.widgets.scrollbars import KeepsScrollBarLines
+from sockviz.widgets.subtitle import GUIDE_MARGIN, set_subtitle
 
 MAX_LINES = 10_000
 """Enough for a whole lecture; older lines go first."""
@@ -79,7 +82,7 @@ Runs = tuple[tuple[str, str], ...]
 """One line as (text, style) pairs of strings: nothing in it for the garbage collector to follow."""
 
 
-class EventLog(ScrollView, can_focus=True):
+class EventLog(KeepsScrollBarLines, ScrollView, can_focus=True):
     """The event log."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -167,6 +170,8 @@ class EventLog(ScrollView, can_focus=True):
         self._rewrapping = 0
         """Counts re-wraps begun: a chunk of an earlier one (the width changed again meanwhile) does nothing."""
         self._at_end = True
+        self._guide = ""
+        """The guide's line as it was said, before it was fitted to the border (`show_guide`)."""
         """The log was last scrolled to its end (new lines scroll it there): after a resize, which moves the end,
         it shows the end again; a log the reader scrolled up stays where it was."""
 
@@ -214,7 +219,16 @@ class EventLog(ScrollView, can_focus=True):
         """A fault of sockviz itself (a worker or handler that raised): said in the log, never dropped in silence."""
         self._add(text)
 
+    def show_guide(self, guide: str) -> None:
+        """The guide's `next:` line on the bottom border, shortened to fit it (`fitted`): whole again when the
+        log is wider. Only the border line is drawn again (`set_subtitle`)."""
+        self._guide = guide
+        width = self.outer_size.width  # the border's, not the content's
+        set_subtitle(self, fitted(guide, width - GUIDE_MARGIN) if width else guide)
+
     def on_resize(self, event: events.Resize) -> None:
+        if self._guide:
+            self.show_guide(self._guide)
         if self._at_end:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self._fit_width()

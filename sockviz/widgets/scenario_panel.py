@@ -230,7 +230,7 @@ class ScenarioPanel(Static):
         found = {row.action: row.shown_keys for row in rows(self._lesson_bindings())}
         keys = [f"{found[action]} {what}" for action, what in (("play_pause", "plays it"),
                 ("step_scenario", "runs just that line")) if action in found]  # fmt: skip
-        return "next: the lesson's next line, in its panel" + (f" ({', '.join(keys)})" if keys else "")
+        return "next: the lesson panel's next line" + (f" ({', '.join(keys)})" if keys else "")
 
     def _over(self) -> bool:
         """Whether the lesson has ended or stopped: then space and n have nothing left to run, and say so (the

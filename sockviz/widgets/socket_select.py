@@ -12,13 +12,22 @@ With nothing to choose (a fresh session after a restart) the list stays where it
 words a fresh pane has (`none yet`), muted and without its arrow, and does not open: hidden, and the
 pane's words shown in its place, then shown again with the next session's first socket, it laid the
 whole screen out twice a round of a lesson (the restart, and each pane's first socket: 5 to 10 ms of
-the lecturer's loop each, besides the frame; the share benchmark, per turn).
+the lecturer's loop each, besides the frame; the share benchmark, per turn). Going to nothing to choose and
+back changes two of the line's classes (`-nothing`, and Textual's `-has-value`), and each change restyled
+the line and its parts, about 1 ms each (four a restart, four at the first sockets): a change of what the
+list shows now restyles the line once (`ChosenLine.restyled_once`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 from rich.console import RenderableType
+from textual import on
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import Select, Static
 from textual.widgets._select import SelectCurrent, SelectOverlay
 from textual.widgets.select import NoSelection
@@ -56,6 +65,33 @@ class ChosenLine(SelectCurrent):
     }
     """
 
+    _holding = False
+    _restyle_due = False
+
+    @contextmanager
+    def restyled_once(self) -> Iterator[None]:
+        """The line's classes changed meanwhile (`set_look`) restyle it once, at the end, not at each change."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+            if self._restyle_due:
+                self._restyle_due = False
+                self.update_node_styles()
+
+    def set_look(self, add: bool, name: str) -> None:
+        """Add or remove the class `name`: restyled now, or at the end of `restyled_once`."""
+        if not self._holding:
+            self.set_class(add, name)
+        elif self.has_class(name) != add:
+            self.set_class(add, name, update=False)
+            self._restyle_due = True
+
+    def _watch_has_value(self, has_value: bool) -> None:
+        """Textual's class for a chosen value (its label in the foreground colour, not muted)."""
+        self.set_look(has_value, "-has-value")
+
     def update(self, label: RenderableType | NoSelection) -> None:
         """As SelectCurrent's, but with no layout: the line's size does not depend on its text."""
         self.label = label
@@ -69,6 +105,20 @@ class SocketSelect(Select[int]):
 
     PROMPT = "choose a socket"
 
+    @dataclass
+    class Chosen(Message):
+        """The user chose a socket in the drop-down list (a click, or enter on it). Select's own Changed is no
+        choice of the user's: it says Changed for every value it takes, its first at mount among them, and that
+        one can arrive after the session has made a newer socket current and the list has shown it (a played
+        select lesson then sent from c instead of c2, under load)."""
+
+        select: SocketSelect
+        socket_id: int
+
+        @property
+        def control(self) -> SocketSelect:
+            return self.select
+
     def __init__(self, choices: Choices, chosen: int | None, *, nothing: str, id: str) -> None:
         """`nothing`: what the line says when there is nothing to choose."""
         value = _offered(choices, chosen)
@@ -77,16 +127,14 @@ class SocketSelect(Select[int]):
         self._choices = choices
         self._listed = True
         """Whether the drop-down list holds `_choices` (it is made again only when it opens)."""
-        self.told: int | NoSelection = value
-        """The socket the session last said its steps act on: a Changed to it is not the user's choice.
-
-        Select sets its first value again when it mounts, and says Changed for it; by the time that
-        message arrives a lesson may have made a newer socket the current one, which the old value
-        would take back (a played select lesson sent from c instead of c2, under load)."""
 
     def show(self, choices: Choices, chosen: int | None) -> None:
         """Offer `choices` and show `chosen` (None, or a socket not offered: nothing chosen); with no choices, the
         line says there is nothing to choose."""
+        with self.query_one(ChosenLine).restyled_once():
+            self._show(choices, chosen)
+
+    def _show(self, choices: Choices, chosen: int | None) -> None:
         if choices != self._choices:
             if not choices or not self._choices:
                 self._say_nothing(not choices)
@@ -96,7 +144,6 @@ class SocketSelect(Select[int]):
             if self.expanded:
                 self._list()
         wanted = _offered(choices, chosen)
-        self.told = wanted
         if wanted != self.value:
             self.value = wanted
         elif wanted != Select.NULL:
@@ -109,7 +156,7 @@ class SocketSelect(Select[int]):
         """The line's words for no choice (a restyle of its line: the same size, so no layout)."""
         current = self.query_one(ChosenLine)
         current.placeholder = self._nothing if nothing else self.PROMPT
-        current.set_class(nothing, "-nothing")
+        current.set_look(nothing, "-nothing")
         self.can_focus = not nothing
         if self.value == Select.NULL:
             current.update(Select.NULL)
@@ -118,6 +165,13 @@ class SocketSelect(Select[int]):
         """Select's own parts, with the one-row line."""
         yield ChosenLine(self.prompt)
         yield SelectOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+
+    @on(SelectOverlay.UpdateSelection)
+    def _chosen_in_the_list(self, event: SelectOverlay.UpdateSelection) -> None:
+        """Before Select's own handler, which takes the value (and says Changed, as for any value)."""
+        value = self._options[event.option_index][1]
+        if isinstance(value, int):
+            self.post_message(self.Chosen(self, value))
 
     def _list(self) -> None:
         self._setup_options_renderables()

@@ -34,7 +34,7 @@ from sockviz.core.engine.view import SocketView
 from sockviz.core.story.activity import activity as activity  # the screen reads it from here
 from sockviz.widgets.inks import ink
 from sockviz.widgets.options import WidgetOptions
-from sockviz.widgets.scrollbars import follow_scrollable_size
+from sockviz.widgets.scrollbars import KeepsScrollBarLines, follow_scrollable_size
 from sockviz.widgets.socket_rows import ADDRESSES, BLOCKED, COLUMNS, keep_last_addresses, row_texts
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class Look(NamedTuple):
     scroll_x: int
 
 
-class SocketsTable(DataTable[str]):
+class SocketsTable(KeepsScrollBarLines, DataTable[str]):
     """The live table of sockets; the name column stays in view when the table scrolls sideways."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
@@ -90,6 +90,12 @@ class SocketsTable(DataTable[str]):
         border: round $secondary;
         scrollbar-size-horizontal: 1;
         scrollbar-size-vertical: 1;
+        /* Both scrollbars always there, an empty track when there is nothing to scroll that way: a bar that came
+           and went (a restart empties the table, its first rows or a burst's outgrow it again) laid the whole
+           screen out each time, 15 to 38 ms of the lecturer's loop under load, and moved the last row or column
+           in and out of view. */
+        overflow-x: scroll;
+        overflow-y: scroll;
     }
     SocketsTable:focus {
         border: round $primary;
@@ -354,14 +360,27 @@ class SocketsTable(DataTable[str]):
         if y < self.header_height:
             return self._line(-1, tuple(str(column.label) for column in self.ordered_columns), closed=False)
         index = y - self.header_height + int(self.scroll_y)
-        if index >= self.row_count:
-            return Strip.blank(self.size.width, self.rich_style)
-        row_key = self._row_locations.get_key(index)
+        row_key = self._row_locations.get_key(index) if index < self.row_count else None
         if row_key is None:
-            return Strip.blank(self.size.width, self.rich_style)
+            return self._blank()
         cells = self._data[row_key]
         texts = tuple(cells[column.key] for column in self.ordered_columns)
         return self._line(index, texts, closed=row_key.value in self._closed_rows)
+
+    def _blank(self) -> Strip:
+        """A line below the last row, in the table's background: drawn once for a look, not for each such line
+        (the table's style worked out again for each, a third of an emptied table's repaint at 160x50)."""
+        look = self._look or self._read_look(self.get_pseudo_class_state())
+        key = ("below the rows", look)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = Strip.blank(look.width, self.rich_style)
+        return line
+
+    def forget_lines(self) -> None:
+        """Draw every line again from now on (a test's full repaint, which must not be given kept lines)."""
+        self._styles.clear()
+        self._lines.clear()
 
     def _line(self, index: int, texts: tuple[str, ...], *, closed: bool) -> Strip:
         look = self._look or self._read_look(self.get_pseudo_class_state())  # or a line asked for outside a frame

@@ -11,11 +11,13 @@ run" in one turn of the event loop, 10 ms of it. The class `-cannot-run` is stil
 no restyle; the colours are component classes, so a theme (high contrast) decides them. They are the
 list's (`StepList`), not each button's: Textual styles every component class of a widget again each time
 it styles the widget, and 26 buttons' two classes were 52 more nodes to style at start-up (3% of its
-instructions). The list's rules give them the buttons' backgrounds, so the colour blends as it did.
+instructions). The list's rules give them the buttons' backgrounds, so the colour blends as it did. A step's lines
+are kept for each of its looks (`KeepsLines`): the restart's steps that cannot run are drawn again from them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -29,6 +31,7 @@ from sockviz.core import Step
 from sockviz.core.model.prediction import Prediction
 from sockviz.core.model.transport import Transport
 from sockviz.widgets.inks import ink
+from sockviz.widgets.kept_lines import KeepsLines
 from sockviz.widgets.styled_once import StyledOnceShown
 
 
@@ -58,9 +61,10 @@ class StepList(Vertical):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"step-list--cannot-run", "step-list--cannot-run-focused"}
 
 
-class StepButton(StyledOnceShown, Button):
+class StepButton(KeepsLines, StyledOnceShown, Button):
     """A step of one side; its id is the step's id (`server-accept`). Restyled only once its screen is shown
-    (`StyledOnceShown`): a Button's own changes of class as it is made and mounted cost start-up."""
+    (`StyledOnceShown`): a Button's own changes of class as it is made and mounted cost start-up. Its lines are
+    kept for each look it takes (`KeepsLines`)."""
 
     DEFAULT_CSS = """
     StepButton {
@@ -141,6 +145,13 @@ class StepButton(StyledOnceShown, Button):
         dimmed = ink(steps, "step-list--cannot-run-focused" if self.has_focus else "step-list--cannot-run")
         start = len(self.step.key) + 1
         return label.stylize(Style.from_rich_style(dimmed), start, start + len(self.step.title_on(self.transport)))
+
+    def look(self) -> Hashable:
+        """What `render` draws from: the label's words and their styles (a Content equals another by its words
+        alone), and whether the step can run now; the focus is a pseudo-class, which `KeepsLines` reads itself."""
+        label = self.label
+        assert isinstance(label, Content)
+        return label.plain, tuple(label.spans), self.refusal is None
 
     def _explain(self) -> None:
         """The step's help, why the hint says what it says, and why the step cannot run now."""

@@ -389,8 +389,10 @@ class StepPane(Vertical):
             self._progress.display = False
 
     @on(Select.Changed, "#server-conn, #client-sock")
-    def _socket_chosen(self, event: Select.Changed) -> None:
+    def _socket_shown(self, event: Select.Changed) -> None:
+        event.stop()  # the list took a value: the session's own choice shown, or the user's (said by Chosen)
+
+    def on_socket_select_chosen(self, event: SocketSelect.Chosen) -> None:
+        """The user's choice in the list (by its name: the list's module loads with the first socket)."""
         event.stop()
-        told = self._select.told if self._select is not None else Select.NULL  # the session's own: not a choice
-        if isinstance(event.value, int) and event.value != told:
-            self.post_message(self.SocketChosen(self, event.value))
+        self.post_message(self.SocketChosen(self, event.socket_id))

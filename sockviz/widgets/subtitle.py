@@ -12,6 +12,9 @@ from __future__ import annotations
 from textual.geometry import Region
 from textual.widget import Widget
 
+GUIDE_MARGIN = 6
+"""Cells of a round bottom border that are not its subtitle's: the two corners, a line and a space each side."""
+
 
 def set_subtitle(widget: Widget, text: str) -> None:
     """Set `widget.border_subtitle` to `text`, as Textual's setter does, repainting only the bottom line."""

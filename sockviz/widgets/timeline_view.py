@@ -7,6 +7,7 @@ paints each cell by its ink, and takes the keys that move the window.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from itertools import groupby
 from operator import itemgetter
@@ -18,9 +19,11 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
+from sockviz.core.story.next_steps import fitted
 from sockviz.core.story.timeline import LEGEND, Ink, Mark, Row, Span, Timeline, Window
 from sockviz.keys import rows
 from sockviz.widgets.options import WidgetOptions
+from sockviz.widgets.subtitle import GUIDE_MARGIN
 
 HINTED = ("freeze", "scroll_time(-1)", "scroll_time(1)", "zoom(-1)", "zoom(1)")
 """The keys the pane's border names (help lists them all); the words come from their bindings."""
@@ -31,6 +34,11 @@ def hints(bindings: list[BindingType]) -> str:
     found = {row.action: row for row in rows(bindings)}
     return " · ".join(["click a call", *(f"{found[a].keys[0]} {found[a].description}" for a in HINTED if a in found)])
 
+
+STORY_LINES = 3
+"""The most lines the story under the lanes takes: a log sentence with its addresses, at 80 columns."""
+LANES_KEPT = 3
+"""Lines the story leaves the lanes at least (or as many as there are lanes): ↑ and ↓ show the others."""
 
 LABEL_WIDTH = 8
 """Room for a lane's name; longer names (`conn1000`) are cut at the left."""
@@ -96,8 +104,18 @@ class TimelineView(Widget, can_focus=True):
         self._view: Span | None = None
         self._picked: Mark | None = None
         """The call last clicked: the story line tells it until a click elsewhere."""
+        self.story = ""
+        """What the pane's last lines tell (the wait or error that changed last, or the call clicked), whole."""
+        self.story_lines: list[str] = [""]
+        """The story as drawn, in lines of the pane's width."""
         self.border_subtitle = hints(self.BINDINGS)
         self.tooltip = LEGEND
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The keys on the bottom border, as many as fit whole (at 80 columns `← earlier · → later · …` was cut)."""
+        said = fitted(hints(self.BINDINGS), self.outer_size.width - GUIDE_MARGIN)
+        if self.border_subtitle != said:
+            self.border_subtitle = said
 
     def on_mount(self) -> None:
         self.set_interval(0.25, self._tick)
@@ -118,7 +136,20 @@ class TimelineView(Widget, can_focus=True):
     # ----- drawing -----------------------------------------------------------
 
     def _lanes_shown(self) -> int:
-        return max(self.content_size.height - 2, 1)  # less the axis and the story line
+        return max(self.content_size.height - 1 - len(self.story_lines), 1)  # less the axis and the story
+
+    def _wrap_story(self, story: str) -> list[str]:
+        """The story in lines of the pane's width, cut by words: as many as it needs up to STORY_LINES, while
+        the lanes keep LANES_KEPT lines (or as many as there are); the last cut with `…` only past that. One
+        line cropped at the edge said half a sentence (`conn is a new` at 130 columns)."""
+        width = max(self.content_size.width, 1)
+        lines = textwrap.wrap(story, width) or [""]
+        room = self.content_size.height - 1 - min(self.timeline.lane_count, LANES_KEPT)
+        most = max(1, min(STORY_LINES, room))
+        if len(lines) > most:
+            lines = lines[:most]
+            lines[-1] = lines[-1][: width - 1].rstrip() + "…"
+        return lines
 
     def view(self) -> Span:
         columns = self.content_size.width - LABEL_WIDTH - 1
@@ -126,6 +157,12 @@ class TimelineView(Widget, can_focus=True):
 
     def render(self) -> Text:
         view = self._view = self.view()
+        if self._picked is not None:
+            story = self._picked.describe(view.now)
+        else:
+            story = self.timeline.story_at(view) if self.timeline.lane_count else LEGEND
+        self.story = story
+        self.story_lines = self._wrap_story(story)
         self.first_lane = min(self.first_lane, max(self.timeline.lane_count - self._lanes_shown(), 0))
         title = "timeline · " + ("following" if self.window.following else f"held at {view.now:.1f} s (f: follow)")
         if self.border_title != title:
@@ -138,11 +175,7 @@ class TimelineView(Widget, can_focus=True):
             text.append("\n")
             self._draw(text, row, styles)
         text.append("\n" * (self._lanes_shown() - len(rows)))
-        if self._picked is not None:
-            story = self._picked.describe(view.now)
-        else:
-            story = self.timeline.story_at(view) if self.timeline.lane_count else LEGEND
-        text.append("\n").append(story, style=self.get_component_rich_style("timeline--story"))
+        text.append("\n").append("\n".join(self.story_lines), style=self.get_component_rich_style("timeline--story"))
         return text
 
     def _draw(self, text: Text, row: Row, styles: dict[Ink, Style]) -> None:

@@ -249,10 +249,38 @@ async def test_while_a_lesson_has_lines_to_run_the_logs_next_is_the_lessons(port
     async with lecture(app) as lect:
         log = app.screen.query_one("#log")
         await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
-        await lect.until(lambda: "the lesson's next line, in its panel" in str(log.border_subtitle), "the guide")
+        await lect.until(lambda: "the lesson panel's next line" in str(log.border_subtitle), "the guide")
         assert "space plays it" in str(log.border_subtitle) and "n runs just that line" in str(log.border_subtitle)
         await lect.play_to_the_end()
         await lect.until(lambda: "lesson" not in str(log.border_subtitle), "the guide's own steps again")
+
+
+def log_bottom(app: SockvizApp) -> str:
+    """The log's bottom border as the terminal shows it: where its `next:` line is drawn."""
+    log = app.screen.query_one("#log")
+    strips = app.screen._compositor.render_strips()
+    return strips[log.region.bottom - 1].text[log.region.x : log.region.right]
+
+
+async def test_at_80_columns_the_logs_next_fits_its_border_whole(port):
+    """At 80x24 the log is 80 columns wide, or 40 beside a lesson's panel: the guide's line is said in the words
+    that fit (fewer suggestions, then without their asides) rather than cut by the border mid-word with `…`."""
+    app = SockvizApp(port=port, scenario=("lesson: echo", lessons.text("echo")))
+    async with lecture(app, size=(80, 24)) as lect:
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson to load")
+        await lect.until(lambda: "next: the lesson panel's next line" in log_bottom(app), "the lesson's guide")
+        assert "…" not in log_bottom(app), log_bottom(app)
+        await lect.pilot.resize_terminal(130, 40)
+        await lect.until(lambda: "space plays it" in log_bottom(app), "the whole guide when there is room")
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(80, 24)) as lect:
+        await lect.press_all("server-socket", "server-listen", "client-socket")  # no bind(): listen() picks a port
+        await lect.until(lambda: "a accept() takes a client" in log_bottom(app), "the guide after listen()")
+        assert "…" not in log_bottom(app), log_bottom(app)
+        guide = str(app.screen.query_one("#log").border_subtitle)
+        assert "set the port to" not in guide, guide  # the second suggestion did not fit: it is left out whole
+        await lect.pilot.resize_terminal(200, 50)
+        await lect.until(lambda: "set the port to" in log_bottom(app), "both suggestions at 200 columns")
 
 
 async def test_a_refused_field_value_says_why_in_the_log(port):

@@ -10,7 +10,8 @@ import pytest
 from conftest import CONNECTED, LISTENING, lecture, quit_as_a_terminal_does
 from helpers import sockviz_threads, wait_for
 from textual import events
-from textual.widgets import Button
+from textual.widgets import Button, Select
+from textual.widgets._select import SelectOverlay
 
 from sockviz.app import SockvizApp
 from sockviz.core import Side, StepBlocked, StepFailed, StepReturned, Target, steps_of
@@ -229,6 +230,12 @@ async def test_closing_a_blocked_listener_wakes_accept(port):
         assert not app.session.running()
 
 
+def choose_in_list(listed: Select, socket_id: int) -> None:
+    """Choose a socket in a pane's drop-down list, as a click or enter on its line does."""
+    index = next(n for n, (_, value) in enumerate(listed._options) if value == socket_id)
+    listed.query_one(SelectOverlay).post_message(SelectOverlay.UpdateSelection(index))
+
+
 async def test_the_user_chooses_the_connection_that_steps_act_on(port):
     app = SockvizApp(port=port)
     async with lecture(app) as lect:
@@ -240,9 +247,8 @@ async def test_the_user_chooses_the_connection_that_steps_act_on(port):
             await lect.press("server-accept")
             assert app.session.current(Target.CONNECTION).name == "conn2"
             first = next(t for t in app.session.sockets if t.name == "conn")
-            app.query_one("#server-conn").value = first.id
-            await lect.pilot.pause()
-            assert app.session.current(Target.CONNECTION) is first
+            choose_in_list(app.query_one("#server-conn", Select), first.id)
+            await lect.until(lambda: app.session.current(Target.CONNECTION) is first, "the user's choice")
             peers[0].sendall(b"one")
             got = await lect.press("server-recv")
             assert got.call.code == "data = conn.recv(1024)" and got.data == b"one"
@@ -276,7 +282,14 @@ async def test_a_sockets_list_appearing_chooses_nothing(port):
         assert chosen == []
         await lect.press("client-socket")
         first = next(t for t in app.session.sockets if t.name == "c")
-        app.query_one("#client-sock").value = first.id  # the user's choice still goes to the session
+        listed = app.query_one("#client-sock", Select)
+        await lect.until(lambda: listed.value != first.id, "the list to show c2, the session's choice")
+        # The list's Changed for its first value (c), as it came under load: after the list had shown c2.
+        listed.post_message(Select.Changed(listed, first.id))
+        for _ in range(5):
+            await lect.pilot.pause()
+        assert chosen == [] and app.session.current(Target.CLIENT).name == "c2"
+        choose_in_list(listed, first.id)  # the user's choice still goes to the session
         await lect.until(lambda: chosen == ["c"], "the user's choice")
         assert app.session.current(Target.CLIENT) is first
 

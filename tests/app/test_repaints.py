@@ -14,6 +14,8 @@ from textual.widget import Widget
 
 from sockviz.app import SockvizApp
 from sockviz.core.scenario import lessons
+from sockviz.widgets.kept_lines import KeepsLines
+from sockviz.widgets.sockets_table import SocketsTable
 from sockviz.widgets.step_button import StepButton
 
 
@@ -29,12 +31,24 @@ def looks(strip: Strip) -> list[tuple[str, Style | None]]:
     ]
 
 
+def repaint_all(screen: Screen) -> None:
+    """Every widget drawn again from nothing at the next frame, none from the lines it keeps for a look (a look
+    that left out something its lines depend on would draw them again as they were)."""
+    for widget in screen.walk_children(with_self=True):
+        if isinstance(widget, KeepsLines | SocketsTable):
+            widget.forget_lines()
+        widget.refresh()
+    for widget in screen._compositor.visible_widgets:  # the scrollbars, which are not the screen's children
+        if isinstance(widget, KeepsLines):
+            widget.forget_lines()
+            widget.refresh()
+
+
 def stale_lines(screen: Screen) -> list[int]:
     """The screen's lines that a repaint of every widget draws otherwise: both drawn now, in one turn of the loop,
     so nothing changes between them."""
     shown = [looks(strip) for strip in screen._compositor.render_strips()]
-    for widget in screen.walk_children(with_self=True):
-        widget.refresh()
+    repaint_all(screen)
     screen.refresh()
     again = [looks(strip) for strip in screen._compositor.render_strips()]
     return [y for y, (before, after) in enumerate(zip(shown, again, strict=True)) if before != after]
@@ -70,8 +84,9 @@ class Terminal:
 
     def stale_lines(self) -> list[int]:
         """The lines this terminal shows otherwise than the screen's widgets draw now (any frame still due is
-        drawn first)."""
+        drawn first), every widget drawn from nothing."""
         self.screen._on_timer_update()
+        repaint_all(self.screen)
         drawn = [looks(strip) for strip in self.screen._compositor.render_strips()]
         return [y for y, (shown, now) in enumerate(zip(self.lines, drawn, strict=True)) if shown != now]
 
@@ -85,11 +100,14 @@ async def test_a_frame_that_repaints_one_step_asks_no_other_step_for_its_lines(p
         screen = app.screen
         frames: list[set[Widget]] = []
         asked: set[Widget] = set()
-        render_lines, render_partial_update = Widget.render_lines, screen._compositor.render_partial_update
+        render_partial_update = screen._compositor.render_partial_update
 
-        def lines_of(widget, crop):
-            asked.add(widget)
-            return render_lines(widget, crop)
+        def asking(render_lines):
+            def lines_of(widget, crop):
+                asked.add(widget)
+                return render_lines(widget, crop)
+
+            return lines_of
 
         def partial_update():
             asked.clear()
@@ -97,7 +115,8 @@ async def test_a_frame_that_repaints_one_step_asks_no_other_step_for_its_lines(p
             frames.append(set(asked))
             return update
 
-        monkeypatch.setattr(Widget, "render_lines", lines_of)
+        for owner in (Widget, KeepsLines):  # a step answers from the lines it keeps, without Widget's
+            monkeypatch.setattr(owner, "render_lines", asking(owner.render_lines))
         monkeypatch.setattr(screen._compositor, "render_partial_update", partial_update)
         step = screen.query_one("#server-bind", StepButton)
         step.refresh()

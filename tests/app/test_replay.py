@@ -222,9 +222,8 @@ def test_the_recording_is_written_by_the_app_with_a_header_and_an_end(recorded_e
     assert socket.AF_INET.name == records[1].family
 
 
-async def test_the_bar_says_when_the_table_is_not_the_moments_own_reading():
-    """Two calls a fraction of a millisecond apart share the one reading after them: the table at the first shows
-    that reading (the conn it accepted), and the bar says it was read after the next moment too."""
+def shared_reading() -> Playback:
+    """accept() and the connect() that woke it, a fraction of a millisecond apart, and one reading after both."""
     from dataclasses import replace
 
     from sockviz.core import Call, Role, SocketAdded, SocketSnapshot, StepReturned, step
@@ -244,7 +243,13 @@ async def test_the_bar_says_when_the_table_is_not_the_moments_own_reading():
              encode(EventRecord(StepReturned(seq=2, at=2.0101, call=accept, result="conn", **done))),
              encode(EventRecord(StepReturned(seq=3, at=2.0102, call=connect, result="None", **done))),
              encode(SocketsRecord(at=2.0402, after=3, sockets=(rows[2],)))]  # fmt: skip
-    playback = Playback(read_lines(lines))
+    return Playback(read_lines(lines))
+
+
+async def test_the_bar_says_when_the_table_is_not_the_moments_own_reading():
+    """Two calls a fraction of a millisecond apart share the one reading after them: the table at the first shows
+    that reading (the conn it accepted), and the bar says it was read after the next moment too."""
+    playback = shared_reading()
     app = ReplayApp(playback, "burst.jsonl")
     async with app.run_test(size=(140, 44)) as pilot:
         screen = app.replay_screen
@@ -259,3 +264,51 @@ async def test_the_bar_says_when_the_table_is_not_the_moments_own_reading():
         await until(pilot, lambda: screen.moment == 2, "connect() returned")
         await pilot.pause()
         assert "table:" not in str(screen.bar.render())  # its own reading
+
+
+async def test_the_bar_keeps_its_height_from_moment_to_moment():
+    """A moment whose table is not its own reading carries a note on the bar: the bar keeps room for it at every
+    moment, so the screen below does not jump a line down and back while one steps through, at 80 columns or 130;
+    and all it says is on the screen."""
+    playback = shared_reading()
+    app = ReplayApp(playback, "a recording named [bold]long[/bold] enough.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.replay_screen
+        await until(pilot, lambda: screen.moment == 0, "the first moment")
+        for size in ((80, 24), (130, 40)):
+            await pilot.resize_terminal(*size)
+            tops: set[tuple[int, int]] = set()
+            noted = 0
+            for moment in range(len(playback)):
+                screen.show_moment(moment)
+                await pilot.pause()
+                said = str(screen.bar.render())
+                noted += "table:" in said
+                assert "[bold]long[/bold]" in said, said  # the file's name as it is, not as markup
+                shown = " ".join(
+                    s.text.strip() for s in app.screen._compositor.render_strips()[: screen.bar.size.height]
+                )
+                assert shown.replace(" ", "") == said.replace(" ", ""), (shown, said)
+                tops.add((screen.bar.outer_size.height, app.query_one("#sockets").region.y))
+            assert noted and len(tops) == 1, (size, tops)
+
+
+async def test_a_udp_recording_names_udps_calls_on_the_buttons(tmp_path):
+    """The live panes name the calls of the transport (`r 9 recvfrom()`): a UDP session's replay said `recv()`
+    and `sendall()` on its buttons, beside a log of `recvfrom()` and `sendto()`."""
+    from helpers import free_port
+
+    done = subprocess.run([sys.executable, "-m", "sockviz", "run", "--lesson", "udp-echo", "--json", "--speed", "100",
+                           "--port", str(free_port())], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    playback = Playback(read_lines(done.stdout.splitlines()))
+    app = ReplayApp(playback, "udp-echo.jsonl")
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = app.replay_screen
+        await until(pilot, lambda: screen.moment == 0, "the first moment")
+        assert "recv()" in str(app.query_one("#server-recv").label)  # no call yet: TCP's, as a fresh screen
+        await pilot.press("end")
+        await until(pilot, lambda: screen.moment == len(playback) - 1, "the last moment")
+        await pilot.pause()
+        assert "recvfrom()" in str(app.query_one("#server-recv").label)
+        assert "sendto()" in str(app.query_one("#client-send").label)

@@ -18,6 +18,13 @@ def picture(app: SockvizApp) -> list[str]:
     return app.query_one("#timeline").render().plain.splitlines()
 
 
+def story(app: SockvizApp) -> str:
+    """What the lines under the lanes tell, whole (drawn in as many lines as it takes, up to three)."""
+    timeline = app.query_one("#timeline")
+    timeline.render()
+    return timeline.story
+
+
 def lane(app: SockvizApp, name: str) -> str:
     return next(line for line in picture(app) if line[:8].strip() == name)
 
@@ -32,24 +39,24 @@ async def test_the_timeline_follows_a_blocked_accept_until_connect_ends_it(port)
         assert app.query_one("#log").display  # wide enough for both
         await lect.press_all(*LISTENING)
         await lect.press("server-accept", wait_for="block")
-        await lect.until(lambda: "s: accept() is waiting" in picture(app)[-1], "the story line to tell the wait")
+        await lect.until(lambda: "s: accept() is waiting" in story(app), "the story line to tell the wait")
         waiting = lane(app, "s")
         assert "a" in waiting and "━" in waiting
         await lect.press_all("client-socket", "client-connect")
         await lect.until(lambda: "conn" in "".join(line[:8] for line in picture(app)), "the conn lane")
         await lect.until(lambda: "┓" in lane(app, "s"), "the bar to turn towards the connect")
-        assert "c" in lane(app, "c") and "woken by client c.connect()" in picture(app)[-1]
+        assert "c" in lane(app, "c") and "woken by client c.connect()" in story(app)
 
         await lect.press_all("client-connect")  # connected already, so it fails: the story line tells that...
-        await lect.until(lambda: "woken by" not in picture(app)[-1], "the story to move on")
+        await lect.until(lambda: "woken by" not in story(app), "the story to move on")
         await lect.pilot.press("f")  # held still: while it follows, a new scale could move the bar under the mouse
         rows = picture(app)
         y = next(i for i, line in enumerate(rows) if line[:8].strip() == "s")
         x = rows[y].index("━")
         await lect.pilot.click(timeline, offset=(2 + x, 1 + y))  # ...until a click on the bar asks for it
-        assert picture(app)[-1].startswith("s: accept() returned after")
+        assert story(app).startswith("s: accept() returned after")
         await lect.pilot.click(timeline, offset=(2, 1))  # the axis: let go
-        assert not picture(app)[-1].startswith("s: accept()")
+        assert not story(app).startswith("s: accept()")
 
 
 async def test_holding_the_timeline_keeps_the_picture_still(port):
@@ -135,3 +142,41 @@ async def test_a_serve_modes_lanes_keep_their_sockets_names(port):
         await lect.pilot.press("t")
         await lect.until(lambda: "conn2 t2" in [line[:8].strip() for line in picture(app)], "the lanes' names")
         assert "conn t1" in [line[:8].strip() for line in picture(app)]
+
+
+async def test_the_story_under_the_lanes_is_whole_on_the_screen(port):
+    """The story is a sentence of the log, addresses and all: drawn on one line it was cropped at the pane's edge
+    (`conn is a new` at 130 columns). It takes the lines it needs, the lanes keeping three."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(130, 40)) as lect:
+        await lect.press_all(*LISTENING)
+        await lect.press("server-accept", wait_for="block")
+        await lect.press_all("client-socket", "client-connect")
+        await lect.pilot.press("t")
+        timeline = app.query_one("#timeline")
+        await lect.until(lambda: "woken by client c.connect()" in story(app), "the story of the accept")
+        for size in ((130, 40), (80, 24)):
+            await lect.pilot.resize_terminal(*size)
+            await lect.pilot.pause()
+            await lect.until(lambda: "woken by client c.connect()" in story(app), "the story again")
+            region = timeline.content_region
+            strips = app.screen._compositor.render_strips()
+            shown = [strips[y].text[region.x : region.right] for y in range(region.y, region.bottom)]
+            told = " ".join(line.strip() for line in shown[-len(timeline.story_lines) :])
+            assert told == story(app), (size, shown)
+            assert {"s", "c", "conn"} <= {line[:8].strip() for line in shown}, shown  # the lanes are still there
+
+
+async def test_beside_the_wire_the_timelines_keys_fit_its_border_whole(port):
+    """At 130 columns beside the wire (as at 80) the border has room for fewer keys than it names: those that fit,
+    whole, rather than `← earlier · → later · …`."""
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(130, 40)) as lect:
+        await lect.pilot.press("t", "w")
+        timeline = app.query_one("#timeline")
+        await lect.until(lambda: app.query_one("#wire").size.width > 0, "the wire beside the timeline")
+        await lect.pilot.pause()
+        bottom = app.screen._compositor.render_strips()[timeline.region.bottom - 1].text
+        bottom = bottom[timeline.region.x : timeline.region.right]
+        assert timeline.outer_size.width < 80 and "click a call · f hold/follow" in bottom, bottom
+        assert "…" not in bottom, bottom

@@ -8,10 +8,11 @@ import pytest
 from helpers import wait_for
 
 from sockviz.core import Endpoint, StepArgs, step
+from sockviz.core.model.options import option_setting
 from sockviz.core.model.steps import Side, Target
 from sockviz.core.scenario.language import Pace, Say, ScenarioError, parse
 from sockviz.core.scenario.player import Player
-from sockviz.core.story.next_steps import next_line, suggest
+from sockviz.core.story.next_steps import fitted, next_line, suggest
 
 
 def test_pace_is_a_line_of_its_own_and_checked():
@@ -155,3 +156,42 @@ def test_in_predict_mode_the_guide_names_the_step_but_not_what_it_will_do(loopba
     assert "a accept() takes a client (it waits for one)" in next_line(loopback.session)
     asked = next_line(loopback.session, telling=False)
     assert "a accept() takes a client" in asked and "waits" not in asked, asked
+
+
+def test_the_guide_says_accept_returns_at_once_when_a_client_waits_in_the_queue(loopback):
+    """The README's lesson: C before a, and the connection waits in the listener's queue. accept() then takes it
+    at once: the guide must not say that it waits, nor, on a non-blocking listener, that it waits when it raises."""
+    loopback.server_listening()
+    loopback.run("client-socket")
+    loopback.run("client-connect")
+    said = next_line(loopback.session)
+    assert "a accept() takes a client" in said and "it waits for one" not in said, said
+    assert "1 connection waits in the queue: returns at once" in said, said
+    loopback.run("server-accept")  # the queue is empty again; s made non-blocking raises instead of waiting
+    loopback.run("server-option", option=option_setting("setblocking", "0"))
+    loopback.run("server-close-conn")
+    said = next_line(loopback.session)
+    assert "a accept() takes a client" in said and "waits for one" not in said, said
+    assert "BlockingIOError" in said, said
+
+
+def test_the_split_guide_says_recv_returns_at_once_when_the_peers_bytes_came_first(loopback):
+    """`sockviz server` against nc: a line typed in nc before r waits in conn, and recv() takes it at once."""
+    loopback.connected()
+    assert "recv() what the peer sends (it waits for it)" in next_line(loopback.session, only=Side.SERVER)
+    loopback.run("client-send", payload=b"hello")
+    wait_for(lambda: "5 bytes are waiting" in next_line(loopback.session, only=Side.SERVER), what="the bytes in")
+    assert "waits for it" not in next_line(loopback.session, only=Side.SERVER)
+
+
+def test_a_guide_too_long_for_its_border_keeps_whole_suggestions_first():
+    line = "next: a accept() takes a client (it waits for one) · S a client's socket()"
+    assert fitted(line, len(line)) == line
+    assert fitted(line, 60) == "next: a accept() takes a client (it waits for one)"
+    assert fitted(line, 40) == "next: a accept() takes a client"
+    assert fitted(line, 20) == "next: a accept() ta…" and len(fitted(line, 20)) == 20
+
+
+def test_a_guides_aside_with_brackets_of_its_own_is_left_out_whole():
+    line = "next: a accept() takes a client (2 connections (queued) wait: returns at once)"
+    assert fitted(line, 40) == "next: a accept() takes a client"

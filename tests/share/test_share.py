@@ -13,7 +13,7 @@ import time
 import aiohttp
 import pytest
 
-from sockviz.core import step
+from sockviz.core import Session, step
 from sockviz.core.story.next_steps import next_line
 from sockviz.share.client import Connection, Following, Refused
 from sockviz.share.mirror import FOLLOWING, Feed, StartedAfresh
@@ -206,3 +206,24 @@ async def test_in_predict_mode_a_followers_guide_says_no_more_than_the_lecturers
     assert mirror.predict(step("server-accept")) is None  # the hint is left out as the lecturer's screen does
     share.predicting = False
     await until(lambda: "(it waits for one)" in mirror.guide(), "the foretelling back with the mode off")
+
+
+async def test_after_a_reset_a_followers_guide_is_the_fresh_sessions_even_when_it_reads_as_before(shared):
+    """A reset (0, or ctrl+r for a lesson) starts a fresh session, and each follower a fresh mirror with no facts
+    yet. The fresh session's facts often read as the old one's last did (ctrl+r before the lesson's first step:
+    no socket, the lesson's guide): they are sent all the same, or the follower's `next:` stays empty until the
+    lecturer acts."""
+    session, share, args = shared
+    share.guide = "next: the lesson panel's next line (the lecturer runs it)"
+    follower = Follower(share)
+    await until(lambda: follower.feed.mirror.guide() == share.guide, "the guide before the reset")
+    first = follower.feed.mirror
+    share.closing()
+    session.close()
+    fresh = Session()
+    try:
+        share.share(fresh, args.endpoint, listen=True)
+        await until(lambda: follower.feed.mirror is not first, "the follower to start afresh")
+        await until(lambda: follower.feed.mirror.guide() == share.guide, "the fresh session's guide")
+    finally:
+        fresh.close()

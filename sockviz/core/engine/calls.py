@@ -38,7 +38,8 @@ def _stopped_listening(tracked: TrackedSocket, queued: int) -> str:
         return ""
     tracked.lasting = "not listening since its shutdown"
     name = tracked.name
-    reset = f", the {queued} connection(s) waiting in its queue were reset," if queued else ""
+    reset = ("" if not queued else ", the connection waiting in its queue was reset," if queued == 1
+             else f", the {queued} connections waiting in its queue were reset,")  # fmt: skip
     again = f"{name}.listen() runs again"
     if not reuses_address(tracked.sock):
         again += (f"; that listen() fails with EADDRINUSE while a connection {name} accepted still holds port "

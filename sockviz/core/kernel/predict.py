@@ -108,7 +108,8 @@ def _predict(
             return Prediction(False, "fails", "the socket is not listening: accept() fails at once")
         queued = reading.accept_queue if reading else 0
         if queued:
-            return Prediction(False, f"{queued} ready", f"{queued} connection(s) wait in the queue: returns at once")
+            waiting = "1 connection waits" if queued == 1 else f"{queued} connections wait"
+            return Prediction(False, f"{queued} ready", f"{waiting} in the queue: returns at once")
         return _mode(sock) or _waits("waits", "no connection is waiting: accept() will block", sock)
     if action is Action.CONNECT:
         return _predict_connect(sock, state, listeners, address)

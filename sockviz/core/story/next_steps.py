@@ -156,6 +156,16 @@ def _families_apart(listener: SocketView | None, client: SocketView) -> str | No
             f"{_FAMILIES.get(theirs, theirs.name)} only")  # fmt: skip
 
 
+def _will(session: SessionView, step_id: str, waits: str) -> str:
+    """What the step's call will do, from the kernel's hint: `waits` only if it would block now. A client queued
+    before accept(), or bytes that came before recv(), are taken at once; a non-blocking socket raises instead of
+    waiting. Nothing when the kernel cannot tell."""
+    said = session.predict(step(step_id))
+    if said is None:
+        return ""
+    return waits if said.blocks else said.why
+
+
 def _blocked(tracked: SocketView | None, action: str) -> bool:
     return tracked is not None and any(call.step.action.value == action for call in tracked.in_flight)
 
@@ -221,7 +231,13 @@ def suggest(session: SessionView, target: Endpoint | None = None) -> list[Sugges
             _going_to(listener, target, _key("client-socket", "client-connect"), "a client connects: accept() wakes")
         )
     elif listening and conn is None:
-        found.append(Suggestion(_key("server-accept"), "accept() takes a client", foretold="it waits for one"))
+        found.append(
+            Suggestion(
+                _key("server-accept"),
+                "accept() takes a client",
+                foretold=_will(session, "server-accept", "it waits for one"),
+            )
+        )
 
     if client is None:
         if listening and not _blocked(listener, "accept"):
@@ -280,7 +296,11 @@ def _suggest_server_only(session: SessionView, target: Endpoint | None) -> list[
             found.append(Suggestion("", "the peer sends a datagram (nc -u HOST PORT, type a line): recvfrom() wakes"))
         elif listener.bound_port is not None and listener.datagrams_received == 0:
             found.append(
-                Suggestion(_key("server-recv"), "recvfrom() a datagram from the peer", foretold="it waits for one")
+                Suggestion(
+                    _key("server-recv"),
+                    "recvfrom() a datagram from the peer",
+                    foretold=_will(session, "server-recv", "it waits for one"),
+                )
             )
         elif listener.datagrams_received and listener.datagrams_sent == 0:
             found = [Suggestion(_key("server-send"), "sendto() the reply to the peer that sent last")]
@@ -290,7 +310,13 @@ def _suggest_server_only(session: SessionView, target: Endpoint | None) -> list[
         if _blocked(conn, "recv"):
             found.append(Suggestion("", "the peer sends (type a line in nc): recv() wakes"))
         elif conn.bytes_received == 0:
-            found.append(Suggestion(_key("server-recv"), "recv() what the peer sends", foretold="it waits for it"))
+            found.append(
+                Suggestion(
+                    _key("server-recv"),
+                    "recv() what the peer sends",
+                    foretold=_will(session, "server-recv", "it waits for it"),
+                )
+            )
         elif conn.bytes_sent == 0:
             found.append(Suggestion(_key("server-send"), "the server echoes what it received"))
         else:
@@ -313,7 +339,13 @@ def _suggest_client_only(session: SessionView) -> list[Suggestion]:
         if client.datagrams_sent == 0:
             return [Suggestion(_key("client-send"), "sendto() the message to the top bar's address")]
         if client.datagrams_received == 0:
-            return [Suggestion(_key("client-recv"), "recvfrom() the server's answer", foretold="it waits for one")]
+            return [
+                Suggestion(
+                    _key("client-recv"),
+                    "recvfrom() the server's answer",
+                    foretold=_will(session, "client-recv", "it waits for one"),
+                )
+            ]
         return [Suggestion(_key("client-close"), "close the client's socket")]
     if _state(client) != "ESTABLISHED":
         if client.in_flight:
@@ -324,7 +356,13 @@ def _suggest_client_only(session: SessionView) -> list[Suggestion]:
     if client.bytes_sent == 0:
         return [Suggestion(_key("client-send"), "send the message to the server")]
     if client.bytes_received == 0:
-        return [Suggestion(_key("client-recv"), "recv() the server's answer", foretold="it waits for it")]
+        return [
+            Suggestion(
+                _key("client-recv"),
+                "recv() the server's answer",
+                foretold=_will(session, "client-recv", "it waits for it"),
+            )
+        ]
     return [Suggestion(_key("client-close"), "close the client's socket")]
 
 
@@ -343,3 +381,37 @@ def next_line(
     if not found:
         return "next: any step you like (f1 lists them), or a lesson from ctrl+p"
     return "next: " + " · ".join(s.said(telling=telling) for s in found)
+
+
+def _without_asides(part: str) -> str:
+    """A suggestion without its bracketed asides (what the call will do, where the server is, the lesson's keys),
+    brackets inside them and all; a call's own `()` stays."""
+    kept: list[str] = []
+    depth = 0
+    for index, char in enumerate(part):
+        if depth == 0 and char == "(" and part[index - 1 : index] == " ":
+            kept.pop()  # the space before the aside
+            depth = 1
+        elif depth and char in "()":
+            depth += 1 if char == "(" else -1
+        elif not depth:
+            kept.append(char)
+    return "".join(kept)
+
+
+def fitted(line: str, room: int) -> str:
+    """The guide's line in `room` characters (the log's bottom border, 80 columns less the lesson panel's): whole
+    if it fits; else as many of its suggestions as fit, first ones first; else those without their bracketed
+    asides; only then cut, with `…`. A line cut by the border mid-word said half a step (`· E the client sends:
+    recv() …`)."""
+    if len(line) <= room:
+        return line
+    prefix = "next: " if line.startswith("next: ") else ""
+    whole = line[len(prefix) :].split(" · ")
+    shorter = line
+    for parts in (whole, [_without_asides(part) for part in whole]):
+        for count in range(len(parts), 0, -1):
+            shorter = prefix + " · ".join(parts[:count])
+            if len(shorter) <= room:
+                return shorter
+    return shorter[: max(room - 1, 0)].rstrip() + "…"

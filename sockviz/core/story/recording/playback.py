@@ -41,6 +41,11 @@ from sockviz.core.story.recording.sockets import SocketState
 from sockviz.core.story.sentences import StoryLine, Storyteller
 
 ENDED = "the session ended here, and sockviz closed what was still open"
+NOT_READ_YET = "table: not read yet in this recording"
+BEFORE_THIS_CALL = "table: as before this call, which has no reading of its own"
+LAST_READ_BEFORE = "table: as last read, before this moment: none was read after it"
+"""What the replay's bar says of a table that is not the moment's own reading (`Scene.reading`), besides how
+long after the moment it was read (`_read_after`)."""
 
 
 @dataclass
@@ -185,18 +190,23 @@ class Playback:
             return readings, -1, None  # the session has made no socket (yet): there is nothing to read
         chosen = self._reading_of(moment, readings)
         if chosen < 0:
-            return readings, -1, "table: not read yet in this recording"
+            return readings, -1, NOT_READ_YET
         at, taken = self._at(moment), readings[chosen].at
         since, until = self._span(moment)
         if since <= taken < until:
             return readings, chosen, None
         if taken < since and self._called(moment):
-            return readings, chosen, "table: as before this call, which has no reading of its own"
+            return readings, chosen, BEFORE_THIS_CALL
         if taken < since:
-            return readings, chosen, "table: as last read, before this moment: none was read after it"
+            return readings, chosen, LAST_READ_BEFORE
         later = sum(1 for m in self._moments_of(moment + 1, end) if self._at(m) <= taken)
-        more = "the next moment" if later == 1 else f"the next {later} moments"
-        return readings, chosen, f"table: as read {_duration(taken - at)} after this moment, after {more} too"
+        return readings, chosen, _read_after(_duration(taken - at), later)
+
+    def longest_reading(self) -> str:
+        """As long as `Scene.reading` can be in this recording (its moments' count, the widest duration): the
+        replay's bar keeps room for it at every moment, so that stepping on does not move the screen."""
+        widest = _read_after("999.9 s", max(len(self.moments), 2))
+        return max(NOT_READ_YET, BEFORE_THIS_CALL, LAST_READ_BEFORE, widest, key=len)
 
     def _reading_of(self, moment: int, readings: list[SocketsRecord]) -> int:
         """Which reading the table shows at `moment`: one of its span (no event of the log came between), the
@@ -298,6 +308,12 @@ class Playback:
         if isinstance(record, EventRecord):
             return record.event.at
         return record.at if isinstance(record, Said | Note | Predicted | Revealed | Ended) else 0.0
+
+
+def _read_after(duration: str, later: int) -> str:
+    """`table: as read 30 ms after this moment, after the next moment too`."""
+    more = "the next moment" if later == 1 else f"the next {later} moments"
+    return f"table: as read {duration} after this moment, after {more} too"
 
 
 def _duration(seconds: float) -> str:
