@@ -360,14 +360,27 @@ class SocketsTable(KeepsScrollBarLines, DataTable[str]):
         if y < self.header_height:
             return self._line(-1, tuple(str(column.label) for column in self.ordered_columns), closed=False)
         index = y - self.header_height + int(self.scroll_y)
-        if index >= self.row_count:
-            return Strip.blank(self.size.width, self.rich_style)
-        row_key = self._row_locations.get_key(index)
+        row_key = self._row_locations.get_key(index) if index < self.row_count else None
         if row_key is None:
-            return Strip.blank(self.size.width, self.rich_style)
+            return self._blank()
         cells = self._data[row_key]
         texts = tuple(cells[column.key] for column in self.ordered_columns)
         return self._line(index, texts, closed=row_key.value in self._closed_rows)
+
+    def _blank(self) -> Strip:
+        """A line below the last row, in the table's background: drawn once for a look, not for each such line
+        (the table's style worked out again for each, a third of an emptied table's repaint at 160x50)."""
+        look = self._look or self._read_look(self.get_pseudo_class_state())
+        key = ("below the rows", look)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = Strip.blank(look.width, self.rich_style)
+        return line
+
+    def forget_lines(self) -> None:
+        """Draw every line again from now on (a test's full repaint, which must not be given kept lines)."""
+        self._styles.clear()
+        self._lines.clear()
 
     def _line(self, index: int, texts: tuple[str, ...], *, closed: bool) -> Strip:
         look = self._look or self._read_look(self.get_pseudo_class_state())  # or a line asked for outside a frame

@@ -15,6 +15,7 @@ from textual.widget import Widget
 from sockviz.app import SockvizApp
 from sockviz.core.scenario import lessons
 from sockviz.widgets.kept_lines import KeepsLines
+from sockviz.widgets.sockets_table import SocketsTable
 from sockviz.widgets.step_button import StepButton
 
 
@@ -34,7 +35,7 @@ def repaint_all(screen: Screen) -> None:
     """Every widget drawn again from nothing at the next frame, none from the lines it keeps for a look (a look
     that left out something its lines depend on would draw them again as they were)."""
     for widget in screen.walk_children(with_self=True):
-        if isinstance(widget, KeepsLines):
+        if isinstance(widget, KeepsLines | SocketsTable):
             widget.forget_lines()
         widget.refresh()
     for widget in screen._compositor.visible_widgets:  # the scrollbars, which are not the screen's children
