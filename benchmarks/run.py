@@ -429,27 +429,40 @@ def _cpu_during_transfer(session: Session) -> dict[str, float]:
     return window
 
 
-def _session_transfer(session: Session, size: int, port: int = 0) -> float:
+def _session_transfer(
+    session: Session, size: int, port: int = 0, watched: int | None = None, spent: list[float] | None = None
+) -> float:
     """Connect a server and a client of `session` on loopback (on `port`, or a free one), then time a bulk send
-    of `size` against recv all."""
+    of `size` against recv all; the CPU seconds the `watched` process (a capture) used during the send go to
+    `spent`."""
     endpoint = Endpoint(socket.AF_INET, "127.0.0.1", port or free_port())
     args = StepArgs(endpoint=endpoint)
     for name in ("server-socket", "server-bind", "server-listen", "client-socket", "client-connect", "server-accept"):
         session.perform(step(name), args)
+    cpu = _cpu_of(watched) if watched is not None else 0.0
     started = time.perf_counter()
     sender = threading.Thread(target=session.perform, args=(step("client-send"), StepArgs(bulk=size)))
     sender.start()
     session.perform(step("server-recv-all"), StepArgs(expect=size))
     sender.join()
     elapsed = time.perf_counter() - started
+    if watched is not None and spent is not None:
+        spent.append(_cpu_of(watched) - cpu)
     return elapsed
 
 
-def _core_transfer(size: int, cpu: list[float] | None = None, port: int = 0) -> float:
-    """The same transfer through a Session alone, with no app around it: the core's speed (and its CPU, to `cpu`)."""
+def _core_transfer(
+    size: int,
+    cpu: list[float] | None = None,
+    port: int = 0,
+    watched: int | None = None,
+    spent: list[float] | None = None,
+) -> float:
+    """The same transfer through a Session alone, with no app around it: the core's speed (and its CPU, to `cpu`;
+    a `watched` process's during the send to `spent`)."""
     session = Session()
     window = _cpu_during_transfer(session)
-    elapsed = _session_transfer(session, size, port)
+    elapsed = _session_transfer(session, size, port, watched, spent)
     session.close()
     if cpu is not None and "process" in window:
         cpu.append(window["process"])
@@ -556,11 +569,12 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _captured_transfer(size: int | None) -> tuple[float, float, int]:
+def _captured_transfer(size: int | None) -> tuple[float, float, int, float]:
     """The session's 256 MiB send and recv all with the wire's capture on, and no app: what the capture costs.
 
-    (seconds, the reader process's CPU seconds from start to stop, frames it read); `size` None starts
-    and stops the capture with no transfer, for the reader's own start-up.
+    (seconds, the reader process's CPU seconds from start to stop, frames it read, its CPU seconds during the
+    timed send: what it took from the send's cores); `size` None starts and stops the capture with no
+    transfer, for the reader's own start-up.
     """
     from sockviz.core.story.wire import Wire
 
@@ -570,10 +584,11 @@ def _captured_transfer(size: int | None) -> tuple[float, float, int]:
     problem = wire.start()
     assert problem is None, problem
     assert wire.capture.reading.wait(10), "the capture's reader did not start"  # its start-up is not the transfer's
-    elapsed = _session_transfer(session, size) if size is not None else 0.0
+    during: list[float] = []
+    elapsed = _session_transfer(session, size, watched=wire.capture.pid, spent=during) if size is not None else 0.0
     wire.stop()
     session.close()
-    return elapsed, _children_cpu() - cpu, wire.capture.packets
+    return elapsed, _children_cpu() - cpu, wire.capture.packets, sum(during)
 
 
 def capture_cost() -> None:
@@ -588,21 +603,25 @@ def capture_cost() -> None:
         return
     took: dict[str, list[float]] = {"raw": [], "tcpdump raw": [], "session": [], "tcpdump": [], "captured": []}
     cpu: dict[str, list[float]] = {"reader": [], "reader idle": [], "tcpdump": [], "tcpdump idle": []}
+    during: dict[str, list[float]] = {"reader": [], "tcpdump": []}
     frames = []
     for _ in range(5):
         took["raw"].append(_raw_transfer(BULK))
         took["session"].append(_core_transfer(BULK))
-        dumped = _under_tcpdump(lambda port: _raw_transfer(BULK, port))
-        session_dumped = _under_tcpdump(lambda port: _core_transfer(BULK, port=port))
+        dumped = _under_tcpdump(lambda port, _: _raw_transfer(BULK, port))
+        session_dumped = _under_tcpdump(
+            lambda port, pid: _core_transfer(BULK, port=port, watched=pid, spent=during["tcpdump"])
+        )
         idle = _under_tcpdump(None)
         if dumped is not None and session_dumped is not None and idle is not None:
             took["tcpdump raw"].append(dumped[0])
             took["tcpdump"].append(session_dumped[0])
             cpu["tcpdump"].append(session_dumped[1])
             cpu["tcpdump idle"].append(idle[1])
-        elapsed, used, read = _captured_transfer(BULK)
+        elapsed, used, read, spent = _captured_transfer(BULK)
         took["captured"].append(elapsed)
         cpu["reader"].append(used)
+        during["reader"].append(spent)
         frames.append(read)
         cpu["reader idle"].append(_captured_transfer(None)[1])
     speed = {kind: BULK / statistics.median(times) / 2**20 for kind, times in took.items() if times}
@@ -613,6 +632,9 @@ def capture_cost() -> None:
         versus = speed["captured"] / speed["tcpdump"]
         report("  ... against tcpdump -i lo -s 96 on the same send", f"tcpdump {speed['tcpdump']:.0f} MiB/s = "
                f"{versus:.0%}", ">= 100%", versus >= 1.0)  # fmt: skip
+        rounds = sorted(dumped / captured for dumped, captured in zip(took["tcpdump"], took["captured"], strict=True))
+        print(f"     {'  ... round by round (tcpdump, then the capture)':<48} {rounds[0]:.0%} to {rounds[-1]:.0%}, "
+              f"median {statistics.median(rounds):.0%}")  # fmt: skip
         print(f"     {'  ... tcpdump on raw sockets':<48} {speed['tcpdump raw']:.0f} MiB/s = "
               f"{speed['tcpdump raw'] / speed['raw']:.0%} of raw")  # fmt: skip
     print(f"     {'  ... the same send, capture off':<48} {speed['session']:.0f} MiB/s = "
@@ -625,20 +647,25 @@ def capture_cost() -> None:
         said += f", tcpdump {(median['tcpdump'] - median['tcpdump idle']) * 1000:.1f} ms"
     print(f"     {'  ... CPU per send, less start-up (median of 5)':<48} {said} (start-up: reader "
           f"{median['reader idle'] * 1000:.0f} ms)")  # fmt: skip
+    said = f"reader {statistics.median(during['reader']) * 1000:.1f} ms"
+    if during["tcpdump"]:
+        said += f", tcpdump {statistics.median(during['tcpdump']) * 1000:.1f} ms"
+    print(f"     {'  ... of which during the timed send':<48} {said}: what each took from the send's two cores")
 
 
-def _under_tcpdump(send: Callable[[int], float] | None) -> tuple[float, float] | None:
-    """`send(port)` while `tcpdump -i lo -s 96 -w FILE tcp port PORT` captures it: the cost of a capture done well.
+def _under_tcpdump(send: Callable[[int, int], float] | None) -> tuple[float, float] | None:
+    """`send(port, pid)` while `tcpdump -i lo -s 96 -w FILE tcp port PORT` captures it: the cost of a capture done
+    well.
 
-    (seconds, tcpdump's CPU seconds from start to end); `send` None captures nothing, for its start-up.
-    None without tcpdump.
+    (seconds, tcpdump's CPU seconds from start to end); `send` None captures nothing, for its start-up. The send
+    is given tcpdump's pid, to watch its CPU. None without tcpdump.
     """
     dump = _start_tcpdump(port := free_port())
     if dump is None:
         return None
     cpu = _children_cpu()
     try:
-        elapsed = send(port) if send is not None else 0.0
+        elapsed = send(port, dump[0].pid) if send is not None else 0.0
     finally:
         _stop_tcpdump(dump)
     return elapsed, _children_cpu() - cpu
@@ -777,7 +804,7 @@ async def wire_during_bulk(rounds: int = 7) -> None:
                 await asyncio.to_thread(_stop_tcpdump, dump)
                 dumped_cpu.append(_children_cpu() - cpu)
                 took["raw for tcpdump"].append(took["raw closed"][-1])
-                raw_dumped = await asyncio.to_thread(_under_tcpdump, lambda port: _raw_transfer(BULK, port))
+                raw_dumped = await asyncio.to_thread(_under_tcpdump, lambda port, _: _raw_transfer(BULK, port))
                 if raw_dumped is not None:
                     took["tcpdump raw"].append(raw_dumped[0])
         sends = {"closed": rounds + await _lag_sends(session, lags["closed"], ui["closed"])}

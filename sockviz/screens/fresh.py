@@ -35,6 +35,7 @@ async def empty(screen: SessionScreen, *, lesson: bool) -> None:
     if (wire := screen.built(WIRE)) is not None:
         if wire.display:  # set though already hidden, it is a style of its own: a layout of the screen
             wire.display = False
+            screen.bottom.set_class(False, "-wire")
         wire.start_over()
     screen.detail.show(None, None)
     if screen.following is not None:  # a follower that joined again: its bar no longer says it lost the lecturer

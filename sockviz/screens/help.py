@@ -44,6 +44,13 @@ ON_TRANSPORT = {
     "to TCP): "
     "datagrams, no connection, and nothing that tells a sender whether anyone got what it sent.",
 }
+NOT_SWITCHED = {
+    Transport.TCP: "The steps below are TCP's, as the buttons name them now; on UDP the same steps call sendto() "
+    "and recvfrom(), and listen() and accept() fail for real.",
+    Transport.UDP: "The steps below are UDP's, as the buttons name them now: datagrams, no connection, and nothing "
+    "that tells a sender whether anyone got what it sent.",
+}
+"""Over a screen whose steps run nothing (a replay, a follower's), where no key switches the transport."""
 
 WIDGET_TITLES = {
     "FamilyToggle": "on the IPv4/IPv6 switch in the top bar (tab to it)",
@@ -148,7 +155,9 @@ class HelpScreen(ModalScreen[None]):
             help_box.border_title = "sockviz: every key, and what the steps do"
             help_box.border_subtitle = "escape closes"
             transport = _transport_of(beneath)
-            yield Static(Text(f"{INTRO} {ON_TRANSPORT[transport]}"), id="help-intro")
+            switches = getattr(beneath, "live", None) is not None  # this app's own session, not a copy of one
+            on_transport = (ON_TRANSPORT if switches else NOT_SWITCHED)[transport]
+            yield Static(Text(f"{INTRO} {on_transport}"), id="help-intro")
             yield Static(steps_table(bindings, transport), id="help-steps")
             titles = [group.description for group in SECTIONS]
             by_section: dict[str, list[Binding]] = {}

@@ -364,6 +364,7 @@ class ReplayScreen(SessionRows):
         """The wire view's lines as the recording app's pane drew them, up to the moment; or why there are none."""
         wire = self.wire
         wire.display = not wire.display
+        views.wire_shown(self.bottom, wire.display)
         if not wire.display:
             return
         wire.show_hidden()

@@ -75,6 +75,7 @@ class ViewKeys(ScreenBase):
                 self.call_after_refresh(views.tell_size, wire)
         elif views.toggle_wire(wire, live, self.post_message):
             self.call_after_refresh(views.tell_size, wire)
+        views.wire_shown(self.bottom, wire.display)
 
     def action_leave_field(self) -> None:
         self.table.focus()

@@ -29,6 +29,11 @@ NARROW = 110
 room for the timeline: side by side, both would be too narrow to read."""
 
 
+CRAMPED = 80
+"""Below this many columns for the log and the wire (what a lesson's panel leaves: 40 at 80 columns), the wire takes
+the log's place while it shows: side by side each got 20, and the log showed its times and nothing of its lines."""
+
+
 def fit_width(bottom: Horizontal, width: int) -> None:
     """Only the bottom row changes: a class on the screen would restyle every widget, a cost start-up pays.
     A lesson's panel takes its own width first (130 columns less its 40 left the log 28 beside the timeline,
@@ -39,6 +44,13 @@ def fit_width(bottom: Horizontal, width: int) -> None:
         width_style = panel.first().styles.width
         taken = int(width_style.value) if width_style is not None else 0
     bottom.set_class(width - taken < NARROW, "-narrow")
+    bottom.set_class(width - taken < CRAMPED, "-cramped")
+
+
+def wire_shown(bottom: Horizontal, shown: bool) -> None:
+    """The wire view shows or hides: beside a lesson's panel at 80 columns it takes the log's place (`CRAMPED`)."""
+    fit_width(bottom, bottom.size.width or bottom.screen.size.width)  # a lesson may have come since the last
+    bottom.set_class(shown, "-wire")
 
 
 def toggle_timeline(view: TimelineView, bottom: Horizontal, table: Widget) -> None:

@@ -312,3 +312,7 @@ async def test_a_udp_recording_names_udps_calls_on_the_buttons(tmp_path):
         await pilot.pause()
         assert "recvfrom()" in str(app.query_one("#server-recv").label)
         assert "sendto()" in str(app.query_one("#client-send").label)
+        await pilot.press("f1")  # help explains UDP's steps, and names no key that switches (a replay has none)
+        await until(pilot, lambda: app.screen.query("#help-intro"), "help")
+        intro = str(app.screen.query_one("#help-intro").render())
+        assert "The steps below are UDP's" in intro and "switch" not in intro, intro

@@ -180,3 +180,27 @@ async def test_beside_the_wire_the_timelines_keys_fit_its_border_whole(port):
         bottom = bottom[timeline.region.x : timeline.region.right]
         assert timeline.outer_size.width < 80 and "click a call · f hold/follow" in bottom, bottom
         assert "…" not in bottom, bottom
+
+
+async def test_at_80x24_beside_a_lesson_the_wire_takes_the_logs_place_and_gives_it_back(port):
+    """The lesson panel takes 40 of 80 columns: the log and the wire beside it got 20 each, and the log showed its
+    lines' times and nothing of their words. So the wire takes the log's place while it shows, as the timeline
+    does; without a lesson the log keeps its half."""
+    app = SockvizApp(port=port, scenario=("lesson: blocking-order", lessons.text("blocking-order")))
+    async with lecture(app, size=(80, 24)) as lect:
+        await lect.until(lambda: "line 1 of" in narration(app), "the lesson")
+        log = app.screen.query_one("#log")
+        await lect.pilot.press("w")
+        wire = app.screen.query_one("#wire")
+        await lect.until(lambda: wire.region.width > 0, "the wire to show")
+        await lect.pilot.pause()
+        assert not log.region and wire.region.width >= 38, (log.region, wire.region)
+        await lect.pilot.press("w")
+        await lect.until(lambda: log.region.width >= 38, "the log back beside the panel")
+    app = SockvizApp(port=port)
+    async with lecture(app, size=(80, 24)) as lect:
+        await lect.pilot.press("w")
+        wire = app.screen.query_one("#wire")
+        await lect.until(lambda: wire.region.width > 0, "the wire to show")
+        await lect.pilot.pause()
+        assert app.screen.query_one("#log").region.width >= 38  # no lesson: the two halves, as before

@@ -304,6 +304,25 @@ def test_a_resent_segment_is_not_counted_twice_and_a_late_one_is_not_resent():
     assert numbering.relative(c, s, 1251, 5000, 0x18, 100) == (251, 1, 50)  # half of it new
 
 
+def test_a_connection_past_4_gib_is_still_new_data_and_its_numbers_wrap_as_wiresharks():
+    """Sequence numbers wrap every 4 GiB: the data after the wrap is new (it was counted as sent again, so a
+    long-lived connection's sums stopped adding up after sixteen 256 MiB sends), a resend after it is still
+    told, and the relative numbers wrap as Wireshark's do."""
+    from sockviz.core.kernel.capture.numbering import Numbering
+
+    numbering = Numbering()
+    c, s = ("127.0.0.1", 40000), ("127.0.0.1", 12354)
+    isn, size = 2**32 - 10_000, 65536  # the absolute numbers wrap at once, the relative ones after 4 GiB
+    assert numbering.relative(c, s, isn, 0, 0x02) == (0, 0, 0)
+    new = sum(numbering.relative(c, s, (isn + 1 + i * size) % 2**32, 5001, 0x10, size)[2] for i in range(65540))
+    assert new == 65540 * size
+    after = (isn + 1 + 65540 * size) % 2**32
+    assert numbering.relative(c, s, after, 5001, 0x10, size) == ((1 + 65540 * size) % 2**32, 1, size)
+    assert numbering.relative(c, s, (after - size) % 2**32, 5001, 0x10, size)[2] == 0  # sent again
+    assert numbering.relative(c, s, (after + 2 * size) % 2**32, 5001, 0x10, size)[2] == size  # ahead, a gap behind
+    assert numbering.relative(c, s, (after + size) % 2**32, 5001, 0x10, size)[2] == size  # late: fills it
+
+
 @root_only
 @needs_tshark
 def test_a_capture_started_mid_connection_numbers_as_wireshark_does(loopback, tmp_path):

@@ -41,7 +41,7 @@ def _frame(src: bytes, dst: bytes, ports: tuple[int, int], seq: int, flags: int,
     if udp:
         transport = struct.pack("!HHHH", *ports, 8 + len(payload), 0) + payload
     else:
-        transport = struct.pack("!HHIIBBHHH", *ports, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
+        transport = struct.pack("!HHIIBBHHH", *ports, seq % 2**32, ack % 2**32, 5 << 4, flags, 65535, 0, 0) + payload
     protocol = socket.IPPROTO_UDP if udp else socket.IPPROTO_TCP
     if v6:
         ip = struct.pack("!IHBB16s16s", 6 << 28, len(transport), protocol, 64, src, dst)
@@ -133,16 +133,21 @@ def _told_by_the_reader(blocks: list[bytes], calls: list[tuple[float, CallLine]]
 def _stream(seed: int) -> list[tuple[int, bytes]]:
     """A bulk transfer's frames as loopback can show them, with all that a summed run meets: data in order with
     ACKs back, a segment out of order, one sent again (whole and in part), an ACK with ECE, a second connection
-    over IPv6, a frame with IP options, a datagram, and a FIN; stamped 600 µs apart over two and a half seconds."""
+    over IPv6, a frame with IP options, a datagram, and a FIN; stamped 600 µs apart over two and a half seconds.
+    The client's sequence numbers start at 1000, or (seed 1, 4) just before they wrap past 2**32, or (seed 2, 5)
+    jump ahead (a segment after a gap) to just before its numbering relative to the SYN wraps."""
     rng = random.Random(seed)
+    isn = 2**32 - 500_000 if seed % 3 == 1 else 999
     frames: list[bytes] = []
     c, s = (40000, 12354), (12354, 40000)
     six, six_back = (40001, 12355), (12355, 40001)
-    frames += [_frame(HERE, HERE, c, 1000, 0x02, b"", ack=0), _frame(HERE, HERE, s, 5000, 0x12, b"", ack=1001)]
+    frames += [_frame(HERE, HERE, c, isn, 0x02, b"", ack=0), _frame(HERE, HERE, s, 5000, 0x12, b"", ack=isn + 1)]
     frames += [_frame(HERE6, HERE6, six, 70, 0x02, b"", ack=0, v6=True)]
     frames += [_frame(HERE6, HERE6, six_back, 90, 0x12, b"", ack=71, v6=True)]
-    seq, seq6, sent = 1001, 71, []
-    for _ in range(4000):
+    seq, seq6, sent = isn + 1, 71, []
+    for index in range(4000):
+        if seed % 3 == 2 and index == 1000:
+            seq = isn + 2**32 - 3_000_000  # 3 MB short of the relative wrap: the next fifty segments cross it
         roll = rng.random()
         size = rng.choice((1000, 1448, 65483))
         payload = bytes([rng.randrange(256)]) * min(size, 80)  # cut by SNAP_LENGTH anyway; the length is the IP's

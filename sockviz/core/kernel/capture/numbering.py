@@ -13,6 +13,8 @@ from __future__ import annotations
 
 _SYN, _ACK = 0x02, 0x10
 _MOD = 2**32
+_HALF = 2**31
+"""Sequence numbers compare as RFC 1982 says: within half the space ahead is after, within half behind before."""
 _MAX_GAPS = 64
 """Gaps remembered per direction: enough for segments seen out of order, bounded if a capture drops."""
 
@@ -20,7 +22,10 @@ Address = tuple[str, int]
 
 
 class _Direction:
-    """One direction of one connection: its base, the highest byte reached, the gaps left behind."""
+    """One direction of one connection: its base, the highest byte reached, the gaps left behind.
+
+    `reached` and the gaps count from the base without wrapping (past 4 GiB they pass 2**32): a segment's start is
+    unwrapped to the one nearest `reached` before it is covered."""
 
     __slots__ = ("base", "gaps", "reached")
 
@@ -112,4 +117,9 @@ def numbered(pair: Pair, seq: int, ack: int, bits: int, length: int) -> tuple[in
         back.base = (ack - 1) % _MOD
     rel_seq = (seq - forward.base) % _MOD
     rel_ack = (ack - back.base) % _MOD if bits & _ACK and back.base is not None else 0
-    return rel_seq, rel_ack, forward.cover(rel_seq, rel_seq + length) if length else 0
+    if not length:
+        return rel_seq, rel_ack, 0
+    start, reached = rel_seq, forward.reached
+    if reached is not None:  # the sequence space wraps every 4 GiB: the start nearest the data reached so far
+        start = reached + (rel_seq - reached + _HALF) % _MOD - _HALF
+    return rel_seq, rel_ack, forward.cover(start, start + length)

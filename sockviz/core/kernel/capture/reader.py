@@ -59,6 +59,10 @@ LONGEST_LOOK = 0.16
 to this (and sooner if the ring would fill half-way meanwhile): each look is a wake-up that takes a core from the
 transfer, and at RETIRE_MS a 256 MiB send had seven. Its end is seen at the first look after the kernel hands
 over its last block, which it does RETIRE_MS or so after the last frame."""
+NOTES_GATHER_MS = 10
+"""After the app's notes wake the reader on a quiet lo, the next ones wait this long at most (a block handed over
+still wakes it): a session's setup makes six calls within a few milliseconds, each a wake-up of its own before. A
+stop or an export waits as long."""
 _PR_SET_PDEATHSIG = 1
 _KNOWN = 4096
 """Connections whose ends and numbering the reader finds by their bytes: forgotten all at once past this many."""
@@ -94,13 +98,15 @@ class Reader:
         self._send(("reading",))
         notes = select.poll()
         notes.register(self._control, select.POLLIN)
+        frames_only = select.poll()
+        frames_only.register(self._ring.raw.fileno(), select.POLLIN | select.POLLERR)
         sent_at = looked_at = time.monotonic()
         behind_since: float | None = None
         seen = 0
         look = RETIRE_MS / 1000
         ready_before = 0
         while not self._stopping:
-            self._read_control()
+            heard = self._read_control()
             ready, waiting, filling = self._ring.waiting()
             now = time.monotonic()
             came, seen = self._ring.frames_taken + waiting - seen, self._ring.frames_taken + waiting
@@ -129,7 +135,9 @@ class Reader:
                 notes.poll(look * 1000)
             else:
                 look, ready_before = RETIRE_MS / 1000, 0
-                if not ready:  # wakes when a block is handed over or a note comes
+                if not ready and heard:  # the calls of a burst come a few ms apart: their notes are read together
+                    frames_only.poll(min(self._quiet_wait(now - sent_at), NOTES_GATHER_MS))
+                elif not ready:  # wakes when a block is handed over or a note comes
                     poller.poll(self._quiet_wait(now - sent_at))
         # The block being filled is handed over within RETIRE_MS: read it, so a stop loses nothing caught.
         deadline = time.monotonic() + 3 * RETIRE_MS / 1000
@@ -150,15 +158,18 @@ class Reader:
 
     # ----- what the app says -----
 
-    def _read_control(self) -> None:
+    def _read_control(self) -> bool:
+        """Obey what the app has said since the last look; whether it said anything."""
+        heard = False
         while True:
             try:
                 data = os.read(self._control, 1 << 16)
             except BlockingIOError:
-                return
+                return heard
             if not data:  # the app closed its end, or is gone
                 self._stopping = True
-                return
+                return True
+            heard = True
             for message in self._decoder.feed(data):
                 self._obey(message)
 

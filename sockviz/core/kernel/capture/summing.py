@@ -83,7 +83,7 @@ def sum_frames(
     a_key = b_key = b""
     a_tally = b_tally = Tally()  # placeholders: written to only once a key is set
     a_pair = b_pair = None
-    a_base = b_base = a_expected = b_expected = -1
+    a_reached = b_reached = a_expected = b_expected = -1
     a_segments = a_bytes = b_segments = b_bytes = 0
     last = -1
     try:
@@ -109,14 +109,14 @@ def sum_frames(
                 if payload:
                     if seq != a_expected:
                         break
-                    a_expected += payload
+                    a_expected = (a_expected + payload) & 0xFFFFFFFF
                     a_bytes += payload
                 a_segments += 1
             elif key == b_key:
                 if payload:
                     if seq != b_expected:
                         break
-                    b_expected += payload
+                    b_expected = (b_expected + payload) & 0xFFFFFFFF
                     b_bytes += payload
                 b_segments += 1
             else:  # a direction not seen in this pass yet: it takes the place of the one seen longer ago
@@ -130,15 +130,15 @@ def sum_frames(
                 if picking is not None and src[1] not in picking and dst[1] not in picking:
                     break
                 if b_pair is not None:
-                    _write_back(b_tally, b_pair, b_base, b_expected, b_segments, b_bytes)
+                    _write_back(b_tally, b_pair, b_reached, b_segments, b_bytes)
                 b_key, b_pair, b_segments, b_bytes = a_key, a_pair, a_segments, a_bytes
-                b_tally, b_base, b_expected = a_tally, a_base, a_expected
+                b_tally, b_reached, b_expected = a_tally, a_reached, a_expected
                 tally = directions.get((src, dst))
                 if tally is None:
                     tally = directions[(src, dst)] = Tally()
-                reached = forward.reached
-                a_key, a_pair, a_tally, a_base, a_segments, a_bytes = key, pair, tally, forward.base, 0, 0
-                a_expected = -1 if reached is None or a_base + reached >= _MOD else a_base + reached
+                a_key, a_pair, a_tally, a_segments, a_bytes = key, pair, tally, 0, 0
+                a_reached = forward.reached if forward.reached is not None else -1  # -1: no data seen yet, the
+                a_expected = -1 if a_reached < 0 else (forward.base + a_reached) % _MOD  # reader's pass begins it
                 continue  # the same frame again, now that its direction is known
             last = at
             at += step
@@ -146,15 +146,16 @@ def sum_frames(
     except struct.error:  # a frame too short for the unpack at the block's end: not a TCP segment
         pass
     if a_pair is not None:
-        _write_back(a_tally, a_pair, a_base, a_expected, a_segments, a_bytes)
+        _write_back(a_tally, a_pair, a_reached, a_segments, a_bytes)
     if b_pair is not None:
-        _write_back(b_tally, b_pair, b_base, b_expected, b_segments, b_bytes)
+        _write_back(b_tally, b_pair, b_reached, b_segments, b_bytes)
     return place, at, last
 
 
-def _write_back(tally: Tally, pair: Pair, base: int, expected: int, segments: int, new_bytes: int) -> None:
-    """A direction's counts into its tally, and the data it reached into its numbering (as `cover` keeps it)."""
+def _write_back(tally: Tally, pair: Pair, reached: int, segments: int, new_bytes: int) -> None:
+    """A direction's counts into its tally, and the data it reached into its numbering (as `cover` keeps it:
+    relative to the direction's base, not wrapped)."""
     tally.segments += segments
     tally.new_bytes += new_bytes
     if new_bytes:
-        pair[0].reached = expected - base
+        pair[0].reached = reached + new_bytes
