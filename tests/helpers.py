@@ -132,6 +132,12 @@ class Recorder:
         with self._lock:
             return [e for e in self.events if isinstance(e, kind)]
 
+    def of_each(self, *kinds: type[Event]) -> tuple[list, ...]:
+        """The events of each kind, read at one moment: two `of` calls while calls run in threads can see a call
+        finish that the first read did not yet see begin."""
+        with self._lock:
+            return tuple([e for e in self.events if isinstance(e, kind)] for kind in kinds)
+
     def finished(self, step_id: str) -> list[StepFinished]:
         return [e for e in self.of(StepFinished) if e.call.step.id == step_id]
 

@@ -33,16 +33,22 @@ def welcome_to_lesson(
     held: HeldOver | None = None,
     moved: tuple[str, int] | None = None,
 ) -> None:
-    """Write the log's welcome again, now that the panel has taken its room beside the log (a log line
-    keeps the width it was written at), and say how to play the lesson; `moved` is why it runs on another
-    port, and that port. Once the lecturer has played a line its narration is in the log, and clearing it
-    would lose it: then nothing is written."""
+    """Write the log's welcome again, for the lesson's transport (the fresh session's said the switch's), and
+    say how to play the lesson; `moved` is why it runs on another port, and that port. Once the lecturer has
+    played a line its narration is in the log, and clearing it would lose it: then nothing is written.
+
+    A log that says just that welcome already (each restart of a lesson: the fresh session's, with what the
+    kernel holds) keeps it: cleared and written again, the same lines cost the restart a second wrap of the
+    welcome and a repaint of the whole log. The log wraps its lines again itself when the panel narrows it."""
     if session.sockets or panel.started:
         return
-    log.clear()
-    log.note(session.now(), "start", welcome(transport))
-    if held is not None:  # what the kernel holds from before the reset that made room for the lesson
-        held_over.tell(held, log, session.now())
+    said = held.said() if held is not None else None  # what the kernel holds from before the reset
+    first = [("start", welcome(transport), "guide")] + ([("start", said, "guide")] if said is not None else [])
+    if log.says() != first:
+        log.clear()
+        log.note(session.now(), "start", welcome(transport))
+        if held is not None:
+            held_over.tell(held, log, session.now())
     if moved is not None:
         tell_moved(log, session, record, *moved)
     log.note(session.now(), "lesson", f"{title} is loaded. It pauses after each narration until you go on. "

@@ -443,6 +443,12 @@ class EventLog(KeepsScrollBarLines, ScrollView, can_focus=True):
         self._waiting.clear()
         self._storyteller = Storyteller()
 
+    def says(self) -> list[tuple[str, str, str]]:
+        """Each entry (side, text, kind), the written and those waiting for the log's width: what the log says
+        now, wrapped at any width (a caller that would write the same again can leave it)."""
+        entries = [*self._written, *self._waiting]
+        return [(e.side, e.text, e.kind) if isinstance(e, StoryLine) else ("", e, "fault") for e in entries]
+
     def note(self, at: float, who: str, text: str, *, kind: str = "guide") -> None:
         """A line that is no socket event: the lesson's narration (`kind="lesson"`), the guide's word on what
         to press next (`"guide"`), or a value a field refused (`"refused"`). Plain text, never markup."""

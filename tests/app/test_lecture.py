@@ -14,7 +14,9 @@ from textual.widgets.data_table import CellDoesNotExist
 from sockviz.app import SockvizApp
 from sockviz.commands import palette_entries
 from sockviz.core import STEPS, Side
+from sockviz.core.model.transport import Transport
 from sockviz.core.scenario import lessons
+from sockviz.core.story.next_steps import welcome
 from sockviz.keys import IN_OUR_WORDS, key_display, readme_markdown
 from sockviz.messages import Narrated
 from sockviz.themes import HIGH_CONTRAST
@@ -473,6 +475,23 @@ async def test_a_restart_empties_the_same_widgets_and_a_stopped_players_late_lin
         await lect.until(lambda: "a line of the playing lesson" in lect.log_text(), "the playing lesson's line")
         assert "a line of the stopped lesson" not in lect.log_text()
         assert "a line of the stopped lesson" not in narration(app)
+
+
+async def test_a_restart_says_the_lessons_welcome_once_then_how_to_play_it(port):
+    """The fresh session's welcome is already the lesson's: the log keeps it (cleared and written again, it cost the
+    restart a second wrap and a repaint of the whole log) and says under it how to play the lesson."""
+    app = SockvizApp(port=port, scenario=("lesson: two says", TWO_SAYS))
+    async with lecture(app) as lect:
+        await lect.until(lambda: "line 1 of 5" in narration(app), "the lesson to load")
+        await lect.pilot.press("n", "n")
+        await lect.until(lambda: len(app.session.sockets) == 1, "socket() to run")
+        log = app.session_screen.event_log
+        await lect.pilot.press("ctrl+r")
+        await lect.until(lambda: any("is loaded" in text for _, text, _ in log.says()), "the restart's welcome")
+        said = [text for _, text, _ in log.says()]
+        assert said[0] == welcome(Transport.TCP) and said.count(said[0]) == 1
+        assert said[-1].startswith("lesson: two says is loaded. It pauses after each narration")
+        assert lect.log_text().count(welcome(Transport.TCP).split(".")[0]) == 1
 
 
 CLIENT_SOCKET = """\

@@ -92,8 +92,9 @@ class RandomStepOrders(RuleBasedStateMachine):
 
     @invariant()
     def every_finished_call_was_called_once(self) -> None:
-        called = [e.call.id for e in self.events.of(StepCalled)]
-        finished = [e.call.id for e in self.events.of(StepFinished)]
+        calls, ends = self.events.of_each(StepCalled, StepFinished)
+        called = [e.call.id for e in calls]
+        finished = [e.call.id for e in ends]
         assert len(set(called)) == len(called)
         assert len(set(finished)) == len(finished)
         assert set(finished) <= set(called)
