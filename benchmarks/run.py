@@ -151,7 +151,7 @@ cost Textual, in the same run, to tell the part of sockviz's screen that is its 
 def startup() -> None:
     """From the process's start to its first frame, drawn and settled (what a user waits for), and to the
     process's end as the earlier runs measured it, which adds the quit and the interpreter's teardown: about
-    100 ms of collecting every object at exit, in all three apps alike (README, "Benchmarks"). Then where
+    100 ms of collecting every object at exit, in all three apps alike (benchmarks/README.md). Then where
     sockviz's CPU time over the stock screen's goes, from the same rounds: its imports (the stock screen
     after `import sockviz.app`), and its screen's widgets and CSS rules at what each costs Textual."""
     # Textual comes byte-compiled, as pip installs every package; sockviz may be an editable checkout

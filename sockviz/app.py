@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 # Start-up imports only what the first screen needs: the lessons and the scenario language load with the
 # first lesson, the recorder with --record, the exports with the first export, the palette's lessons when
-# the palette opens (README, "Benchmarks").
+# the palette opens (benchmarks/README.md).
 
 
 def _lesson_commands() -> type[Provider]:

@@ -24,7 +24,7 @@ SWITCH_SECONDS = 0.0005
 A step thread whose send() or recv() returned waits for the GIL while the UI draws a frame; at 5 ms a
 wait, a 256 MiB transfer through the app moved about a quarter of raw sockets' speed. Beside a raw
 transfer, a thread that holds the GIL 30 ms in every 50 left it 52 to 64% of its speed at 5 ms and 95
-to 100% at 0.5 ms (medians of five rounds, 2026-12-01; README, "A bulk transfer through the app")."""
+to 100% at 0.5 ms (medians of five rounds, 2026-12-01; benchmarks/README.md, "A bulk transfer through the app")."""
 
 
 YOUNG_OBJECTS = 10_000
@@ -95,7 +95,7 @@ class Tuning:
 
         Until then the collector does not run at all (`start` turns it off): every collection before the
         first frame walked objects that are frozen here anyway, and cost 12 ms of the start-up's CPU
-        (about 370 ms at a load of 5; README, "Start-up to the first frame"). A reset's first frame
+        (about 370 ms at a load of 5; benchmarks/README.md, "Start-up to the first frame"). A reset's first frame
         leaves all this as the first one set it, and asks nothing: `gc.get_freeze_count` walks every frozen
         object, and with about 70,000 of them that held each restart of a lesson 10 to 19 ms of CPU, in the
         turn right after the restart's frame (share benchmark, load about 3)."""

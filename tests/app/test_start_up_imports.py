@@ -1,5 +1,5 @@
 """What start-up does not load: modules of which nothing runs before the first frame load with their first use
-(README, "Start-up to the first frame"), and the core's names are all still there for a script."""
+(benchmarks/README.md, "Start-up to the first frame"), and the core's names are all still there for a script."""
 
 from __future__ import annotations
 
