@@ -90,10 +90,13 @@ class SocketsTable(KeepsScrollBarLines, DataTable[str]):
         border: round $secondary;
         scrollbar-size-horizontal: 1;
         scrollbar-size-vertical: 1;
-        /* Both scrollbars always there, an empty track when there is nothing to scroll that way: a bar that came
-           and went (a restart empties the table, its first rows or a burst's outgrow it again) laid the whole
-           screen out each time, 15 to 38 ms of the lecturer's loop under load, and moved the last row or column
-           in and out of view. */
+    }
+    /* From its first row on, both scrollbars stay, an empty track when there is nothing to scroll that way: a
+       bar that came and went (a restart empties the table, its first rows or a burst's outgrow it again) laid
+       the whole screen out each time, 15 to 38 ms of the lecturer's loop under load, and moved the last row or
+       column in and out of view. Not before the first row: the empty table has nothing to scroll, and the two
+       bars were 34M of the 1,978M instructions to the app's first frame. */
+    SocketsTable.-had-rows {
         overflow-x: scroll;
         overflow-y: scroll;
     }
@@ -180,6 +183,12 @@ class SocketsTable(KeepsScrollBarLines, DataTable[str]):
             elif before != texts or just_closed:
                 self._write_row(key, before, texts)
             self._shown[key] = texts
+        self._keep_scrollbars()
+
+    def _keep_scrollbars(self) -> None:
+        """The table's scrollbars come with its first row and stay, through every restart (`-had-rows`)."""
+        if self.row_count and not self.has_class("-had-rows"):
+            self.add_class("-had-rows")
 
     def show_held(self, rows: Iterable[tuple[str, SocketView | SocketState]]) -> None:
         """Rows for connections of the session before a reset that the kernel still holds, by their own keys:
@@ -210,6 +219,7 @@ class SocketsTable(KeepsScrollBarLines, DataTable[str]):
             elif before != texts:
                 self._write_row(key, before, texts)
             self._shown[key] = texts
+        self._keep_scrollbars()
 
     def _write_row(self, key: str, before: dict[str, str], texts: dict[str, str]) -> None:
         """Write a row's changed cells in place. Only its line is repainted, unless a column's width changed
